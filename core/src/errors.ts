@@ -1,0 +1,125 @@
+/**
+ * One error model for every route and internal operation (see shared/API.md, "Errors").
+ * Domain code throws a subclass of `UploadError`; one mapper turns it into
+ * `{ error: { code, message, details? } }` with the status from `HTTP_STATUS_BY_CODE`.
+ */
+export const HTTP_STATUS_BY_CODE = {
+  INVALID_REQUEST: 400,
+  UNAUTHENTICATED: 401,
+  FORBIDDEN: 403,
+  QUOTA_EXCEEDED: 403,
+  NOT_FOUND: 404,
+  ALREADY_CONSUMED: 409,
+  TOKEN_USED: 409,
+  NOT_UPLOADED: 409,
+  EXPIRED: 410,
+  TOO_LARGE: 413,
+  UNSUPPORTED_MEDIA_TYPE: 415,
+  CONTENT_MISMATCH: 422,
+  MALWARE_DETECTED: 422,
+  RATE_LIMITED: 429,
+  INTERNAL: 500,
+  DEPENDENCY_UNAVAILABLE: 503,
+} as const;
+
+export type ErrorCode = keyof typeof HTTP_STATUS_BY_CODE;
+
+export interface ErrorBody {
+  error: { code: ErrorCode; message: string; details?: unknown[] };
+}
+
+export abstract class UploadError extends Error {
+  abstract readonly code: ErrorCode;
+  readonly details?: unknown[];
+
+  constructor(message: string, details?: unknown[], options?: { cause?: unknown }) {
+    super(message, options);
+    this.name = new.target.name;
+    if (details !== undefined) this.details = details;
+  }
+
+  get status(): number {
+    return HTTP_STATUS_BY_CODE[this.code];
+  }
+
+  toBody(): ErrorBody {
+    return {
+      error: {
+        code: this.code,
+        message: this.message,
+        ...(this.details !== undefined ? { details: this.details } : {}),
+      },
+    };
+  }
+}
+
+export class InvalidRequestError extends UploadError {
+  readonly code = "INVALID_REQUEST";
+}
+export class UnauthenticatedError extends UploadError {
+  readonly code = "UNAUTHENTICATED";
+}
+export class ForbiddenError extends UploadError {
+  readonly code = "FORBIDDEN";
+}
+export class QuotaExceededError extends UploadError {
+  readonly code = "QUOTA_EXCEEDED";
+}
+export class NotFoundError extends UploadError {
+  readonly code = "NOT_FOUND";
+}
+export class AlreadyConsumedError extends UploadError {
+  readonly code = "ALREADY_CONSUMED";
+}
+export class TokenUsedError extends UploadError {
+  readonly code = "TOKEN_USED";
+}
+export class NotUploadedError extends UploadError {
+  readonly code = "NOT_UPLOADED";
+}
+export class ExpiredError extends UploadError {
+  readonly code = "EXPIRED";
+}
+export class TooLargeError extends UploadError {
+  readonly code = "TOO_LARGE";
+}
+export class UnsupportedMediaTypeError extends UploadError {
+  readonly code = "UNSUPPORTED_MEDIA_TYPE";
+}
+export class ContentMismatchError extends UploadError {
+  readonly code = "CONTENT_MISMATCH";
+}
+export class MalwareDetectedError extends UploadError {
+  readonly code = "MALWARE_DETECTED";
+}
+export class RateLimitedError extends UploadError {
+  readonly code = "RATE_LIMITED";
+  constructor(
+    message: string,
+    /** Seconds until a request would be allowed again (the `Retry-After` header). */
+    readonly retryAfterSeconds: number,
+  ) {
+    super(message, [{ retryAfterSeconds }]);
+  }
+}
+export class DependencyUnavailableError extends UploadError {
+  readonly code = "DEPENDENCY_UNAVAILABLE";
+  constructor(
+    /** Which dependency failed: "redis", "storage", "scanner". Never an upstream error text. */
+    readonly dependency: string,
+    options?: { cause?: unknown },
+  ) {
+    super(`A dependency (${dependency}) is unavailable; nothing was changed. Try again.`, undefined, options);
+  }
+}
+export class InternalError extends UploadError {
+  readonly code = "INTERNAL";
+  constructor(options?: { cause?: unknown }) {
+    super("Internal error.", undefined, options);
+  }
+}
+
+/** Maps anything thrown to an `UploadError`; unknown errors become a generic INTERNAL. */
+export function toUploadError(error: unknown): UploadError {
+  return error instanceof UploadError ? error : new InternalError({ cause: error });
+}

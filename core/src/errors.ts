@@ -123,3 +123,26 @@ export class InternalError extends UploadError {
 export function toUploadError(error: unknown): UploadError {
   return error instanceof UploadError ? error : new InternalError({ cause: error });
 }
+
+type PlainErrorCode = Exclude<ErrorCode, "RATE_LIMITED" | "DEPENDENCY_UNAVAILABLE" | "INTERNAL">;
+
+const ERROR_CLASS_BY_CODE: Record<PlainErrorCode, new (message: string, details?: unknown[]) => UploadError> = {
+  INVALID_REQUEST: InvalidRequestError,
+  UNAUTHENTICATED: UnauthenticatedError,
+  FORBIDDEN: ForbiddenError,
+  QUOTA_EXCEEDED: QuotaExceededError,
+  NOT_FOUND: NotFoundError,
+  ALREADY_CONSUMED: AlreadyConsumedError,
+  TOKEN_USED: TokenUsedError,
+  NOT_UPLOADED: NotUploadedError,
+  EXPIRED: ExpiredError,
+  TOO_LARGE: TooLargeError,
+  UNSUPPORTED_MEDIA_TYPE: UnsupportedMediaTypeError,
+  CONTENT_MISMATCH: ContentMismatchError,
+  MALWARE_DETECTED: MalwareDetectedError,
+};
+
+/** The typed error for a code chosen at run time (batch checks that collect several failures). */
+export function errorForCode(code: PlainErrorCode, message: string, details?: unknown[]): UploadError {
+  return new ERROR_CLASS_BY_CODE[code](message, details);
+}

@@ -1,0 +1,155 @@
+/**
+ * The in-memory staging store: the embedded default for one process, and the fake behind core
+ * unit tests. It keeps the same semantics as the Redis scripts (the contract suite runs it too);
+ * JavaScript's single thread makes each method atomic as long as it never awaits mid-step.
+ */
+import type {
+  CachedUrl,
+  CommitConsumeOutcome,
+  CommitConsumeRequest,
+  ConsumeFailureCode,
+  ConsumeSnapshot,
+  StagedUpload,
+  StageOutcome,
+  StageRequest,
+  StagingStore,
+  StoredConsume,
+} from "../../staging/staging-store.js";
+import { systemClock, type Clock } from "../../time/clock.js";
+
+interface Expiring<T> {
+  value: T;
+  expiresAt: number;
+}
+
+interface QuotaCounters {
+  used: number;
+  reserved: number;
+  quota?: number;
+}
+
+const clone = <T>(value: T): T => structuredClone(value);
+
+export class MemoryStagingStore implements StagingStore {
+  readonly uploads = new Map<string, StagedUpload>();
+  /** uploadId → deadline: the sweeper's work list. */
+  readonly deadlines = new Map<string, number>();
+  readonly quotas = new Map<string, QuotaCounters>();
+  readonly linked = new Map<string, { orgId: string; size: number }>();
+  private readonly replays = new Map<string, Expiring<StoredConsume>>();
+  private readonly urlCache = new Map<string, Expiring<CachedUrl>>();
+  private readonly rateWindows = new Map<string, number[]>();
+
+  constructor(private readonly clock: Clock = systemClock) {}
+
+  private live<T>(map: Map<string, Expiring<T>>, key: string, now: number): T | null {
+    const entry = map.get(key);
+    if (!entry) return null;
+    if (entry.expiresAt <= now) {
+      map.delete(key);
+      return null;
+    }
+    return entry.value;
+  }
+
+  protected counters(orgId: string): QuotaCounters {
+    let counters = this.quotas.get(orgId);
+    if (!counters) this.quotas.set(orgId, (counters = { used: 0, reserved: 0 }));
+    return counters;
+  }
+
+  async stage(request: StageRequest): Promise<StageOutcome> {
+    const now = this.clock.now();
+    const rate = request.rateLimit;
+    let window: number[] = [];
+    if (rate) {
+      const windowMs = rate.windowSeconds * 1000;
+      window = (this.rateWindows.get(rate.subject) ?? []).filter((t) => t > now - windowMs);
+      this.rateWindows.set(rate.subject, window);
+      if (window.length >= rate.limit) {
+        return { ok: false, reason: "rate_limited", retryAfterSeconds: Math.max(1, Math.ceil((window[0]! + windowMs - now) / 1000)) };
+      }
+    }
+    const counters = this.counters(request.quota.orgId);
+    const quota = counters.quota ?? request.quota.defaultQuotaBytes;
+    const total = request.uploads.reduce((sum, u) => sum + u.size, 0);
+    if (counters.used + counters.reserved + total > quota) {
+      return { ok: false, reason: "quota_exceeded", remainingBytes: Math.max(0, quota - counters.used - counters.reserved) };
+    }
+    counters.reserved += total;
+    const deadline = now + request.lifetimeSeconds * 1000;
+    for (const upload of request.uploads) {
+      this.uploads.set(upload.uploadId, { ...clone(upload), status: "staged", deadline, createdAt: now });
+      this.deadlines.set(upload.uploadId, deadline);
+    }
+    if (rate) window.push(now);
+    return { ok: true, now };
+  }
+
+  async loadForConsume(uploadIds: string[], replayKey: string): Promise<ConsumeSnapshot> {
+    const now = this.clock.now();
+    return {
+      now,
+      replay: clone(this.live(this.replays, replayKey, now)),
+      uploads: uploadIds.map((id) => clone(this.uploads.get(id) ?? null)),
+    };
+  }
+
+  async commitConsume(request: CommitConsumeRequest): Promise<CommitConsumeOutcome> {
+    const now = this.clock.now();
+    const replay = this.live(this.replays, request.replayKey, now);
+    if (replay) return { ok: false, replay: clone(replay) };
+    const failures: { uploadId: string; code: ConsumeFailureCode }[] = [];
+    for (const uploadId of request.uploadIds) {
+      const upload = this.uploads.get(uploadId);
+      let code: ConsumeFailureCode | null = null;
+      if (!upload) code = "NOT_FOUND";
+      else if (upload.orgId !== request.owner.orgId || upload.userId !== request.owner.userId || upload.ownerType !== request.ownerType) {
+        code = "FORBIDDEN";
+      } else if (upload.status === "consumed") code = "ALREADY_CONSUMED";
+      else if (upload.status !== "staged" || now >= upload.deadline) code = "EXPIRED";
+      if (code) failures.push({ uploadId, code });
+    }
+    if (failures.length > 0) return { ok: false, failures };
+    let total = 0;
+    request.uploadIds.forEach((uploadId, i) => {
+      const upload = this.uploads.get(uploadId)!;
+      const final = request.finalObjects[i]!;
+      upload.status = "consumed";
+      upload.key = final.key;
+      total += upload.size;
+      this.deadlines.delete(uploadId);
+      this.linked.set(`${final.bucket}\u0000${final.key}`, { orgId: upload.orgId, size: upload.size });
+    });
+    const counters = this.counters(request.owner.orgId);
+    counters.used += total;
+    counters.reserved = Math.max(0, counters.reserved - total);
+    this.replays.set(request.replayKey, { value: clone(request.stored), expiresAt: now + request.replayTtlSeconds * 1000 });
+    return { ok: true };
+  }
+
+  async discardStaged(uploadIds: string[], orgId: string): Promise<void> {
+    let total = 0;
+    for (const uploadId of uploadIds) {
+      const upload = this.uploads.get(uploadId);
+      if (upload?.status !== "staged") continue;
+      total += upload.size;
+      this.uploads.delete(uploadId);
+      this.deadlines.delete(uploadId);
+    }
+    const counters = this.counters(orgId);
+    counters.reserved = Math.max(0, counters.reserved - total);
+  }
+
+  async getCachedUrls(cacheKeys: string[]): Promise<(CachedUrl | null)[]> {
+    const now = this.clock.now();
+    return cacheKeys.map((key) => clone(this.live(this.urlCache, key, now)));
+  }
+
+  async putCachedUrls(entries: { cacheKey: string; value: CachedUrl; ttlSeconds: number }[]): Promise<void> {
+    const now = this.clock.now();
+    for (const entry of entries) {
+      this.urlCache.set(entry.cacheKey, { value: clone(entry.value), expiresAt: now + entry.ttlSeconds * 1000 });
+    }
+  }
+}

@@ -1,0 +1,19 @@
+/**
+ * Every Redis key the service uses, in one place. All keys share the hash tag `{fku}` so the
+ * multi-key scripts run on clustered Redis too. Variable parts are server-made ids or SHA-256
+ * digests — never a client's string.
+ */
+import { sha256Hex as digest } from "../../hashing.js";
+
+const TAG = "{fku}";
+
+export const redisKeys = {
+  upload: (uploadId: string) => `${TAG}:upload:${uploadId}`,
+  deadlines: () => `${TAG}:deadlines`,
+  consumeReplay: (replayKey: string) => `${TAG}:consume:${replayKey}`,
+  quota: (orgId: string) => `${TAG}:quota:${orgId}`,
+  linked: (bucket: string, key: string) => `${TAG}:linked:${digest(bucket, key)}`,
+  signedUrl: (cacheKey: string) => `${TAG}:url:${cacheKey}`,
+  rateLimit: (subject: string) => `${TAG}:rate:${digest(subject)}`,
+  signatureToken: (tokenHash: string) => `${TAG}:sigtoken:${tokenHash}`,
+} as const;

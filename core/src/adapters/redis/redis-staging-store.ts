@@ -1,0 +1,125 @@
+/**
+ * The staging store on Redis, shared by the ioredis and Upstash adapters: the logic lives in the
+ * Lua scripts (scripts.ts); this class only lays out keys and arguments and decodes replies.
+ */
+import { randomUUID } from "node:crypto";
+import type {
+  CachedUrl,
+  CommitConsumeOutcome,
+  CommitConsumeRequest,
+  ConsumeFailureCode,
+  ConsumeSnapshot,
+  StagedUpload,
+  StageOutcome,
+  StageRequest,
+  StagingStore,
+  StoredConsume,
+} from "../../staging/staging-store.js";
+import type { LuaScript, RedisScriptDriver } from "./driver.js";
+import { redisKeys } from "./redis-keys.js";
+import * as scripts from "./scripts.js";
+
+/** How long a consumed record stays to answer ALREADY_CONSUMED (the object itself is linked for good). */
+const CONSUMED_RECORD_TTL_SECONDS = 30 * 24 * 3600;
+
+const parseUpload = (raw: string): StagedUpload | null => (raw === "" ? null : (JSON.parse(raw) as StagedUpload));
+const parseStored = (raw: string): StoredConsume | null => (raw === "" ? null : (JSON.parse(raw) as StoredConsume));
+
+export class RedisStagingStore implements StagingStore {
+  constructor(private readonly redis: RedisScriptDriver) {}
+
+  private async run<T>(script: LuaScript, keys: string[], args: string[]): Promise<T> {
+    const reply = await this.redis.run(script, keys, args);
+    return JSON.parse(String(reply)) as T;
+  }
+
+  async stage(request: StageRequest): Promise<StageOutcome> {
+    const rate = request.rateLimit;
+    const reply = await this.run<
+      | { ok: true; now: number }
+      | { ok: false; reason: "quota_exceeded"; remainingBytes: number }
+      | { ok: false; reason: "rate_limited"; retryAfterMs: number }
+    >(
+      scripts.STAGE,
+      [
+        redisKeys.deadlines(),
+        redisKeys.quota(request.quota.orgId),
+        redisKeys.rateLimit(rate?.subject ?? "none"),
+        ...request.uploads.map((u) => redisKeys.upload(u.uploadId)),
+      ],
+      [
+        String(request.lifetimeSeconds * 1000),
+        String(request.quota.defaultQuotaBytes),
+        String(rate?.limit ?? 0),
+        String((rate?.windowSeconds ?? 0) * 1000),
+        randomUUID(),
+        ...request.uploads.map((u) => JSON.stringify(u)),
+      ],
+    );
+    if (reply.ok) return { ok: true, now: reply.now };
+    if (reply.reason === "rate_limited") {
+      return { ok: false, reason: "rate_limited", retryAfterSeconds: Math.max(1, Math.ceil(reply.retryAfterMs / 1000)) };
+    }
+    return reply;
+  }
+
+  async loadForConsume(uploadIds: string[], replayKey: string): Promise<ConsumeSnapshot> {
+    const reply = await this.run<{ now: number; replay: string; records: string[] | Record<string, never> }>(
+      scripts.LOAD_FOR_CONSUME,
+      [redisKeys.consumeReplay(replayKey), ...uploadIds.map(redisKeys.upload)],
+      [],
+    );
+    const records = Array.isArray(reply.records) ? reply.records : [];
+    return { now: reply.now, replay: parseStored(reply.replay), uploads: records.map(parseUpload) };
+  }
+
+  async commitConsume(request: CommitConsumeRequest): Promise<CommitConsumeOutcome> {
+    const reply = await this.run<
+      { ok: true } | { ok: false; replay: string } | { ok: false; failures: { index: number; code: ConsumeFailureCode }[] }
+    >(
+      scripts.COMMIT_CONSUME,
+      [
+        redisKeys.consumeReplay(request.replayKey),
+        redisKeys.deadlines(),
+        redisKeys.quota(request.owner.orgId),
+        ...request.uploadIds.map(redisKeys.upload),
+        ...request.finalObjects.map((o) => redisKeys.linked(o.bucket, o.key)),
+      ],
+      [
+        request.owner.orgId,
+        request.owner.userId ?? "",
+        request.ownerType,
+        JSON.stringify(request.stored),
+        String(request.replayTtlSeconds),
+        String(CONSUMED_RECORD_TTL_SECONDS),
+        ...request.finalObjects.map((o) => o.key),
+      ],
+    );
+    if (reply.ok) return reply;
+    if ("replay" in reply) return { ok: false, replay: JSON.parse(reply.replay) as StoredConsume };
+    return {
+      ok: false,
+      failures: reply.failures.map((f) => ({ uploadId: request.uploadIds[f.index - 1]!, code: f.code })),
+    };
+  }
+
+  async discardStaged(uploadIds: string[], orgId: string): Promise<void> {
+    if (uploadIds.length === 0) return;
+    await this.run(scripts.DISCARD_STAGED, [redisKeys.deadlines(), redisKeys.quota(orgId), ...uploadIds.map(redisKeys.upload)], []);
+  }
+
+  async getCachedUrls(cacheKeys: string[]): Promise<(CachedUrl | null)[]> {
+    if (cacheKeys.length === 0) return [];
+    const values = await this.run<string[]>(scripts.CACHE_GET, cacheKeys.map(redisKeys.signedUrl), []);
+    return values.map((v) => (v === "" ? null : (JSON.parse(v) as CachedUrl)));
+  }
+
+  async putCachedUrls(entries: { cacheKey: string; value: CachedUrl; ttlSeconds: number }[]): Promise<void> {
+    if (entries.length === 0) return;
+    await this.run(
+      scripts.CACHE_PUT,
+      entries.map((e) => redisKeys.signedUrl(e.cacheKey)),
+      entries.flatMap((e) => [String(e.ttlSeconds), JSON.stringify(e.value)]),
+    );
+  }
+}

@@ -1,0 +1,163 @@
+/**
+ * The Lua scripts behind the staging store. Each is one atomic step; time is Redis server time
+ * (`TIME`), never the caller's clock. Scripts answer with one JSON string so both drivers (RESP
+ * through ioredis, JSON over HTTP through Upstash) decode replies identically.
+ */
+import { luaScript } from "./driver.js";
+
+const NOW = `
+local __t = redis.call('TIME')
+local now = tonumber(__t[1]) * 1000 + math.floor(tonumber(__t[2]) / 1000)
+`;
+
+/**
+ * KEYS: deadlines, quota, rate, record…
+ * ARGV: lifetimeMs, defaultQuota, rateLimit (0 = none), rateWindowMs, rateMember, recordJson…
+ */
+export const STAGE = luaScript(
+  "stage",
+  `${NOW}
+local limit = tonumber(ARGV[3])
+local window = tonumber(ARGV[4])
+if limit > 0 then
+  redis.call('ZREMRANGEBYSCORE', KEYS[3], '-inf', now - window)
+  if redis.call('ZCARD', KEYS[3]) >= limit then
+    local oldest = redis.call('ZRANGE', KEYS[3], 0, 0, 'WITHSCORES')
+    return cjson.encode({ ok = false, reason = 'rate_limited', retryAfterMs = tonumber(oldest[2]) + window - now })
+  end
+end
+local records, total = {}, 0
+for i = 6, #ARGV do
+  local r = cjson.decode(ARGV[i])
+  total = total + r.size
+  records[#records + 1] = r
+end
+local q = redis.call('HMGET', KEYS[2], 'used', 'reserved', 'quota')
+local used, reserved = tonumber(q[1]) or 0, tonumber(q[2]) or 0
+local quota = tonumber(q[3]) or tonumber(ARGV[2])
+if used + reserved + total > quota then
+  return cjson.encode({ ok = false, reason = 'quota_exceeded', remainingBytes = math.max(0, quota - used - reserved) })
+end
+redis.call('HSET', KEYS[2], 'reserved', string.format('%d', reserved + total))
+local deadline = now + tonumber(ARGV[1])
+for i, r in ipairs(records) do
+  r.status = 'staged'
+  r.deadline = deadline
+  r.createdAt = now
+  redis.call('SET', KEYS[3 + i], cjson.encode(r))
+  redis.call('ZADD', KEYS[1], deadline, r.uploadId)
+end
+if limit > 0 then
+  redis.call('ZADD', KEYS[3], now, ARGV[5])
+  redis.call('PEXPIRE', KEYS[3], window)
+end
+return cjson.encode({ ok = true, now = now })
+`,
+);
+
+/** KEYS: replay, record…  →  { now, replay ('' = none), records ('' = unknown) } */
+export const LOAD_FOR_CONSUME = luaScript(
+  "load_for_consume",
+  `${NOW}
+local records = {}
+for i = 2, #KEYS do records[#records + 1] = redis.call('GET', KEYS[i]) or '' end
+return cjson.encode({ now = now, replay = redis.call('GET', KEYS[1]) or '', records = records })
+`,
+);
+
+/**
+ * KEYS: replay, deadlines, quota, record×n, linked×n
+ * ARGV: orgId, userId ('' = org-owned), ownerType, storedJson, replayTtlSeconds, consumedTtlSeconds, finalKey×n
+ */
+export const COMMIT_CONSUME = luaScript(
+  "commit_consume",
+  `
+local existing = redis.call('GET', KEYS[1])
+if existing then return cjson.encode({ ok = false, replay = existing }) end
+${NOW}
+local n = (#KEYS - 3) / 2
+local failures, records = {}, {}
+for i = 1, n do
+  local raw = redis.call('GET', KEYS[3 + i])
+  local code = nil
+  if not raw then
+    code = 'NOT_FOUND'
+  else
+    local r = cjson.decode(raw)
+    records[i] = r
+    local userId = r.userId
+    if userId == nil or userId == cjson.null then userId = '' end
+    if r.orgId ~= ARGV[1] or userId ~= ARGV[2] or r.ownerType ~= ARGV[3] then
+      code = 'FORBIDDEN'
+    elseif r.status == 'consumed' then
+      code = 'ALREADY_CONSUMED'
+    elseif r.status ~= 'staged' or now >= r.deadline then
+      code = 'EXPIRED'
+    end
+  end
+  if code then failures[#failures + 1] = { index = i, code = code } end
+end
+if #failures > 0 then return cjson.encode({ ok = false, failures = failures }) end
+local total = 0
+for i = 1, n do
+  local r = records[i]
+  r.status = 'consumed'
+  r.consumedAt = now
+  r.key = ARGV[6 + i]
+  total = total + r.size
+  redis.call('SET', KEYS[3 + i], cjson.encode(r), 'EX', tonumber(ARGV[6]))
+  redis.call('ZREM', KEYS[2], r.uploadId)
+  redis.call('SET', KEYS[3 + n + i], cjson.encode({ orgId = r.orgId, bucket = r.bucket, key = r.key, size = r.size }))
+end
+local q = redis.call('HMGET', KEYS[3], 'used', 'reserved')
+local used, reserved = tonumber(q[1]) or 0, tonumber(q[2]) or 0
+redis.call('HSET', KEYS[3], 'used', string.format('%d', used + total), 'reserved', string.format('%d', math.max(0, reserved - total)))
+redis.call('SET', KEYS[1], ARGV[4], 'EX', tonumber(ARGV[5]))
+return cjson.encode({ ok = true })
+`,
+);
+
+/** KEYS: deadlines, quota, record…  — drops staged records and gives back their reserved bytes. */
+export const DISCARD_STAGED = luaScript(
+  "discard_staged",
+  `
+local total = 0
+for i = 3, #KEYS do
+  local raw = redis.call('GET', KEYS[i])
+  if raw then
+    local r = cjson.decode(raw)
+    if r.status == 'staged' then
+      total = total + r.size
+      redis.call('DEL', KEYS[i])
+      redis.call('ZREM', KEYS[1], r.uploadId)
+    end
+  end
+end
+if total > 0 then
+  local reserved = tonumber(redis.call('HGET', KEYS[2], 'reserved')) or 0
+  redis.call('HSET', KEYS[2], 'reserved', string.format('%d', math.max(0, reserved - total)))
+end
+return cjson.encode({ ok = true, released = total })
+`,
+);
+
+/** KEYS: cacheKey…  →  [value|false…] as JSON ('' for a miss). */
+export const CACHE_GET = luaScript(
+  "cache_get",
+  `
+local values = redis.call('MGET', unpack(KEYS))
+for i = 1, #KEYS do if not values[i] then values[i] = '' end end
+return cjson.encode(values)
+`,
+);
+
+/** KEYS: cacheKey…  ARGV: ttlSeconds, value, ttlSeconds, value, … */
+export const CACHE_PUT = luaScript(
+  "cache_put",
+  `
+for i = 1, #KEYS do
+  redis.call('SET', KEYS[i], ARGV[2 * i], 'EX', tonumber(ARGV[2 * i - 1]))
+end
+return cjson.encode({ ok = true })
+`,
+);

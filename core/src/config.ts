@@ -1,0 +1,72 @@
+/**
+ * The one configuration schema. Handlers read the linked resources (SST `Resource`, or the same
+ * JSON through `SST_RESOURCE_<Name>` on the local stack) and parse each section here once per cold
+ * start; a missing or bad value fails fast with an error that names the resource and field.
+ */
+import { z } from "zod";
+
+const positiveInt = z.coerce.number().int().positive();
+
+export const configSchemas = {
+  UploadSettings: z.object({
+    presignTtlSeconds: positiveInt.max(604_800).default(600),
+    stagingGraceSeconds: z.coerce.number().int().min(0).default(3600),
+    orgQuotaBytes: positiveInt.default(10_737_418_240),
+    presignRatePerMinute: positiveInt.default(60),
+    publicPutRatePerMinute: positiveInt.default(20),
+    scanMaxBytes: positiveInt.default(104_857_600),
+  }),
+  /** R2 credentials: `R2Writer` (read/write token) or `R2Reader` (read-only token, signing GETs). */
+  R2: z.object({
+    endpoint: z.url(),
+    accessKeyId: z.string().min(1),
+    secretAccessKey: z.string().min(1),
+    /** R2 takes "auto"; other S3 endpoints may need a real region. */
+    region: z.string().min(1).default("auto"),
+  }),
+  Bucket: z.object({ name: z.string().min(3).max(63) }),
+  /** Upstash (restUrl + restToken) in production; `url` (ioredis) self-hosted; neither = in-memory. */
+  Redis: z
+    .object({
+      restUrl: z.url().optional(),
+      restToken: z.string().min(1).optional(),
+      url: z.string().regex(/^rediss?:\/\//, "must be a redis:// or rediss:// URL").optional(),
+    })
+    .refine((r) => !r.restUrl === !r.restToken, { message: "restUrl and restToken go together" }),
+  Clerk: z
+    .object({
+      jwtKey: z.string().min(1).optional(),
+      secretKey: z.string().min(1).optional(),
+      /** Comma-separated origins; when set, the token's `azp` must be one of them. */
+      authorizedParties: z.string().default(""),
+    })
+    .refine((c) => c.jwtKey || c.secretKey, { message: "jwtKey (networkless) or secretKey is required" }),
+  Clamd: z.object({
+    host: z.string().default(""),
+    port: z.coerce.number().int().min(0).max(65_535).default(3310),
+  }),
+} as const;
+
+export type ConfigSection = keyof typeof configSchemas;
+export type Config<S extends ConfigSection> = z.output<(typeof configSchemas)[S]>;
+export type UploadSettings = Config<"UploadSettings">;
+
+export class ConfigError extends Error {
+  override name = "ConfigError";
+}
+
+/** Parses one section; `source` names where it came from (e.g. "Resource.UploadSettings"). */
+export function parseConfig<S extends ConfigSection>(section: S, raw: unknown, source: string = section): Config<S> {
+  const result = configSchemas[section].safeParse(raw ?? {});
+  if (!result.success) {
+    const problems = result.error.issues.map((i) => `${[source, ...i.path].join(".")}: ${i.message}`);
+    throw new ConfigError(`Invalid configuration — ${problems.join("; ")}`);
+  }
+  return result.data as Config<S>;
+}
+
+export const authorizedPartiesOf = (clerk: Config<"Clerk">): string[] =>
+  clerk.authorizedParties
+    .split(",")
+    .map((p) => p.trim())
+    .filter(Boolean);

@@ -1,0 +1,72 @@
+/**
+ * Object keys are made here and only here, from server-side values (shared/API.md):
+ *   media:       {orgId}/{ownerType}/{userId}/{uploadId}.{ext}
+ *   compliance:  incoming/{orgId}/{uploadId}.{ext}  →  records/{orgId}/{uploadId}.{ext}
+ * Every segment is checked against SAFE_SEGMENT, so no client string can shape a key.
+ */
+import { EXTENSION_BY_TYPE, isOwnerType, TYPE_BY_EXTENSION, type OwnerType } from "./owner-types.js";
+
+/** Identifiers that may appear in a key: Clerk ids (`org_…`, `user_…`) and our upload ids. */
+export const SAFE_SEGMENT = /^[A-Za-z0-9_-]{1,128}$/;
+
+export function isSafeSegment(value: string): boolean {
+  return SAFE_SEGMENT.test(value);
+}
+
+function assertSafe(name: string, value: string): void {
+  if (!isSafeSegment(value)) throw new TypeError(`${name} is not a safe key segment`);
+}
+
+function extensionOf(contentType: string): string {
+  const ext = EXTENSION_BY_TYPE[contentType];
+  if (!ext) throw new TypeError(`no extension for ${contentType}`);
+  return ext;
+}
+
+export function mediaKey(p: { orgId: string; ownerType: OwnerType; userId: string; uploadId: string; contentType: string }): string {
+  assertSafe("orgId", p.orgId);
+  assertSafe("userId", p.userId);
+  assertSafe("uploadId", p.uploadId);
+  return `${p.orgId}/${p.ownerType}/${p.userId}/${p.uploadId}.${extensionOf(p.contentType)}`;
+}
+
+export function incomingComplianceKey(p: { orgId: string; uploadId: string; contentType: string }): string {
+  assertSafe("orgId", p.orgId);
+  assertSafe("uploadId", p.uploadId);
+  return `incoming/${p.orgId}/${p.uploadId}.${extensionOf(p.contentType)}`;
+}
+
+/** The retained location of a consumed compliance upload. */
+export function recordsKeyFor(incomingKey: string): string {
+  if (!incomingKey.startsWith("incoming/")) throw new TypeError("not an incoming compliance key");
+  return `records/${incomingKey.slice("incoming/".length)}`;
+}
+
+export type ParsedKey =
+  | { bucket: "media"; orgId: string; ownerType: OwnerType; userId: string; uploadId: string; contentType: string }
+  | { bucket: "compliance"; stage: "incoming" | "records"; orgId: string; uploadId: string; contentType: string };
+
+/** Parses a key this module made; anything else (including look-alikes) is null. */
+export function parseObjectKey(key: string): ParsedKey | null {
+  const parts = key.split("/");
+  const last = parts.at(-1) ?? "";
+  const dot = last.lastIndexOf(".");
+  if (dot <= 0) return null;
+  const uploadId = last.slice(0, dot);
+  const contentType = TYPE_BY_EXTENSION[last.slice(dot + 1)];
+  if (!contentType || !isSafeSegment(uploadId)) return null;
+
+  if (parts.length === 3) {
+    const [stage, orgId] = parts as [string, string, string];
+    if ((stage !== "incoming" && stage !== "records") || !isSafeSegment(orgId)) return null;
+    return { bucket: "compliance", stage, orgId, uploadId, contentType };
+  }
+  if (parts.length === 4) {
+    const [orgId, ownerType, userId] = parts as [string, string, string, string];
+    if (!isSafeSegment(orgId) || !isSafeSegment(userId) || !isOwnerType(ownerType) || ownerType === "form_signature") {
+      return null;
+    }
+    return { bucket: "media", orgId, ownerType, userId, uploadId, contentType };
+  }
+  return null;
+}

@@ -1,0 +1,111 @@
+/**
+ * The staging port: the Redis-side state of the staged upload (shared/DESIGN.md, "Staging data").
+ * Every method is one atomic step with one round trip, and uses the store's own clock (Redis
+ * server time), never the caller's.
+ */
+import type { OwnerType } from "../policies/owner-types.js";
+
+export type UploadStatus = "staged" | "claimed" | "consumed";
+
+/** What presign writes for each upload. */
+export interface NewUpload {
+  uploadId: string;
+  ownerType: OwnerType;
+  orgId: string;
+  /** The uploading user; null for uploads owned by the organisation (form signatures). */
+  userId: string | null;
+  bucket: string;
+  key: string;
+  contentType: string;
+  size: number;
+  sha256?: string;
+  fileName?: string;
+  /** Free-form, server-made metadata (e.g. form and submission of a signature). */
+  meta?: Record<string, string>;
+}
+
+export interface StagedUpload extends NewUpload {
+  status: UploadStatus;
+  /** Store time (ms) after which the upload can no longer be consumed and is swept. */
+  deadline: number;
+  createdAt: number;
+}
+
+export interface StageRequest {
+  uploads: NewUpload[];
+  /** Time from now until the deadline: the PUT URL's lifetime plus the staging grace. */
+  lifetimeSeconds: number;
+  /** Quota of the org (all uploads in a request share one org). */
+  quota: { orgId: string; defaultQuotaBytes: number };
+  /** Optional sliding-window rate limit, counted only when the request is staged. */
+  rateLimit?: RateLimit;
+}
+
+export interface RateLimit {
+  /** Server-made identity of the limited subject (e.g. "presign:user_123"); hashed into a key. */
+  subject: string;
+  limit: number;
+  windowSeconds: number;
+}
+
+export type StageOutcome =
+  | { ok: true; now: number }
+  | { ok: false; reason: "quota_exceeded"; remainingBytes: number }
+  | { ok: false; reason: "rate_limited"; retryAfterSeconds: number };
+
+export interface ConsumeSnapshot {
+  now: number;
+  /** The stored reply of an earlier consume under the same idempotency key, if any. */
+  replay: StoredConsume | null;
+  /** One entry per requested id, in order; null when unknown. */
+  uploads: (StagedUpload | null)[];
+}
+
+export interface StoredConsume {
+  /** Identifies the request (ids, owner, owner type) that produced the reply. */
+  fingerprint: string;
+  /** The reply as JSON. */
+  response: string;
+}
+
+export type ConsumeFailureCode = "NOT_FOUND" | "FORBIDDEN" | "ALREADY_CONSUMED" | "EXPIRED";
+
+export interface CommitConsumeRequest {
+  uploadIds: string[];
+  owner: { orgId: string; userId: string | null };
+  ownerType: OwnerType;
+  /** Server-made (hashed) idempotency key. */
+  replayKey: string;
+  stored: StoredConsume;
+  replayTtlSeconds: number;
+  /** Where each upload's object ends up (differs from the staged key after promotion). */
+  finalObjects: { bucket: string; key: string }[];
+}
+
+export type CommitConsumeOutcome =
+  | { ok: true }
+  | { ok: false; replay: StoredConsume }
+  | { ok: false; failures: { uploadId: string; code: ConsumeFailureCode }[] };
+
+export interface CachedUrl {
+  url: string;
+  expiresAt: number;
+}
+
+export interface StagingStore {
+  /** Reserves quota, counts the rate limit and writes every record and work-list entry — or nothing. */
+  stage(request: StageRequest): Promise<StageOutcome>;
+  /** Reads what consume needs to pre-check, in one round trip. */
+  loadForConsume(uploadIds: string[], replayKey: string): Promise<ConsumeSnapshot>;
+  /**
+   * Re-checks every upload (staged, owned, of the type, before its deadline) and marks all consumed,
+   * settles their quota and stores the reply for replay — all or nothing.
+   */
+  commitConsume(request: CommitConsumeRequest): Promise<CommitConsumeOutcome>;
+  /** Removes staged uploads that consume rejected (their objects are already deleted) and gives back their quota. */
+  discardStaged(uploadIds: string[], orgId: string): Promise<void>;
+  /** Reads cached signed URLs (one round trip); null for a miss. */
+  getCachedUrls(cacheKeys: string[]): Promise<(CachedUrl | null)[]>;
+  /** Writes cached signed URLs (one round trip). */
+  putCachedUrls(entries: { cacheKey: string; value: CachedUrl; ttlSeconds: number }[]): Promise<void>;
+}

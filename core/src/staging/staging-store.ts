@@ -92,6 +92,12 @@ export interface CachedUrl {
   expiresAt: number;
 }
 
+export interface QuotaUsage {
+  used: number;
+  reserved: number;
+  quota: number;
+}
+
 export interface StagingStore {
   /** Reserves quota, counts the rate limit and writes every record and work-list entry — or nothing. */
   stage(request: StageRequest): Promise<StageOutcome>;
@@ -104,6 +110,8 @@ export interface StagingStore {
   commitConsume(request: CommitConsumeRequest): Promise<CommitConsumeOutcome>;
   /** Removes staged uploads that consume rejected (their objects are already deleted) and gives back their quota. */
   discardStaged(uploadIds: string[], orgId: string): Promise<void>;
+  /** The org's counters; `quota` is its override or the default. */
+  usage(orgId: string, defaultQuotaBytes: number): Promise<QuotaUsage>;
   /** Reads cached signed URLs (one round trip); null for a miss. */
   getCachedUrls(cacheKeys: string[]): Promise<(CachedUrl | null)[]>;
   /** Writes cached signed URLs (one round trip). */

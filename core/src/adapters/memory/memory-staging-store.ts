@@ -9,6 +9,7 @@ import type {
   CommitConsumeRequest,
   ConsumeFailureCode,
   ConsumeSnapshot,
+  QuotaUsage,
   StagedUpload,
   StageOutcome,
   StageRequest,
@@ -139,6 +140,11 @@ export class MemoryStagingStore implements StagingStore {
     }
     const counters = this.counters(orgId);
     counters.reserved = Math.max(0, counters.reserved - total);
+  }
+
+  async usage(orgId: string, defaultQuotaBytes: number): Promise<QuotaUsage> {
+    const { used, reserved, quota } = this.counters(orgId);
+    return { used, reserved, quota: quota ?? defaultQuotaBytes };
   }
 
   async getCachedUrls(cacheKeys: string[]): Promise<(CachedUrl | null)[]> {

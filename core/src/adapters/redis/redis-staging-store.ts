@@ -9,6 +9,7 @@ import type {
   CommitConsumeRequest,
   ConsumeFailureCode,
   ConsumeSnapshot,
+  QuotaUsage,
   StagedUpload,
   StageOutcome,
   StageRequest,
@@ -106,6 +107,10 @@ export class RedisStagingStore implements StagingStore {
   async discardStaged(uploadIds: string[], orgId: string): Promise<void> {
     if (uploadIds.length === 0) return;
     await this.run(scripts.DISCARD_STAGED, [redisKeys.deadlines(), redisKeys.quota(orgId), ...uploadIds.map(redisKeys.upload)], []);
+  }
+
+  async usage(orgId: string, defaultQuotaBytes: number): Promise<QuotaUsage> {
+    return this.run<QuotaUsage>(scripts.USAGE, [redisKeys.quota(orgId)], [String(defaultQuotaBytes)]);
   }
 
   async getCachedUrls(cacheKeys: string[]): Promise<(CachedUrl | null)[]> {

@@ -161,3 +161,12 @@ end
 return cjson.encode({ ok = true })
 `,
 );
+
+/** KEYS: quota  ARGV: defaultQuota  →  { used, reserved, quota } */
+export const USAGE = luaScript(
+  "usage",
+  `
+local q = redis.call('HMGET', KEYS[1], 'used', 'reserved', 'quota')
+return cjson.encode({ used = tonumber(q[1]) or 0, reserved = tonumber(q[2]) or 0, quota = tonumber(q[3]) or tonumber(ARGV[1]) })
+`,
+);

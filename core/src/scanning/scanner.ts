@@ -1,0 +1,16 @@
+/**
+ * The virus-scanning port. Core code asks "is this content clean?"; an adapter (clamd in
+ * production and tests) answers. A detection is a verdict, not an error: the caller decides what
+ * to do with it (e.g. throw `MalwareDetectedError`). Failing to get a verdict is an error.
+ */
+export type ScanVerdict = { clean: true } | { clean: false; signature: string };
+
+export interface Scanner {
+  /**
+   * Streams `source` to the scanner without buffering it whole.
+   * Throws DependencyUnavailableError("scanner") when the scanner cannot be reached or fails.
+   * Errors thrown by `source` itself propagate unchanged (they are the source's failure, not the
+   * scanner's).
+   */
+  scan(source: AsyncIterable<Uint8Array>): Promise<ScanVerdict>;
+}

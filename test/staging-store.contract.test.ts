@@ -1,0 +1,208 @@
+/**
+ * One contract for the staging port, run against every adapter: in-memory, ioredis + real Redis,
+ * and the real Upstash client through the bridge onto the same Redis.
+ */
+import type { CommitConsumeRequest, NewUpload, StagingStore } from "@fitkit/core/staging/staging-store";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { newUpload, sleep, uniqueId } from "./support/fixtures.js";
+import { ADAPTERS, RedisBackends } from "./support/staging-adapters.js";
+
+const backends = new RedisBackends();
+beforeAll(() => backends.start());
+afterAll(() => backends.close());
+
+const DEFAULT_QUOTA = 1_000_000;
+
+function commitRequest(uploads: NewUpload[], overrides: Partial<CommitConsumeRequest> = {}): CommitConsumeRequest {
+  const first = uploads[0]!;
+  return {
+    uploadIds: uploads.map((u) => u.uploadId),
+    owner: { orgId: first.orgId, userId: first.userId },
+    ownerType: first.ownerType,
+    replayKey: uniqueId("replay"),
+    stored: { fingerprint: "fp", response: JSON.stringify({ uploads: uploads.map((u) => u.uploadId) }) },
+    replayTtlSeconds: 60,
+    finalObjects: uploads.map((u) => ({ bucket: u.bucket, key: u.key })),
+    ...overrides,
+  };
+}
+
+async function stage(store: StagingStore, uploads: NewUpload[], lifetimeSeconds = 600) {
+  const outcome = await store.stage({ uploads, lifetimeSeconds, quota: { orgId: uploads[0]!.orgId, defaultQuotaBytes: DEFAULT_QUOTA } });
+  expect(outcome.ok).toBe(true);
+  return outcome as { ok: true; now: number };
+}
+
+describe.each(ADAPTERS)("staging store contract: %s", (adapter) => {
+  let store: StagingStore;
+  beforeAll(() => {
+    store = backends.store(adapter);
+  });
+
+  it("stages every upload with status, deadline from store time, and the declared fields intact", async () => {
+    const orgId = uniqueId("org");
+    const uploads = [newUpload({ orgId }), newUpload({ orgId, size: 2000 })];
+    const { now } = await stage(store, uploads, 600);
+
+    const snapshot = await store.loadForConsume(uploads.map((u) => u.uploadId), uniqueId("replay"));
+
+    expect(snapshot.replay).toBeNull();
+    expect(snapshot.now).toBeGreaterThanOrEqual(now);
+    expect(snapshot.uploads).toEqual(uploads.map((u) => ({ ...u, status: "staged", deadline: now + 600_000, createdAt: now })));
+    expect(await store.usage(orgId, DEFAULT_QUOTA)).toEqual({ used: 0, reserved: 3000, quota: DEFAULT_QUOTA });
+  });
+
+  it("keeps values that look like numbers, JSON or null exactly as given", async () => {
+    const tricky = ["123", "null", "true", '{"a":1}', "[1,2]", "0012", "1e5", "émoji 🏋️ / \\ \" '", ""];
+    const uploads = tricky.map((fileName) =>
+      newUpload({ fileName, meta: { form: fileName, n: "42" }, sha256: "47DEQpj8HBSa+/TImW+5JCeuQeRkm5NMpJWZG3hSuFU=" }),
+    );
+    await stage(store, uploads);
+
+    const snapshot = await store.loadForConsume(uploads.map((u) => u.uploadId), uniqueId("replay"));
+
+    expect(snapshot.uploads.map((u) => u?.fileName)).toEqual(tricky);
+    expect(snapshot.uploads.map((u) => u?.meta)).toEqual(tricky.map((form) => ({ form, n: "42" })));
+  });
+
+  it("answers unknown ids with null, in request order", async () => {
+    const known = newUpload();
+    await stage(store, [known]);
+
+    const snapshot = await store.loadForConsume(["unknown1", known.uploadId, "unknown2"], uniqueId("replay"));
+
+    expect(snapshot.uploads.map((u) => u?.uploadId ?? null)).toEqual([null, known.uploadId, null]);
+  });
+
+  it("consumes all or nothing: one unknown id leaves the others staged", async () => {
+    const orgId = uniqueId("org");
+    const good = newUpload({ orgId });
+    await stage(store, [good]);
+    const request = commitRequest([good]);
+    request.uploadIds = [good.uploadId, "missing"];
+    request.finalObjects.push({ bucket: "media", key: "x" });
+
+    const outcome = await store.commitConsume(request);
+
+    expect(outcome).toEqual({ ok: false, failures: [{ uploadId: "missing", code: "NOT_FOUND" }] });
+    const [after] = (await store.loadForConsume([good.uploadId], uniqueId("r"))).uploads;
+    expect(after?.status).toBe("staged");
+    expect(await store.usage(orgId, DEFAULT_QUOTA)).toEqual({ used: 0, reserved: 1000, quota: DEFAULT_QUOTA });
+  });
+
+  it("consumes a batch, settles its quota, and replays the stored reply under the same key", async () => {
+    const orgId = uniqueId("org");
+    const uploads = [newUpload({ orgId, size: 100 }), newUpload({ orgId, size: 200 })];
+    await stage(store, uploads);
+    const request = commitRequest(uploads);
+
+    expect(await store.commitConsume(request)).toEqual({ ok: true });
+    expect(await store.commitConsume(request)).toEqual({ ok: false, replay: request.stored });
+
+    const snapshot = await store.loadForConsume(request.uploadIds, request.replayKey);
+    expect(snapshot.replay).toEqual(request.stored);
+    expect(snapshot.uploads.map((u) => u?.status)).toEqual(["consumed", "consumed"]);
+    expect(await store.usage(orgId, DEFAULT_QUOTA)).toEqual({ used: 300, reserved: 0, quota: DEFAULT_QUOTA });
+  });
+
+  it("a second consume under another key is ALREADY_CONSUMED", async () => {
+    const upload = newUpload();
+    await stage(store, [upload]);
+    await store.commitConsume(commitRequest([upload]));
+
+    const second = await store.commitConsume(commitRequest([upload]));
+
+    expect(second).toEqual({ ok: false, failures: [{ uploadId: upload.uploadId, code: "ALREADY_CONSUMED" }] });
+  });
+
+  it("refuses another owner or owner type with FORBIDDEN", async () => {
+    const upload = newUpload({ userId: "user_a" });
+    await stage(store, [upload]);
+
+    const otherUser = await store.commitConsume(commitRequest([upload], { owner: { orgId: upload.orgId, userId: "user_b" } }));
+    const otherOrg = await store.commitConsume(commitRequest([upload], { owner: { orgId: "org_other", userId: "user_a" } }));
+    const otherType = await store.commitConsume(commitRequest([upload], { ownerType: "message" }));
+
+    for (const outcome of [otherUser, otherOrg, otherType]) {
+      expect(outcome).toEqual({ ok: false, failures: [{ uploadId: upload.uploadId, code: "FORBIDDEN" }] });
+    }
+  });
+
+  it("matches org-owned uploads (no user) only with no user", async () => {
+    const upload = newUpload({ ownerType: "form_signature", userId: null, bucket: "compliance", key: "incoming/org_test/x.png" });
+    await stage(store, [upload]);
+
+    const withUser = await store.commitConsume(commitRequest([upload], { owner: { orgId: upload.orgId, userId: "user_test" } }));
+    const asOrg = await store.commitConsume(commitRequest([upload], { owner: { orgId: upload.orgId, userId: null } }));
+
+    expect(withUser).toEqual({ ok: false, failures: [{ uploadId: upload.uploadId, code: "FORBIDDEN" }] });
+    expect(asOrg).toEqual({ ok: true });
+  });
+
+  it("lets exactly one of many concurrent consumes of the same id win", async () => {
+    const upload = newUpload();
+    await stage(store, [upload]);
+
+    const outcomes = await Promise.all(Array.from({ length: 12 }, () => store.commitConsume(commitRequest([upload]))));
+
+    expect(outcomes.filter((o) => o.ok)).toHaveLength(1);
+    expect(outcomes.filter((o) => !o.ok && "failures" in o && o.failures[0]?.code === "ALREADY_CONSUMED")).toHaveLength(11);
+  });
+
+  it("refuses a consume at or after the deadline with EXPIRED", async () => {
+    const upload = newUpload();
+    await stage(store, [upload], 1);
+    await sleep(1100);
+
+    const outcome = await store.commitConsume(commitRequest([upload]));
+
+    expect(outcome).toEqual({ ok: false, failures: [{ uploadId: upload.uploadId, code: "EXPIRED" }] });
+  });
+
+  it("reserves quota for the whole batch or not at all", async () => {
+    const orgId = uniqueId("org");
+    await stage(store, [newUpload({ orgId, size: 600_000 })]);
+
+    const over = await store.stage({
+      uploads: [newUpload({ orgId, size: 300_000 }), newUpload({ orgId, size: 200_000 })],
+      lifetimeSeconds: 600,
+      quota: { orgId, defaultQuotaBytes: DEFAULT_QUOTA },
+    });
+
+    expect(over).toEqual({ ok: false, reason: "quota_exceeded", remainingBytes: 400_000 });
+    expect(await store.usage(orgId, DEFAULT_QUOTA)).toEqual({ used: 0, reserved: 600_000, quota: DEFAULT_QUOTA });
+  });
+
+  it("counts a sliding-window rate limit and says when to retry", async () => {
+    const rateLimit = { subject: uniqueId("presign:user"), limit: 2, windowSeconds: 60 };
+    const attempt = () => store.stage({ uploads: [newUpload()], lifetimeSeconds: 600, quota: { orgId: "org_rate", defaultQuotaBytes: 1e12 }, rateLimit });
+
+    const outcomes = [await attempt(), await attempt(), await attempt()];
+
+    expect(outcomes.map((o) => o.ok)).toEqual([true, true, false]);
+    const limited = outcomes[2] as { reason: string; retryAfterSeconds: number };
+    expect(limited.reason).toBe("rate_limited");
+    expect(limited.retryAfterSeconds).toBeGreaterThanOrEqual(59);
+    expect(limited.retryAfterSeconds).toBeLessThanOrEqual(60);
+  });
+
+  it("discards staged uploads and gives back their reservation, leaving consumed ones alone", async () => {
+    const orgId = uniqueId("org");
+    const [a, b] = [newUpload({ orgId, size: 10 }), newUpload({ orgId, size: 20 })];
+    await stage(store, [a!, b!]);
+    await store.commitConsume(commitRequest([b!]));
+
+    await store.discardStaged([a!.uploadId, b!.uploadId], orgId);
+
+    const snapshot = await store.loadForConsume([a!.uploadId, b!.uploadId], uniqueId("r"));
+    expect(snapshot.uploads.map((u) => u?.status ?? null)).toEqual([null, "consumed"]);
+    expect(await store.usage(orgId, DEFAULT_QUOTA)).toEqual({ used: 20, reserved: 0, quota: DEFAULT_QUOTA });
+  });
+
+  it("caches signed URLs by key, misses as null", async () => {
+    const [k1, k2] = [uniqueId("c"), uniqueId("c")];
+    await store.putCachedUrls([{ cacheKey: k1, value: { url: "https://x/?a=1&b=%2F", expiresAt: 123 }, ttlSeconds: 60 }]);
+
+    expect(await store.getCachedUrls([k2, k1])).toEqual([null, { url: "https://x/?a=1&b=%2F", expiresAt: 123 }]);
+  });
+});

@@ -1,0 +1,54 @@
+/**
+ * The three staging-store adapters, built the way production builds them, for contract suites:
+ * in-memory, ioredis against a real redis-server, and the real @upstash/redis client through the
+ * bridge onto the same redis-server.
+ */
+import { MemoryStagingStore } from "@fitkit/core/adapters/memory/memory-staging-store";
+import { createIoredisClient, IoredisDriver } from "@fitkit/core/adapters/redis/ioredis-driver";
+import { RedisStagingStore } from "@fitkit/core/adapters/redis/redis-staging-store";
+import { UpstashDriver } from "@fitkit/core/adapters/redis/upstash-driver";
+import type { StagingStore } from "@fitkit/core/staging/staging-store";
+import type { Redis } from "ioredis";
+import { startRedisServer, type RedisServer } from "../harness/redis-server.js";
+import { createUpstashTestClient, startUpstashBridge, type UpstashBridge } from "../harness/upstash-bridge.js";
+
+export type AdapterName = "memory" | "ioredis" | "upstash";
+export const ADAPTERS: AdapterName[] = ["memory", "ioredis", "upstash"];
+
+export interface StagingAdapterFixture {
+  name: AdapterName;
+  store: StagingStore;
+  close(): Promise<void>;
+}
+
+/** Shared per test file: one redis-server and one bridge serve both Redis adapters. */
+export class RedisBackends {
+  redis!: RedisServer;
+  bridge!: UpstashBridge;
+  private clients: Redis[] = [];
+
+  async start(): Promise<void> {
+    this.redis = await startRedisServer();
+    this.bridge = await startUpstashBridge({ redisUrl: this.redis.url });
+  }
+
+  store(name: AdapterName): StagingStore {
+    switch (name) {
+      case "memory":
+        return new MemoryStagingStore();
+      case "ioredis": {
+        const client = createIoredisClient(this.redis.url);
+        this.clients.push(client);
+        return new RedisStagingStore(new IoredisDriver(client));
+      }
+      case "upstash":
+        return new RedisStagingStore(new UpstashDriver(createUpstashTestClient(this.bridge)));
+    }
+  }
+
+  async close(): Promise<void> {
+    this.clients.forEach((c) => c.disconnect());
+    await this.bridge?.close();
+    await this.redis?.close();
+  }
+}

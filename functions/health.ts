@@ -1,0 +1,6 @@
+/** GET /health — the process is up. Deliberately touches no dependency. */
+export const handler = async () => ({
+  statusCode: 200,
+  headers: { "content-type": "application/json; charset=utf-8", "cache-control": "no-store" },
+  body: JSON.stringify({ ok: true }),
+});

@@ -1,0 +1,27 @@
+/**
+ * The staging store for this container, from `Resource.Redis`: Upstash in production
+ * (restUrl + restToken), ioredis for a self-hosted Redis (url; loaded only then — bundles keep it
+ * external), or the in-memory store when neither is set (the local stack's single process).
+ */
+import { MemoryStagingStore } from "@fitkit/core/adapters/memory/memory-staging-store";
+import { RedisStagingStore } from "@fitkit/core/adapters/redis/redis-staging-store";
+import { UpstashDriver } from "@fitkit/core/adapters/redis/upstash-driver";
+import type { StagingStore } from "@fitkit/core/staging/staging-store";
+import { Redis as UpstashRedis } from "@upstash/redis";
+import { lazy } from "../lazy.js";
+import { logger } from "../logger.js";
+import { readLinked } from "../resources.js";
+
+export const stagingStore = lazy(async (): Promise<StagingStore> => {
+  const redis = readLinked("Redis", "Redis");
+  if (redis.restUrl && redis.restToken) {
+    const client = new UpstashRedis({ url: redis.restUrl, token: redis.restToken, automaticDeserialization: false, enableTelemetry: false });
+    return new RedisStagingStore(new UpstashDriver(client));
+  }
+  if (redis.url) {
+    const { createIoredisClient, IoredisDriver } = await import("@fitkit/core/adapters/redis/ioredis-driver");
+    return new RedisStagingStore(new IoredisDriver(createIoredisClient(redis.url)));
+  }
+  logger.warn("Resource.Redis has no Redis configured: using the in-memory staging store (one process only)");
+  return new MemoryStagingStore();
+});

@@ -1,0 +1,93 @@
+/**
+ * The middy stack for HTTP routes (API Gateway v2), assembled once: context-aware logging, the
+ * error mapper, Clerk authentication and zod validation of the JSON body. A route only supplies
+ * its schema and the one core call it makes.
+ */
+import { injectLambdaContext } from "@aws-lambda-powertools/logger/middleware";
+import type { Identity } from "@fitkit/core/auth/identity";
+import { InvalidRequestError } from "@fitkit/core/errors";
+import middy, { type MiddlewareObj } from "@middy/core";
+import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2, Context } from "aws-lambda";
+import type { z } from "zod";
+import { authenticator } from "./deps/authenticator.js";
+import { invalidRequestFrom, mapError } from "./errors.js";
+import { logger } from "./logger.js";
+
+export type HttpEvent = APIGatewayProxyEventV2;
+export type HttpResult = APIGatewayProxyStructuredResultV2;
+
+export interface RouteContext<Body> extends Context {
+  caller: Identity;
+  body: Body;
+}
+
+const SECURITY_HEADERS = {
+  "content-type": "application/json; charset=utf-8",
+  "cache-control": "no-store",
+  "x-content-type-options": "nosniff",
+};
+
+export function json(statusCode: number, body: unknown, headers: Record<string, string> = {}): HttpResult {
+  return { statusCode, headers: { ...SECURITY_HEADERS, ...headers }, body: JSON.stringify(body) };
+}
+
+/** Raw request body bytes (API Gateway v2 base64-encodes binary bodies). */
+export function bodyBytes(event: HttpEvent): Buffer {
+  if (event.body === undefined || event.body === null) return Buffer.alloc(0);
+  return event.isBase64Encoded ? Buffer.from(event.body, "base64") : Buffer.from(event.body, "utf8");
+}
+
+export const header = (event: HttpEvent, name: string): string | undefined => {
+  const wanted = name.toLowerCase();
+  for (const [key, value] of Object.entries(event.headers ?? {})) if (key.toLowerCase() === wanted) return value;
+  return undefined;
+};
+
+/** Error mapper: the API.md body and status for anything thrown (with Retry-After for 429). */
+export const errorResponse = (): MiddlewareObj<HttpEvent, HttpResult> => ({
+  onError: async (request) => {
+    const error = mapError(request.error);
+    const retryAfter = "retryAfterSeconds" in error ? { "retry-after": String(error.retryAfterSeconds) } : undefined;
+    request.response = json(error.status, error.toBody(), retryAfter);
+  },
+});
+
+/** Verifies the Clerk bearer token and puts the identity on the context. */
+export const clerkAuth = (): MiddlewareObj<HttpEvent, HttpResult, Error, RouteContext<unknown>> => ({
+  before: async (request) => {
+    const authorization = header(request.event, "authorization");
+    const token = authorization?.match(/^Bearer\s+(\S+)$/i)?.[1];
+    request.context.caller = await authenticator().authenticate(token);
+  },
+});
+
+/** Parses the JSON body and validates it with `schema`; 400 INVALID_REQUEST with the issues otherwise. */
+export const jsonBody = <S extends z.ZodType>(schema: S): MiddlewareObj<HttpEvent, HttpResult, Error, RouteContext<z.output<S>>> => ({
+  before: async (request) => {
+    let parsed: unknown;
+    try {
+      parsed = JSON.parse(bodyBytes(request.event).toString("utf8"));
+    } catch {
+      throw new InvalidRequestError("The body is not valid JSON.", [{ path: "", message: "malformed JSON" }]);
+    }
+    const result = schema.safeParse(parsed);
+    if (!result.success) throw invalidRequestFrom(result.error);
+    request.context.body = result.data;
+  },
+});
+
+/** An authenticated JSON route: auth → body → `handle` → JSON reply. */
+export function authenticatedJsonRoute<S extends z.ZodType>(
+  schema: S,
+  handle: (identity: Identity, body: z.output<S>) => Promise<{ status: number; body: unknown }>,
+) {
+  return middy<HttpEvent, HttpResult, Error, RouteContext<z.output<S>>>()
+    .use(injectLambdaContext(logger, { resetKeys: true }))
+    .use(errorResponse())
+    .use(clerkAuth())
+    .use(jsonBody(schema))
+    .handler(async (_event, context) => {
+      const reply = await handle(context.caller, context.body);
+      return json(reply.status, reply.body);
+    });
+}

@@ -1,0 +1,42 @@
+/**
+ * Internal operations (Lambda invoke from other services; `POST /internal/<name>` on the local
+ * stack). Payload and result are the same JSON in both transports; an error is returned as the
+ * `{ error }` object, not thrown.
+ */
+import { injectLambdaContext } from "@aws-lambda-powertools/logger/middleware";
+import type { ErrorBody } from "@fitkit/core/errors";
+import middy from "@middy/core";
+import type { Context } from "aws-lambda";
+import type { z } from "zod";
+import { invalidRequestFrom, mapError } from "./errors.js";
+import { logger } from "./logger.js";
+
+export type InternalResult<T> = T | ErrorBody;
+
+export interface InternalHandler<T> {
+  (payload: unknown, context: Context): Promise<InternalResult<T>>;
+  /** The HTTP status of success on the local stack's transport. */
+  successStatus: number;
+}
+
+export function internalOperation<S extends z.ZodType, T>(
+  schema: S,
+  run: (input: z.output<S>, context: Context) => Promise<T>,
+  options: { successStatus?: number } = {},
+): InternalHandler<T> {
+  const handler = middy<unknown, InternalResult<T>>()
+    .use(injectLambdaContext(logger, { resetKeys: true }))
+    .use({
+      onError: async (request) => {
+        request.response = mapError(request.error).toBody();
+      },
+    })
+    .handler(async (payload, context) => {
+      const parsed = schema.safeParse(payload);
+      if (!parsed.success) throw invalidRequestFrom(parsed.error);
+      return run(parsed.data, context);
+    });
+  return Object.assign((payload: unknown, context: Context) => handler(payload, context), {
+    successStatus: options.successStatus ?? 200,
+  });
+}

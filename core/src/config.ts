@@ -24,7 +24,11 @@ export const configSchemas = {
     /** R2 takes "auto"; other S3 endpoints may need a real region. */
     region: z.string().min(1).default("auto"),
   }),
-  Bucket: z.object({ name: z.string().min(3).max(63) }),
+  Bucket: z.object({
+    name: z
+      .string()
+      .regex(/^[a-z0-9][a-z0-9-]{1,61}[a-z0-9]$/, "must be a bucket name (3–63 of a–z, 0–9, -)"),
+  }),
   /** Upstash (restUrl + restToken) in production; `url` (ioredis) self-hosted; neither = in-memory. */
   Redis: z
     .object({

@@ -80,8 +80,8 @@ export const jsonBody = <S extends z.ZodType>(schema: S): MiddlewareObj<HttpEven
 export function authenticatedJsonRoute<S extends z.ZodType>(
   schema: S,
   handle: (identity: Identity, body: z.output<S>) => Promise<{ status: number; body: unknown }>,
-) {
-  return middy<HttpEvent, HttpResult, Error, RouteContext<z.output<S>>>()
+): (event: HttpEvent, context: Context) => Promise<HttpResult> {
+  const route = middy<HttpEvent, HttpResult, Error, RouteContext<z.output<S>>>()
     .use(injectLambdaContext(logger, { resetKeys: true }))
     .use(errorResponse())
     .use(clerkAuth())
@@ -90,4 +90,6 @@ export function authenticatedJsonRoute<S extends z.ZodType>(
       const reply = await handle(context.caller, context.body);
       return json(reply.status, reply.body);
     });
+  // The route context (caller, body) is filled in by the middlewares above.
+  return (event, context) => route(event, context as RouteContext<z.output<S>>);
 }

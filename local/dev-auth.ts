@@ -1,0 +1,73 @@
+/**
+ * Development session tokens: an RSA key pair kept under UPLOADS_DATA_DIR whose public half the
+ * local stack gives Clerk's `verifyToken` as `jwtKey`, and Clerk-shaped tokens signed with it
+ * (v2 `o` claim by default, v1 `org_id`/`org_role` on request). Tests use the same code with a
+ * key they generate.
+ */
+import { generateKeyPairSync } from "node:crypto";
+import { mkdir, readFile, writeFile } from "node:fs/promises";
+import { join } from "node:path";
+import { signJwt } from "@clerk/backend/jwt";
+
+export interface DevKeyPair {
+  privateKeyPem: string;
+  publicKeyPem: string;
+}
+
+export function generateDevKeyPair(): DevKeyPair {
+  const { privateKey, publicKey } = generateKeyPairSync("rsa", { modulusLength: 2048 });
+  return {
+    privateKeyPem: privateKey.export({ type: "pkcs8", format: "pem" }).toString(),
+    publicKeyPem: publicKey.export({ type: "spki", format: "pem" }).toString(),
+  };
+}
+
+export const devKeyPath = (dataDir: string) => join(dataDir, "dev-clerk-key.json");
+
+/** The dev key under `dataDir`, created on first use. */
+export async function ensureDevKey(dataDir: string): Promise<DevKeyPair> {
+  const path = devKeyPath(dataDir);
+  try {
+    return JSON.parse(await readFile(path, "utf8")) as DevKeyPair;
+  } catch {
+    await mkdir(dataDir, { recursive: true });
+    const pair = generateDevKeyPair();
+    await writeFile(path, JSON.stringify(pair), { mode: 0o600 });
+    return pair;
+  }
+}
+
+export interface DevTokenOptions {
+  userId: string;
+  orgId?: string;
+  role?: string;
+  /** Which organisation claims to write: "v2" (`o: { id, rol }`, default) or "v1" (`org_id`, `org_role`). */
+  claims?: "v1" | "v2";
+  expiresInSeconds?: number;
+  /** Seconds to shift iat/nbf/exp by (negative = in the past), for expired-token tests. */
+  issuedOffsetSeconds?: number;
+  azp?: string;
+}
+
+export async function signDevToken(privateKeyPem: string, options: DevTokenOptions): Promise<string> {
+  const now = Math.floor(Date.now() / 1000) + (options.issuedOffsetSeconds ?? 0);
+  const payload: Record<string, unknown> = {
+    sub: options.userId,
+    iss: "https://clerk.fitkit.local",
+    sid: `sess_dev_${options.userId}`,
+    iat: now,
+    nbf: now - 5,
+    exp: now + (options.expiresInSeconds ?? 3600),
+    ...(options.azp ? { azp: options.azp } : {}),
+  };
+  if (options.orgId) {
+    if (options.claims === "v1") {
+      payload.org_id = options.orgId;
+      payload.org_role = `org:${options.role ?? "member"}`;
+    } else {
+      payload.v = 2;
+      payload.o = { id: options.orgId, rol: options.role ?? "member" };
+    }
+  }
+  return signJwt(payload, privateKeyPem, { algorithm: "RS256", header: { typ: "JWT", kid: "ins_dev" } });
+}

@@ -1,0 +1,92 @@
+/**
+ * The local stack: the deployed handlers behind one Node HTTP server, on the embedded defaults
+ * (the patched S3 server on disk with both buckets, the in-memory store, a dev Clerk key) unless
+ * the variables point at real services.
+ */
+import type { Server } from "node:http";
+import { join } from "node:path";
+import { ensureDevKey } from "./dev-auth.js";
+import { startEmbeddedS3, type EmbeddedS3 } from "./embedded-s3.js";
+import { resourceVariables, type LocalEnv } from "./env.js";
+import { createLocalServer, type InternalHandler, type Route } from "./server.js";
+
+export interface LocalStack {
+  api: string;
+  s3: string;
+  buckets: { media: string; compliance: string };
+  close(): Promise<void>;
+}
+
+export async function startLocalStack(env: LocalEnv): Promise<LocalStack> {
+  let embedded: EmbeddedS3 | null = null;
+  if (!env.r2) {
+    embedded = await startEmbeddedS3({
+      port: env.s3Port,
+      directory: join(env.dataDir, "s3"),
+      buckets: [env.buckets.media, env.buckets.compliance],
+    });
+  }
+  const r2 = env.r2 ?? {
+    endpoint: embedded!.endpoint,
+    accessKeyId: embedded!.accessKeyId,
+    secretAccessKey: embedded!.secretAccessKey,
+    region: embedded!.region,
+  };
+  const jwtKey = env.clerkJwtKey ?? (await ensureDevKey(env.dataDir)).publicKeyPem;
+
+  // The same linked resources a deployed function gets, through the same variables.
+  Object.assign(
+    process.env,
+    resourceVariables({
+      App: { name: "fitkit-uploads", stage: "local" },
+      MediaBucket: { name: env.buckets.media },
+      ComplianceBucket: { name: env.buckets.compliance },
+      R2Writer: r2,
+      R2Reader: r2,
+      Redis: env.redis,
+      Clerk: { jwtKey, authorizedParties: env.clerkAuthorizedParties },
+      Clamd: env.clamd,
+      UploadSettings: env.settings,
+    }),
+  );
+
+  // Imported only now: handlers read their links on first use.
+  const [presign, signedGet, health, consume] = await Promise.all([
+    import("../functions/presign.js"),
+    import("../functions/signed-get.js"),
+    import("../functions/health.js"),
+    import("../functions/consume.js"),
+  ]);
+  const routes: Route[] = [
+    { method: "POST", path: "/uploads", handler: presign.handler },
+    { method: "POST", path: "/uploads/signed-urls", handler: signedGet.handler },
+    { method: "GET", path: "/health", handler: health.handler },
+  ];
+  const internal: Record<string, InternalHandler> = {
+    consume: consume.handler,
+  };
+
+  const server = createLocalServer({ routes, internal, internalApiKey: env.internalApiKey });
+  const port = await listen(server, env.port);
+  return {
+    api: `http://127.0.0.1:${port}`,
+    s3: r2.endpoint,
+    buckets: env.buckets,
+    close: async () => {
+      await new Promise<void>((resolve) => server.close(() => resolve()));
+      server.closeAllConnections();
+      await embedded?.close();
+    },
+  };
+}
+
+function listen(server: Server, port: number): Promise<number> {
+  return new Promise((resolve, reject) => {
+    server.once("error", reject);
+    // Loopback only: the internal routes must not be reachable from elsewhere.
+    server.listen(port, "127.0.0.1", () => {
+      const address = server.address();
+      resolve(typeof address === "object" && address ? address.port : port);
+    });
+  });
+}

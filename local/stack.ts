@@ -51,11 +51,12 @@ export async function startLocalStack(env: LocalEnv): Promise<LocalStack> {
   );
 
   // Imported only now: handlers read their links on first use.
-  const [presign, signedGet, health, consume] = await Promise.all([
+  const [presign, signedGet, health, consume, usage] = await Promise.all([
     import("../functions/presign.js"),
     import("../functions/signed-get.js"),
     import("../functions/health.js"),
     import("../functions/consume.js"),
+    import("../functions/usage.js"),
   ]);
   const routes: Route[] = [
     { method: "POST", path: "/uploads", handler: presign.handler },
@@ -64,6 +65,7 @@ export async function startLocalStack(env: LocalEnv): Promise<LocalStack> {
   ];
   const internal: Record<string, InternalHandler> = {
     consume: consume.handler,
+    usage: usage.handler,
   };
 
   const server = createLocalServer({ routes, internal, internalApiKey: env.internalApiKey });

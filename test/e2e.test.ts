@@ -1,0 +1,259 @@
+/**
+ * End to end over HTTP against the local stack as `npm start` runs it: presign → PUT straight to
+ * the SigV4-checking S3 server → consume → signed URL → GET the same bytes; and the error rows of
+ * shared/API.md this pipeline produces, each with the error body shape.
+ */
+import { PutObjectCommand, S3Client } from "@aws-sdk/client-s3";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { errorBody, postJson, putPresigned } from "./support/http.js";
+import { startLocalStackProcess, type LocalStackProcess } from "./support/local-stack-process.js";
+import { pngImage } from "./support/media.js";
+import { sleep, uniqueId } from "./support/fixtures.js";
+
+const TTL_SECONDS = 4;
+let stack: LocalStackProcess;
+
+beforeAll(async () => {
+  stack = await startLocalStackProcess({
+    PRESIGN_TTL_SECONDS: String(TTL_SECONDS),
+    STAGING_GRACE_SECONDS: "0",
+    ORG_QUOTA_BYTES: String(30 * 1024 * 1024),
+    PRESIGN_RATE_PER_MINUTE: "5",
+  });
+}, 90_000);
+afterAll(() => stack?.close());
+
+async function member(role = "member") {
+  const userId = uniqueId("user");
+  const orgId = uniqueId("org");
+  return { userId, orgId, token: await stack.token({ userId, orgId, role }) };
+}
+
+async function presignOne(token: string, file: { contentType: string; size: number }, ownerType = "progress_photo") {
+  return postJson(`${stack.api}/uploads`, { ownerType, files: [file] }, token);
+}
+
+describe("the staged upload over HTTP", () => {
+  it("presign → PUT → consume → signed URL → GET returns the same bytes", async () => {
+    const who = await member();
+    const bytes = pngImage(3, 2);
+
+    const presigned = await presignOne(who.token, { contentType: "image/png", size: bytes.length });
+    expect(presigned.status).toBe(201);
+    const upload = presigned.body.uploads[0];
+    expect(upload).toEqual({
+      uploadId: expect.stringMatching(/^[0-9a-f]{32}$/),
+      key: `${who.orgId}/progress_photo/${who.userId}/${upload.uploadId}.png`,
+      method: "PUT",
+      url: expect.stringContaining(`${stack.s3}/${stack.buckets.media}/`),
+      headers: { "content-type": "image/png", "content-length": String(bytes.length), "if-none-match": "*" },
+      expiresAt: expect.any(String),
+    });
+    expect((await putPresigned(upload, bytes)).status).toBe(200);
+
+    const consumed = await stack.internal("consume", {
+      uploadIds: [upload.uploadId],
+      ownerType: "progress_photo",
+      owner: { orgId: who.orgId, userId: who.userId },
+      idempotencyKey: "entry-1",
+    });
+    expect(consumed).toEqual({
+      status: 200,
+      body: {
+        uploads: [
+          { uploadId: upload.uploadId, bucket: stack.buckets.media, key: upload.key, contentType: "image/png", size: bytes.length, etag: expect.any(String) },
+        ],
+      },
+    });
+
+    const signed = await postJson(`${stack.api}/uploads/signed-urls`, { keys: [upload.key], expiresIn: 900 }, who.token);
+    expect(signed.status).toBe(200);
+    const download = await fetch(signed.body.urls[0].url);
+    expect(download.status).toBe(200);
+    expect(download.headers.get("content-type")).toBe("image/png");
+    expect(Buffer.from(await download.arrayBuffer())).toEqual(bytes);
+
+    const again = await postJson(`${stack.api}/uploads/signed-urls`, { keys: [upload.key], expiresIn: 900 }, who.token);
+    expect(again.body.urls).toEqual(signed.body.urls);
+  });
+
+  it("replays a consume under the same idempotency key and refuses another key with 409 ALREADY_CONSUMED", async () => {
+    const who = await member();
+    const bytes = pngImage();
+    const upload = (await presignOne(who.token, { contentType: "image/png", size: bytes.length })).body.uploads[0];
+    await putPresigned(upload, bytes);
+    const request = { uploadIds: [upload.uploadId], ownerType: "progress_photo", owner: { orgId: who.orgId, userId: who.userId }, idempotencyKey: "k" };
+
+    const first = await stack.internal("consume", request);
+    const replay = await stack.internal("consume", request);
+    const other = await stack.internal("consume", { ...request, idempotencyKey: "other" });
+
+    expect(first.status).toBe(200);
+    expect(replay).toEqual(first);
+    expect(other.status).toBe(409);
+    expect(other.body).toEqual({
+      error: { code: "ALREADY_CONSUMED", message: expect.any(String), details: [{ uploadId: upload.uploadId, code: "ALREADY_CONSUMED" }] },
+    });
+  });
+
+  it("storage refuses a body of another length or type than presign signed", async () => {
+    const who = await member();
+    const bytes = pngImage();
+    const upload = (await presignOne(who.token, { contentType: "image/png", size: bytes.length })).body.uploads[0];
+
+    const longer = await fetch(upload.url, { method: "PUT", headers: { ...upload.headers, "content-length": String(bytes.length + 1) }, body: Buffer.concat([bytes, Buffer.from([0])]) as BodyInit });
+    const otherType = await fetch(upload.url, { method: "PUT", headers: { ...upload.headers, "content-type": "text/html" }, body: bytes as BodyInit });
+
+    expect(longer.status).toBeGreaterThanOrEqual(400);
+    expect(otherType.status).toBeGreaterThanOrEqual(400);
+    const consume = await stack.internal("consume", { uploadIds: [upload.uploadId], ownerType: "progress_photo", owner: { orgId: who.orgId, userId: who.userId }, idempotencyKey: "x" });
+    expect(consume.status).toBe(409);
+    expect(consume.body).toEqual(errorBody("NOT_UPLOADED"));
+  });
+});
+
+describe("error rows of the contract, over HTTP", () => {
+  it("400 INVALID_REQUEST for malformed JSON and for a schema violation, listing the fields", async () => {
+    const who = await member();
+    const malformed = await postJson(`${stack.api}/uploads`, "{not json", who.token);
+    const schema = await postJson(`${stack.api}/uploads`, { ownerType: "selfie", files: [{ contentType: "image/png", size: 0 }] }, who.token);
+
+    expect(malformed.status).toBe(400);
+    expect(malformed.body).toEqual(errorBody("INVALID_REQUEST"));
+    expect(schema.status).toBe(400);
+    expect(schema.body.error.code).toBe("INVALID_REQUEST");
+    expect(schema.body.error.details.map((d: { path: string }) => d.path).sort()).toEqual(["files.0.size", "ownerType"]);
+  });
+
+  it("401 UNAUTHENTICATED without a token, with a forged one and with an expired one", async () => {
+    const who = await member();
+    const forged = `${who.token.slice(0, -4)}AAAA`;
+    const expired = await stack.token({ userId: "user_x", orgId: "org_x", issuedOffsetSeconds: -7200, expiresInSeconds: 60 });
+    const file = { contentType: "image/png", size: 10 };
+
+    for (const token of [undefined, forged, expired, "not-a-jwt"]) {
+      const res = await presignOne(token as string, file);
+      expect(res.status).toBe(401);
+      expect(res.body).toEqual(errorBody("UNAUTHENTICATED"));
+    }
+  });
+
+  it("403 FORBIDDEN without an active organisation, for a role the owner type excludes, and for form signatures", async () => {
+    const noOrg = await stack.token({ userId: "user_lonely" });
+    const memberToken = (await member("member")).token;
+
+    const responses = [
+      await presignOne(noOrg, { contentType: "image/png", size: 10 }),
+      await presignOne(memberToken, { contentType: "image/png", size: 10 }, "organization_logo"),
+      await presignOne((await member("admin")).token, { contentType: "image/png", size: 10 }, "form_signature"),
+    ];
+    for (const res of responses) {
+      expect(res.status).toBe(403);
+      expect(res.body).toEqual(errorBody("FORBIDDEN"));
+    }
+  });
+
+  it("403 FORBIDDEN on signed-urls when any key is not readable, and no URL is returned", async () => {
+    const owner = await member();
+    const upload = (await presignOne(owner.token, { contentType: "image/png", size: 10 })).body.uploads[0];
+    const sameOrgMember = await stack.token({ userId: uniqueId("user"), orgId: owner.orgId, role: "member" });
+    const sameOrgCoach = await stack.token({ userId: uniqueId("user"), orgId: owner.orgId, role: "coach" });
+
+    const denied = await postJson(`${stack.api}/uploads/signed-urls`, { keys: [upload.key] }, sameOrgMember);
+    const mixed = await postJson(`${stack.api}/uploads/signed-urls`, { keys: [upload.key, "../../etc/passwd"] }, owner.token);
+    const coach = await postJson(`${stack.api}/uploads/signed-urls`, { keys: [upload.key] }, sameOrgCoach);
+
+    expect(denied).toMatchObject({ status: 403, body: { error: { code: "FORBIDDEN", details: [{ index: 0 }] } } });
+    expect(mixed).toMatchObject({ status: 403, body: { error: { code: "FORBIDDEN", details: [{ index: 1 }] } } });
+    expect(mixed.body.urls).toBeUndefined();
+    expect(coach.status).toBe(200);
+  });
+
+  it("403 QUOTA_EXCEEDED past the organisation's quota, with the remaining bytes", async () => {
+    const who = await member("admin");
+    const big = { contentType: "video/mp4", size: 20 * 1024 * 1024 };
+    expect((await presignOne(who.token, big, "exercise_comment")).status).toBe(201);
+
+    const over = await presignOne(who.token, big, "exercise_comment");
+
+    expect(over.status).toBe(403);
+    expect(over.body).toEqual({
+      error: { code: "QUOTA_EXCEEDED", message: expect.any(String), details: [{ remainingBytes: 10 * 1024 * 1024, requestedBytes: big.size }] },
+    });
+  });
+
+  it("404 NOT_FOUND for an unknown upload id, and 404 for an unknown route", async () => {
+    const consume = await stack.internal("consume", { uploadIds: ["0".repeat(32)], ownerType: "message", owner: { orgId: "org_1", userId: "user_1" }, idempotencyKey: "k" });
+    const route = await fetch(`${stack.api}/nope`);
+
+    expect(consume.status).toBe(404);
+    expect(consume.body).toEqual(errorBody("NOT_FOUND"));
+    expect(route.status).toBe(404);
+    expect(await route.json()).toEqual(errorBody("NOT_FOUND"));
+  });
+
+  it("410 EXPIRED when consume comes after the staging deadline", async () => {
+    const who = await member();
+    const bytes = pngImage();
+    const upload = (await presignOne(who.token, { contentType: "image/png", size: bytes.length })).body.uploads[0];
+    await putPresigned(upload, bytes);
+    await sleep(TTL_SECONDS * 1000 + 200);
+
+    const late = await stack.internal("consume", { uploadIds: [upload.uploadId], ownerType: "progress_photo", owner: { orgId: who.orgId, userId: who.userId }, idempotencyKey: "late" });
+
+    expect(late.status).toBe(410);
+    expect(late.body).toEqual(errorBody("EXPIRED"));
+  });
+
+  it("413 TOO_LARGE and 415 UNSUPPORTED_MEDIA_TYPE, and nothing of the batch is staged", async () => {
+    const who = await member("admin");
+    const tooLarge = await postJson(
+      `${stack.api}/uploads`,
+      { ownerType: "message", files: [{ contentType: "image/png", size: 10 }, { contentType: "image/png", size: 10 * 1024 * 1024 + 1 }] },
+      who.token,
+    );
+    const svg = await presignOne(who.token, { contentType: "image/svg+xml", size: 10 });
+    const videoInMessage = await presignOne(who.token, { contentType: "video/mp4", size: 10 }, "message");
+
+    expect(tooLarge.status).toBe(413);
+    expect(tooLarge.body).toEqual({ error: { code: "TOO_LARGE", message: expect.any(String), details: [{ index: 1, code: "TOO_LARGE", maxBytes: 10 * 1024 * 1024 }] } });
+    expect(svg.status).toBe(415);
+    expect(videoInMessage.status).toBe(415);
+    expect(await stack.internal("usage", { orgId: who.orgId })).toMatchObject({ status: 200, body: { used: 0, reserved: 0 } });
+  });
+
+  it("422 CONTENT_MISMATCH when the stored object is not what was declared, and the object is deleted", async () => {
+    const who = await member();
+    const upload = (await presignOne(who.token, { contentType: "image/png", size: 100 })).body.uploads[0];
+    // Storage itself cannot be made to store another length through the signed URL, so write it directly.
+    const s3 = new S3Client({ endpoint: stack.s3, region: "auto", forcePathStyle: true, credentials: { accessKeyId: "S3RVER", secretAccessKey: "S3RVER" } });
+    await s3.send(new PutObjectCommand({ Bucket: stack.buckets.media, Key: upload.key, Body: pngImage(), ContentType: "image/png" }));
+
+    const consume = await stack.internal("consume", { uploadIds: [upload.uploadId], ownerType: "progress_photo", owner: { orgId: who.orgId, userId: who.userId }, idempotencyKey: "m" });
+
+    expect(consume.status).toBe(422);
+    expect(consume.body).toEqual({ error: { code: "CONTENT_MISMATCH", message: expect.any(String), details: [{ uploadId: upload.uploadId, code: "CONTENT_MISMATCH" }] } });
+    const gone = await fetch(upload.url.replace(/\?.*/, ""), { method: "HEAD" });
+    expect(gone.status).toBe(404);
+  });
+
+  it("429 RATE_LIMITED with Retry-After past the per-user presign rate", async () => {
+    const who = await member();
+    const statuses: number[] = [];
+    let last: Awaited<ReturnType<typeof presignOne>> | undefined;
+    for (let i = 0; i < 6; i++) {
+      last = await presignOne(who.token, { contentType: "image/png", size: 10 });
+      statuses.push(last.status);
+    }
+
+    expect(statuses).toEqual([201, 201, 201, 201, 201, 429]);
+    expect(last!.body).toEqual(errorBody("RATE_LIMITED"));
+    expect(Number(last!.headers.get("retry-after"))).toBeGreaterThan(0);
+  });
+
+  it("internal routes need the internal key", async () => {
+    const res = await fetch(`${stack.api}/internal/consume`, { method: "POST", body: "{}", headers: { "x-internal-key": "wrong" } });
+    expect(res.status).toBe(401);
+    expect(await res.json()).toEqual(errorBody("UNAUTHENTICATED"));
+  });
+});

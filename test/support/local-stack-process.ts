@@ -1,0 +1,65 @@
+/** Starts the local stack as `npm start` does (a separate process) and reads its ready line. */
+import { spawn, type ChildProcess } from "node:child_process";
+import { mkdtemp, rm } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { createInterface } from "node:readline";
+import { ensureDevKey, signDevToken, type DevTokenOptions } from "../../local/dev-auth.js";
+
+export interface LocalStackProcess {
+  api: string;
+  s3: string;
+  buckets: { media: string; compliance: string };
+  dataDir: string;
+  internalApiKey: string;
+  token(options: DevTokenOptions): Promise<string>;
+  /** POST /internal/<name> with the internal key. */
+  internal(name: string, payload: unknown): Promise<{ status: number; body: any }>;
+  close(): Promise<void>;
+}
+
+export async function startLocalStackProcess(env: Record<string, string> = {}): Promise<LocalStackProcess> {
+  const dataDir = await mkdtemp(join(tmpdir(), "fitkit-local-"));
+  const internalApiKey = "test-internal-key";
+  const child: ChildProcess = spawn(process.execPath, ["--import", "tsx", "local/main.ts"], {
+    env: { ...process.env, PORT: "0", S3_PORT: "0", UPLOADS_DATA_DIR: dataDir, INTERNAL_API_KEY: internalApiKey, ...env },
+    stdio: ["ignore", "pipe", "pipe"],
+  });
+  let stderr = "";
+  child.stderr!.on("data", (chunk) => (stderr += String(chunk)));
+  const exited = new Promise<void>((resolve) => child.once("exit", () => resolve()));
+
+  const ready = await new Promise<{ api: string; s3: string; buckets: { media: string; compliance: string } }>((resolve, reject) => {
+    const lines = createInterface({ input: child.stdout! });
+    lines.on("line", (line) => {
+      try {
+        const event = JSON.parse(line);
+        if (event.event === "ready") resolve(event);
+      } catch {
+        /* a log line */
+      }
+    });
+    child.once("exit", (code) => reject(new Error(`local stack exited (${code}) before ready:\n${stderr}`)));
+  });
+  const key = await ensureDevKey(dataDir);
+
+  return {
+    ...ready,
+    dataDir,
+    internalApiKey,
+    token: (options) => signDevToken(key.privateKeyPem, options),
+    internal: async (name, payload) => {
+      const res = await fetch(`${ready.api}/internal/${name}`, {
+        method: "POST",
+        headers: { "content-type": "application/json", "x-internal-key": internalApiKey },
+        body: JSON.stringify(payload),
+      });
+      return { status: res.status, body: await res.json() };
+    },
+    close: async () => {
+      child.kill("SIGTERM");
+      await exited;
+      await rm(dataDir, { recursive: true, force: true });
+    },
+  };
+}

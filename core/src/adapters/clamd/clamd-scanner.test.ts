@@ -235,11 +235,11 @@ describe("ClamdScanner when clamd fails", () => {
       firstChunkSent();
       await new Promise(() => {}); // never produces again
     }
-    const scan = smallScanner.scan(stallingSource());
+    const scan = expectScannerUnavailable(smallScanner.scan(stallingSource()));
     await firstChunk;
     const started = performance.now();
     await small.stop();
-    const cause = await expectScannerUnavailable(scan);
+    const cause = await scan;
     expect(performance.now() - started).toBeLessThan(2000);
     expect(cause.message).toMatch(/closed the connection/);
   });

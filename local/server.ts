@@ -30,7 +30,7 @@ export interface LocalServerOptions {
 /** API Gateway's payload limit; larger bodies are refused before any handler runs. */
 const MAX_BODY_BYTES = 10 * 1024 * 1024;
 
-function lambdaContext(functionName: string): Context {
+export function lambdaContext(functionName: string): Context {
   const started = Date.now();
   return {
     callbackWaitsForEmptyEventLoop: false,

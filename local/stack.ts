@@ -8,7 +8,9 @@ import { join } from "node:path";
 import { ensureDevKey } from "./dev-auth.js";
 import { startEmbeddedS3, type EmbeddedS3 } from "./embedded-s3.js";
 import { resourceVariables, type LocalEnv } from "./env.js";
-import { createLocalServer, type InternalHandler, type Route } from "./server.js";
+import { createLocalServer, lambdaContext, type InternalHandler, type Route } from "./server.js";
+
+const scheduledContext = () => lambdaContext("sweeper");
 
 export interface LocalStack {
   api: string;
@@ -51,12 +53,13 @@ export async function startLocalStack(env: LocalEnv): Promise<LocalStack> {
   );
 
   // Imported only now: handlers read their links on first use.
-  const [presign, signedGet, health, consume, usage] = await Promise.all([
+  const [presign, signedGet, health, consume, usage, sweeper] = await Promise.all([
     import("../functions/presign.js"),
     import("../functions/signed-get.js"),
     import("../functions/health.js"),
     import("../functions/consume.js"),
     import("../functions/usage.js"),
+    import("../functions/sweeper.js"),
   ]);
   const routes: Route[] = [
     { method: "POST", path: "/uploads", handler: presign.handler },
@@ -66,15 +69,20 @@ export async function startLocalStack(env: LocalEnv): Promise<LocalStack> {
   const internal: Record<string, InternalHandler> = {
     consume: consume.handler,
     usage: usage.handler,
+    sweep: sweeper.handler,
   };
 
   const server = createLocalServer({ routes, internal, internalApiKey: env.internalApiKey });
+  // The deployed schedule runs the sweeper every 5 minutes; so does the local stack.
+  const schedule = setInterval(() => void internal.sweep!({ source: "aws.events", "detail-type": "Scheduled Event" }, scheduledContext()).catch(() => undefined), 5 * 60_000);
+  schedule.unref();
   const port = await listen(server, env.port);
   return {
     api: `http://127.0.0.1:${port}`,
     s3: r2.endpoint,
     buckets: env.buckets,
     close: async () => {
+      clearInterval(schedule);
       await new Promise<void>((resolve) => server.close(() => resolve()));
       server.closeAllConnections();
       await embedded?.close();

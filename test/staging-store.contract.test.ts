@@ -199,6 +199,27 @@ describe.each(ADAPTERS)("staging store contract: %s", (adapter) => {
     expect(await store.usage(orgId, DEFAULT_QUOTA)).toEqual({ used: 20, reserved: 0, quota: DEFAULT_QUOTA });
   });
 
+  it("claims overdue uploads with a lease, never consumed ones, and finalises only claimed ones", async () => {
+    const orgId = uniqueId("org");
+    const [expired, linked] = [newUpload({ orgId, size: 7 }), newUpload({ orgId, size: 9 })];
+    await stage(store, [expired!, linked!], 1);
+    await store.commitConsume(commitRequest([linked!]));
+    await sleep(1100);
+
+    // Other tests' overdue uploads share the work list: look only at ours.
+    let claim = await store.claimExpired({ limit: 1000, leaseSeconds: 60 });
+    const ours = claim.claimed.filter((u) => u.orgId === orgId);
+    expect(ours.map((u) => [u.uploadId, u.status])).toEqual([[expired!.uploadId, "claimed"]]);
+    claim = await store.claimExpired({ limit: 1000, leaseSeconds: 60 });
+    expect(claim.claimed.filter((u) => u.orgId === orgId)).toEqual([]); // leased
+
+    expect(await store.commitConsume(commitRequest([expired!]))).toEqual({ ok: false, failures: [{ uploadId: expired!.uploadId, code: "EXPIRED" }] });
+    expect(await store.finaliseSwept([expired!, linked!])).toEqual({ finalised: 1, releasedBytes: 7 });
+    const snapshot = await store.loadForConsume([expired!.uploadId, linked!.uploadId], uniqueId("r"));
+    expect(snapshot.uploads.map((u) => u?.status)).toEqual(["swept", "consumed"]);
+    expect(await store.usage(orgId, DEFAULT_QUOTA)).toEqual({ used: 9, reserved: 0, quota: DEFAULT_QUOTA });
+  });
+
   it("caches signed URLs by key, misses as null", async () => {
     const [k1, k2] = [uniqueId("c"), uniqueId("c")];
     await store.putCachedUrls([{ cacheKey: k1, value: { url: "https://x/?a=1&b=%2F", expiresAt: 123 }, ttlSeconds: 60 }]);

@@ -5,7 +5,8 @@
  */
 import type { OwnerType } from "../policies/owner-types.js";
 
-export type UploadStatus = "staged" | "claimed" | "consumed";
+/** "swept": its object was deleted; the record stays a while so a late consume is told EXPIRED. */
+export type UploadStatus = "staged" | "claimed" | "consumed" | "swept";
 
 /** What presign writes for each upload. */
 export interface NewUpload {
@@ -92,6 +93,16 @@ export interface CachedUrl {
   expiresAt: number;
 }
 
+export interface ClaimOutcome {
+  now: number;
+  /** Uploads now claimed by this run (status "claimed", leased until now + lease). */
+  claimed: StagedUpload[];
+  /** Overdue uploads still on the work list after this claim (claimed ones excluded). */
+  remaining: number;
+  /** Age of the oldest overdue entry still listed, in ms (0 when none). */
+  oldestOverdueMs: number;
+}
+
 export interface QuotaUsage {
   used: number;
   reserved: number;
@@ -110,6 +121,14 @@ export interface StagingStore {
   commitConsume(request: CommitConsumeRequest): Promise<CommitConsumeOutcome>;
   /** Removes staged uploads that consume rejected (their objects are already deleted) and gives back their quota. */
   discardStaged(uploadIds: string[], orgId: string): Promise<void>;
+  /**
+   * Claims up to `limit` uploads whose deadline (or expired lease) has passed by store time: marks
+   * them claimed and pushes their work-list entry to now + lease, so a crashed run's claims come
+   * back to the next run. Consumed uploads are never claimed; claimed ones can no longer be consumed.
+   */
+  claimExpired(request: { limit: number; leaseSeconds: number }): Promise<ClaimOutcome>;
+  /** Drops claimed uploads whose objects storage confirmed deleted, and gives back their reserved bytes. */
+  finaliseSwept(uploads: Pick<StagedUpload, "uploadId" | "orgId">[]): Promise<{ finalised: number; releasedBytes: number }>;
   /** The org's counters; `quota` is its override or the default. */
   usage(orgId: string, defaultQuotaBytes: number): Promise<QuotaUsage>;
   /** Reads cached signed URLs (one round trip); null for a miss. */

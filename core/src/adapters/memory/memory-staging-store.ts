@@ -5,6 +5,7 @@
  */
 import type {
   CachedUrl,
+  ClaimOutcome,
   CommitConsumeOutcome,
   CommitConsumeRequest,
   ConsumeFailureCode,
@@ -140,6 +141,40 @@ export class MemoryStagingStore implements StagingStore {
     }
     const counters = this.counters(orgId);
     counters.reserved = Math.max(0, counters.reserved - total);
+  }
+
+  async claimExpired(request: { limit: number; leaseSeconds: number }): Promise<ClaimOutcome> {
+    const now = this.clock.now();
+    const due = [...this.deadlines.entries()].filter(([, deadline]) => deadline <= now).sort((a, b) => a[1] - b[1]);
+    const claimed: StagedUpload[] = [];
+    for (const [uploadId] of due.slice(0, request.limit)) {
+      const upload = this.uploads.get(uploadId);
+      if (!upload || upload.status === "consumed") {
+        this.deadlines.delete(uploadId);
+        continue;
+      }
+      upload.status = "claimed";
+      this.deadlines.set(uploadId, now + request.leaseSeconds * 1000);
+      claimed.push(clone(upload));
+    }
+    const overdue = [...this.deadlines.values()].filter((deadline) => deadline <= now);
+    return { now, claimed, remaining: overdue.length, oldestOverdueMs: overdue.length > 0 ? now - Math.min(...overdue) : 0 };
+  }
+
+  async finaliseSwept(uploads: Pick<StagedUpload, "uploadId" | "orgId">[]): Promise<{ finalised: number; releasedBytes: number }> {
+    let finalised = 0;
+    let releasedBytes = 0;
+    for (const { uploadId } of uploads) {
+      const upload = this.uploads.get(uploadId);
+      if (upload?.status !== "claimed") continue;
+      upload.status = "swept";
+      this.deadlines.delete(uploadId);
+      const counters = this.counters(upload.orgId);
+      counters.reserved = Math.max(0, counters.reserved - upload.size);
+      finalised += 1;
+      releasedBytes += upload.size;
+    }
+    return { finalised, releasedBytes };
   }
 
   async usage(orgId: string, defaultQuotaBytes: number): Promise<QuotaUsage> {

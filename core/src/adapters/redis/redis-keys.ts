@@ -9,6 +9,8 @@ const TAG = "{fku}";
 
 export const redisKeys = {
   upload: (uploadId: string) => `${TAG}:upload:${uploadId}`,
+  /** For scripts that find upload ids on the work list and build their keys inside Redis. */
+  uploadPrefix: () => `${TAG}:upload:`,
   deadlines: () => `${TAG}:deadlines`,
   consumeReplay: (replayKey: string) => `${TAG}:consume:${replayKey}`,
   quota: (orgId: string) => `${TAG}:quota:${orgId}`,

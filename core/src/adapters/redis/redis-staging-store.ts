@@ -5,6 +5,7 @@
 import { randomUUID } from "node:crypto";
 import type {
   CachedUrl,
+  ClaimOutcome,
   CommitConsumeOutcome,
   CommitConsumeRequest,
   ConsumeFailureCode,
@@ -22,6 +23,8 @@ import * as scripts from "./scripts.js";
 
 /** How long a consumed record stays to answer ALREADY_CONSUMED (the object itself is linked for good). */
 const CONSUMED_RECORD_TTL_SECONDS = 30 * 24 * 3600;
+/** How long a swept record stays to answer EXPIRED rather than NOT_FOUND. */
+const SWEPT_RECORD_TTL_SECONDS = 7 * 24 * 3600;
 
 const parseUpload = (raw: string): StagedUpload | null => (raw === "" ? null : (JSON.parse(raw) as StagedUpload));
 const parseStored = (raw: string): StoredConsume | null => (raw === "" ? null : (JSON.parse(raw) as StoredConsume));
@@ -107,6 +110,25 @@ export class RedisStagingStore implements StagingStore {
   async discardStaged(uploadIds: string[], orgId: string): Promise<void> {
     if (uploadIds.length === 0) return;
     await this.run(scripts.DISCARD_STAGED, [redisKeys.deadlines(), redisKeys.quota(orgId), ...uploadIds.map(redisKeys.upload)], []);
+  }
+
+  async claimExpired(request: { limit: number; leaseSeconds: number }): Promise<ClaimOutcome> {
+    const reply = await this.run<{ now: number; claimed: string[] | Record<string, never>; remaining: number; oldestOverdueMs: number }>(
+      scripts.CLAIM_EXPIRED,
+      [redisKeys.deadlines()],
+      [String(request.limit), String(request.leaseSeconds * 1000), redisKeys.uploadPrefix()],
+    );
+    const claimed = Array.isArray(reply.claimed) ? reply.claimed : [];
+    return { now: reply.now, claimed: claimed.map((raw) => JSON.parse(raw) as StagedUpload), remaining: reply.remaining, oldestOverdueMs: reply.oldestOverdueMs };
+  }
+
+  async finaliseSwept(uploads: Pick<StagedUpload, "uploadId" | "orgId">[]): Promise<{ finalised: number; releasedBytes: number }> {
+    if (uploads.length === 0) return { finalised: 0, releasedBytes: 0 };
+    return this.run(scripts.FINALISE_SWEPT, [
+      redisKeys.deadlines(),
+      ...uploads.map((u) => redisKeys.upload(u.uploadId)),
+      ...uploads.map((u) => redisKeys.quota(u.orgId)),
+    ], [String(SWEPT_RECORD_TTL_SECONDS)]);
   }
 
   async usage(orgId: string, defaultQuotaBytes: number): Promise<QuotaUsage> {

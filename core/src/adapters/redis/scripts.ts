@@ -170,3 +170,70 @@ local q = redis.call('HMGET', KEYS[1], 'used', 'reserved', 'quota')
 return cjson.encode({ used = tonumber(q[1]) or 0, reserved = tonumber(q[2]) or 0, quota = tonumber(q[3]) or tonumber(ARGV[1]) })
 `,
 );
+
+/**
+ * KEYS: deadlines  ARGV: limit, leaseMs, uploadKeyPrefix
+ * Record keys are only known inside the script; they share the hash tag of KEYS[1], so the
+ * script stays within one cluster slot.
+ */
+export const CLAIM_EXPIRED = luaScript(
+  "claim_expired",
+  `${NOW}
+local ids = redis.call('ZRANGEBYSCORE', KEYS[1], '-inf', now, 'LIMIT', 0, tonumber(ARGV[1]))
+local claimed = {}
+local leaseUntil = now + tonumber(ARGV[2])
+for _, id in ipairs(ids) do
+  local key = ARGV[3] .. id
+  local raw = redis.call('GET', key)
+  if not raw then
+    redis.call('ZREM', KEYS[1], id)
+  else
+    local r = cjson.decode(raw)
+    if r.status == 'consumed' then
+      redis.call('ZREM', KEYS[1], id)
+    else
+      r.status = 'claimed'
+      r.claimedAt = now
+      local encoded = cjson.encode(r)
+      redis.call('SET', key, encoded)
+      redis.call('ZADD', KEYS[1], leaseUntil, id)
+      claimed[#claimed + 1] = encoded
+    end
+  end
+end
+local remaining = redis.call('ZCOUNT', KEYS[1], '-inf', now)
+local oldest = redis.call('ZRANGE', KEYS[1], 0, 0, 'WITHSCORES')
+local overdue = 0
+if oldest[2] and tonumber(oldest[2]) <= now then overdue = now - tonumber(oldest[2]) end
+return cjson.encode({ now = now, claimed = claimed, remaining = remaining, oldestOverdueMs = overdue })
+`,
+);
+
+/**
+ * KEYS: deadlines, record×n, quota×n  ARGV: tombstoneTtlSeconds
+ * Marks claimed records swept (kept a while as tombstones), unlists them, gives back their bytes.
+ */
+export const FINALISE_SWEPT = luaScript(
+  "finalise_swept",
+  `
+local n = (#KEYS - 1) / 2
+local finalised, released = 0, 0
+for i = 1, n do
+  local raw = redis.call('GET', KEYS[1 + i])
+  if raw then
+    local r = cjson.decode(raw)
+    if r.status == 'claimed' then
+      r.status = 'swept'
+      redis.call('SET', KEYS[1 + i], cjson.encode(r), 'EX', tonumber(ARGV[1]))
+      redis.call('ZREM', KEYS[1], r.uploadId)
+      local quota = KEYS[1 + n + i]
+      local reserved = tonumber(redis.call('HGET', quota, 'reserved')) or 0
+      redis.call('HSET', quota, 'reserved', string.format('%d', math.max(0, reserved - r.size)))
+      finalised = finalised + 1
+      released = released + r.size
+    end
+  end
+end
+return cjson.encode({ finalised = finalised, releasedBytes = released })
+`,
+);

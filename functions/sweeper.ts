@@ -1,0 +1,38 @@
+/**
+ * The sweeper: run every 5 minutes by the schedule, and invocable as the internal `sweep`
+ * operation — the same code either way. Logs its report as one structured line.
+ */
+import { sweep } from "@fitkit/core/staging/sweep";
+import type { Context } from "aws-lambda";
+import { z } from "zod";
+import { stagingStore } from "./lib/deps/staging-store.js";
+import { objectStore } from "./lib/deps/storage.js";
+import { internalOperation } from "./lib/internal.js";
+import { logger } from "./lib/logger.js";
+import { readBucket } from "./lib/resources.js";
+
+// The schedule's EventBridge event and the internal call's `{}` are both accepted as they are.
+const sweepOperation = internalOperation(z.unknown(), async (_event, context) => {
+  const report = await sweep({
+    store: await stagingStore(),
+    objects: objectStore(),
+    complianceBucket: readBucket("ComplianceBucket"),
+    remainingTimeMs: () => context.getRemainingTimeInMillis(),
+  });
+  const { failures, ...summary } = report;
+  (report.failed > 0 ? logger.warn : logger.info).call(logger, "sweep finished", { ...summary, failures });
+  return summary;
+});
+
+const isScheduledEvent = (event: unknown): boolean =>
+  typeof event === "object" && event !== null && (event as { source?: unknown }).source === "aws.events";
+
+/** Over invoke an error is an `{ error }` reply; a scheduled run fails loudly so the failure is on record. */
+export const handler = Object.assign(
+  async (event: unknown, context: Context) => {
+    const result = await sweepOperation(event, context);
+    if (isScheduledEvent(event) && "error" in result) throw new Error(`sweep failed: ${result.error.code}`);
+    return result;
+  },
+  { successStatus: sweepOperation.successStatus },
+);

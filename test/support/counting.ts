@@ -1,0 +1,34 @@
+/** Wrappers that count calls to a port, so tests can assert round trips and batch sizes. */
+import type { LuaScript, RedisScriptDriver } from "@fitkit/core/adapters/redis/driver";
+import type { ObjectStore } from "@fitkit/core/storage/object-store";
+
+export class CountingDriver implements RedisScriptDriver {
+  calls: string[] = [];
+  constructor(private readonly inner: RedisScriptDriver) {}
+  run(script: LuaScript, keys: string[], args: string[]): Promise<unknown> {
+    this.calls.push(script.name);
+    return this.inner.run(script, keys, args);
+  }
+  reset(): void {
+    this.calls = [];
+  }
+}
+
+export class CountingObjectStore implements ObjectStore {
+  heads = 0;
+  deleteBatches: number[] = [];
+  /** Set to make the next deleteObjects call throw this error once. */
+  failNextDelete: Error | null = null;
+  constructor(private readonly inner: ObjectStore) {}
+  head(bucket: string, key: string) {
+    this.heads += 1;
+    return this.inner.head(bucket, key);
+  }
+  deleteObjects(bucket: string, keys: string[]) {
+    this.deleteBatches.push(keys.length);
+    const failure = this.failNextDelete;
+    this.failNextDelete = null;
+    if (failure) return Promise.reject(failure);
+    return this.inner.deleteObjects(bucket, keys);
+  }
+}

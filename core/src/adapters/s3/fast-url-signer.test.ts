@@ -193,7 +193,7 @@ describe("FastUrlSigner vs SdkUrlSigner (differential)", () => {
       compared += 2;
     }
     expect(compared).toBe(CASES * 2);
-  });
+  }, 60_000 + CASES * 20);
 
   it("returns exactly the headers the client must send", async () => {
     const { fast } = pairs[0] as SignerPair;

@@ -51,6 +51,8 @@ const ENDPOINT_PATH = /^(?:\/[A-Za-z0-9._~-]+)*\/?$/;
 /** A header value the client can send as is: visible ASCII, spaces and tabs, no CR/LF. */
 const HEADER_VALUE = /^[\t\x20-\x7e]+$/;
 const BASE64_SHA256 = /^[A-Za-z0-9+/]{43}=$/;
+/** A whole "/"-separated segment that is "." or "..". */
+const DOT_SEGMENT = /(?:^|\/)\.\.?(?:\/|$)/;
 
 // ---------------------------------------------------------------------------------------------
 // Input validation and the headers of a PUT, shared with SdkUrlSigner so both accept and refuse
@@ -110,10 +112,8 @@ function validateKey(key: unknown): asserts key is string {
   }
   // A "." or ".." path segment is a legal S3 key, but every WHATWG URL parser (browsers, fetch)
   // removes dot segments before sending, so the signed path would never reach storage.
-  for (const segment of key.split("/")) {
-    if (segment === "." || segment === "..") {
-      throw new RangeError(`Object key has a "${segment}" path segment, which URL clients rewrite: ${JSON.stringify(key)}`);
-    }
+  if (DOT_SEGMENT.test(key)) {
+    throw new RangeError(`Object key has a "." or ".." path segment, which URL clients rewrite: ${JSON.stringify(key)}`);
   }
 }
 

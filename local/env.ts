@@ -21,6 +21,8 @@ export interface LocalEnv {
   buckets: { media: string; compliance: string };
   redis: Config<"Redis">;
   clerkJwtKey: string | null;
+  /** Extra browser origins the embedded S3's CORS rule allows (APP_ORIGINS, comma-separated). */
+  appOrigins: string[];
   clerkAuthorizedParties: string;
   clamd: Config<"Clamd">;
   settings: Config<"UploadSettings">;
@@ -67,6 +69,7 @@ export function readLocalEnv(env: Env): LocalEnv {
     },
     redis: section(env, "Redis", { url: "REDIS_URL", restUrl: "UPSTASH_REDIS_REST_URL", restToken: "UPSTASH_REDIS_REST_TOKEN" }),
     clerkJwtKey: env.CLERK_JWT_KEY || null,
+    appOrigins: (env.APP_ORIGINS ?? "").split(",").map((o) => o.trim()).filter(Boolean),
     clerkAuthorizedParties: env.CLERK_AUTHORIZED_PARTIES ?? "",
     clamd: section(env, "Clamd", { host: "CLAMD_HOST", port: "CLAMD_PORT" }),
     settings: section(env, "UploadSettings", {

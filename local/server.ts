@@ -145,9 +145,15 @@ async function serveInternal(options: LocalServerOptions, req: IncomingMessage, 
   sendJson(res, error ? HTTP_STATUS_BY_CODE[error.code] : handler.successStatus, result);
 }
 
-export function createLocalServer(options: LocalServerOptions): Server {
+/**
+ * The server can listen before its handlers exist (the embedded S3's CORS needs the API's origin,
+ * known only once bound); until `current()` returns options it answers 503.
+ */
+export function createLocalServer(current: () => LocalServerOptions | null): Server {
   return createServer((req, res) => {
     void (async () => {
+      const options = current();
+      if (!options) return errorReply(res, "DEPENDENCY_UNAVAILABLE", "The local stack is starting.");
       const url = new URL(req.url ?? "/", "http://localhost");
       const body = await readBody(req);
       if (body === null) return errorReply(res, "TOO_LARGE", "The request body is too large.");

@@ -5,10 +5,12 @@
  */
 import type { Server } from "node:http";
 import { join } from "node:path";
+import { createDemoRoutes } from "./demo/index.js";
 import { ensureDevKey } from "./dev-auth.js";
 import { startEmbeddedS3, type EmbeddedS3 } from "./embedded-s3.js";
 import { resourceVariables, type LocalEnv } from "./env.js";
-import { createLocalServer, lambdaContext, type InternalHandler, type Route } from "./server.js";
+import { uploadCorsRule } from "../stacks/cors.js";
+import { createLocalServer, lambdaContext, type InternalHandler, type LocalServerOptions, type Route } from "./server.js";
 
 const scheduledContext = () => lambdaContext("sweeper");
 
@@ -20,12 +22,19 @@ export interface LocalStack {
 }
 
 export async function startLocalStack(env: LocalEnv): Promise<LocalStack> {
+  let options: LocalServerOptions | null = null;
+  const server = createLocalServer(() => options);
+  const port = await listen(server, env.port);
+  const api = `http://127.0.0.1:${port}`;
+
   let embedded: EmbeddedS3 | null = null;
   if (!env.r2) {
     embedded = await startEmbeddedS3({
       port: env.s3Port,
       directory: join(env.dataDir, "s3"),
       buckets: [env.buckets.media, env.buckets.compliance],
+      // The production rule set, for the pages this stack serves and any configured app origins.
+      cors: uploadCorsRule([api, `http://localhost:${port}`, ...env.appOrigins]),
     });
   }
   const r2 = env.r2 ?? {
@@ -34,7 +43,8 @@ export async function startLocalStack(env: LocalEnv): Promise<LocalStack> {
     secretAccessKey: embedded!.secretAccessKey,
     region: embedded!.region,
   };
-  const jwtKey = env.clerkJwtKey ?? (await ensureDevKey(env.dataDir)).publicKeyPem;
+  const devKey = env.clerkJwtKey ? null : await ensureDevKey(env.dataDir);
+  const jwtKey = env.clerkJwtKey ?? devKey!.publicKeyPem;
 
   // The same linked resources a deployed function gets, through the same variables.
   Object.assign(
@@ -72,13 +82,14 @@ export async function startLocalStack(env: LocalEnv): Promise<LocalStack> {
     sweep: sweeper.handler,
   };
 
-  const server = createLocalServer({ routes, internal, internalApiKey: env.internalApiKey });
+  const { authenticator } = await import("../functions/lib/deps/authenticator.js");
+  const demo = createDemoRoutes({ api, internal, devPrivateKeyPem: devKey?.privateKeyPem ?? null, authenticator: authenticator() });
+  options = { routes, internal, internalApiKey: env.internalApiKey, extra: demo };
   // The deployed schedule runs the sweeper every 5 minutes; so does the local stack.
   const schedule = setInterval(() => void internal.sweep!({ source: "aws.events", "detail-type": "Scheduled Event" }, scheduledContext()).catch(() => undefined), 5 * 60_000);
   schedule.unref();
-  const port = await listen(server, env.port);
   return {
-    api: `http://127.0.0.1:${port}`,
+    api,
     s3: r2.endpoint,
     buckets: env.buckets,
     close: async () => {

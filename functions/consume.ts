@@ -1,10 +1,24 @@
 /** Internal `consume` — link staged uploads to a parent record, exactly once (the second stage). */
 import { consume } from "@fitkit/core/staging/consume";
 import { consumeRequestSchema } from "@fitkit/core/staging/schemas";
+import { scanner } from "./lib/deps/scanner.js";
+import { uploadSettings } from "./lib/deps/settings.js";
 import { stagingStore } from "./lib/deps/staging-store.js";
 import { objectStore } from "./lib/deps/storage.js";
 import { internalOperation } from "./lib/internal.js";
+import { coreLog } from "./lib/logger.js";
+import { readBucket } from "./lib/resources.js";
 
 export const handler = internalOperation(consumeRequestSchema, async (request) =>
-  consume({ store: await stagingStore(), objects: objectStore() }, request),
+  consume(
+    {
+      store: await stagingStore(),
+      objects: objectStore(),
+      scanner: scanner(),
+      scanMaxBytes: uploadSettings().scanMaxBytes,
+      complianceBucket: readBucket("ComplianceBucket"),
+      log: coreLog,
+    },
+    request,
+  ),
 );

@@ -1,6 +1,6 @@
 /** Wrappers that count calls to a port, so tests can assert round trips and batch sizes. */
 import type { LuaScript, RedisScriptDriver } from "@fitkit/core/adapters/redis/driver";
-import type { ObjectStore } from "@fitkit/core/storage/object-store";
+import type { ObjectStore, PutObjectInput } from "@fitkit/core/storage/object-store";
 
 export class CountingDriver implements RedisScriptDriver {
   calls: string[] = [];
@@ -23,6 +23,18 @@ export class CountingObjectStore implements ObjectStore {
   head(bucket: string, key: string) {
     this.heads += 1;
     return this.inner.head(bucket, key);
+  }
+  readFirstBytes(bucket: string, key: string, length: number) {
+    return this.inner.readFirstBytes(bucket, key, length);
+  }
+  stream(bucket: string, key: string, maxBytes: number) {
+    return this.inner.stream(bucket, key, maxBytes);
+  }
+  put(input: PutObjectInput) {
+    return this.inner.put(input);
+  }
+  copy(bucket: string, fromKey: string, toKey: string) {
+    return this.inner.copy(bucket, fromKey, toKey);
   }
   deleteObjects(bucket: string, keys: string[]) {
     this.deleteBatches.push(keys.length);

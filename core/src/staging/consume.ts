@@ -2,8 +2,12 @@
  * Consume — the second stage: link staged uploads to a parent record exactly once.
  * Called by the service that writes the parent, before it commits.
  */
+import { sniff, SNIFF_BYTES } from "../content/sniff.js";
 import { errorForCode, InvalidRequestError, type ErrorCode } from "../errors.js";
 import { sha256Hex } from "../hashing.js";
+import { silentLog, type Log } from "../logging.js";
+import { recordsKeyFor } from "../policies/object-keys.js";
+import type { Scanner } from "../scanning/scanner.js";
 import type { ObjectStore, StoredObjectInfo } from "../storage/object-store.js";
 import type { ConsumeRequest } from "./schemas.js";
 import type { StagedUpload, StagingStore, StoredConsume } from "./staging-store.js";
@@ -11,6 +15,13 @@ import type { StagedUpload, StagingStore, StoredConsume } from "./staging-store.
 export interface ConsumeDeps {
   store: StagingStore;
   objects: ObjectStore;
+  /** Virus scanning; null or absent = off (the caller logs that once at cold start). */
+  scanner?: Scanner | null;
+  /** Largest prefix of an object that is streamed to the scanner. */
+  scanMaxBytes?: number;
+  /** Compliance uploads (under `incoming/` there) are promoted to `records/` when consumed. */
+  complianceBucket?: string;
+  log?: Log;
 }
 
 export interface ConsumedUpload {
@@ -38,8 +49,12 @@ const MESSAGES: Partial<Record<Failure["code"], string>> = {
   ALREADY_CONSUMED: "The upload is already linked.",
   EXPIRED: "The upload's staging deadline has passed.",
   NOT_UPLOADED: "The object is not in storage yet.",
-  CONTENT_MISMATCH: "The stored object differs from what was declared.",
+  CONTENT_MISMATCH: "The stored object is not what was declared.",
+  MALWARE_DETECTED: "The stored object contains malware.",
 };
+
+/** Codes whose objects are deleted (and records dropped) when consume rejects them. */
+const REJECTED_CONTENT = new Set<Failure["code"]>(["CONTENT_MISMATCH", "MALWARE_DETECTED"]);
 
 /** One error for the batch: the first failing id's code, with every failure in `details`. */
 function batchError(failures: Failure[]): Error {
@@ -64,12 +79,43 @@ function precheck(upload: StagedUpload | null, request: ConsumeRequest, ownerUse
   return null;
 }
 
-function verifyStored(upload: StagedUpload, info: StoredObjectInfo | null): Failure["code"] | null {
-  if (!info) return "NOT_UPLOADED";
-  if (info.size !== upload.size || info.contentType !== upload.contentType) return "CONTENT_MISMATCH";
-  if (upload.sha256 && info.checksumSha256 && info.checksumSha256 !== upload.sha256) return "CONTENT_MISMATCH";
-  return null;
+type Verified = { code: Failure["code"] } | { code: null; info: StoredObjectInfo };
+
+/**
+ * Storage checks of one upload: HEAD (size, type, checksum), the first bytes (the real type), and
+ * — when scanning is on — the bytes through the scanner. Throws DependencyUnavailableError when
+ * storage or the scanner cannot answer (fail closed).
+ */
+async function verifyStored(deps: ConsumeDeps, upload: StagedUpload): Promise<Verified> {
+  const info = await deps.objects.head(upload.bucket, upload.key);
+  if (!info) return { code: "NOT_UPLOADED" };
+  if (info.size !== upload.size || info.contentType !== upload.contentType) return { code: "CONTENT_MISMATCH" };
+  if (upload.sha256 && info.checksumSha256 && info.checksumSha256 !== upload.sha256) return { code: "CONTENT_MISMATCH" };
+
+  const head = await deps.objects.readFirstBytes(upload.bucket, upload.key, SNIFF_BYTES);
+  if (!head) return { code: "NOT_UPLOADED" };
+  const sniffed = await sniff(upload.contentType, head);
+  if (!sniffed.matches) {
+    (deps.log ?? silentLog).warn("content does not match its declared type", { uploadId: upload.uploadId, declared: upload.contentType, detected: sniffed.detected });
+    return { code: "CONTENT_MISMATCH" };
+  }
+
+  if (deps.scanner) {
+    const maxBytes = deps.scanMaxBytes ?? upload.size;
+    const stream = await deps.objects.stream(upload.bucket, upload.key, maxBytes);
+    if (!stream) return { code: "NOT_UPLOADED" };
+    if (upload.size > maxBytes) (deps.log ?? silentLog).warn("object larger than SCAN_MAX_BYTES: only its beginning was scanned", { uploadId: upload.uploadId, size: upload.size, scannedBytes: maxBytes });
+    const verdict = await deps.scanner.scan(stream);
+    if (!verdict.clean) {
+      (deps.log ?? silentLog).error("malware detected", { uploadId: upload.uploadId, orgId: upload.orgId, signature: verdict.signature });
+      return { code: "MALWARE_DETECTED" };
+    }
+  }
+  return { code: null, info };
 }
+
+const isIncomingCompliance = (deps: ConsumeDeps, upload: StagedUpload): boolean =>
+  upload.bucket === deps.complianceBucket && upload.key.startsWith("incoming/");
 
 /**
  * Invariant: all or nothing. Either every id was staged, owned by `owner`, of `ownerType`, before
@@ -101,27 +147,35 @@ export async function consume(deps: ConsumeDeps, request: ConsumeRequest): Promi
   if (stateFailures.length > 0) throw batchError(stateFailures);
   const uploads = staged as StagedUpload[];
 
-  const stored = await Promise.all(uploads.map((u) => deps.objects.head(u.bucket, u.key)));
+  const verified = await Promise.all(uploads.map((u) => verifyStored(deps, u)));
   const storageFailures = uploads.flatMap((upload, i) => {
-    const code = verifyStored(upload, stored[i] ?? null);
+    const { code } = verified[i]!;
     return code ? [{ uploadId: upload.uploadId, code }] : [];
   });
   if (storageFailures.length > 0) {
-    await rejectMismatched(deps, uploads, storageFailures, owner.orgId);
+    await rejectContent(deps, uploads, storageFailures, owner.orgId);
     throw batchError(storageFailures);
   }
 
+  // Compliance uploads are copied into records/ (under the retention lock) before the atomic step.
+  // Copy first: if the step then fails, a retained copy leaks (recoverable), never a linked key
+  // without its object. The copy is idempotent, so a retry repeats it safely.
+  const finalKeys = uploads.map((u) => (isIncomingCompliance(deps, u) ? recordsKeyFor(u.key) : u.key));
+  const promoted = await Promise.all(
+    uploads.map((u, i) => (finalKeys[i] === u.key ? null : deps.objects.copy(u.bucket, u.key, finalKeys[i]!))),
+  );
+
   const response: ConsumeResponse = {
     uploads: uploads.map((upload, i) => {
-      const info = stored[i]!;
+      const info = (verified[i] as { info: StoredObjectInfo }).info;
       const sha256 = info.checksumSha256 ?? upload.sha256;
       return {
         uploadId: upload.uploadId,
         bucket: upload.bucket,
-        key: upload.key,
+        key: finalKeys[i]!,
         contentType: upload.contentType,
         size: upload.size,
-        etag: info.etag,
+        etag: promoted[i]?.etag || info.etag,
         ...(sha256 ? { sha256 } : {}),
       };
     }),
@@ -136,14 +190,31 @@ export async function consume(deps: ConsumeDeps, request: ConsumeRequest): Promi
     replayTtlSeconds: REPLAY_TTL_SECONDS,
     finalObjects: response.uploads.map((u) => ({ bucket: u.bucket, key: u.key })),
   });
-  if (outcome.ok) return response;
+  if (outcome.ok) {
+    await removeIncomingCopies(deps, uploads.filter((u, i) => finalKeys[i] !== u.key));
+    return response;
+  }
   if ("replay" in outcome) return replayOf(outcome.replay, fingerprint);
   throw batchError(outcome.failures);
 }
 
-/** Deletes objects that are not what was declared, then drops their records (object first: never an unlisted object). */
-async function rejectMismatched(deps: ConsumeDeps, uploads: StagedUpload[], failures: Failure[], orgId: string): Promise<void> {
-  const mismatched = new Set(failures.filter((f) => f.code === "CONTENT_MISMATCH").map((f) => f.uploadId));
+/** After promotion the incoming copies are redundant; a failure here only leaves a copy the bucket's lifecycle expires. */
+async function removeIncomingCopies(deps: ConsumeDeps, promoted: StagedUpload[]): Promise<void> {
+  if (promoted.length === 0) return;
+  try {
+    const outcome = await deps.objects.deleteObjects(promoted[0]!.bucket, promoted.map((u) => u.key));
+    if (outcome.failed.length > 0) (deps.log ?? silentLog).warn("incoming copies not deleted after promotion", { failed: outcome.failed });
+  } catch (error) {
+    (deps.log ?? silentLog).warn("incoming copies not deleted after promotion", { error: String(error) });
+  }
+}
+
+/**
+ * Deletes objects that are not what was declared (or carry malware), then drops their records and
+ * gives back their bytes — object first, so no object is ever left off the sweeper's list.
+ */
+async function rejectContent(deps: ConsumeDeps, uploads: StagedUpload[], failures: Failure[], orgId: string): Promise<void> {
+  const mismatched = new Set(failures.filter((f) => REJECTED_CONTENT.has(f.code)).map((f) => f.uploadId));
   const rejected = uploads.filter((u) => mismatched.has(u.uploadId));
   if (rejected.length === 0) return;
   const deleted = new Set<string>();

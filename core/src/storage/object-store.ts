@@ -16,9 +16,29 @@ export interface DeleteOutcome {
   failed: { key: string; code: string }[];
 }
 
+export interface PutObjectInput {
+  bucket: string;
+  key: string;
+  body: Uint8Array;
+  contentType: string;
+  /** Base64 SHA-256 of the body: storage verifies it and keeps it. */
+  checksumSha256: string;
+  /** Refuse to overwrite an existing object. */
+  ifNoneMatch?: boolean;
+  metadata?: Record<string, string>;
+}
+
 export interface ObjectStore {
   /** Size, type and etag of an object, or null when there is none. */
   head(bucket: string, key: string): Promise<StoredObjectInfo | null>;
+  /** The first `length` bytes (fewer if the object is shorter); null when there is no object. */
+  readFirstBytes(bucket: string, key: string, length: number): Promise<Uint8Array | null>;
+  /** The object's bytes as a stream, up to `maxBytes`, without buffering it whole. */
+  stream(bucket: string, key: string, maxBytes: number): Promise<AsyncIterable<Uint8Array> | null>;
+  /** Stores bytes; answers the etag. */
+  put(input: PutObjectInput): Promise<{ etag: string }>;
+  /** Server-side copy within a bucket (metadata and checksum kept). Safe to repeat. */
+  copy(bucket: string, fromKey: string, toKey: string): Promise<{ etag: string }>;
   /** Deletes up to 1000 keys in one request. */
   deleteObjects(bucket: string, keys: string[]): Promise<DeleteOutcome>;
 }

@@ -3,7 +3,8 @@
  * aws-sdk-client-mock: the adapter answers DependencyUnavailableError("storage"), and consume
  * then changes nothing — the upload stays staged and links once storage is back.
  */
-import { DeleteObjectsCommand, HeadObjectCommand, S3Client, S3ServiceException } from "@aws-sdk/client-s3";
+import { Readable } from "node:stream";
+import { DeleteObjectsCommand, GetObjectCommand, HeadObjectCommand, S3Client, S3ServiceException } from "@aws-sdk/client-s3";
 import { mockClient } from "aws-sdk-client-mock";
 import { beforeEach, describe, expect, it } from "vitest";
 import { DependencyUnavailableError } from "../../errors.js";
@@ -17,6 +18,17 @@ const objects = new S3ObjectStore(client);
 
 const serviceError = (name: string, status: number) =>
   new S3ServiceException({ name, $fault: status >= 500 ? "server" : "client", $metadata: { httpStatusCode: status } });
+/** A GetObject body as the SDK hands it out: a stream with the SDK's transform helpers. */
+const sdkBody = (chunks: Iterable<Uint8Array> | AsyncIterable<Uint8Array>) => {
+  const stream = Readable.from(chunks);
+  return Object.assign(stream, {
+    transformToByteArray: async () => {
+      const parts: Uint8Array[] = [];
+      for await (const chunk of stream) parts.push(chunk as Uint8Array);
+      return new Uint8Array(Buffer.concat(parts));
+    },
+  }) as never;
+};
 const timeout = Object.assign(new Error("socket timed out"), { name: "TimeoutError" });
 
 beforeEach(() => s3.reset());
@@ -51,21 +63,38 @@ describe("S3ObjectStore failure mapping", () => {
   });
 });
 
+describe("S3ObjectStore reads", () => {
+  it("a storage failure mid-stream is DependencyUnavailableError(storage)", async () => {
+    async function* failing() {
+      yield new Uint8Array([1, 2]);
+      throw new Error("ECONNRESET");
+    }
+    s3.on(GetObjectCommand).resolves({ Body: sdkBody(failing()) });
+    const stream = await objects.stream("media", "k", 100);
+    const drain = async () => {
+      for await (const _ of stream!) void _;
+    };
+    await expect(drain()).rejects.toBeInstanceOf(DependencyUnavailableError);
+  });
+});
+
 describe("consume while storage fails", () => {
   it("answers 503 and consumes nothing; the same call links once storage answers", async () => {
     const store = new MemoryStagingStore();
-    const upload = { uploadId: "u1", ownerType: "message" as const, orgId: "org_1", userId: "user_1", bucket: "media", key: "org_1/message/user_1/u1.png", contentType: "image/png", size: 5 };
+    const png = Buffer.from("89504e470d0a1a0a0000000d49484452000000010000000108020000009077530a", "hex");
+    const upload = { uploadId: "u1", ownerType: "message" as const, orgId: "org_1", userId: "user_1", bucket: "media", key: "org_1/message/user_1/u1.png", contentType: "image/png", size: png.length };
     await store.stage({ uploads: [upload], lifetimeSeconds: 600, quota: { orgId: "org_1", defaultQuotaBytes: 1000 } });
     const request = { uploadIds: ["u1"], ownerType: "message" as const, owner: { orgId: "org_1", userId: "user_1" }, idempotencyKey: "k" };
     s3.on(HeadObjectCommand).rejects(serviceError("SlowDown", 503));
 
     await expect(consume({ store, objects }, request)).rejects.toBeInstanceOf(DependencyUnavailableError);
     expect(store.uploads.get("u1")?.status).toBe("staged");
-    expect(await store.usage("org_1", 1000)).toEqual({ used: 0, reserved: 5, quota: 1000 });
+    expect(await store.usage("org_1", 1000)).toEqual({ used: 0, reserved: png.length, quota: 1000 });
 
-    s3.on(HeadObjectCommand).resolves({ ContentLength: 5, ContentType: "image/png", ETag: '"e"' });
+    s3.on(HeadObjectCommand).resolves({ ContentLength: png.length, ContentType: "image/png", ETag: '"e"' });
+    s3.on(GetObjectCommand).callsFake(() => ({ Body: sdkBody([png]) }));
     const linked = await consume({ store, objects }, request);
-    expect(linked.uploads).toEqual([{ uploadId: "u1", bucket: "media", key: upload.key, contentType: "image/png", size: 5, etag: '"e"' }]);
-    expect(await store.usage("org_1", 1000)).toEqual({ used: 5, reserved: 0, quota: 1000 });
+    expect(linked.uploads).toEqual([{ uploadId: "u1", bucket: "media", key: upload.key, contentType: "image/png", size: png.length, etag: '"e"' }]);
+    expect(await store.usage("org_1", 1000)).toEqual({ used: png.length, reserved: 0, quota: 1000 });
   });
 });

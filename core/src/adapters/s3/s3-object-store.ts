@@ -1,19 +1,39 @@
 /** The ObjectStore port on R2/S3 with the AWS SDK v3 (only the commands used are imported). */
-import { DeleteObjectsCommand, HeadObjectCommand, type S3Client } from "@aws-sdk/client-s3";
+import {
+  CopyObjectCommand,
+  DeleteObjectsCommand,
+  GetObjectCommand,
+  HeadObjectCommand,
+  PutObjectCommand,
+  type S3Client,
+} from "@aws-sdk/client-s3";
 import { DependencyUnavailableError } from "../../errors.js";
-import type { DeleteOutcome, ObjectStore, StoredObjectInfo } from "../../storage/object-store.js";
+import type { DeleteOutcome, ObjectStore, PutObjectInput, StoredObjectInfo } from "../../storage/object-store.js";
 
 const isNotFound = (error: unknown): boolean => {
   const e = error as { name?: string; $metadata?: { httpStatusCode?: number } };
   return e?.name === "NotFound" || e?.name === "NoSuchKey" || e?.$metadata?.httpStatusCode === 404;
 };
 
+/** An object too short for the requested range still answers with what it has. */
+const isUnsatisfiableRange = (error: unknown): boolean => (error as { $metadata?: { httpStatusCode?: number } })?.$metadata?.httpStatusCode === 416;
+
+/** Runs a storage call; "not there" becomes null, any other failure DependencyUnavailableError. */
+async function orNull<T>(call: () => Promise<T>): Promise<T | null> {
+  try {
+    return await call();
+  } catch (error) {
+    if (isNotFound(error)) return null;
+    throw new DependencyUnavailableError("storage", { cause: error });
+  }
+}
+
 export class S3ObjectStore implements ObjectStore {
   constructor(private readonly client: S3Client) {}
 
   async head(bucket: string, key: string): Promise<StoredObjectInfo | null> {
     try {
-      const out = await this.client.send(new HeadObjectCommand({ Bucket: bucket, Key: key }));
+      const out = await this.client.send(new HeadObjectCommand({ Bucket: bucket, Key: key, ChecksumMode: "ENABLED" }));
       return {
         size: out.ContentLength ?? 0,
         contentType: out.ContentType ?? null,
@@ -22,6 +42,55 @@ export class S3ObjectStore implements ObjectStore {
       };
     } catch (error) {
       if (isNotFound(error)) return null;
+      throw new DependencyUnavailableError("storage", { cause: error });
+    }
+  }
+
+  async readFirstBytes(bucket: string, key: string, length: number): Promise<Uint8Array | null> {
+    try {
+      const out = await this.client.send(new GetObjectCommand({ Bucket: bucket, Key: key, Range: `bytes=0-${length - 1}` }));
+      return out.Body ? await out.Body.transformToByteArray() : new Uint8Array();
+    } catch (error) {
+      if (isUnsatisfiableRange(error)) return new Uint8Array();
+      if (isNotFound(error)) return null;
+      throw new DependencyUnavailableError("storage", { cause: error });
+    }
+  }
+
+  async stream(bucket: string, key: string, maxBytes: number): Promise<AsyncIterable<Uint8Array> | null> {
+    return orNull(async () => {
+      const out = await this.client.send(new GetObjectCommand({ Bucket: bucket, Key: key, Range: `bytes=0-${maxBytes - 1}` }));
+      return guardStream(out.Body as AsyncIterable<Uint8Array> | undefined);
+    });
+  }
+
+  async put(input: PutObjectInput): Promise<{ etag: string }> {
+    try {
+      const out = await this.client.send(
+        new PutObjectCommand({
+          Bucket: input.bucket,
+          Key: input.key,
+          Body: input.body,
+          ContentType: input.contentType,
+          ContentLength: input.body.length,
+          ChecksumSHA256: input.checksumSha256,
+          ...(input.ifNoneMatch ? { IfNoneMatch: "*" } : {}),
+          ...(input.metadata ? { Metadata: input.metadata } : {}),
+        }),
+      );
+      return { etag: out.ETag ?? "" };
+    } catch (error) {
+      throw new DependencyUnavailableError("storage", { cause: error });
+    }
+  }
+
+  async copy(bucket: string, fromKey: string, toKey: string): Promise<{ etag: string }> {
+    try {
+      const out = await this.client.send(
+        new CopyObjectCommand({ Bucket: bucket, Key: toKey, CopySource: `${bucket}/${encodeURIComponent(fromKey).replaceAll("%2F", "/")}`, MetadataDirective: "COPY" }),
+      );
+      return { etag: out.CopyObjectResult?.ETag ?? "" };
+    } catch (error) {
       throw new DependencyUnavailableError("storage", { cause: error });
     }
   }
@@ -43,5 +112,15 @@ export class S3ObjectStore implements ObjectStore {
     } catch (error) {
       throw new DependencyUnavailableError("storage", { cause: error });
     }
+  }
+}
+
+/** A storage failure while reading a body is a dependency failure too. */
+async function* guardStream(body: AsyncIterable<Uint8Array> | undefined): AsyncIterable<Uint8Array> {
+  if (!body) return;
+  try {
+    for await (const chunk of body) yield chunk;
+  } catch (error) {
+    throw new DependencyUnavailableError("storage", { cause: error });
   }
 }

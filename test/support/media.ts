@@ -48,3 +48,77 @@ export function jpegBytes(): Buffer {
     Buffer.from([0xff, 0xd9]),
   ]);
 }
+
+const ascii = (text: string) => Buffer.from(text, "latin1");
+const u32be = (n: number) => {
+  const b = Buffer.alloc(4);
+  b.writeUInt32BE(n);
+  return b;
+};
+const u32le = (n: number) => {
+  const b = Buffer.alloc(4);
+  b.writeUInt32LE(n);
+  return b;
+};
+
+/** A WebP (lossless VP8L) 1×1 image. */
+export function webpBytes(): Buffer {
+  const vp8l = Buffer.from([0x2f, 0x00, 0x00, 0x00, 0x00, 0x88, 0x88, 0x08, 0x08, 0x88, 0x88, 0x88, 0x00]);
+  const body = Buffer.concat([ascii("WEBP"), ascii("VP8L"), u32le(vp8l.length), vp8l, Buffer.alloc(vp8l.length % 2)]);
+  return Buffer.concat([ascii("RIFF"), u32le(body.length), body]);
+}
+
+/** An ISO-BMFF file header (`ftyp` box with the given brands) followed by an empty `mdat`. */
+export function isoBmffBytes(majorBrand: string, compatible: string[]): Buffer {
+  const ftypBody = Buffer.concat([ascii(majorBrand), u32be(0), ...compatible.map(ascii)]);
+  const ftyp = Buffer.concat([u32be(8 + ftypBody.length), ascii("ftyp"), ftypBody]);
+  const mdat = Buffer.concat([u32be(8 + 64), ascii("mdat"), Buffer.alloc(64)]);
+  return Buffer.concat([ftyp, mdat]);
+}
+
+export const heicBytes = () => isoBmffBytes("heic", ["mif1", "heic"]);
+export const mp4Bytes = () => isoBmffBytes("isom", ["isom", "iso2", "avc1", "mp41"]);
+export const quicktimeBytes = () => isoBmffBytes("qt  ", ["qt  "]);
+
+/** A WebM (Matroska, DocType "webm") EBML header and an empty Segment. */
+export function webmBytes(): Buffer {
+  const element = (id: number[], data: Buffer) => Buffer.concat([Buffer.from(id), Buffer.from([0x80 | data.length]), data]);
+  const header = Buffer.concat([
+    element([0x42, 0x86], Buffer.from([1])), // EBMLVersion
+    element([0x42, 0xf7], Buffer.from([1])), // EBMLReadVersion
+    element([0x42, 0xf2], Buffer.from([4])), // EBMLMaxIDLength
+    element([0x42, 0xf3], Buffer.from([8])), // EBMLMaxSizeLength
+    element([0x42, 0x82], ascii("webm")), // DocType
+    element([0x42, 0x87], Buffer.from([4])), // DocTypeVersion
+    element([0x42, 0x85], Buffer.from([2])), // DocTypeReadVersion
+  ]);
+  return Buffer.concat([Buffer.from([0x1a, 0x45, 0xdf, 0xa3, 0x80 | header.length]), header, Buffer.from([0x18, 0x53, 0x80, 0x67, 0x80])]);
+}
+
+/** A one-page PDF. */
+export function pdfBytes(): Buffer {
+  return ascii(
+    "%PDF-1.4\n1 0 obj<</Type/Catalog/Pages 2 0 R>>endobj\n2 0 obj<</Type/Pages/Kids[3 0 R]/Count 1>>endobj\n" +
+      "3 0 obj<</Type/Page/Parent 2 0 R/MediaBox[0 0 10 10]>>endobj\ntrailer<</Root 1 0 R>>\n%%EOF\n",
+  );
+}
+
+/** A ZIP archive holding one stored file. */
+export function zipBytes(): Buffer {
+  const name = ascii("payload.txt");
+  const data = ascii("not an image");
+  const local = Buffer.concat([Buffer.from([0x50, 0x4b, 0x03, 0x04, 0x14, 0, 0, 0, 0, 0, 0, 0, 0, 0]), u32le(0), u32le(data.length), u32le(data.length), Buffer.from([name.length, 0, 0, 0]), name, data]);
+  return Buffer.concat([local, Buffer.from([0x50, 0x4b, 0x05, 0x06]), Buffer.alloc(18)]);
+}
+
+/** The start of a Windows PE executable (MZ stub pointing at a PE header). */
+export function peExecutableBytes(): Buffer {
+  const dos = Buffer.alloc(0x80);
+  dos.write("MZ", 0, "latin1");
+  dos.writeUInt32LE(0x80, 0x3c);
+  const pe = Buffer.concat([ascii("PE\u0000\u0000"), Buffer.from([0x4c, 0x01, 0x01, 0x00]), Buffer.alloc(16)]);
+  return Buffer.concat([dos, pe, Buffer.alloc(256)]);
+}
+
+export const htmlBytes = () => ascii("<!doctype html><html><body><script>alert(document.cookie)</script></body></html>");
+export const svgBytes = () => ascii('<svg xmlns="http://www.w3.org/2000/svg" onload="alert(1)"><circle r="4"/></svg>');

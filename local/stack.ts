@@ -63,23 +63,27 @@ export async function startLocalStack(env: LocalEnv): Promise<LocalStack> {
   );
 
   // Imported only now: handlers read their links on first use.
-  const [presign, signedGet, health, consume, usage, sweeper] = await Promise.all([
+  const [presign, signedGet, health, consume, usage, sweeper, publicSignaturePut, issueSignatureToken] = await Promise.all([
     import("../functions/presign.js"),
     import("../functions/signed-get.js"),
     import("../functions/health.js"),
     import("../functions/consume.js"),
     import("../functions/usage.js"),
     import("../functions/sweeper.js"),
+    import("../functions/public-signature-put.js"),
+    import("../functions/issue-signature-token.js"),
   ]);
   const routes: Route[] = [
     { method: "POST", path: "/uploads", handler: presign.handler },
     { method: "POST", path: "/uploads/signed-urls", handler: signedGet.handler },
+    { method: "PUT", path: "/public/signatures/{token}", handler: publicSignaturePut.handler },
     { method: "GET", path: "/health", handler: health.handler },
   ];
   const internal: Record<string, InternalHandler> = {
     consume: consume.handler,
     usage: usage.handler,
     sweep: sweeper.handler,
+    "issue-signature-token": issueSignatureToken.handler,
   };
 
   const { authenticator } = await import("../functions/lib/deps/authenticator.js");

@@ -220,6 +220,27 @@ describe.each(ADAPTERS)("staging store contract: %s", (adapter) => {
     expect(await store.usage(orgId, DEFAULT_QUOTA)).toEqual({ used: 9, reserved: 0, quota: DEFAULT_QUOTA });
   });
 
+  it("keeps signature tokens by hash: valid until used once, concurrent uses have one winner, then expired", async () => {
+    const tokenHash = uniqueId("hash");
+    const rateLimit = { subject: uniqueId("ip"), limit: 100, windowSeconds: 60 };
+    const { expiresAt } = await store.putSignatureToken({ tokenHash, orgId: "org_t", formId: "form_1", submissionId: "sub_1" }, 2);
+
+    const checked = await store.checkSignatureToken(tokenHash, rateLimit);
+    expect(checked).toEqual({ state: "valid", token: { tokenHash, orgId: "org_t", formId: "form_1", submissionId: "sub_1", expiresAt } });
+    expect(await store.checkSignatureToken(uniqueId("nope"), rateLimit)).toEqual({ state: "unknown", token: null });
+
+    const uses = await Promise.all(Array.from({ length: 6 }, (_, i) => store.useSignatureToken(tokenHash, `upload_${i}`)));
+    expect(uses.filter((u) => u.state === "valid")).toHaveLength(1);
+    expect(uses.filter((u) => u.state === "used")).toHaveLength(5);
+    expect((await store.checkSignatureToken(tokenHash, rateLimit)).state).toBe("used");
+
+    const unused = uniqueId("hash");
+    await store.putSignatureToken({ tokenHash: unused, orgId: "org_t", formId: "f", submissionId: "s" }, 1);
+    await sleep(2100);
+    expect((await store.checkSignatureToken(unused, rateLimit)).state).toBe("expired");
+    expect((await store.checkSignatureToken(tokenHash, rateLimit)).state).toBe("unknown"); // used and expired
+  });
+
   it("caches signed URLs by key, misses as null", async () => {
     const [k1, k2] = [uniqueId("c"), uniqueId("c")];
     await store.putCachedUrls([{ cacheKey: k1, value: { url: "https://x/?a=1&b=%2F", expiresAt: 123 }, ttlSeconds: 60 }]);

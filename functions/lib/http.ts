@@ -93,3 +93,15 @@ export function authenticatedJsonRoute<S extends z.ZodType>(
   // The route context (caller, body) is filled in by the middlewares above.
   return (event, context) => route(event, context as RouteContext<z.output<S>>);
 }
+
+/** A public route (no session): `handle` gets the raw event and answers status and JSON body. */
+export function publicRoute(handle: (event: HttpEvent) => Promise<{ status: number; body: unknown }>): (event: HttpEvent, context: Context) => Promise<HttpResult> {
+  const route = middy<HttpEvent, HttpResult>()
+    .use(injectLambdaContext(logger, { resetKeys: true }))
+    .use(errorResponse())
+    .handler(async (event) => {
+      const reply = await handle(event);
+      return json(reply.status, reply.body);
+    });
+  return (event, context) => route(event, context);
+}

@@ -103,6 +103,20 @@ export interface ClaimOutcome {
   oldestOverdueMs: number;
 }
 
+export interface SignatureToken {
+  /** SHA-256 (hex) of the token; the token itself is never stored. */
+  tokenHash: string;
+  orgId: string;
+  formId: string;
+  submissionId: string;
+  /** Store time (ms) after which the token no longer works. */
+  expiresAt: number;
+  /** Set once the token has been used for an upload. */
+  uploadId?: string;
+}
+
+export type SignatureTokenState = "unknown" | "expired" | "used" | "valid";
+
 export interface QuotaUsage {
   used: number;
   reserved: number;
@@ -129,6 +143,15 @@ export interface StagingStore {
   claimExpired(request: { limit: number; leaseSeconds: number }): Promise<ClaimOutcome>;
   /** Drops claimed uploads whose objects storage confirmed deleted, and gives back their reserved bytes. */
   finaliseSwept(uploads: Pick<StagedUpload, "uploadId" | "orgId">[]): Promise<{ finalised: number; releasedBytes: number }>;
+  /** Stores a signature token (by hash) valid for `ttlSeconds` of store time; answers its expiry. */
+  putSignatureToken(token: Omit<SignatureToken, "expiresAt" | "uploadId">, ttlSeconds: number): Promise<{ expiresAt: number }>;
+  /** Reads a token's state without changing it, counting the rate limit in the same step. */
+  checkSignatureToken(
+    tokenHash: string,
+    rateLimit: RateLimit,
+  ): Promise<{ state: SignatureTokenState; token: SignatureToken | null } | { state: "rate_limited"; retryAfterSeconds: number }>;
+  /** Burns a valid token for `uploadId` — exactly once, however many try at the same time. */
+  useSignatureToken(tokenHash: string, uploadId: string): Promise<{ state: SignatureTokenState }>;
   /** The org's counters; `quota` is its override or the default. */
   usage(orgId: string, defaultQuotaBytes: number): Promise<QuotaUsage>;
   /** Reads cached signed URLs (one round trip); null for a miss. */

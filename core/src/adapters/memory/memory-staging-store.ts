@@ -11,6 +11,9 @@ import type {
   ConsumeFailureCode,
   ConsumeSnapshot,
   QuotaUsage,
+  RateLimit,
+  SignatureToken,
+  SignatureTokenState,
   StagedUpload,
   StageOutcome,
   StageRequest,
@@ -41,6 +44,7 @@ export class MemoryStagingStore implements StagingStore {
   private readonly replays = new Map<string, Expiring<StoredConsume>>();
   private readonly urlCache = new Map<string, Expiring<CachedUrl>>();
   private readonly rateWindows = new Map<string, number[]>();
+  private readonly tokens = new Map<string, SignatureToken>();
 
   constructor(private readonly clock: Clock = systemClock) {}
 
@@ -54,6 +58,15 @@ export class MemoryStagingStore implements StagingStore {
     return entry.value;
   }
 
+  /** The subject's sliding window (pruned to now) and, when full, how long until a slot frees. */
+  private rateWindow(rate: RateLimit, now: number): { window: number[]; retryAfterSeconds: number | null } {
+    const windowMs = rate.windowSeconds * 1000;
+    const window = (this.rateWindows.get(rate.subject) ?? []).filter((t) => t > now - windowMs);
+    this.rateWindows.set(rate.subject, window);
+    const full = window.length >= rate.limit;
+    return { window, retryAfterSeconds: full ? Math.max(1, Math.ceil((window[0]! + windowMs - now) / 1000)) : null };
+  }
+
   protected counters(orgId: string): QuotaCounters {
     let counters = this.quotas.get(orgId);
     if (!counters) this.quotas.set(orgId, (counters = { used: 0, reserved: 0 }));
@@ -62,16 +75,8 @@ export class MemoryStagingStore implements StagingStore {
 
   async stage(request: StageRequest): Promise<StageOutcome> {
     const now = this.clock.now();
-    const rate = request.rateLimit;
-    let window: number[] = [];
-    if (rate) {
-      const windowMs = rate.windowSeconds * 1000;
-      window = (this.rateWindows.get(rate.subject) ?? []).filter((t) => t > now - windowMs);
-      this.rateWindows.set(rate.subject, window);
-      if (window.length >= rate.limit) {
-        return { ok: false, reason: "rate_limited", retryAfterSeconds: Math.max(1, Math.ceil((window[0]! + windowMs - now) / 1000)) };
-      }
-    }
+    const rate = request.rateLimit ? this.rateWindow(request.rateLimit, now) : null;
+    if (rate?.retryAfterSeconds) return { ok: false, reason: "rate_limited", retryAfterSeconds: rate.retryAfterSeconds };
     const counters = this.counters(request.quota.orgId);
     const quota = counters.quota ?? request.quota.defaultQuotaBytes;
     const total = request.uploads.reduce((sum, u) => sum + u.size, 0);
@@ -84,7 +89,7 @@ export class MemoryStagingStore implements StagingStore {
       this.uploads.set(upload.uploadId, { ...clone(upload), status: "staged", deadline, createdAt: now });
       this.deadlines.set(upload.uploadId, deadline);
     }
-    if (rate) window.push(now);
+    rate?.window.push(now);
     return { ok: true, now };
   }
 
@@ -175,6 +180,35 @@ export class MemoryStagingStore implements StagingStore {
       releasedBytes += upload.size;
     }
     return { finalised, releasedBytes };
+  }
+
+  async putSignatureToken(token: Omit<SignatureToken, "expiresAt" | "uploadId">, ttlSeconds: number): Promise<{ expiresAt: number }> {
+    const expiresAt = this.clock.now() + ttlSeconds * 1000;
+    this.tokens.set(token.tokenHash, { ...clone(token), expiresAt });
+    return { expiresAt };
+  }
+
+  private tokenState(token: SignatureToken | undefined, now: number): SignatureTokenState {
+    if (!token) return "unknown";
+    const expired = now >= token.expiresAt;
+    if (token.uploadId) return expired ? "unknown" : "used";
+    return expired ? "expired" : "valid";
+  }
+
+  async checkSignatureToken(tokenHash: string, rateLimit: RateLimit) {
+    const now = this.clock.now();
+    const rate = this.rateWindow(rateLimit, now);
+    if (rate.retryAfterSeconds) return { state: "rate_limited" as const, retryAfterSeconds: rate.retryAfterSeconds };
+    rate.window.push(now);
+    const token = this.tokens.get(tokenHash);
+    return { state: this.tokenState(token, now), token: token ? clone(token) : null };
+  }
+
+  async useSignatureToken(tokenHash: string, uploadId: string): Promise<{ state: SignatureTokenState }> {
+    const token = this.tokens.get(tokenHash);
+    const state = this.tokenState(token, this.clock.now());
+    if (state === "valid") token!.uploadId = uploadId;
+    return { state };
   }
 
   async usage(orgId: string, defaultQuotaBytes: number): Promise<QuotaUsage> {

@@ -11,6 +11,9 @@ import type {
   ConsumeFailureCode,
   ConsumeSnapshot,
   QuotaUsage,
+  RateLimit,
+  SignatureToken,
+  SignatureTokenState,
   StagedUpload,
   StageOutcome,
   StageRequest,
@@ -23,6 +26,8 @@ import * as scripts from "./scripts.js";
 
 /** How long a consumed record stays to answer ALREADY_CONSUMED (the object itself is linked for good). */
 const CONSUMED_RECORD_TTL_SECONDS = 30 * 24 * 3600;
+/** An unused token that expired answers EXPIRED this long before it becomes unknown. */
+export const EXPIRED_TOKEN_KEPT_SECONDS = 7 * 24 * 3600;
 /** How long a swept record stays to answer EXPIRED rather than NOT_FOUND. */
 const SWEPT_RECORD_TTL_SECONDS = 7 * 24 * 3600;
 
@@ -129,6 +134,28 @@ export class RedisStagingStore implements StagingStore {
       ...uploads.map((u) => redisKeys.upload(u.uploadId)),
       ...uploads.map((u) => redisKeys.quota(u.orgId)),
     ], [String(SWEPT_RECORD_TTL_SECONDS)]);
+  }
+
+  async putSignatureToken(token: Omit<SignatureToken, "expiresAt" | "uploadId">, ttlSeconds: number): Promise<{ expiresAt: number }> {
+    return this.run(scripts.PUT_SIGNATURE_TOKEN, [redisKeys.signatureToken(token.tokenHash)], [
+      JSON.stringify(token),
+      String(ttlSeconds * 1000),
+      String(EXPIRED_TOKEN_KEPT_SECONDS * 1000),
+    ]);
+  }
+
+  async checkSignatureToken(tokenHash: string, rateLimit: RateLimit) {
+    const reply = await this.run<{ state: "rate_limited"; retryAfterMs: number } | { state: SignatureTokenState; token: string }>(
+      scripts.CHECK_SIGNATURE_TOKEN,
+      [redisKeys.signatureToken(tokenHash), redisKeys.rateLimit(rateLimit.subject)],
+      [String(rateLimit.limit), String(rateLimit.windowSeconds * 1000), randomUUID()],
+    );
+    if (reply.state === "rate_limited") return { state: reply.state, retryAfterSeconds: Math.max(1, Math.ceil(reply.retryAfterMs / 1000)) };
+    return { state: reply.state, token: reply.token === "" ? null : (JSON.parse(reply.token) as SignatureToken) };
+  }
+
+  async useSignatureToken(tokenHash: string, uploadId: string): Promise<{ state: SignatureTokenState }> {
+    return this.run(scripts.USE_SIGNATURE_TOKEN, [redisKeys.signatureToken(tokenHash)], [uploadId]);
   }
 
   async usage(orgId: string, defaultQuotaBytes: number): Promise<QuotaUsage> {

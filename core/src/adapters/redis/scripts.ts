@@ -237,3 +237,61 @@ end
 return cjson.encode({ finalised = finalised, releasedBytes = released })
 `,
 );
+
+/** How a stored token reads at `now`: used-and-expired tokens read as unknown (API.md: 404). */
+const TOKEN_STATE = `
+local function tokenState(t, now)
+  if not t then return 'unknown' end
+  local expired = now >= t.expiresAt
+  if t.uploadId and t.uploadId ~= cjson.null then
+    if expired then return 'unknown' end
+    return 'used'
+  end
+  if expired then return 'expired' end
+  return 'valid'
+end
+`;
+
+/** KEYS: token  ARGV: tokenJson, ttlMs, keepMs (how long after expiry it still answers EXPIRED) */
+export const PUT_SIGNATURE_TOKEN = luaScript(
+  "put_signature_token",
+  `${NOW}
+local t = cjson.decode(ARGV[1])
+t.expiresAt = now + tonumber(ARGV[2])
+redis.call('SET', KEYS[1], cjson.encode(t), 'PX', tonumber(ARGV[2]) + tonumber(ARGV[3]))
+return cjson.encode({ expiresAt = t.expiresAt })
+`,
+);
+
+/** KEYS: token, rate  ARGV: rateLimit, rateWindowMs, rateMember */
+export const CHECK_SIGNATURE_TOKEN = luaScript(
+  "check_signature_token",
+  `${NOW}${TOKEN_STATE}
+local limit, window = tonumber(ARGV[1]), tonumber(ARGV[2])
+redis.call('ZREMRANGEBYSCORE', KEYS[2], '-inf', now - window)
+if redis.call('ZCARD', KEYS[2]) >= limit then
+  local oldest = redis.call('ZRANGE', KEYS[2], 0, 0, 'WITHSCORES')
+  return cjson.encode({ state = 'rate_limited', retryAfterMs = tonumber(oldest[2]) + window - now })
+end
+redis.call('ZADD', KEYS[2], now, ARGV[3])
+redis.call('PEXPIRE', KEYS[2], window)
+local raw = redis.call('GET', KEYS[1])
+local t = raw and cjson.decode(raw) or nil
+return cjson.encode({ state = tokenState(t, now), token = raw or '' })
+`,
+);
+
+/** KEYS: token  ARGV: uploadId — burns a valid token; answers the state it found. */
+export const USE_SIGNATURE_TOKEN = luaScript(
+  "use_signature_token",
+  `${NOW}${TOKEN_STATE}
+local raw = redis.call('GET', KEYS[1])
+local t = raw and cjson.decode(raw) or nil
+local state = tokenState(t, now)
+if state == 'valid' then
+  t.uploadId = ARGV[1]
+  redis.call('SET', KEYS[1], cjson.encode(t), 'KEEPTTL')
+end
+return cjson.encode({ state = state })
+`,
+);

@@ -1,0 +1,150 @@
+/**
+ * The token-gated public signature upload: the bytes arrive through the API (≤ 5 MiB), are checked
+ * against the declared type and scanned before anything is stored, land in the compliance bucket
+ * under `incoming/` with their SHA-256, and are staged as a `form_signature` upload so the normal
+ * consume/sweep rules apply. A failed attempt never burns the token.
+ */
+import { createHash } from "node:crypto";
+import type { UploadSettings } from "../config.js";
+import { sniff } from "../content/sniff.js";
+import {
+  ContentMismatchError,
+  ExpiredError,
+  InvalidRequestError,
+  MalwareDetectedError,
+  NotFoundError,
+  QuotaExceededError,
+  RateLimitedError,
+  TokenUsedError,
+  TooLargeError,
+  UnsupportedMediaTypeError,
+  type UploadError,
+} from "../errors.js";
+import { constantTimeEqual } from "../hashing.js";
+import { silentLog, type Log } from "../logging.js";
+import { incomingComplianceKey } from "../policies/object-keys.js";
+import { maxBytesFor } from "../policies/owner-types.js";
+import type { Scanner } from "../scanning/scanner.js";
+import { newUploadId } from "../staging/presign.js";
+import type { NewUpload, SignatureTokenState, StagingStore } from "../staging/staging-store.js";
+import type { ObjectStore } from "../storage/object-store.js";
+import { hashToken, TOKEN_PATTERN } from "./signature-tokens.js";
+
+export interface PublicSignatureDeps {
+  store: StagingStore;
+  objects: ObjectStore;
+  scanner?: Scanner | null;
+  settings: Pick<UploadSettings, "presignTtlSeconds" | "stagingGraceSeconds" | "orgQuotaBytes" | "publicPutRatePerMinute">;
+  complianceBucket: string;
+  log?: Log;
+}
+
+export interface PublicSignatureRequest {
+  token: string;
+  /** The request's Content-Type header. */
+  contentType: string | undefined;
+  body: Uint8Array;
+  /** The client's address, for the per-IP rate limit. */
+  clientIp: string;
+}
+
+const TOKEN_ERRORS: Record<Exclude<SignatureTokenState, "valid">, () => UploadError> = {
+  unknown: () => new NotFoundError("Unknown signature link."),
+  expired: () => new ExpiredError("This signature link has expired."),
+  used: () => new TokenUsedError("This signature link has already been used."),
+};
+
+/** The media type of a Content-Type header: lower-case, parameters dropped. */
+const mediaTypeOf = (header: string | undefined): string => (header ?? "").split(";")[0]!.trim().toLowerCase();
+
+async function* once(bytes: Uint8Array): AsyncIterable<Uint8Array> {
+  yield bytes;
+}
+
+/**
+ * Invariants: the token is burnt only by a stored, staged upload (concurrent uses: exactly one
+ * wins); an object exists only while its upload is on the sweeper's list (staged before the PUT,
+ * deleted again if the token was lost to another attempt).
+ */
+export async function publicSignatureUpload(deps: PublicSignatureDeps, request: PublicSignatureRequest): Promise<{ uploadId: string; sha256: string; size: number }> {
+  const log = deps.log ?? silentLog;
+  if (!TOKEN_PATTERN.test(request.token)) throw TOKEN_ERRORS.unknown();
+  const contentType = mediaTypeOf(request.contentType);
+  const maxBytes = maxBytesFor("form_signature", contentType);
+  if (maxBytes === undefined) throw new UnsupportedMediaTypeError("Signatures are accepted as image/png, image/jpeg or application/pdf.");
+  if (request.body.length > maxBytes) throw new TooLargeError(`A signature is at most ${maxBytes} bytes.`, [{ maxBytes }]);
+  if (request.body.length === 0) throw new InvalidRequestError("The body is empty.", [{ path: "body", message: "empty" }]);
+
+  const tokenHash = hashToken(request.token);
+  const checked = await deps.store.checkSignatureToken(tokenHash, {
+    subject: `public-put:${request.clientIp}`,
+    limit: deps.settings.publicPutRatePerMinute,
+    windowSeconds: 60,
+  });
+  if (checked.state === "rate_limited") throw new RateLimitedError("Too many uploads from this address; try again later.", checked.retryAfterSeconds);
+  if (checked.state !== "valid") throw TOKEN_ERRORS[checked.state]();
+  const token = checked.token!;
+  if (!constantTimeEqual(token.tokenHash, tokenHash)) throw TOKEN_ERRORS.unknown();
+
+  const sniffed = await sniff(contentType, request.body);
+  if (!sniffed.matches) throw new ContentMismatchError(`The file is not a ${contentType}.`, [{ declared: contentType, detected: sniffed.detected }]);
+  if (deps.scanner) {
+    const verdict = await deps.scanner.scan(once(request.body));
+    if (!verdict.clean) {
+      log.error("malware detected in a public signature upload", { orgId: token.orgId, formId: token.formId, signature: verdict.signature });
+      throw new MalwareDetectedError("The file contains malware.");
+    }
+  }
+
+  const sha256 = createHash("sha256").update(request.body).digest("base64");
+  const uploadId = newUploadId();
+  const upload: NewUpload = {
+    uploadId,
+    ownerType: "form_signature",
+    orgId: token.orgId,
+    userId: null,
+    bucket: deps.complianceBucket,
+    key: incomingComplianceKey({ orgId: token.orgId, uploadId, contentType }),
+    contentType,
+    size: request.body.length,
+    sha256,
+    meta: { formId: token.formId, submissionId: token.submissionId },
+  };
+  // Listed for the sweeper before any byte is stored.
+  const staged = await deps.store.stage({
+    uploads: [upload],
+    lifetimeSeconds: deps.settings.presignTtlSeconds + deps.settings.stagingGraceSeconds,
+    quota: { orgId: token.orgId, defaultQuotaBytes: deps.settings.orgQuotaBytes },
+  });
+  if (!staged.ok) {
+    if (staged.reason === "quota_exceeded") throw new QuotaExceededError("The organisation's storage quota is used up.", [{ remainingBytes: staged.remainingBytes }]);
+    throw new RateLimitedError("Too many uploads; try again later.", staged.retryAfterSeconds);
+  }
+
+  try {
+    await deps.objects.put({
+      bucket: upload.bucket,
+      key: upload.key,
+      body: request.body,
+      contentType,
+      checksumSha256: sha256,
+      ifNoneMatch: true,
+      metadata: { sha256, "form-id": token.formId, "submission-id": token.submissionId },
+    });
+  } catch (error) {
+    await deps.store.discardStaged([uploadId], token.orgId).catch(() => undefined); // else the sweeper drops it
+    throw error;
+  }
+
+  const used = await deps.store.useSignatureToken(tokenHash, uploadId);
+  if (used.state !== "valid") {
+    // Another attempt won the token: take this one back (the sweeper would, later).
+    await deps.objects.deleteObjects(upload.bucket, [upload.key]).then(
+      () => deps.store.discardStaged([uploadId], token.orgId),
+      () => undefined,
+    );
+    throw TOKEN_ERRORS[used.state]();
+  }
+  log.info("signature stored", { uploadId, orgId: token.orgId, formId: token.formId, size: upload.size });
+  return { uploadId, sha256, size: upload.size };
+}

@@ -1,0 +1,29 @@
+/** PUT /public/signatures/{token} — token-gated signature upload; no Clerk session (and no Clerk link). */
+import { publicSignatureUpload } from "@fitkit/core/signatures/public-signature-upload";
+import { scanner } from "./lib/deps/scanner.js";
+import { uploadSettings } from "./lib/deps/settings.js";
+import { stagingStore } from "./lib/deps/staging-store.js";
+import { objectStore } from "./lib/deps/storage.js";
+import { bodyBytes, header, publicRoute } from "./lib/http.js";
+import { coreLog } from "./lib/logger.js";
+import { readBucket } from "./lib/resources.js";
+
+export const handler = publicRoute(async (event) => ({
+  status: 201,
+  body: await publicSignatureUpload(
+    {
+      store: await stagingStore(),
+      objects: objectStore(),
+      scanner: scanner(),
+      settings: uploadSettings(),
+      complianceBucket: readBucket("ComplianceBucket"),
+      log: coreLog,
+    },
+    {
+      token: event.pathParameters?.token ?? "",
+      contentType: header(event, "content-type"),
+      body: bodyBytes(event),
+      clientIp: event.requestContext.http.sourceIp,
+    },
+  ),
+}));

@@ -63,7 +63,7 @@ export async function startLocalStack(env: LocalEnv): Promise<LocalStack> {
   );
 
   // Imported only now: handlers read their links on first use.
-  const [presign, signedGet, health, consume, usage, sweeper, publicSignaturePut, issueSignatureToken] = await Promise.all([
+  const [presign, signedGet, health, consume, usage, sweeper, publicSignaturePut, issueSignatureToken, release, setQuota] = await Promise.all([
     import("../functions/presign.js"),
     import("../functions/signed-get.js"),
     import("../functions/health.js"),
@@ -72,6 +72,8 @@ export async function startLocalStack(env: LocalEnv): Promise<LocalStack> {
     import("../functions/sweeper.js"),
     import("../functions/public-signature-put.js"),
     import("../functions/issue-signature-token.js"),
+    import("../functions/release.js"),
+    import("../functions/set-quota.js"),
   ]);
   const routes: Route[] = [
     { method: "POST", path: "/uploads", handler: presign.handler },
@@ -84,6 +86,8 @@ export async function startLocalStack(env: LocalEnv): Promise<LocalStack> {
     usage: usage.handler,
     sweep: sweeper.handler,
     "issue-signature-token": issueSignatureToken.handler,
+    release: release.handler,
+    "set-quota": setQuota.handler,
   };
 
   const { authenticator } = await import("../functions/lib/deps/authenticator.js");

@@ -186,6 +186,16 @@ describe.each(ADAPTERS)("staging store contract: %s", (adapter) => {
     expect(limited.retryAfterSeconds).toBeLessThanOrEqual(60);
   });
 
+  it("slides the rate-limit window: a slot frees once the oldest request leaves it", async () => {
+    const rateLimit = { subject: uniqueId("presign:user"), limit: 1, windowSeconds: 1 };
+    const attempt = () => store.stage({ uploads: [newUpload()], lifetimeSeconds: 600, quota: { orgId: "org_rate", defaultQuotaBytes: 1e12 }, rateLimit });
+
+    expect((await attempt()).ok).toBe(true);
+    expect(await attempt()).toEqual({ ok: false, reason: "rate_limited", retryAfterSeconds: 1 });
+    await sleep(1050);
+    expect((await attempt()).ok).toBe(true);
+  });
+
   it("discards staged uploads and gives back their reservation, leaving consumed ones alone", async () => {
     const orgId = uniqueId("org");
     const [a, b] = [newUpload({ orgId, size: 10 }), newUpload({ orgId, size: 20 })];

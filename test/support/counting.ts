@@ -33,6 +33,9 @@ export class CountingObjectStore implements ObjectStore {
   put(input: PutObjectInput) {
     return this.inner.put(input);
   }
+  list(bucket: string, prefix: string) {
+    return this.inner.list(bucket, prefix);
+  }
   copy(bucket: string, fromKey: string, toKey: string) {
     return this.inner.copy(bucket, fromKey, toKey);
   }

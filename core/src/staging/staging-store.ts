@@ -152,6 +152,14 @@ export interface StagingStore {
   ): Promise<{ state: SignatureTokenState; token: SignatureToken | null } | { state: "rate_limited"; retryAfterSeconds: number }>;
   /** Burns a valid token for `uploadId` — exactly once, however many try at the same time. */
   useSignatureToken(tokenHash: string, uploadId: string): Promise<{ state: SignatureTokenState }>;
+  /** Which of these objects are linked to a parent (consumed), with their linked size; null when not. */
+  linkedObjects(objects: { bucket: string; key: string }[]): Promise<({ orgId: string; size: number } | null)[]>;
+  /** Unlinks objects of `orgId` and subtracts their bytes from its `used` — each linked object once, however often released. */
+  unlinkObjects(orgId: string, objects: { bucket: string; key: string }[]): Promise<{ released: number; bytes: number }>;
+  /** Overrides the org's quota. */
+  setQuota(orgId: string, quotaBytes: number): Promise<void>;
+  /** Replaces the org's `used` counter (reconciliation). */
+  setUsed(orgId: string, usedBytes: number): Promise<void>;
   /** The org's counters; `quota` is its override or the default. */
   usage(orgId: string, defaultQuotaBytes: number): Promise<QuotaUsage>;
   /** Reads cached signed URLs (one round trip); null for a miss. */

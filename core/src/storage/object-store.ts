@@ -39,6 +39,8 @@ export interface ObjectStore {
   put(input: PutObjectInput): Promise<{ etag: string }>;
   /** Server-side copy within a bucket (metadata and checksum kept). Safe to repeat. */
   copy(bucket: string, fromKey: string, toKey: string): Promise<{ etag: string }>;
+  /** Every object under `prefix`, page by page (up to 1000 a page). */
+  list(bucket: string, prefix: string): AsyncIterable<{ key: string; size: number }[]>;
   /** Deletes up to 1000 keys in one request. */
   deleteObjects(bucket: string, keys: string[]): Promise<DeleteOutcome>;
 }

@@ -59,6 +59,13 @@ export class MemoryObjectStore implements ObjectStore {
     return { etag: object.etag };
   }
 
+  async *list(bucket: string, prefix: string): AsyncIterable<{ key: string; size: number }[]> {
+    const page = [...this.objects.entries()]
+      .filter(([id]) => id.startsWith(`${bucket}/${prefix}`))
+      .map(([id, o]) => ({ key: id.slice(bucket.length + 1), size: o.body.length }));
+    for (let i = 0; i < page.length; i += 1000) yield page.slice(i, i + 1000);
+  }
+
   async deleteObjects(bucket: string, keys: string[]): Promise<DeleteOutcome> {
     this.check("deleteObjects");
     keys.forEach((key) => this.objects.delete(MemoryObjectStore.id(bucket, key)));

@@ -211,6 +211,34 @@ export class MemoryStagingStore implements StagingStore {
     return { state };
   }
 
+  async linkedObjects(objects: { bucket: string; key: string }[]): Promise<({ orgId: string; size: number } | null)[]> {
+    return objects.map((o) => clone(this.linked.get(`${o.bucket}\u0000${o.key}`) ?? null));
+  }
+
+  async unlinkObjects(orgId: string, objects: { bucket: string; key: string }[]): Promise<{ released: number; bytes: number }> {
+    let released = 0;
+    let bytes = 0;
+    for (const o of objects) {
+      const id = `${o.bucket}\u0000${o.key}`;
+      const linked = this.linked.get(id);
+      if (linked?.orgId !== orgId) continue;
+      this.linked.delete(id);
+      released += 1;
+      bytes += linked.size;
+    }
+    const counters = this.counters(orgId);
+    counters.used = Math.max(0, counters.used - bytes);
+    return { released, bytes };
+  }
+
+  async setQuota(orgId: string, quotaBytes: number): Promise<void> {
+    this.counters(orgId).quota = quotaBytes;
+  }
+
+  async setUsed(orgId: string, usedBytes: number): Promise<void> {
+    this.counters(orgId).used = usedBytes;
+  }
+
   async usage(orgId: string, defaultQuotaBytes: number): Promise<QuotaUsage> {
     const { used, reserved, quota } = this.counters(orgId);
     return { used, reserved, quota: quota ?? defaultQuotaBytes };

@@ -158,13 +158,31 @@ export class RedisStagingStore implements StagingStore {
     return this.run(scripts.USE_SIGNATURE_TOKEN, [redisKeys.signatureToken(tokenHash)], [uploadId]);
   }
 
+  async linkedObjects(objects: { bucket: string; key: string }[]): Promise<({ orgId: string; size: number } | null)[]> {
+    if (objects.length === 0) return [];
+    const values = await this.run<string[]>(scripts.GET_MANY, objects.map((o) => redisKeys.linked(o.bucket, o.key)), []);
+    return values.map((v) => (v === "" ? null : (({ orgId, size }) => ({ orgId, size }))(JSON.parse(v) as { orgId: string; size: number })));
+  }
+
+  async unlinkObjects(orgId: string, objects: { bucket: string; key: string }[]): Promise<{ released: number; bytes: number }> {
+    return this.run(scripts.UNLINK_OBJECTS, [redisKeys.quota(orgId), ...objects.map((o) => redisKeys.linked(o.bucket, o.key))], [orgId]);
+  }
+
+  async setQuota(orgId: string, quotaBytes: number): Promise<void> {
+    await this.run(scripts.SET_QUOTA_FIELD, [redisKeys.quota(orgId)], ["quota", String(quotaBytes)]);
+  }
+
+  async setUsed(orgId: string, usedBytes: number): Promise<void> {
+    await this.run(scripts.SET_QUOTA_FIELD, [redisKeys.quota(orgId)], ["used", String(usedBytes)]);
+  }
+
   async usage(orgId: string, defaultQuotaBytes: number): Promise<QuotaUsage> {
     return this.run<QuotaUsage>(scripts.USAGE, [redisKeys.quota(orgId)], [String(defaultQuotaBytes)]);
   }
 
   async getCachedUrls(cacheKeys: string[]): Promise<(CachedUrl | null)[]> {
     if (cacheKeys.length === 0) return [];
-    const values = await this.run<string[]>(scripts.CACHE_GET, cacheKeys.map(redisKeys.signedUrl), []);
+    const values = await this.run<string[]>(scripts.GET_MANY, cacheKeys.map(redisKeys.signedUrl), []);
     return values.map((v) => (v === "" ? null : (JSON.parse(v) as CachedUrl)));
   }
 

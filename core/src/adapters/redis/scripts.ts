@@ -141,9 +141,9 @@ return cjson.encode({ ok = true, released = total })
 `,
 );
 
-/** KEYS: cacheKey…  →  [value|false…] as JSON ('' for a miss). */
-export const CACHE_GET = luaScript(
-  "cache_get",
+/** KEYS: any string keys  →  their values as a JSON array ('' for a missing key). */
+export const GET_MANY = luaScript(
+  "get_many",
   `
 local values = redis.call('MGET', unpack(KEYS))
 for i = 1, #KEYS do if not values[i] then values[i] = '' end end
@@ -293,5 +293,38 @@ if state == 'valid' then
   redis.call('SET', KEYS[1], cjson.encode(t), 'KEEPTTL')
 end
 return cjson.encode({ state = state })
+`,
+);
+
+/** KEYS: quota, linked…  ARGV: orgId — deletes the org's linked markers, subtracts their sizes from used. */
+export const UNLINK_OBJECTS = luaScript(
+  "unlink_objects",
+  `
+local released, bytes = 0, 0
+for i = 2, #KEYS do
+  local raw = redis.call('GET', KEYS[i])
+  if raw then
+    local l = cjson.decode(raw)
+    if l.orgId == ARGV[1] then
+      redis.call('DEL', KEYS[i])
+      released = released + 1
+      bytes = bytes + l.size
+    end
+  end
+end
+if bytes > 0 then
+  local used = tonumber(redis.call('HGET', KEYS[1], 'used')) or 0
+  redis.call('HSET', KEYS[1], 'used', string.format('%d', math.max(0, used - bytes)))
+end
+return cjson.encode({ released = released, bytes = bytes })
+`,
+);
+
+/** KEYS: quota  ARGV: field, value */
+export const SET_QUOTA_FIELD = luaScript(
+  "set_quota_field",
+  `
+redis.call('HSET', KEYS[1], ARGV[1], ARGV[2])
+return cjson.encode({ ok = true })
 `,
 );

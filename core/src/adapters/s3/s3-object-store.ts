@@ -4,6 +4,7 @@ import {
   DeleteObjectsCommand,
   GetObjectCommand,
   HeadObjectCommand,
+  ListObjectsV2Command,
   PutObjectCommand,
   type S3Client,
 } from "@aws-sdk/client-s3";
@@ -93,6 +94,20 @@ export class S3ObjectStore implements ObjectStore {
     } catch (error) {
       throw new DependencyUnavailableError("storage", { cause: error });
     }
+  }
+
+  async *list(bucket: string, prefix: string): AsyncIterable<{ key: string; size: number }[]> {
+    let token: string | undefined;
+    do {
+      let out;
+      try {
+        out = await this.client.send(new ListObjectsV2Command({ Bucket: bucket, Prefix: prefix, ...(token ? { ContinuationToken: token } : {}) }));
+      } catch (error) {
+        throw new DependencyUnavailableError("storage", { cause: error });
+      }
+      yield (out.Contents ?? []).map((o) => ({ key: o.Key ?? "", size: o.Size ?? 0 }));
+      token = out.IsTruncated ? out.NextContinuationToken : undefined;
+    } while (token);
   }
 
   async deleteObjects(bucket: string, keys: string[]): Promise<DeleteOutcome> {

@@ -1,0 +1,46 @@
+/**
+ * Release — the parent record was deleted: delete its objects and give their bytes back to the
+ * organisation's quota, once per object however often (or concurrently) it is released.
+ */
+import { z } from "zod";
+import { ForbiddenError } from "../errors.js";
+import { parseObjectKey } from "../policies/object-keys.js";
+import type { Buckets } from "../staging/buckets.js";
+import { safeId } from "../staging/schemas.js";
+import type { StagingStore } from "../staging/staging-store.js";
+import type { ObjectStore } from "../storage/object-store.js";
+
+export const releaseRequestSchema = z.object({
+  keys: z.array(z.string().min(1).max(1024)).min(1).max(1000),
+  orgId: safeId,
+});
+export type ReleaseRequest = z.output<typeof releaseRequestSchema>;
+
+export interface ReleaseDeps {
+  store: Pick<StagingStore, "linkedObjects" | "unlinkObjects">;
+  objects: Pick<ObjectStore, "deleteObjects">;
+  buckets: Buckets;
+}
+
+/**
+ * Invariants: only objects linked to `orgId` are deleted; objects go first and the bytes are given
+ * back only after storage confirmed them gone, so a failure midway is retried safely and nothing is
+ * given back twice. Retained compliance records cannot be released.
+ */
+export async function release(deps: ReleaseDeps, request: ReleaseRequest): Promise<{ released: number; bytes: number }> {
+  const keys = [...new Set(request.keys)];
+  const denied = keys.flatMap((key, index) => {
+    const parsed = parseObjectKey(key);
+    return !parsed || parsed.orgId !== request.orgId || parsed.bucket !== "media" ? [{ index, key }] : [];
+  });
+  if (denied.length > 0) throw new ForbiddenError("Only linked media objects of this organisation can be released.", denied);
+
+  const objects = keys.map((key) => ({ bucket: deps.buckets.media, key }));
+  const linked = await deps.store.linkedObjects(objects);
+  const releasable = objects.filter((_, i) => linked[i]?.orgId === request.orgId);
+  if (releasable.length === 0) return { released: 0, bytes: 0 };
+
+  const outcome = await deps.objects.deleteObjects(deps.buckets.media, releasable.map((o) => o.key));
+  const gone = new Set(outcome.deleted);
+  return deps.store.unlinkObjects(request.orgId, releasable.filter((o) => gone.has(o.key)));
+}

@@ -1,0 +1,42 @@
+/**
+ * `npm run reconcile -- --org org_1 [--apply]`: recompute an organisation's used bytes from a
+ * storage listing and report the drift (and correct it with --apply). Uses the same variables as
+ * the local stack, but needs a real Redis (REDIS_URL or UPSTASH_*) and storage (R2_*): the
+ * in-memory store lives inside a running stack.
+ */
+import { parseArgs } from "node:util";
+import { createIoredisClient, IoredisDriver } from "@fitkit/core/adapters/redis/ioredis-driver";
+import { RedisStagingStore } from "@fitkit/core/adapters/redis/redis-staging-store";
+import { UpstashDriver } from "@fitkit/core/adapters/redis/upstash-driver";
+import { createS3Client } from "@fitkit/core/adapters/s3/s3-client";
+import { S3ObjectStore } from "@fitkit/core/adapters/s3/s3-object-store";
+import { reconcile } from "@fitkit/core/quotas/reconcile";
+import { isSafeSegment } from "@fitkit/core/policies/object-keys";
+import { Redis as UpstashRedis } from "@upstash/redis";
+import { readLocalEnv } from "./env.js";
+
+const { values } = parseArgs({ options: { org: { type: "string" }, apply: { type: "boolean", default: false } } });
+const fail = (message: string): never => {
+  process.stderr.write(`${message}\n`);
+  process.exit(2);
+};
+
+const env = readLocalEnv(process.env);
+const orgId = values.org && isSafeSegment(values.org) ? values.org : fail("usage: npm run reconcile -- --org <orgId> [--apply]");
+if (!env.r2) fail("reconcile needs storage: set R2_ENDPOINT, R2_ACCESS_KEY_ID and R2_SECRET_ACCESS_KEY (the embedded server: http://127.0.0.1:4569, S3RVER, S3RVER).");
+const ioredis = env.redis.url ? createIoredisClient(env.redis.url) : null;
+const driver = ioredis
+  ? new IoredisDriver(ioredis)
+  : env.redis.restUrl && env.redis.restToken
+    ? new UpstashDriver(new UpstashRedis({ url: env.redis.restUrl, token: env.redis.restToken, automaticDeserialization: false }))
+    : fail("reconcile needs Redis: set REDIS_URL or UPSTASH_REDIS_REST_URL and UPSTASH_REDIS_REST_TOKEN.");
+
+try {
+  const report = await reconcile(
+    { store: new RedisStagingStore(driver), objects: new S3ObjectStore(createS3Client(env.r2!)), buckets: env.buckets, defaultQuotaBytes: env.settings.orgQuotaBytes },
+    { orgId, apply: values.apply ?? false },
+  );
+  process.stdout.write(`${JSON.stringify(report)}\n`);
+} finally {
+  ioredis?.disconnect();
+}

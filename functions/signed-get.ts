@@ -1,10 +1,8 @@
-/** POST /uploads/signed-urls — presigned GET URLs for keys the caller may read. */
-import { signedUrls } from "@fitkit/core/downloads/signed-urls";
+/** POST /uploads/signed-urls — presigned GET URLs for keys the caller may read. Signs only: no S3 client, no Redis. */
+import { createUrlMemo, signedUrls } from "@fitkit/core/downloads/signed-urls";
 import { z } from "zod";
 import { readerSigner } from "./lib/deps/signer.js";
-import { stagingStore } from "./lib/deps/staging-store.js";
 import { authenticatedJsonRoute } from "./lib/http.js";
-import { logger } from "./lib/logger.js";
 import { readBuckets } from "./lib/resources.js";
 
 const signedUrlsRequestSchema = z.object({
@@ -12,16 +10,9 @@ const signedUrlsRequestSchema = z.object({
   expiresIn: z.number().int().min(60).max(604_800).default(3600),
 });
 
+const memo = createUrlMemo();
+
 export const handler = authenticatedJsonRoute(signedUrlsRequestSchema, async (identity, body) => ({
   status: 200,
-  body: await signedUrls(
-    {
-      store: await stagingStore(),
-      signer: readerSigner(),
-      buckets: readBuckets(),
-      onCacheError: (error) => logger.warn("signed-URL cache unavailable; signing without it", { error: error as Error }),
-    },
-    identity,
-    body,
-  ),
+  body: await signedUrls({ signer: readerSigner(), buckets: readBuckets(), memo }, identity, body),
 }));

@@ -250,11 +250,4 @@ describe.each(ADAPTERS)("staging store contract: %s", (adapter) => {
     expect((await store.checkSignatureToken(unused, rateLimit)).state).toBe("expired");
     expect((await store.checkSignatureToken(tokenHash, rateLimit)).state).toBe("unknown"); // used and expired
   });
-
-  it("caches signed URLs by key, misses as null", async () => {
-    const [k1, k2] = [uniqueId("c"), uniqueId("c")];
-    await store.putCachedUrls([{ cacheKey: k1, value: { url: "https://x/?a=1&b=%2F", expiresAt: 123 }, ttlSeconds: 60 }]);
-
-    expect(await store.getCachedUrls([k2, k1])).toEqual([null, { url: "https://x/?a=1&b=%2F", expiresAt: 123 }]);
-  });
 });

@@ -1,30 +1,33 @@
 /**
  * Signed downloads: presigned GET URLs for keys the caller may read, per the policy table.
- * Repeated requests for the same (bucket, key, expiresIn) within the cache window get the
- * identical URL, so browsers and CDNs can cache the object.
+ *
+ * Stable URLs without a cache round trip: the signing date is the start of a time bucket of
+ * `expiresIn − 300 s`, so every container signs the identical URL for the same (bucket, key,
+ * expiresIn) within a bucket — browsers and CDNs can cache the object — and each URL handed out
+ * still has at least 300 s (and at most `expiresIn`) to live, as the Redis cache it replaces
+ * guaranteed. `npm run bench` compares both; a cache hit over Upstash costs far more than signing.
+ * An in-process memo skips even the signing for URLs this container already made.
  */
 import type { Identity } from "../auth/identity.js";
 import { ForbiddenError } from "../errors.js";
-import { sha256Hex } from "../hashing.js";
 import { parseObjectKey, type ParsedKey } from "../policies/object-keys.js";
 import { isInlineType, OWNER_TYPE_POLICIES } from "../policies/owner-types.js";
 import type { Buckets } from "../staging/buckets.js";
-import type { CachedUrl, StagingStore } from "../staging/staging-store.js";
 import type { UrlSigner } from "../storage/url-signer.js";
 import { systemClock, type Clock } from "../time/clock.js";
 
-/** A cached URL is handed out until it has at least this long to live. */
-export const CACHE_MARGIN_SECONDS = 300;
-/** Compliance records get short, uncached URLs. */
+/** A URL is handed out until it has at least this long to live. */
+export const MIN_REMAINING_SECONDS = 300;
+/** Compliance records get short URLs, signed fresh each time. */
 export const RECORDS_MAX_EXPIRES_SECONDS = 300;
+const MEMO_LIMIT = 10_000;
 
 export interface SignedUrlsDeps {
-  store: Pick<StagingStore, "getCachedUrls" | "putCachedUrls">;
   signer: UrlSigner;
   buckets: Buckets;
   clock?: Clock;
-  /** Told when the cache fails; the call then degrades to signing. */
-  onCacheError?: (error: unknown) => void;
+  /** Per-container memo of URLs already signed (see `createUrlMemo`). */
+  memo?: UrlMemo;
 }
 
 export interface SignedUrlsRequest {
@@ -37,6 +40,9 @@ export interface SignedUrl {
   url: string;
   expiresAt: string;
 }
+
+export type UrlMemo = Map<string, string>;
+export const createUrlMemo = (): UrlMemo => new Map();
 
 /** Whether `identity` may read the object behind `parsed` (shared/API.md, last column of the policy table). */
 export function mayRead(identity: Identity, parsed: ParsedKey): boolean {
@@ -52,67 +58,53 @@ export function mayRead(identity: Identity, parsed: ParsedKey): boolean {
   }
 }
 
-interface Plan {
-  key: string;
-  bucket: string;
-  expiresIn: number;
-  contentType: string;
-  cacheKey: string | null;
+/**
+ * The signing date for a URL of `expiresIn` seconds requested at `now`: the start of its time
+ * bucket, or `now` itself when the URL is too short-lived to share (or must not be shared).
+ */
+export function signingDateFor(now: number, expiresIn: number, stable: boolean): number {
+  const bucketMs = (expiresIn - MIN_REMAINING_SECONDS) * 1000;
+  if (!stable || bucketMs <= 0) return now;
+  return now - (now % bucketMs);
 }
 
 /** Invariant: a URL is returned only if every key is readable by the caller; otherwise 403 and none. */
 export async function signedUrls(deps: SignedUrlsDeps, identity: Identity, request: SignedUrlsRequest): Promise<{ urls: SignedUrl[] }> {
-  const plans: Plan[] = [];
   const denied: { index: number }[] = [];
-  request.keys.forEach((key, index) => {
+  const parsedKeys = request.keys.map((key, index) => {
     const parsed = parseObjectKey(key);
-    if (!parsed || !mayRead(identity, parsed)) return void denied.push({ index });
-    const isRecord = parsed.bucket === "compliance";
-    const expiresIn = isRecord ? Math.min(request.expiresIn, RECORDS_MAX_EXPIRES_SECONDS) : request.expiresIn;
-    const bucket = deps.buckets[parsed.bucket];
-    const cacheable = !isRecord && expiresIn - CACHE_MARGIN_SECONDS > 0;
-    plans.push({ key, bucket, expiresIn, contentType: parsed.contentType, cacheKey: cacheable ? sha256Hex(bucket, key, String(expiresIn)) : null });
+    if (!parsed || !mayRead(identity, parsed)) denied.push({ index });
+    return parsed!;
   });
   if (denied.length > 0) throw new ForbiddenError("At least one key is not readable by the caller.", denied);
 
-  const cacheKeys = plans.flatMap((p) => (p.cacheKey ? [p.cacheKey] : []));
-  const cached = new Map<string, CachedUrl>();
-  if (cacheKeys.length > 0) {
-    try {
-      const values = await deps.store.getCachedUrls(cacheKeys);
-      values.forEach((value, i) => value && cached.set(cacheKeys[i]!, value));
-    } catch (error) {
-      deps.onCacheError?.(error);
-    }
-  }
-
   const now = (deps.clock ?? systemClock).now();
-  const signingDate = new Date(now);
-  const fresh: { cacheKey: string; value: CachedUrl; ttlSeconds: number }[] = [];
   const urls = await Promise.all(
-    plans.map(async (plan): Promise<SignedUrl> => {
-      const hit = plan.cacheKey ? cached.get(plan.cacheKey) : undefined;
-      if (hit) return { key: plan.key, url: hit.url, expiresAt: new Date(hit.expiresAt).toISOString() };
+    parsedKeys.map(async (parsed, i): Promise<SignedUrl> => {
+      const key = request.keys[i]!;
+      const isRecord = parsed.bucket === "compliance";
+      const expiresIn = isRecord ? Math.min(request.expiresIn, RECORDS_MAX_EXPIRES_SECONDS) : request.expiresIn;
+      const signedAt = signingDateFor(now, expiresIn, !isRecord);
+      const bucket = deps.buckets[parsed.bucket];
+      const expiresAt = new Date(signedAt + expiresIn * 1000).toISOString();
+      const memoKey = `${bucket}\u0000${key}\u0000${expiresIn}\u0000${signedAt}`;
+      const memoised = deps.memo?.get(memoKey);
+      if (memoised) return { key, url: memoised, expiresAt };
+
       const url = await deps.signer.presignGet({
-        bucket: plan.bucket,
-        key: plan.key,
-        expiresInSeconds: plan.expiresIn,
-        responseContentType: plan.contentType,
-        ...(isInlineType(plan.contentType) ? {} : { responseContentDisposition: "attachment" }),
-        signingDate,
+        bucket,
+        key,
+        expiresInSeconds: expiresIn,
+        responseContentType: parsed.contentType,
+        ...(isInlineType(parsed.contentType) ? {} : { responseContentDisposition: "attachment" }),
+        signingDate: new Date(signedAt),
       });
-      const expiresAt = now + plan.expiresIn * 1000;
-      if (plan.cacheKey) fresh.push({ cacheKey: plan.cacheKey, value: { url, expiresAt }, ttlSeconds: plan.expiresIn - CACHE_MARGIN_SECONDS });
-      return { key: plan.key, url, expiresAt: new Date(expiresAt).toISOString() };
+      if (deps.memo && signedAt !== now) {
+        if (deps.memo.size >= MEMO_LIMIT) deps.memo.clear();
+        deps.memo.set(memoKey, url);
+      }
+      return { key, url, expiresAt };
     }),
   );
-
-  if (fresh.length > 0) {
-    try {
-      await deps.store.putCachedUrls(fresh);
-    } catch (error) {
-      deps.onCacheError?.(error);
-    }
-  }
   return { urls };
 }

@@ -88,11 +88,6 @@ export type CommitConsumeOutcome =
   | { ok: false; replay: StoredConsume }
   | { ok: false; failures: { uploadId: string; code: ConsumeFailureCode }[] };
 
-export interface CachedUrl {
-  url: string;
-  expiresAt: number;
-}
-
 export interface ClaimOutcome {
   now: number;
   /** Uploads now claimed by this run (status "claimed", leased until now + lease). */
@@ -162,8 +157,4 @@ export interface StagingStore {
   setUsed(orgId: string, usedBytes: number): Promise<void>;
   /** The org's counters; `quota` is its override or the default. */
   usage(orgId: string, defaultQuotaBytes: number): Promise<QuotaUsage>;
-  /** Reads cached signed URLs (one round trip); null for a miss. */
-  getCachedUrls(cacheKeys: string[]): Promise<(CachedUrl | null)[]>;
-  /** Writes cached signed URLs (one round trip). */
-  putCachedUrls(entries: { cacheKey: string; value: CachedUrl; ttlSeconds: number }[]): Promise<void>;
 }

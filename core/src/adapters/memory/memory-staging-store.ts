@@ -4,7 +4,6 @@
  * JavaScript's single thread makes each method atomic as long as it never awaits mid-step.
  */
 import type {
-  CachedUrl,
   ClaimOutcome,
   CommitConsumeOutcome,
   CommitConsumeRequest,
@@ -42,7 +41,6 @@ export class MemoryStagingStore implements StagingStore {
   readonly quotas = new Map<string, QuotaCounters>();
   readonly linked = new Map<string, { orgId: string; size: number }>();
   private readonly replays = new Map<string, Expiring<StoredConsume>>();
-  private readonly urlCache = new Map<string, Expiring<CachedUrl>>();
   private readonly rateWindows = new Map<string, number[]>();
   private readonly tokens = new Map<string, SignatureToken>();
 
@@ -244,15 +242,5 @@ export class MemoryStagingStore implements StagingStore {
     return { used, reserved, quota: quota ?? defaultQuotaBytes };
   }
 
-  async getCachedUrls(cacheKeys: string[]): Promise<(CachedUrl | null)[]> {
-    const now = this.clock.now();
-    return cacheKeys.map((key) => clone(this.live(this.urlCache, key, now)));
-  }
 
-  async putCachedUrls(entries: { cacheKey: string; value: CachedUrl; ttlSeconds: number }[]): Promise<void> {
-    const now = this.clock.now();
-    for (const entry of entries) {
-      this.urlCache.set(entry.cacheKey, { value: clone(entry.value), expiresAt: now + entry.ttlSeconds * 1000 });
-    }
-  }
 }

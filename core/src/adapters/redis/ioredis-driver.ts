@@ -5,13 +5,16 @@ import { isNoScriptError, type LuaScript, type RedisScriptDriver } from "./drive
 
 /** A client that fails fast instead of queueing when Redis is down (callers answer 503). */
 export function createIoredisClient(url: string): Redis {
-  return new Redis(url, {
+  const client = new Redis(url, {
     connectTimeout: 2000,
     commandTimeout: 5000,
     maxRetriesPerRequest: 0,
     enableOfflineQueue: true,
     retryStrategy: (attempt) => Math.min(attempt * 100, 1000),
   });
+  // Connection errors reach callers through the failing command (→ 503); the event is not news.
+  client.on("error", () => undefined);
+  return client;
 }
 
 export class IoredisDriver implements RedisScriptDriver {

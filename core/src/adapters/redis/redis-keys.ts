@@ -15,7 +15,6 @@ export const redisKeys = {
   consumeReplay: (replayKey: string) => `${TAG}:consume:${replayKey}`,
   quota: (orgId: string) => `${TAG}:quota:${orgId}`,
   linked: (bucket: string, key: string) => `${TAG}:linked:${digest(bucket, key)}`,
-  signedUrl: (cacheKey: string) => `${TAG}:url:${cacheKey}`,
   rateLimit: (subject: string) => `${TAG}:rate:${digest(subject)}`,
   signatureToken: (tokenHash: string) => `${TAG}:sigtoken:${tokenHash}`,
 } as const;

@@ -4,7 +4,6 @@
  */
 import { randomUUID } from "node:crypto";
 import type {
-  CachedUrl,
   ClaimOutcome,
   CommitConsumeOutcome,
   CommitConsumeRequest,
@@ -180,18 +179,5 @@ export class RedisStagingStore implements StagingStore {
     return this.run<QuotaUsage>(scripts.USAGE, [redisKeys.quota(orgId)], [String(defaultQuotaBytes)]);
   }
 
-  async getCachedUrls(cacheKeys: string[]): Promise<(CachedUrl | null)[]> {
-    if (cacheKeys.length === 0) return [];
-    const values = await this.run<string[]>(scripts.GET_MANY, cacheKeys.map(redisKeys.signedUrl), []);
-    return values.map((v) => (v === "" ? null : (JSON.parse(v) as CachedUrl)));
-  }
 
-  async putCachedUrls(entries: { cacheKey: string; value: CachedUrl; ttlSeconds: number }[]): Promise<void> {
-    if (entries.length === 0) return;
-    await this.run(
-      scripts.CACHE_PUT,
-      entries.map((e) => redisKeys.signedUrl(e.cacheKey)),
-      entries.flatMap((e) => [String(e.ttlSeconds), JSON.stringify(e.value)]),
-    );
-  }
 }

@@ -151,16 +151,6 @@ return cjson.encode(values)
 `,
 );
 
-/** KEYS: cacheKey…  ARGV: ttlSeconds, value, ttlSeconds, value, … */
-export const CACHE_PUT = luaScript(
-  "cache_put",
-  `
-for i = 1, #KEYS do
-  redis.call('SET', KEYS[i], ARGV[2 * i], 'EX', tonumber(ARGV[2 * i - 1]))
-end
-return cjson.encode({ ok = true })
-`,
-);
 
 /** KEYS: quota  ARGV: defaultQuota  →  { used, reserved, quota } */
 export const USAGE = luaScript(

@@ -1,0 +1,94 @@
+/** Signed downloads: the authorisation matrix of the policy table, and stable URLs without a cache. */
+import { describe, expect, it } from "vitest";
+import { FastUrlSigner } from "../adapters/s3/fast-url-signer.js";
+import type { Identity } from "../auth/identity.js";
+import type { PresignGetInput, UrlSigner } from "../storage/url-signer.js";
+import { createUrlMemo, signedUrls } from "./signed-urls.js";
+
+const buckets = { media: "media", compliance: "compliance" };
+const realSigner = new FastUrlSigner({ endpoint: "https://acct.r2.cloudflarestorage.com", region: "auto", accessKeyId: "AKID", secretAccessKey: "secret" });
+class CountingSigner implements UrlSigner {
+  gets: PresignGetInput[] = [];
+  presignPut = realSigner.presignPut.bind(realSigner);
+  presignGet(input: PresignGetInput) {
+    this.gets.push(input);
+    return realSigner.presignGet(input);
+  }
+}
+
+const member = (orgId: string, userId: string, role: Identity["role"]): Identity => ({ orgId, userId, role });
+const photo = "org_1/progress_photo/user_a/0123456789abcdef0123456789abcdef.jpg";
+const comment = "org_1/exercise_comment/user_a/0123456789abcdef0123456789abcdef.mp4";
+const logo = "org_1/organization_logo/user_admin/0123456789abcdef0123456789abcdef.png";
+const record = "records/org_1/0123456789abcdef0123456789abcdef.pdf";
+
+async function canRead(identity: Identity, key: string): Promise<boolean> {
+  return signedUrls({ signer: realSigner, buckets }, identity, { keys: [key], expiresIn: 3600 }).then(
+    () => true,
+    (e: { code: string }) => (e.code === "FORBIDDEN" ? false : Promise.reject(e)),
+  );
+}
+
+describe("who may read what (API.md's policy table)", () => {
+  it.each([
+    ["the uploader reads their progress photo", member("org_1", "user_a", "member"), photo, true],
+    ["another member does not read it", member("org_1", "user_b", "member"), photo, false],
+    ["a coach of the org reads it", member("org_1", "user_c", "coach"), photo, true],
+    ["an admin of the org reads it", member("org_1", "user_d", "admin"), photo, true],
+    ["an admin of another org does not", member("org_2", "user_d", "admin"), photo, false],
+    ["any member reads an exercise comment", member("org_1", "user_b", "member"), comment, true],
+    ["any member reads the logo", member("org_1", "user_b", "member"), logo, true],
+    ["a member does not read a signed record", member("org_1", "user_b", "member"), record, false],
+    ["a coach does not read a signed record", member("org_1", "user_c", "coach"), record, false],
+    ["an admin reads a signed record", member("org_1", "user_d", "admin"), record, true],
+    ["nobody reads an incoming signature", member("org_1", "user_d", "admin"), "incoming/org_1/0123456789abcdef0123456789abcdef.pdf", false],
+    ["a session without an org reads nothing", { orgId: null, userId: "user_a", role: null }, photo, false],
+    ["a key we did not make is refused", member("org_1", "user_a", "admin"), "org_1/progress_photo/user_a/../../secret.jpg", false],
+  ])("%s", async (_name, identity, key, expected) => {
+    expect(await canRead(identity as Identity, key)).toBe(expected);
+  });
+});
+
+describe("stable URLs", () => {
+  const admin = member("org_1", "user_d", "admin");
+  const bucketMs = (3600 - 300) * 1000;
+  const start = Math.ceil(1_800_000_000_000 / bucketMs) * bucketMs;
+
+  it("are identical within a bucket, on any container, and live between 300 s and expiresIn", async () => {
+    const at = (now: number) => signedUrls({ signer: realSigner, buckets, clock: { now: () => now } }, admin, { keys: [photo], expiresIn: 3600 });
+    const early = await at(start + 1000);
+    const late = await at(start + bucketMs - 1);
+    const next = await at(start + bucketMs);
+
+    expect(late.urls).toEqual(early.urls);
+    expect(next.urls[0]!.url).not.toBe(early.urls[0]!.url);
+    const remaining = Date.parse(late.urls[0]!.expiresAt) - (start + bucketMs - 1);
+    expect(remaining).toBeGreaterThanOrEqual(300_000);
+    expect(Date.parse(early.urls[0]!.expiresAt) - (start + 1000)).toBeLessThanOrEqual(3600_000);
+  });
+
+  it("pin the stored type, and serve anything but images and video as an attachment", async () => {
+    const { urls } = await signedUrls({ signer: realSigner, buckets }, admin, { keys: [photo, record], expiresIn: 3600 });
+    const [image, pdf] = urls.map((u) => new URL(u.url).searchParams);
+    expect(image!.get("response-content-type")).toBe("image/jpeg");
+    expect(image!.get("response-content-disposition")).toBeNull();
+    expect(pdf!.get("response-content-type")).toBe("application/pdf");
+    expect(pdf!.get("response-content-disposition")).toBe("attachment");
+    expect(pdf!.get("X-Amz-Expires")).toBe("300");
+  });
+
+  it("are signed once per container and bucket (the memo), never memoised for records", async () => {
+    const signer = new CountingSigner();
+    const memo = createUrlMemo();
+    const deps = { signer, buckets, memo, clock: { now: () => start + 5 } };
+    for (let i = 0; i < 3; i++) await signedUrls(deps, admin, { keys: [photo, comment, record], expiresIn: 3600 });
+    expect(signer.gets.map((g) => g.key)).toEqual([photo, comment, record, record, record]);
+  });
+
+  it("short-lived URLs (expiresIn ≤ 300 s) are signed fresh for each request", async () => {
+    const signer = new CountingSigner();
+    const first = await signedUrls({ signer, buckets, clock: { now: () => start + 1000 } }, admin, { keys: [photo], expiresIn: 120 });
+    const second = await signedUrls({ signer, buckets, clock: { now: () => start + 2000 } }, admin, { keys: [photo], expiresIn: 120 });
+    expect(first.urls[0]!.url).not.toBe(second.urls[0]!.url);
+  });
+});

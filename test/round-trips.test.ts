@@ -1,0 +1,75 @@
+/**
+ * Round trips, counted (not timed): presign costs one Redis round trip for the whole batch;
+ * consume of N uploads costs two, plus N storage checks issued in parallel; signed URLs cost none.
+ */
+import { MemoryObjectStore } from "@fitkit/core/adapters/memory/memory-object-store";
+import { createIoredisClient, IoredisDriver } from "@fitkit/core/adapters/redis/ioredis-driver";
+import { RedisStagingStore } from "@fitkit/core/adapters/redis/redis-staging-store";
+import { FastUrlSigner } from "@fitkit/core/adapters/s3/fast-url-signer";
+import { consume } from "@fitkit/core/staging/consume";
+import { presign } from "@fitkit/core/staging/presign";
+import type { Redis } from "ioredis";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { startRedisServer, type RedisServer } from "./harness/redis-server.js";
+import { CountingDriver, CountingObjectStore } from "./support/counting.js";
+import { uniqueId } from "./support/fixtures.js";
+import { pngImage } from "./support/media.js";
+
+let redis: RedisServer;
+let client: Redis;
+let driver: CountingDriver;
+let store: RedisStagingStore;
+const signer = new FastUrlSigner({ endpoint: "http://127.0.0.1:9", region: "auto", accessKeyId: "a", secretAccessKey: "b" });
+const settings = { presignTtlSeconds: 600, stagingGraceSeconds: 600, orgQuotaBytes: 1e12, presignRatePerMinute: 1e6 };
+const buckets = { media: "media", compliance: "compliance" };
+const png = pngImage();
+
+beforeAll(async () => {
+  redis = await startRedisServer();
+  client = createIoredisClient(redis.url);
+  driver = new CountingDriver(new IoredisDriver(client));
+  store = new RedisStagingStore(driver);
+});
+afterAll(async () => {
+  client?.disconnect();
+  await redis?.close();
+});
+
+describe("round trips", () => {
+  it("presign of 10 files is one Redis round trip", async () => {
+    driver.reset();
+    await presign({ store, signer, settings, buckets }, { userId: "user_1", orgId: uniqueId("org"), role: "member" }, {
+      ownerType: "message",
+      files: Array.from({ length: 10 }, () => ({ contentType: "image/png", size: png.length })),
+    });
+    expect(driver.calls).toEqual(["stage"]);
+  });
+
+  it.each([1, 10, 100])("consume of %i uploads is two Redis round trips and one storage check per upload, all in flight together", async (n) => {
+    const identity = { userId: "user_1", orgId: uniqueId("org"), role: "member" as const };
+    const objects = new MemoryObjectStore();
+    const uploads = [];
+    for (let i = 0; i < n; i += 10) {
+      const batch = await presign({ store, signer, settings, buckets }, identity, { ownerType: "message", files: Array.from({ length: Math.min(10, n - i) }, () => ({ contentType: "image/png", size: png.length })) });
+      uploads.push(...batch.uploads);
+    }
+    for (const u of uploads) await objects.put({ bucket: "media", key: u.key, body: png, contentType: "image/png", checksumSha256: "" });
+    const counted = new CountingObjectStore(objects);
+    let inFlight = 0;
+    let maxInFlight = 0;
+    const head = counted.head.bind(counted);
+    counted.head = async (bucket, key) => {
+      maxInFlight = Math.max(maxInFlight, ++inFlight);
+      await new Promise((resolve) => setTimeout(resolve, 5));
+      inFlight -= 1;
+      return head(bucket, key);
+    };
+    driver.reset();
+
+    await consume({ store, objects: counted }, { uploadIds: uploads.map((u) => u.uploadId), ownerType: "message", owner: { orgId: identity.orgId, userId: "user_1" }, idempotencyKey: uniqueId("k") });
+
+    expect(driver.calls).toEqual(["load_for_consume", "commit_consume"]);
+    expect(counted.heads).toBe(n);
+    expect(maxInFlight).toBe(n);
+  });
+});

@@ -1,0 +1,84 @@
+/**
+ * One Lambda per handler, derived from the table in `stacks/functions.ts`: HTTP functions behind
+ * API Gateway v2, internal functions with no route (invocable only by the caller roles of the
+ * stage config), the sweeper also on a schedule.
+ */
+import { createHash } from "node:crypto";
+import { componentName, FUNCTION_KEYS, functionSpec, INTERNAL_FUNCTION_KEYS, SCHEDULED_EVENT, type FunctionKey, type LinkName } from "./functions.js";
+import type { LinkTarget } from "./links.js";
+import { callersOf, type StageConfig } from "./stage-config.js";
+
+export const LAMBDA_RUNTIME = "nodejs22.x";
+
+/** `fitkit-uploads-production-consume`: predictable, so callers can name what they invoke. */
+export function physicalFunctionName(key: FunctionKey): string {
+  return `${$app.name}-${$app.stage}-${key}`;
+}
+
+export function createApi(args: { links: Record<LinkName, LinkTarget>; config: StageConfig }) {
+  const { links, config } = args;
+
+  const functions = Object.fromEntries(
+    FUNCTION_KEYS.map((key) => {
+      const spec = functionSpec(key);
+      const fn = new sst.aws.Function(componentName(key), {
+        name: physicalFunctionName(key),
+        description: spec.route ? `fitkit-uploads ${spec.route}` : `fitkit-uploads internal: ${key}`,
+        handler: spec.handler,
+        runtime: LAMBDA_RUNTIME,
+        architecture: "arm64",
+        timeout: spec.timeout,
+        memory: spec.memory,
+        link: spec.links.map((name) => links[name]),
+      });
+      return [key, fn];
+    }),
+  ) as Record<FunctionKey, sst.aws.Function>;
+
+  const api = new sst.aws.ApiGatewayV2("Api", {
+    cors: {
+      allowOrigins: [...config.appOrigins],
+      allowMethods: ["GET", "POST", "PUT"],
+      allowHeaders: ["authorization", "content-type"],
+      maxAge: "1 hour",
+    },
+  });
+
+  for (const key of FUNCTION_KEYS) {
+    const spec = functionSpec(key);
+    if (spec.route) api.route(spec.route, functions[key].arn);
+    if (spec.schedule) {
+      new sst.aws.CronV2(`${componentName(key)}Schedule`, {
+        function: functions[key],
+        schedule: spec.schedule,
+        event: SCHEDULED_EVENT,
+      });
+    }
+  }
+
+  // Resource-based policy: each configured caller role may invoke the internal functions it is
+  // granted, nothing else is granted here. (Lambda resource policies cannot deny: principals of
+  // this AWS account whose own IAM policy allows lambda:InvokeFunction on these functions can
+  // still invoke them — keep such broad grants out of the account, see docs/deploy.md.)
+  for (const key of INTERNAL_FUNCTION_KEYS) {
+    const fn = functions[key];
+    for (const roleArn of callersOf(config, key)) {
+      new aws.lambda.Permission(
+        `${componentName(key)}InvokeBy${shortHash(roleArn)}`,
+        {
+          action: "lambda:InvokeFunction",
+          function: fn.name,
+          principal: roleArn,
+        },
+        { parent: fn },
+      );
+    }
+  }
+
+  return { api, functions };
+}
+
+/** Stable per role ARN, so reordering the config does not replace permissions. */
+function shortHash(value: string): string {
+  return createHash("sha256").update(value).digest("hex").slice(0, 10);
+}

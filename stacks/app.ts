@@ -1,0 +1,28 @@
+/**
+ * The whole app for one stage: secrets → buckets → links → functions and API.
+ * `sst.config.ts` calls this with the stage's config; the wiring tests call it with theirs.
+ */
+import { createApi } from "./api.js";
+import { createLinks } from "./links.js";
+import { createSecrets } from "./secrets.js";
+import type { StageConfig } from "./stage-config.js";
+import { createStorage } from "./storage.js";
+
+export function createUploadsApp(config: StageConfig) {
+  const secrets = createSecrets();
+  const storage = createStorage({
+    accountId: secrets.R2AccountId.value,
+    appOrigins: config.appOrigins,
+    retain: $app.removal !== "remove",
+  });
+  const links = createLinks({ secrets, storage, uploadSettings: config.uploadSettings });
+  const { api, functions } = createApi({ links, config });
+
+  // Printed by `sst deploy`; other services invoke the internal functions by these names.
+  return {
+    api: api.url,
+    mediaBucket: storage.media.name,
+    complianceBucket: storage.compliance.name,
+    functions: Object.fromEntries(Object.entries(functions).map(([key, fn]) => [key, fn.name])),
+  };
+}

@@ -1,0 +1,146 @@
+/**
+ * The one table of deployed functions: which handler, how it is triggered, and which links it
+ * may read. Everything in `stacks/api.ts` is derived from this data; nothing else in `stacks/`
+ * names a handler or a link list.
+ *
+ * Links are least privilege: a function that is not linked to a resource gets neither its values
+ * (SST bundles linked values, encrypted, into each function's own package) nor anything else.
+ * The public signature function never sees Clerk; the GET-signing function only holds the
+ * read-only R2 token.
+ *
+ * This module must not touch SST globals at import time (the wiring tests import it directly).
+ */
+
+/** The link names the handlers read through `Resource.<Name>` (fixed by the lead). */
+export const LINK_NAMES = [
+  "MediaBucket",
+  "ComplianceBucket",
+  "R2Writer",
+  "R2Reader",
+  "Redis",
+  "Clerk",
+  "Clamd",
+  "UploadSettings",
+] as const;
+export type LinkName = (typeof LINK_NAMES)[number];
+
+type HttpMethod = "GET" | "POST" | "PUT" | "PATCH" | "DELETE";
+export type RouteKey = `${HttpMethod} /${string}`;
+
+interface FunctionSpecBase {
+  /** `functions/<file>.handler`: the file exports `handler`. */
+  handler: `functions/${string}.handler`;
+  links: readonly LinkName[];
+  /** Lambda timeout; SST's default (20 seconds) when absent. */
+  timeout?: `${number} ${"second" | "seconds" | "minute" | "minutes"}`;
+  /** Lambda memory; SST's default (1024 MB) when absent. */
+  memory?: `${number} MB`;
+}
+
+/** Served by API Gateway v2 on `route`. */
+export interface HttpFunctionSpec extends FunctionSpecBase {
+  route: RouteKey;
+  internal?: never;
+  schedule?: never;
+}
+
+/** No route: invoked with Lambda Invoke by the caller roles in the stage config (and by `schedule`). */
+export interface InternalFunctionSpec extends FunctionSpecBase {
+  internal: true;
+  route?: never;
+  /** EventBridge Scheduler expression, e.g. `rate(5 minutes)`. */
+  schedule?: `rate(${string})` | `cron(${string})`;
+}
+
+export type FunctionSpec = HttpFunctionSpec | InternalFunctionSpec;
+
+/**
+ * The payload of a scheduled invocation. EventBridge Scheduler (CronV2) delivers exactly this
+ * JSON; it has the shape of an EventBridge scheduled event so the handler can tell a scheduled run
+ * (`source === "aws.events"`, which fails loudly) from an internal invoke (which returns `{ error }`).
+ */
+export const SCHEDULED_EVENT = { source: "aws.events", "detail-type": "Scheduled Event", detail: {} } as const;
+
+export const FUNCTIONS = {
+  presign: {
+    handler: "functions/presign.handler",
+    route: "POST /uploads",
+    links: ["MediaBucket", "R2Writer", "Redis", "Clerk", "UploadSettings"],
+  },
+  "signed-get": {
+    handler: "functions/signed-get.handler",
+    route: "POST /uploads/signed-urls",
+    // Signs only: stable URLs come from time-bucketed signing dates, not a cache, so no Redis.
+    links: ["MediaBucket", "ComplianceBucket", "R2Reader", "Clerk"],
+  },
+  "public-signature-put": {
+    handler: "functions/public-signature-put.handler",
+    route: "PUT /public/signatures/{token}",
+    links: ["ComplianceBucket", "R2Writer", "Redis", "Clamd", "UploadSettings"],
+  },
+  health: {
+    handler: "functions/health.handler",
+    route: "GET /health",
+    links: [],
+    memory: "256 MB",
+  },
+  consume: {
+    handler: "functions/consume.handler",
+    internal: true,
+    links: ["MediaBucket", "ComplianceBucket", "R2Writer", "Redis", "Clamd", "UploadSettings"],
+    // N parallel HEAD/range reads plus an optional clamd scan of up to scanMaxBytes.
+    timeout: "60 seconds",
+  },
+  release: {
+    handler: "functions/release.handler",
+    internal: true,
+    links: ["MediaBucket", "ComplianceBucket", "R2Writer", "Redis"],
+    timeout: "60 seconds",
+  },
+  "issue-signature-token": {
+    handler: "functions/issue-signature-token.handler",
+    internal: true,
+    links: ["Redis", "UploadSettings"],
+  },
+  usage: {
+    handler: "functions/usage.handler",
+    internal: true,
+    links: ["Redis", "UploadSettings"],
+  },
+  "set-quota": {
+    handler: "functions/set-quota.handler",
+    internal: true,
+    links: ["Redis", "UploadSettings"],
+  },
+  sweeper: {
+    handler: "functions/sweeper.handler",
+    internal: true,
+    schedule: "rate(5 minutes)",
+    links: ["MediaBucket", "ComplianceBucket", "R2Writer", "Redis", "UploadSettings"],
+    // Runs every 5 minutes; must finish well before the next run (the lease covers overlap).
+    timeout: "2 minutes",
+  },
+} as const satisfies Record<string, FunctionSpec>;
+
+export type FunctionKey = keyof typeof FUNCTIONS;
+export type InternalFunctionKey = {
+  [K in FunctionKey]: (typeof FUNCTIONS)[K] extends { internal: true } ? K : never;
+}[FunctionKey];
+
+export const FUNCTION_KEYS = Object.keys(FUNCTIONS) as FunctionKey[];
+
+export const INTERNAL_FUNCTION_KEYS = FUNCTION_KEYS.filter(
+  (key): key is InternalFunctionKey => "internal" in FUNCTIONS[key],
+);
+
+export function functionSpec(key: FunctionKey): FunctionSpec {
+  return FUNCTIONS[key];
+}
+
+/** `signed-get` → `SignedGet`: the SST component name (and the prefix of its resources). */
+export function componentName(key: FunctionKey): string {
+  return key
+    .split("-")
+    .map((part) => part.charAt(0).toUpperCase() + part.slice(1))
+    .join("");
+}

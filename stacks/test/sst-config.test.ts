@@ -1,0 +1,65 @@
+/**
+ * The real sst.config.ts, for a stage without its own entry in STAGES (a personal or preview
+ * stage): it synthesises with the development defaults and grants nobody invoke on the internal
+ * functions.
+ */
+import { beforeAll, describe, expect, it } from "vitest";
+import { deployedFunctions, invokePermissions, ofType, routeTable, theOne, TYPES } from "./harness/queries.js";
+import { synthesize, type Synthesis } from "./harness/synthesize.js";
+
+const SECRETS_WITHOUT_CLAMD = {
+  R2AccountId: "00112233445566778899aabbccddeeff",
+  R2WriterAccessKeyId: "w-id",
+  R2WriterSecretAccessKey: "w-secret",
+  R2ReaderAccessKeyId: "r-id",
+  R2ReaderSecretAccessKey: "r-secret",
+  UpstashRedisRestUrl: "https://ci.upstash.io",
+  UpstashRedisRestToken: "token",
+  ClerkJwtKey: "-----BEGIN PUBLIC KEY-----k-----END PUBLIC KEY-----",
+  ClerkAuthorizedParties: "http://localhost:3000",
+};
+
+let app: Synthesis;
+
+beforeAll(async () => {
+  app = await synthesize({ stage: "ci", secrets: SECRETS_WITHOUT_CLAMD });
+});
+
+describe("sst.config.ts on a development stage", () => {
+  it("deploys the four routes", () => {
+    expect(Object.keys(routeTable(app)).sort()).toEqual(["GET /health", "POST /uploads", "POST /uploads/signed-urls", "PUT /public/signatures/{token}"]);
+  });
+
+  it("grants no caller invoke on the internal functions", () => {
+    const internal = [...deployedFunctions(app).values()].filter((fn) => !Object.values(routeTable(app)).includes(fn.handler));
+    expect(internal).toHaveLength(6);
+    for (const fn of internal) expect({ handler: fn.handler, permissions: invokePermissions(app, fn) }).toEqual({ handler: fn.handler, permissions: [] });
+  });
+
+  it("allows the local app origin in CORS", () => {
+    for (const cors of ofType(app, TYPES.r2Cors)) expect(cors.inputs.rules[0].allowed.origins).toEqual(["http://localhost:3000"]);
+    expect(theOne(app, TYPES.api).inputs.corsConfiguration.allowOrigins).toEqual(["http://localhost:3000"]);
+  });
+
+  it("turns scanning off when ClamdAddress is not set", () => {
+    const consume = deployedFunctions(app).get("functions/consume.handler");
+    expect(consume?.build.links.Clamd).toMatchObject({ host: "", port: 0 });
+  });
+
+  it("links the default upload settings", () => {
+    const presign = deployedFunctions(app).get("functions/presign.handler");
+    expect(presign?.build.links.UploadSettings).toMatchObject({
+      presignTtlSeconds: 600,
+      stagingGraceSeconds: 3600,
+      orgQuotaBytes: 10_737_418_240,
+      presignRatePerMinute: 60,
+      publicPutRatePerMinute: 20,
+      scanMaxBytes: 104_857_600,
+    });
+  });
+
+  it("names resources after the app and stage", () => {
+    expect(app.outputs.functions).toMatchObject({ consume: "fitkit-uploads-ci-consume" });
+    expect(app.outputs.mediaBucket).toMatch(/^fitkit-uploads-ci-mediabucket/);
+  });
+});

@@ -1,0 +1,22 @@
+import { fileURLToPath } from "node:url";
+import { defineConfig } from "vitest/config";
+
+// The wiring tests under stacks/test construct SST's real components from .sst/platform (written
+// by `sst install`, see `npm run check:infra`) under Pulumi's unit-test mocks. Kept apart from
+// vitest.config.ts so `npm test` never needs .sst/.
+const platformModules = fileURLToPath(new URL("./.sst/platform/node_modules/", import.meta.url));
+
+export default defineConfig({
+  resolve: {
+    // One Pulumi SDK: the platform's. The mocks must be set on the copy its components use.
+    alias: { "@pulumi/pulumi": `${platformModules}@pulumi/pulumi` },
+  },
+  test: {
+    include: ["stacks/test/**/*.test.ts"],
+    // Each file synthesises at most one app: Pulumi's runtime state is per process.
+    pool: "forks",
+    isolate: true,
+    testTimeout: 30_000,
+    hookTimeout: 120_000,
+  },
+});

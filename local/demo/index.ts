@@ -1,10 +1,31 @@
 /**
  * The local stack's demo page and its dev-only helper routes (served only by the local stack,
- * never deployed). See issue 9.
+ * never deployed):
+ *
+ * - `GET /`                 the page (plain HTML; no framework)
+ * - `GET /demo/app.js`      the page script with the client module (client/), bundled by esbuild on
+ *                           first request and kept in memory
+ * - `GET /demo/app.css`     its styles
+ * - `POST /dev/token`       `{ userId, orgId?, role? }` → `{ token, expiresAt }`, signed with the dev
+ *                           key (refused when CLERK_JWT_KEY points at a real Clerk instance)
+ * - `POST /dev/link`        `{ uploadIds, ownerType }` with a bearer token → `consume` as that user,
+ *                           with a generated idempotency key (what an app's backend does on its
+ *                           parent write)
+ *
+ * The dev routes answer only same-origin JSON requests from loopback: a page on another origin
+ * cannot have them run (a JSON body needs a CORS preflight, which this server never grants).
  */
+import { randomUUID } from "node:crypto";
+import { readFile } from "node:fs/promises";
 import type { IncomingMessage, ServerResponse } from "node:http";
+import { fileURLToPath } from "node:url";
 import type { Authenticator } from "@fitkit/core/auth/identity";
-import type { InternalHandler } from "../server.js";
+import { HTTP_STATUS_BY_CODE, UploadError, type ErrorCode } from "@fitkit/core/errors";
+import { SAFE_SEGMENT } from "@fitkit/core/policies/object-keys";
+import { isOwnerType, OWNER_TYPE_POLICIES, OWNER_TYPES } from "@fitkit/core/policies/owner-types";
+import { signDevToken } from "../dev-auth.js";
+import { lambdaContext, type InternalHandler } from "../server.js";
+import { renderPage, type DemoConfig } from "./page-html.js";
 
 export interface DemoContext {
   /** The API's own origin, e.g. http://127.0.0.1:3000. */
@@ -17,7 +38,173 @@ export interface DemoContext {
   authenticator: Authenticator;
 }
 
+type DemoHandler = (req: IncomingMessage, res: ServerResponse, body: Buffer) => Promise<boolean>;
+
+const DEV_TOKEN_TTL_SECONDS = 3600;
+const ROLES = ["member", "coach", "admin"] as const;
+const PAGE_SCRIPT = fileURLToPath(new URL("./page.ts", import.meta.url));
+const PAGE_STYLES = fileURLToPath(new URL("./app.css", import.meta.url));
+
 /** Returns a handler for the demo's routes; it answers false for any request it does not serve. */
-export function createDemoRoutes(_context: DemoContext): (req: IncomingMessage, res: ServerResponse, body: Buffer) => Promise<boolean> {
-  return async () => false;
+export function createDemoRoutes(context: DemoContext): DemoHandler {
+  const port = new URL(context.api).port;
+  const sameOrigins = new Set([context.api, `http://localhost:${port}`]);
+  const config: DemoConfig = {
+    devTokens: context.devPrivateKeyPem !== null,
+    roles: [...ROLES],
+    ownerTypes: OWNER_TYPES.map((name) => ({
+      name,
+      createRoles: [...OWNER_TYPE_POLICIES[name].createRoles],
+      types: Object.keys(OWNER_TYPE_POLICIES[name].maxBytesByType),
+      maxBytes: Math.max(...Object.values(OWNER_TYPE_POLICIES[name].maxBytesByType)),
+    })),
+  };
+  const html = renderPage(config);
+  let bundle: Promise<string> | undefined;
+  let styles: Promise<string> | undefined;
+
+  const routes: Record<string, (req: IncomingMessage, res: ServerResponse, body: Buffer) => Promise<void>> = {
+    "GET /": async (_req, res) => send(res, 200, "text/html; charset=utf-8", html, { "content-security-policy": CONTENT_SECURITY_POLICY }),
+    "GET /demo/app.js": async (_req, res) => {
+      bundle ??= bundlePage().catch((error: unknown) => {
+        bundle = undefined; // try again on the next request (e.g. after fixing a syntax error)
+        throw error;
+      });
+      try {
+        send(res, 200, "text/javascript; charset=utf-8", await bundle);
+      } catch (error) {
+        send(res, 500, "text/javascript; charset=utf-8", `console.error(${JSON.stringify(`demo bundle failed: ${(error as Error).message}`)});`);
+      }
+    },
+    "GET /demo/app.css": async (_req, res) => {
+      styles ??= readFile(PAGE_STYLES, "utf8");
+      send(res, 200, "text/css; charset=utf-8", await styles);
+    },
+    "POST /dev/token": async (_req, res, body) => {
+      if (!context.devPrivateKeyPem) {
+        return fail(res, "FORBIDDEN", "Dev tokens are off: CLERK_JWT_KEY points at a real Clerk instance. Sign in through Clerk instead.");
+      }
+      const input = jsonObject(body);
+      if (!input) return fail(res, "INVALID_REQUEST", "The body must be a JSON object.");
+      const problems: { path: string; message: string }[] = [];
+      const userId = input.userId;
+      const orgId = input.orgId ?? null;
+      const role = input.role ?? "member";
+      if (typeof userId !== "string" || !SAFE_SEGMENT.test(userId)) problems.push({ path: "userId", message: "1–128 of A–Z, a–z, 0–9, _ or -" });
+      if (orgId !== null && (typeof orgId !== "string" || !SAFE_SEGMENT.test(orgId))) problems.push({ path: "orgId", message: "1–128 of A–Z, a–z, 0–9, _ or - (or null for no organisation)" });
+      if (typeof role !== "string" || !(ROLES as readonly string[]).includes(role)) problems.push({ path: "role", message: `one of ${ROLES.join(", ")}` });
+      if (problems.length > 0) return fail(res, "INVALID_REQUEST", "Invalid dev token request.", problems);
+      const token = await signDevToken(context.devPrivateKeyPem, {
+        userId: userId as string,
+        ...(orgId ? { orgId: orgId as string, role: role as string } : {}),
+        expiresInSeconds: DEV_TOKEN_TTL_SECONDS,
+      });
+      sendJson(res, 200, { token, expiresAt: new Date(Date.now() + DEV_TOKEN_TTL_SECONDS * 1000).toISOString() });
+    },
+    "POST /dev/link": async (req, res, body) => {
+      const token = req.headers.authorization?.match(/^Bearer\s+(\S+)$/i)?.[1];
+      let identity;
+      try {
+        identity = await context.authenticator.authenticate(token);
+      } catch (error) {
+        if (error instanceof UploadError) return fail(res, error.code, error.message);
+        throw error;
+      }
+      const input = jsonObject(body);
+      if (!input) return fail(res, "INVALID_REQUEST", "The body must be a JSON object.");
+      const { uploadIds, ownerType } = input;
+      const problems: { path: string; message: string }[] = [];
+      if (!Array.isArray(uploadIds) || uploadIds.length === 0 || !uploadIds.every((id) => typeof id === "string")) problems.push({ path: "uploadIds", message: "a non-empty array of upload ids" });
+      if (typeof ownerType !== "string" || !isOwnerType(ownerType)) problems.push({ path: "ownerType", message: `one of ${OWNER_TYPES.join(", ")}` });
+      if (problems.length > 0) return fail(res, "INVALID_REQUEST", "Invalid link request.", problems);
+      if (!identity.orgId) return fail(res, "FORBIDDEN", "An active organisation is required to link uploads.");
+      // What an app's backend does on its parent write: consume as the signed-in user (the owner
+      // of a form signature is the organisation), exactly once under its own idempotency key.
+      const owner = ownerType === "form_signature" ? { orgId: identity.orgId } : { orgId: identity.orgId, userId: identity.userId };
+      const consume = context.internal.consume;
+      if (!consume) return fail(res, "INTERNAL", "The consume operation is not available.");
+      const result = await consume({ uploadIds, ownerType, owner, idempotencyKey: `demo-link-${randomUUID()}` }, lambdaContext("consume"));
+      const error = (result as { error?: { code: ErrorCode } } | null)?.error;
+      sendJson(res, error ? HTTP_STATUS_BY_CODE[error.code] : consume.successStatus, result);
+    },
+  };
+
+  return async (req, res, body) => {
+    const path = new URL(req.url ?? "/", "http://localhost").pathname;
+    const route = routes[`${req.method} ${path}`];
+    if (!route) return false;
+    if (path.startsWith("/dev/")) {
+      const refusal = devRouteRefusal(req, sameOrigins);
+      if (refusal) {
+        fail(res, "FORBIDDEN", refusal);
+        return true;
+      }
+    }
+    await route(req, res, body);
+    return true;
+  };
+}
+
+/** Why a dev route must not run for this request, or null. */
+function devRouteRefusal(req: IncomingMessage, sameOrigins: ReadonlySet<string>): string | null {
+  const address = req.socket.remoteAddress ?? "";
+  if (!(address === "::1" || address.startsWith("127.") || address.startsWith("::ffff:127."))) return "Dev routes are served on loopback only.";
+  if (!/^application\/json\b/i.test(req.headers["content-type"] ?? "")) return "Dev routes take a JSON body (content-type: application/json).";
+  const origin = req.headers.origin;
+  if (origin !== undefined && !sameOrigins.has(origin)) return "Dev routes are for the demo page's own origin.";
+  return null;
+}
+
+/**
+ * The page talks to its own origin and to storage (any origin: the embedded S3 or a real R2
+ * endpoint); it runs only its own bundled script.
+ */
+const CONTENT_SECURITY_POLICY = [
+  "default-src 'self'",
+  "script-src 'self'",
+  "style-src 'self'",
+  "connect-src 'self' http: https:",
+  "img-src 'self' blob: data: http: https:",
+  "media-src 'self' blob: http: https:",
+  "object-src 'none'",
+  "base-uri 'none'",
+  "frame-ancestors 'none'",
+].join("; ");
+
+async function bundlePage(): Promise<string> {
+  const { build } = await import("esbuild");
+  const result = await build({
+    entryPoints: [PAGE_SCRIPT],
+    bundle: true,
+    write: false,
+    format: "esm",
+    // The browser platform also proves the client imports nothing of Node's.
+    platform: "browser",
+    target: ["es2020"],
+    sourcemap: "inline",
+    logLevel: "silent",
+  });
+  return result.outputFiles[0]!.text;
+}
+
+function jsonObject(body: Buffer): Record<string, unknown> | null {
+  try {
+    const value: unknown = JSON.parse(body.toString("utf8"));
+    return value && typeof value === "object" && !Array.isArray(value) ? (value as Record<string, unknown>) : null;
+  } catch {
+    return null;
+  }
+}
+
+function send(res: ServerResponse, status: number, contentType: string, body: string, headers: Record<string, string> = {}): void {
+  res.writeHead(status, { "content-type": contentType, "cache-control": "no-store", "x-content-type-options": "nosniff", ...headers });
+  res.end(body);
+}
+
+function sendJson(res: ServerResponse, status: number, body: unknown): void {
+  send(res, status, "application/json; charset=utf-8", JSON.stringify(body));
+}
+
+function fail(res: ServerResponse, code: ErrorCode, message: string, details?: unknown[]): void {
+  sendJson(res, HTTP_STATUS_BY_CODE[code], { error: { code, message, ...(details ? { details } : {}) } });
 }

@@ -1,0 +1,254 @@
+/**
+ * The one thing that breaks most direct-to-storage uploads in production — bucket CORS — proven in
+ * a real browser: Debian's chromium (playwright-core) loads the demo page from the local stack's
+ * origin and uploads cross-origin to the embedded S3 server, whose CORS rule is the production one
+ * (stacks/cors.ts). A page on an origin the rule does not list is refused.
+ *
+ * Needs `apt-get install chromium`; without it this file fails (it never skips).
+ */
+import { mkdir } from "node:fs/promises";
+import { createServer } from "node:http";
+import type { Browser, Page } from "playwright-core";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { gradientPng, launchChromium, startOriginServer } from "./support/browser.js";
+import { errorBody, postJson } from "./support/http.js";
+import { startLocalStackProcess, type LocalStackProcess } from "./support/local-stack-process.js";
+import { uniqueId } from "./support/fixtures.js";
+import { createDemoRoutes } from "../local/demo/index.js";
+
+const SCREENSHOT = "test-output/browser-demo.png";
+
+/** Launched once; without chromium every browser test fails with the launch error (never a skip). */
+let launched: Promise<Browser>;
+let stack: LocalStackProcess;
+let otherOrigin: { origin: string; close(): Promise<void> };
+const browser = () => launched;
+
+beforeAll(async () => {
+  launched = launchChromium();
+  launched.catch(() => undefined); // reported by each test that needs it
+  [stack, otherOrigin] = await Promise.all([
+    startLocalStackProcess(),
+    startOriginServer("<!doctype html><title>another app</title><p>An origin the bucket's CORS rule does not list.</p>"),
+  ]);
+}, 60_000);
+afterAll(async () => {
+  await Promise.all([launched?.then((b) => b.close(), () => undefined), stack?.close(), otherOrigin?.close()]);
+});
+
+interface NetworkEvent {
+  method: string;
+  url: string;
+  /** The `Origin` request header. */
+  origin?: string;
+  /** DevTools' resource type: "XHR", "Preflight" (a CORS preflight's answer), … */
+  type?: string;
+  status?: number;
+  /** Why the browser failed the request, e.g. "PreflightInvalidStatus". */
+  corsError?: string;
+}
+
+/**
+ * Every request the page's network stack makes, CORS preflights included (they are invisible to
+ * Playwright's request events), through the Chrome DevTools Protocol. The array fills as they happen.
+ */
+async function watchNetwork(page: Page): Promise<NetworkEvent[]> {
+  const cdp = await page.context().newCDPSession(page);
+  const byId = new Map<string, NetworkEvent>();
+  const events: NetworkEvent[] = [];
+  const entry = (id: string) => {
+    let event = byId.get(id);
+    if (!event) {
+      event = { method: "", url: "" };
+      byId.set(id, event);
+      events.push(event);
+    }
+    return event;
+  };
+  const originOf = (headers: Record<string, unknown>) => (headers.Origin ?? headers.origin) as string | undefined;
+  cdp.on("Network.requestWillBeSent", (e) => {
+    const event = entry(e.requestId);
+    Object.assign(event, { method: e.request.method, url: e.request.url, type: event.type ?? e.type });
+    event.origin ??= originOf(e.request.headers);
+  });
+  cdp.on("Network.requestWillBeSentExtraInfo", (e) => {
+    entry(e.requestId).origin ??= originOf(e.headers);
+  });
+  cdp.on("Network.responseReceived", (e) => Object.assign(entry(e.requestId), { status: e.response.status, type: e.type }));
+  cdp.on("Network.loadingFailed", (e) => {
+    if (e.corsErrorStatus) entry(e.requestId).corsError = e.corsErrorStatus.corsError;
+  });
+  await cdp.send("Network.enable");
+  return events;
+}
+
+const toStorage = (events: NetworkEvent[], method: string) => events.filter((e) => e.method === method && e.url.startsWith(`${new URL(stack.s3).origin}/`));
+
+describe("the demo page in chromium", () => {
+  it("uploads a real PNG cross-origin to storage (preflight, progress to 100%), links it and renders it from its signed URL", async () => {
+    const page = await (await browser()).newPage({ viewport: { width: 1100, height: 900 } });
+    const errors: string[] = [];
+    page.on("pageerror", (error) => errors.push(String(error)));
+    const network = await watchNetwork(page);
+    const userId = uniqueId("user");
+    const orgId = uniqueId("org");
+    const png = gradientPng(640, 480);
+
+    await page.goto(`${stack.api}/`);
+    await page.fill("#user-id", userId);
+    await page.fill("#org-id", orgId);
+    await page.click("#sign-in");
+    await page.waitForFunction((id) => (window as any).fitkitDemo.identity?.userId === id, userId);
+    await page.selectOption("#owner-type", "progress_photo");
+    await page.setInputFiles("#files", { name: "progress-front.png", mimeType: "image/png", buffer: png });
+    await page.click("#upload-button");
+    await page.waitForFunction(() => ["uploaded", "error"].includes((window as any).fitkitDemo.phase));
+
+    const afterUpload = await page.evaluate(() => (window as any).fitkitDemo);
+    expect(afterUpload.lastError).toBeNull();
+    expect(afterUpload.phase).toBe("uploaded");
+    const [uploaded] = afterUpload.uploaded as { uploadId: string; key: string; size: number }[];
+    expect(uploaded!.key).toBe(`${orgId}/progress_photo/${userId}/${uploaded!.uploadId}.png`);
+    expect(uploaded!.size).toBe(png.length);
+    // Progress events from XHR upload progress: monotonic, ending at exactly 100%.
+    const percents = afterUpload.progress as number[];
+    expect(percents.length).toBeGreaterThanOrEqual(2);
+    expect([...percents].sort((a, b) => a - b)).toEqual(percents);
+    expect(percents.at(-1)).toBe(100);
+    expect(await page.getAttribute("#total", "data-percent")).toBe("100");
+
+    // The PUT went cross-origin to storage after a successful CORS preflight.
+    expect(toStorage(network, "OPTIONS")).toEqual([expect.objectContaining({ type: "Preflight", origin: stack.api, status: 200 })]);
+    expect(toStorage(network, "PUT")).toEqual([expect.objectContaining({ type: "XHR", origin: stack.api, status: 200 })]);
+
+    await page.click("#link-button");
+    await page.waitForFunction(() => ["linked", "error"].includes((window as any).fitkitDemo.phase));
+    expect(await page.evaluate(() => (window as any).fitkitDemo.lastError)).toBeNull();
+    const image = page.locator(`img[data-key="${uploaded!.key}"]`);
+    await image.waitFor();
+    await page.waitForFunction((key) => {
+      const img = document.querySelector<HTMLImageElement>(`img[data-key="${key}"]`);
+      return !!img && img.complete && img.naturalWidth > 0;
+    }, uploaded!.key);
+    expect(await image.evaluate((img: HTMLImageElement) => [img.naturalWidth, img.naturalHeight])).toEqual([640, 480]);
+    expect(await image.getAttribute("src")).toMatch(new RegExp(`^${new URL(stack.s3).origin}/`));
+
+    // Linked for real, exactly once: the backend's own consume under another key is refused.
+    const again = await stack.internal("consume", { uploadIds: [uploaded!.uploadId], ownerType: "progress_photo", owner: { orgId, userId }, idempotencyKey: "another" });
+    expect(again.status).toBe(409);
+    expect(again.body).toEqual(errorBody("ALREADY_CONSUMED"));
+
+    await mkdir("test-output", { recursive: true });
+    await page.screenshot({ path: SCREENSHOT, fullPage: true });
+    expect(errors).toEqual([]);
+    await page.close();
+  });
+
+  it("storage refuses a PUT from an origin its CORS rule does not list; the same URL works from the app's origin", async () => {
+    const userId = uniqueId("user");
+    const orgId = uniqueId("org");
+    const token = await stack.token({ userId, orgId, role: "member" });
+    const png = gradientPng(32, 32);
+    const presigned = await postJson(`${stack.api}/uploads`, { ownerType: "progress_photo", files: [{ contentType: "image/png", size: png.length }] }, token);
+    expect(presigned.status).toBe(201);
+    const upload = presigned.body.uploads[0] as { uploadId: string; url: string; headers: Record<string, string> };
+    const attempt = { url: upload.url, headers: upload.headers, bytes: [...png] };
+    const putFromPage = (page: Page) =>
+      page.evaluate(
+        ({ url, headers, bytes }) =>
+          new Promise<{ ok: boolean; status: number }>((resolve) => {
+            const xhr = new XMLHttpRequest();
+            xhr.open("PUT", url);
+            for (const [name, value] of Object.entries(headers)) if (name !== "content-length") xhr.setRequestHeader(name, value);
+            xhr.onload = () => resolve({ ok: true, status: xhr.status });
+            xhr.onerror = () => resolve({ ok: false, status: xhr.status });
+            xhr.send(new Uint8Array(bytes));
+          }),
+        attempt,
+      );
+
+    const stranger = await (await browser()).newPage();
+    const network = await watchNetwork(stranger);
+    await stranger.goto(`${otherOrigin.origin}/`);
+    const refused = await putFromPage(stranger);
+
+    // The browser's CORS check failed: the script sees a network error, and no PUT was sent.
+    expect(refused).toEqual({ ok: false, status: 0 });
+    expect(toStorage(network, "OPTIONS")).toEqual([expect.objectContaining({ type: "Preflight", origin: otherOrigin.origin, status: 403 })]);
+    // The PUT itself never left the browser: it failed on the preflight.
+    await expect.poll(() => toStorage(network, "PUT").map((e) => e.corsError)).toEqual([expect.stringMatching(/^Preflight/)]);
+    expect(toStorage(network, "PUT")[0]!.status).toBeUndefined();
+    const notStored = await stack.internal("consume", { uploadIds: [upload.uploadId], ownerType: "progress_photo", owner: { orgId, userId }, idempotencyKey: "k1" });
+    expect(notStored.status).toBe(409);
+    expect(notStored.body).toEqual(errorBody("NOT_UPLOADED"));
+    await stranger.close();
+
+    // Control: the very same presigned PUT from the app's own origin is allowed.
+    const app = await (await browser()).newPage();
+    await app.goto(`${stack.api}/health`);
+    expect(await putFromPage(app)).toEqual({ ok: true, status: 200 });
+    expect((await stack.internal("consume", { uploadIds: [upload.uploadId], ownerType: "progress_photo", owner: { orgId, userId }, idempotencyKey: "k2" })).status).toBe(200);
+    await app.close();
+  });
+});
+
+describe("the demo's dev-only routes", () => {
+  const post = (path: string, body: unknown, headers: Record<string, string> = {}) =>
+    fetch(`${stack.api}${path}`, { method: "POST", headers: { "content-type": "application/json", ...headers }, body: JSON.stringify(body) }).then(async (res) => ({ status: res.status, body: await res.json() }));
+
+  it("POST /dev/token signs a token the API accepts, and validates its input", async () => {
+    const minted = await post("/dev/token", { userId: "user_dev", orgId: "org_dev", role: "coach" });
+    expect(minted).toEqual({ status: 200, body: { token: expect.any(String), expiresAt: expect.any(String) } });
+    const presign = await postJson(`${stack.api}/uploads`, { ownerType: "message", files: [{ contentType: "image/png", size: 10 }] }, minted.body.token);
+    expect(presign.status).toBe(201);
+
+    const invalid = await post("/dev/token", { userId: "../x", role: "owner" });
+    expect(invalid.status).toBe(400);
+    expect(invalid.body.error.details.map((d: { path: string }) => d.path)).toEqual(["userId", "role"]);
+  });
+
+  it("refuses requests a page on another origin could forge (no JSON content type, foreign Origin)", async () => {
+    const textPlain = await fetch(`${stack.api}/dev/token`, { method: "POST", headers: { "content-type": "text/plain" }, body: JSON.stringify({ userId: "u" }) });
+    const foreign = await post("/dev/token", { userId: "u" }, { origin: otherOrigin.origin });
+    expect(textPlain.status).toBe(403);
+    expect(foreign).toMatchObject({ status: 403, body: errorBody("FORBIDDEN") });
+  });
+
+  it("POST /dev/link consumes as the token's user: 401 without a token, the owner check for another user's upload", async () => {
+    const owner = { userId: uniqueId("user"), orgId: uniqueId("org") };
+    const ownerToken = await stack.token({ ...owner, role: "member" });
+    const upload = (await postJson(`${stack.api}/uploads`, { ownerType: "message", files: [{ contentType: "image/png", size: 10 }] }, ownerToken)).body.uploads[0];
+    const stranger = await stack.token({ userId: uniqueId("user"), orgId: owner.orgId, role: "member" });
+
+    const anonymous = await post("/dev/link", { uploadIds: [upload.uploadId], ownerType: "message" });
+    const notTheirs = await post("/dev/link", { uploadIds: [upload.uploadId], ownerType: "message" }, { authorization: `Bearer ${stranger}` });
+    const notUploaded = await post("/dev/link", { uploadIds: [upload.uploadId], ownerType: "message" }, { authorization: `Bearer ${ownerToken}` });
+
+    expect(anonymous).toMatchObject({ status: 401, body: errorBody("UNAUTHENTICATED") });
+    expect(notTheirs).toMatchObject({ status: 403, body: { error: { code: "FORBIDDEN", details: [{ uploadId: upload.uploadId, code: "FORBIDDEN" }] } } });
+    expect(notUploaded).toMatchObject({ status: 409, body: errorBody("NOT_UPLOADED") });
+  });
+
+  it("refuses to sign dev tokens when the stack verifies real Clerk tokens (no dev key)", async () => {
+    const demo = createDemoRoutes({
+      api: "http://127.0.0.1:1",
+      internal: {},
+      devPrivateKeyPem: null,
+      authenticator: { authenticate: async () => ({ userId: "u", orgId: "o", role: "member" }) },
+    });
+    const server = createServer((req, res) => {
+      const chunks: Buffer[] = [];
+      req.on("data", (c: Buffer) => chunks.push(c));
+      req.on("end", () => void demo(req, res, Buffer.concat(chunks)));
+    });
+    await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+    const { port } = server.address() as { port: number };
+    try {
+      const res = await fetch(`http://127.0.0.1:${port}/dev/token`, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify({ userId: "u" }) });
+      expect(res.status).toBe(403);
+      expect(await res.json()).toEqual({ error: { code: "FORBIDDEN", message: expect.stringContaining("CLERK_JWT_KEY") } });
+    } finally {
+      server.close();
+    }
+  });
+});

@@ -64,9 +64,13 @@ export function mayRead(identity: Identity, parsed: ParsedKey): boolean {
  */
 export function signingDateFor(now: number, expiresIn: number, stable: boolean): number {
   const bucketMs = (expiresIn - MIN_REMAINING_SECONDS) * 1000;
-  if (!stable || bucketMs <= 0) return now;
+  // SigV4 dates have whole seconds, so expiresAt is exactly when storage stops accepting the URL.
+  if (!stable || bucketMs <= 0) return now - (now % 1000);
   return now - (now % bucketMs);
 }
+
+/** Records are signed fresh for each request; other URLs are shared within their time bucket. */
+const stableFor = (expiresIn: number, isRecord: boolean): boolean => !isRecord && expiresIn > MIN_REMAINING_SECONDS;
 
 /** Invariant: a URL is returned only if every key is readable by the caller; otherwise 403 and none. */
 export async function signedUrls(deps: SignedUrlsDeps, identity: Identity, request: SignedUrlsRequest): Promise<{ urls: SignedUrl[] }> {
@@ -84,7 +88,7 @@ export async function signedUrls(deps: SignedUrlsDeps, identity: Identity, reque
       const key = request.keys[i]!;
       const isRecord = parsed.bucket === "compliance";
       const expiresIn = isRecord ? Math.min(request.expiresIn, RECORDS_MAX_EXPIRES_SECONDS) : request.expiresIn;
-      const signedAt = signingDateFor(now, expiresIn, !isRecord);
+      const signedAt = signingDateFor(now, expiresIn, stableFor(expiresIn, isRecord));
       const bucket = deps.buckets[parsed.bucket];
       const expiresAt = new Date(signedAt + expiresIn * 1000).toISOString();
       const memoKey = `${bucket}\u0000${key}\u0000${expiresIn}\u0000${signedAt}`;
@@ -99,7 +103,7 @@ export async function signedUrls(deps: SignedUrlsDeps, identity: Identity, reque
         ...(isInlineType(parsed.contentType) ? {} : { responseContentDisposition: "attachment" }),
         signingDate: new Date(signedAt),
       });
-      if (deps.memo && signedAt !== now) {
+      if (deps.memo && stableFor(expiresIn, isRecord)) {
         if (deps.memo.size >= MEMO_LIMIT) deps.memo.clear();
         deps.memo.set(memoKey, url);
       }

@@ -102,7 +102,8 @@ export async function presign(deps: PresignDeps, identity: Identity, request: Pr
     ]);
   }
 
-  const signingDate = new Date((deps.clock ?? systemClock).now());
+  // SigV4 dates have whole seconds: sign at one, so expiresAt is exactly when storage stops accepting.
+  const signingDate = new Date(Math.floor((deps.clock ?? systemClock).now() / 1000) * 1000);
   const expiresAt = new Date(signingDate.getTime() + presignTtlSeconds * 1000).toISOString();
   return {
     uploads: await Promise.all(

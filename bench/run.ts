@@ -1,0 +1,236 @@
+/**
+ * `npm run bench [-- --quick]`: the performance goals as ratios and counts measured in one run,
+ * printed as a table and written to bench/results.json. Nothing here asserts; the README's
+ * Performance section explains the numbers.
+ *
+ * Real parts throughout: a redis-server (ioredis directly, and the real @upstash/redis client
+ * through the REST bridge), the SigV4-checking S3 server, and the bundles `npm run build` makes.
+ */
+import { execFileSync } from "node:child_process";
+import { mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { dirname, join } from "node:path";
+import { fileURLToPath } from "node:url";
+import { createHash, randomBytes } from "node:crypto";
+import { MemoryObjectStore } from "../core/src/adapters/memory/memory-object-store.js";
+import { createIoredisClient, IoredisDriver } from "../core/src/adapters/redis/ioredis-driver.js";
+import { RedisStagingStore } from "../core/src/adapters/redis/redis-staging-store.js";
+import { UpstashDriver } from "../core/src/adapters/redis/upstash-driver.js";
+import { FastUrlSigner } from "../core/src/adapters/s3/fast-url-signer.js";
+import { createS3Client } from "../core/src/adapters/s3/s3-client.js";
+import { S3ObjectStore } from "../core/src/adapters/s3/s3-object-store.js";
+import { createUrlMemo, signedUrls } from "../core/src/downloads/signed-urls.js";
+import type { Identity } from "../core/src/auth/identity.js";
+import { consume } from "../core/src/staging/consume.js";
+import { presign } from "../core/src/staging/presign.js";
+import type { NewUpload } from "../core/src/staging/staging-store.js";
+import { sweep } from "../core/src/staging/sweep.js";
+import type { UrlSigner } from "../core/src/storage/url-signer.js";
+import { startEmbeddedS3 } from "../local/embedded-s3.js";
+import { buildHandlers } from "../scripts/build.js";
+import { startRedisServer } from "../test/harness/redis-server.js";
+import { createUpstashTestClient, startUpstashBridge } from "../test/harness/upstash-bridge.js";
+import { CountingDriver, CountingObjectStore } from "../test/support/counting.js";
+import { pngImage } from "../test/support/media.js";
+import { benchSigning } from "./signing.js";
+
+const quick = process.argv.includes("--quick");
+const here = dirname(fileURLToPath(import.meta.url));
+const median = (values: number[]) => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)]!;
+const round = (value: number, digits = 2) => Number(value.toFixed(digits));
+
+async function timeMs(run: () => Promise<unknown>, rounds: number): Promise<number> {
+  await run(); // warm-up
+  const samples: number[] = [];
+  for (let i = 0; i < rounds; i++) {
+    const start = performance.now();
+    await run();
+    samples.push(performance.now() - start);
+  }
+  return median(samples);
+}
+
+const admin: Identity = { userId: "user_bench", orgId: "org_bench", role: "admin" };
+const buckets = { media: "bench-media", compliance: "bench-compliance" };
+const settings = { presignTtlSeconds: 600, stagingGraceSeconds: 3600, orgQuotaBytes: 1e15, presignRatePerMinute: 1e9 };
+
+/** The seed's alternative, measured for comparison: a Redis cache of signed URLs (MGET, then SET EX for misses). */
+async function cachedSigning(redis: { mget(keys: string[]): Promise<(string | null)[]>; setMany(entries: [string, string][], ttl: number): Promise<void> }, signer: UrlSigner, keys: string[]) {
+  const cacheKeys = keys.map((k) => `{fku}:bench-url:${createHash("sha256").update(k).digest("hex")}`);
+  const hits = await redis.mget(cacheKeys);
+  const misses: [string, string][] = [];
+  await Promise.all(
+    keys.map(async (key, i) => {
+      if (hits[i]) return;
+      misses.push([cacheKeys[i]!, await signer.presignGet({ bucket: buckets.media, key, expiresInSeconds: 3600 })]);
+    }),
+  );
+  if (misses.length > 0) await redis.setMany(misses, 3300);
+}
+
+async function main() {
+  const results: Record<string, unknown> = { quick, node: process.version, date: new Date().toISOString() };
+  const rounds = quick ? 15 : 60;
+
+  console.error("signing…");
+  results.signing = await benchSigning({ quick });
+
+  const [redis, s3] = await Promise.all([
+    startRedisServer(),
+    mkdtemp(join(tmpdir(), "fitkit-bench-")).then((directory) => startEmbeddedS3({ directory, buckets: Object.values(buckets) })),
+  ]);
+  const bridge = await startUpstashBridge({ redisUrl: redis.url });
+  const ioredis = createIoredisClient(redis.url);
+  const upstash = createUpstashTestClient(bridge);
+  const connection = { endpoint: s3.endpoint, region: s3.region, accessKeyId: s3.accessKeyId, secretAccessKey: s3.secretAccessKey };
+  const signer = new FastUrlSigner(connection);
+  try {
+    console.error("signed URLs…");
+    const keys = Array.from({ length: 100 }, () => `${admin.orgId}/message/${admin.userId}/${randomBytes(16).toString("hex")}.jpg`);
+    const clients = {
+      ioredis: {
+        mget: (k: string[]) => ioredis.mget(...k),
+        setMany: async (entries: [string, string][], ttl: number) => void (await entries.reduce((p, [k, v]) => p.set(k, v, "EX", ttl), ioredis.pipeline()).exec()),
+      },
+      upstash: {
+        mget: (k: string[]) => upstash.mget<(string | null)[]>(...k),
+        setMany: async (entries: [string, string][], ttl: number) => void (await entries.reduce((p, [k, v]) => p.set(k, v, { ex: ttl }), upstash.pipeline()).exec()),
+      },
+    };
+    const signedUrls100: Record<string, unknown> = {
+      project: {
+        noCacheMs: round(await timeMs(() => signedUrls({ signer, buckets }, admin, { keys, expiresIn: 3600 }), rounds), 3),
+        memoWarmMs: round(await timeMs(() => signedUrls({ signer, buckets, memo: sharedMemo }, admin, { keys, expiresIn: 3600 }), rounds), 3),
+        redisRoundTrips: 0,
+      },
+    };
+    for (const [name, client] of Object.entries(clients)) {
+      await ioredis.flushall();
+      const cold = await timeMs(async () => {
+        await ioredis.flushall();
+        await cachedSigning(client, signer, keys);
+      }, Math.ceil(rounds / 3));
+      await cachedSigning(client, signer, keys);
+      const warm = await timeMs(() => cachedSigning(client, signer, keys), rounds);
+      signedUrls100[name] = { coldCacheMs: round(cold), warmCacheMs: round(warm), redisRoundTrips: { cold: 2, warm: 1 } };
+    }
+    results.signedUrls100 = signedUrls100;
+
+    console.error("presign…");
+    const driver = new CountingDriver(new IoredisDriver(ioredis));
+    const store = new RedisStagingStore(driver);
+    const presignOnce = () => presign({ store, signer, settings, buckets }, admin, { ownerType: "progress_photo", files: [{ contentType: "image/png", size: 1000 }] });
+    const presignRounds = quick ? 200 : 1000;
+    await presignOnce();
+    driver.reset();
+    const presignStart = performance.now();
+    for (let i = 0; i < presignRounds; i++) await presignOnce();
+    const upstashStore = new RedisStagingStore(new UpstashDriver(upstash));
+    const upstashPresignMs = await timeMs(() => presign({ store: upstashStore, signer, settings, buckets }, admin, { ownerType: "progress_photo", files: [{ contentType: "image/png", size: 1000 }] }), rounds);
+    results.presign = {
+      usPerRequest: round(((performance.now() - presignStart) * 1000) / presignRounds, 1),
+      redisRoundTrips: driver.calls.length / presignRounds,
+      upstashMsPerRequest: round(upstashPresignMs),
+    };
+
+    console.error("consume…");
+    const objects = new CountingObjectStore(new S3ObjectStore(createS3Client(connection)));
+    const png = pngImage(16, 16);
+    const consumeResults: Record<string, unknown> = {};
+    for (const n of [1, 10, 100]) {
+      const samples: number[] = [];
+      let trips = 0;
+      for (let r = 0; r < (quick ? 3 : 7); r++) {
+        const uploads = [];
+        for (let i = 0; i < n; i += 10) {
+          uploads.push(...(await presign({ store, signer, settings, buckets }, admin, { ownerType: "message", files: Array.from({ length: Math.min(10, n - i) }, () => ({ contentType: "image/png", size: png.length })) })).uploads);
+        }
+        await Promise.all(uploads.map((u) => fetch(u.url, { method: "PUT", headers: u.headers, body: png as BodyInit })));
+        driver.reset();
+        const start = performance.now();
+        await consume({ store, objects }, { uploadIds: uploads.map((u) => u.uploadId), ownerType: "message", owner: { orgId: admin.orgId!, userId: admin.userId }, idempotencyKey: randomBytes(8).toString("hex") });
+        samples.push(performance.now() - start);
+        trips = driver.calls.length;
+      }
+      consumeResults[`n${n}`] = { ms: round(median(samples)), redisRoundTrips: trips, storageChecks: n };
+    }
+    results.consume = consumeResults;
+
+    console.error("sweep 10k…");
+    await ioredis.flushall();
+    const expired: NewUpload[] = Array.from({ length: 10_000 }, () => {
+      const uploadId = randomBytes(16).toString("hex");
+      return { uploadId, ownerType: "message", orgId: "org_sweep", userId: "user_sweep", bucket: buckets.media, key: `org_sweep/message/user_sweep/${uploadId}.png`, contentType: "image/png", size: 10 };
+    });
+    for (let i = 0; i < expired.length; i += 1000) await store.stage({ uploads: expired.slice(i, i + 1000), lifetimeSeconds: 1, quota: { orgId: "org_sweep", defaultQuotaBytes: 1e15 } });
+    await new Promise((resolve) => setTimeout(resolve, 1100));
+    objects.deleteBatches = [];
+    driver.reset();
+    const sweepStart = performance.now();
+    const report = await sweep({ store, objects, complianceBucket: buckets.compliance });
+    results.sweep10k = { ms: round(performance.now() - sweepStart), deleteRequests: objects.deleteBatches.length, redisRoundTrips: driver.calls.length, deleted: report.deleted };
+  } finally {
+    ioredis.disconnect();
+    await bridge.close();
+    await redis.close();
+    await s3.close();
+  }
+
+  console.error("bundles…");
+  const outdir = await mkdtemp(join(tmpdir(), "fitkit-bundles-"));
+  const [lean, naive] = [await buildHandlers({ outdir: join(outdir, "lean") }), await buildHandlers({ outdir: join(outdir, "naive"), naive: true })];
+  // Wall time of a fresh `node <bundle>` minus a bare `node`, sampled in turn so machine noise hits all three alike.
+  const wallMs = (args: string[]) => {
+    const start = performance.now();
+    execFileSync(process.execPath, args, { stdio: "ignore" });
+    return performance.now() - start;
+  };
+  const bundles: Record<string, unknown> = {};
+  for (const [i, built] of lean.entries()) {
+    const leanSamples: number[] = [];
+    const naiveSamples: number[] = [];
+    for (let r = 0; r < (quick ? 7 : 21); r++) {
+      const bare = wallMs(["-e", ""]);
+      leanSamples.push(wallMs([built.file]) - bare);
+      naiveSamples.push(wallMs([naive[i]!.file]) - bare);
+    }
+    const source = await readFile(built.file, "utf8");
+    bundles[built.name] = {
+      bytes: built.bytes,
+      naiveBytes: naive[i]!.bytes,
+      importMs: round(Math.max(0, median(leanSamples)), 1),
+      naiveImportMs: round(Math.max(0, median(naiveSamples)), 1),
+      loadsS3Client: source.includes("S3Client"),
+    };
+  }
+  await rm(outdir, { recursive: true, force: true });
+  results.bundles = bundles;
+
+  await writeFile(join(here, "results.json"), `${JSON.stringify(results, null, 2)}\n`);
+  printTable(results);
+}
+
+const sharedMemo = createUrlMemo();
+
+function printTable(results: Record<string, any>) {
+  const rows: [string, string][] = [];
+  const s = results.signing;
+  rows.push(["signing µs/URL: SDK getSignedUrl / project / floor", `${round(s.sdkUsPerUrl, 1)} / ${round(s.projectUsPerUrl, 1)} / ${round(s.floorUsPerUrl, 1)}`]);
+  rows.push(["signing speed-up vs SDK (goal ≥ 8)", `${round(s.speedupVsSdk, 1)}×`]);
+  const u = results.signedUrls100;
+  rows.push(["100 signed URLs, project (no cache) / memo warm, ms", `${u.project.noCacheMs} / ${u.project.memoWarmMs}`]);
+  rows.push(["100 signed URLs, Redis cache via ioredis cold / warm, ms", `${u.ioredis.coldCacheMs} / ${u.ioredis.warmCacheMs}`]);
+  rows.push(["100 signed URLs, Redis cache via Upstash cold / warm, ms", `${u.upstash.coldCacheMs} / ${u.upstash.warmCacheMs}`]);
+  rows.push(["presign µs/request (ioredis) · Upstash ms · Redis round trips", `${results.presign.usPerRequest} · ${results.presign.upstashMsPerRequest} · ${results.presign.redisRoundTrips}`]);
+  for (const n of ["n1", "n10", "n100"]) rows.push([`consume ${n.slice(1)} uploads: ms · Redis round trips`, `${results.consume[n].ms} · ${results.consume[n].redisRoundTrips}`]);
+  rows.push(["sweep 10k: ms · DeleteObjects · Redis round trips", `${results.sweep10k.ms} · ${results.sweep10k.deleteRequests} · ${results.sweep10k.redisRoundTrips}`]);
+  for (const [name, b] of Object.entries<any>(results.bundles)) {
+    rows.push([`bundle ${name}: KiB (naive) · import ms (naive)${b.loadsS3Client ? " · S3 client" : ""}`, `${(b.bytes / 1024).toFixed(0)} (${(b.naiveBytes / 1024).toFixed(0)}) · ${b.importMs} (${b.naiveImportMs})`]);
+  }
+  const width = Math.max(...rows.map(([k]) => k.length));
+  console.log(rows.map(([k, v]) => `${k.padEnd(width)}  ${v}`).join("\n"));
+  console.log(`\nwritten: bench/results.json${results.quick ? " (--quick)" : ""}`);
+}
+
+await main();
+process.exit(0);

@@ -1,0 +1,72 @@
+/**
+ * `npm run build`: each handler bundled on its own, as SST does for Lambda (esbuild, ESM,
+ * minified, tree-shaken, Node 22), into dist/<handler>/index.mjs. Every dependency is inside the
+ * bundle; ioredis (self-hosted Redis only) sits behind a dynamic import, so it is initialised
+ * only where it is used.
+ *
+ * `buildHandlers({ naive: true })` builds the comparison bundles for the bench: the same handlers
+ * with the SDK's presigner (the full S3 client and getSignedUrl) in place of FastUrlSigner.
+ */
+import { readdirSync } from "node:fs";
+import { mkdir, stat } from "node:fs/promises";
+import { basename, dirname, join, resolve } from "node:path";
+import { fileURLToPath } from "node:url";
+import { build, type Plugin } from "esbuild";
+
+const root = resolve(dirname(fileURLToPath(import.meta.url)), "..");
+
+export const HANDLERS = readdirSync(join(root, "functions"))
+  .filter((file) => file.endsWith(".ts") && !file.endsWith(".test.ts"))
+  .map((file) => basename(file, ".ts"))
+  .sort();
+
+/** Swaps the fast signer for the SDK's presigner in the handlers' signer module. */
+const sdkSignerPlugin: Plugin = {
+  name: "naive-sdk-signer",
+  setup(b) {
+    b.onResolve({ filter: /fast-url-signer$/ }, (args) =>
+      args.importer.endsWith(join("functions", "lib", "deps", "signer.ts")) ? { path: "naive-signer", namespace: "naive" } : undefined,
+    );
+    b.onLoad({ filter: /.*/, namespace: "naive" }, () => ({
+      contents: `export { SdkUrlSigner as FastUrlSigner } from ${JSON.stringify(join(root, "core/src/adapters/s3/sdk-url-signer.ts"))};`,
+      loader: "ts",
+      resolveDir: root,
+    }));
+  },
+};
+
+export interface BuiltHandler {
+  name: string;
+  file: string;
+  bytes: number;
+}
+
+export async function buildHandlers(options: { outdir?: string; naive?: boolean } = {}): Promise<BuiltHandler[]> {
+  const outdir = options.outdir ?? join(root, options.naive ? "dist-naive" : "dist");
+  const built: BuiltHandler[] = [];
+  for (const name of HANDLERS) {
+    const file = join(outdir, name, "index.mjs");
+    await mkdir(dirname(file), { recursive: true });
+    await build({
+      entryPoints: [join(root, "functions", `${name}.ts`)],
+      outfile: file,
+      bundle: true,
+      platform: "node",
+      target: "node22",
+      format: "esm",
+      minify: true,
+      treeShaking: true,
+      legalComments: "none",
+      // ESM bundles of CommonJS dependencies need a `require`.
+      banner: { js: "import { createRequire as __cr } from 'node:module'; const require = __cr(import.meta.url);" },
+      plugins: options.naive ? [sdkSignerPlugin] : [],
+      logLevel: "warning",
+    });
+    built.push({ name, file, bytes: (await stat(file)).size });
+  }
+  return built;
+}
+
+if (process.argv[1] && resolve(process.argv[1]) === fileURLToPath(import.meta.url)) {
+  for (const handler of await buildHandlers()) console.log(`${handler.name.padEnd(24)} ${(handler.bytes / 1024).toFixed(1).padStart(8)} KiB  ${handler.file}`);
+}

@@ -55,7 +55,8 @@ export async function sweep(deps: SweepDeps): Promise<SweepReport> {
     report.failures[code] = (report.failures[code] ?? 0) + count;
   };
 
-  while (!deps.remainingTimeMs || deps.remainingTimeMs() > TIME_RESERVE_MS) {
+  // One batch always runs (an invocation starts with its whole timeout); later ones only while time is left.
+  for (let batch = 0; batch === 0 || !deps.remainingTimeMs || deps.remainingTimeMs() > TIME_RESERVE_MS; batch++) {
     const claim = await deps.store.claimExpired({ limit: batchSize, leaseSeconds: deps.leaseSeconds ?? CLAIM_LEASE_SECONDS });
     report.remaining = claim.remaining;
     report.oldestOverdueSeconds = Math.floor(claim.oldestOverdueMs / 1000);

@@ -10,7 +10,7 @@ import { startLocalStackProcess, type LocalStackProcess } from "./support/local-
 import { pngImage } from "./support/media.js";
 import { sleep, uniqueId } from "./support/fixtures.js";
 
-const TTL_SECONDS = 4;
+const TTL_SECONDS = 6;
 let stack: LocalStackProcess;
 
 beforeAll(async () => {

@@ -104,7 +104,7 @@ describe("reserve, settle, give back", () => {
 
   it("the sweeper gives back what it deletes", async () => {
     const who = org();
-    await uploadPng(who, 3, 1);
+    await presignPng(who, 3, 1);
     await sleep(1100);
     await sweep({ store, objects, complianceBucket: buckets.compliance });
     expect(await usage(who.orgId!)).toMatchObject({ used: 0, reserved: 0 });
@@ -151,12 +151,13 @@ describe("counters never drift", () => {
     const linked: PresignedUpload[] = [];
     for (let step = 0; step < 60; step++) {
       const r = random();
-      if (r < 0.4) staged.push(...(await uploadPng(who, 1 + Math.floor(random() * 3), random() < 0.3 ? 1 : 600)));
+      // Short-lived uploads are never PUT: their 1 s URLs could expire before a busy machine sends them.
+      if (r < 0.4) staged.push(...(random() < 0.3 ? await presignPng(who, 1 + Math.floor(random() * 3), 1) : await uploadPng(who, 1 + Math.floor(random() * 3))));
       else if (r < 0.7 && staged.length > 0) {
         const batch = staged.splice(0, 1 + Math.floor(random() * Math.min(3, staged.length)));
         await link(who, batch).then(
           () => linked.push(...batch),
-          (e: { code: string }) => expect(e.code).toBe("EXPIRED"),
+          (e: { code: string }) => expect(["EXPIRED", "NOT_UPLOADED"]).toContain(e.code),
         );
       } else if (r < 0.85 && linked.length > 0) {
         const batch = linked.splice(0, 1 + Math.floor(random() * Math.min(2, linked.length)));

@@ -10,7 +10,7 @@ import { errorBody, postJson } from "./support/http.js";
 import { startLocalStackProcess, type LocalStackProcess } from "./support/local-stack-process.js";
 import { pdfBytes, pngImage, zipBytes } from "./support/media.js";
 
-const TTL_SECONDS = 3;
+const TTL_SECONDS = 6;
 let stack: LocalStackProcess;
 
 beforeAll(async () => {

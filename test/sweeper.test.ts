@@ -83,7 +83,8 @@ const consumeOne = (upload: NewUpload, idempotencyKey = uniqueId("k")) =>
 
 describe("sweeping expired uploads", () => {
   it("deletes expired unconsumed uploads (uploaded or not), gives back their quota, and keeps consumed ones", async () => {
-    const [uploaded, neverUploaded, linked] = await stageUploads(3, 1, { orgId: "org_sweep1" });
+    const [uploaded, neverUploaded] = await stageUploads(2, 1, { orgId: "org_sweep1" });
+    const [linked] = await stageUploads(1, 600, { orgId: "org_sweep1" });
     await Promise.all([putObject(uploaded!), putObject(linked!)]);
     await consumeOne(linked!);
     await sleep(1100);

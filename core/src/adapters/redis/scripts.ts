@@ -10,21 +10,41 @@ local __t = redis.call('TIME')
 local now = tonumber(__t[1]) * 1000 + math.floor(tonumber(__t[2]) / 1000)
 `;
 
+/** Counters are integers kept as strings; a decrement never takes one below zero. */
+const COUNTERS = `
+local function counter(hash, field) return tonumber(redis.call('HGET', hash, field)) or 0 end
+local function setCounter(hash, field, value) redis.call('HSET', hash, field, string.format('%d', value)) end
+local function subtract(hash, field, amount)
+  if amount > 0 then setCounter(hash, field, math.max(0, counter(hash, field) - amount)) end
+end
+`;
+
+/** Sliding-window rate limit on a sorted set of request times. */
+const RATE_LIMIT = `
+local function rateRetryAfter(key, limit, window, now)
+  redis.call('ZREMRANGEBYSCORE', key, '-inf', now - window)
+  if redis.call('ZCARD', key) < limit then return nil end
+  local oldest = redis.call('ZRANGE', key, 0, 0, 'WITHSCORES')
+  return tonumber(oldest[2]) + window - now
+end
+local function rateCount(key, member, window, now)
+  redis.call('ZADD', key, now, member)
+  redis.call('PEXPIRE', key, window)
+end
+`;
+
 /**
  * KEYS: deadlines, quota, rate, record…
  * ARGV: lifetimeMs, defaultQuota, rateLimit (0 = none), rateWindowMs, rateMember, recordJson…
  */
 export const STAGE = luaScript(
   "stage",
-  `${NOW}
+  `${NOW}${COUNTERS}${RATE_LIMIT}
 local limit = tonumber(ARGV[3])
 local window = tonumber(ARGV[4])
 if limit > 0 then
-  redis.call('ZREMRANGEBYSCORE', KEYS[3], '-inf', now - window)
-  if redis.call('ZCARD', KEYS[3]) >= limit then
-    local oldest = redis.call('ZRANGE', KEYS[3], 0, 0, 'WITHSCORES')
-    return cjson.encode({ ok = false, reason = 'rate_limited', retryAfterMs = tonumber(oldest[2]) + window - now })
-  end
+  local retryAfter = rateRetryAfter(KEYS[3], limit, window, now)
+  if retryAfter then return cjson.encode({ ok = false, reason = 'rate_limited', retryAfterMs = retryAfter }) end
 end
 local records, total = {}, 0
 for i = 6, #ARGV do
@@ -38,7 +58,7 @@ local quota = tonumber(q[3]) or tonumber(ARGV[2])
 if used + reserved + total > quota then
   return cjson.encode({ ok = false, reason = 'quota_exceeded', remainingBytes = math.max(0, quota - used - reserved) })
 end
-redis.call('HSET', KEYS[2], 'reserved', string.format('%d', reserved + total))
+setCounter(KEYS[2], 'reserved', reserved + total)
 local deadline = now + tonumber(ARGV[1])
 for i, r in ipairs(records) do
   r.status = 'staged'
@@ -47,10 +67,7 @@ for i, r in ipairs(records) do
   redis.call('SET', KEYS[3 + i], cjson.encode(r))
   redis.call('ZADD', KEYS[1], deadline, r.uploadId)
 end
-if limit > 0 then
-  redis.call('ZADD', KEYS[3], now, ARGV[5])
-  redis.call('PEXPIRE', KEYS[3], window)
-end
+if limit > 0 then rateCount(KEYS[3], ARGV[5], window, now) end
 return cjson.encode({ ok = true, now = now })
 `,
 );
@@ -74,7 +91,7 @@ export const COMMIT_CONSUME = luaScript(
   `
 local existing = redis.call('GET', KEYS[1])
 if existing then return cjson.encode({ ok = false, replay = existing }) end
-${NOW}
+${NOW}${COUNTERS}
 local n = (#KEYS - 3) / 2
 local failures, records = {}, {}
 for i = 1, n do
@@ -109,9 +126,8 @@ for i = 1, n do
   redis.call('ZREM', KEYS[2], r.uploadId)
   redis.call('SET', KEYS[3 + n + i], cjson.encode({ orgId = r.orgId, bucket = r.bucket, key = r.key, size = r.size }))
 end
-local q = redis.call('HMGET', KEYS[3], 'used', 'reserved')
-local used, reserved = tonumber(q[1]) or 0, tonumber(q[2]) or 0
-redis.call('HSET', KEYS[3], 'used', string.format('%d', used + total), 'reserved', string.format('%d', math.max(0, reserved - total)))
+setCounter(KEYS[3], 'used', counter(KEYS[3], 'used') + total)
+subtract(KEYS[3], 'reserved', total)
 redis.call('SET', KEYS[1], ARGV[4], 'EX', tonumber(ARGV[5]))
 return cjson.encode({ ok = true })
 `,
@@ -120,7 +136,7 @@ return cjson.encode({ ok = true })
 /** KEYS: deadlines, quota, record…  — drops staged records and gives back their reserved bytes. */
 export const DISCARD_STAGED = luaScript(
   "discard_staged",
-  `
+  `${COUNTERS}
 local total = 0
 for i = 3, #KEYS do
   local raw = redis.call('GET', KEYS[i])
@@ -133,10 +149,7 @@ for i = 3, #KEYS do
     end
   end
 end
-if total > 0 then
-  local reserved = tonumber(redis.call('HGET', KEYS[2], 'reserved')) or 0
-  redis.call('HSET', KEYS[2], 'reserved', string.format('%d', math.max(0, reserved - total)))
-end
+subtract(KEYS[2], 'reserved', total)
 return cjson.encode({ ok = true, released = total })
 `,
 );
@@ -205,7 +218,7 @@ return cjson.encode({ now = now, claimed = claimed, remaining = remaining, oldes
  */
 export const FINALISE_SWEPT = luaScript(
   "finalise_swept",
-  `
+  `${COUNTERS}
 local n = (#KEYS - 1) / 2
 local finalised, released = 0, 0
 for i = 1, n do
@@ -216,9 +229,7 @@ for i = 1, n do
       r.status = 'swept'
       redis.call('SET', KEYS[1 + i], cjson.encode(r), 'EX', tonumber(ARGV[1]))
       redis.call('ZREM', KEYS[1], r.uploadId)
-      local quota = KEYS[1 + n + i]
-      local reserved = tonumber(redis.call('HGET', quota, 'reserved')) or 0
-      redis.call('HSET', quota, 'reserved', string.format('%d', math.max(0, reserved - r.size)))
+      subtract(KEYS[1 + n + i], 'reserved', r.size)
       finalised = finalised + 1
       released = released + r.size
     end
@@ -256,15 +267,11 @@ return cjson.encode({ expiresAt = t.expiresAt })
 /** KEYS: token, rate  ARGV: rateLimit, rateWindowMs, rateMember */
 export const CHECK_SIGNATURE_TOKEN = luaScript(
   "check_signature_token",
-  `${NOW}${TOKEN_STATE}
-local limit, window = tonumber(ARGV[1]), tonumber(ARGV[2])
-redis.call('ZREMRANGEBYSCORE', KEYS[2], '-inf', now - window)
-if redis.call('ZCARD', KEYS[2]) >= limit then
-  local oldest = redis.call('ZRANGE', KEYS[2], 0, 0, 'WITHSCORES')
-  return cjson.encode({ state = 'rate_limited', retryAfterMs = tonumber(oldest[2]) + window - now })
-end
-redis.call('ZADD', KEYS[2], now, ARGV[3])
-redis.call('PEXPIRE', KEYS[2], window)
+  `${NOW}${TOKEN_STATE}${RATE_LIMIT}
+local window = tonumber(ARGV[2])
+local retryAfter = rateRetryAfter(KEYS[2], tonumber(ARGV[1]), window, now)
+if retryAfter then return cjson.encode({ state = 'rate_limited', retryAfterMs = retryAfter }) end
+rateCount(KEYS[2], ARGV[3], window, now)
 local raw = redis.call('GET', KEYS[1])
 local t = raw and cjson.decode(raw) or nil
 return cjson.encode({ state = tokenState(t, now), token = raw or '' })
@@ -289,7 +296,7 @@ return cjson.encode({ state = state })
 /** KEYS: quota, linked…  ARGV: orgId — deletes the org's linked markers, subtracts their sizes from used. */
 export const UNLINK_OBJECTS = luaScript(
   "unlink_objects",
-  `
+  `${COUNTERS}
 local released, bytes = 0, 0
 for i = 2, #KEYS do
   local raw = redis.call('GET', KEYS[i])
@@ -302,10 +309,7 @@ for i = 2, #KEYS do
     end
   end
 end
-if bytes > 0 then
-  local used = tonumber(redis.call('HGET', KEYS[1], 'used')) or 0
-  redis.call('HSET', KEYS[1], 'used', string.format('%d', math.max(0, used - bytes)))
-end
+subtract(KEYS[1], 'used', bytes)
 return cjson.encode({ released = released, bytes = bytes })
 `,
 );

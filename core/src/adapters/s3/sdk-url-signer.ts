@@ -11,7 +11,7 @@
  * - `x-amz-*` headers are hoisted into the query string (then the client need not send them and
  *   storage cannot hold it to them) unless listed in `unhoistableHeaders`.
  */
-import { GetObjectCommand, PutObjectCommand, S3Client } from "@aws-sdk/client-s3";
+import { GetObjectCommand, PutObjectCommand, type S3Client } from "@aws-sdk/client-s3";
 import { getSignedUrl } from "@aws-sdk/s3-request-presigner";
 import type {
   PresignedPut,
@@ -20,6 +20,7 @@ import type {
   S3ConnectionSettings,
   UrlSigner,
 } from "../../storage/url-signer.js";
+import { createS3Client } from "./s3-client.js";
 import { putHeaders, putSignedHeaderNames, validateGetInput, validatePutInput } from "./fast-url-signer.js";
 
 const SIGNABLE_HEADERS: ReadonlySet<string> = new Set(["content-type", "content-length"]);
@@ -31,14 +32,7 @@ export class SdkUrlSigner implements UrlSigner {
   readonly #client: S3Client;
 
   constructor(settings: S3ConnectionSettings) {
-    this.#client = new S3Client({
-      endpoint: settings.endpoint,
-      region: settings.region,
-      credentials: { accessKeyId: settings.accessKeyId, secretAccessKey: settings.secretAccessKey },
-      forcePathStyle: true,
-      requestChecksumCalculation: "WHEN_REQUIRED",
-      responseChecksumValidation: "WHEN_REQUIRED",
-    });
+    this.#client = createS3Client(settings);
   }
 
   async presignPut(input: PresignPutInput): Promise<PresignedPut> {

@@ -97,9 +97,11 @@ async function main() {
         setMany: async (entries: [string, string][], ttl: number) => void (await entries.reduce((p, [k, v]) => p.set(k, v, { ex: ttl }), upstash.pipeline()).exec()),
       },
     };
+    const noCacheMs = round(await timeMs(() => signedUrls({ signer, buckets }, admin, { keys, expiresIn: 3600 }), rounds), 3);
     const signedUrls100: Record<string, unknown> = {
+      // What the service does: sign every URL (time-bucketed dates), or hit the in-process memo.
       project: {
-        noCacheMs: round(await timeMs(() => signedUrls({ signer, buckets }, admin, { keys, expiresIn: 3600 }), rounds), 3),
+        noCacheMs,
         memoWarmMs: round(await timeMs(() => signedUrls({ signer, buckets, memo: sharedMemo }, admin, { keys, expiresIn: 3600 }), rounds), 3),
         redisRoundTrips: 0,
       },
@@ -112,7 +114,8 @@ async function main() {
       }, Math.ceil(rounds / 3));
       await cachedSigning(client, signer, keys);
       const warm = await timeMs(() => cachedSigning(client, signer, keys), rounds);
-      signedUrls100[name] = { coldCacheMs: round(cold), warmCacheMs: round(warm), redisRoundTrips: { cold: 2, warm: 1 } };
+      // The alternative: a Redis cache of signed URLs in front of the same signer.
+      signedUrls100[name] = { noCacheMs, coldCacheMs: round(cold), warmCacheMs: round(warm), redisRoundTrips: { cold: 2, warm: 1 } };
     }
     results.signedUrls100 = signedUrls100;
 

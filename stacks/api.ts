@@ -40,6 +40,9 @@ export function createApi(args: { links: Record<LinkName, LinkTarget>; config: S
       allowOrigins: [...config.appOrigins],
       allowMethods: ["GET", "POST", "PUT"],
       allowHeaders: ["authorization", "content-type"],
+      // Not CORS-safelisted, so hidden from a cross-origin script unless exposed: the client reads
+      // `date` to correct its clock skew and `retry-after` to back off on 429/503.
+      exposeHeaders: ["date", "retry-after"],
       maxAge: "1 hour",
     },
   });

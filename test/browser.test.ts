@@ -6,6 +6,7 @@
  *
  * Needs `apt-get install chromium`; without it this file fails (it never skips).
  */
+import { createHash } from "node:crypto";
 import { mkdir } from "node:fs/promises";
 import { createServer } from "node:http";
 import type { Browser, Page } from "playwright-core";
@@ -17,6 +18,7 @@ import { uniqueId } from "./support/fixtures.js";
 import { createDemoRoutes } from "../local/demo/index.js";
 
 const SCREENSHOT = "test-output/browser-demo.png";
+const SIGNATURE_SCREENSHOT = "test-output/browser-signature.png";
 
 /** Launched once; without chromium every browser test fails with the launch error (never a skip). */
 let launched: Promise<Browser>;
@@ -84,6 +86,28 @@ async function watchNetwork(page: Page): Promise<NetworkEvent[]> {
 
 const toStorage = (events: NetworkEvent[], method: string) => events.filter((e) => e.method === method && e.url.startsWith(`${new URL(stack.s3).origin}/`));
 
+/**
+ * A handwriting-like signature as mouse paths (CSS pixels in a pad `width` wide, 200 high): a
+ * looping cursive run (a prolate cycloid with a tall first letter and one tall letter mid-word),
+ * an underline flourish and a dot.
+ */
+function signatureStrokes(width: number): [number, number][][] {
+  const run = Math.min(460, width - 140);
+  const bump = (t: number, at: number, spread: number) => Math.exp(-(((t - at) / spread) ** 2));
+  const cursive = Array.from({ length: 241 }, (_, i): [number, number] => {
+    const t = i / 240;
+    const phase = 2 * Math.PI * 7.25 * t;
+    const height = 16 + 46 * bump(t, 0.04, 0.06) + 26 * bump(t, 0.58, 0.05);
+    return [70 + run * t + 17 * Math.sin(phase), 124 - height * (1 - Math.cos(phase)) * 0.5 - 6 * Math.sin(Math.PI * t)];
+  });
+  const flourish = Array.from({ length: 61 }, (_, i): [number, number] => {
+    const t = i / 60;
+    return [96 + (run + 40) * t, 160 - 18 * t + 7 * Math.sin(Math.PI * 1.4 * t)];
+  });
+  const dot: [number, number][] = [[74 + run * 0.79, 80], [76 + run * 0.79, 79]];
+  return [cursive, flourish, dot];
+}
+
 describe("the demo page in chromium", () => {
   it("uploads a real PNG cross-origin to storage (preflight, progress to 100%), links it and renders it from its signed URL", async () => {
     const page = await (await browser()).newPage({ viewport: { width: 1100, height: 900 } });
@@ -140,6 +164,123 @@ describe("the demo page in chromium", () => {
 
     await mkdir("test-output", { recursive: true });
     await page.screenshot({ path: SCREENSHOT, fullPage: true });
+    expect(errors).toEqual([]);
+    await page.close();
+  });
+
+  it("signature pad: an admin's signing link, a PNG drawn with mouse and touch PUT to the public route without a session (once), linked to records/ and rendered", async () => {
+    const page = await (await browser()).newPage({ viewport: { width: 1100, height: 900 }, hasTouch: true });
+    const errors: string[] = [];
+    page.on("pageerror", (error) => errors.push(String(error)));
+    const publicPuts: { headers: Record<string, string> }[] = [];
+    page.on("request", (request) => {
+      if (request.method() === "PUT" && new URL(request.url()).pathname.startsWith("/public/signatures/")) publicPuts.push({ headers: request.headers() });
+    });
+    const userId = uniqueId("user");
+    const orgId = uniqueId("org");
+    const submissionId = uniqueId("sub");
+    const signature = () => page.evaluate(() => (window as any).fitkitDemo.signature);
+    const settled = (...phases: string[]) => page.waitForFunction((wanted) => [...wanted, "error"].includes((window as any).fitkitDemo.signature.phase), phases);
+
+    await page.goto(`${stack.api}/`);
+    await page.fill("#user-id", userId);
+    await page.fill("#org-id", orgId);
+    await page.selectOption("#role", "admin");
+    await page.click("#sign-in");
+    await page.waitForFunction((id) => (window as any).fitkitDemo.identity?.userId === id && (window as any).fitkitDemo.identity?.role === "admin", userId);
+
+    // a. The admin creates a signing link.
+    await page.fill("#sig-submission-id", submissionId);
+    await page.click("#sig-issue-button");
+    await settled("issued");
+    const issued = await signature();
+    expect(issued.lastError).toBeNull();
+    expect(issued.link).toMatchObject({ path: expect.stringMatching(/^\/public\/signatures\/[A-Za-z0-9_-]{43}$/), formId: "form_waiver", submissionId });
+    expect(await page.textContent("#sig-link-path")).toBe(issued.link.path);
+
+    // b. The signatory draws with the mouse (pointer events) …
+    const canvas = page.locator("#sig-canvas");
+    await canvas.scrollIntoViewIfNeeded();
+    const pad = (await canvas.boundingBox())!;
+    await canvas.evaluate((node) => {
+      (window as any).padPointers = [];
+      node.addEventListener("pointerdown", (event) => (window as any).padPointers.push((event as PointerEvent).pointerType));
+    });
+    const [cursive, flourish, dot] = signatureStrokes(pad.width);
+    for (const [first, ...rest] of [cursive!, dot!]) {
+      await page.mouse.move(pad.x + first![0], pad.y + first![1]);
+      await page.mouse.down();
+      for (const [x, y] of rest) await page.mouse.move(pad.x + x, pad.y + y);
+      await page.mouse.up();
+    }
+    // … and the underline with a finger (touch input → pointer events of type "touch").
+    const touch = await page.context().newCDPSession(page);
+    const finger = (type: "touchStart" | "touchMove" | "touchEnd", [x, y]: [number, number]) =>
+      touch.send("Input.dispatchTouchEvent", { type, touchPoints: type === "touchEnd" ? [] : [{ x: pad.x + x, y: pad.y + y }] });
+    await finger("touchStart", flourish![0]!);
+    for (const point of flourish!.slice(1)) await finger("touchMove", point);
+    await finger("touchEnd", flourish!.at(-1)!);
+    await touch.detach();
+    expect(await page.evaluate(() => (window as any).padPointers)).toEqual(["mouse", "mouse", "touch"]);
+    const strokes = [cursive, dot, flourish];
+    expect((await signature()).strokes).toBe(strokes.length);
+    const inked = await page.$eval("#sig-canvas", (canvas: HTMLCanvasElement) => {
+      const { data } = canvas.getContext("2d")!.getImageData(0, 0, canvas.width, canvas.height);
+      let count = 0;
+      for (let i = 3; i < data.length; i += 4) if (data[i]! > 0) count++;
+      return count;
+    });
+    expect(inked).toBeGreaterThan(1000);
+
+    // … and submits: a PNG PUT to the public path, with no session token.
+    await page.click("#sig-submit-button");
+    await settled("submitted");
+    const submitted = await signature();
+    expect(submitted.lastError).toBeNull();
+    const stored = submitted.stored as { uploadId: string; sha256: string; size: number };
+    expect(stored.uploadId).toMatch(/^[0-9a-f]{32}$/);
+    expect(publicPuts).toHaveLength(1);
+    const [put] = publicPuts;
+    expect(put!.headers["content-type"]).toBe("image/png");
+    expect(put!.headers.authorization).toBeUndefined();
+    expect(await page.textContent("#sig-upload-id")).toBe(stored.uploadId);
+    expect(await page.textContent("#sig-sha256")).toBe(stored.sha256);
+
+    // c. Linked to the submission: consumed into records/, read back through a signed URL.
+    await page.click("#sig-link-button");
+    await settled("linked");
+    expect((await signature()).lastError).toBeNull();
+    const key = await page.textContent("#sig-key");
+    expect(key).toMatch(/^records\//);
+    expect(key).toBe(`records/${orgId}/${stored.uploadId}.png`);
+    await page.waitForFunction(() => {
+      const img = document.querySelector<HTMLImageElement>("#sig-image");
+      return !!img && !!img.getAttribute("src") && img.complete;
+    });
+    const rendered = await page.$eval("#sig-image", (img: HTMLImageElement) => ({ src: img.src, width: img.naturalWidth, height: img.naturalHeight }));
+    const canvasSize = await page.$eval("#sig-canvas", (canvas: HTMLCanvasElement) => ({ width: canvas.width, height: canvas.height }));
+    expect(rendered.width).toBeGreaterThan(0);
+    expect({ width: rendered.width, height: rendered.height }).toEqual(canvasSize);
+    expect(rendered.src).toMatch(new RegExp(`^${new URL(stack.s3).origin}/${stack.buckets.compliance}/records/`));
+    // What storage holds is the PNG the pad sent, byte for byte (size and SHA-256 of the PUT's reply).
+    const bytes = Buffer.from(await (await fetch(rendered.src)).arrayBuffer());
+    expect(bytes.subarray(0, 8)).toEqual(Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]));
+    expect(bytes.length).toBe(stored.size);
+    expect(createHash("sha256").update(bytes).digest("base64")).toBe(stored.sha256);
+
+    // The link works once: a second submit is refused with TOKEN_USED, shown as such.
+    await page.click("#sig-submit-button");
+    await settled("submitted");
+    expect((await signature()).lastError).toEqual({ code: "TOKEN_USED", status: 409, message: expect.any(String) });
+    const alert = page.locator("#sig-submit-error");
+    expect(await alert.isVisible()).toBe(true);
+    expect(await alert.getAttribute("data-code")).toBe("TOKEN_USED");
+    expect(await alert.textContent()).toContain("TOKEN_USED");
+    expect(await page.textContent("#sig-key")).toBe(key); // the linked record stays
+    expect(publicPuts).toHaveLength(2);
+
+    await mkdir("test-output", { recursive: true });
+    await page.locator("#signature").screenshot({ path: SIGNATURE_SCREENSHOT });
     expect(errors).toEqual([]);
     await page.close();
   });
@@ -227,6 +368,29 @@ describe("the demo's dev-only routes", () => {
     expect(anonymous).toMatchObject({ status: 401, body: errorBody("UNAUTHENTICATED") });
     expect(notTheirs).toMatchObject({ status: 403, body: { error: { code: "FORBIDDEN", details: [{ uploadId: upload.uploadId, code: "FORBIDDEN" }] } } });
     expect(notUploaded).toMatchObject({ status: 409, body: errorBody("NOT_UPLOADED") });
+  });
+
+  it("POST /dev/signature-token issues a link for the admin's own organisation only", async () => {
+    const orgId = uniqueId("org");
+    const admin = await stack.token({ userId: uniqueId("user"), orgId, role: "admin" });
+    const coach = await stack.token({ userId: uniqueId("user"), orgId, role: "coach" });
+    const noOrg = await stack.token({ userId: uniqueId("user") });
+    const request = { formId: "form_1", submissionId: uniqueId("sub"), orgId: "org_someone_else" };
+
+    const issued = await post("/dev/signature-token", request, { authorization: `Bearer ${admin}` });
+    expect(issued).toEqual({ status: 201, body: { token: expect.stringMatching(/^[A-Za-z0-9_-]{43}$/), path: `/public/signatures/${issued.body.token}`, expiresAt: expect.any(String) } });
+    expect(Date.parse(issued.body.expiresAt) - Date.now()).toBeGreaterThan(86_000_000); // the default: 1 day
+    // The link is for the admin's organisation (the body's orgId is ignored): consumed as that org.
+    const stored = await (await fetch(`${stack.api}${issued.body.path}`, { method: "PUT", headers: { "content-type": "image/png" }, body: gradientPng(4, 4) as BodyInit })).json();
+    expect((await stack.internal("consume", { uploadIds: [stored.uploadId], ownerType: "form_signature", owner: { orgId }, idempotencyKey: "k" })).status).toBe(200);
+
+    expect(await post("/dev/signature-token", request)).toMatchObject({ status: 401, body: errorBody("UNAUTHENTICATED") });
+    expect(await post("/dev/signature-token", request, { authorization: `Bearer ${coach}` })).toMatchObject({ status: 403, body: errorBody("FORBIDDEN") });
+    expect(await post("/dev/signature-token", request, { authorization: `Bearer ${noOrg}` })).toMatchObject({ status: 403, body: errorBody("FORBIDDEN") });
+    expect(await post("/dev/signature-token", request, { authorization: `Bearer ${admin}`, origin: otherOrigin.origin })).toMatchObject({ status: 403, body: errorBody("FORBIDDEN") });
+    const invalid = await post("/dev/signature-token", { formId: "../x", submissionId: "s", ttlSeconds: 5 }, { authorization: `Bearer ${admin}` });
+    expect(invalid.status).toBe(400);
+    expect(invalid.body.error.details.map((d: { path: string }) => d.path).sort()).toEqual(["formId", "ttlSeconds"]);
   });
 
   it("refuses to sign dev tokens when the stack verifies real Clerk tokens (no dev key)", async () => {

@@ -11,6 +11,9 @@
  * - `POST /dev/link`        `{ uploadIds, ownerType }` with a bearer token → `consume` as that user,
  *                           with a generated idempotency key (what an app's backend does on its
  *                           parent write)
+ * - `POST /dev/signature-token` `{ formId, submissionId, ttlSeconds? }` with an admin's bearer token →
+ *                           `issue-signature-token` for the admin's organisation → `{ token, path,
+ *                           expiresAt }` (what an app's backend does when it asks someone to sign)
  *
  * The dev routes answer only same-origin JSON requests from loopback: a page on another origin
  * cannot have them run (a JSON body needs a CORS preflight, which this server never grants).
@@ -19,7 +22,7 @@ import { randomUUID } from "node:crypto";
 import { readFile } from "node:fs/promises";
 import type { IncomingMessage, ServerResponse } from "node:http";
 import { fileURLToPath } from "node:url";
-import type { Authenticator } from "@fitkit/core/auth/identity";
+import type { Authenticator, Identity } from "@fitkit/core/auth/identity";
 import { HTTP_STATUS_BY_CODE, UploadError, type ErrorCode } from "@fitkit/core/errors";
 import { SAFE_SEGMENT } from "@fitkit/core/policies/object-keys";
 import { isOwnerType, OWNER_TYPE_POLICIES, OWNER_TYPES } from "@fitkit/core/policies/owner-types";
@@ -41,6 +44,8 @@ export interface DemoContext {
 type DemoHandler = (req: IncomingMessage, res: ServerResponse, body: Buffer) => Promise<boolean>;
 
 const DEV_TOKEN_TTL_SECONDS = 3600;
+/** A signing link's default lifetime (the internal operation's own default). */
+const SIGNATURE_LINK_TTL_SECONDS = 86_400;
 const ROLES = ["member", "coach", "admin"] as const;
 const PAGE_SCRIPT = fileURLToPath(new URL("./page.ts", import.meta.url));
 const PAGE_STYLES = fileURLToPath(new URL("./app.css", import.meta.url));
@@ -102,14 +107,8 @@ export function createDemoRoutes(context: DemoContext): DemoHandler {
       sendJson(res, 200, { token, expiresAt: new Date(Date.now() + DEV_TOKEN_TTL_SECONDS * 1000).toISOString() });
     },
     "POST /dev/link": async (req, res, body) => {
-      const token = req.headers.authorization?.match(/^Bearer\s+(\S+)$/i)?.[1];
-      let identity;
-      try {
-        identity = await context.authenticator.authenticate(token);
-      } catch (error) {
-        if (error instanceof UploadError) return fail(res, error.code, error.message);
-        throw error;
-      }
+      const identity = await authenticate(req, res);
+      if (!identity) return;
       const input = jsonObject(body);
       if (!input) return fail(res, "INVALID_REQUEST", "The body must be a JSON object.");
       const { uploadIds, ownerType } = input;
@@ -121,13 +120,45 @@ export function createDemoRoutes(context: DemoContext): DemoHandler {
       // What an app's backend does on its parent write: consume as the signed-in user (the owner
       // of a form signature is the organisation), exactly once under its own idempotency key.
       const owner = ownerType === "form_signature" ? { orgId: identity.orgId } : { orgId: identity.orgId, userId: identity.userId };
-      const consume = context.internal.consume;
-      if (!consume) return fail(res, "INTERNAL", "The consume operation is not available.");
-      const result = await consume({ uploadIds, ownerType, owner, idempotencyKey: `demo-link-${randomUUID()}` }, lambdaContext("consume"));
-      const error = (result as { error?: { code: ErrorCode } } | null)?.error;
-      sendJson(res, error ? HTTP_STATUS_BY_CODE[error.code] : consume.successStatus, result);
+      await invokeInternal(res, "consume", { uploadIds, ownerType, owner, idempotencyKey: `demo-link-${randomUUID()}` });
+    },
+    "POST /dev/signature-token": async (req, res, body) => {
+      const identity = await authenticate(req, res);
+      if (!identity) return;
+      const input = jsonObject(body);
+      if (!input) return fail(res, "INVALID_REQUEST", "The body must be a JSON object.");
+      if (identity.role !== "admin") return fail(res, "FORBIDDEN", "Only an organisation admin may create a signing link.");
+      if (!identity.orgId) return fail(res, "FORBIDDEN", "An active organisation is required to create a signing link.");
+      // What an app's backend does when it asks someone to sign: a single-use link for one
+      // submission of one form of the admin's own organisation (never an org from the body).
+      // The internal operation validates formId, submissionId and ttlSeconds (400 with details).
+      const { formId, submissionId, ttlSeconds = SIGNATURE_LINK_TTL_SECONDS } = input;
+      await invokeInternal(res, "issue-signature-token", { orgId: identity.orgId, formId, submissionId, ttlSeconds });
     },
   };
+
+  /** The verified identity of the bearer token, or null after answering 401. */
+  async function authenticate(req: IncomingMessage, res: ServerResponse): Promise<Identity | null> {
+    const token = req.headers.authorization?.match(/^Bearer\s+(\S+)$/i)?.[1];
+    try {
+      return await context.authenticator.authenticate(token);
+    } catch (error) {
+      if (error instanceof UploadError) {
+        fail(res, error.code, error.message);
+        return null;
+      }
+      throw error;
+    }
+  }
+
+  /** Runs an internal operation in-process and answers with its reply, as its HTTP transport does. */
+  async function invokeInternal(res: ServerResponse, name: string, payload: unknown): Promise<void> {
+    const operation = context.internal[name];
+    if (!operation) return fail(res, "INTERNAL", `The ${name} operation is not available.`);
+    const result = await operation(payload, lambdaContext(name));
+    const error = (result as { error?: { code: ErrorCode } } | null)?.error;
+    sendJson(res, error ? HTTP_STATUS_BY_CODE[error.code] : operation.successStatus, result);
+  }
 
   return async (req, res, body) => {
     const path = new URL(req.url ?? "/", "http://localhost").pathname;

@@ -82,15 +82,65 @@ export function renderPage(config: DemoConfig): string {
     <div id="gallery" class="gallery"><p class="empty">Nothing linked yet.</p></div>
   </section>
 
-  <!-- ───────────── Signature pad: the public signature upload (being built by the lead) ─────────────
-       Draw a signature on a canvas → PNG → PUT /public/signatures/{token} with no session. Needs:
-       a dev route that issues a token (internal issue-signature-token for an org/form/submission),
-       the public PUT route on the local stack, and /dev/link for ownerType form_signature
-       (already served: the owner is the organisation). -->
-  <section class="card placeholder" id="signature" data-placeholder="signature-pad">
-    <h2><span class="step">✎</span>Signature pad <span class="tag">coming soon</span></h2>
-    <p class="hint">Public, token-gated signature upload (<code>PUT /public/signatures/{token}</code>) for signatories without an account. This section is reserved for it.</p>
-    <div id="signature-slot" class="signature-slot" aria-hidden="true"></div>
+  <section class="card" id="signature">
+    <h2><span class="step">✎</span>Signature pad</h2>
+    <p class="hint">For a signatory without an account: an admin creates a single-use signing link (dev route <code>POST /dev/signature-token</code> → internal <code>issue-signature-token</code>), the signatory draws and sends a PNG to <code>PUT /public/signatures/{token}</code> with no session, and linking it to the submission moves it to the retention-locked <code>records/</code> prefix.</p>
+
+    <ol class="sig-steps">
+      <li class="sig-step" id="sig-step-issue" data-state="active">
+        <div class="sig-head"><span class="sig-n">a</span><h3>Create a signing link</h3><span class="tag tag-admin">admin</span></div>
+        <form id="sig-issue-form" class="row">
+          <label>Form id <input id="sig-form-id" value="form_waiver" autocomplete="off" spellcheck="false" required pattern="[A-Za-z0-9_\\-]{1,128}"></label>
+          <label>Submission id <input id="sig-submission-id" value="sub_1001" autocomplete="off" spellcheck="false" required pattern="[A-Za-z0-9_\\-]{1,128}"></label>
+          <label>Valid for <select id="sig-ttl"><option value="900">15 minutes</option><option value="3600">1 hour</option><option value="86400" selected>1 day</option><option value="604800">7 days</option></select></label>
+          <button type="submit" id="sig-issue-button" class="secondary">Create signing link</button>
+        </form>
+        <p id="sig-issue-note" class="sig-note"></p>
+        <div id="sig-link" class="sig-link" hidden>
+          <span class="sig-link-label">Link</span><code id="sig-link-path" class="sig-link-path"></code><span id="sig-link-meta" class="sig-link-meta"></span>
+        </div>
+        <div id="sig-issue-error" class="alert" role="alert" hidden></div>
+      </li>
+
+      <li class="sig-step" id="sig-step-sign" data-state="waiting">
+        <div class="sig-head"><span class="sig-n">b</span><h3>Sign</h3><span class="tag tag-public">signatory · no session</span></div>
+        <div class="pad" id="sig-pad" data-state="empty">
+          <canvas id="sig-canvas" role="img" aria-label="Signature pad: draw with a mouse, a finger or a pen"></canvas>
+          <div class="pad-guide" aria-hidden="true"><span class="pad-x">×</span><span class="pad-line"></span></div>
+          <p id="sig-placeholder" class="pad-placeholder" aria-hidden="true">Create a signing link first</p>
+        </div>
+        <p id="sig-policy" class="policy"></p>
+        <div class="actions">
+          <button id="sig-submit-button" disabled>Submit signature</button>
+          <button id="sig-clear-button" class="secondary" disabled>Clear</button>
+          <span id="sig-submit-status" class="status" role="status"></span>
+        </div>
+        <dl id="sig-stored" class="kv" hidden>
+          <dt>uploadId</dt><dd><code id="sig-upload-id"></code></dd>
+          <dt>sha256</dt><dd><code id="sig-sha256"></code></dd>
+          <dt>size</dt><dd id="sig-size"></dd>
+        </dl>
+        <div id="sig-submit-error" class="alert" role="alert" hidden></div>
+      </li>
+
+      <li class="sig-step" id="sig-step-link" data-state="waiting">
+        <div class="sig-head"><span class="sig-n">c</span><h3>Link to the submission</h3><span class="tag tag-admin">admin</span></div>
+        <p class="sig-note">What the app's backend does when the submission is saved: <code>consume</code> with <code>ownerType: "form_signature"</code> (the owner is the organisation), then read it back through <code>POST /uploads/signed-urls</code> — admins of the organisation only.</p>
+        <div class="actions">
+          <button id="sig-link-button" disabled>Link to submission</button>
+          <span id="sig-link-status" class="status" role="status"></span>
+        </div>
+        <div id="sig-link-error" class="alert" role="alert" hidden></div>
+        <figure id="sig-record" class="sig-record" hidden>
+          <div class="sig-record-image"><img id="sig-image" alt="The stored signature"></div>
+          <figcaption>
+            <span class="sig-record-label">Retained key</span>
+            <code id="sig-key" class="sig-key"></code>
+            <span id="sig-record-meta" class="sig-record-meta"></span>
+          </figcaption>
+        </figure>
+      </li>
+    </ol>
   </section>
 
   <section class="card" id="log-card">

@@ -146,11 +146,12 @@ describe("HTTP routes", () => {
     }
   });
 
-  it("the API's CORS allows the stage's app origins only", () => {
+  it("the API's CORS allows the stage's app origins only, and exposes the headers the client reads (date, retry-after)", () => {
     expect(theOne(app, TYPES.api).inputs.corsConfiguration).toEqual({
       allowOrigins: APP_ORIGINS,
       allowMethods: ["GET", "POST", "PUT"],
       allowHeaders: ["authorization", "content-type"],
+      exposeHeaders: ["date", "retry-after"],
       maxAge: 3600,
     });
   });

@@ -87,6 +87,7 @@ type Verified = { code: Failure["code"] } | { code: null; info: StoredObjectInfo
  * storage or the scanner cannot answer (fail closed).
  */
 async function verifyStored(deps: ConsumeDeps, upload: StagedUpload): Promise<Verified> {
+  const log = deps.log ?? silentLog;
   const info = await deps.objects.head(upload.bucket, upload.key);
   if (!info) return { code: "NOT_UPLOADED" };
   if (info.size !== upload.size || info.contentType !== upload.contentType) return { code: "CONTENT_MISMATCH" };
@@ -96,7 +97,7 @@ async function verifyStored(deps: ConsumeDeps, upload: StagedUpload): Promise<Ve
   if (!head) return { code: "NOT_UPLOADED" };
   const sniffed = await sniff(upload.contentType, head);
   if (!sniffed.matches) {
-    (deps.log ?? silentLog).warn("content does not match its declared type", { uploadId: upload.uploadId, declared: upload.contentType, detected: sniffed.detected });
+    log.warn("content does not match its declared type", { uploadId: upload.uploadId, declared: upload.contentType, detected: sniffed.detected });
     return { code: "CONTENT_MISMATCH" };
   }
 
@@ -104,10 +105,10 @@ async function verifyStored(deps: ConsumeDeps, upload: StagedUpload): Promise<Ve
     const maxBytes = deps.scanMaxBytes ?? upload.size;
     const stream = await deps.objects.stream(upload.bucket, upload.key, maxBytes);
     if (!stream) return { code: "NOT_UPLOADED" };
-    if (upload.size > maxBytes) (deps.log ?? silentLog).warn("object larger than SCAN_MAX_BYTES: only its beginning was scanned", { uploadId: upload.uploadId, size: upload.size, scannedBytes: maxBytes });
+    if (upload.size > maxBytes) log.warn("object larger than SCAN_MAX_BYTES: only its beginning was scanned", { uploadId: upload.uploadId, size: upload.size, scannedBytes: maxBytes });
     const verdict = await deps.scanner.scan(stream);
     if (!verdict.clean) {
-      (deps.log ?? silentLog).error("malware detected", { uploadId: upload.uploadId, orgId: upload.orgId, signature: verdict.signature });
+      log.error("malware detected", { uploadId: upload.uploadId, orgId: upload.orgId, signature: verdict.signature });
       return { code: "MALWARE_DETECTED" };
     }
   }

@@ -1,6 +1,6 @@
 /** POST /uploads/signed-urls — presigned GET URLs for keys the caller may read. Signs only: no S3 client, no Redis. */
 import { createUrlMemo, signedUrls } from "@fitkit/core/downloads/signed-urls";
-import { z } from "zod";
+import * as z from "zod";
 import { readerSigner } from "./lib/deps/signer.js";
 import { authenticatedJsonRoute } from "./lib/http.js";
 import { readBuckets } from "./lib/resources.js";

@@ -4,7 +4,7 @@
  */
 import { sweep } from "@fitkit/core/staging/sweep";
 import type { Context } from "aws-lambda";
-import { z } from "zod";
+import * as z from "zod";
 import { stagingStore } from "./lib/deps/staging-store.js";
 import { objectStore } from "./lib/deps/storage.js";
 import { internalOperation } from "./lib/internal.js";

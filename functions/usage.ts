@@ -1,7 +1,7 @@
 /** Internal `usage` — an organisation's used, reserved and quota bytes. */
 import { getUsage } from "@fitkit/core/quotas/usage";
 import { safeId } from "@fitkit/core/staging/schemas";
-import { z } from "zod";
+import * as z from "zod";
 import { uploadSettings } from "./lib/deps/settings.js";
 import { stagingStore } from "./lib/deps/staging-store.js";
 import { internalOperation } from "./lib/internal.js";

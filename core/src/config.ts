@@ -3,7 +3,7 @@
  * JSON through `SST_RESOURCE_<Name>` on the local stack) and parse each section here once per cold
  * start; a missing or bad value fails fast with an error that names the resource and field.
  */
-import { z } from "zod";
+import * as z from "zod";
 
 const positiveInt = z.coerce.number().int().positive();
 

@@ -2,7 +2,7 @@
  * Release — the parent record was deleted: delete its objects and give their bytes back to the
  * organisation's quota, once per object however often (or concurrently) it is released.
  */
-import { z } from "zod";
+import * as z from "zod";
 import { ForbiddenError } from "../errors.js";
 import { parseObjectKey } from "../policies/object-keys.js";
 import type { Buckets } from "../staging/buckets.js";

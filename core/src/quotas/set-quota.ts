@@ -1,5 +1,5 @@
 /** Per-organisation quota overrides (ORG_QUOTA_BYTES is the default). */
-import { z } from "zod";
+import * as z from "zod";
 import { safeId } from "../staging/schemas.js";
 import type { StagingStore } from "../staging/staging-store.js";
 

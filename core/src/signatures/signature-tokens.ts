@@ -3,7 +3,7 @@
  * one signature for one form submission. Only its SHA-256 is stored; it works once.
  */
 import { randomBytes } from "node:crypto";
-import { z } from "zod";
+import * as z from "zod";
 import { sha256Hex } from "../hashing.js";
 import { safeId } from "../staging/schemas.js";
 import type { StagingStore } from "../staging/staging-store.js";

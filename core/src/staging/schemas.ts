@@ -1,5 +1,5 @@
 /** Request schemas of the staged-upload operations (the handlers validate with these). */
-import { z } from "zod";
+import * as z from "zod";
 import { SAFE_SEGMENT } from "../policies/object-keys.js";
 import { OWNER_TYPES } from "../policies/owner-types.js";
 

@@ -77,7 +77,11 @@ function matchPath(pattern: string, path: string): Record<string, string> | null
     const segment = want[i]!;
     if (segment.startsWith("{") && segment.endsWith("}")) {
       if (!got[i]) return null;
-      params[segment.slice(1, -1)] = decodeURIComponent(got[i]!);
+      try {
+        params[segment.slice(1, -1)] = decodeURIComponent(got[i]!);
+      } catch {
+        return null; // malformed %-escapes: no such route (404), as API Gateway would not match it either
+      }
     } else if (segment !== got[i]) return null;
   }
   return params;

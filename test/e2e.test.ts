@@ -130,6 +130,10 @@ describe("error rows of the contract, over HTTP", () => {
     expect(schema.status).toBe(400);
     expect(schema.body.error.code).toBe("INVALID_REQUEST");
     expect(schema.body.error.details.map((d: { path: string }) => d.path).sort()).toEqual(["files.0.size", "ownerType"]);
+
+    const loneSurrogate = await postJson(`${stack.api}/uploads`, { ownerType: "message", files: [{ contentType: "image/png", size: 10, fileName: "a\ud800b" }] }, who.token);
+    expect(loneSurrogate.status).toBe(400);
+    expect(loneSurrogate.body.error.details).toEqual([{ path: "files.0.fileName", message: "must be well-formed Unicode text" }]);
   });
 
   it("401 UNAUTHENTICATED without a token, with a forged one and with an expired one", async () => {

@@ -57,12 +57,15 @@ describe("PUT /public/signatures/{token}", () => {
     const again = await putSignature(path, pngImage());
     const unknown = await putSignature(`/public/signatures/${"A".repeat(43)}`, pngImage());
     const garbage = await putSignature("/public/signatures/not-a-token", pngImage());
+    const malformed = await putSignature("/public/signatures/%E0%A4%A", pngImage());
 
     expect(again.status).toBe(409);
     expect(await again.json()).toEqual(errorBody("TOKEN_USED"));
     expect(unknown.status).toBe(404);
     expect(await unknown.json()).toEqual(errorBody("NOT_FOUND"));
     expect(garbage.status).toBe(404);
+    expect(malformed.status).toBe(404);
+    expect(await malformed.json()).toEqual(errorBody("NOT_FOUND"));
   });
 
   it("lets exactly one of many concurrent PUTs with one token succeed", async () => {

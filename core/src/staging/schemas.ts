@@ -15,7 +15,8 @@ export const presignRequestSchema = z.object({
       z.object({
         contentType: z.string().min(1).max(255),
         size: z.number().int().min(1).max(Number.MAX_SAFE_INTEGER),
-        fileName: z.string().min(1).max(255).optional(),
+        // Metadata only, but it is stored: refuse text that is not well-formed Unicode (lone surrogates).
+        fileName: z.string().min(1).max(255).refine((name) => name.isWellFormed(), "must be well-formed Unicode text").optional(),
         sha256: sha256Base64.optional(),
       }),
     )

@@ -262,6 +262,38 @@ describe("error rows of the contract, over HTTP", () => {
     expect(Number(last!.headers.get("retry-after"))).toBeGreaterThan(0);
   });
 
+  it("no malformed input from outside produces a 5xx: each is a 4xx with the error body", async () => {
+    const who = await member("admin");
+    const bodies: [string, string, unknown][] = [
+      ["/uploads", "POST", null],
+      ["/uploads", "POST", []],
+      ["/uploads", "POST", "\"just a string\""],
+      ["/uploads", "POST", { ownerType: "message", files: [] }],
+      ["/uploads", "POST", { ownerType: "message", files: Array(11).fill({ contentType: "image/png", size: 1 }) }],
+      ["/uploads", "POST", { ownerType: "message", files: [{ contentType: "image/png", size: 1.5 }] }],
+      ["/uploads", "POST", { ownerType: "message", files: [{ contentType: "image/png", size: 1e300 }] }],
+      ["/uploads", "POST", { ownerType: "message", files: [{ contentType: "x".repeat(300), size: 1 }] }],
+      ["/uploads", "POST", { ownerType: "message", files: [{ contentType: "image/png", size: 1, sha256: "nope" }] }],
+      ["/uploads", "POST", { ownerType: "__proto__", files: [{ contentType: "image/png", size: 1 }] }],
+      ["/uploads/signed-urls", "POST", { keys: [] }],
+      ["/uploads/signed-urls", "POST", { keys: ["a"], expiresIn: 59 }],
+      ["/uploads/signed-urls", "POST", { keys: ["a"], expiresIn: 604801 }],
+      ["/uploads/signed-urls", "POST", { keys: ["\ud800/../x", "%00", "a".repeat(1025)] }],
+      ["/internal/consume", "POST", { uploadIds: ["../../x"], ownerType: "message", owner: { orgId: "org 1" }, idempotencyKey: "" }],
+      ["/internal/release", "POST", { keys: ["records/org_1/x.pdf"], orgId: "org_1" }],
+      ["/internal/set-quota", "POST", { orgId: "org_1", quotaBytes: -1 }],
+      ["/internal/issue-signature-token", "POST", { orgId: "org_1", formId: "f", submissionId: "s", ttlSeconds: 1 }],
+      ["/internal/usage", "POST", "{"],
+    ];
+    for (const [path, method, body] of bodies) {
+      const headers: Record<string, string> = { "content-type": "application/json", authorization: `Bearer ${who.token}`, "x-internal-key": stack.internalApiKey };
+      const res = await fetch(`${stack.api}${path}`, { method, headers, body: typeof body === "string" ? body : JSON.stringify(body) });
+      const reply = await res.json();
+      expect({ path, body, status: res.status < 500 && res.status >= 400 }).toEqual({ path, body, status: true });
+      expect(reply).toEqual({ error: expect.objectContaining({ code: expect.any(String), message: expect.any(String) }) });
+    }
+  });
+
   it("internal routes need the internal key", async () => {
     const res = await fetch(`${stack.api}/internal/consume`, { method: "POST", body: "{}", headers: { "x-internal-key": "wrong" } });
     expect(res.status).toBe(401);

@@ -18,6 +18,8 @@ import { presign, type PresignedUpload } from "@fitkit/core/staging/presign";
 import type { OwnerType } from "@fitkit/core/policies/owner-types";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { startEmbeddedS3, type EmbeddedS3 } from "../local/embedded-s3.js";
+import { postJson } from "./support/http.js";
+import { startLocalStackProcess } from "./support/local-stack-process.js";
 import { EICAR, EICAR_SIGNATURE, startClamd, type ClamdServer } from "./harness/clamd.js";
 import { uniqueId } from "./support/fixtures.js";
 import { putPresigned } from "./support/http.js";
@@ -170,4 +172,37 @@ describe("virus scanning with a real clamd", () => {
     expect(store.uploads.get(presigned!.uploadId)?.status).toBe("staged");
     expect(await objects.head(MEDIA, presigned!.key)).not.toBeNull();
   });
+});
+
+describe("the local stack with CLAMD_HOST set", () => {
+  it("scans at consume and at the public signature upload: EICAR is 422 MALWARE_DETECTED, clean files pass", async () => {
+    const stack = await startLocalStackProcess({ CLAMD_HOST: clamd.host, CLAMD_PORT: String(clamd.port) });
+    try {
+      const userId = uniqueId("user");
+      const orgId = uniqueId("org");
+      const token = await stack.token({ userId, orgId, role: "member" });
+      const infected = Buffer.concat([pngImage(), Buffer.from(EICAR, "latin1")]);
+      const clean = pngImage(6, 6);
+      const presigned = await postJson(`${stack.api}/uploads`, { ownerType: "progress_photo", files: [{ contentType: "image/png", size: infected.length }, { contentType: "image/png", size: clean.length }] }, token);
+      const [bad, good] = presigned.body.uploads as PresignedUpload[];
+      await putPresigned(bad!, infected);
+      await putPresigned(good!, clean);
+      const consume = (ids: string[], key: string) => stack.internal("consume", { uploadIds: ids, ownerType: "progress_photo", owner: { orgId, userId }, idempotencyKey: key });
+
+      const refused = await consume([bad!.uploadId, good!.uploadId], "k1");
+      const linked = await consume([good!.uploadId], "k2");
+
+      expect(refused).toMatchObject({ status: 422, body: { error: { code: "MALWARE_DETECTED", details: [{ uploadId: bad!.uploadId, code: "MALWARE_DETECTED" }] } } });
+      expect(linked.status).toBe(200);
+
+      const link = (await stack.internal("issue-signature-token", { orgId, formId: "form_1", submissionId: "sub_1" })).body;
+      const put = (bytes: Buffer) => fetch(`${stack.api}${link.path}`, { method: "PUT", headers: { "content-type": "image/png" }, body: bytes as BodyInit });
+      const infectedSignature = await put(infected);
+      expect(infectedSignature.status).toBe(422);
+      expect((await infectedSignature.json()).error.code).toBe("MALWARE_DETECTED");
+      expect((await put(clean)).status).toBe(201); // the refused attempt did not burn the link
+    } finally {
+      await stack.close();
+    }
+  }, 60_000);
 });

@@ -5,26 +5,14 @@
  *
  * This module must not touch SST globals at import time (the wiring tests import it directly).
  */
+import { configSchemas, type UploadSettings } from "@fitkit/core/config";
 import { FUNCTIONS, INTERNAL_FUNCTION_KEYS, type InternalFunctionKey } from "./functions.js";
 
-/** The `UploadSettings` link (numbers). Handlers parse it with core's config schema. */
-export interface UploadSettings {
-  presignTtlSeconds: number;
-  stagingGraceSeconds: number;
-  orgQuotaBytes: number;
-  presignRatePerMinute: number;
-  publicPutRatePerMinute: number;
-  scanMaxBytes: number;
-}
+/** The `UploadSettings` link (numbers). Handlers parse it with the same core schema. */
+export type { UploadSettings };
 
-export const DEFAULT_UPLOAD_SETTINGS: Readonly<UploadSettings> = {
-  presignTtlSeconds: 600,
-  stagingGraceSeconds: 3600,
-  orgQuotaBytes: 10_737_418_240,
-  presignRatePerMinute: 60,
-  publicPutRatePerMinute: 20,
-  scanMaxBytes: 104_857_600,
-};
+/** The defaults come from core's one configuration schema, so stacks and handlers cannot drift. */
+export const DEFAULT_UPLOAD_SETTINGS: Readonly<UploadSettings> = configSchemas.UploadSettings.parse({});
 
 /** One service allowed to invoke internal functions with Lambda Invoke. */
 export interface InternalCaller {

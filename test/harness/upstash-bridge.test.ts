@@ -33,14 +33,7 @@ beforeEach(async () => {
 
 /** Same settings, but every command is its own HTTP request (POST / instead of /pipeline). */
 function clientWithoutAutoPipelining(): UpstashRedis {
-  return new UpstashRedis({
-    url: bridge.url,
-    token: bridge.token,
-    automaticDeserialization: false,
-    retry: false,
-    enableTelemetry: false,
-    enableAutoPipelining: false,
-  });
+  return createUpstashTestClient(bridge, { enableAutoPipelining: false });
 }
 
 const TRICKY_VALUES: Record<string, string> = {

@@ -25,7 +25,7 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import type { AddressInfo } from "node:net";
 import { randomBytes } from "node:crypto";
 import { Redis as IORedis } from "ioredis";
-import { Redis as UpstashRedis } from "@upstash/redis";
+import { Redis as UpstashRedis, type RedisConfigNodejs } from "@upstash/redis";
 
 export interface UpstashBridge {
   /** http://127.0.0.1:PORT — pass as `url` to @upstash/redis. */
@@ -324,12 +324,13 @@ export async function startUpstashBridge(options: UpstashBridgeOptions): Promise
  * Everything else is the library default: base64 response encoding, auto-pipelining on (so single
  * commands go to /pipeline), read-your-writes sync token.
  */
-export function createUpstashTestClient(bridge: UpstashBridge): UpstashRedis {
+export function createUpstashTestClient(bridge: UpstashBridge, overrides: Partial<RedisConfigNodejs> = {}): UpstashRedis {
   return new UpstashRedis({
     url: bridge.url,
     token: bridge.token,
     automaticDeserialization: false,
     retry: false,
     enableTelemetry: false,
+    ...overrides,
   });
 }

@@ -28,10 +28,10 @@ import { sweep } from "../core/src/staging/sweep.js";
 import type { UrlSigner } from "../core/src/storage/url-signer.js";
 import { startEmbeddedS3 } from "../local/embedded-s3.js";
 import { buildHandlers } from "../scripts/build.js";
-import { startRedisServer } from "../test/harness/redis-server.js";
-import { createUpstashTestClient, startUpstashBridge } from "../test/harness/upstash-bridge.js";
-import { CountingDriver, CountingObjectStore } from "../test/support/counting.js";
-import { pngImage } from "../test/support/media.js";
+import { startRedisServer } from "../support/redis-server.js";
+import { createUpstashTestClient, startUpstashBridge } from "../support/upstash-bridge.js";
+import { CountingDriver, CountingObjectStore } from "../support/counting.js";
+import { pngImage } from "../support/media.js";
 import { benchSigning } from "./signing.js";
 
 const quick = process.argv.includes("--quick");

@@ -9,7 +9,7 @@ import { createUploader, UploadClientError, type UploaderOptions, type UploadPro
 import { gradientPng } from "./support/browser.js";
 import { errorBody } from "./support/http.js";
 import { startLocalStackProcess, type LocalStackProcess } from "./support/local-stack-process.js";
-import { pngImage } from "./support/media.js";
+import { pngImage } from "../support/media.js";
 import { sleep, uniqueId } from "./support/fixtures.js";
 
 let stack: LocalStackProcess;

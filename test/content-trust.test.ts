@@ -20,10 +20,10 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { startEmbeddedS3, type EmbeddedS3 } from "../local/embedded-s3.js";
 import { postJson } from "./support/http.js";
 import { startLocalStackProcess } from "./support/local-stack-process.js";
-import { EICAR, EICAR_SIGNATURE, startClamd, type ClamdServer } from "./harness/clamd.js";
+import { EICAR, EICAR_SIGNATURE, startClamd, type ClamdServer } from "../support/clamd.js";
 import { uniqueId } from "./support/fixtures.js";
 import { putPresigned } from "./support/http.js";
-import { heicBytes, jpegBytes, mp4Bytes, peExecutableBytes, pngImage, quicktimeBytes, svgBytes, webmBytes, webpBytes, zipBytes, htmlBytes } from "./support/media.js";
+import { heicBytes, jpegBytes, mp4Bytes, peExecutableBytes, pngImage, quicktimeBytes, svgBytes, webmBytes, webpBytes, zipBytes, htmlBytes } from "../support/media.js";
 
 const MEDIA = "media-trust";
 let s3: EmbeddedS3;

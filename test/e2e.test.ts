@@ -7,7 +7,7 @@ import { PutObjectCommand, S3Client } from "@aws-sdk/client-s3";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { errorBody, postJson, putPresigned } from "./support/http.js";
 import { startLocalStackProcess, type LocalStackProcess } from "./support/local-stack-process.js";
-import { pngImage } from "./support/media.js";
+import { pngImage } from "../support/media.js";
 import { sleep, uniqueId } from "./support/fixtures.js";
 
 const TTL_SECONDS = 6;

@@ -12,9 +12,9 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { generateDevKeyPair, signDevToken, type DevTokenOptions } from "../local/dev-auth.js";
 import { startEmbeddedS3, type EmbeddedS3 } from "../local/embedded-s3.js";
 import { resourceVariables } from "../local/env.js";
-import { startRedisServer, type RedisServer } from "./harness/redis-server.js";
+import { startRedisServer, type RedisServer } from "../support/redis-server.js";
 import { putPresigned } from "./support/http.js";
-import { pngImage } from "./support/media.js";
+import { pngImage } from "../support/media.js";
 import { uniqueId } from "./support/fixtures.js";
 
 const APP_ORIGIN = "https://app.fitkit.test";

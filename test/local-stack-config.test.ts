@@ -5,8 +5,8 @@
 import { spawnSync } from "node:child_process";
 import { Redis } from "ioredis";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { startRedisServer, type RedisServer } from "./harness/redis-server.js";
-import { startUpstashBridge, type UpstashBridge } from "./harness/upstash-bridge.js";
+import { startRedisServer, type RedisServer } from "../support/redis-server.js";
+import { startUpstashBridge, type UpstashBridge } from "../support/upstash-bridge.js";
 import { uniqueId } from "./support/fixtures.js";
 import { postJson } from "./support/http.js";
 import { startLocalStackProcess } from "./support/local-stack-process.js";

@@ -20,10 +20,10 @@ import { sweep } from "@fitkit/core/staging/sweep";
 import type { Redis } from "ioredis";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { startEmbeddedS3, type EmbeddedS3 } from "../local/embedded-s3.js";
-import { startRedisServer, type RedisServer } from "./harness/redis-server.js";
+import { startRedisServer, type RedisServer } from "../support/redis-server.js";
 import { sleep, uniqueId } from "./support/fixtures.js";
 import { putPresigned } from "./support/http.js";
-import { pngImage, zipBytes } from "./support/media.js";
+import { pngImage, zipBytes } from "../support/media.js";
 
 const buckets = { media: "media-quota", compliance: "compliance-quota" };
 let redis: RedisServer;

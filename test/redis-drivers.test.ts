@@ -9,8 +9,8 @@ import { UpstashDriver } from "@fitkit/core/adapters/redis/upstash-driver";
 import { DependencyUnavailableError } from "@fitkit/core/errors";
 import type { Redis } from "ioredis";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { startRedisServer, type RedisServer } from "./harness/redis-server.js";
-import { createUpstashTestClient, startUpstashBridge, type UpstashBridge } from "./harness/upstash-bridge.js";
+import { startRedisServer, type RedisServer } from "../support/redis-server.js";
+import { createUpstashTestClient, startUpstashBridge, type UpstashBridge } from "../support/upstash-bridge.js";
 
 let redis: RedisServer;
 let bridge: UpstashBridge;

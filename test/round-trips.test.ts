@@ -10,10 +10,10 @@ import { consume } from "@fitkit/core/staging/consume";
 import { presign } from "@fitkit/core/staging/presign";
 import type { Redis } from "ioredis";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { startRedisServer, type RedisServer } from "./harness/redis-server.js";
-import { CountingDriver, CountingObjectStore } from "./support/counting.js";
+import { startRedisServer, type RedisServer } from "../support/redis-server.js";
+import { CountingDriver, CountingObjectStore } from "../support/counting.js";
 import { uniqueId } from "./support/fixtures.js";
-import { pngImage } from "./support/media.js";
+import { pngImage } from "../support/media.js";
 
 let redis: RedisServer;
 let client: Redis;

@@ -13,7 +13,7 @@ import type { UrlSigner } from "@fitkit/core/storage/url-signer";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { startEmbeddedS3, type EmbeddedS3 } from "../local/embedded-s3.js";
 import { uniqueId } from "./support/fixtures.js";
-import { pngImage } from "./support/media.js";
+import { pngImage } from "../support/media.js";
 
 let s3: EmbeddedS3;
 let signer: UrlSigner;

@@ -8,7 +8,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { sleep, uniqueId } from "./support/fixtures.js";
 import { errorBody, postJson } from "./support/http.js";
 import { startLocalStackProcess, type LocalStackProcess } from "./support/local-stack-process.js";
-import { pdfBytes, pngImage, zipBytes } from "./support/media.js";
+import { pdfBytes, pngImage, zipBytes } from "../support/media.js";
 
 const TTL_SECONDS = 6;
 let stack: LocalStackProcess;

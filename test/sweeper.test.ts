@@ -19,10 +19,10 @@ import { mockClient } from "aws-sdk-client-mock";
 import type { Redis } from "ioredis";
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
 import { startEmbeddedS3, type EmbeddedS3 } from "../local/embedded-s3.js";
-import { startRedisServer, type RedisServer } from "./harness/redis-server.js";
-import { CountingDriver, CountingObjectStore } from "./support/counting.js";
+import { startRedisServer, type RedisServer } from "../support/redis-server.js";
+import { CountingDriver, CountingObjectStore } from "../support/counting.js";
 import { newUpload, sleep, uniqueId } from "./support/fixtures.js";
-import { pngImage } from "./support/media.js";
+import { pngImage } from "../support/media.js";
 
 const MEDIA = "media-sweep";
 const COMPLIANCE = "compliance-sweep";

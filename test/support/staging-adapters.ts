@@ -9,8 +9,8 @@ import { RedisStagingStore } from "@fitkit/core/adapters/redis/redis-staging-sto
 import { UpstashDriver } from "@fitkit/core/adapters/redis/upstash-driver";
 import type { StagingStore } from "@fitkit/core/staging/staging-store";
 import type { Redis } from "ioredis";
-import { startRedisServer, type RedisServer } from "../harness/redis-server.js";
-import { createUpstashTestClient, startUpstashBridge, type UpstashBridge } from "../harness/upstash-bridge.js";
+import { startRedisServer, type RedisServer } from "../../support/redis-server.js";
+import { createUpstashTestClient, startUpstashBridge, type UpstashBridge } from "../../support/upstash-bridge.js";
 
 export type AdapterName = "memory" | "ioredis" | "upstash";
 export const ADAPTERS: AdapterName[] = ["memory", "ioredis", "upstash"];

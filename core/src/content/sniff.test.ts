@@ -13,7 +13,7 @@ import {
   webmBytes,
   webpBytes,
   zipBytes,
-} from "../../../test/support/media.js";
+} from "../../../support/media.js";
 import { ACCEPTED_DETECTIONS, detectType, sniff } from "./sniff.js";
 
 describe("detecting what bytes really are", () => {

@@ -1,6 +1,6 @@
 /** The public signature upload's rules, on in-memory fakes with a controllable clock. */
 import { beforeEach, describe, expect, it } from "vitest";
-import { pngImage } from "../../../test/support/media.js";
+import { pngImage } from "../../../support/media.js";
 import { MemoryObjectStore } from "../adapters/memory/memory-object-store.js";
 import { MemoryStagingStore } from "../adapters/memory/memory-staging-store.js";
 import { publicSignatureUpload } from "./public-signature-upload.js";

@@ -9,9 +9,9 @@ import { mkdtemp, rm } from "node:fs/promises";
 import os from "node:os";
 import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { startEmbeddedS3, type EmbeddedS3 } from "../../../../local/embedded-s3.js";
-import type { PresignedPut, PresignPutInput } from "../../storage/url-signer.js";
-import { FastUrlSigner } from "./fast-url-signer.js";
+import { startEmbeddedS3, type EmbeddedS3 } from "../local/embedded-s3.js";
+import type { PresignedPut, PresignPutInput } from "@fitkit/core/storage/url-signer";
+import { FastUrlSigner } from "@fitkit/core/adapters/s3/fast-url-signer";
 
 const BUCKET = "fitkit-uploads";
 

@@ -2,8 +2,8 @@
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
 import { Redis as IORedis } from "ioredis";
 import { Redis as UpstashRedis } from "@upstash/redis";
-import { startRedisServer, type RedisServer } from "./redis-server.js";
-import { createUpstashTestClient, startUpstashBridge, type UpstashBridge } from "./upstash-bridge.js";
+import { startRedisServer, type RedisServer } from "../support/redis-server.js";
+import { createUpstashTestClient, startUpstashBridge, type UpstashBridge } from "../support/upstash-bridge.js";
 
 let server: RedisServer;
 let bridge: UpstashBridge;

@@ -11,7 +11,7 @@
 // this process being SIGKILLed).
 import { mkdir, writeFile } from "node:fs/promises";
 import { join } from "node:path";
-import { pingClamd } from "../../core/src/adapters/clamd/clamd-scanner.js";
+import { pingClamd } from "@fitkit/core/adapters/clamd/clamd-scanner";
 import {
   ExecutableNotFoundError,
   findOnPath,

@@ -1,11 +1,11 @@
-// ClamdScanner against a REAL clamd (test/harness/clamd.ts), plus two misbehaving TCP peers
+// ClamdScanner against a REAL clamd (support/clamd.ts), plus two misbehaving TCP peers
 // (one that never reads, one that never answers) for the backpressure and timeout paths.
 import { randomBytes } from "node:crypto";
 import { createServer, type Server, type Socket } from "node:net";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { EICAR, EICAR_SIGNATURE, startClamd, type ClamdServer } from "../../../../test/harness/clamd.js";
-import { DependencyUnavailableError } from "../../errors.js";
-import { CLAMD_MAX_CHUNK_BYTES, ClamdError, ClamdScanner, parseClamdReply, pingClamd } from "./clamd-scanner.js";
+import { EICAR, EICAR_SIGNATURE, startClamd, type ClamdServer } from "../support/clamd.js";
+import { DependencyUnavailableError } from "@fitkit/core/errors";
+import { CLAMD_MAX_CHUNK_BYTES, ClamdError, ClamdScanner, parseClamdReply, pingClamd } from "@fitkit/core/adapters/clamd/clamd-scanner";
 
 const MiB = 1024 * 1024;
 const eicarBytes = Buffer.from(EICAR, "latin1");

@@ -7,20 +7,19 @@
  * through the REST bridge), the SigV4-checking S3 server, and the bundles `npm run build` makes.
  */
 import { execFileSync } from "node:child_process";
+import { createHash, randomBytes } from "node:crypto";
 import { mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
-import { createHash, randomBytes } from "node:crypto";
-import { MemoryObjectStore } from "../core/src/adapters/memory/memory-object-store.js";
 import { createIoredisClient, IoredisDriver } from "../core/src/adapters/redis/ioredis-driver.js";
 import { RedisStagingStore } from "../core/src/adapters/redis/redis-staging-store.js";
 import { UpstashDriver } from "../core/src/adapters/redis/upstash-driver.js";
 import { FastUrlSigner } from "../core/src/adapters/s3/fast-url-signer.js";
 import { createS3Client } from "../core/src/adapters/s3/s3-client.js";
 import { S3ObjectStore } from "../core/src/adapters/s3/s3-object-store.js";
-import { createUrlMemo, signedUrls } from "../core/src/downloads/signed-urls.js";
 import type { Identity } from "../core/src/auth/identity.js";
+import { createUrlMemo, signedUrls } from "../core/src/downloads/signed-urls.js";
 import { consume } from "../core/src/staging/consume.js";
 import { presign } from "../core/src/staging/presign.js";
 import type { NewUpload } from "../core/src/staging/staging-store.js";
@@ -28,10 +27,10 @@ import { sweep } from "../core/src/staging/sweep.js";
 import type { UrlSigner } from "../core/src/storage/url-signer.js";
 import { startEmbeddedS3 } from "../local/embedded-s3.js";
 import { buildHandlers } from "../scripts/build.js";
-import { startRedisServer } from "../support/redis-server.js";
-import { createUpstashTestClient, startUpstashBridge } from "../support/upstash-bridge.js";
 import { CountingDriver, CountingObjectStore } from "../support/counting.js";
 import { pngImage } from "../support/media.js";
+import { startRedisServer } from "../support/redis-server.js";
+import { createUpstashTestClient, startUpstashBridge } from "../support/upstash-bridge.js";
 import { benchSigning } from "./signing.js";
 
 const quick = process.argv.includes("--quick");
@@ -55,7 +54,11 @@ const buckets = { media: "bench-media", compliance: "bench-compliance" };
 const settings = { presignTtlSeconds: 600, stagingGraceSeconds: 3600, orgQuotaBytes: 1e15, presignRatePerMinute: 1e9 };
 
 /** The seed's alternative, measured for comparison: a Redis cache of signed URLs (MGET, then SET EX for misses). */
-async function cachedSigning(redis: { mget(keys: string[]): Promise<(string | null)[]>; setMany(entries: [string, string][], ttl: number): Promise<void> }, signer: UrlSigner, keys: string[]) {
+async function cachedSigning(
+  redis: { mget(keys: string[]): Promise<(string | null)[]>; setMany(entries: [string, string][], ttl: number): Promise<void> },
+  signer: UrlSigner,
+  keys: string[],
+) {
   const cacheKeys = keys.map((k) => `{fku}:bench-url:${createHash("sha256").update(k).digest("hex")}`);
   const hits = await redis.mget(cacheKeys);
   const misses: [string, string][] = [];
@@ -90,11 +93,13 @@ async function main() {
     const clients = {
       ioredis: {
         mget: (k: string[]) => ioredis.mget(...k),
-        setMany: async (entries: [string, string][], ttl: number) => void (await entries.reduce((p, [k, v]) => p.set(k, v, "EX", ttl), ioredis.pipeline()).exec()),
+        setMany: async (entries: [string, string][], ttl: number) =>
+          void (await entries.reduce((p, [k, v]) => p.set(k, v, "EX", ttl), ioredis.pipeline()).exec()),
       },
       upstash: {
         mget: (k: string[]) => upstash.mget<(string | null)[]>(...k),
-        setMany: async (entries: [string, string][], ttl: number) => void (await entries.reduce((p, [k, v]) => p.set(k, v, { ex: ttl }), upstash.pipeline()).exec()),
+        setMany: async (entries: [string, string][], ttl: number) =>
+          void (await entries.reduce((p, [k, v]) => p.set(k, v, { ex: ttl }), upstash.pipeline()).exec()),
       },
     };
     const noCacheMs = round(await timeMs(() => signedUrls({ signer, buckets }, admin, { keys, expiresIn: 3600 }), rounds), 3);
@@ -108,10 +113,13 @@ async function main() {
     };
     for (const [name, client] of Object.entries(clients)) {
       await ioredis.flushall();
-      const cold = await timeMs(async () => {
-        await ioredis.flushall();
-        await cachedSigning(client, signer, keys);
-      }, Math.ceil(rounds / 3));
+      const cold = await timeMs(
+        async () => {
+          await ioredis.flushall();
+          await cachedSigning(client, signer, keys);
+        },
+        Math.ceil(rounds / 3),
+      );
       await cachedSigning(client, signer, keys);
       const warm = await timeMs(() => cachedSigning(client, signer, keys), rounds);
       // The alternative: a Redis cache of signed URLs in front of the same signer.
@@ -122,14 +130,19 @@ async function main() {
     console.error("presign…");
     const driver = new CountingDriver(new IoredisDriver(ioredis));
     const store = new RedisStagingStore(driver);
-    const presignOnce = () => presign({ store, signer, settings, buckets }, admin, { ownerType: "progress_photo", files: [{ contentType: "image/png", size: 1000 }] });
+    const presignOnce = () =>
+      presign({ store, signer, settings, buckets }, admin, { ownerType: "progress_photo", files: [{ contentType: "image/png", size: 1000 }] });
     const presignRounds = quick ? 200 : 1000;
     await presignOnce();
     driver.reset();
     const presignStart = performance.now();
     for (let i = 0; i < presignRounds; i++) await presignOnce();
     const upstashStore = new RedisStagingStore(new UpstashDriver(upstash));
-    const upstashPresignMs = await timeMs(() => presign({ store: upstashStore, signer, settings, buckets }, admin, { ownerType: "progress_photo", files: [{ contentType: "image/png", size: 1000 }] }), rounds);
+    const upstashPresignMs = await timeMs(
+      () =>
+        presign({ store: upstashStore, signer, settings, buckets }, admin, { ownerType: "progress_photo", files: [{ contentType: "image/png", size: 1000 }] }),
+      rounds,
+    );
     results.presign = {
       usPerRequest: round(((performance.now() - presignStart) * 1000) / presignRounds, 1),
       redisRoundTrips: driver.calls.length / presignRounds,
@@ -146,12 +159,27 @@ async function main() {
       for (let r = 0; r < (quick ? 3 : 7); r++) {
         const uploads = [];
         for (let i = 0; i < n; i += 10) {
-          uploads.push(...(await presign({ store, signer, settings, buckets }, admin, { ownerType: "message", files: Array.from({ length: Math.min(10, n - i) }, () => ({ contentType: "image/png", size: png.length })) })).uploads);
+          uploads.push(
+            ...(
+              await presign({ store, signer, settings, buckets }, admin, {
+                ownerType: "message",
+                files: Array.from({ length: Math.min(10, n - i) }, () => ({ contentType: "image/png", size: png.length })),
+              })
+            ).uploads,
+          );
         }
         await Promise.all(uploads.map((u) => fetch(u.url, { method: "PUT", headers: u.headers, body: png as BodyInit })));
         driver.reset();
         const start = performance.now();
-        await consume({ store, objects }, { uploadIds: uploads.map((u) => u.uploadId), ownerType: "message", owner: { orgId: admin.orgId!, userId: admin.userId }, idempotencyKey: randomBytes(8).toString("hex") });
+        await consume(
+          { store, objects },
+          {
+            uploadIds: uploads.map((u) => u.uploadId),
+            ownerType: "message",
+            owner: { orgId: admin.orgId!, userId: admin.userId },
+            idempotencyKey: randomBytes(8).toString("hex"),
+          },
+        );
         samples.push(performance.now() - start);
         trips = driver.calls.length;
       }
@@ -163,15 +191,30 @@ async function main() {
     await ioredis.flushall();
     const expired: NewUpload[] = Array.from({ length: 10_000 }, () => {
       const uploadId = randomBytes(16).toString("hex");
-      return { uploadId, ownerType: "message", orgId: "org_sweep", userId: "user_sweep", bucket: buckets.media, key: `org_sweep/message/user_sweep/${uploadId}.png`, contentType: "image/png", size: 10 };
+      return {
+        uploadId,
+        ownerType: "message",
+        orgId: "org_sweep",
+        userId: "user_sweep",
+        bucket: buckets.media,
+        key: `org_sweep/message/user_sweep/${uploadId}.png`,
+        contentType: "image/png",
+        size: 10,
+      };
     });
-    for (let i = 0; i < expired.length; i += 1000) await store.stage({ uploads: expired.slice(i, i + 1000), lifetimeSeconds: 1, quota: { orgId: "org_sweep", defaultQuotaBytes: 1e15 } });
+    for (let i = 0; i < expired.length; i += 1000)
+      await store.stage({ uploads: expired.slice(i, i + 1000), lifetimeSeconds: 1, quota: { orgId: "org_sweep", defaultQuotaBytes: 1e15 } });
     await new Promise((resolve) => setTimeout(resolve, 1100));
     objects.deleteBatches = [];
     driver.reset();
     const sweepStart = performance.now();
     const report = await sweep({ store, objects, complianceBucket: buckets.compliance });
-    results.sweep10k = { ms: round(performance.now() - sweepStart), deleteRequests: objects.deleteBatches.length, redisRoundTrips: driver.calls.length, deleted: report.deleted };
+    results.sweep10k = {
+      ms: round(performance.now() - sweepStart),
+      deleteRequests: objects.deleteBatches.length,
+      redisRoundTrips: driver.calls.length,
+      deleted: report.deleted,
+    };
   } finally {
     ioredis.disconnect();
     await bridge.close();
@@ -218,17 +261,30 @@ const sharedMemo = createUrlMemo();
 function printTable(results: Record<string, any>) {
   const rows: [string, string][] = [];
   const s = results.signing;
-  rows.push(["signing µs/URL: SDK getSignedUrl / project / floor", `${round(s.sdkUsPerUrl, 1)} / ${round(s.projectUsPerUrl, 1)} / ${round(s.floorUsPerUrl, 1)}`]);
+  rows.push([
+    "signing µs/URL: SDK getSignedUrl / project / floor",
+    `${round(s.sdkUsPerUrl, 1)} / ${round(s.projectUsPerUrl, 1)} / ${round(s.floorUsPerUrl, 1)}`,
+  ]);
   rows.push(["signing speed-up vs SDK (goal ≥ 8)", `${round(s.speedupVsSdk, 1)}×`]);
   const u = results.signedUrls100;
   rows.push(["100 signed URLs, project (no cache) / memo warm, ms", `${u.project.noCacheMs} / ${u.project.memoWarmMs}`]);
   rows.push(["100 signed URLs, Redis cache via ioredis cold / warm, ms", `${u.ioredis.coldCacheMs} / ${u.ioredis.warmCacheMs}`]);
   rows.push(["100 signed URLs, Redis cache via Upstash cold / warm, ms", `${u.upstash.coldCacheMs} / ${u.upstash.warmCacheMs}`]);
-  rows.push(["presign µs/request (ioredis) · Upstash ms · Redis round trips", `${results.presign.usPerRequest} · ${results.presign.upstashMsPerRequest} · ${results.presign.redisRoundTrips}`]);
-  for (const n of ["n1", "n10", "n100"]) rows.push([`consume ${n.slice(1)} uploads: ms · Redis round trips`, `${results.consume[n].ms} · ${results.consume[n].redisRoundTrips}`]);
-  rows.push(["sweep 10k: ms · DeleteObjects · Redis round trips", `${results.sweep10k.ms} · ${results.sweep10k.deleteRequests} · ${results.sweep10k.redisRoundTrips}`]);
+  rows.push([
+    "presign µs/request (ioredis) · Upstash ms · Redis round trips",
+    `${results.presign.usPerRequest} · ${results.presign.upstashMsPerRequest} · ${results.presign.redisRoundTrips}`,
+  ]);
+  for (const n of ["n1", "n10", "n100"])
+    rows.push([`consume ${n.slice(1)} uploads: ms · Redis round trips`, `${results.consume[n].ms} · ${results.consume[n].redisRoundTrips}`]);
+  rows.push([
+    "sweep 10k: ms · DeleteObjects · Redis round trips",
+    `${results.sweep10k.ms} · ${results.sweep10k.deleteRequests} · ${results.sweep10k.redisRoundTrips}`,
+  ]);
   for (const [name, b] of Object.entries<any>(results.bundles)) {
-    rows.push([`bundle ${name}: KiB (naive) · import ms (naive)${b.loadsS3Client ? " · S3 client" : ""}`, `${(b.bytes / 1024).toFixed(0)} (${(b.naiveBytes / 1024).toFixed(0)}) · ${b.importMs} (${b.naiveImportMs})`]);
+    rows.push([
+      `bundle ${name}: KiB (naive) · import ms (naive)${b.loadsS3Client ? " · S3 client" : ""}`,
+      `${(b.bytes / 1024).toFixed(0)} (${(b.naiveBytes / 1024).toFixed(0)}) · ${b.importMs} (${b.naiveImportMs})`,
+    ]);
   }
   const width = Math.max(...rows.map(([k]) => k.length));
   console.log(rows.map(([k, v]) => `${k.padEnd(width)}  ${v}`).join("\n"));

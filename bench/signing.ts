@@ -57,10 +57,7 @@ type Op = () => unknown;
 class NodeSha256 {
   readonly #hash;
   constructor(secret?: string | ArrayBuffer | ArrayBufferView) {
-    this.#hash =
-      secret === undefined
-        ? createHash("sha256")
-        : createHmac("sha256", typeof secret === "string" ? secret : toBuffer(secret));
+    this.#hash = secret === undefined ? createHash("sha256") : createHmac("sha256", typeof secret === "string" ? secret : toBuffer(secret));
   }
   update(data: string | ArrayBuffer | ArrayBufferView): void {
     this.#hash.update(typeof data === "string" ? data : toBuffer(data));
@@ -74,9 +71,7 @@ class NodeSha256 {
 }
 
 function toBuffer(data: ArrayBuffer | ArrayBufferView): Buffer {
-  return ArrayBuffer.isView(data)
-    ? Buffer.from(data.buffer, data.byteOffset, data.byteLength)
-    : Buffer.from(data);
+  return ArrayBuffer.isView(data) ? Buffer.from(data.buffer, data.byteOffset, data.byteLength) : Buffer.from(data);
 }
 
 function buildOps() {
@@ -150,7 +145,9 @@ function buildOps() {
   const signingKey = createHmac("sha256", "k").update("d").digest();
   const floor = () => {
     const hash = createHash("sha256").update(canonicalRequest).digest("hex");
-    return createHmac("sha256", signingKey).update(stringToSignHead + hash).digest("hex");
+    return createHmac("sha256", signingKey)
+      .update(stringToSignHead + hash)
+      .digest("hex");
   };
 
   return { sdk, project, sdkSignatureV4, floor };
@@ -165,11 +162,7 @@ async function checkAgreement(ops: ReturnType<typeof buildOps>): Promise<void> {
   const sdkUrl = new URL(await ops.sdk());
   const projectUrl = new URL((await ops.project()).url);
   const presigned = await ops.sdkSignatureV4();
-  const signatures = [
-    sdkUrl.searchParams.get("X-Amz-Signature"),
-    projectUrl.searchParams.get("X-Amz-Signature"),
-    presigned.query?.["X-Amz-Signature"],
-  ];
+  const signatures = [sdkUrl.searchParams.get("X-Amz-Signature"), projectUrl.searchParams.get("X-Amz-Signature"), presigned.query?.["X-Amz-Signature"]];
   if (sdkUrl.href !== projectUrl.href || new Set(signatures).size !== 1) {
     throw new Error(`Signers disagree:\n${sdkUrl.href}\n${projectUrl.href}\n${JSON.stringify(signatures)}`);
   }

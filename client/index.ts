@@ -3,6 +3,16 @@
  * storage with progress, retries and re-presign on expiry → `{ uploadId, key }` per file.
  * No Node-only dependency; see client/README.md.
  */
+
+export {
+  API_ERROR_CODES,
+  type ApiErrorCode,
+  type ClientErrorCode,
+  isUploadClientError,
+  UploadClientError,
+  type UploadClientErrorCode,
+} from "./errors.js";
+export { fetchTransport, type PutRequest, type PutResponse, type PutTransport, type UploadBody, xhrTransport } from "./transport.js";
 export {
   createUploader,
   type FileProgress,
@@ -18,12 +28,3 @@ export {
   type UploadProgress,
   type UploadSource,
 } from "./uploader.js";
-export {
-  API_ERROR_CODES,
-  isUploadClientError,
-  UploadClientError,
-  type ApiErrorCode,
-  type ClientErrorCode,
-  type UploadClientErrorCode,
-} from "./errors.js";
-export { fetchTransport, xhrTransport, type PutRequest, type PutResponse, type PutTransport, type UploadBody } from "./transport.js";

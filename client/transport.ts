@@ -33,8 +33,7 @@ export type PutTransport = (request: PutRequest) => Promise<PutResponse>;
  */
 const RUNTIME_HEADERS = new Set(["content-length", "host"]);
 
-const networkError = (cause?: unknown) =>
-  new UploadClientError("NETWORK_ERROR", "The upload could not reach storage.", cause === undefined ? {} : { cause });
+const networkError = (cause?: unknown) => new UploadClientError("NETWORK_ERROR", "The upload could not reach storage.", cause === undefined ? {} : { cause });
 export const abortedError = () => new UploadClientError("ABORTED", "The upload was cancelled.");
 
 type XhrConstructor = new () => XMLHttpRequest;

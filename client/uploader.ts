@@ -4,7 +4,7 @@
  * file for the app to send with its parent write (whose service then calls `consume`).
  */
 import { apiError, UploadClientError } from "./errors.js";
-import { abortedError, fetchTransport, xhrTransport, type PutTransport, type UploadBody } from "./transport.js";
+import { abortedError, fetchTransport, type PutTransport, type UploadBody, xhrTransport } from "./transport.js";
 
 /** The owner types an app can presign (form signatures go through their own public route). */
 export type OwnerType = "progress_photo" | "exercise_comment" | "message" | "organization_logo" | "minisite_media";
@@ -189,7 +189,8 @@ export function createUploader(options: UploaderOptions): Uploader {
         /* not JSON: handled below */
       }
       if (response.ok) {
-        if (body === null || typeof body !== "object") throw new UploadClientError("BAD_RESPONSE", `The API answered ${response.status} without a JSON body.`, { status: response.status });
+        if (body === null || typeof body !== "object")
+          throw new UploadClientError("BAD_RESPONSE", `The API answered ${response.status} without a JSON body.`, { status: response.status });
         // `Date` has whole seconds: the server's "now" is up to 999 ms after it (err on the early side).
         const date = Date.parse(response.headers.get("date") ?? "");
         return { body: body as T, receivedAt, serverNow: Number.isFinite(date) ? date + 999 : receivedAt };
@@ -353,7 +354,9 @@ export function createUploader(options: UploaderOptions): Uploader {
         await sleep(backoff(failures), signal);
         continue;
       }
-      const details = [{ index: job.index, ...(storage.code ? { storageCode: storage.code } : {}), ...(storage.message ? { storageMessage: storage.message } : {}) }];
+      const details = [
+        { index: job.index, ...(storage.code ? { storageCode: storage.code } : {}), ...(storage.message ? { storageMessage: storage.message } : {}) },
+      ];
       if (status >= 500 || status === 429) {
         throw new UploadClientError("DEPENDENCY_UNAVAILABLE", `Storage is unavailable (${status}).`, { status, details });
       }
@@ -369,7 +372,8 @@ export function createUploader(options: UploaderOptions): Uploader {
       signal,
     );
     const urls = body.urls;
-    if (!Array.isArray(urls) || urls.length !== keys.length) throw new UploadClientError("BAD_RESPONSE", "The signed-urls answer is not the contract's.", { status: 200 });
+    if (!Array.isArray(urls) || urls.length !== keys.length)
+      throw new UploadClientError("BAD_RESPONSE", "The signed-urls answer is not the contract's.", { status: 200 });
     return urls as SignedUrl[];
   }
 
@@ -377,7 +381,9 @@ export function createUploader(options: UploaderOptions): Uploader {
 }
 
 function toJob(source: UploadSource, index: number): FileJob {
-  const input: UploadInput = isBlob(source) ? { body: source, ...("name" in source && typeof source.name === "string" && source.name ? { fileName: source.name } : {}) } : source;
+  const input: UploadInput = isBlob(source)
+    ? { body: source, ...("name" in source && typeof source.name === "string" && source.name ? { fileName: source.name } : {}) }
+    : source;
   const body = input.body;
   const size = isBlob(body) ? body.size : body.byteLength;
   const declared = input.contentType ?? (isBlob(body) ? body.type : "");
@@ -453,7 +459,10 @@ class ProgressTracker {
   private readonly files: FileProgress[];
   private last = "";
 
-  constructor(jobs: readonly FileJob[], private readonly listener: ((progress: UploadProgress) => void) | undefined) {
+  constructor(
+    jobs: readonly FileJob[],
+    private readonly listener: ((progress: UploadProgress) => void) | undefined,
+  ) {
     this.files = jobs.map((job) => ({
       index: job.index,
       ...(job.fileName ? { fileName: job.fileName } : {}),

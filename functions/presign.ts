@@ -1,10 +1,10 @@
 /** POST /uploads — presign one or more uploads (the first stage). */
 import { presign } from "@fitkit/core/staging/presign";
 import { presignRequestSchema } from "@fitkit/core/staging/schemas";
-import { authenticatedJsonRoute } from "./lib/http.js";
 import { uploadSettings } from "./lib/deps/settings.js";
 import { writerSigner } from "./lib/deps/signer.js";
 import { stagingStore } from "./lib/deps/staging-store.js";
+import { authenticatedJsonRoute } from "./lib/http.js";
 import { readBucket } from "./lib/resources.js";
 
 export const handler = authenticatedJsonRoute(presignRequestSchema, async (identity, body) => ({

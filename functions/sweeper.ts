@@ -24,8 +24,7 @@ const sweepOperation = internalOperation(z.unknown(), async (_event, context) =>
   return summary;
 });
 
-const isScheduledEvent = (event: unknown): boolean =>
-  typeof event === "object" && event !== null && (event as { source?: unknown }).source === "aws.events";
+const isScheduledEvent = (event: unknown): boolean => typeof event === "object" && event !== null && (event as { source?: unknown }).source === "aws.events";
 
 /** Over invoke an error is an `{ error }` reply; a scheduled run fails loudly so the failure is on record. */
 export const handler = Object.assign(

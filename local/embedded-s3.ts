@@ -6,7 +6,7 @@
 // `--openssl-legacy-provider` (ListObjectsV2 continuation tokens use DES) without changing the
 // parent's OpenSSL setup, and so that its synchronous work never blocks the caller's event loop.
 // The child exits when the parent goes away (IPC disconnect), so it never outlives a crashed test.
-import { fork, type ChildProcess } from "node:child_process";
+import { type ChildProcess, fork } from "node:child_process";
 import { mkdir } from "node:fs/promises";
 import { fileURLToPath } from "node:url";
 
@@ -161,10 +161,5 @@ function corsConfigurationXml(cors: EmbeddedS3Cors): string {
 }
 
 function escapeXml(value: string): string {
-  return value
-    .replace(/&/g, "&amp;")
-    .replace(/</g, "&lt;")
-    .replace(/>/g, "&gt;")
-    .replace(/"/g, "&quot;")
-    .replace(/'/g, "&apos;");
+  return value.replace(/&/g, "&amp;").replace(/</g, "&lt;").replace(/>/g, "&gt;").replace(/"/g, "&quot;").replace(/'/g, "&apos;");
 }

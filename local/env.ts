@@ -5,7 +5,7 @@
  */
 import { randomBytes } from "node:crypto";
 import { resolve } from "node:path";
-import { ConfigError, parseConfig, type Config, type ConfigSection } from "@fitkit/core/config";
+import { type Config, ConfigError, type ConfigSection, parseConfig } from "@fitkit/core/config";
 
 type Env = Record<string, string | undefined>;
 
@@ -38,9 +38,7 @@ function port(env: Env, name: string, fallback: number): number {
 
 /** Parses `section` from env variables named by `fields` (schema field → variable). */
 function section<S extends ConfigSection>(env: Env, name: S, fields: Record<string, string>, defaults: Record<string, string> = {}): Config<S> {
-  const raw = Object.fromEntries(
-    Object.entries(fields).flatMap(([field, variable]) => (env[variable] ? [[field, env[variable]]] : [])),
-  );
+  const raw = Object.fromEntries(Object.entries(fields).flatMap(([field, variable]) => (env[variable] ? [[field, env[variable]]] : [])));
   try {
     return parseConfig(name, { ...defaults, ...raw });
   } catch (error) {
@@ -69,7 +67,10 @@ export function readLocalEnv(env: Env): LocalEnv {
     },
     redis: section(env, "Redis", { url: "REDIS_URL", restUrl: "UPSTASH_REDIS_REST_URL", restToken: "UPSTASH_REDIS_REST_TOKEN" }),
     clerkJwtKey: env.CLERK_JWT_KEY || null,
-    appOrigins: (env.APP_ORIGINS ?? "").split(",").map((o) => o.trim()).filter(Boolean),
+    appOrigins: (env.APP_ORIGINS ?? "")
+      .split(",")
+      .map((o) => o.trim())
+      .filter(Boolean),
     clerkAuthorizedParties: env.CLERK_AUTHORIZED_PARTIES ?? "",
     clamd: section(env, "Clamd", { host: "CLAMD_HOST", port: "CLAMD_PORT" }),
     settings: section(env, "UploadSettings", {

@@ -10,8 +10,8 @@ import { RedisStagingStore } from "@fitkit/core/adapters/redis/redis-staging-sto
 import { UpstashDriver } from "@fitkit/core/adapters/redis/upstash-driver";
 import { createS3Client } from "@fitkit/core/adapters/s3/s3-client";
 import { S3ObjectStore } from "@fitkit/core/adapters/s3/s3-object-store";
-import { reconcile } from "@fitkit/core/quotas/reconcile";
 import { isSafeSegment } from "@fitkit/core/policies/object-keys";
+import { reconcile } from "@fitkit/core/quotas/reconcile";
 import { Redis as UpstashRedis } from "@upstash/redis";
 import { readLocalEnv } from "./env.js";
 
@@ -23,7 +23,8 @@ const fail = (message: string): never => {
 
 const env = readLocalEnv(process.env);
 const orgId = values.org && isSafeSegment(values.org) ? values.org : fail("usage: npm run reconcile -- --org <orgId> [--apply]");
-if (!env.r2) fail("reconcile needs storage: set R2_ENDPOINT, R2_ACCESS_KEY_ID and R2_SECRET_ACCESS_KEY (the embedded server: http://127.0.0.1:4569, S3RVER, S3RVER).");
+if (!env.r2)
+  fail("reconcile needs storage: set R2_ENDPOINT, R2_ACCESS_KEY_ID and R2_SECRET_ACCESS_KEY (the embedded server: http://127.0.0.1:4569, S3RVER, S3RVER).");
 const ioredis = env.redis.url ? createIoredisClient(env.redis.url) : null;
 const driver = ioredis
   ? new IoredisDriver(ioredis)
@@ -33,7 +34,12 @@ const driver = ioredis
 
 try {
   const report = await reconcile(
-    { store: new RedisStagingStore(driver), objects: new S3ObjectStore(createS3Client(env.r2!)), buckets: env.buckets, defaultQuotaBytes: env.settings.orgQuotaBytes },
+    {
+      store: new RedisStagingStore(driver),
+      objects: new S3ObjectStore(createS3Client(env.r2!)),
+      buckets: env.buckets,
+      defaultQuotaBytes: env.settings.orgQuotaBytes,
+    },
     { orgId, apply: values.apply ?? false },
   );
   process.stdout.write(`${JSON.stringify(report)}\n`);

@@ -5,11 +5,11 @@
  */
 import { randomUUID } from "node:crypto";
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
+import { type ErrorBody, type ErrorCode, HTTP_STATUS_BY_CODE } from "@fitkit/core/errors";
 import { constantTimeEqual } from "@fitkit/core/hashing";
-import { HTTP_STATUS_BY_CODE, type ErrorBody, type ErrorCode } from "@fitkit/core/errors";
 import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2, Context } from "aws-lambda";
 
-export type HttpHandler = (event: APIGatewayProxyEventV2, context: Context) => Promise<APIGatewayProxyStructuredResultV2 | void>;
+export type HttpHandler = (event: APIGatewayProxyEventV2, context: Context) => Promise<APIGatewayProxyStructuredResultV2 | undefined>;
 export type InternalHandler = ((payload: unknown, context: Context) => Promise<unknown>) & { successStatus: number };
 
 export interface Route {
@@ -90,8 +90,7 @@ function matchPath(pattern: string, path: string): Record<string, string> | null
 const isLoopback = (address: string | undefined): boolean =>
   !!address && (address === "::1" || address.startsWith("127.") || address.startsWith("::ffff:127."));
 
-const isTextBody = (contentType: string | undefined): boolean =>
-  !!contentType && /^(application\/json|text\/)/i.test(contentType);
+const isTextBody = (contentType: string | undefined): boolean => !!contentType && /^(application\/json|text\/)/i.test(contentType);
 
 function apiGatewayEvent(req: IncomingMessage, url: URL, route: Route, params: Record<string, string>, body: Buffer): APIGatewayProxyEventV2 {
   const headers: Record<string, string> = {};

@@ -5,12 +5,12 @@
  */
 import type { Server } from "node:http";
 import { join } from "node:path";
+import { uploadCorsRule } from "../stacks/cors.js";
 import { createDemoRoutes } from "./demo/index.js";
 import { ensureDevKey } from "./dev-auth.js";
-import { startEmbeddedS3, type EmbeddedS3 } from "./embedded-s3.js";
-import { resourceVariables, type LocalEnv } from "./env.js";
-import { uploadCorsRule } from "../stacks/cors.js";
-import { createLocalServer, lambdaContext, type InternalHandler, type LocalServerOptions, type Route } from "./server.js";
+import { type EmbeddedS3, startEmbeddedS3 } from "./embedded-s3.js";
+import { type LocalEnv, resourceVariables } from "./env.js";
+import { createLocalServer, type InternalHandler, type LocalServerOptions, lambdaContext, type Route } from "./server.js";
 
 const scheduledContext = () => lambdaContext("sweeper");
 
@@ -94,7 +94,10 @@ export async function startLocalStack(env: LocalEnv): Promise<LocalStack> {
   const demo = createDemoRoutes({ api, internal, devPrivateKeyPem: devKey?.privateKeyPem ?? null, authenticator: authenticator() });
   options = { routes, internal, internalApiKey: env.internalApiKey, extra: demo };
   // The deployed schedule runs the sweeper every 5 minutes; so does the local stack.
-  const schedule = setInterval(() => void internal.sweep!({ source: "aws.events", "detail-type": "Scheduled Event" }, scheduledContext()).catch(() => undefined), 5 * 60_000);
+  const schedule = setInterval(
+    () => void internal.sweep!({ source: "aws.events", "detail-type": "Scheduled Event" }, scheduledContext()).catch(() => undefined),
+    5 * 60_000,
+  );
   schedule.unref();
   return {
     api,

@@ -4,7 +4,7 @@
  * stage config), the sweeper also on a schedule.
  */
 import { createHash } from "node:crypto";
-import { componentName, FUNCTION_KEYS, functionSpec, INTERNAL_FUNCTION_KEYS, SCHEDULED_EVENT, type FunctionKey, type LinkName } from "./functions.js";
+import { componentName, FUNCTION_KEYS, type FunctionKey, functionSpec, INTERNAL_FUNCTION_KEYS, type LinkName, SCHEDULED_EVENT } from "./functions.js";
 import type { LinkTarget } from "./links.js";
 import { callersOf, type StageConfig } from "./stage-config.js";
 

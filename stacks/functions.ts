@@ -12,16 +12,7 @@
  */
 
 /** The link names the handlers read through `Resource.<Name>` (fixed by the lead). */
-export const LINK_NAMES = [
-  "MediaBucket",
-  "ComplianceBucket",
-  "R2Writer",
-  "R2Reader",
-  "Redis",
-  "Clerk",
-  "Clamd",
-  "UploadSettings",
-] as const;
+export const LINK_NAMES = ["MediaBucket", "ComplianceBucket", "R2Writer", "R2Reader", "Redis", "Clerk", "Clamd", "UploadSettings"] as const;
 export type LinkName = (typeof LINK_NAMES)[number];
 
 type HttpMethod = "GET" | "POST" | "PUT" | "PATCH" | "DELETE";
@@ -129,9 +120,7 @@ export type InternalFunctionKey = {
 
 export const FUNCTION_KEYS = Object.keys(FUNCTIONS) as FunctionKey[];
 
-export const INTERNAL_FUNCTION_KEYS = FUNCTION_KEYS.filter(
-  (key): key is InternalFunctionKey => "internal" in FUNCTIONS[key],
-);
+export const INTERNAL_FUNCTION_KEYS = FUNCTION_KEYS.filter((key): key is InternalFunctionKey => "internal" in FUNCTIONS[key]);
 
 export function functionSpec(key: FunctionKey): FunctionSpec {
   return FUNCTIONS[key];

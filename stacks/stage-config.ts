@@ -66,10 +66,7 @@ export class StageConfigError extends Error {
   override name = "StageConfigError";
 }
 
-export function resolveStageConfig(
-  stage: string,
-  stages: Readonly<Record<string, StageOverrides>> = STAGES,
-): StageConfig {
+export function resolveStageConfig(stage: string, stages: Readonly<Record<string, StageOverrides>> = STAGES): StageConfig {
   if (!/^[a-z][a-z0-9-]*$/.test(stage) || stage.length > MAX_STAGE_LENGTH) {
     throw new StageConfigError(
       `Stage "${stage}" must be lower-case letters, digits and hyphens, starting with a letter, at most ${MAX_STAGE_LENGTH} characters.`,
@@ -89,7 +86,7 @@ export function resolveStageConfig(
 }
 
 const ORIGIN = /^https?:\/\/[a-z0-9.-]+(:\d{1,5})?$/;
-const ROLE_ARN = /^arn:aws(-[a-z]+)*:iam::\d{12}:role\/[\w+=,.@\/-]{1,512}$/;
+const ROLE_ARN = /^arn:aws(-[a-z]+)*:iam::\d{12}:role\/[\w+=,.@/-]{1,512}$/;
 
 export function validateStageConfig(stage: string, config: StageConfig): void {
   const problems: string[] = [];
@@ -129,7 +126,5 @@ export function validateStageConfig(stage: string, config: StageConfig): void {
 
 /** The role ARNs allowed to invoke one internal function, in config order. */
 export function callersOf(config: StageConfig, fn: InternalFunctionKey): string[] {
-  return config.internalCallers
-    .filter((caller) => caller.functions === "all" || caller.functions.includes(fn))
-    .map((caller) => caller.roleArn);
+  return config.internalCallers.filter((caller) => caller.functions === "all" || caller.functions.includes(fn)).map((caller) => caller.roleArn);
 }

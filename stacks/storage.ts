@@ -33,7 +33,10 @@ export function createStorage(args: StorageArgs) {
   // The same rule the local stack applies to its embedded S3 (stacks/cors.ts).
   const cors = uploadCorsRule(args.appOrigins);
 
-  for (const [name, bucket] of [["MediaBucket", media], ["ComplianceBucket", compliance]] as const) {
+  for (const [name, bucket] of [
+    ["MediaBucket", media],
+    ["ComplianceBucket", compliance],
+  ] as const) {
     new cloudflare.R2BucketCors(
       `${name}Cors`,
       {

@@ -7,7 +7,7 @@
 // that holds a pipe from this process and kills the server when the pipe closes — which also
 // covers this process being SIGKILLed (e.g. a test worker killed on timeout), where no exit
 // handler runs.
-import { spawn, type ChildProcess } from "node:child_process";
+import { type ChildProcess, spawn } from "node:child_process";
 import { accessSync, constants as fsConstants, rmSync } from "node:fs";
 import { mkdtemp, rm } from "node:fs/promises";
 import { createServer, type Socket } from "node:net";
@@ -117,10 +117,7 @@ export async function freePort(host: string = LOCALHOST): Promise<number> {
  * Runs `start(port)` on a fresh free port, retrying (up to `attempts` times) if it fails — the
  * port is only reserved until we release it. A missing binary is not retried.
  */
-export async function startOnFreePort<T>(
-  start: (port: number) => Promise<T>,
-  attempts = 3,
-): Promise<{ port: number; value: T }> {
+export async function startOnFreePort<T>(start: (port: number) => Promise<T>, attempts = 3): Promise<{ port: number; value: T }> {
   for (let attempt = 1; ; attempt++) {
     const port = await freePort();
     try {

@@ -15,14 +15,14 @@ import { pingClamd } from "@fitkit/core/adapters/clamd/clamd-scanner";
 import {
   ExecutableNotFoundError,
   findOnPath,
-  isExecutable,
   LOCALHOST as HOST,
+  isExecutable,
   makeTempDir,
   removeTempDir,
+  type ServerProcess,
   serverControls,
   spawnServer,
   startOnFreePort,
-  type ServerProcess,
 } from "./child-processes.js";
 
 export interface ClamdServer {

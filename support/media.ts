@@ -107,7 +107,15 @@ export function pdfBytes(): Buffer {
 export function zipBytes(): Buffer {
   const name = ascii("payload.txt");
   const data = ascii("not an image");
-  const local = Buffer.concat([Buffer.from([0x50, 0x4b, 0x03, 0x04, 0x14, 0, 0, 0, 0, 0, 0, 0, 0, 0]), u32le(0), u32le(data.length), u32le(data.length), Buffer.from([name.length, 0, 0, 0]), name, data]);
+  const local = Buffer.concat([
+    Buffer.from([0x50, 0x4b, 0x03, 0x04, 0x14, 0, 0, 0, 0, 0, 0, 0, 0, 0]),
+    u32le(0),
+    u32le(data.length),
+    u32le(data.length),
+    Buffer.from([name.length, 0, 0, 0]),
+    name,
+    data,
+  ]);
   return Buffer.concat([local, Buffer.from([0x50, 0x4b, 0x05, 0x06]), Buffer.alloc(18)]);
 }
 

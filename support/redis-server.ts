@@ -11,11 +11,11 @@ import {
   LOCALHOST as HOST,
   makeTempDir,
   removeTempDir,
+  type ServerProcess,
   serverControls,
   sleep,
   spawnServer,
   startOnFreePort,
-  type ServerProcess,
 } from "./child-processes.js";
 
 export interface RedisServer {
@@ -33,8 +33,7 @@ export interface RedisServer {
 
 const START_TIMEOUT_MS = 10_000;
 const PING_INTERVAL_MS = 10;
-const NOT_FOUND_MESSAGE =
-  "redis-server not found on PATH: install it (apt-get install redis-server) — the tests need a real Redis";
+const NOT_FOUND_MESSAGE = "redis-server not found on PATH: install it (apt-get install redis-server) — the tests need a real Redis";
 
 /** One PING over a raw socket; true if the server answered +PONG. */
 async function pingOnce(port: number, timeoutMs = 250): Promise<boolean> {
@@ -64,14 +63,22 @@ async function pingOnce(port: number, timeoutMs = 250): Promise<boolean> {
 /** Spawns redis-server and waits until it answers PING. Rejects if it exits or never answers. */
 async function spawnRedis(binary: string, port: number, dir: string): Promise<ServerProcess> {
   const args = [
-    "--port", String(port),
-    "--bind", HOST,
-    "--save", "",
-    "--appendonly", "no",
-    "--dir", dir,
-    "--daemonize", "no",
-    "--logfile", "",
-    "--loglevel", "warning",
+    "--port",
+    String(port),
+    "--bind",
+    HOST,
+    "--save",
+    "",
+    "--appendonly",
+    "no",
+    "--dir",
+    dir,
+    "--daemonize",
+    "no",
+    "--logfile",
+    "",
+    "--loglevel",
+    "warning",
   ];
   return await spawnServer({
     name: "redis-server",

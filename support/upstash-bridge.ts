@@ -21,11 +21,12 @@
 // ioredis is used through `callBuffer` with upper-case command names: reply transformers are keyed by
 // lower-case name (e.g. hgetall → object) so they never apply, and buffers keep the exact bytes.
 // ioredis 5 speaks RESP2 only (it never sends HELLO 3), which is what Upstash returns (flat arrays).
+
+import { randomBytes } from "node:crypto";
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
 import type { AddressInfo } from "node:net";
-import { randomBytes } from "node:crypto";
+import { type RedisConfigNodejs, Redis as UpstashRedis } from "@upstash/redis";
 import { Redis as IORedis } from "ioredis";
-import { Redis as UpstashRedis, type RedisConfigNodejs } from "@upstash/redis";
 
 export interface UpstashBridge {
   /** http://127.0.0.1:PORT — pass as `url` to @upstash/redis. */
@@ -238,9 +239,7 @@ export async function startUpstashBridge(options: UpstashBridgeOptions): Promise
     const replies = execReply as ReplyArray;
     return {
       status: 200,
-      body: replies.map((reply): CommandOutcome =>
-        reply instanceof Error ? { error: reply.message } : { result: toJson(reply, base64) },
-      ),
+      body: replies.map((reply): CommandOutcome => (reply instanceof Error ? { error: reply.message } : { result: toJson(reply, base64) })),
     };
   }
 

@@ -11,11 +11,11 @@ import { mkdir } from "node:fs/promises";
 import { createServer } from "node:http";
 import type { Browser, Page } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { gradientPng, launchChromium, startOriginServer } from "./support/browser.js";
-import { errorBody, postJson } from "./support/http.js";
-import { startLocalStackProcess, type LocalStackProcess } from "./support/local-stack-process.js";
-import { uniqueId } from "./support/fixtures.js";
 import { createDemoRoutes } from "../local/demo/index.js";
+import { gradientPng, launchChromium, startOriginServer } from "./support/browser.js";
+import { uniqueId } from "./support/fixtures.js";
+import { errorBody, postJson } from "./support/http.js";
+import { type LocalStackProcess, startLocalStackProcess } from "./support/local-stack-process.js";
 
 const SCREENSHOT = "test-output/browser-demo.png";
 const SIGNATURE_SCREENSHOT = "test-output/browser-signature.png";
@@ -35,7 +35,14 @@ beforeAll(async () => {
   ]);
 }, 60_000);
 afterAll(async () => {
-  await Promise.all([launched?.then((b) => b.close(), () => undefined), stack?.close(), otherOrigin?.close()]);
+  await Promise.all([
+    launched?.then(
+      (b) => b.close(),
+      () => undefined,
+    ),
+    stack?.close(),
+    otherOrigin?.close(),
+  ]);
 });
 
 interface NetworkEvent {
@@ -104,7 +111,10 @@ function signatureStrokes(width: number): [number, number][][] {
     const t = i / 60;
     return [96 + (run + 40) * t, 160 - 18 * t + 7 * Math.sin(Math.PI * 1.4 * t)];
   });
-  const dot: [number, number][] = [[74 + run * 0.79, 80], [76 + run * 0.79, 79]];
+  const dot: [number, number][] = [
+    [74 + run * 0.79, 80],
+    [76 + run * 0.79, 79],
+  ];
   return [cursive, flourish, dot];
 }
 
@@ -158,7 +168,12 @@ describe("the demo page in chromium", () => {
     expect(await image.getAttribute("src")).toMatch(new RegExp(`^${new URL(stack.s3).origin}/`));
 
     // Linked for real, exactly once: the backend's own consume under another key is refused.
-    const again = await stack.internal("consume", { uploadIds: [uploaded!.uploadId], ownerType: "progress_photo", owner: { orgId, userId }, idempotencyKey: "another" });
+    const again = await stack.internal("consume", {
+      uploadIds: [uploaded!.uploadId],
+      ownerType: "progress_photo",
+      owner: { orgId, userId },
+      idempotencyKey: "another",
+    });
     expect(again.status).toBe(409);
     expect(again.body).toEqual(errorBody("ALREADY_CONSUMED"));
 
@@ -180,7 +195,8 @@ describe("the demo page in chromium", () => {
     const orgId = uniqueId("org");
     const submissionId = uniqueId("sub");
     const signature = () => page.evaluate(() => (window as any).fitkitDemo.signature);
-    const settled = (...phases: string[]) => page.waitForFunction((wanted) => [...wanted, "error"].includes((window as any).fitkitDemo.signature.phase), phases);
+    const settled = (...phases: string[]) =>
+      page.waitForFunction((wanted) => [...wanted, "error"].includes((window as any).fitkitDemo.signature.phase), phases);
 
     await page.goto(`${stack.api}/`);
     await page.fill("#user-id", userId);
@@ -319,7 +335,12 @@ describe("the demo page in chromium", () => {
     // The PUT itself never left the browser: it failed on the preflight.
     await expect.poll(() => toStorage(network, "PUT").map((e) => e.corsError)).toEqual([expect.stringMatching(/^Preflight/)]);
     expect(toStorage(network, "PUT")[0]!.status).toBeUndefined();
-    const notStored = await stack.internal("consume", { uploadIds: [upload.uploadId], ownerType: "progress_photo", owner: { orgId, userId }, idempotencyKey: "k1" });
+    const notStored = await stack.internal("consume", {
+      uploadIds: [upload.uploadId],
+      ownerType: "progress_photo",
+      owner: { orgId, userId },
+      idempotencyKey: "k1",
+    });
     expect(notStored.status).toBe(409);
     expect(notStored.body).toEqual(errorBody("NOT_UPLOADED"));
     await stranger.close();
@@ -328,14 +349,18 @@ describe("the demo page in chromium", () => {
     const app = await (await browser()).newPage();
     await app.goto(`${stack.api}/health`);
     expect(await putFromPage(app)).toEqual({ ok: true, status: 200 });
-    expect((await stack.internal("consume", { uploadIds: [upload.uploadId], ownerType: "progress_photo", owner: { orgId, userId }, idempotencyKey: "k2" })).status).toBe(200);
+    expect(
+      (await stack.internal("consume", { uploadIds: [upload.uploadId], ownerType: "progress_photo", owner: { orgId, userId }, idempotencyKey: "k2" })).status,
+    ).toBe(200);
     await app.close();
   });
 });
 
 describe("the demo's dev-only routes", () => {
   const post = (path: string, body: unknown, headers: Record<string, string> = {}) =>
-    fetch(`${stack.api}${path}`, { method: "POST", headers: { "content-type": "application/json", ...headers }, body: JSON.stringify(body) }).then(async (res) => ({ status: res.status, body: await res.json() }));
+    fetch(`${stack.api}${path}`, { method: "POST", headers: { "content-type": "application/json", ...headers }, body: JSON.stringify(body) }).then(
+      async (res) => ({ status: res.status, body: await res.json() }),
+    );
 
   it("POST /dev/token signs a token the API accepts, and validates its input", async () => {
     const minted = await post("/dev/token", { userId: "user_dev", orgId: "org_dev", role: "coach" });
@@ -349,7 +374,11 @@ describe("the demo's dev-only routes", () => {
   });
 
   it("refuses requests a page on another origin could forge (no JSON content type, foreign Origin)", async () => {
-    const textPlain = await fetch(`${stack.api}/dev/token`, { method: "POST", headers: { "content-type": "text/plain" }, body: JSON.stringify({ userId: "u" }) });
+    const textPlain = await fetch(`${stack.api}/dev/token`, {
+      method: "POST",
+      headers: { "content-type": "text/plain" },
+      body: JSON.stringify({ userId: "u" }),
+    });
     const foreign = await post("/dev/token", { userId: "u" }, { origin: otherOrigin.origin });
     expect(textPlain.status).toBe(403);
     expect(foreign).toMatchObject({ status: 403, body: errorBody("FORBIDDEN") });
@@ -358,7 +387,8 @@ describe("the demo's dev-only routes", () => {
   it("POST /dev/link consumes as the token's user: 401 without a token, the owner check for another user's upload", async () => {
     const owner = { userId: uniqueId("user"), orgId: uniqueId("org") };
     const ownerToken = await stack.token({ ...owner, role: "member" });
-    const upload = (await postJson(`${stack.api}/uploads`, { ownerType: "message", files: [{ contentType: "image/png", size: 10 }] }, ownerToken)).body.uploads[0];
+    const upload = (await postJson(`${stack.api}/uploads`, { ownerType: "message", files: [{ contentType: "image/png", size: 10 }] }, ownerToken)).body
+      .uploads[0];
     const stranger = await stack.token({ userId: uniqueId("user"), orgId: owner.orgId, role: "member" });
 
     const anonymous = await post("/dev/link", { uploadIds: [upload.uploadId], ownerType: "message" });
@@ -378,16 +408,26 @@ describe("the demo's dev-only routes", () => {
     const request = { formId: "form_1", submissionId: uniqueId("sub"), orgId: "org_someone_else" };
 
     const issued = await post("/dev/signature-token", request, { authorization: `Bearer ${admin}` });
-    expect(issued).toEqual({ status: 201, body: { token: expect.stringMatching(/^[A-Za-z0-9_-]{43}$/), path: `/public/signatures/${issued.body.token}`, expiresAt: expect.any(String) } });
+    expect(issued).toEqual({
+      status: 201,
+      body: { token: expect.stringMatching(/^[A-Za-z0-9_-]{43}$/), path: `/public/signatures/${issued.body.token}`, expiresAt: expect.any(String) },
+    });
     expect(Date.parse(issued.body.expiresAt) - Date.now()).toBeGreaterThan(86_000_000); // the default: 1 day
     // The link is for the admin's organisation (the body's orgId is ignored): consumed as that org.
-    const stored = await (await fetch(`${stack.api}${issued.body.path}`, { method: "PUT", headers: { "content-type": "image/png" }, body: gradientPng(4, 4) as BodyInit })).json();
-    expect((await stack.internal("consume", { uploadIds: [stored.uploadId], ownerType: "form_signature", owner: { orgId }, idempotencyKey: "k" })).status).toBe(200);
+    const stored = await (
+      await fetch(`${stack.api}${issued.body.path}`, { method: "PUT", headers: { "content-type": "image/png" }, body: gradientPng(4, 4) as BodyInit })
+    ).json();
+    expect((await stack.internal("consume", { uploadIds: [stored.uploadId], ownerType: "form_signature", owner: { orgId }, idempotencyKey: "k" })).status).toBe(
+      200,
+    );
 
     expect(await post("/dev/signature-token", request)).toMatchObject({ status: 401, body: errorBody("UNAUTHENTICATED") });
     expect(await post("/dev/signature-token", request, { authorization: `Bearer ${coach}` })).toMatchObject({ status: 403, body: errorBody("FORBIDDEN") });
     expect(await post("/dev/signature-token", request, { authorization: `Bearer ${noOrg}` })).toMatchObject({ status: 403, body: errorBody("FORBIDDEN") });
-    expect(await post("/dev/signature-token", request, { authorization: `Bearer ${admin}`, origin: otherOrigin.origin })).toMatchObject({ status: 403, body: errorBody("FORBIDDEN") });
+    expect(await post("/dev/signature-token", request, { authorization: `Bearer ${admin}`, origin: otherOrigin.origin })).toMatchObject({
+      status: 403,
+      body: errorBody("FORBIDDEN"),
+    });
     const invalid = await post("/dev/signature-token", { formId: "../x", submissionId: "s", ttlSeconds: 5 }, { authorization: `Bearer ${admin}` });
     expect(invalid.status).toBe(400);
     expect(invalid.body.error.details.map((d: { path: string }) => d.path).sort()).toEqual(["formId", "ttlSeconds"]);
@@ -408,7 +448,11 @@ describe("the demo's dev-only routes", () => {
     await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
     const { port } = server.address() as { port: number };
     try {
-      const res = await fetch(`http://127.0.0.1:${port}/dev/token`, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify({ userId: "u" }) });
+      const res = await fetch(`http://127.0.0.1:${port}/dev/token`, {
+        method: "POST",
+        headers: { "content-type": "application/json" },
+        body: JSON.stringify({ userId: "u" }),
+      });
       expect(res.status).toBe(403);
       expect(await res.json()).toEqual({ error: { code: "FORBIDDEN", message: expect.stringContaining("CLERK_JWT_KEY") } });
     } finally {

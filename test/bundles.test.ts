@@ -6,7 +6,7 @@ import { mkdtemp, readFile, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { buildHandlers, HANDLERS, type BuiltHandler } from "../scripts/build.js";
+import { type BuiltHandler, buildHandlers, HANDLERS } from "../scripts/build.js";
 
 let outdir: string;
 let built: BuiltHandler[];
@@ -22,7 +22,18 @@ describe("handler bundles", () => {
   it("builds one bundle per handler file", () => {
     expect(built.map((b) => b.name)).toEqual(HANDLERS);
     expect(HANDLERS).toEqual(
-      expect.arrayContaining(["presign", "signed-get", "public-signature-put", "consume", "release", "issue-signature-token", "usage", "set-quota", "sweeper", "health"]),
+      expect.arrayContaining([
+        "presign",
+        "signed-get",
+        "public-signature-put",
+        "consume",
+        "release",
+        "issue-signature-token",
+        "usage",
+        "set-quota",
+        "sweeper",
+        "health",
+      ]),
     );
   });
 

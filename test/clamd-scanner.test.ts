@@ -2,10 +2,10 @@
 // (one that never reads, one that never answers) for the backpressure and timeout paths.
 import { randomBytes } from "node:crypto";
 import { createServer, type Server, type Socket } from "node:net";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { EICAR, EICAR_SIGNATURE, startClamd, type ClamdServer } from "../support/clamd.js";
-import { DependencyUnavailableError } from "@fitkit/core/errors";
 import { CLAMD_MAX_CHUNK_BYTES, ClamdError, ClamdScanner, parseClamdReply, pingClamd } from "@fitkit/core/adapters/clamd/clamd-scanner";
+import { DependencyUnavailableError } from "@fitkit/core/errors";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { type ClamdServer, EICAR, EICAR_SIGNATURE, startClamd } from "../support/clamd.js";
 
 const MiB = 1024 * 1024;
 const eicarBytes = Buffer.from(EICAR, "latin1");
@@ -147,12 +147,8 @@ describe("ClamdScanner against a real clamd", () => {
   });
 
   it("gives each of several concurrent scans its own verdict", async () => {
-    const verdicts = await Promise.all(
-      Array.from({ length: 8 }, (_, i) => scanner.scan(i % 2 === 0 ? chunks(pngish(), eicarBytes) : chunks(pngish()))),
-    );
-    verdicts.forEach((verdict, i) =>
-      expect(verdict).toEqual(i % 2 === 0 ? { clean: false, signature: EICAR_SIGNATURE } : { clean: true }),
-    );
+    const verdicts = await Promise.all(Array.from({ length: 8 }, (_, i) => scanner.scan(i % 2 === 0 ? chunks(pngish(), eicarBytes) : chunks(pngish()))));
+    expect(verdicts).toEqual(verdicts.map((_, i) => (i % 2 === 0 ? { clean: false, signature: EICAR_SIGNATURE } : { clean: true })));
   });
 
   it("rethrows an error from the source unchanged (it is not the scanner's failure)", async () => {
@@ -201,9 +197,7 @@ describe("ClamdScanner when clamd fails", () => {
       }
     }
     const cause = await expectScannerUnavailable(smallScanner.scan(slowSource()));
-    expect(cause.message).toBe(
-      "clamd refused the stream: it is larger than clamd's StreamMaxLength (INSTREAM size limit exceeded)",
-    );
+    expect(cause.message).toBe("clamd refused the stream: it is larger than clamd's StreamMaxLength (INSTREAM size limit exceeded)");
     expect(yielded).toBeLessThan(2 * MiB);
     await sleep(50);
     expect(released).toBe(true);
@@ -269,9 +263,7 @@ describe("ClamdScanner when clamd fails", () => {
     const peer = await listen((socket) => socket.resume()); // reads everything, says nothing
     try {
       const started = performance.now();
-      const cause = await expectScannerUnavailable(
-        new ClamdScanner({ host: "127.0.0.1", port: peer.port, timeoutMs: 300 }).scan(chunks(pngish())),
-      );
+      const cause = await expectScannerUnavailable(new ClamdScanner({ host: "127.0.0.1", port: peer.port, timeoutMs: 300 }).scan(chunks(pngish())));
       expect(cause.message).toBe("clamd did not respond for 300 ms");
       expect(performance.now() - started).toBeLessThan(2000);
     } finally {
@@ -295,9 +287,7 @@ describe("ClamdScanner when clamd fails", () => {
       }
     }
     try {
-      await expectScannerUnavailable(
-        new ClamdScanner({ host: "127.0.0.1", port: peer.port, timeoutMs: 500 }).scan(endless()),
-      );
+      await expectScannerUnavailable(new ClamdScanner({ host: "127.0.0.1", port: peer.port, timeoutMs: 500 }).scan(endless()));
       // Only what fits in the socket buffers (kernel + Node's high-water mark) was read.
       expect(yielded).toBeLessThan(32 * MiB);
       await sleep(20);
@@ -324,9 +314,7 @@ describe("parseClamdReply", () => {
 
   it("throws ClamdError for errors and anything unexpected", () => {
     expect(() => parseClamdReply("INSTREAM size limit exceeded. ERROR\0")).toThrow(/StreamMaxLength/);
-    expect(() => parseClamdReply("stream: Can't allocate memory ERROR\0")).toThrow(
-      "clamd could not scan the stream: stream: Can't allocate memory ERROR",
-    );
+    expect(() => parseClamdReply("stream: Can't allocate memory ERROR\0")).toThrow("clamd could not scan the stream: stream: Can't allocate memory ERROR");
     expect(() => parseClamdReply("COMMAND READ TIMED OUT\0")).toThrow(ClamdError);
     expect(() => parseClamdReply("")).toThrow(ClamdError);
     expect(() => parseClamdReply("stream:  FOUND")).toThrow(ClamdError);

@@ -6,11 +6,11 @@
 import { build } from "esbuild";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createUploader, UploadClientError, type UploaderOptions, type UploadProgress } from "../client/index.js";
-import { gradientPng } from "./support/browser.js";
-import { errorBody } from "./support/http.js";
-import { startLocalStackProcess, type LocalStackProcess } from "./support/local-stack-process.js";
 import { pngImage } from "../support/media.js";
+import { gradientPng } from "./support/browser.js";
 import { sleep, uniqueId } from "./support/fixtures.js";
+import { errorBody } from "./support/http.js";
+import { type LocalStackProcess, startLocalStackProcess } from "./support/local-stack-process.js";
 
 let stack: LocalStackProcess;
 /**
@@ -55,12 +55,19 @@ function recordingFetch(meddle?: (call: Call, attempt: number, forward: () => Pr
     call.text = await response.clone().text();
     return response;
   };
-  return { fetch: wrapped, calls, presigns: () => calls.filter((c) => c.method === "POST" && c.url.endsWith("/uploads")), puts: () => calls.filter((c) => c.method === "PUT") };
+  return {
+    fetch: wrapped,
+    calls,
+    presigns: () => calls.filter((c) => c.method === "POST" && c.url.endsWith("/uploads")),
+    puts: () => calls.filter((c) => c.method === "PUT"),
+  };
 }
 
 function headerRecord(headers: HeadersInit | undefined): Record<string, string> {
   const record: Record<string, string> = {};
-  new Headers(headers).forEach((value, name) => (record[name] = value));
+  new Headers(headers).forEach((value, name) => {
+    record[name] = value;
+  });
   return record;
 }
 
@@ -85,8 +92,20 @@ describe("createUploader().upload", () => {
     );
 
     expect(uploaded).toEqual([
-      { uploadId: expect.stringMatching(/^[0-9a-f]{32}$/), key: `${who.orgId}/progress_photo/${who.userId}/${uploaded[0]!.uploadId}.png`, contentType: "image/png", size: small.length, fileName: "front.png" },
-      { uploadId: expect.stringMatching(/^[0-9a-f]{32}$/), key: `${who.orgId}/progress_photo/${who.userId}/${uploaded[1]!.uploadId}.png`, contentType: "image/png", size: large.length, fileName: "side.png" },
+      {
+        uploadId: expect.stringMatching(/^[0-9a-f]{32}$/),
+        key: `${who.orgId}/progress_photo/${who.userId}/${uploaded[0]!.uploadId}.png`,
+        contentType: "image/png",
+        size: small.length,
+        fileName: "front.png",
+      },
+      {
+        uploadId: expect.stringMatching(/^[0-9a-f]{32}$/),
+        key: `${who.orgId}/progress_photo/${who.userId}/${uploaded[1]!.uploadId}.png`,
+        contentType: "image/png",
+        size: large.length,
+        fileName: "side.png",
+      },
     ]);
     // One batch presign; each PUT carried exactly the signed headers.
     expect(recorder.presigns()).toHaveLength(1);
@@ -111,7 +130,11 @@ describe("createUploader().upload", () => {
     expect(events.at(-1)!.files.map((f) => f.state)).toEqual(["done", "done"]);
 
     // Stored as declared: the parent write's consume accepts them, and the bytes read back.
-    const consumed = await consume(stack, who, uploaded.map((u) => u.uploadId));
+    const consumed = await consume(
+      stack,
+      who,
+      uploaded.map((u) => u.uploadId),
+    );
     expect(consumed.status).toBe(200);
     const [url] = await uploader.signedUrls([uploaded[1]!.key], { expiresIn: 300 });
     expect(Buffer.from(await (await fetch(url!.url)).arrayBuffer()).equals(large)).toBe(true);
@@ -127,7 +150,10 @@ describe("createUploader().upload", () => {
     const states: string[] = [];
     const uploader = createUploader({ apiBaseUrl: stack.api, getToken: () => who.token, fetch: recorder.fetch, retry: fastRetry });
 
-    const [uploaded] = await uploader.upload({ body: bytes, contentType: "image/png" }, { ownerType: "message", onProgress: (p) => states.push(p.files[0]!.state) });
+    const [uploaded] = await uploader.upload(
+      { body: bytes, contentType: "image/png" },
+      { ownerType: "message", onProgress: (p) => states.push(p.files[0]!.state) },
+    );
 
     expect(recorder.presigns()).toHaveLength(1);
     expect(recorder.puts()).toHaveLength(2);
@@ -200,7 +226,15 @@ describe("createUploader().upload", () => {
     // File 1: expired → re-presigned → stored. File 2: re-presigned before its first PUT.
     expect(recorder.puts().map((p) => p.status)).toEqual([403, 200, 200]);
     expect(recorder.presigns()).toHaveLength(3);
-    expect((await consume(shortTtl, who, uploaded.map((u) => u.uploadId))).status).toBe(200);
+    expect(
+      (
+        await consume(
+          shortTtl,
+          who,
+          uploaded.map((u) => u.uploadId),
+        )
+      ).status,
+    ).toBe(200);
   });
 
   it("abort during a PUT rejects with ABORTED promptly and leaves the upload unlinked (NOT_UPLOADED)", async () => {
@@ -212,7 +246,10 @@ describe("createUploader().upload", () => {
 
     const started = Date.now();
     const outcome = await uploader
-      .upload({ body: big, contentType: "image/png" }, { ownerType: "progress_photo", signal: controller.signal, onProgress: (p) => p.loaded > 0 && controller.abort() })
+      .upload(
+        { body: big, contentType: "image/png" },
+        { ownerType: "progress_photo", signal: controller.signal, onProgress: (p) => p.loaded > 0 && controller.abort() },
+      )
       .catch((error: unknown) => error);
 
     expect(outcome).toBeInstanceOf(UploadClientError);
@@ -233,7 +270,9 @@ describe("createUploader().upload", () => {
     const uploader = createUploader({ apiBaseUrl: stack.api, getToken: () => who.token, fetch: recorder.fetch, retry: { retries: 5, minDelayMs: 20_000 } });
 
     const already = AbortSignal.abort();
-    await expect(uploader.upload({ body: pngImage(), contentType: "image/png" }, { ownerType: "progress_photo", signal: already })).rejects.toMatchObject({ code: "ABORTED" });
+    await expect(uploader.upload({ body: pngImage(), contentType: "image/png" }, { ownerType: "progress_photo", signal: already })).rejects.toMatchObject({
+      code: "ABORTED",
+    });
     expect(recorder.calls).toHaveLength(0);
     expect((await stack.internal("usage", { orgId: who.orgId })).body).toMatchObject({ used: 0, reserved: 0 });
 
@@ -251,9 +290,18 @@ describe("createUploader().upload", () => {
     const recorder = recordingFetch(async () => {
       throw new TypeError("fetch failed");
     });
-    const uploader = createUploader({ apiBaseUrl: stack.api, getToken: () => who.token, fetch: recorder.fetch, retry: { retries: 2, minDelayMs: 5, maxDelayMs: 10 } });
+    const uploader = createUploader({
+      apiBaseUrl: stack.api,
+      getToken: () => who.token,
+      fetch: recorder.fetch,
+      retry: { retries: 2, minDelayMs: 5, maxDelayMs: 10 },
+    });
 
-    await expect(uploader.upload({ body: pngImage(), contentType: "image/png" }, { ownerType: "progress_photo" })).rejects.toMatchObject({ name: "UploadClientError", code: "NETWORK_ERROR", status: 0 });
+    await expect(uploader.upload({ body: pngImage(), contentType: "image/png" }, { ownerType: "progress_photo" })).rejects.toMatchObject({
+      name: "UploadClientError",
+      code: "NETWORK_ERROR",
+      status: 0,
+    });
     expect(recorder.puts()).toHaveLength(3);
   });
 });
@@ -263,7 +311,11 @@ describe("typed errors", () => {
     const who = await member(stack);
     const uploader = createUploader({ apiBaseUrl: stack.api, getToken: () => who.token });
     const png = { body: pngImage(), contentType: "image/png" };
-    const caught = (promise: Promise<unknown>) => promise.then(() => expect.fail("resolved"), (error: unknown) => error as UploadClientError);
+    const caught = (promise: Promise<unknown>) =>
+      promise.then(
+        () => expect.fail("resolved"),
+        (error: unknown) => error as UploadClientError,
+      );
 
     const forbidden = await caught(uploader.upload(png, { ownerType: "organization_logo" }));
     const svg = await caught(uploader.upload({ body: new TextEncoder().encode("<svg/>"), contentType: "image/svg+xml" }, { ownerType: "message" }));
@@ -284,7 +336,9 @@ describe("typed errors", () => {
 
   it("storage refusing a PUT for good is STORAGE_REJECTED with storage's code, not retried", async () => {
     const who = await member(stack);
-    const recorder = recordingFetch(async (call, _attempt, _forward, init) => fetch(call.url.replace(/X-Amz-Signature=[0-9a-f]+/, `X-Amz-Signature=${"0".repeat(64)}`), init));
+    const recorder = recordingFetch(async (call, _attempt, _forward, init) =>
+      fetch(call.url.replace(/X-Amz-Signature=[0-9a-f]+/, `X-Amz-Signature=${"0".repeat(64)}`), init),
+    );
     const uploader = createUploader({ apiBaseUrl: stack.api, getToken: () => who.token, fetch: recorder.fetch, retry: fastRetry });
 
     const error = await uploader.upload({ body: pngImage(), contentType: "image/png" }, { ownerType: "progress_photo" }).catch((e: unknown) => e);

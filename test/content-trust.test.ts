@@ -9,21 +9,32 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { ClamdScanner } from "@fitkit/core/adapters/clamd/clamd-scanner";
 import { MemoryStagingStore } from "@fitkit/core/adapters/memory/memory-staging-store";
+import { FastUrlSigner } from "@fitkit/core/adapters/s3/fast-url-signer";
 import { createS3Client } from "@fitkit/core/adapters/s3/s3-client";
 import { S3ObjectStore } from "@fitkit/core/adapters/s3/s3-object-store";
-import { FastUrlSigner } from "@fitkit/core/adapters/s3/fast-url-signer";
 import type { Identity } from "@fitkit/core/auth/identity";
-import { consume } from "@fitkit/core/staging/consume";
-import { presign, type PresignedUpload } from "@fitkit/core/staging/presign";
 import type { OwnerType } from "@fitkit/core/policies/owner-types";
+import { consume } from "@fitkit/core/staging/consume";
+import { type PresignedUpload, presign } from "@fitkit/core/staging/presign";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { startEmbeddedS3, type EmbeddedS3 } from "../local/embedded-s3.js";
-import { postJson } from "./support/http.js";
-import { startLocalStackProcess } from "./support/local-stack-process.js";
-import { EICAR, EICAR_SIGNATURE, startClamd, type ClamdServer } from "../support/clamd.js";
+import { type EmbeddedS3, startEmbeddedS3 } from "../local/embedded-s3.js";
+import { type ClamdServer, EICAR, EICAR_SIGNATURE, startClamd } from "../support/clamd.js";
+import {
+  heicBytes,
+  htmlBytes,
+  jpegBytes,
+  mp4Bytes,
+  peExecutableBytes,
+  pngImage,
+  quicktimeBytes,
+  svgBytes,
+  webmBytes,
+  webpBytes,
+  zipBytes,
+} from "../support/media.js";
 import { uniqueId } from "./support/fixtures.js";
-import { putPresigned } from "./support/http.js";
-import { heicBytes, jpegBytes, mp4Bytes, peExecutableBytes, pngImage, quicktimeBytes, svgBytes, webmBytes, webpBytes, zipBytes, htmlBytes } from "../support/media.js";
+import { postJson, putPresigned } from "./support/http.js";
+import { startLocalStackProcess } from "./support/local-stack-process.js";
 
 const MEDIA = "media-trust";
 let s3: EmbeddedS3;
@@ -183,16 +194,30 @@ describe("the local stack with CLAMD_HOST set", () => {
       const token = await stack.token({ userId, orgId, role: "member" });
       const infected = Buffer.concat([pngImage(), Buffer.from(EICAR, "latin1")]);
       const clean = pngImage(6, 6);
-      const presigned = await postJson(`${stack.api}/uploads`, { ownerType: "progress_photo", files: [{ contentType: "image/png", size: infected.length }, { contentType: "image/png", size: clean.length }] }, token);
+      const presigned = await postJson(
+        `${stack.api}/uploads`,
+        {
+          ownerType: "progress_photo",
+          files: [
+            { contentType: "image/png", size: infected.length },
+            { contentType: "image/png", size: clean.length },
+          ],
+        },
+        token,
+      );
       const [bad, good] = presigned.body.uploads as PresignedUpload[];
       await putPresigned(bad!, infected);
       await putPresigned(good!, clean);
-      const consume = (ids: string[], key: string) => stack.internal("consume", { uploadIds: ids, ownerType: "progress_photo", owner: { orgId, userId }, idempotencyKey: key });
+      const consume = (ids: string[], key: string) =>
+        stack.internal("consume", { uploadIds: ids, ownerType: "progress_photo", owner: { orgId, userId }, idempotencyKey: key });
 
       const refused = await consume([bad!.uploadId, good!.uploadId], "k1");
       const linked = await consume([good!.uploadId], "k2");
 
-      expect(refused).toMatchObject({ status: 422, body: { error: { code: "MALWARE_DETECTED", details: [{ uploadId: bad!.uploadId, code: "MALWARE_DETECTED" }] } } });
+      expect(refused).toMatchObject({
+        status: 422,
+        body: { error: { code: "MALWARE_DETECTED", details: [{ uploadId: bad!.uploadId, code: "MALWARE_DETECTED" }] } },
+      });
       expect(linked.status).toBe(200);
 
       const link = (await stack.internal("issue-signature-token", { orgId, formId: "form_1", submissionId: "sub_1" })).body;

@@ -5,10 +5,10 @@
  */
 import { PutObjectCommand, S3Client } from "@aws-sdk/client-s3";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { errorBody, postJson, putPresigned } from "./support/http.js";
-import { startLocalStackProcess, type LocalStackProcess } from "./support/local-stack-process.js";
 import { pngImage } from "../support/media.js";
 import { sleep, uniqueId } from "./support/fixtures.js";
+import { errorBody, postJson, putPresigned } from "./support/http.js";
+import { type LocalStackProcess, startLocalStackProcess } from "./support/local-stack-process.js";
 
 const TTL_SECONDS = 6;
 let stack: LocalStackProcess;
@@ -108,12 +108,21 @@ describe("the staged upload over HTTP", () => {
     const bytes = pngImage();
     const upload = (await presignOne(who.token, { contentType: "image/png", size: bytes.length })).body.uploads[0];
 
-    const longer = await fetch(upload.url, { method: "PUT", headers: { ...upload.headers, "content-length": String(bytes.length + 1) }, body: Buffer.concat([bytes, Buffer.from([0])]) as BodyInit });
+    const longer = await fetch(upload.url, {
+      method: "PUT",
+      headers: { ...upload.headers, "content-length": String(bytes.length + 1) },
+      body: Buffer.concat([bytes, Buffer.from([0])]) as BodyInit,
+    });
     const otherType = await fetch(upload.url, { method: "PUT", headers: { ...upload.headers, "content-type": "text/html" }, body: bytes as BodyInit });
 
     expect(longer.status).toBeGreaterThanOrEqual(400);
     expect(otherType.status).toBeGreaterThanOrEqual(400);
-    const consume = await stack.internal("consume", { uploadIds: [upload.uploadId], ownerType: "progress_photo", owner: { orgId: who.orgId, userId: who.userId }, idempotencyKey: "x" });
+    const consume = await stack.internal("consume", {
+      uploadIds: [upload.uploadId],
+      ownerType: "progress_photo",
+      owner: { orgId: who.orgId, userId: who.userId },
+      idempotencyKey: "x",
+    });
     expect(consume.status).toBe(409);
     expect(consume.body).toEqual(errorBody("NOT_UPLOADED"));
   });
@@ -131,7 +140,11 @@ describe("error rows of the contract, over HTTP", () => {
     expect(schema.body.error.code).toBe("INVALID_REQUEST");
     expect(schema.body.error.details.map((d: { path: string }) => d.path).sort()).toEqual(["files.0.size", "ownerType"]);
 
-    const loneSurrogate = await postJson(`${stack.api}/uploads`, { ownerType: "message", files: [{ contentType: "image/png", size: 10, fileName: "a\ud800b" }] }, who.token);
+    const loneSurrogate = await postJson(
+      `${stack.api}/uploads`,
+      { ownerType: "message", files: [{ contentType: "image/png", size: 10, fileName: "a\ud800b" }] },
+      who.token,
+    );
     expect(loneSurrogate.status).toBe(400);
     expect(loneSurrogate.body.error.details).toEqual([{ path: "files.0.fileName", message: "must be well-formed Unicode text" }]);
   });
@@ -194,7 +207,12 @@ describe("error rows of the contract, over HTTP", () => {
   });
 
   it("404 NOT_FOUND for an unknown upload id, and 404 for an unknown route", async () => {
-    const consume = await stack.internal("consume", { uploadIds: ["0".repeat(32)], ownerType: "message", owner: { orgId: "org_1", userId: "user_1" }, idempotencyKey: "k" });
+    const consume = await stack.internal("consume", {
+      uploadIds: ["0".repeat(32)],
+      ownerType: "message",
+      owner: { orgId: "org_1", userId: "user_1" },
+      idempotencyKey: "k",
+    });
     const route = await fetch(`${stack.api}/nope`);
 
     expect(consume.status).toBe(404);
@@ -210,7 +228,12 @@ describe("error rows of the contract, over HTTP", () => {
     await putPresigned(upload, bytes);
     await sleep(TTL_SECONDS * 1000 + 200);
 
-    const late = await stack.internal("consume", { uploadIds: [upload.uploadId], ownerType: "progress_photo", owner: { orgId: who.orgId, userId: who.userId }, idempotencyKey: "late" });
+    const late = await stack.internal("consume", {
+      uploadIds: [upload.uploadId],
+      ownerType: "progress_photo",
+      owner: { orgId: who.orgId, userId: who.userId },
+      idempotencyKey: "late",
+    });
 
     expect(late.status).toBe(410);
     expect(late.body).toEqual(errorBody("EXPIRED"));
@@ -220,14 +243,22 @@ describe("error rows of the contract, over HTTP", () => {
     const who = await member("admin");
     const tooLarge = await postJson(
       `${stack.api}/uploads`,
-      { ownerType: "message", files: [{ contentType: "image/png", size: 10 }, { contentType: "image/png", size: 10 * 1024 * 1024 + 1 }] },
+      {
+        ownerType: "message",
+        files: [
+          { contentType: "image/png", size: 10 },
+          { contentType: "image/png", size: 10 * 1024 * 1024 + 1 },
+        ],
+      },
       who.token,
     );
     const svg = await presignOne(who.token, { contentType: "image/svg+xml", size: 10 });
     const videoInMessage = await presignOne(who.token, { contentType: "video/mp4", size: 10 }, "message");
 
     expect(tooLarge.status).toBe(413);
-    expect(tooLarge.body).toEqual({ error: { code: "TOO_LARGE", message: expect.any(String), details: [{ index: 1, code: "TOO_LARGE", maxBytes: 10 * 1024 * 1024 }] } });
+    expect(tooLarge.body).toEqual({
+      error: { code: "TOO_LARGE", message: expect.any(String), details: [{ index: 1, code: "TOO_LARGE", maxBytes: 10 * 1024 * 1024 }] },
+    });
     expect(svg.status).toBe(415);
     expect(videoInMessage.status).toBe(415);
     expect(await stack.internal("usage", { orgId: who.orgId })).toMatchObject({ status: 200, body: { used: 0, reserved: 0 } });
@@ -240,10 +271,17 @@ describe("error rows of the contract, over HTTP", () => {
     const s3 = new S3Client({ endpoint: stack.s3, region: "auto", forcePathStyle: true, credentials: { accessKeyId: "S3RVER", secretAccessKey: "S3RVER" } });
     await s3.send(new PutObjectCommand({ Bucket: stack.buckets.media, Key: upload.key, Body: pngImage(), ContentType: "image/png" }));
 
-    const consume = await stack.internal("consume", { uploadIds: [upload.uploadId], ownerType: "progress_photo", owner: { orgId: who.orgId, userId: who.userId }, idempotencyKey: "m" });
+    const consume = await stack.internal("consume", {
+      uploadIds: [upload.uploadId],
+      ownerType: "progress_photo",
+      owner: { orgId: who.orgId, userId: who.userId },
+      idempotencyKey: "m",
+    });
 
     expect(consume.status).toBe(422);
-    expect(consume.body).toEqual({ error: { code: "CONTENT_MISMATCH", message: expect.any(String), details: [{ uploadId: upload.uploadId, code: "CONTENT_MISMATCH" }] } });
+    expect(consume.body).toEqual({
+      error: { code: "CONTENT_MISMATCH", message: expect.any(String), details: [{ uploadId: upload.uploadId, code: "CONTENT_MISMATCH" }] },
+    });
     const gone = await fetch(upload.url.replace(/\?.*/, ""), { method: "HEAD" });
     expect(gone.status).toBe(404);
   });
@@ -267,7 +305,7 @@ describe("error rows of the contract, over HTTP", () => {
     const bodies: [string, string, unknown][] = [
       ["/uploads", "POST", null],
       ["/uploads", "POST", []],
-      ["/uploads", "POST", "\"just a string\""],
+      ["/uploads", "POST", '"just a string"'],
       ["/uploads", "POST", { ownerType: "message", files: [] }],
       ["/uploads", "POST", { ownerType: "message", files: Array(11).fill({ contentType: "image/png", size: 1 }) }],
       ["/uploads", "POST", { ownerType: "message", files: [{ contentType: "image/png", size: 1.5 }] }],
@@ -286,7 +324,11 @@ describe("error rows of the contract, over HTTP", () => {
       ["/internal/usage", "POST", "{"],
     ];
     for (const [path, method, body] of bodies) {
-      const headers: Record<string, string> = { "content-type": "application/json", authorization: `Bearer ${who.token}`, "x-internal-key": stack.internalApiKey };
+      const headers: Record<string, string> = {
+        "content-type": "application/json",
+        authorization: `Bearer ${who.token}`,
+        "x-internal-key": stack.internalApiKey,
+      };
       const res = await fetch(`${stack.api}${path}`, { method, headers, body: typeof body === "string" ? body : JSON.stringify(body) });
       const reply = await res.json();
       expect({ path, body, status: res.status < 500 && res.status >= 400 }).toEqual({ path, body, status: true });

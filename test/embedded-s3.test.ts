@@ -1,14 +1,14 @@
 // The embedded S3 server (patched @20minutes/s3rver in a child process), exercised with the real
 // AWS SDK and real HTTP: no mocks. What R2 enforces and the local stack relies on is asserted
 // here, so a regression in the patch (patches/@20minutes+s3rver+4.0.4.patch) shows up at once.
-import { spawn, type ChildProcess } from "node:child_process";
+import { type ChildProcess, spawn } from "node:child_process";
 import { once } from "node:events";
 import { mkdtemp, rm } from "node:fs/promises";
 import net from "node:net";
 import os from "node:os";
 import path from "node:path";
-import { fileURLToPath } from "node:url";
 import { setTimeout as sleep } from "node:timers/promises";
+import { fileURLToPath } from "node:url";
 import {
   CreateBucketCommand,
   DeleteObjectsCommand,
@@ -22,7 +22,7 @@ import {
 } from "@aws-sdk/client-s3";
 import { getSignedUrl } from "@aws-sdk/s3-request-presigner";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { startEmbeddedS3, type EmbeddedS3 } from "../local/embedded-s3.ts";
+import { type EmbeddedS3, startEmbeddedS3 } from "../local/embedded-s3.ts";
 
 const BUCKET = "media";
 const APP_ORIGIN = "http://app.fitkit.test";
@@ -78,8 +78,14 @@ beforeAll(async () => {
 afterAll(async () => {
   client?.destroy();
   await s3?.close();
-  await secondServer?.then((server) => server.close(), () => {});
-  await startOnTakenPort?.then((server) => server.close(), () => {});
+  await secondServer?.then(
+    (server) => server.close(),
+    () => {},
+  );
+  await startOnTakenPort?.then(
+    (server) => server.close(),
+    () => {},
+  );
   portBlocker?.close();
   await orphanParent?.then(
     async ({ parent }) => {
@@ -207,9 +213,7 @@ describe("embedded S3 server", () => {
       let token: string | undefined;
       let pages = 0;
       do {
-        const page = await client.send(
-          new ListObjectsV2Command({ Bucket: BUCKET, Prefix: "list/", MaxKeys: 2, ContinuationToken: token }),
-        );
+        const page = await client.send(new ListObjectsV2Command({ Bucket: BUCKET, Prefix: "list/", MaxKeys: 2, ContinuationToken: token }));
         pages++;
         seen.push(...(page.Contents ?? []).map((object) => object.Key!));
         token = page.IsTruncated ? page.NextContinuationToken : undefined;
@@ -223,9 +227,7 @@ describe("embedded S3 server", () => {
       const keys = ["batch/1", "batch/2", "batch/3"];
       for (const key of keys) await client.send(new PutObjectCommand({ Bucket: BUCKET, Key: key, Body: "x" }));
 
-      const result = await client.send(
-        new DeleteObjectsCommand({ Bucket: BUCKET, Delete: { Objects: keys.map((Key) => ({ Key })) } }),
-      );
+      const result = await client.send(new DeleteObjectsCommand({ Bucket: BUCKET, Delete: { Objects: keys.map((Key) => ({ Key })) } }));
 
       expect(result.Deleted?.map((deleted) => deleted.Key).sort()).toEqual(keys);
       const listed = await client.send(new ListObjectsV2Command({ Bucket: BUCKET, Prefix: "batch/" }));
@@ -328,31 +330,30 @@ describe("embedded S3 server", () => {
   });
 
   describe("query strings with !'()* (signed GET, list prefix)", () => {
-    it.each([
-      'attachment; filename="report.pdf"',
-      `attachment; filename="it's (1)!.pdf"`,
-      "attachment; filename*=UTF-8''r%C3%A9sum%C3%A9.pdf",
-    ])("accepts a signed response-content-disposition of %s and applies it", async (disposition) => {
-      const key = "get/it's (1)!.pdf";
-      await client.send(new PutObjectCommand({ Bucket: BUCKET, Key: key, Body: "%PDF-1.7" }));
-      const url = await getSignedUrl(
-        client,
-        new GetObjectCommand({
-          Bucket: BUCKET,
-          Key: key,
-          ResponseContentDisposition: disposition,
-          ResponseContentType: "application/pdf",
-        }),
-        { expiresIn: 60 },
-      );
+    it.each(['attachment; filename="report.pdf"', `attachment; filename="it's (1)!.pdf"`, "attachment; filename*=UTF-8''r%C3%A9sum%C3%A9.pdf"])(
+      "accepts a signed response-content-disposition of %s and applies it",
+      async (disposition) => {
+        const key = "get/it's (1)!.pdf";
+        await client.send(new PutObjectCommand({ Bucket: BUCKET, Key: key, Body: "%PDF-1.7" }));
+        const url = await getSignedUrl(
+          client,
+          new GetObjectCommand({
+            Bucket: BUCKET,
+            Key: key,
+            ResponseContentDisposition: disposition,
+            ResponseContentType: "application/pdf",
+          }),
+          { expiresIn: 60 },
+        );
 
-      const response = await fetch(url);
+        const response = await fetch(url);
 
-      expect(response.status).toBe(200);
-      expect(response.headers.get("content-disposition")).toBe(disposition);
-      expect(response.headers.get("content-type")).toBe("application/pdf");
-      expect(await response.text()).toBe("%PDF-1.7");
-    });
+        expect(response.status).toBe(200);
+        expect(response.headers.get("content-disposition")).toBe(disposition);
+        expect(response.headers.get("content-type")).toBe("application/pdf");
+        expect(await response.text()).toBe("%PDF-1.7");
+      },
+    );
 
     it("ListObjectsV2 accepts a prefix with characters RFC 3986 reserves", async () => {
       // (no apostrophe in the key: s3rver's XML writes it as &#x27;, which the SDK does not decode)
@@ -393,9 +394,7 @@ describe("embedded S3 server", () => {
       const key = "conditional/sdk";
       await client.send(new PutObjectCommand({ Bucket: BUCKET, Key: key, Body: "first", IfNoneMatch: "*" }));
 
-      const result = await rejection(
-        client.send(new PutObjectCommand({ Bucket: BUCKET, Key: key, Body: "second", IfNoneMatch: "*" })),
-      );
+      const result = await rejection(client.send(new PutObjectCommand({ Bucket: BUCKET, Key: key, Body: "second", IfNoneMatch: "*" })));
 
       expect(result).toEqual({ name: "PreconditionFailed", status: 412 });
       expect((await readObject(key)).toString()).toBe("first");
@@ -432,9 +431,7 @@ describe("embedded S3 server", () => {
       const key = "conditional/race";
       const bodies = Array.from({ length: 8 }, (_, i) => `writer-${i}`);
 
-      const results = await Promise.allSettled(
-        bodies.map((Body) => client.send(new PutObjectCommand({ Bucket: BUCKET, Key: key, Body, IfNoneMatch: "*" }))),
-      );
+      const results = await Promise.allSettled(bodies.map((Body) => client.send(new PutObjectCommand({ Bucket: BUCKET, Key: key, Body, IfNoneMatch: "*" }))));
 
       const winners = results.flatMap((result, i) => (result.status === "fulfilled" ? [bodies[i]] : []));
       const losers = results.flatMap((result) => (result.status === "rejected" ? [result.reason] : []));
@@ -448,9 +445,7 @@ describe("embedded S3 server", () => {
       const created = await client.send(new PutObjectCommand({ Bucket: BUCKET, Key: key, Body: "v1" }));
       await client.send(new PutObjectCommand({ Bucket: BUCKET, Key: key, Body: "v2", IfMatch: created.ETag }));
 
-      const result = await rejection(
-        client.send(new PutObjectCommand({ Bucket: BUCKET, Key: key, Body: "v3", IfMatch: created.ETag })),
-      );
+      const result = await rejection(client.send(new PutObjectCommand({ Bucket: BUCKET, Key: key, Body: "v3", IfMatch: created.ETag })));
 
       expect(result).toEqual({ name: "PreconditionFailed", status: 412 });
       expect((await readObject(key)).toString()).toBe("v2");

@@ -8,10 +8,10 @@ import { createHash, randomBytes } from "node:crypto";
 import { mkdtemp, rm } from "node:fs/promises";
 import os from "node:os";
 import path from "node:path";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { startEmbeddedS3, type EmbeddedS3 } from "../local/embedded-s3.js";
-import type { PresignedPut, PresignPutInput } from "@fitkit/core/storage/url-signer";
 import { FastUrlSigner } from "@fitkit/core/adapters/s3/fast-url-signer";
+import type { PresignedPut, PresignPutInput } from "@fitkit/core/storage/url-signer";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { type EmbeddedS3, startEmbeddedS3 } from "../local/embedded-s3.js";
 
 const BUCKET = "fitkit-uploads";
 
@@ -31,7 +31,7 @@ const TRICKY_KEYS = [
   "star*bang!quote'paren(1)",
   "brackets[0]{x}<y>",
   "colon:semi;comma,at@dollar$",
-  "back\\slash^caret`grave|pipe\"dq",
+  'back\\slash^caret`grave|pipe"dq',
   "uploads/user_123/2024-05-01/photo.jpg",
   "deep/a/b/c/d/e/f/g/h/i.bin",
   "é accents/ñandú/ß.txt",
@@ -93,7 +93,7 @@ describe("FastUrlSigner against a SigV4-checking server", () => {
   });
 
   it.each(TRICKY_KEYS.map((key, i) => [i, key] as const))("PUT then GET accepted for key #%i %j", async (i, key) => {
-    const body = randomBytes(1 + (i * 37) % 500);
+    const body = randomBytes(1 + ((i * 37) % 500));
     const input: PresignPutInput = {
       bucket: BUCKET,
       key,
@@ -117,7 +117,11 @@ describe("FastUrlSigner against a SigV4-checking server", () => {
     const key = "overrides/photo 1+2.jpg";
     const body = randomBytes(64);
     const signed = await signer.presignPut({
-      bucket: BUCKET, key, contentType: "image/jpeg", contentLength: body.length, expiresInSeconds: 60,
+      bucket: BUCKET,
+      key,
+      contentType: "image/jpeg",
+      contentLength: body.length,
+      expiresInSeconds: 60,
     });
     expect((await put(signed, body)).status).toBe(200);
     const url = await signer.presignGet({

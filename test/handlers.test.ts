@@ -9,13 +9,13 @@ import { join } from "node:path";
 import type { APIGatewayProxyEventV2, Context } from "aws-lambda";
 import { Redis } from "ioredis";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { generateDevKeyPair, signDevToken, type DevTokenOptions } from "../local/dev-auth.js";
-import { startEmbeddedS3, type EmbeddedS3 } from "../local/embedded-s3.js";
+import { type DevTokenOptions, generateDevKeyPair, signDevToken } from "../local/dev-auth.js";
+import { type EmbeddedS3, startEmbeddedS3 } from "../local/embedded-s3.js";
 import { resourceVariables } from "../local/env.js";
-import { startRedisServer, type RedisServer } from "../support/redis-server.js";
-import { putPresigned } from "./support/http.js";
 import { pngImage } from "../support/media.js";
+import { type RedisServer, startRedisServer } from "../support/redis-server.js";
 import { uniqueId } from "./support/fixtures.js";
+import { putPresigned } from "./support/http.js";
 
 const APP_ORIGIN = "https://app.fitkit.test";
 const key = generateDevKeyPair();
@@ -86,7 +86,12 @@ describe("Clerk authentication on the HTTP handlers", () => {
   });
 
   it("accepts v1 organisation claims (org_id, org_role)", async () => {
-    const res = await call(presign, "/uploads", { ownerType: "organization_logo", files: [{ contentType: "image/png", size: 68 }] }, await token({ claims: "v1", role: "admin" }));
+    const res = await call(
+      presign,
+      "/uploads",
+      { ownerType: "organization_logo", files: [{ contentType: "image/png", size: 68 }] },
+      await token({ claims: "v1", role: "admin" }),
+    );
     expect(res.status).toBe(201);
   });
 
@@ -136,7 +141,8 @@ describe("Redis unreachable", () => {
     const userId = uniqueId("user");
     const session = await token({ orgId, userId });
     const bytes = pngImage();
-    const upload = (await call(presign, "/uploads", { ownerType: "progress_photo", files: [{ contentType: "image/png", size: bytes.length }] }, session)).body.uploads[0];
+    const upload = (await call(presign, "/uploads", { ownerType: "progress_photo", files: [{ contentType: "image/png", size: bytes.length }] }, session)).body
+      .uploads[0];
     expect((await putPresigned(upload, bytes)).status).toBe(200);
     const consumeRequest = { uploadIds: [upload.uploadId], ownerType: "progress_photo", owner: { orgId, userId }, idempotencyKey: "e1" };
     // Keep what Redis holds now, then take it away.

@@ -5,7 +5,7 @@
 import { spawnSync } from "node:child_process";
 import { Redis } from "ioredis";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { startRedisServer, type RedisServer } from "../support/redis-server.js";
+import { type RedisServer, startRedisServer } from "../support/redis-server.js";
 import { startUpstashBridge, type UpstashBridge } from "../support/upstash-bridge.js";
 import { uniqueId } from "./support/fixtures.js";
 import { postJson } from "./support/http.js";

@@ -7,23 +7,23 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { createIoredisClient, IoredisDriver } from "@fitkit/core/adapters/redis/ioredis-driver";
 import { RedisStagingStore } from "@fitkit/core/adapters/redis/redis-staging-store";
-import { createS3Client } from "@fitkit/core/adapters/s3/s3-client";
 import { FastUrlSigner } from "@fitkit/core/adapters/s3/fast-url-signer";
+import { createS3Client } from "@fitkit/core/adapters/s3/s3-client";
 import { S3ObjectStore } from "@fitkit/core/adapters/s3/s3-object-store";
 import type { Identity } from "@fitkit/core/auth/identity";
 import { reconcile } from "@fitkit/core/quotas/reconcile";
 import { release } from "@fitkit/core/quotas/release";
 import { setQuota } from "@fitkit/core/quotas/set-quota";
 import { consume } from "@fitkit/core/staging/consume";
-import { presign, type PresignedUpload } from "@fitkit/core/staging/presign";
+import { type PresignedUpload, presign } from "@fitkit/core/staging/presign";
 import { sweep } from "@fitkit/core/staging/sweep";
 import type { Redis } from "ioredis";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { startEmbeddedS3, type EmbeddedS3 } from "../local/embedded-s3.js";
-import { startRedisServer, type RedisServer } from "../support/redis-server.js";
+import { type EmbeddedS3, startEmbeddedS3 } from "../local/embedded-s3.js";
+import { pngImage, zipBytes } from "../support/media.js";
+import { type RedisServer, startRedisServer } from "../support/redis-server.js";
 import { sleep, uniqueId } from "./support/fixtures.js";
 import { putPresigned } from "./support/http.js";
-import { pngImage, zipBytes } from "../support/media.js";
 
 const buckets = { media: "media-quota", compliance: "compliance-quota" };
 let redis: RedisServer;
@@ -70,7 +70,10 @@ async function uploadPng(who: Identity, count = 1, lifetime = 600, bytes = png) 
   return uploads;
 }
 const link = (who: Identity, uploads: PresignedUpload[]) =>
-  consume({ store, objects }, { uploadIds: uploads.map((u) => u.uploadId), ownerType: "progress_photo", owner: { orgId: who.orgId!, userId: who.userId }, idempotencyKey: uniqueId("k") });
+  consume(
+    { store, objects },
+    { uploadIds: uploads.map((u) => u.uploadId), ownerType: "progress_photo", owner: { orgId: who.orgId!, userId: who.userId }, idempotencyKey: uniqueId("k") },
+  );
 
 describe("reserve, settle, give back", () => {
   it("20 parallel presigns at the quota boundary never overshoot", async () => {
@@ -116,7 +119,10 @@ describe("reserve, settle, give back", () => {
     await link(who, uploads);
     const keys = uploads.map((u) => u.key);
 
-    const results = await Promise.all([release({ store, objects, buckets }, { keys, orgId: who.orgId! }), release({ store, objects, buckets }, { keys, orgId: who.orgId! })]);
+    const results = await Promise.all([
+      release({ store, objects, buckets }, { keys, orgId: who.orgId! }),
+      release({ store, objects, buckets }, { keys, orgId: who.orgId! }),
+    ]);
     const again = await release({ store, objects, buckets }, { keys, orgId: who.orgId! });
 
     expect(results.reduce((sum, r) => sum + r.bytes, 0)).toBe(2 * png.length);
@@ -146,13 +152,17 @@ describe("counters never drift", () => {
   it("equal a recomputation after a randomised sequence of presign, consume, sweep and release", async () => {
     const who = org();
     let seed = 7;
-    const random = () => ((seed = (seed * 1103515245 + 12345) % 2 ** 31) / 2 ** 31);
+    const random = () => {
+      seed = (seed * 1103515245 + 12345) % 2 ** 31;
+      return seed / 2 ** 31;
+    };
     const staged: PresignedUpload[] = [];
     const linked: PresignedUpload[] = [];
     for (let step = 0; step < 60; step++) {
       const r = random();
       // Short-lived uploads are never PUT: their 1 s URLs could expire before a busy machine sends them.
-      if (r < 0.4) staged.push(...(random() < 0.3 ? await presignPng(who, 1 + Math.floor(random() * 3), 1) : await uploadPng(who, 1 + Math.floor(random() * 3))));
+      if (r < 0.4)
+        staged.push(...(random() < 0.3 ? await presignPng(who, 1 + Math.floor(random() * 3), 1) : await uploadPng(who, 1 + Math.floor(random() * 3))));
       else if (r < 0.7 && staged.length > 0) {
         const batch = staged.splice(0, 1 + Math.floor(random() * Math.min(3, staged.length)));
         await link(who, batch).then(
@@ -182,7 +192,15 @@ describe("counters never drift", () => {
 
     const report = await reconcile({ store, objects, buckets, defaultQuotaBytes: DEFAULT_QUOTA }, { orgId: who.orgId!, apply: true });
 
-    expect(report).toEqual({ orgId: who.orgId, usedCounter: 5, usedFromStorage: 2 * png.length, difference: 2 * png.length - 5, linkedObjects: 2, unlinkedObjects: 0, applied: true });
+    expect(report).toEqual({
+      orgId: who.orgId,
+      usedCounter: 5,
+      usedFromStorage: 2 * png.length,
+      difference: 2 * png.length - 5,
+      linkedObjects: 2,
+      unlinkedObjects: 0,
+      applied: true,
+    });
     expect((await usage(who.orgId!)).used).toBe(2 * png.length);
   });
 
@@ -208,6 +226,14 @@ describe("counters never drift", () => {
         (error, stdout, stderr) => (error ? reject(new Error(stderr)) : resolve(stdout)),
       ),
     );
-    expect(JSON.parse(output)).toEqual({ orgId: who.orgId, usedCounter: png.length, usedFromStorage: png.length, difference: 0, linkedObjects: 1, unlinkedObjects: 0, applied: false });
+    expect(JSON.parse(output)).toEqual({
+      orgId: who.orgId,
+      usedCounter: png.length,
+      usedFromStorage: png.length,
+      difference: 0,
+      linkedObjects: 1,
+      unlinkedObjects: 0,
+      applied: false,
+    });
   });
 });

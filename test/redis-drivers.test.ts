@@ -9,7 +9,7 @@ import { UpstashDriver } from "@fitkit/core/adapters/redis/upstash-driver";
 import { DependencyUnavailableError } from "@fitkit/core/errors";
 import type { Redis } from "ioredis";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { startRedisServer, type RedisServer } from "../support/redis-server.js";
+import { type RedisServer, startRedisServer } from "../support/redis-server.js";
 import { createUpstashTestClient, startUpstashBridge, type UpstashBridge } from "../support/upstash-bridge.js";
 
 let redis: RedisServer;
@@ -42,7 +42,9 @@ describe.each(Object.keys(drivers))("%s driver", (name) => {
   });
 
   it("throws a script error as it is — a bug, not an outage", async () => {
-    const failure = await drivers[name]!().run(broken, [], []).catch((e: unknown) => e);
+    const failure = await drivers[name]!()
+      .run(broken, [], [])
+      .catch((e: unknown) => e);
     expect(failure).toBeInstanceOf(Error);
     expect(failure).not.toBeInstanceOf(DependencyUnavailableError);
     expect(String(failure)).toMatch(/ERR/);

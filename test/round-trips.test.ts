@@ -10,10 +10,10 @@ import { consume } from "@fitkit/core/staging/consume";
 import { presign } from "@fitkit/core/staging/presign";
 import type { Redis } from "ioredis";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { startRedisServer, type RedisServer } from "../support/redis-server.js";
 import { CountingDriver, CountingObjectStore } from "../support/counting.js";
-import { uniqueId } from "./support/fixtures.js";
 import { pngImage } from "../support/media.js";
+import { type RedisServer, startRedisServer } from "../support/redis-server.js";
+import { uniqueId } from "./support/fixtures.js";
 
 let redis: RedisServer;
 let client: Redis;
@@ -38,10 +38,14 @@ afterAll(async () => {
 describe("round trips", () => {
   it("presign of 10 files is one Redis round trip", async () => {
     driver.reset();
-    await presign({ store, signer, settings, buckets }, { userId: "user_1", orgId: uniqueId("org"), role: "member" }, {
-      ownerType: "message",
-      files: Array.from({ length: 10 }, () => ({ contentType: "image/png", size: png.length })),
-    });
+    await presign(
+      { store, signer, settings, buckets },
+      { userId: "user_1", orgId: uniqueId("org"), role: "member" },
+      {
+        ownerType: "message",
+        files: Array.from({ length: 10 }, () => ({ contentType: "image/png", size: png.length })),
+      },
+    );
     expect(driver.calls).toEqual(["stage"]);
   });
 
@@ -50,7 +54,10 @@ describe("round trips", () => {
     const objects = new MemoryObjectStore();
     const uploads = [];
     for (let i = 0; i < n; i += 10) {
-      const batch = await presign({ store, signer, settings, buckets }, identity, { ownerType: "message", files: Array.from({ length: Math.min(10, n - i) }, () => ({ contentType: "image/png", size: png.length })) });
+      const batch = await presign({ store, signer, settings, buckets }, identity, {
+        ownerType: "message",
+        files: Array.from({ length: Math.min(10, n - i) }, () => ({ contentType: "image/png", size: png.length })),
+      });
       uploads.push(...batch.uploads);
     }
     for (const u of uploads) await objects.put({ bucket: "media", key: u.key, body: png, contentType: "image/png", checksumSha256: "" });
@@ -66,7 +73,10 @@ describe("round trips", () => {
     };
     driver.reset();
 
-    await consume({ store, objects: counted }, { uploadIds: uploads.map((u) => u.uploadId), ownerType: "message", owner: { orgId: identity.orgId, userId: "user_1" }, idempotencyKey: uniqueId("k") });
+    await consume(
+      { store, objects: counted },
+      { uploadIds: uploads.map((u) => u.uploadId), ownerType: "message", owner: { orgId: identity.orgId, userId: "user_1" }, idempotencyKey: uniqueId("k") },
+    );
 
     expect(driver.calls).toEqual(["load_for_consume", "commit_consume"]);
     expect(counted.heads).toBe(n);

@@ -11,9 +11,9 @@ import { S3ObjectStore } from "@fitkit/core/adapters/s3/s3-object-store";
 import { SdkUrlSigner } from "@fitkit/core/adapters/s3/sdk-url-signer";
 import type { UrlSigner } from "@fitkit/core/storage/url-signer";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { startEmbeddedS3, type EmbeddedS3 } from "../local/embedded-s3.js";
-import { uniqueId } from "./support/fixtures.js";
+import { type EmbeddedS3, startEmbeddedS3 } from "../local/embedded-s3.js";
 import { pngImage } from "../support/media.js";
+import { uniqueId } from "./support/fixtures.js";
 
 let s3: EmbeddedS3;
 let signer: UrlSigner;
@@ -43,10 +43,16 @@ describe("presigned PUT on the real server", () => {
   });
 
   it.each([
-    ["a longer body", (h: Record<string, string>) => ({ headers: { ...h, "content-length": String(bytes.length + 3) }, body: Buffer.concat([bytes, Buffer.from("abc")]) })],
+    [
+      "a longer body",
+      (h: Record<string, string>) => ({ headers: { ...h, "content-length": String(bytes.length + 3) }, body: Buffer.concat([bytes, Buffer.from("abc")]) }),
+    ],
     ["a shorter body", (h: Record<string, string>) => ({ headers: { ...h, "content-length": String(bytes.length - 1) }, body: bytes.subarray(1) })],
     ["another content type", (h: Record<string, string>) => ({ headers: { ...h, "content-type": "text/html" }, body: bytes })],
-    ["no if-none-match", (h: Record<string, string>) => ({ headers: Object.fromEntries(Object.entries(h).filter(([n]) => n !== "if-none-match")), body: bytes })],
+    [
+      "no if-none-match",
+      (h: Record<string, string>) => ({ headers: Object.fromEntries(Object.entries(h).filter(([n]) => n !== "if-none-match")), body: bytes }),
+    ],
   ])("refuses %s and stores nothing", async (_name, change) => {
     const key = `o/message/u/${uniqueId("id")}.png`;
     const { url, headers } = await presignPng(key);
@@ -77,7 +83,7 @@ describe("presigned PUT on the real server", () => {
     const other = pngImage(4, 4, [1, 2, 3]);
 
     expect((await put(url, headers, other)).status).toBe(412);
-    const read = await fetch((await signer.presignGet({ bucket: BUCKET, key, expiresInSeconds: 60 })));
+    const read = await fetch(await signer.presignGet({ bucket: BUCKET, key, expiresInSeconds: 60 }));
     expect(Buffer.from(await read.arrayBuffer())).toEqual(bytes);
   });
 });

@@ -5,10 +5,10 @@
  */
 import { createHash } from "node:crypto";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { pdfBytes, pngImage, zipBytes } from "../support/media.js";
 import { sleep, uniqueId } from "./support/fixtures.js";
 import { errorBody, postJson } from "./support/http.js";
-import { startLocalStackProcess, type LocalStackProcess } from "./support/local-stack-process.js";
-import { pdfBytes, pngImage, zipBytes } from "../support/media.js";
+import { type LocalStackProcess, startLocalStackProcess } from "./support/local-stack-process.js";
 
 const TTL_SECONDS = 6;
 let stack: LocalStackProcess;
@@ -47,7 +47,11 @@ describe("PUT /public/signatures/{token}", () => {
     const res = await putSignature(path, bytes);
 
     expect(res.status).toBe(201);
-    expect(await res.json()).toEqual({ uploadId: expect.stringMatching(/^[0-9a-f]{32}$/), sha256: createHash("sha256").update(bytes).digest("base64"), size: bytes.length });
+    expect(await res.json()).toEqual({
+      uploadId: expect.stringMatching(/^[0-9a-f]{32}$/),
+      sha256: createHash("sha256").update(bytes).digest("base64"),
+      size: bytes.length,
+    });
   });
 
   it("works once: a second use is 409 TOKEN_USED, an unknown token 404", async () => {
@@ -86,7 +90,9 @@ describe("PUT /public/signatures/{token}", () => {
     const real = await putSignature(path, pngImage());
 
     expect(spoof.status).toBe(422);
-    expect(await spoof.json()).toEqual({ error: { code: "CONTENT_MISMATCH", message: expect.any(String), details: [{ declared: "image/png", detected: "application/zip" }] } });
+    expect(await spoof.json()).toEqual({
+      error: { code: "CONTENT_MISMATCH", message: expect.any(String), details: [{ declared: "image/png", detected: "application/zip" }] },
+    });
     expect(real.status).toBe(201);
   });
 

@@ -44,7 +44,10 @@ describe.each(ADAPTERS)("staging store contract: %s", (adapter) => {
     const uploads = [newUpload({ orgId }), newUpload({ orgId, size: 2000 })];
     const { now } = await stage(store, uploads, 600);
 
-    const snapshot = await store.loadForConsume(uploads.map((u) => u.uploadId), uniqueId("replay"));
+    const snapshot = await store.loadForConsume(
+      uploads.map((u) => u.uploadId),
+      uniqueId("replay"),
+    );
 
     expect(snapshot.replay).toBeNull();
     expect(snapshot.now).toBeGreaterThanOrEqual(now);
@@ -59,7 +62,10 @@ describe.each(ADAPTERS)("staging store contract: %s", (adapter) => {
     );
     await stage(store, uploads);
 
-    const snapshot = await store.loadForConsume(uploads.map((u) => u.uploadId), uniqueId("replay"));
+    const snapshot = await store.loadForConsume(
+      uploads.map((u) => u.uploadId),
+      uniqueId("replay"),
+    );
 
     expect(snapshot.uploads.map((u) => u?.fileName)).toEqual(tricky);
     expect(snapshot.uploads.map((u) => u?.meta)).toEqual(tricky.map((form) => ({ form, n: "42" })));

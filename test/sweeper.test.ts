@@ -18,11 +18,11 @@ import { sweep } from "@fitkit/core/staging/sweep";
 import { mockClient } from "aws-sdk-client-mock";
 import type { Redis } from "ioredis";
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
-import { startEmbeddedS3, type EmbeddedS3 } from "../local/embedded-s3.js";
-import { startRedisServer, type RedisServer } from "../support/redis-server.js";
+import { type EmbeddedS3, startEmbeddedS3 } from "../local/embedded-s3.js";
 import { CountingDriver, CountingObjectStore } from "../support/counting.js";
-import { newUpload, sleep, uniqueId } from "./support/fixtures.js";
 import { pngImage } from "../support/media.js";
+import { type RedisServer, startRedisServer } from "../support/redis-server.js";
+import { newUpload, sleep, uniqueId } from "./support/fixtures.js";
 
 const MEDIA = "media-sweep";
 const COMPLIANCE = "compliance-sweep";
@@ -72,14 +72,23 @@ async function stageUploads(count: number, lifetimeSeconds: number, overrides: P
 }
 
 async function putObject(upload: NewUpload): Promise<void> {
-  const { url, headers } = await signer.presignPut({ bucket: upload.bucket, key: upload.key, contentType: upload.contentType, contentLength: upload.size, expiresInSeconds: 600 });
+  const { url, headers } = await signer.presignPut({
+    bucket: upload.bucket,
+    key: upload.key,
+    contentType: upload.contentType,
+    contentLength: upload.size,
+    expiresInSeconds: 600,
+  });
   const res = await fetch(url, { method: "PUT", headers, body: bytes as BodyInit });
   expect(res.status).toBe(200);
 }
 
 const exists = async (upload: NewUpload) => (await objects.head(upload.bucket, upload.key)) !== null;
 const consumeOne = (upload: NewUpload, idempotencyKey = uniqueId("k")) =>
-  consume({ store, objects }, { uploadIds: [upload.uploadId], ownerType: upload.ownerType, owner: { orgId: upload.orgId, userId: upload.userId ?? undefined }, idempotencyKey });
+  consume(
+    { store, objects },
+    { uploadIds: [upload.uploadId], ownerType: upload.ownerType, owner: { orgId: upload.orgId, userId: upload.userId ?? undefined }, idempotencyKey },
+  );
 
 describe("sweeping expired uploads", () => {
   it("deletes expired unconsumed uploads (uploaded or not), gives back their quota, and keeps consumed ones", async () => {
@@ -145,7 +154,9 @@ describe("crashes and partial failures", () => {
     await sleep(1100);
     const flaky = new S3Client({ region: "auto", endpoint: "http://storage.invalid", credentials: { accessKeyId: "a", secretAccessKey: "b" } });
     const mock = mockClient(flaky);
-    mock.on(DeleteObjectsCommand).resolves({ Deleted: [{ Key: uploads[0]!.key }, { Key: uploads[2]!.key }], Errors: [{ Key: uploads[1]!.key, Code: "InternalError" }] });
+    mock
+      .on(DeleteObjectsCommand)
+      .resolves({ Deleted: [{ Key: uploads[0]!.key }, { Key: uploads[2]!.key }], Errors: [{ Key: uploads[1]!.key, Code: "InternalError" }] });
 
     const first = await sweep(deps({ objects: new S3ObjectStore(flaky), leaseSeconds: 1 }));
     await sleep(1100);
@@ -153,7 +164,14 @@ describe("crashes and partial failures", () => {
 
     expect(first).toMatchObject({ claimed: 3, deleted: 2, failed: 1, failures: { InternalError: 1 } });
     expect(second).toMatchObject({ claimed: 1, deleted: 1, failed: 0 });
-    expect((await store.loadForConsume(uploads.map((u) => u.uploadId), "r")).uploads.map((u) => u?.status)).toEqual(["swept", "swept", "swept"]);
+    expect(
+      (
+        await store.loadForConsume(
+          uploads.map((u) => u.uploadId),
+          "r",
+        )
+      ).uploads.map((u) => u?.status),
+    ).toEqual(["swept", "swept", "swept"]);
   });
 
   it("Redis unreachable: the run fails loudly and deletes nothing", async () => {
@@ -197,17 +215,26 @@ describe("consume racing the sweeper at the deadline", () => {
       await Promise.all(
         uploads.map(async (upload, i) => {
           await sleep(Math.max(0, untilDeadline - 150 + (i * 300) / perRound));
-          linked.set(upload.uploadId, await consumeOne(upload).then(() => true, (e: { code?: string }) => {
-            losses.add(String(e.code));
-            return false;
-          }));
+          linked.set(
+            upload.uploadId,
+            await consumeOne(upload).then(
+              () => true,
+              (e: { code?: string }) => {
+                losses.add(String(e.code));
+                return false;
+              },
+            ),
+          );
         }),
       ).finally(() => sleep(1200).then(() => (sweeping = false))); // let interrupted claims' leases run out
       await Promise.all(sweepers);
       expect([...losses].filter((code) => code !== "EXPIRED" && code !== "NOT_UPLOADED")).toEqual([]);
       await sweep(deps({ leaseSeconds: 1 }));
 
-      const snapshot = await store.loadForConsume(uploads.map((u) => u.uploadId), "r");
+      const snapshot = await store.loadForConsume(
+        uploads.map((u) => u.uploadId),
+        "r",
+      );
       for (const [i, upload] of uploads.entries()) {
         const present = await exists(upload);
         const isLinked = linked.get(upload.uploadId)!;

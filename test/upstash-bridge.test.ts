@@ -1,8 +1,9 @@
 // The real @upstash/redis client → the bridge → a real redis-server.
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
+
+import type { Redis as UpstashRedis } from "@upstash/redis";
 import { Redis as IORedis } from "ioredis";
-import { Redis as UpstashRedis } from "@upstash/redis";
-import { startRedisServer, type RedisServer } from "../support/redis-server.js";
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
+import { type RedisServer, startRedisServer } from "../support/redis-server.js";
 import { createUpstashTestClient, startUpstashBridge, type UpstashBridge } from "../support/upstash-bridge.js";
 
 let server: RedisServer;
@@ -53,7 +54,7 @@ const TRICKY_VALUES: Record<string, string> = {
   unicode: "héllo wörld ☃ — 日本語 😀",
   controlChars: "\u0000\u0001\u0002\u007f\r\n\t",
   latin1High: "\u00ff\u00fe\u0080",
-  backslashes: "C:\\path\\\"quoted\"",
+  backslashes: 'C:\\path\\"quoted"',
   long: "x".repeat(100_000),
 };
 
@@ -101,9 +102,7 @@ describe("upstash bridge: values", () => {
     expect(await client.hset("h", { count: "3", json: '{"x":1}', nothing: "null", uni: "ü☃" })).toBe(4);
     const flat = (await client.hgetall("h")) as unknown as string[];
     expect(Array.isArray(flat)).toBe(true);
-    const asObject = Object.fromEntries(
-      Array.from({ length: flat.length / 2 }, (_, i) => [flat[2 * i], flat[2 * i + 1]]),
-    );
+    const asObject = Object.fromEntries(Array.from({ length: flat.length / 2 }, (_, i) => [flat[2 * i], flat[2 * i + 1]]));
     expect(asObject).toEqual({ count: "3", json: '{"x":1}', nothing: "null", uni: "ü☃" });
     expect(await client.hget("h", "count")).toBe("3");
     expect(await client.hincrby("h", "count", 2)).toBe(5);
@@ -113,15 +112,7 @@ describe("upstash bridge: values", () => {
 
 describe("upstash bridge: pipelines and transactions", () => {
   it("runs an explicit pipeline", async () => {
-    const results = await client
-      .pipeline()
-      .set("p:a", "1")
-      .incr("p:a")
-      .get("p:a")
-      .hset("p:h", { f: "v" })
-      .hgetall("p:h")
-      .get("p:missing")
-      .exec();
+    const results = await client.pipeline().set("p:a", "1").incr("p:a").get("p:a").hset("p:h", { f: "v" }).hgetall("p:h").get("p:missing").exec();
     expect(results).toEqual(["OK", 2, "2", 1, ["f", "v"], null]);
   });
 
@@ -158,7 +149,7 @@ return { n, { KEYS[1], ARGV[1] }, { { 2, "x" }, {} }, ARGV[2], 7 }
 
 describe("upstash bridge: Lua", () => {
   it("EVAL returns nested arrays and integers", async () => {
-    const result = await client.eval(NESTED_SCRIPT, ["lua:n"], ["héllo", "{\"j\":1}"]);
+    const result = await client.eval(NESTED_SCRIPT, ["lua:n"], ["héllo", '{"j":1}']);
     expect(result).toEqual([1, ["lua:n", "héllo"], [[2, "x"], []], '{"j":1}', 7]);
   });
 
@@ -180,9 +171,7 @@ describe("upstash bridge: Lua", () => {
   it("a Lua redis.error_reply surfaces as a thrown error with its message", async () => {
     const failing = 'return redis.error_reply("QUOTA_EXCEEDED upload quota is 5 files")';
     await expect(client.eval(failing, [], [])).rejects.toThrow(/QUOTA_EXCEEDED upload quota is 5 files/);
-    await expect(clientWithoutAutoPipelining().eval(failing, [], [])).rejects.toThrow(
-      /QUOTA_EXCEEDED upload quota is 5 files/,
-    );
+    await expect(clientWithoutAutoPipelining().eval(failing, [], [])).rejects.toThrow(/QUOTA_EXCEEDED upload quota is 5 files/);
     // Through createScript: NOSCRIPT fallback, then the script's own error (not another NOSCRIPT).
     await direct.script("FLUSH");
     await expect(client.createScript(failing).exec([], [])).rejects.toThrow(/QUOTA_EXCEEDED upload quota is 5 files/);

@@ -25,16 +25,17 @@ export const configSchemas = {
     region: z.string().min(1).default("auto"),
   }),
   Bucket: z.object({
-    name: z
-      .string()
-      .regex(/^[a-z0-9][a-z0-9-]{1,61}[a-z0-9]$/, "must be a bucket name (3–63 of a–z, 0–9, -)"),
+    name: z.string().regex(/^[a-z0-9][a-z0-9-]{1,61}[a-z0-9]$/, "must be a bucket name (3–63 of a–z, 0–9, -)"),
   }),
   /** Upstash (restUrl + restToken) in production; `url` (ioredis) self-hosted; neither = in-memory. */
   Redis: z
     .object({
       restUrl: z.url().optional(),
       restToken: z.string().min(1).optional(),
-      url: z.string().regex(/^rediss?:\/\//, "must be a redis:// or rediss:// URL").optional(),
+      url: z
+        .string()
+        .regex(/^rediss?:\/\//, "must be a redis:// or rediss:// URL")
+        .optional(),
     })
     .refine((r) => !r.restUrl === !r.restToken, { message: "restUrl and restToken go together" }),
   Clerk: z

@@ -2,7 +2,7 @@
  * The one error mapper: anything thrown → the API.md error body. Domain errors keep their code;
  * zod errors become 400 with their issues; anything else is logged and answered as a generic 500.
  */
-import { InvalidRequestError, toUploadError, type ErrorBody, type UploadError } from "@fitkit/core/errors";
+import { type ErrorBody, InvalidRequestError, toUploadError, type UploadError } from "@fitkit/core/errors";
 import { ZodError } from "zod";
 import { logger } from "./logger.js";
 
@@ -17,7 +17,8 @@ export function invalidRequestFrom(error: ZodError): InvalidRequestError {
 export function mapError(error: unknown): UploadError {
   const mapped = error instanceof ZodError ? invalidRequestFrom(error) : toUploadError(error);
   if (mapped.code === "INTERNAL") logger.error("unhandled error", { error: error as Error });
-  else if (mapped.code === "DEPENDENCY_UNAVAILABLE") logger.error("dependency unavailable", { code: mapped.code, error: (error as UploadError).cause as Error });
+  else if (mapped.code === "DEPENDENCY_UNAVAILABLE")
+    logger.error("dependency unavailable", { code: mapped.code, error: (error as UploadError).cause as Error });
   else logger.info("request refused", { code: mapped.code, details: mapped.details });
   return mapped;
 }

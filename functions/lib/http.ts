@@ -95,7 +95,9 @@ export function authenticatedJsonRoute<S extends z.ZodType>(
 }
 
 /** A public route (no session): `handle` gets the raw event and answers status and JSON body. */
-export function publicRoute(handle: (event: HttpEvent) => Promise<{ status: number; body: unknown }>): (event: HttpEvent, context: Context) => Promise<HttpResult> {
+export function publicRoute(
+  handle: (event: HttpEvent) => Promise<{ status: number; body: unknown }>,
+): (event: HttpEvent, context: Context) => Promise<HttpResult> {
   const route = middy<HttpEvent, HttpResult>()
     .use(injectLambdaContext(logger, { resetKeys: true }))
     .use(errorResponse())

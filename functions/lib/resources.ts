@@ -2,7 +2,7 @@
  * Configuration comes one way everywhere: SST links (`Resource`), which the local stack provides
  * through the same `SST_RESOURCE_<Name>` variables. Each section is parsed with the core schema.
  */
-import { ConfigError, parseConfig, type Config, type ConfigSection } from "@fitkit/core/config";
+import { type Config, ConfigError, type ConfigSection, parseConfig } from "@fitkit/core/config";
 import { Resource } from "sst/resource";
 
 const linked = Resource as unknown as Record<string, unknown>;

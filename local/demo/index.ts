@@ -23,12 +23,12 @@ import { readFile } from "node:fs/promises";
 import type { IncomingMessage, ServerResponse } from "node:http";
 import { fileURLToPath } from "node:url";
 import type { Authenticator, Identity } from "@fitkit/core/auth/identity";
-import { HTTP_STATUS_BY_CODE, UploadError, type ErrorCode } from "@fitkit/core/errors";
+import { type ErrorCode, HTTP_STATUS_BY_CODE, UploadError } from "@fitkit/core/errors";
 import { SAFE_SEGMENT } from "@fitkit/core/policies/object-keys";
 import { isOwnerType, OWNER_TYPE_POLICIES, OWNER_TYPES } from "@fitkit/core/policies/owner-types";
 import { signDevToken } from "../dev-auth.js";
-import { lambdaContext, type InternalHandler } from "../server.js";
-import { renderPage, type DemoConfig } from "./page-html.js";
+import { type InternalHandler, lambdaContext } from "../server.js";
+import { type DemoConfig, renderPage } from "./page-html.js";
 
 export interface DemoContext {
   /** The API's own origin, e.g. http://127.0.0.1:3000. */
@@ -96,7 +96,8 @@ export function createDemoRoutes(context: DemoContext): DemoHandler {
       const orgId = input.orgId ?? null;
       const role = input.role ?? "member";
       if (typeof userId !== "string" || !SAFE_SEGMENT.test(userId)) problems.push({ path: "userId", message: "1–128 of A–Z, a–z, 0–9, _ or -" });
-      if (orgId !== null && (typeof orgId !== "string" || !SAFE_SEGMENT.test(orgId))) problems.push({ path: "orgId", message: "1–128 of A–Z, a–z, 0–9, _ or - (or null for no organisation)" });
+      if (orgId !== null && (typeof orgId !== "string" || !SAFE_SEGMENT.test(orgId)))
+        problems.push({ path: "orgId", message: "1–128 of A–Z, a–z, 0–9, _ or - (or null for no organisation)" });
       if (typeof role !== "string" || !(ROLES as readonly string[]).includes(role)) problems.push({ path: "role", message: `one of ${ROLES.join(", ")}` });
       if (problems.length > 0) return fail(res, "INVALID_REQUEST", "Invalid dev token request.", problems);
       const token = await signDevToken(context.devPrivateKeyPem, {
@@ -113,7 +114,8 @@ export function createDemoRoutes(context: DemoContext): DemoHandler {
       if (!input) return fail(res, "INVALID_REQUEST", "The body must be a JSON object.");
       const { uploadIds, ownerType } = input;
       const problems: { path: string; message: string }[] = [];
-      if (!Array.isArray(uploadIds) || uploadIds.length === 0 || !uploadIds.every((id) => typeof id === "string")) problems.push({ path: "uploadIds", message: "a non-empty array of upload ids" });
+      if (!Array.isArray(uploadIds) || uploadIds.length === 0 || !uploadIds.every((id) => typeof id === "string"))
+        problems.push({ path: "uploadIds", message: "a non-empty array of upload ids" });
       if (typeof ownerType !== "string" || !isOwnerType(ownerType)) problems.push({ path: "ownerType", message: `one of ${OWNER_TYPES.join(", ")}` });
       if (problems.length > 0) return fail(res, "INVALID_REQUEST", "Invalid link request.", problems);
       if (!identity.orgId) return fail(res, "FORBIDDEN", "An active organisation is required to link uploads.");

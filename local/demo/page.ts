@@ -115,7 +115,11 @@ let controller: AbortController | null = null;
 
 // ───────────────────────────── helpers ─────────────────────────────
 
-function h<K extends keyof HTMLElementTagNameMap>(tag: K, props: Partial<Record<string, string>> = {}, ...children: (Node | string)[]): HTMLElementTagNameMap[K] {
+function h<K extends keyof HTMLElementTagNameMap>(
+  tag: K,
+  props: Partial<Record<string, string>> = {},
+  ...children: (Node | string)[]
+): HTMLElementTagNameMap[K] {
   const node = document.createElement(tag);
   for (const [name, value] of Object.entries(props)) if (value !== undefined) node.setAttribute(name, value);
   node.append(...children);
@@ -228,7 +232,10 @@ function renderOwnerTypes(): void {
 function renderPolicy(): void {
   const policy = currentPolicy();
   state.ownerType = ui.ownerType.value;
-  if (!policy) return void (ui.policy.textContent = "");
+  if (!policy) {
+    ui.policy.textContent = "";
+    return;
+  }
   ui.files.accept = policy.types.join(",");
   ui.policy.replaceChildren(
     h("span", {}, "Accepts "),
@@ -251,14 +258,26 @@ function renderFileList(): void {
   ui.fileList.replaceChildren();
   rows = [];
   for (const file of Array.from(ui.files.files ?? [])) {
-    const thumb = file.type.startsWith("image/") ? h("img", { class: "thumb", alt: "", src: URL.createObjectURL(file) }) : h("div", { class: "thumb thumb-generic" }, file.type.split("/")[1] ?? "file");
+    const thumb = file.type.startsWith("image/")
+      ? h("img", { class: "thumb", alt: "", src: URL.createObjectURL(file) })
+      : h("div", { class: "thumb thumb-generic" }, file.type.split("/")[1] ?? "file");
     const fill = h("div", { class: "fill" });
     const stateText = h("span", { class: "file-state" }, "ready");
     const li = h(
       "li",
       { class: "file", "data-state": "ready" },
       thumb,
-      h("div", { class: "file-main" }, h("div", { class: "file-head" }, h("span", { class: "file-name" }, file.name), h("span", { class: "file-meta" }, `${file.type || "unknown type"} · ${formatBytes(file.size)}`)), h("div", { class: "bar" }, fill)),
+      h(
+        "div",
+        { class: "file-main" },
+        h(
+          "div",
+          { class: "file-head" },
+          h("span", { class: "file-name" }, file.name),
+          h("span", { class: "file-meta" }, `${file.type || "unknown type"} · ${formatBytes(file.size)}`),
+        ),
+        h("div", { class: "bar" }, fill),
+      ),
       stateText,
     );
     ui.fileList.append(li);
@@ -286,7 +305,13 @@ function onProgress(progress: UploadProgress): void {
     row.fill.style.width = `${percent}%`;
     row.li.dataset.state = file.state;
     row.state.textContent =
-      file.state === "done" ? "stored ✓" : file.state === "queued" ? "queued" : file.state === "retrying" ? `retrying (attempt ${file.attempt})` : `${percent}%`;
+      file.state === "done"
+        ? "stored ✓"
+        : file.state === "queued"
+          ? "queued"
+          : file.state === "retrying"
+            ? `retrying (attempt ${file.attempt})`
+            : `${percent}%`;
   }
 }
 
@@ -390,7 +415,12 @@ async function showLinked(linked: DemoState["linked"]): Promise<void> {
         "figure",
         { class: "tile" },
         h("div", { class: "tile-media" }, media),
-        h("figcaption", {}, h("span", { class: "tile-key", title: upload.key }, upload.key), h("span", { class: "tile-meta" }, `${upload.contentType} · ${formatBytes(upload.size)} · URL until ${expires}`)),
+        h(
+          "figcaption",
+          {},
+          h("span", { class: "tile-key", title: upload.key }, upload.key),
+          h("span", { class: "tile-meta" }, `${upload.contentType} · ${formatBytes(upload.size)} · URL until ${expires}`),
+        ),
       ),
     );
   });
@@ -606,7 +636,9 @@ function padPng(): Promise<Blob> {
   paper.fillStyle = "#ffffff";
   paper.fillRect(0, 0, out.width, out.height);
   paper.drawImage(sig.canvas, 0, 0);
-  return new Promise((resolve, reject) => out.toBlob((blob) => (blob ? resolve(blob) : reject(new DemoApiError("UNKNOWN", 0, "The canvas could not be encoded as PNG."))), "image/png"));
+  return new Promise((resolve, reject) =>
+    out.toBlob((blob) => (blob ? resolve(blob) : reject(new DemoApiError("UNKNOWN", 0, "The canvas could not be encoded as PNG."))), "image/png"),
+  );
 }
 
 sig.clearButton.addEventListener("click", () => {
@@ -685,9 +717,11 @@ sig.submitButton.addEventListener("click", async () => {
   try {
     const png = await padPng();
     // The public route: the token in the path is the only credential — no session, no cookies.
-    const res = await fetch(link.path, { method: "PUT", headers: { "content-type": "image/png" }, body: png, credentials: "omit", cache: "no-store" }).catch(() => {
-      throw new DemoApiError("NETWORK_ERROR", 0, "The signature upload failed.");
-    });
+    const res = await fetch(link.path, { method: "PUT", headers: { "content-type": "image/png" }, body: png, credentials: "omit", cache: "no-store" }).catch(
+      () => {
+        throw new DemoApiError("NETWORK_ERROR", 0, "The signature upload failed.");
+      },
+    );
     const body = await res.json().catch(() => null);
     if (res.status !== 201) throw apiError(res.status, body);
     const stored = body as { uploadId: string; sha256: string; size: number };

@@ -4,8 +4,8 @@
  * functions.
  */
 import { beforeAll, describe, expect, it } from "vitest";
-import { deployedFunctions, invokePermissions, ofType, routeTable, theOne, TYPES } from "./harness/queries.js";
-import { synthesize, type Synthesis } from "./harness/synthesize.js";
+import { deployedFunctions, invokePermissions, ofType, routeTable, TYPES, theOne } from "./harness/queries.js";
+import { type Synthesis, synthesize } from "./harness/synthesize.js";
 
 const SECRETS_WITHOUT_CLAMD = {
   R2AccountId: "00112233445566778899aabbccddeeff",

@@ -4,8 +4,18 @@
  * from stacks/functions.ts, so a mistake in that table fails here.
  */
 import { beforeAll, describe, expect, it } from "vitest";
-import { deployedFunctions, everythingDeliveredTo, invokePermissions, linkValues, ofType, routeTable, theOne, TYPES, type DeployedFunction } from "./harness/queries.js";
-import { synthesize, type Synthesis } from "./harness/synthesize.js";
+import {
+  type DeployedFunction,
+  deployedFunctions,
+  everythingDeliveredTo,
+  invokePermissions,
+  linkValues,
+  ofType,
+  routeTable,
+  TYPES,
+  theOne,
+} from "./harness/queries.js";
+import { type Synthesis, synthesize } from "./harness/synthesize.js";
 
 const RECORDS_API_ROLE = "arn:aws:iam::111111111111:role/fitkit-records-api";
 const ADMIN_ROLE = "arn:aws:iam::222222222222:role/service/fitkit-admin";
@@ -278,7 +288,12 @@ describe("buckets", () => {
     expect(theOne(app, TYPES.r2Lifecycle, (l) => l.inputs.bucketName === mediaBucketName).inputs.rules).toEqual([abort]);
     expect(theOne(app, TYPES.r2Lifecycle, (l) => l.inputs.bucketName === complianceBucketName).inputs.rules).toEqual([
       abort,
-      { id: "expire-incoming-signatures", enabled: true, conditions: { prefix: "incoming/" }, deleteObjectsTransition: { condition: { type: "Age", maxAge: 7 * 86_400 } } },
+      {
+        id: "expire-incoming-signatures",
+        enabled: true,
+        conditions: { prefix: "incoming/" },
+        deleteObjectsTransition: { condition: { type: "Age", maxAge: 7 * 86_400 } },
+      },
     ]);
   });
 

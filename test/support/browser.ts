@@ -5,7 +5,7 @@
 import { existsSync } from "node:fs";
 import { createServer, type Server } from "node:http";
 import { deflateSync } from "node:zlib";
-import { chromium, type Browser } from "playwright-core";
+import { type Browser, chromium } from "playwright-core";
 
 export const CHROMIUM_PATH = "/usr/bin/chromium";
 

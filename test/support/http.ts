@@ -18,4 +18,5 @@ export async function putPresigned(upload: { url: string; headers: Record<string
 export const errorBody = (code: string) => ({
   error: expect.objectContaining({ code, message: expect.any(String) }),
 });
+
 import { expect } from "vitest";

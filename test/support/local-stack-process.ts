@@ -1,10 +1,10 @@
 /** Starts the local stack as `npm start` does (a separate process) and reads its ready line. */
-import { spawn, type ChildProcess } from "node:child_process";
+import { type ChildProcess, spawn } from "node:child_process";
 import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { createInterface } from "node:readline";
-import { ensureDevKey, signDevToken, type DevTokenOptions } from "../../local/dev-auth.js";
+import { type DevTokenOptions, ensureDevKey, signDevToken } from "../../local/dev-auth.js";
 
 export interface LocalStackProcess {
   api: string;

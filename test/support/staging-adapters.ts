@@ -9,7 +9,7 @@ import { RedisStagingStore } from "@fitkit/core/adapters/redis/redis-staging-sto
 import { UpstashDriver } from "@fitkit/core/adapters/redis/upstash-driver";
 import type { StagingStore } from "@fitkit/core/staging/staging-store";
 import type { Redis } from "ioredis";
-import { startRedisServer, type RedisServer } from "../../support/redis-server.js";
+import { type RedisServer, startRedisServer } from "../../support/redis-server.js";
 import { createUpstashTestClient, startUpstashBridge, type UpstashBridge } from "../../support/upstash-bridge.js";
 
 export type AdapterName = "memory" | "ioredis" | "upstash";
@@ -47,7 +47,7 @@ export class RedisBackends {
   }
 
   async close(): Promise<void> {
-    this.clients.forEach((c) => c.disconnect());
+    for (const client of this.clients) client.disconnect();
     await this.bridge?.close();
     await this.redis?.close();
   }

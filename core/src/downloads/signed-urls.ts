@@ -10,11 +10,11 @@
  */
 import type { Identity } from "../auth/identity.js";
 import { ForbiddenError } from "../errors.js";
-import { parseObjectKey, type ParsedKey } from "../policies/object-keys.js";
+import { type ParsedKey, parseObjectKey } from "../policies/object-keys.js";
 import { isInlineType, OWNER_TYPE_POLICIES } from "../policies/owner-types.js";
 import type { Buckets } from "../staging/buckets.js";
 import type { UrlSigner } from "../storage/url-signer.js";
-import { systemClock, type Clock } from "../time/clock.js";
+import { type Clock, systemClock } from "../time/clock.js";
 
 /** A URL is handed out until it has at least this long to live. */
 export const MIN_REMAINING_SECONDS = 300;

@@ -4,7 +4,7 @@
  *   compliance:  incoming/{orgId}/{uploadId}.{ext}  →  records/{orgId}/{uploadId}.{ext}
  * Every segment is checked against SAFE_SEGMENT, so no client string can shape a key.
  */
-import { EXTENSION_BY_TYPE, isOwnerType, TYPE_BY_EXTENSION, type OwnerType } from "./owner-types.js";
+import { EXTENSION_BY_TYPE, isOwnerType, type OwnerType, TYPE_BY_EXTENSION } from "./owner-types.js";
 
 /** Identifiers that may appear in a key: Clerk ids (`org_…`, `user_…`) and our upload ids. */
 export const SAFE_SEGMENT = /^[A-Za-z0-9_-]{1,128}$/;

@@ -4,13 +4,7 @@
  * Override by editing this module only.
  */
 export type Role = "admin" | "coach" | "member";
-export type OwnerType =
-  | "progress_photo"
-  | "exercise_comment"
-  | "message"
-  | "organization_logo"
-  | "minisite_media"
-  | "form_signature";
+export type OwnerType = "progress_photo" | "exercise_comment" | "message" | "organization_logo" | "minisite_media" | "form_signature";
 export type BucketKind = "media" | "compliance";
 /** Who may read an object through `/uploads/signed-urls`. */
 export type ReadRule = "uploader-or-staff" | "org-member" | "org-admin";
@@ -85,9 +79,7 @@ export const EXTENSION_BY_TYPE: Readonly<Record<string, string>> = {
   "application/pdf": "pdf",
 };
 
-export const TYPE_BY_EXTENSION: Readonly<Record<string, string>> = Object.fromEntries(
-  Object.entries(EXTENSION_BY_TYPE).map(([type, ext]) => [ext, type]),
-);
+export const TYPE_BY_EXTENSION: Readonly<Record<string, string>> = Object.fromEntries(Object.entries(EXTENSION_BY_TYPE).map(([type, ext]) => [ext, type]));
 
 /** Max bytes for a type under an owner type, or undefined when the type is not allowed. */
 export function maxBytesFor(ownerType: OwnerType, contentType: string): number | undefined {

@@ -40,7 +40,13 @@ export async function release(deps: ReleaseDeps, request: ReleaseRequest): Promi
   const releasable = objects.filter((_, i) => linked[i]?.orgId === request.orgId);
   if (releasable.length === 0) return { released: 0, bytes: 0 };
 
-  const outcome = await deps.objects.deleteObjects(deps.buckets.media, releasable.map((o) => o.key));
+  const outcome = await deps.objects.deleteObjects(
+    deps.buckets.media,
+    releasable.map((o) => o.key),
+  );
   const gone = new Set(outcome.deleted);
-  return deps.store.unlinkObjects(request.orgId, releasable.filter((o) => gone.has(o.key)));
+  return deps.store.unlinkObjects(
+    request.orgId,
+    releasable.filter((o) => gone.has(o.key)),
+  );
 }

@@ -18,9 +18,9 @@ beforeEach(() => {
 });
 
 const deps = () => ({ store, objects, settings, complianceBucket: "compliance" });
-const put = (token: string, body = pngImage(), clientIp = "203.0.113.7") =>
-  publicSignatureUpload(deps(), { token, contentType: "image/png", body, clientIp });
-const issue = async (ttlSeconds = 3600) => (await issueSignatureToken({ store }, { orgId: "org_1", formId: "form_1", submissionId: "sub_1", ttlSeconds })).token;
+const put = (token: string, body = pngImage(), clientIp = "203.0.113.7") => publicSignatureUpload(deps(), { token, contentType: "image/png", body, clientIp });
+const issue = async (ttlSeconds = 3600) =>
+  (await issueSignatureToken({ store }, { orgId: "org_1", formId: "form_1", submissionId: "sub_1", ttlSeconds })).token;
 
 describe("signature tokens", () => {
   it("stores only the token's hash", async () => {

@@ -21,7 +21,7 @@ import {
   type UploadError,
 } from "../errors.js";
 import { constantTimeEqual } from "../hashing.js";
-import { silentLog, type Log } from "../logging.js";
+import { type Log, silentLog } from "../logging.js";
 import { incomingComplianceKey } from "../policies/object-keys.js";
 import { maxBytesFor } from "../policies/owner-types.js";
 import type { Scanner } from "../scanning/scanner.js";
@@ -66,7 +66,10 @@ async function* once(bytes: Uint8Array): AsyncIterable<Uint8Array> {
  * wins); an object exists only while its upload is on the sweeper's list (staged before the PUT,
  * deleted again if the token was lost to another attempt).
  */
-export async function publicSignatureUpload(deps: PublicSignatureDeps, request: PublicSignatureRequest): Promise<{ uploadId: string; sha256: string; size: number }> {
+export async function publicSignatureUpload(
+  deps: PublicSignatureDeps,
+  request: PublicSignatureRequest,
+): Promise<{ uploadId: string; sha256: string; size: number }> {
   const log = deps.log ?? silentLog;
   if (!TOKEN_PATTERN.test(request.token)) throw TOKEN_ERRORS.unknown();
   const contentType = mediaTypeOf(request.contentType);
@@ -117,7 +120,8 @@ export async function publicSignatureUpload(deps: PublicSignatureDeps, request: 
     quota: { orgId: token.orgId, defaultQuotaBytes: deps.settings.orgQuotaBytes },
   });
   if (!staged.ok) {
-    if (staged.reason === "quota_exceeded") throw new QuotaExceededError("The organisation's storage quota is used up.", [{ remainingBytes: staged.remainingBytes }]);
+    if (staged.reason === "quota_exceeded")
+      throw new QuotaExceededError("The organisation's storage quota is used up.", [{ remainingBytes: staged.remainingBytes }]);
     throw new RateLimitedError("Too many uploads; try again later.", staged.retryAfterSeconds);
   }
 

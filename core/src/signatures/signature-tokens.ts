@@ -14,7 +14,12 @@ export const issueSignatureTokenSchema = z.object({
   orgId: safeId,
   formId: safeId,
   submissionId: safeId,
-  ttlSeconds: z.number().int().min(60).max(30 * 24 * 3600).default(86_400),
+  ttlSeconds: z
+    .number()
+    .int()
+    .min(60)
+    .max(30 * 24 * 3600)
+    .default(86_400),
 });
 export type IssueSignatureTokenRequest = z.output<typeof issueSignatureTokenSchema>;
 

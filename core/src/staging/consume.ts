@@ -2,10 +2,10 @@
  * Consume — the second stage: link staged uploads to a parent record exactly once.
  * Called by the service that writes the parent, before it commits.
  */
-import { sniff, SNIFF_BYTES } from "../content/sniff.js";
-import { errorForCode, InvalidRequestError, type ErrorCode } from "../errors.js";
+import { SNIFF_BYTES, sniff } from "../content/sniff.js";
+import { type ErrorCode, errorForCode, InvalidRequestError } from "../errors.js";
 import { sha256Hex } from "../hashing.js";
-import { silentLog, type Log } from "../logging.js";
+import { type Log, silentLog } from "../logging.js";
 import { recordsKeyFor } from "../policies/object-keys.js";
 import type { Scanner } from "../scanning/scanner.js";
 import type { ObjectStore, StoredObjectInfo } from "../storage/object-store.js";
@@ -105,7 +105,8 @@ async function verifyStored(deps: ConsumeDeps, upload: StagedUpload): Promise<Ve
     const maxBytes = deps.scanMaxBytes ?? upload.size;
     const stream = await deps.objects.stream(upload.bucket, upload.key, maxBytes);
     if (!stream) return { code: "NOT_UPLOADED" };
-    if (upload.size > maxBytes) log.warn("object larger than SCAN_MAX_BYTES: only its beginning was scanned", { uploadId: upload.uploadId, size: upload.size, scannedBytes: maxBytes });
+    if (upload.size > maxBytes)
+      log.warn("object larger than SCAN_MAX_BYTES: only its beginning was scanned", { uploadId: upload.uploadId, size: upload.size, scannedBytes: maxBytes });
     const verdict = await deps.scanner.scan(stream);
     if (!verdict.clean) {
       log.error("malware detected", { uploadId: upload.uploadId, orgId: upload.orgId, signature: verdict.signature });
@@ -162,9 +163,7 @@ export async function consume(deps: ConsumeDeps, request: ConsumeRequest): Promi
   // Copy first: if the step then fails, a retained copy leaks (recoverable), never a linked key
   // without its object. The copy is idempotent, so a retry repeats it safely.
   const finalKeys = uploads.map((u) => (isIncomingCompliance(deps, u) ? recordsKeyFor(u.key) : u.key));
-  const promoted = await Promise.all(
-    uploads.map((u, i) => (finalKeys[i] === u.key ? null : deps.objects.copy(u.bucket, u.key, finalKeys[i]!))),
-  );
+  const promoted = await Promise.all(uploads.map((u, i) => (finalKeys[i] === u.key ? null : deps.objects.copy(u.bucket, u.key, finalKeys[i]!))));
 
   const response: ConsumeResponse = {
     uploads: uploads.map((upload, i) => {
@@ -192,7 +191,10 @@ export async function consume(deps: ConsumeDeps, request: ConsumeRequest): Promi
     finalObjects: response.uploads.map((u) => ({ bucket: u.bucket, key: u.key })),
   });
   if (outcome.ok) {
-    await removeIncomingCopies(deps, uploads.filter((u, i) => finalKeys[i] !== u.key));
+    await removeIncomingCopies(
+      deps,
+      uploads.filter((u, i) => finalKeys[i] !== u.key),
+    );
     return response;
   }
   if ("replay" in outcome) return replayOf(outcome.replay, fingerprint);
@@ -203,7 +205,10 @@ export async function consume(deps: ConsumeDeps, request: ConsumeRequest): Promi
 async function removeIncomingCopies(deps: ConsumeDeps, promoted: StagedUpload[]): Promise<void> {
   if (promoted.length === 0) return;
   try {
-    const outcome = await deps.objects.deleteObjects(promoted[0]!.bucket, promoted.map((u) => u.key));
+    const outcome = await deps.objects.deleteObjects(
+      promoted[0]!.bucket,
+      promoted.map((u) => u.key),
+    );
     if (outcome.failed.length > 0) (deps.log ?? silentLog).warn("incoming copies not deleted after promotion", { failed: outcome.failed });
   } catch (error) {
     (deps.log ?? silentLog).warn("incoming copies not deleted after promotion", { error: String(error) });
@@ -221,7 +226,7 @@ async function rejectContent(deps: ConsumeDeps, uploads: StagedUpload[], failure
   const deleted = new Set<string>();
   for (const bucket of new Set(rejected.map((u) => u.bucket))) {
     const keys = rejected.filter((u) => u.bucket === bucket).map((u) => u.key);
-    (await deps.objects.deleteObjects(bucket, keys)).deleted.forEach((key) => deleted.add(key));
+    for (const key of (await deps.objects.deleteObjects(bucket, keys)).deleted) deleted.add(key);
   }
   await deps.store.discardStaged(
     rejected.filter((u) => deleted.has(u.key)).map((u) => u.uploadId),

@@ -10,7 +10,7 @@ import { errorForCode, ForbiddenError, QuotaExceededError, RateLimitedError } fr
 import { mediaKey } from "../policies/object-keys.js";
 import { maxBytesFor, OWNER_TYPE_POLICIES } from "../policies/owner-types.js";
 import type { UrlSigner } from "../storage/url-signer.js";
-import { systemClock, type Clock } from "../time/clock.js";
+import { type Clock, systemClock } from "../time/clock.js";
 import type { Buckets } from "./buckets.js";
 import type { PresignRequest } from "./schemas.js";
 import type { NewUpload, StagingStore } from "./staging-store.js";

@@ -16,7 +16,12 @@ export const presignRequestSchema = z.object({
         contentType: z.string().min(1).max(255),
         size: z.number().int().min(1).max(Number.MAX_SAFE_INTEGER),
         // Metadata only, but it is stored: refuse text that is not well-formed Unicode (lone surrogates).
-        fileName: z.string().min(1).max(255).refine((name) => name.isWellFormed(), "must be well-formed Unicode text").optional(),
+        fileName: z
+          .string()
+          .min(1)
+          .max(255)
+          .refine((name) => name.isWellFormed(), "must be well-formed Unicode text")
+          .optional(),
         sha256: sha256Base64.optional(),
       }),
     )

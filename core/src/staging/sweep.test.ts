@@ -7,7 +7,16 @@ import { sweep, TIME_RESERVE_MS } from "./sweep.js";
 
 let now = 1_800_000_000_000;
 const clock = { now: () => now };
-const upload = (i: number): NewUpload => ({ uploadId: `u${i}`, ownerType: "message", orgId: "org_1", userId: "user_1", bucket: "media", key: `org_1/message/user_1/u${i}.png`, contentType: "image/png", size: 1 });
+const upload = (i: number): NewUpload => ({
+  uploadId: `u${i}`,
+  ownerType: "message",
+  orgId: "org_1",
+  userId: "user_1",
+  bucket: "media",
+  key: `org_1/message/user_1/u${i}.png`,
+  contentType: "image/png",
+  size: 1,
+});
 
 async function overdue(count: number) {
   const store = new MemoryStagingStore(clock);

@@ -68,10 +68,13 @@ export async function sweep(deps: SweepDeps): Promise<SweepReport> {
     const gone: StagedUpload[] = [];
     for (const bucket of new Set(deletable.map((u) => u.bucket))) {
       const inBucket = deletable.filter((u) => u.bucket === bucket);
-      const outcome = await deps.objects.deleteObjects(bucket, inBucket.map((u) => u.key));
+      const outcome = await deps.objects.deleteObjects(
+        bucket,
+        inBucket.map((u) => u.key),
+      );
       const deleted = new Set(outcome.deleted);
       gone.push(...inBucket.filter((u) => deleted.has(u.key)));
-      outcome.failed.forEach((f) => fail(1, f.code));
+      for (const failure of outcome.failed) fail(1, failure.code);
     }
     const { finalised } = await deps.store.finaliseSwept(gone);
     report.deleted += finalised;

@@ -85,9 +85,7 @@ export function invokePermissions(synthesis: Synthesis, fn: DeployedFunction) {
 
 /** A link's properties as bundled, without SST's `type` tag. */
 export function linkValues(build: BuildRequest): Record<string, Record<string, unknown>> {
-  return Object.fromEntries(
-    Object.entries(build.links).map(([name, { type: _type, ...properties }]) => [name, properties]),
-  );
+  return Object.fromEntries(Object.entries(build.links).map(([name, { type: _type, ...properties }]) => [name, properties]));
 }
 
 /** Everything a function's package and configuration would carry, as text. */

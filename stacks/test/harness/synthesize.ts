@@ -56,7 +56,7 @@ export interface SynthesizeOptions {
    * The program to run in place of sst.config.ts's `run` (same globals, same SST runner).
    * Defaults to the real sst.config.ts.
    */
-  program?: () => Promise<Record<string, unknown> | void>;
+  program?: () => Promise<Record<string, unknown> | undefined>;
 }
 
 export async function synthesize(options: SynthesizeOptions): Promise<Synthesis> {
@@ -104,7 +104,14 @@ export async function synthesize(options: SynthesizeOptions): Promise<Synthesis>
       try {
         switch (method) {
           case "Provider.Aws.Bootstrap":
-            return { asset: "sst-asset-bucket", assetEcrRegistryId: ACCOUNT_ID, assetEcrUrl: "", state: "sst-state-bucket", appsyncHttp: "", appsyncRealtime: "" };
+            return {
+              asset: "sst-asset-bucket",
+              assetEcrRegistryId: ACCOUNT_ID,
+              assetEcrUrl: "",
+              state: "sst-state-bucket",
+              appsyncHttp: "",
+              appsyncRealtime: "",
+            };
           case "Runtime.Build":
             builds.set(args.functionID, { functionID: args.functionID, handler: args.handler, runtime: args.runtime, links: args.links });
             return { handler: args.handler, out: emptyBundle, errors: [], sourcemaps: [] };
@@ -147,7 +154,10 @@ export async function synthesize(options: SynthesizeOptions): Promise<Synthesis>
 
   // Some resources are created inside applies that resolve after the stack outputs; wait until
   // registrations stop.
-  await settle(() => resources.length, () => pendingRpcCalls);
+  await settle(
+    () => resources.length,
+    () => pendingRpcCalls,
+  );
   await rm(workDir, { recursive: true, force: true });
   return { resources, builds, outputs };
 }

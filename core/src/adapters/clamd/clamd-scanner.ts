@@ -55,9 +55,7 @@ export function parseClamdReply(reply: string): ScanVerdict {
   const found = /^stream: (.+) FOUND$/u.exec(text);
   if (found?.[1]) return { clean: false, signature: found[1] };
   if (/size limit exceeded/iu.test(text)) {
-    throw new ClamdError(
-      "clamd refused the stream: it is larger than clamd's StreamMaxLength (INSTREAM size limit exceeded)",
-    );
+    throw new ClamdError("clamd refused the stream: it is larger than clamd's StreamMaxLength (INSTREAM size limit exceeded)");
   }
   if (/ ERROR$/u.test(text)) throw new ClamdError(`clamd could not scan the stream: ${truncate(text)}`);
   throw new ClamdError(`unexpected reply from clamd: ${JSON.stringify(truncate(text))}`);

@@ -25,7 +25,12 @@ export class MemoryObjectStore implements ObjectStore {
     this.check("head");
     const object = this.objects.get(MemoryObjectStore.id(bucket, key));
     if (!object) return null;
-    return { size: object.body.length, contentType: object.contentType, etag: object.etag, ...(object.checksumSha256 ? { checksumSha256: object.checksumSha256 } : {}) };
+    return {
+      size: object.body.length,
+      contentType: object.contentType,
+      etag: object.etag,
+      ...(object.checksumSha256 ? { checksumSha256: object.checksumSha256 } : {}),
+    };
   }
 
   async readFirstBytes(bucket: string, key: string, length: number): Promise<Uint8Array | null> {
@@ -68,7 +73,7 @@ export class MemoryObjectStore implements ObjectStore {
 
   async deleteObjects(bucket: string, keys: string[]): Promise<DeleteOutcome> {
     this.check("deleteObjects");
-    keys.forEach((key) => this.objects.delete(MemoryObjectStore.id(bucket, key)));
+    for (const key of keys) this.objects.delete(MemoryObjectStore.id(bucket, key));
     return { deleted: [...keys], failed: [] };
   }
 }

@@ -19,7 +19,7 @@ import type {
   StagingStore,
   StoredConsume,
 } from "../../staging/staging-store.js";
-import { systemClock, type Clock } from "../../time/clock.js";
+import { type Clock, systemClock } from "../../time/clock.js";
 
 interface Expiring<T> {
   value: T;
@@ -67,7 +67,10 @@ export class MemoryStagingStore implements StagingStore {
 
   protected counters(orgId: string): QuotaCounters {
     let counters = this.quotas.get(orgId);
-    if (!counters) this.quotas.set(orgId, (counters = { used: 0, reserved: 0 }));
+    if (!counters) {
+      counters = { used: 0, reserved: 0 };
+      this.quotas.set(orgId, counters);
+    }
     return counters;
   }
 
@@ -241,6 +244,4 @@ export class MemoryStagingStore implements StagingStore {
     const { used, reserved, quota } = this.counters(orgId);
     return { used, reserved, quota: quota ?? defaultQuotaBytes };
   }
-
-
 }

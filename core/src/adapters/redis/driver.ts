@@ -23,5 +23,4 @@ export interface RedisScriptDriver {
   run(script: LuaScript, keys: string[], args: string[]): Promise<unknown>;
 }
 
-export const isNoScriptError = (error: unknown): boolean =>
-  error instanceof Error && error.message.includes("NOSCRIPT");
+export const isNoScriptError = (error: unknown): boolean => error instanceof Error && error.message.includes("NOSCRIPT");

@@ -44,9 +44,7 @@ export class RedisStagingStore implements StagingStore {
   async stage(request: StageRequest): Promise<StageOutcome> {
     const rate = request.rateLimit;
     const reply = await this.run<
-      | { ok: true; now: number }
-      | { ok: false; reason: "quota_exceeded"; remainingBytes: number }
-      | { ok: false; reason: "rate_limited"; retryAfterMs: number }
+      { ok: true; now: number } | { ok: false; reason: "quota_exceeded"; remainingBytes: number } | { ok: false; reason: "rate_limited"; retryAfterMs: number }
     >(
       scripts.STAGE,
       [
@@ -82,9 +80,7 @@ export class RedisStagingStore implements StagingStore {
   }
 
   async commitConsume(request: CommitConsumeRequest): Promise<CommitConsumeOutcome> {
-    const reply = await this.run<
-      { ok: true } | { ok: false; replay: string } | { ok: false; failures: { index: number; code: ConsumeFailureCode }[] }
-    >(
+    const reply = await this.run<{ ok: true } | { ok: false; replay: string } | { ok: false; failures: { index: number; code: ConsumeFailureCode }[] }>(
       scripts.COMMIT_CONSUME,
       [
         redisKeys.consumeReplay(request.replayKey),
@@ -123,24 +119,29 @@ export class RedisStagingStore implements StagingStore {
       [String(request.limit), String(request.leaseSeconds * 1000), redisKeys.uploadPrefix()],
     );
     const claimed = Array.isArray(reply.claimed) ? reply.claimed : [];
-    return { now: reply.now, claimed: claimed.map((raw) => JSON.parse(raw) as StagedUpload), remaining: reply.remaining, oldestOverdueMs: reply.oldestOverdueMs };
+    return {
+      now: reply.now,
+      claimed: claimed.map((raw) => JSON.parse(raw) as StagedUpload),
+      remaining: reply.remaining,
+      oldestOverdueMs: reply.oldestOverdueMs,
+    };
   }
 
   async finaliseSwept(uploads: Pick<StagedUpload, "uploadId" | "orgId">[]): Promise<{ finalised: number; releasedBytes: number }> {
     if (uploads.length === 0) return { finalised: 0, releasedBytes: 0 };
-    return this.run(scripts.FINALISE_SWEPT, [
-      redisKeys.deadlines(),
-      ...uploads.map((u) => redisKeys.upload(u.uploadId)),
-      ...uploads.map((u) => redisKeys.quota(u.orgId)),
-    ], [String(SWEPT_RECORD_TTL_SECONDS)]);
+    return this.run(
+      scripts.FINALISE_SWEPT,
+      [redisKeys.deadlines(), ...uploads.map((u) => redisKeys.upload(u.uploadId)), ...uploads.map((u) => redisKeys.quota(u.orgId))],
+      [String(SWEPT_RECORD_TTL_SECONDS)],
+    );
   }
 
   async putSignatureToken(token: Omit<SignatureToken, "expiresAt" | "uploadId">, ttlSeconds: number): Promise<{ expiresAt: number }> {
-    return this.run(scripts.PUT_SIGNATURE_TOKEN, [redisKeys.signatureToken(token.tokenHash)], [
-      JSON.stringify(token),
-      String(ttlSeconds * 1000),
-      String(EXPIRED_TOKEN_KEPT_SECONDS * 1000),
-    ]);
+    return this.run(
+      scripts.PUT_SIGNATURE_TOKEN,
+      [redisKeys.signatureToken(token.tokenHash)],
+      [JSON.stringify(token), String(ttlSeconds * 1000), String(EXPIRED_TOKEN_KEPT_SECONDS * 1000)],
+    );
   }
 
   async checkSignatureToken(tokenHash: string, rateLimit: RateLimit) {
@@ -159,7 +160,11 @@ export class RedisStagingStore implements StagingStore {
 
   async linkedObjects(objects: { bucket: string; key: string }[]): Promise<({ orgId: string; size: number } | null)[]> {
     if (objects.length === 0) return [];
-    const values = await this.run<string[]>(scripts.GET_MANY, objects.map((o) => redisKeys.linked(o.bucket, o.key)), []);
+    const values = await this.run<string[]>(
+      scripts.GET_MANY,
+      objects.map((o) => redisKeys.linked(o.bucket, o.key)),
+      [],
+    );
     return values.map((v) => (v === "" ? null : (({ orgId, size }) => ({ orgId, size }))(JSON.parse(v) as { orgId: string; size: number })));
   }
 
@@ -178,6 +183,4 @@ export class RedisStagingStore implements StagingStore {
   async usage(orgId: string, defaultQuotaBytes: number): Promise<QuotaUsage> {
     return this.run<QuotaUsage>(scripts.USAGE, [redisKeys.quota(orgId)], [String(defaultQuotaBytes)]);
   }
-
-
 }

@@ -164,7 +164,6 @@ return cjson.encode(values)
 `,
 );
 
-
 /** KEYS: quota  ARGV: defaultQuota  →  { used, reserved, quota } */
 export const USAGE = luaScript(
   "usage",

@@ -11,8 +11,7 @@ import { isNoScriptError, type LuaScript, type RedisScriptDriver } from "./drive
  * Redis answered with a command error (a bug on our side), as opposed to being unreachable. The
  * client words it "ERR …, command was: …" or, auto-pipelined, "Command failed: ERR …".
  */
-const isCommandError = (error: unknown): boolean =>
-  error instanceof Error && error.name === "UpstashError" && /(^|: )(ERR|WRONGTYPE)\b/.test(error.message);
+const isCommandError = (error: unknown): boolean => error instanceof Error && error.name === "UpstashError" && /(^|: )(ERR|WRONGTYPE)\b/.test(error.message);
 
 export class UpstashDriver implements RedisScriptDriver {
   constructor(private readonly client: Redis) {}

@@ -36,10 +36,47 @@ type Rng = ReturnType<typeof prng>;
 const KEY_PIECES = [
   ..."abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-_.~".split(""),
   ..." +%=&?#/*!'()[]{}<>\"`^|\\:;,@$".split(""),
-  "/", "/", "//", " ", "  ", "%20", "%2F", "%25", "+", "a+b", "?x=1&y=2", "#frag", "...", ".hidden",
-  "é", "ü", "ß", "ñ", "Ω", "中文", "日本語", "한국어", "עברית", "العربية",
-  "😀", "👩‍👩‍👧", "🏳️‍🌈", "\u200b", "\ufeff", "\u00a0", "\u2028", "\t", "\n", "\r", "\u0000", "\u007f", "\u0085",
-  "photo.jpg", "uploads/", "user_123/", "2024-05-01T12:34:56Z",
+  "/",
+  "/",
+  "//",
+  " ",
+  "  ",
+  "%20",
+  "%2F",
+  "%25",
+  "+",
+  "a+b",
+  "?x=1&y=2",
+  "#frag",
+  "...",
+  ".hidden",
+  "é",
+  "ü",
+  "ß",
+  "ñ",
+  "Ω",
+  "中文",
+  "日本語",
+  "한국어",
+  "עברית",
+  "العربية",
+  "😀",
+  "👩‍👩‍👧",
+  "🏳️‍🌈",
+  "\u200b",
+  "\ufeff",
+  "\u00a0",
+  "\u2028",
+  "\t",
+  "\n",
+  "\r",
+  "\u0000",
+  "\u007f",
+  "\u0085",
+  "photo.jpg",
+  "uploads/",
+  "user_123/",
+  "2024-05-01T12:34:56Z",
 ];
 const BUCKETS = ["fitkit-uploads", "abc", "a-b", "my.bucket.name", "bucket123", "0start", "x".repeat(63), "a1.b2-c3"];
 const ENDPOINTS = [
@@ -62,15 +99,32 @@ const CREDENTIALS = [
   { accessKeyId: "0123456789abcdef0123456789abcdef", secretAccessKey: "a+b/c=d".repeat(9) },
 ];
 const CONTENT_TYPES = [
-  "image/jpeg", "image/png", "image/heic", "video/mp4", "application/octet-stream", "application/pdf",
-  "text/plain; charset=utf-8", "text/plain;charset=UTF-8", "text/plain;   charset=utf-8",
-  " image/png", "image/png  ", "\timage/png", "multipart/form-data; boundary=----x+y/z=",
-  'application/vnd.api+json; profile="a b"', "application/x-www-form-urlencoded",
+  "image/jpeg",
+  "image/png",
+  "image/heic",
+  "video/mp4",
+  "application/octet-stream",
+  "application/pdf",
+  "text/plain; charset=utf-8",
+  "text/plain;charset=UTF-8",
+  "text/plain;   charset=utf-8",
+  " image/png",
+  "image/png  ",
+  "\timage/png",
+  "multipart/form-data; boundary=----x+y/z=",
+  'application/vnd.api+json; profile="a b"',
+  "application/x-www-form-urlencoded",
 ];
 const RESPONSE_VALUES = [
-  "image/png", "text/plain; charset=utf-8", 'attachment; filename="photo 1.jpg"', "inline",
-  "attachment; filename*=UTF-8''%C3%A9t%C3%A9.jpg", 'attachment; filename="été (1).jpg"',
-  "a+b=c&d?e#f/g~h*i!j'k(l)m", "😀 emoji; name=\"😀.png\"", "x".repeat(300),
+  "image/png",
+  "text/plain; charset=utf-8",
+  'attachment; filename="photo 1.jpg"',
+  "inline",
+  "attachment; filename*=UTF-8''%C3%A9t%C3%A9.jpg",
+  'attachment; filename="été (1).jpg"',
+  "a+b=c&d?e#f/g~h*i!j'k(l)m",
+  '😀 emoji; name="😀.png"',
+  "x".repeat(300),
 ];
 
 function randomKey(rng: Rng): string {
@@ -150,50 +204,54 @@ function describeCase(seed: number, index: number, settings: S3ConnectionSetting
 describe("FastUrlSigner vs SdkUrlSigner (differential)", () => {
   const pairs = signerPairs();
 
-  it(`signs ${CASES} random PUTs and GETs byte-identically (seed ${SEED})`, async () => {
-    const rng = prng(SEED);
-    let compared = 0;
-    for (let index = 0; index < CASES; index++) {
-      const { settings, sdk, fast } = rng.pick(pairs);
-      const bucket = randomBucket(rng);
-      const key = randomKey(rng);
-      const signingDate = randomDate(rng);
+  it(
+    `signs ${CASES} random PUTs and GETs byte-identically (seed ${SEED})`,
+    async () => {
+      const rng = prng(SEED);
+      let compared = 0;
+      for (let index = 0; index < CASES; index++) {
+        const { settings, sdk, fast } = rng.pick(pairs);
+        const bucket = randomBucket(rng);
+        const key = randomKey(rng);
+        const signingDate = randomDate(rng);
 
-      const put: PresignPutInput = {
-        bucket,
-        key,
-        contentType: rng.pick(CONTENT_TYPES),
-        contentLength: rng.pick([0, 1, 1024, 5 * 1024 ** 3, rng.int(0, 2 ** 31), Number.MAX_SAFE_INTEGER]),
-        expiresInSeconds: randomExpiry(rng),
-        signingDate,
-        ...(rng.chance(0.5) ? { checksumSha256: randomChecksum(rng) } : {}),
-        ...(rng.chance(0.5) ? { ifNoneMatch: true } : rng.chance(0.2) ? { ifNoneMatch: false } : {}),
-      };
-      const expected = await sdk.presignPut(put);
-      const actual = await fast.presignPut(put);
-      if (actual.url !== expected.url || JSON.stringify(actual.headers) !== JSON.stringify(expected.headers)) {
-        console.error(`PUT mismatch:\n${describeCase(SEED, index, settings, put)}`);
-        expect(actual).toEqual(expected);
-      }
+        const put: PresignPutInput = {
+          bucket,
+          key,
+          contentType: rng.pick(CONTENT_TYPES),
+          contentLength: rng.pick([0, 1, 1024, 5 * 1024 ** 3, rng.int(0, 2 ** 31), Number.MAX_SAFE_INTEGER]),
+          expiresInSeconds: randomExpiry(rng),
+          signingDate,
+          ...(rng.chance(0.5) ? { checksumSha256: randomChecksum(rng) } : {}),
+          ...(rng.chance(0.5) ? { ifNoneMatch: true } : rng.chance(0.2) ? { ifNoneMatch: false } : {}),
+        };
+        const expected = await sdk.presignPut(put);
+        const actual = await fast.presignPut(put);
+        if (actual.url !== expected.url || JSON.stringify(actual.headers) !== JSON.stringify(expected.headers)) {
+          console.error(`PUT mismatch:\n${describeCase(SEED, index, settings, put)}`);
+          expect(actual).toEqual(expected);
+        }
 
-      const get: PresignGetInput = {
-        bucket,
-        key,
-        expiresInSeconds: randomExpiry(rng),
-        signingDate,
-        ...(rng.chance(0.4) ? { responseContentType: randomString(rng) } : {}),
-        ...(rng.chance(0.4) ? { responseContentDisposition: randomString(rng) } : {}),
-      };
-      const expectedGet = await sdk.presignGet(get);
-      const actualGet = await fast.presignGet(get);
-      if (actualGet !== expectedGet) {
-        console.error(`GET mismatch:\n${describeCase(SEED, index, settings, get)}`);
-        expect(actualGet).toBe(expectedGet);
+        const get: PresignGetInput = {
+          bucket,
+          key,
+          expiresInSeconds: randomExpiry(rng),
+          signingDate,
+          ...(rng.chance(0.4) ? { responseContentType: randomString(rng) } : {}),
+          ...(rng.chance(0.4) ? { responseContentDisposition: randomString(rng) } : {}),
+        };
+        const expectedGet = await sdk.presignGet(get);
+        const actualGet = await fast.presignGet(get);
+        if (actualGet !== expectedGet) {
+          console.error(`GET mismatch:\n${describeCase(SEED, index, settings, get)}`);
+          expect(actualGet).toBe(expectedGet);
+        }
+        compared += 2;
       }
-      compared += 2;
-    }
-    expect(compared).toBe(CASES * 2);
-  }, 60_000 + CASES * 20);
+      expect(compared).toBe(CASES * 2);
+    },
+    60_000 + CASES * 20,
+  );
 
   it("returns exactly the headers the client must send", async () => {
     const { fast } = pairs[0] as SignerPair;
@@ -261,7 +319,10 @@ describe("FastUrlSigner vs SdkUrlSigner (differential)", () => {
       await expect(sdk.presignPut(input), JSON.stringify(input)).rejects.toThrow(RangeError);
     }
     const get: PresignGetInput = { bucket: "abc", key: "k", expiresInSeconds: 60 };
-    for (const input of [{ ...get, responseContentType: "" }, { ...get, responseContentDisposition: "\udc00" }]) {
+    for (const input of [
+      { ...get, responseContentType: "" },
+      { ...get, responseContentDisposition: "\udc00" },
+    ]) {
       await expect(fast.presignGet(input)).rejects.toThrow(RangeError);
       await expect(sdk.presignGet(input)).rejects.toThrow(RangeError);
     }

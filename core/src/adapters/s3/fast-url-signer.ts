@@ -29,13 +29,7 @@
  * `X-Amz-Signature` inserted in sorted position (after `X-Amz-Expires`).
  */
 import { createHash, createHmac } from "node:crypto";
-import type {
-  PresignedPut,
-  PresignGetInput,
-  PresignPutInput,
-  S3ConnectionSettings,
-  UrlSigner,
-} from "../../storage/url-signer.js";
+import type { PresignedPut, PresignGetInput, PresignPutInput, S3ConnectionSettings, UrlSigner } from "../../storage/url-signer.js";
 
 /** SigV4 presigned URLs may live at most one week. */
 export const MAX_PRESIGN_EXPIRES_SECONDS = 604_800;
@@ -135,11 +129,7 @@ export function putHeaders(input: PresignPutInput): Record<string, string> {
 
 /** The `X-Amz-SignedHeaders` value of a PUT (sorted, `;`-separated). */
 export function putSignedHeaderNames(input: PresignPutInput): string {
-  return (
-    "content-length;content-type;host" +
-    (input.ifNoneMatch ? ";if-none-match" : "") +
-    (input.checksumSha256 !== undefined ? ";x-amz-checksum-sha256" : "")
-  );
+  return `content-length;content-type;host${input.ifNoneMatch ? ";if-none-match" : ""}${input.checksumSha256 !== undefined ? ";x-amz-checksum-sha256" : ""}`;
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -203,19 +193,14 @@ export class FastUrlSigner implements UrlSigner {
     this.#canonicalHostLine = `host:${canonicalHeaderValue(endpoint.host)}\n`;
     this.#region = settings.region;
     this.#secretAccessKey = settings.secretAccessKey;
-    this.#queryHead =
-      `X-Amz-Algorithm=AWS4-HMAC-SHA256&X-Amz-Content-Sha256=${UNSIGNED_PAYLOAD}` +
-      `&X-Amz-Credential=${escapeUri(settings.accessKeyId)}%2F`;
+    this.#queryHead = `X-Amz-Algorithm=AWS4-HMAC-SHA256&X-Amz-Content-Sha256=${UNSIGNED_PAYLOAD}` + `&X-Amz-Credential=${escapeUri(settings.accessKeyId)}%2F`;
     this.#credentialTail = `%2F${escapeUri(settings.region)}%2F${SERVICE}%2Faws4_request&X-Amz-Date=`;
   }
 
   async presignPut(input: PresignPutInput): Promise<PresignedPut> {
     validatePutInput(input);
     const signedHeaders = putSignedHeaderNames(input);
-    let canonicalHeaders =
-      `content-length:${input.contentLength}\n` +
-      `content-type:${canonicalHeaderValue(input.contentType)}\n` +
-      this.#canonicalHostLine;
+    let canonicalHeaders = `content-length:${input.contentLength}\ncontent-type:${canonicalHeaderValue(input.contentType)}\n${this.#canonicalHostLine}`;
     if (input.ifNoneMatch) canonicalHeaders += "if-none-match:*\n";
     if (input.checksumSha256 !== undefined) canonicalHeaders += `x-amz-checksum-sha256:${input.checksumSha256}\n`;
     const url = this.#sign(
@@ -257,11 +242,9 @@ export class FastUrlSigner implements UrlSigner {
     const shortDate = longDate.slice(0, 8);
     // Bucket names are validated to unreserved characters, so they need no escaping.
     const path = `${input.bucket}/${escapeUriPath(input.key)}`;
-    const queryHead =
-      `${this.#queryHead}${shortDate}${this.#credentialTail}${longDate}&X-Amz-Expires=${input.expiresInSeconds}`;
+    const queryHead = `${this.#queryHead}${shortDate}${this.#credentialTail}${longDate}&X-Amz-Expires=${input.expiresInSeconds}`;
     const canonicalRequest =
-      `${method}\n${this.#pathPrefix}/${path}\n${queryHead}${queryTail}\n` +
-      `${canonicalHeaders}\n${signedHeaders}\n${UNSIGNED_PAYLOAD}`;
+      `${method}\n${this.#pathPrefix}/${path}\n${queryHead}${queryTail}\n` + `${canonicalHeaders}\n${signedHeaders}\n${UNSIGNED_PAYLOAD}`;
     const stringToSign =
       `AWS4-HMAC-SHA256\n${longDate}\n${shortDate}/${this.#region}/${SERVICE}/aws4_request\n` +
       createHash("sha256").update(canonicalRequest, "utf8").digest("hex");

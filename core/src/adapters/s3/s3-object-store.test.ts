@@ -82,7 +82,16 @@ describe("consume while storage fails", () => {
   it("answers 503 and consumes nothing; the same call links once storage answers", async () => {
     const store = new MemoryStagingStore();
     const png = Buffer.from("89504e470d0a1a0a0000000d49484452000000010000000108020000009077530a", "hex");
-    const upload = { uploadId: "u1", ownerType: "message" as const, orgId: "org_1", userId: "user_1", bucket: "media", key: "org_1/message/user_1/u1.png", contentType: "image/png", size: png.length };
+    const upload = {
+      uploadId: "u1",
+      ownerType: "message" as const,
+      orgId: "org_1",
+      userId: "user_1",
+      bucket: "media",
+      key: "org_1/message/user_1/u1.png",
+      contentType: "image/png",
+      size: png.length,
+    };
     await store.stage({ uploads: [upload], lifetimeSeconds: 600, quota: { orgId: "org_1", defaultQuotaBytes: 1000 } });
     const request = { uploadIds: ["u1"], ownerType: "message" as const, owner: { orgId: "org_1", userId: "user_1" }, idempotencyKey: "k" };
     s3.on(HeadObjectCommand).rejects(serviceError("SlowDown", 503));

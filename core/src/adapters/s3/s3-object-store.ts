@@ -5,6 +5,7 @@ import {
   GetObjectCommand,
   HeadObjectCommand,
   ListObjectsV2Command,
+  type ListObjectsV2CommandOutput,
   PutObjectCommand,
   type S3Client,
 } from "@aws-sdk/client-s3";
@@ -88,7 +89,12 @@ export class S3ObjectStore implements ObjectStore {
   async copy(bucket: string, fromKey: string, toKey: string): Promise<{ etag: string }> {
     try {
       const out = await this.client.send(
-        new CopyObjectCommand({ Bucket: bucket, Key: toKey, CopySource: `${bucket}/${encodeURIComponent(fromKey).replaceAll("%2F", "/")}`, MetadataDirective: "COPY" }),
+        new CopyObjectCommand({
+          Bucket: bucket,
+          Key: toKey,
+          CopySource: `${bucket}/${encodeURIComponent(fromKey).replaceAll("%2F", "/")}`,
+          MetadataDirective: "COPY",
+        }),
       );
       return { etag: out.CopyObjectResult?.ETag ?? "" };
     } catch (error) {
@@ -99,7 +105,7 @@ export class S3ObjectStore implements ObjectStore {
   async *list(bucket: string, prefix: string): AsyncIterable<{ key: string; size: number }[]> {
     let token: string | undefined;
     do {
-      let out;
+      let out: ListObjectsV2CommandOutput;
       try {
         out = await this.client.send(new ListObjectsV2Command({ Bucket: bucket, Prefix: prefix, ...(token ? { ContinuationToken: token } : {}) }));
       } catch (error) {
@@ -114,9 +120,7 @@ export class S3ObjectStore implements ObjectStore {
     if (keys.length === 0) return { deleted: [], failed: [] };
     if (keys.length > 1000) throw new RangeError("DeleteObjects takes at most 1000 keys");
     try {
-      const out = await this.client.send(
-        new DeleteObjectsCommand({ Bucket: bucket, Delete: { Objects: keys.map((Key) => ({ Key })), Quiet: false } }),
-      );
+      const out = await this.client.send(new DeleteObjectsCommand({ Bucket: bucket, Delete: { Objects: keys.map((Key) => ({ Key })), Quiet: false } }));
       // Only what storage confirmed counts as deleted: the sweeper finalises nothing else.
       const confirmed = new Set((out.Deleted ?? []).map((d) => d.Key));
       const errors = new Map((out.Errors ?? []).map((e) => [e.Key, e.Code ?? "Unknown"]));

@@ -13,15 +13,9 @@
  */
 import { GetObjectCommand, PutObjectCommand, type S3Client } from "@aws-sdk/client-s3";
 import { getSignedUrl } from "@aws-sdk/s3-request-presigner";
-import type {
-  PresignedPut,
-  PresignGetInput,
-  PresignPutInput,
-  S3ConnectionSettings,
-  UrlSigner,
-} from "../../storage/url-signer.js";
-import { createS3Client } from "./s3-client.js";
+import type { PresignedPut, PresignGetInput, PresignPutInput, S3ConnectionSettings, UrlSigner } from "../../storage/url-signer.js";
 import { putHeaders, putSignedHeaderNames, validateGetInput, validatePutInput } from "./fast-url-signer.js";
+import { createS3Client } from "./s3-client.js";
 
 const SIGNABLE_HEADERS: ReadonlySet<string> = new Set(["content-type", "content-length"]);
 const UNHOISTABLE_HEADERS: ReadonlySet<string> = new Set(["x-amz-checksum-sha256"]);
@@ -67,9 +61,7 @@ export class SdkUrlSigner implements UrlSigner {
       Bucket: input.bucket,
       Key: input.key,
       ...(input.responseContentType !== undefined ? { ResponseContentType: input.responseContentType } : {}),
-      ...(input.responseContentDisposition !== undefined
-        ? { ResponseContentDisposition: input.responseContentDisposition }
-        : {}),
+      ...(input.responseContentDisposition !== undefined ? { ResponseContentDisposition: input.responseContentDisposition } : {}),
     });
     return getSignedUrl(this.#client, command, {
       expiresIn: input.expiresInSeconds,

@@ -1,29 +1,13 @@
 /**
  * One error type for everything the upload client can fail with. `code` is one of the API's codes
- * (shared/API.md, "Errors") when the API or storage answered, or a client-side code when nothing
- * usable came back (network down, cancelled, storage refused the PUT).
+ * when the API or storage answered, or a client-side code when nothing usable came back (network
+ * down, cancelled, storage refused the PUT).
  */
+import { ERROR_CODES, type ErrorCode } from "@fitkit/core/contract/catalog";
 
-/** The API's error codes, as in shared/API.md. */
-export const API_ERROR_CODES = [
-  "INVALID_REQUEST",
-  "UNAUTHENTICATED",
-  "FORBIDDEN",
-  "QUOTA_EXCEEDED",
-  "NOT_FOUND",
-  "ALREADY_CONSUMED",
-  "TOKEN_USED",
-  "NOT_UPLOADED",
-  "EXPIRED",
-  "TOO_LARGE",
-  "UNSUPPORTED_MEDIA_TYPE",
-  "CONTENT_MISMATCH",
-  "MALWARE_DETECTED",
-  "RATE_LIMITED",
-  "DEPENDENCY_UNAVAILABLE",
-  "INTERNAL",
-] as const;
-export type ApiErrorCode = (typeof API_ERROR_CODES)[number];
+/** The API's error codes, in the contract's order (the server's own list, not a copy). */
+export const API_ERROR_CODES: readonly ApiErrorCode[] = ERROR_CODES;
+export type ApiErrorCode = ErrorCode;
 
 /**
  * Client-side codes:

@@ -3,26 +3,10 @@
  * Domain code throws a subclass of `UploadError`; one mapper turns it into
  * `{ error: { code, message, details? } }` with the status from `HTTP_STATUS_BY_CODE`.
  */
-export const HTTP_STATUS_BY_CODE = {
-  INVALID_REQUEST: 400,
-  UNAUTHENTICATED: 401,
-  FORBIDDEN: 403,
-  QUOTA_EXCEEDED: 403,
-  NOT_FOUND: 404,
-  ALREADY_CONSUMED: 409,
-  TOKEN_USED: 409,
-  NOT_UPLOADED: 409,
-  EXPIRED: 410,
-  TOO_LARGE: 413,
-  UNSUPPORTED_MEDIA_TYPE: 415,
-  CONTENT_MISMATCH: 422,
-  MALWARE_DETECTED: 422,
-  RATE_LIMITED: 429,
-  INTERNAL: 500,
-  DEPENDENCY_UNAVAILABLE: 503,
-} as const;
+import { type ErrorCode, HTTP_STATUS_BY_CODE } from "./contract/catalog.js";
 
-export type ErrorCode = keyof typeof HTTP_STATUS_BY_CODE;
+// The code → status table is shared with the upload client, so it lives in the dependency-free catalog.
+export { type ErrorCode, HTTP_STATUS_BY_CODE } from "./contract/catalog.js";
 
 export interface ErrorBody {
   error: { code: ErrorCode; message: string; details?: unknown[] };

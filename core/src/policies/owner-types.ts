@@ -1,85 +1,27 @@
 /**
- * The owner-type policy table (shared/API.md, "Owner types") — the one place that says who may
- * create which upload, which types and sizes are allowed, where it is stored and who may read it.
- * Override by editing this module only.
+ * The owner-type policies of the API contract: who may create which upload, which
+ * types and sizes are allowed, where it is stored and who may read it. The table itself is in
+ * `contract/catalog.ts`, shared with the upload client (edit it there); this module adds the
+ * server's look-ups and re-exports it for core.
  */
-export type Role = "admin" | "coach" | "member";
-export type OwnerType = "progress_photo" | "exercise_comment" | "message" | "organization_logo" | "minisite_media" | "form_signature";
-export type BucketKind = "media" | "compliance";
-/** Who may read an object through `/uploads/signed-urls`. */
-export type ReadRule = "uploader-or-staff" | "org-member" | "org-admin";
+import { OWNER_TYPE_POLICIES, type OwnerType } from "../contract/catalog.js";
 
-export interface OwnerTypePolicy {
-  /** Roles that may presign; empty means "only through its own route" (form signatures). */
-  readonly createRoles: readonly Role[];
-  /** Allowed MIME type → max bytes. Exact, lower-case, no parameters. */
-  readonly maxBytesByType: Readonly<Record<string, number>>;
-  readonly bucket: BucketKind;
-  readonly read: ReadRule;
-}
-
-const MiB = 1024 * 1024;
-const ALL_ROLES: readonly Role[] = ["member", "coach", "admin"];
-const images = (maxBytes: number) => ({
-  "image/jpeg": maxBytes,
-  "image/png": maxBytes,
-  "image/webp": maxBytes,
-  "image/heic": maxBytes,
-});
-
-export const OWNER_TYPE_POLICIES: Readonly<Record<OwnerType, OwnerTypePolicy>> = {
-  progress_photo: { createRoles: ALL_ROLES, maxBytesByType: images(20 * MiB), bucket: "media", read: "uploader-or-staff" },
-  exercise_comment: {
-    createRoles: ALL_ROLES,
-    maxBytesByType: {
-      ...images(20 * MiB),
-      "video/mp4": 500 * MiB,
-      "video/quicktime": 500 * MiB,
-      "video/webm": 500 * MiB,
-    },
-    bucket: "media",
-    read: "org-member",
-  },
-  message: { createRoles: ALL_ROLES, maxBytesByType: images(10 * MiB), bucket: "media", read: "org-member" },
-  organization_logo: {
-    createRoles: ["admin"],
-    maxBytesByType: { "image/png": 2 * MiB, "image/jpeg": 2 * MiB, "image/webp": 2 * MiB },
-    bucket: "media",
-    read: "org-member",
-  },
-  minisite_media: {
-    createRoles: ["admin"],
-    maxBytesByType: { "image/jpeg": 10 * MiB, "image/png": 10 * MiB, "image/webp": 10 * MiB },
-    bucket: "media",
-    read: "org-member",
-  },
-  form_signature: {
-    createRoles: [],
-    maxBytesByType: { "image/png": 5 * MiB, "image/jpeg": 5 * MiB, "application/pdf": 5 * MiB },
-    bucket: "compliance",
-    read: "org-admin",
-  },
-};
-
-export const OWNER_TYPES = Object.keys(OWNER_TYPE_POLICIES) as OwnerType[];
+export {
+  type BucketKind,
+  EXTENSION_BY_TYPE,
+  OWNER_TYPE_POLICIES,
+  OWNER_TYPES,
+  type OwnerType,
+  type OwnerTypePolicy,
+  type PresignableOwnerType,
+  type ReadRule,
+  type Role,
+  TYPE_BY_EXTENSION,
+} from "../contract/catalog.js";
 
 export function isOwnerType(value: string): value is OwnerType {
   return Object.hasOwn(OWNER_TYPE_POLICIES, value);
 }
-
-/** The file extension the server gives each allowed type (keys never carry a client's name). */
-export const EXTENSION_BY_TYPE: Readonly<Record<string, string>> = {
-  "image/jpeg": "jpg",
-  "image/png": "png",
-  "image/webp": "webp",
-  "image/heic": "heic",
-  "video/mp4": "mp4",
-  "video/quicktime": "mov",
-  "video/webm": "webm",
-  "application/pdf": "pdf",
-};
-
-export const TYPE_BY_EXTENSION: Readonly<Record<string, string>> = Object.fromEntries(Object.entries(EXTENSION_BY_TYPE).map(([type, ext]) => [ext, type]));
 
 /** Max bytes for a type under an owner type, or undefined when the type is not allowed. */
 export function maxBytesFor(ownerType: OwnerType, contentType: string): number | undefined {

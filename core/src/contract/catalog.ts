@@ -1,0 +1,122 @@
+/**
+ * The API's facts that the server and the upload client (client/) both need: error codes and their
+ * HTTP status, the owner types with who may create them and which types and sizes they allow, and
+ * the extension each type is stored under — as the API contract states them.
+ *
+ * Plain data on purpose: the client bundles this module for browsers and React Native, so it
+ * imports nothing (no zod, no Node built-in, no other module). test/client-bundle.test.ts fails if
+ * it ever does. Server-side behaviour built on these facts lives in `errors.ts` and
+ * `policies/owner-types.ts`, which import them from here.
+ */
+
+/** Every API error code → the HTTP status it is answered with (in the contract's order). */
+export const HTTP_STATUS_BY_CODE = {
+  INVALID_REQUEST: 400,
+  UNAUTHENTICATED: 401,
+  FORBIDDEN: 403,
+  QUOTA_EXCEEDED: 403,
+  NOT_FOUND: 404,
+  ALREADY_CONSUMED: 409,
+  TOKEN_USED: 409,
+  NOT_UPLOADED: 409,
+  EXPIRED: 410,
+  TOO_LARGE: 413,
+  UNSUPPORTED_MEDIA_TYPE: 415,
+  CONTENT_MISMATCH: 422,
+  MALWARE_DETECTED: 422,
+  RATE_LIMITED: 429,
+  DEPENDENCY_UNAVAILABLE: 503,
+  INTERNAL: 500,
+} as const;
+
+export type ErrorCode = keyof typeof HTTP_STATUS_BY_CODE;
+
+/** The API's error codes, in the contract's order. */
+export const ERROR_CODES = Object.keys(HTTP_STATUS_BY_CODE) as readonly ErrorCode[];
+
+export type Role = "admin" | "coach" | "member";
+export type BucketKind = "media" | "compliance";
+/** Who may read an object through `/uploads/signed-urls`. */
+export type ReadRule = "uploader-or-staff" | "org-member" | "org-admin";
+
+export interface OwnerTypePolicy {
+  /** Roles that may presign; empty means "only through its own route" (form signatures). */
+  readonly createRoles: readonly Role[];
+  /** Allowed MIME type → max bytes. Exact, lower-case, no parameters. */
+  readonly maxBytesByType: Readonly<Record<string, number>>;
+  readonly bucket: BucketKind;
+  readonly read: ReadRule;
+}
+
+const MiB = 1024 * 1024;
+const ALL_ROLES: readonly Role[] = ["member", "coach", "admin"];
+const images = (maxBytes: number) => ({
+  "image/jpeg": maxBytes,
+  "image/png": maxBytes,
+  "image/webp": maxBytes,
+  "image/heic": maxBytes,
+});
+
+/**
+ * The owner-type table — the one place that says who may create which upload, which types and
+ * sizes are allowed, where it is stored and who may read it. Override by editing this table only.
+ * `as const` keeps each row's `createRoles` literal, so `PresignableOwnerType` derives from it.
+ */
+const OWNER_TYPE_TABLE = {
+  progress_photo: { createRoles: ALL_ROLES, maxBytesByType: images(20 * MiB), bucket: "media", read: "uploader-or-staff" },
+  exercise_comment: {
+    createRoles: ALL_ROLES,
+    maxBytesByType: {
+      ...images(20 * MiB),
+      "video/mp4": 500 * MiB,
+      "video/quicktime": 500 * MiB,
+      "video/webm": 500 * MiB,
+    },
+    bucket: "media",
+    read: "org-member",
+  },
+  message: { createRoles: ALL_ROLES, maxBytesByType: images(10 * MiB), bucket: "media", read: "org-member" },
+  organization_logo: {
+    createRoles: ["admin"],
+    maxBytesByType: { "image/png": 2 * MiB, "image/jpeg": 2 * MiB, "image/webp": 2 * MiB },
+    bucket: "media",
+    read: "org-member",
+  },
+  minisite_media: {
+    createRoles: ["admin"],
+    maxBytesByType: { "image/jpeg": 10 * MiB, "image/png": 10 * MiB, "image/webp": 10 * MiB },
+    bucket: "media",
+    read: "org-member",
+  },
+  form_signature: {
+    createRoles: [],
+    maxBytesByType: { "image/png": 5 * MiB, "image/jpeg": 5 * MiB, "application/pdf": 5 * MiB },
+    bucket: "compliance",
+    read: "org-admin",
+  },
+} as const satisfies Record<string, OwnerTypePolicy>;
+
+export type OwnerType = keyof typeof OWNER_TYPE_TABLE;
+
+/** The owner types an app may presign (`POST /uploads`); the others have their own route. */
+export type PresignableOwnerType = {
+  [T in OwnerType]: (typeof OWNER_TYPE_TABLE)[T]["createRoles"] extends readonly [] ? never : T;
+}[OwnerType];
+
+export const OWNER_TYPE_POLICIES: Readonly<Record<OwnerType, OwnerTypePolicy>> = OWNER_TYPE_TABLE;
+
+export const OWNER_TYPES = Object.keys(OWNER_TYPE_POLICIES) as OwnerType[];
+
+/** The file extension the server gives each allowed type (keys never carry a client's name). */
+export const EXTENSION_BY_TYPE: Readonly<Record<string, string>> = {
+  "image/jpeg": "jpg",
+  "image/png": "png",
+  "image/webp": "webp",
+  "image/heic": "heic",
+  "video/mp4": "mp4",
+  "video/quicktime": "mov",
+  "video/webm": "webm",
+  "application/pdf": "pdf",
+};
+
+export const TYPE_BY_EXTENSION: Readonly<Record<string, string>> = Object.fromEntries(Object.entries(EXTENSION_BY_TYPE).map(([type, ext]) => [ext, type]));

@@ -4,6 +4,7 @@
  * No Node-only dependency; see client/README.md.
  */
 
+export type { SignedUrl } from "./api-client.js";
 export {
   API_ERROR_CODES,
   type ApiErrorCode,
@@ -12,19 +13,16 @@ export {
   UploadClientError,
   type UploadClientErrorCode,
 } from "./errors.js";
+export type { FileProgress, FileState, UploadProgress } from "./progress.js";
+export type { RetryOptions } from "./retry.js";
 export { fetchTransport, type PutRequest, type PutResponse, type PutTransport, type UploadBody, xhrTransport } from "./transport.js";
 export {
   createUploader,
-  type FileProgress,
-  type FileState,
   type OwnerType,
-  type RetryOptions,
-  type SignedUrl,
   type UploadedFile,
   type Uploader,
   type UploaderOptions,
   type UploadInput,
   type UploadOptions,
-  type UploadProgress,
   type UploadSource,
 } from "./uploader.js";

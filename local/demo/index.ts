@@ -3,7 +3,8 @@
  * never deployed):
  *
  * - `GET /`                 the page (plain HTML; no framework)
- * - `GET /demo/app.js`      the page script with the client module (client/), bundled by esbuild on
+ * - `GET /demo/app.js`      the page script (page.ts, which imports signature-pad.ts and dom.ts) with
+ *                           the client module (client/), bundled by esbuild on
  *                           first request and kept in memory
  * - `GET /demo/app.css`     its styles
  * - `POST /dev/token`       `{ userId, orgId?, role? }` → `{ token, expiresAt }`, signed with the dev

@@ -1,10 +1,10 @@
 /**
  * One error type for everything the upload client can fail with. `code` is one of the API's codes
- * (shared/API.md, "Errors") when the API or storage answered, or a client-side code when nothing
+ * (docs/API.md, "Errors") when the API or storage answered, or a client-side code when nothing
  * usable came back (network down, cancelled, storage refused the PUT).
  */
 
-/** The API's error codes, as in shared/API.md. */
+/** The API's error codes, as in docs/API.md. */
 export const API_ERROR_CODES = [
   "INVALID_REQUEST",
   "UNAUTHENTICATED",

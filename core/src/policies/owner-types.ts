@@ -1,5 +1,5 @@
 /**
- * The owner-type policy table (shared/API.md, "Owner types") — the one place that says who may
+ * The owner-type policy table (docs/API.md, "Owner types") — the one place that says who may
  * create which upload, which types and sizes are allowed, where it is stored and who may read it.
  * Override by editing this module only.
  */

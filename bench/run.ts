@@ -53,7 +53,7 @@ const admin: Identity = { userId: "user_bench", orgId: "org_bench", role: "admin
 const buckets = { media: "bench-media", compliance: "bench-compliance" };
 const settings = { presignTtlSeconds: 600, stagingGraceSeconds: 3600, orgQuotaBytes: 1e15, presignRatePerMinute: 1e9 };
 
-/** The seed's alternative, measured for comparison: a Redis cache of signed URLs (MGET, then SET EX for misses). */
+/** The design signed-get replaced, measured for comparison: a Redis cache of signed URLs (MGET, then SET EX for misses). */
 async function cachedSigning(
   redis: { mget(keys: string[]): Promise<(string | null)[]>; setMany(entries: [string, string][], ttl: number): Promise<void> },
   signer: UrlSigner,

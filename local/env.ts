@@ -1,5 +1,5 @@
 /**
- * The local stack's variables (shared/API.md, "The local stack"), validated with the core config
+ * The local stack's variables (docs/API.md, "The local stack"), validated with the core config
  * schema and turned into the linked resources the handlers read — the same `SST_RESOURCE_<Name>`
  * path a deployed function uses. An error names the variable.
  */

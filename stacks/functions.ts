@@ -11,7 +11,7 @@
  * This module must not touch SST globals at import time (the wiring tests import it directly).
  */
 
-/** The link names the handlers read through `Resource.<Name>` (fixed by the lead). */
+/** The link names the handlers read through `Resource.<Name>` (the local stack sets the same names). */
 export const LINK_NAMES = ["MediaBucket", "ComplianceBucket", "R2Writer", "R2Reader", "Redis", "Clerk", "Clamd", "UploadSettings"] as const;
 export type LinkName = (typeof LINK_NAMES)[number];
 

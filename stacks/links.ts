@@ -1,7 +1,8 @@
 /**
- * The links the handlers read with `Resource.<Name>` (names and shapes fixed by the lead; the
- * local stack sets the same names through `SST_RESOURCE_<Name>`). Each groups the secrets of one
- * dependency, so linking a function to `Clerk` is the only way it can see the Clerk key.
+ * The links the handlers read with `Resource.<Name>` (names from `LINK_NAMES`, shapes parsed by
+ * core's config schema; the local stack sets the same names through `SST_RESOURCE_<Name>`). Each
+ * groups the secrets of one dependency, so linking a function to `Clerk` is the only way it can
+ * see the Clerk key.
  */
 import type { LinkName } from "./functions.js";
 import type { Secrets } from "./secrets.js";

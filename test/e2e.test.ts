@@ -1,7 +1,7 @@
 /**
  * End to end over HTTP against the local stack as `npm start` runs it: presign → PUT straight to
  * the SigV4-checking S3 server → consume → signed URL → GET the same bytes; and the error rows of
- * shared/API.md this pipeline produces, each with the error body shape.
+ * docs/API.md this pipeline produces, each with the error body shape.
  */
 import { PutObjectCommand, S3Client } from "@aws-sdk/client-s3";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";

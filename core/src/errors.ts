@@ -1,5 +1,5 @@
 /**
- * One error model for every route and internal operation (see shared/API.md, "Errors").
+ * One error model for every route and internal operation (docs/API.md, "Errors").
  * Domain code throws a subclass of `UploadError`; one mapper turns it into
  * `{ error: { code, message, details? } }` with the status from `HTTP_STATUS_BY_CODE`.
  */

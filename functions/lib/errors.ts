@@ -1,5 +1,5 @@
 /**
- * The one error mapper: anything thrown → the API.md error body. Domain errors keep their code;
+ * The one error mapper: anything thrown → the error body of docs/API.md. Domain errors keep their code;
  * zod errors become 400 with their issues; anything else is logged and answered as a generic 500.
  */
 import { type ErrorBody, InvalidRequestError, toUploadError, type UploadError } from "@fitkit/core/errors";

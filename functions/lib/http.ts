@@ -43,7 +43,7 @@ export const header = (event: HttpEvent, name: string): string | undefined => {
   return undefined;
 };
 
-/** Error mapper: the API.md body and status for anything thrown (with Retry-After for 429). */
+/** Error mapper: the docs/API.md body and status for anything thrown (with Retry-After for 429). */
 export const errorResponse = (): MiddlewareObj<HttpEvent, HttpResult> => ({
   onError: async (request) => {
     const error = mapError(request.error);

@@ -7,8 +7,10 @@
  *                           the client module (client/), bundled by esbuild on
  *                           first request and kept in memory
  * - `GET /demo/app.css`     its styles
- * - `POST /dev/token`       `{ userId, orgId?, role? }` → `{ token, expiresAt }`, signed with the dev
- *                           key (refused when CLERK_JWT_KEY points at a real Clerk instance)
+ * - `POST /dev/token`       `{ userId, orgId?, role?, claims?, expiresInSeconds? }` → `{ token,
+ *                           expiresAt }`, signed with the dev key this stack verifies with (refused
+ *                           when CLERK_JWT_KEY points at a real Clerk instance); `npm run dev:token`
+ *                           asks here first, so it needs no UPLOADS_DATA_DIR of its own
  * - `POST /dev/link`        `{ uploadIds, ownerType }` with a bearer token → `consume` as that user,
  *                           with a generated idempotency key (what an app's backend does on its
  *                           parent write)
@@ -45,6 +47,7 @@ export interface DemoContext {
 type DemoHandler = (req: IncomingMessage, res: ServerResponse, body: Buffer) => Promise<boolean>;
 
 const DEV_TOKEN_TTL_SECONDS = 3600;
+const DEV_TOKEN_MAX_TTL_SECONDS = 7 * 86_400;
 /** A signing link's default lifetime (the internal operation's own default). */
 const SIGNATURE_LINK_TTL_SECONDS = 86_400;
 const ROLES = ["member", "coach", "admin"] as const;
@@ -96,17 +99,23 @@ export function createDemoRoutes(context: DemoContext): DemoHandler {
       const userId = input.userId;
       const orgId = input.orgId ?? null;
       const role = input.role ?? "member";
+      const claims = input.claims ?? "v2";
+      const expiresInSeconds = input.expiresInSeconds ?? DEV_TOKEN_TTL_SECONDS;
       if (typeof userId !== "string" || !SAFE_SEGMENT.test(userId)) problems.push({ path: "userId", message: "1–128 of A–Z, a–z, 0–9, _ or -" });
       if (orgId !== null && (typeof orgId !== "string" || !SAFE_SEGMENT.test(orgId)))
         problems.push({ path: "orgId", message: "1–128 of A–Z, a–z, 0–9, _ or - (or null for no organisation)" });
       if (typeof role !== "string" || !(ROLES as readonly string[]).includes(role)) problems.push({ path: "role", message: `one of ${ROLES.join(", ")}` });
+      if (claims !== "v1" && claims !== "v2") problems.push({ path: "claims", message: "v1 (org_id, org_role) or v2 (o: { id, rol })" });
+      if (!Number.isInteger(expiresInSeconds) || (expiresInSeconds as number) < 1 || (expiresInSeconds as number) > DEV_TOKEN_MAX_TTL_SECONDS)
+        problems.push({ path: "expiresInSeconds", message: `an integer from 1 to ${DEV_TOKEN_MAX_TTL_SECONDS}` });
       if (problems.length > 0) return fail(res, "INVALID_REQUEST", "Invalid dev token request.", problems);
       const token = await signDevToken(context.devPrivateKeyPem, {
         userId: userId as string,
         ...(orgId ? { orgId: orgId as string, role: role as string } : {}),
-        expiresInSeconds: DEV_TOKEN_TTL_SECONDS,
+        claims: claims as "v1" | "v2",
+        expiresInSeconds: expiresInSeconds as number,
       });
-      sendJson(res, 200, { token, expiresAt: new Date(Date.now() + DEV_TOKEN_TTL_SECONDS * 1000).toISOString() });
+      sendJson(res, 200, { token, expiresAt: new Date(Date.now() + (expiresInSeconds as number) * 1000).toISOString() });
     },
     "POST /dev/link": async (req, res, body) => {
       const identity = await authenticate(req, res);

@@ -3,7 +3,7 @@
  *
  * It writes .sst/platform (SST's component sources, their Pulumi providers and config.d.ts),
  * which the infra type-check and wiring tests need. Offline it must not fetch Pulumi or Bun and
- * needs no AWS credentials (shared/HARNESS.md, "SST 4 offline"). To force a re-install, e.g.
+ * needs no AWS credentials (SST_SKIP_DEPENDENCY_CHECK=1, SST_NO_BUN=1). To force a re-install, e.g.
  * after changing the providers in sst.config.ts: `rm -rf .sst/platform`.
  */
 import { spawnSync } from "node:child_process";

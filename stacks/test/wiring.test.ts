@@ -1,6 +1,6 @@
 /**
  * The deployed wiring, checked offline against SST's real components (see harness/synthesize.ts).
- * The expectations below restate the issue's specification; they are deliberately not derived
+ * The expectations below restate the deployment requirements; they are deliberately not derived
  * from stacks/functions.ts, so a mistake in that table fails here.
  */
 import { beforeAll, describe, expect, it } from "vitest";

@@ -14,7 +14,7 @@ export async function putPresigned(upload: { url: string; headers: Record<string
   return fetch(upload.url, { method: "PUT", headers: upload.headers, body: bytes as BodyInit });
 }
 
-/** The error body shape of shared/API.md. */
+/** The error body shape of docs/API.md. */
 export const errorBody = (code: string) => ({
   error: expect.objectContaining({ code, message: expect.any(String) }),
 });

@@ -29,7 +29,7 @@ async function canRead(identity: Identity, key: string): Promise<boolean> {
   );
 }
 
-describe("who may read what (API.md's policy table)", () => {
+describe("who may read what (the owner-type table of docs/API.md)", () => {
   it.each([
     ["the uploader reads their progress photo", member("org_1", "user_a", "member"), photo, true],
     ["another member does not read it", member("org_1", "user_b", "member"), photo, false],

@@ -44,7 +44,7 @@ export interface SignedUrl {
 export type UrlMemo = Map<string, string>;
 export const createUrlMemo = (): UrlMemo => new Map();
 
-/** Whether `identity` may read the object behind `parsed` (shared/API.md, last column of the policy table). */
+/** Whether `identity` may read the object behind `parsed` (docs/API.md, the owner-type table's "read by" column). */
 export function mayRead(identity: Identity, parsed: ParsedKey): boolean {
   if (!identity.role || identity.orgId !== parsed.orgId) return false;
   if (parsed.bucket === "compliance") return parsed.stage === "records" && identity.role === "admin";

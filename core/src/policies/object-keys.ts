@@ -1,5 +1,5 @@
 /**
- * Object keys are made here and only here, from server-side values (shared/API.md):
+ * Object keys are made here and only here, from server-side values (docs/API.md, "Object keys"):
  *   media:       {orgId}/{ownerType}/{userId}/{uploadId}.{ext}
  *   compliance:  incoming/{orgId}/{uploadId}.{ext}  →  records/{orgId}/{uploadId}.{ext}
  * Every segment is checked against SAFE_SEGMENT, so no client string can shape a key.

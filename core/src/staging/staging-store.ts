@@ -1,5 +1,5 @@
 /**
- * The staging port: the Redis-side state of the staged upload (shared/DESIGN.md, "Staging data").
+ * The staging port: the Redis-side state of the staged upload (docs/ARCHITECTURE.md, "The Redis data model").
  * Every method is one atomic step with one round trip, and uses the store's own clock (Redis
  * server time), never the caller's.
  */

@@ -1,7 +1,8 @@
 /**
  * The staging store for this container, from `Resource.Redis`: Upstash in production
- * (restUrl + restToken), ioredis for a self-hosted Redis (url; loaded only then — bundles keep it
- * external), or the in-memory store when neither is set (the local stack's single process).
+ * (restUrl + restToken), ioredis for a self-hosted Redis (url; it is in every bundle, but behind a
+ * dynamic import, so only then initialised), or the in-memory store when neither is set (the
+ * local stack's single process).
  */
 import { MemoryStagingStore } from "@fitkit/core/adapters/memory/memory-staging-store";
 import { RedisStagingStore } from "@fitkit/core/adapters/redis/redis-staging-store";

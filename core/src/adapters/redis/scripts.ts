@@ -238,7 +238,7 @@ return cjson.encode({ finalised = finalised, releasedBytes = released })
 `,
 );
 
-/** How a stored token reads at `now`: used-and-expired tokens read as unknown (API.md: 404). */
+/** How a stored token reads at `now`: used-and-expired tokens read as unknown (docs/API.md: 404). */
 const TOKEN_STATE = `
 local function tokenState(t, now)
   if not t then return 'unknown' end

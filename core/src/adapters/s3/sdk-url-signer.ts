@@ -2,7 +2,7 @@
  * The reference `UrlSigner`: the AWS SDK's own presigner (`getSignedUrl`). Correct by
  * construction but costly (~0.4 ms per URL); `FastUrlSigner` must produce byte-identical URLs.
  *
- * Settings that matter on R2 (see shared/HARNESS.md):
+ * Settings that matter on R2:
  * - `requestChecksumCalculation: 'WHEN_REQUIRED'`, or every presigned PUT carries
  *   `x-amz-checksum-crc32` of an EMPTY body plus `x-amz-sdk-checksum-algorithm` in its query,
  *   which R2 rejects once the real body arrives.

@@ -25,13 +25,14 @@ import { type Log, silentLog } from "../logging.js";
 import { incomingComplianceKey } from "../policies/object-keys.js";
 import { maxBytesFor } from "../policies/owner-types.js";
 import type { Scanner } from "../scanning/scanner.js";
-import { newUploadId } from "../staging/presign.js";
-import type { NewUpload, SignatureTokenState, StagingStore } from "../staging/staging-store.js";
+import type { StagingStore } from "../staging/staging-store.js";
 import type { ObjectStore } from "../storage/object-store.js";
-import { hashToken, TOKEN_PATTERN } from "./signature-tokens.js";
+import { type NewUpload, newUploadId } from "../uploads/upload.js";
+import { hashToken, type SignatureTokenState, type SignatureTokens, TOKEN_PATTERN } from "./signature-tokens.js";
 
 export interface PublicSignatureDeps {
-  store: StagingStore;
+  store: Pick<StagingStore, "stage" | "discardStaged">;
+  tokens: Pick<SignatureTokens, "checkSignatureToken" | "useSignatureToken">;
   objects: ObjectStore;
   scanner?: Scanner | null;
   settings: Pick<UploadSettings, "presignTtlSeconds" | "stagingGraceSeconds" | "orgQuotaBytes" | "publicPutRatePerMinute">;
@@ -79,7 +80,7 @@ export async function publicSignatureUpload(
   if (request.body.length === 0) throw new InvalidRequestError("The body is empty.", [{ path: "body", message: "empty" }]);
 
   const tokenHash = hashToken(request.token);
-  const checked = await deps.store.checkSignatureToken(tokenHash, {
+  const checked = await deps.tokens.checkSignatureToken(tokenHash, {
     subject: `public-put:${request.clientIp}`,
     limit: deps.settings.publicPutRatePerMinute,
     windowSeconds: 60,
@@ -140,7 +141,7 @@ export async function publicSignatureUpload(
     throw error;
   }
 
-  const used = await deps.store.useSignatureToken(tokenHash, uploadId);
+  const used = await deps.tokens.useSignatureToken(tokenHash, uploadId);
   if (used.state !== "valid") {
     // Another attempt won the token: take this one back (the sweeper would, later).
     await deps.objects.deleteObjects(upload.bucket, [upload.key]).then(

@@ -4,8 +4,13 @@
  * reserved bytes given back. A crash between claim and finalise leaves the lease to run out and the
  * next run retries; deleting an object that is already gone is success.
  */
+import * as z from "zod";
 import type { ObjectStore } from "../storage/object-store.js";
-import type { StagedUpload, StagingStore } from "./staging-store.js";
+import type { StagedUpload } from "../uploads/upload.js";
+import type { StagingStore } from "./staging-store.js";
+
+/** A sweep takes no input: the schedule's EventBridge event and an internal call's `{}` are both accepted as they are. */
+export const sweepRequestSchema = z.unknown();
 
 /** S3/R2's DeleteObjects limit. */
 export const DELETE_BATCH_SIZE = 1000;

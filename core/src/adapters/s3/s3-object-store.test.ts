@@ -9,7 +9,7 @@ import { mockClient } from "aws-sdk-client-mock";
 import { beforeEach, describe, expect, it } from "vitest";
 import { DependencyUnavailableError } from "../../errors.js";
 import { consume } from "../../staging/consume.js";
-import { MemoryStagingStore } from "../memory/memory-staging-store.js";
+import { MemoryStore } from "../memory/memory-store.js";
 import { S3ObjectStore } from "./s3-object-store.js";
 
 const client = new S3Client({ region: "auto", endpoint: "http://storage.invalid", credentials: { accessKeyId: "a", secretAccessKey: "b" } });
@@ -80,7 +80,7 @@ describe("S3ObjectStore reads", () => {
 
 describe("consume while storage fails", () => {
   it("answers 503 and consumes nothing; the same call links once storage answers", async () => {
-    const store = new MemoryStagingStore();
+    const store = new MemoryStore();
     const png = Buffer.from("89504e470d0a1a0a0000000d49484452000000010000000108020000009077530a", "hex");
     const upload = {
       uploadId: "u1",

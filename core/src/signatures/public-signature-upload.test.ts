@@ -48,6 +48,22 @@ describe("signature tokens", () => {
     await expect(put(token)).resolves.toMatchObject({ size: pngImage().length });
   });
 
+  it("a key already taken in storage (a concurrent writer) is 503: its object is left alone, nothing staged, the token unburnt", async () => {
+    const token = await issue();
+    const realPut = objects.put.bind(objects);
+    objects.put = async (input) => {
+      objects.put = realPut; // once
+      await realPut({ ...input, body: new Uint8Array([9]) }); // another writer gets there first
+      return realPut(input);
+    };
+
+    await expect(put(token)).rejects.toMatchObject({ code: "DEPENDENCY_UNAVAILABLE", status: 503 });
+    expect([...objects.objects.values()].map((o) => o.body)).toEqual([new Uint8Array([9])]);
+    expect(store.uploads.size).toBe(0);
+    expect(await store.usage("org_1", 1e9)).toMatchObject({ reserved: 0 });
+    await expect(put(token)).resolves.toMatchObject({ size: pngImage().length });
+  });
+
   it("stores the upload as a staged form_signature with its metadata, on the sweeper's list", async () => {
     const token = await issue();
     const { uploadId, sha256 } = await put(token);

@@ -9,6 +9,7 @@ import type { UploadSettings } from "../config.js";
 import { sniff } from "../content/sniff.js";
 import {
   ContentMismatchError,
+  DependencyUnavailableError,
   ExpiredError,
   InvalidRequestError,
   MalwareDetectedError,
@@ -127,7 +128,7 @@ export async function publicSignatureUpload(
   }
 
   try {
-    await deps.objects.put({
+    const stored = await deps.objects.put({
       bucket: upload.bucket,
       key: upload.key,
       body: request.body,
@@ -136,6 +137,9 @@ export async function publicSignatureUpload(
       ifNoneMatch: true,
       metadata: { sha256, "form-id": token.formId, "submission-id": token.submissionId },
     });
+    // The key holds a fresh random id, so an object already there is not this upload's: leave it
+    // alone; a retry gets a new id.
+    if (!stored.ok) throw new DependencyUnavailableError("storage", { cause: new Error(`${upload.key} is already taken in storage`) });
   } catch (error) {
     await deps.store.discardStaged([uploadId], token.orgId).catch(() => undefined); // else the sweeper drops it
     throw error;

@@ -174,6 +174,9 @@ export async function consume(deps: ConsumeDeps, request: ConsumeRequest): Promi
   // without its object. The copy is idempotent, so a retry repeats it safely.
   const finalKeys = uploads.map((u) => (isIncomingCompliance(deps, u) ? recordsKeyFor(u.key) : u.key));
   const promoted = await Promise.all(uploads.map((u, i) => (finalKeys[i] === u.key ? null : deps.objects.copy(u.bucket, u.key, finalKeys[i]!))));
+  // A source gone since it was verified (deleted meanwhile) cannot be linked.
+  const vanished = uploads.flatMap((u, i) => (finalKeys[i] !== u.key && promoted[i] === null ? [{ uploadId: u.uploadId, code: "NOT_UPLOADED" as const }] : []));
+  if (vanished.length > 0) throw batchError(vanished);
 
   const response: ConsumeResponse = {
     uploads: uploads.map((upload, i) => {

@@ -13,7 +13,7 @@ import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { createIoredisClient, IoredisDriver } from "../core/src/adapters/redis/ioredis-driver.js";
-import { RedisStagingStore } from "../core/src/adapters/redis/redis-staging-store.js";
+import { RedisStore } from "../core/src/adapters/redis/redis-store.js";
 import { UpstashDriver } from "../core/src/adapters/redis/upstash-driver.js";
 import { FastUrlSigner } from "../core/src/adapters/s3/fast-url-signer.js";
 import { createS3Client } from "../core/src/adapters/s3/s3-client.js";
@@ -22,9 +22,9 @@ import type { Identity } from "../core/src/auth/identity.js";
 import { createUrlMemo, signedUrls } from "../core/src/downloads/signed-urls.js";
 import { consume } from "../core/src/staging/consume.js";
 import { presign } from "../core/src/staging/presign.js";
-import type { NewUpload } from "../core/src/staging/staging-store.js";
 import { sweep } from "../core/src/staging/sweep.js";
 import type { UrlSigner } from "../core/src/storage/url-signer.js";
+import type { NewUpload } from "../core/src/uploads/upload.js";
 import { startEmbeddedS3 } from "../local/embedded-s3.js";
 import { buildHandlers } from "../scripts/build.js";
 import { CountingDriver, CountingObjectStore } from "../support/counting.js";
@@ -129,7 +129,7 @@ async function main() {
 
     console.error("presign…");
     const driver = new CountingDriver(new IoredisDriver(ioredis));
-    const store = new RedisStagingStore(driver);
+    const store = new RedisStore(driver);
     const presignOnce = () =>
       presign({ store, signer, settings, buckets }, admin, { ownerType: "progress_photo", files: [{ contentType: "image/png", size: 1000 }] });
     const presignRounds = quick ? 200 : 1000;
@@ -137,7 +137,7 @@ async function main() {
     driver.reset();
     const presignStart = performance.now();
     for (let i = 0; i < presignRounds; i++) await presignOnce();
-    const upstashStore = new RedisStagingStore(new UpstashDriver(upstash));
+    const upstashStore = new RedisStore(new UpstashDriver(upstash));
     const upstashPresignMs = await timeMs(
       () =>
         presign({ store: upstashStore, signer, settings, buckets }, admin, { ownerType: "progress_photo", files: [{ contentType: "image/png", size: 1000 }] }),

@@ -1,6 +1,5 @@
 /** Internal `consume` — link staged uploads to a parent record, exactly once (the second stage). */
-import { consume } from "@fitkit/core/staging/consume";
-import { consumeRequestSchema } from "@fitkit/core/staging/schemas";
+import { consume, consumeRequestSchema } from "@fitkit/core/staging/consume";
 import { scanner } from "./lib/deps/scanner.js";
 import { uploadSettings } from "./lib/deps/settings.js";
 import { stagingStore } from "./lib/deps/staging-store.js";

@@ -1,6 +1,5 @@
 /** POST /uploads — presign one or more uploads (the first stage). */
-import { presign } from "@fitkit/core/staging/presign";
-import { presignRequestSchema } from "@fitkit/core/staging/schemas";
+import { presign, presignRequestSchema } from "@fitkit/core/staging/presign";
 import { uploadSettings } from "./lib/deps/settings.js";
 import { writerSigner } from "./lib/deps/signer.js";
 import { stagingStore } from "./lib/deps/staging-store.js";

@@ -2,6 +2,7 @@
 import { publicSignatureUpload } from "@fitkit/core/signatures/public-signature-upload";
 import { scanner } from "./lib/deps/scanner.js";
 import { uploadSettings } from "./lib/deps/settings.js";
+import { signatureTokens } from "./lib/deps/signature-tokens.js";
 import { stagingStore } from "./lib/deps/staging-store.js";
 import { objectStore } from "./lib/deps/storage.js";
 import { bodyBytes, header, publicRoute } from "./lib/http.js";
@@ -13,6 +14,7 @@ export const handler = publicRoute(async (event) => ({
   body: await publicSignatureUpload(
     {
       store: await stagingStore(),
+      tokens: await signatureTokens(),
       objects: objectStore(),
       scanner: scanner(),
       settings: uploadSettings(),

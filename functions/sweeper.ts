@@ -2,17 +2,15 @@
  * The sweeper: run every 5 minutes by the schedule, and invocable as the internal `sweep`
  * operation — the same code either way. Logs its report as one structured line.
  */
-import { sweep } from "@fitkit/core/staging/sweep";
+import { sweep, sweepRequestSchema } from "@fitkit/core/staging/sweep";
 import type { Context } from "aws-lambda";
-import * as z from "zod";
 import { stagingStore } from "./lib/deps/staging-store.js";
 import { objectStore } from "./lib/deps/storage.js";
 import { internalOperation } from "./lib/internal.js";
 import { logger } from "./lib/logger.js";
 import { readBucket } from "./lib/resources.js";
 
-// The schedule's EventBridge event and the internal call's `{}` are both accepted as they are.
-const sweepOperation = internalOperation(z.unknown(), async (_event, context) => {
+const sweepOperation = internalOperation(sweepRequestSchema, async (_event, context) => {
   const report = await sweep({
     store: await stagingStore(),
     objects: objectStore(),

@@ -1,11 +1,9 @@
 /** Internal `usage` — an organisation's used, reserved and quota bytes. */
-import { getUsage } from "@fitkit/core/quotas/usage";
-import { safeId } from "@fitkit/core/staging/schemas";
-import * as z from "zod";
+import { getUsage, usageRequestSchema } from "@fitkit/core/quotas/usage";
+import { quotaLedger } from "./lib/deps/quota-ledger.js";
 import { uploadSettings } from "./lib/deps/settings.js";
-import { stagingStore } from "./lib/deps/staging-store.js";
 import { internalOperation } from "./lib/internal.js";
 
-export const handler = internalOperation(z.object({ orgId: safeId }), async ({ orgId }) =>
-  getUsage({ store: await stagingStore(), defaultQuotaBytes: uploadSettings().orgQuotaBytes }, orgId),
+export const handler = internalOperation(usageRequestSchema, async (request) =>
+  getUsage({ quotas: await quotaLedger(), defaultQuotaBytes: uploadSettings().orgQuotaBytes }, request),
 );

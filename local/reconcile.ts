@@ -6,7 +6,7 @@
  */
 import { parseArgs } from "node:util";
 import { createIoredisClient, IoredisDriver } from "@fitkit/core/adapters/redis/ioredis-driver";
-import { RedisStagingStore } from "@fitkit/core/adapters/redis/redis-staging-store";
+import { RedisStore } from "@fitkit/core/adapters/redis/redis-store";
 import { UpstashDriver } from "@fitkit/core/adapters/redis/upstash-driver";
 import { createS3Client } from "@fitkit/core/adapters/s3/s3-client";
 import { S3ObjectStore } from "@fitkit/core/adapters/s3/s3-object-store";
@@ -33,9 +33,11 @@ const driver = ioredis
     : fail("reconcile needs Redis: set REDIS_URL or UPSTASH_REDIS_REST_URL and UPSTASH_REDIS_REST_TOKEN.");
 
 try {
+  const store = new RedisStore(driver);
   const report = await reconcile(
     {
-      store: new RedisStagingStore(driver),
+      quotas: store,
+      links: store,
       objects: new S3ObjectStore(createS3Client(env.r2!)),
       buckets: env.buckets,
       defaultQuotaBytes: env.settings.orgQuotaBytes,

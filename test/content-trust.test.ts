@@ -8,7 +8,7 @@ import { mkdtemp } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { ClamdScanner } from "@fitkit/core/adapters/clamd/clamd-scanner";
-import { MemoryStagingStore } from "@fitkit/core/adapters/memory/memory-staging-store";
+import { MemoryStore } from "@fitkit/core/adapters/memory/memory-store";
 import { FastUrlSigner } from "@fitkit/core/adapters/s3/fast-url-signer";
 import { createS3Client } from "@fitkit/core/adapters/s3/s3-client";
 import { S3ObjectStore } from "@fitkit/core/adapters/s3/s3-object-store";
@@ -41,7 +41,7 @@ let s3: EmbeddedS3;
 let clamd: ClamdServer;
 let objects: S3ObjectStore;
 let signer: FastUrlSigner;
-const store = new MemoryStagingStore();
+const store = new MemoryStore();
 const settings = { presignTtlSeconds: 600, stagingGraceSeconds: 600, orgQuotaBytes: 1e12, presignRatePerMinute: 10_000 };
 
 beforeAll(async () => {

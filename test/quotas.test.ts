@@ -6,7 +6,7 @@ import { mkdtemp } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { createIoredisClient, IoredisDriver } from "@fitkit/core/adapters/redis/ioredis-driver";
-import { RedisStagingStore } from "@fitkit/core/adapters/redis/redis-staging-store";
+import { RedisStore } from "@fitkit/core/adapters/redis/redis-store";
 import { FastUrlSigner } from "@fitkit/core/adapters/s3/fast-url-signer";
 import { createS3Client } from "@fitkit/core/adapters/s3/s3-client";
 import { S3ObjectStore } from "@fitkit/core/adapters/s3/s3-object-store";
@@ -29,7 +29,7 @@ const buckets = { media: "media-quota", compliance: "compliance-quota" };
 let redis: RedisServer;
 let client: Redis;
 let s3: EmbeddedS3;
-let store: RedisStagingStore;
+let store: RedisStore;
 let objects: S3ObjectStore;
 let signer: FastUrlSigner;
 const png = pngImage(4, 4);
@@ -41,7 +41,7 @@ beforeAll(async () => {
     mkdtemp(join(tmpdir(), "fitkit-s3-")).then((directory) => startEmbeddedS3({ directory, buckets: Object.values(buckets) })),
   ]);
   client = createIoredisClient(redis.url);
-  store = new RedisStagingStore(new IoredisDriver(client));
+  store = new RedisStore(new IoredisDriver(client));
   const connection = { endpoint: s3.endpoint, region: s3.region, accessKeyId: s3.accessKeyId, secretAccessKey: s3.secretAccessKey };
   objects = new S3ObjectStore(createS3Client(connection));
   signer = new FastUrlSigner(connection);
@@ -78,7 +78,7 @@ const link = (who: Identity, uploads: PresignedUpload[]) =>
 describe("reserve, settle, give back", () => {
   it("20 parallel presigns at the quota boundary never overshoot", async () => {
     const who = org();
-    await setQuota({ store }, { orgId: who.orgId!, quotaBytes: 10 * png.length });
+    await setQuota({ quotas: store }, { orgId: who.orgId!, quotaBytes: 10 * png.length });
 
     const outcomes = await Promise.allSettled(Array.from({ length: 20 }, () => presignPng(who)));
 
@@ -120,10 +120,10 @@ describe("reserve, settle, give back", () => {
     const keys = uploads.map((u) => u.key);
 
     const results = await Promise.all([
-      release({ store, objects, buckets }, { keys, orgId: who.orgId! }),
-      release({ store, objects, buckets }, { keys, orgId: who.orgId! }),
+      release({ links: store, objects, buckets }, { keys, orgId: who.orgId! }),
+      release({ links: store, objects, buckets }, { keys, orgId: who.orgId! }),
     ]);
-    const again = await release({ store, objects, buckets }, { keys, orgId: who.orgId! });
+    const again = await release({ links: store, objects, buckets }, { keys, orgId: who.orgId! });
 
     expect(results.reduce((sum, r) => sum + r.bytes, 0)).toBe(2 * png.length);
     expect(results.reduce((sum, r) => sum + r.released, 0)).toBe(2);
@@ -136,8 +136,8 @@ describe("reserve, settle, give back", () => {
     const who = org();
     const [staged] = await uploadPng(who);
 
-    await expect(release({ store, objects, buckets }, { keys: [staged!.key], orgId: "org_someone_else" })).rejects.toMatchObject({ code: "FORBIDDEN" });
-    expect(await release({ store, objects, buckets }, { keys: [staged!.key], orgId: who.orgId! })).toEqual({ released: 0, bytes: 0 });
+    await expect(release({ links: store, objects, buckets }, { keys: [staged!.key], orgId: "org_someone_else" })).rejects.toMatchObject({ code: "FORBIDDEN" });
+    expect(await release({ links: store, objects, buckets }, { keys: [staged!.key], orgId: who.orgId! })).toEqual({ released: 0, bytes: 0 });
     expect(await objects.head(buckets.media, staged!.key)).not.toBeNull();
   });
 });
@@ -171,7 +171,7 @@ describe("counters never drift", () => {
         );
       } else if (r < 0.85 && linked.length > 0) {
         const batch = linked.splice(0, 1 + Math.floor(random() * Math.min(2, linked.length)));
-        await release({ store, objects, buckets }, { keys: batch.map((u) => u.key), orgId: who.orgId! });
+        await release({ links: store, objects, buckets }, { keys: batch.map((u) => u.key), orgId: who.orgId! });
       } else {
         await sleep(300);
         await sweep({ store, objects, complianceBucket: buckets.compliance });
@@ -179,7 +179,7 @@ describe("counters never drift", () => {
     }
 
     const counters = await usage(who.orgId!);
-    const report = await reconcile({ store, objects, buckets, defaultQuotaBytes: DEFAULT_QUOTA }, { orgId: who.orgId!, apply: false });
+    const report = await reconcile({ quotas: store, links: store, objects, buckets, defaultQuotaBytes: DEFAULT_QUOTA }, { orgId: who.orgId!, apply: false });
     expect(counters.reserved).toBe(await recomputedReserved(who.orgId!));
     expect(report).toMatchObject({ usedCounter: counters.used, usedFromStorage: counters.used, difference: 0, linkedObjects: linked.length });
     expect(counters.used).toBe(linked.length * png.length);
@@ -190,7 +190,7 @@ describe("counters never drift", () => {
     await link(who, await uploadPng(who, 2));
     await store.setUsed(who.orgId!, 5);
 
-    const report = await reconcile({ store, objects, buckets, defaultQuotaBytes: DEFAULT_QUOTA }, { orgId: who.orgId!, apply: true });
+    const report = await reconcile({ quotas: store, links: store, objects, buckets, defaultQuotaBytes: DEFAULT_QUOTA }, { orgId: who.orgId!, apply: true });
 
     expect(report).toEqual({
       orgId: who.orgId,

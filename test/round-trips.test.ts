@@ -4,7 +4,7 @@
  */
 import { MemoryObjectStore } from "@fitkit/core/adapters/memory/memory-object-store";
 import { createIoredisClient, IoredisDriver } from "@fitkit/core/adapters/redis/ioredis-driver";
-import { RedisStagingStore } from "@fitkit/core/adapters/redis/redis-staging-store";
+import { RedisStore } from "@fitkit/core/adapters/redis/redis-store";
 import { FastUrlSigner } from "@fitkit/core/adapters/s3/fast-url-signer";
 import { consume } from "@fitkit/core/staging/consume";
 import { presign } from "@fitkit/core/staging/presign";
@@ -18,7 +18,7 @@ import { uniqueId } from "./support/fixtures.js";
 let redis: RedisServer;
 let client: Redis;
 let driver: CountingDriver;
-let store: RedisStagingStore;
+let store: RedisStore;
 const signer = new FastUrlSigner({ endpoint: "http://127.0.0.1:9", region: "auto", accessKeyId: "a", secretAccessKey: "b" });
 const settings = { presignTtlSeconds: 600, stagingGraceSeconds: 600, orgQuotaBytes: 1e12, presignRatePerMinute: 1e6 };
 const buckets = { media: "media", compliance: "compliance" };
@@ -28,7 +28,7 @@ beforeAll(async () => {
   redis = await startRedisServer();
   client = createIoredisClient(redis.url);
   driver = new CountingDriver(new IoredisDriver(client));
-  store = new RedisStagingStore(driver);
+  store = new RedisStore(driver);
 });
 afterAll(async () => {
   client?.disconnect();

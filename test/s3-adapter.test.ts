@@ -18,13 +18,23 @@ import { uniqueId } from "./support/fixtures.js";
 let s3: EmbeddedS3;
 let signer: UrlSigner;
 let objects: S3ObjectStore;
+/** Names of the S3 commands the object store's client sent, in order. */
+const sent: string[] = [];
 const BUCKET = "media-adapter";
 
 beforeAll(async () => {
   s3 = await startEmbeddedS3({ directory: await mkdtemp(join(tmpdir(), "fitkit-s3-")), buckets: [BUCKET] });
   const settings = { endpoint: s3.endpoint, region: s3.region, accessKeyId: s3.accessKeyId, secretAccessKey: s3.secretAccessKey };
   signer = new SdkUrlSigner(settings);
-  objects = new S3ObjectStore(createS3Client(settings));
+  const client = createS3Client(settings);
+  client.middlewareStack.add(
+    (next, context) => (args) => {
+      sent.push(context.commandName ?? "unknown");
+      return next(args);
+    },
+    { step: "initialize" },
+  );
+  objects = new S3ObjectStore(client);
 });
 afterAll(() => s3?.close());
 
@@ -98,5 +108,15 @@ describe("S3ObjectStore on the real server", () => {
 
     expect(outcome).toEqual({ deleted: [key, "o/message/u/never-uploaded.png"], failed: [] });
     expect(await objects.head(BUCKET, key)).toBeNull();
+  });
+
+  it("deletes 2500 keys with three DeleteObjects requests, none over S3's limit of 1000", async () => {
+    const keys = Array.from({ length: 2500 }, (_, i) => `o/message/u/${uniqueId("bulk")}-${i}.png`);
+    sent.length = 0;
+
+    const outcome = await objects.deleteObjects(BUCKET, keys);
+
+    expect(outcome).toEqual({ deleted: keys, failed: [] });
+    expect(sent).toEqual(["DeleteObjectsCommand", "DeleteObjectsCommand", "DeleteObjectsCommand"]);
   });
 });

@@ -1,8 +1,11 @@
 /**
- * One contract for the staging port, run against every adapter: in-memory, ioredis + real Redis,
- * and the real Upstash client through the bridge onto the same Redis.
+ * The contract of the staging port (StagingStore), run against every adapter: in-memory, ioredis +
+ * real Redis, and the real Upstash client through the bridge onto the same Redis. Quota effects of
+ * its steps are observed through the QuotaLedger port of the same store.
  */
-import type { CommitConsumeRequest, NewUpload, StagingStore } from "@fitkit/core/staging/staging-store";
+import type { QuotaLedger } from "@fitkit/core/quotas/quota-ledger";
+import type { CommitConsumeRequest, StagingStore } from "@fitkit/core/staging/staging-store";
+import type { NewUpload } from "@fitkit/core/uploads/upload";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { newUpload, sleep, uniqueId } from "./support/fixtures.js";
 import { ADAPTERS, RedisBackends } from "./support/staging-adapters.js";
@@ -35,8 +38,11 @@ async function stage(store: StagingStore, uploads: NewUpload[], lifetimeSeconds 
 
 describe.each(ADAPTERS)("staging store contract: %s", (adapter) => {
   let store: StagingStore;
+  let quotas: QuotaLedger;
   beforeAll(() => {
-    store = backends.store(adapter);
+    const instance = backends.store(adapter);
+    store = instance;
+    quotas = instance;
   });
 
   it("stages every upload with status, deadline from store time, and the declared fields intact", async () => {
@@ -52,7 +58,7 @@ describe.each(ADAPTERS)("staging store contract: %s", (adapter) => {
     expect(snapshot.replay).toBeNull();
     expect(snapshot.now).toBeGreaterThanOrEqual(now);
     expect(snapshot.uploads).toEqual(uploads.map((u) => ({ ...u, status: "staged", deadline: now + 600_000, createdAt: now })));
-    expect(await store.usage(orgId, DEFAULT_QUOTA)).toEqual({ used: 0, reserved: 3000, quota: DEFAULT_QUOTA });
+    expect(await quotas.usage(orgId, DEFAULT_QUOTA)).toEqual({ used: 0, reserved: 3000, quota: DEFAULT_QUOTA });
   });
 
   it("keeps values that look like numbers, JSON or null exactly as given", async () => {
@@ -93,7 +99,7 @@ describe.each(ADAPTERS)("staging store contract: %s", (adapter) => {
     expect(outcome).toEqual({ ok: false, failures: [{ uploadId: "missing", code: "NOT_FOUND" }] });
     const [after] = (await store.loadForConsume([good.uploadId], uniqueId("r"))).uploads;
     expect(after?.status).toBe("staged");
-    expect(await store.usage(orgId, DEFAULT_QUOTA)).toEqual({ used: 0, reserved: 1000, quota: DEFAULT_QUOTA });
+    expect(await quotas.usage(orgId, DEFAULT_QUOTA)).toEqual({ used: 0, reserved: 1000, quota: DEFAULT_QUOTA });
   });
 
   it("consumes a batch, settles its quota, and replays the stored reply under the same key", async () => {
@@ -108,7 +114,7 @@ describe.each(ADAPTERS)("staging store contract: %s", (adapter) => {
     const snapshot = await store.loadForConsume(request.uploadIds, request.replayKey);
     expect(snapshot.replay).toEqual(request.stored);
     expect(snapshot.uploads.map((u) => u?.status)).toEqual(["consumed", "consumed"]);
-    expect(await store.usage(orgId, DEFAULT_QUOTA)).toEqual({ used: 300, reserved: 0, quota: DEFAULT_QUOTA });
+    expect(await quotas.usage(orgId, DEFAULT_QUOTA)).toEqual({ used: 300, reserved: 0, quota: DEFAULT_QUOTA });
   });
 
   it("a second consume under another key is ALREADY_CONSUMED", async () => {
@@ -176,7 +182,7 @@ describe.each(ADAPTERS)("staging store contract: %s", (adapter) => {
     });
 
     expect(over).toEqual({ ok: false, reason: "quota_exceeded", remainingBytes: 400_000 });
-    expect(await store.usage(orgId, DEFAULT_QUOTA)).toEqual({ used: 0, reserved: 600_000, quota: DEFAULT_QUOTA });
+    expect(await quotas.usage(orgId, DEFAULT_QUOTA)).toEqual({ used: 0, reserved: 600_000, quota: DEFAULT_QUOTA });
   });
 
   it("counts a sliding-window rate limit and says when to retry", async () => {
@@ -212,7 +218,7 @@ describe.each(ADAPTERS)("staging store contract: %s", (adapter) => {
 
     const snapshot = await store.loadForConsume([a!.uploadId, b!.uploadId], uniqueId("r"));
     expect(snapshot.uploads.map((u) => u?.status ?? null)).toEqual([null, "consumed"]);
-    expect(await store.usage(orgId, DEFAULT_QUOTA)).toEqual({ used: 20, reserved: 0, quota: DEFAULT_QUOTA });
+    expect(await quotas.usage(orgId, DEFAULT_QUOTA)).toEqual({ used: 20, reserved: 0, quota: DEFAULT_QUOTA });
   });
 
   it("claims overdue uploads with a lease, never consumed ones, and finalises only claimed ones", async () => {
@@ -233,27 +239,6 @@ describe.each(ADAPTERS)("staging store contract: %s", (adapter) => {
     expect(await store.finaliseSwept([expired!, linked!])).toEqual({ finalised: 1, releasedBytes: 7 });
     const snapshot = await store.loadForConsume([expired!.uploadId, linked!.uploadId], uniqueId("r"));
     expect(snapshot.uploads.map((u) => u?.status)).toEqual(["swept", "consumed"]);
-    expect(await store.usage(orgId, DEFAULT_QUOTA)).toEqual({ used: 9, reserved: 0, quota: DEFAULT_QUOTA });
-  });
-
-  it("keeps signature tokens by hash: valid until used once, concurrent uses have one winner, then expired", async () => {
-    const tokenHash = uniqueId("hash");
-    const rateLimit = { subject: uniqueId("ip"), limit: 100, windowSeconds: 60 };
-    const { expiresAt } = await store.putSignatureToken({ tokenHash, orgId: "org_t", formId: "form_1", submissionId: "sub_1" }, 2);
-
-    const checked = await store.checkSignatureToken(tokenHash, rateLimit);
-    expect(checked).toEqual({ state: "valid", token: { tokenHash, orgId: "org_t", formId: "form_1", submissionId: "sub_1", expiresAt } });
-    expect(await store.checkSignatureToken(uniqueId("nope"), rateLimit)).toEqual({ state: "unknown", token: null });
-
-    const uses = await Promise.all(Array.from({ length: 6 }, (_, i) => store.useSignatureToken(tokenHash, `upload_${i}`)));
-    expect(uses.filter((u) => u.state === "valid")).toHaveLength(1);
-    expect(uses.filter((u) => u.state === "used")).toHaveLength(5);
-    expect((await store.checkSignatureToken(tokenHash, rateLimit)).state).toBe("used");
-
-    const unused = uniqueId("hash");
-    await store.putSignatureToken({ tokenHash: unused, orgId: "org_t", formId: "f", submissionId: "s" }, 1);
-    await sleep(2100);
-    expect((await store.checkSignatureToken(unused, rateLimit)).state).toBe("expired");
-    expect((await store.checkSignatureToken(tokenHash, rateLimit)).state).toBe("unknown"); // used and expired
+    expect(await quotas.usage(orgId, DEFAULT_QUOTA)).toEqual({ used: 9, reserved: 0, quota: DEFAULT_QUOTA });
   });
 });

@@ -1,5 +1,5 @@
 import { randomBytes } from "node:crypto";
-import type { NewUpload } from "@fitkit/core/staging/staging-store";
+import type { NewUpload } from "@fitkit/core/uploads/upload";
 
 export const uniqueId = (prefix: string): string => `${prefix}_${randomBytes(6).toString("hex")}`;
 

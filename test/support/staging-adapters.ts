@@ -1,13 +1,12 @@
 /**
- * The three staging-store adapters, built the way production builds them, for contract suites:
- * in-memory, ioredis against a real redis-server, and the real @upstash/redis client through the
- * bridge onto the same redis-server.
+ * The three adapters of the Redis-side ports (staging, signature tokens, quotas, linked objects),
+ * built the way production builds them, for contract suites: in-memory, ioredis against a real
+ * redis-server, and the real @upstash/redis client through the bridge onto the same redis-server.
  */
-import { MemoryStagingStore } from "@fitkit/core/adapters/memory/memory-staging-store";
+import { MemoryStore } from "@fitkit/core/adapters/memory/memory-store";
 import { createIoredisClient, IoredisDriver } from "@fitkit/core/adapters/redis/ioredis-driver";
-import { RedisStagingStore } from "@fitkit/core/adapters/redis/redis-staging-store";
+import { RedisStore } from "@fitkit/core/adapters/redis/redis-store";
 import { UpstashDriver } from "@fitkit/core/adapters/redis/upstash-driver";
-import type { StagingStore } from "@fitkit/core/staging/staging-store";
 import type { Redis } from "ioredis";
 import { type RedisServer, startRedisServer } from "../../support/redis-server.js";
 import { createUpstashTestClient, startUpstashBridge, type UpstashBridge } from "../../support/upstash-bridge.js";
@@ -17,7 +16,7 @@ export const ADAPTERS: AdapterName[] = ["memory", "ioredis", "upstash"];
 
 export interface StagingAdapterFixture {
   name: AdapterName;
-  store: StagingStore;
+  store: MemoryStore | RedisStore;
   close(): Promise<void>;
 }
 
@@ -32,17 +31,17 @@ export class RedisBackends {
     this.bridge = await startUpstashBridge({ redisUrl: this.redis.url });
   }
 
-  store(name: AdapterName): StagingStore {
+  store(name: AdapterName): MemoryStore | RedisStore {
     switch (name) {
       case "memory":
-        return new MemoryStagingStore();
+        return new MemoryStore();
       case "ioredis": {
         const client = createIoredisClient(this.redis.url);
         this.clients.push(client);
-        return new RedisStagingStore(new IoredisDriver(client));
+        return new RedisStore(new IoredisDriver(client));
       }
       case "upstash":
-        return new RedisStagingStore(new UpstashDriver(createUpstashTestClient(this.bridge)));
+        return new RedisStore(new UpstashDriver(createUpstashTestClient(this.bridge)));
     }
   }
 

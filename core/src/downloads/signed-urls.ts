@@ -8,11 +8,12 @@
  * guaranteed. `npm run bench` compares both; a cache hit over Upstash costs far more than signing.
  * An in-process memo skips even the signing for URLs this container already made.
  */
+import * as z from "zod";
 import type { Identity } from "../auth/identity.js";
 import { ForbiddenError } from "../errors.js";
 import { type ParsedKey, parseObjectKey } from "../policies/object-keys.js";
 import { isInlineType, OWNER_TYPE_POLICIES } from "../policies/owner-types.js";
-import type { Buckets } from "../staging/buckets.js";
+import type { Buckets } from "../storage/buckets.js";
 import type { UrlSigner } from "../storage/url-signer.js";
 import { type Clock, systemClock } from "../time/clock.js";
 
@@ -30,10 +31,11 @@ export interface SignedUrlsDeps {
   memo?: UrlMemo;
 }
 
-export interface SignedUrlsRequest {
-  keys: string[];
-  expiresIn: number;
-}
+export const signedUrlsRequestSchema = z.object({
+  keys: z.array(z.string().min(1).max(1024)).min(1).max(100),
+  expiresIn: z.number().int().min(60).max(604_800).default(3600),
+});
+export type SignedUrlsRequest = z.output<typeof signedUrlsRequestSchema>;
 
 export interface SignedUrl {
   key: string;

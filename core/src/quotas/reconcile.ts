@@ -3,9 +3,10 @@
  * are linked to a parent) and report how far the counter has drifted; optionally correct it.
  * Run it when the org is quiet: a consume or release during the listing can make the result stale.
  */
-import type { Buckets } from "../staging/buckets.js";
-import type { StagingStore } from "../staging/staging-store.js";
+import type { Buckets } from "../storage/buckets.js";
 import type { ObjectStore } from "../storage/object-store.js";
+import type { LinkedObjects } from "./linked-objects.js";
+import type { QuotaLedger } from "./quota-ledger.js";
 
 export interface ReconcileReport {
   orgId: string;
@@ -21,11 +22,16 @@ export interface ReconcileReport {
   applied: boolean;
 }
 
-export async function reconcile(
-  deps: { store: Pick<StagingStore, "usage" | "linkedObjects" | "setUsed">; objects: Pick<ObjectStore, "list">; buckets: Buckets; defaultQuotaBytes: number },
-  request: { orgId: string; apply: boolean },
-): Promise<ReconcileReport> {
-  const { used: usedCounter } = await deps.store.usage(request.orgId, deps.defaultQuotaBytes);
+export interface ReconcileDeps {
+  quotas: Pick<QuotaLedger, "usage" | "setUsed">;
+  links: Pick<LinkedObjects, "linkedObjects">;
+  objects: Pick<ObjectStore, "list">;
+  buckets: Buckets;
+  defaultQuotaBytes: number;
+}
+
+export async function reconcile(deps: ReconcileDeps, request: { orgId: string; apply: boolean }): Promise<ReconcileReport> {
+  const { used: usedCounter } = await deps.quotas.usage(request.orgId, deps.defaultQuotaBytes);
   let usedFromStorage = 0;
   let linkedObjects = 0;
   let unlinkedObjects = 0;
@@ -35,7 +41,7 @@ export async function reconcile(
   ];
   for (const { bucket, prefix } of prefixes) {
     for await (const page of deps.objects.list(bucket, prefix)) {
-      const linked = await deps.store.linkedObjects(page.map((o) => ({ bucket, key: o.key })));
+      const linked = await deps.links.linkedObjects(page.map((o) => ({ bucket, key: o.key })));
       page.forEach((object, i) => {
         if (linked[i]?.orgId === request.orgId) {
           usedFromStorage += object.size;
@@ -45,6 +51,6 @@ export async function reconcile(
     }
   }
   const difference = usedFromStorage - usedCounter;
-  if (request.apply && difference !== 0) await deps.store.setUsed(request.orgId, usedFromStorage);
+  if (request.apply && difference !== 0) await deps.quotas.setUsed(request.orgId, usedFromStorage);
   return { orgId: request.orgId, usedCounter, usedFromStorage, difference, linkedObjects, unlinkedObjects, applied: request.apply && difference !== 0 };
 }

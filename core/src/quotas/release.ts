@@ -5,10 +5,10 @@
 import * as z from "zod";
 import { ForbiddenError } from "../errors.js";
 import { parseObjectKey } from "../policies/object-keys.js";
-import type { Buckets } from "../staging/buckets.js";
-import { safeId } from "../staging/schemas.js";
-import type { StagingStore } from "../staging/staging-store.js";
+import { safeId } from "../policies/request-fields.js";
+import type { Buckets } from "../storage/buckets.js";
 import type { ObjectStore } from "../storage/object-store.js";
+import type { LinkedObjects } from "./linked-objects.js";
 
 export const releaseRequestSchema = z.object({
   keys: z.array(z.string().min(1).max(1024)).min(1).max(1000),
@@ -17,7 +17,7 @@ export const releaseRequestSchema = z.object({
 export type ReleaseRequest = z.output<typeof releaseRequestSchema>;
 
 export interface ReleaseDeps {
-  store: Pick<StagingStore, "linkedObjects" | "unlinkObjects">;
+  links: LinkedObjects;
   objects: Pick<ObjectStore, "deleteObjects">;
   buckets: Buckets;
 }
@@ -36,7 +36,7 @@ export async function release(deps: ReleaseDeps, request: ReleaseRequest): Promi
   if (denied.length > 0) throw new ForbiddenError("Only linked media objects of this organisation can be released.", denied);
 
   const objects = keys.map((key) => ({ bucket: deps.buckets.media, key }));
-  const linked = await deps.store.linkedObjects(objects);
+  const linked = await deps.links.linkedObjects(objects);
   const releasable = objects.filter((_, i) => linked[i]?.orgId === request.orgId);
   if (releasable.length === 0) return { released: 0, bytes: 0 };
 
@@ -45,7 +45,7 @@ export async function release(deps: ReleaseDeps, request: ReleaseRequest): Promi
     releasable.map((o) => o.key),
   );
   const gone = new Set(outcome.deleted);
-  return deps.store.unlinkObjects(
+  return deps.links.unlinkObjects(
     request.orgId,
     releasable.filter((o) => gone.has(o.key)),
   );

@@ -1,7 +1,7 @@
 /** Per-organisation quota overrides (ORG_QUOTA_BYTES is the default). */
 import * as z from "zod";
-import { safeId } from "../staging/schemas.js";
-import type { StagingStore } from "../staging/staging-store.js";
+import { safeId } from "../policies/request-fields.js";
+import type { QuotaLedger } from "./quota-ledger.js";
 
 export const setQuotaRequestSchema = z.object({
   orgId: safeId,
@@ -9,9 +9,9 @@ export const setQuotaRequestSchema = z.object({
 });
 
 export async function setQuota(
-  deps: { store: Pick<StagingStore, "setQuota"> },
+  deps: { quotas: Pick<QuotaLedger, "setQuota"> },
   request: z.output<typeof setQuotaRequestSchema>,
 ): Promise<{ orgId: string; quota: number }> {
-  await deps.store.setQuota(request.orgId, request.quotaBytes);
+  await deps.quotas.setQuota(request.orgId, request.quotaBytes);
   return { orgId: request.orgId, quota: request.quotaBytes };
 }

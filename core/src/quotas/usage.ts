@@ -1,11 +1,16 @@
 /** An organisation's storage counters: bytes linked (`used`), bytes staged (`reserved`), and its quota. */
-import type { QuotaUsage, StagingStore } from "../staging/staging-store.js";
+import * as z from "zod";
+import { safeId } from "../policies/request-fields.js";
+import type { QuotaLedger, QuotaUsage } from "./quota-ledger.js";
+
+export const usageRequestSchema = z.object({ orgId: safeId });
+export type UsageRequest = z.output<typeof usageRequestSchema>;
 
 export interface UsageDeps {
-  store: Pick<StagingStore, "usage">;
+  quotas: Pick<QuotaLedger, "usage">;
   defaultQuotaBytes: number;
 }
 
-export function getUsage(deps: UsageDeps, orgId: string): Promise<QuotaUsage> {
-  return deps.store.usage(orgId, deps.defaultQuotaBytes);
+export function getUsage(deps: UsageDeps, request: UsageRequest): Promise<QuotaUsage> {
+  return deps.quotas.usage(request.orgId, deps.defaultQuotaBytes);
 }

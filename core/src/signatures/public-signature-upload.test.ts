@@ -2,25 +2,25 @@
 import { beforeEach, describe, expect, it } from "vitest";
 import { pngImage } from "../../../support/media.js";
 import { MemoryObjectStore } from "../adapters/memory/memory-object-store.js";
-import { MemoryStagingStore } from "../adapters/memory/memory-staging-store.js";
+import { MemoryStore } from "../adapters/memory/memory-store.js";
+import { issueSignatureToken } from "./issue-signature-token.js";
 import { publicSignatureUpload } from "./public-signature-upload.js";
-import { issueSignatureToken } from "./signature-tokens.js";
 
 let now = 1_800_000_000_000;
 const clock = { now: () => now };
-let store: MemoryStagingStore;
+let store: MemoryStore;
 let objects: MemoryObjectStore;
 const settings = { presignTtlSeconds: 600, stagingGraceSeconds: 3600, orgQuotaBytes: 1e9, publicPutRatePerMinute: 3 };
 
 beforeEach(() => {
-  store = new MemoryStagingStore(clock);
+  store = new MemoryStore(clock);
   objects = new MemoryObjectStore();
 });
 
-const deps = () => ({ store, objects, settings, complianceBucket: "compliance" });
+const deps = () => ({ store, tokens: store, objects, settings, complianceBucket: "compliance" });
 const put = (token: string, body = pngImage(), clientIp = "203.0.113.7") => publicSignatureUpload(deps(), { token, contentType: "image/png", body, clientIp });
 const issue = async (ttlSeconds = 3600) =>
-  (await issueSignatureToken({ store }, { orgId: "org_1", formId: "form_1", submissionId: "sub_1", ttlSeconds })).token;
+  (await issueSignatureToken({ tokens: store }, { orgId: "org_1", formId: "form_1", submissionId: "sub_1", ttlSeconds })).token;
 
 describe("signature tokens", () => {
   it("stores only the token's hash", async () => {
@@ -43,6 +43,22 @@ describe("signature tokens", () => {
     objects.failNext.add("put");
 
     await expect(put(token)).rejects.toMatchObject({ code: "DEPENDENCY_UNAVAILABLE", status: 503 });
+    expect(store.uploads.size).toBe(0);
+    expect(await store.usage("org_1", 1e9)).toMatchObject({ reserved: 0 });
+    await expect(put(token)).resolves.toMatchObject({ size: pngImage().length });
+  });
+
+  it("a key already taken in storage (a concurrent writer) is 503: its object is left alone, nothing staged, the token unburnt", async () => {
+    const token = await issue();
+    const realPut = objects.put.bind(objects);
+    objects.put = async (input) => {
+      objects.put = realPut; // once
+      await realPut({ ...input, body: new Uint8Array([9]) }); // another writer gets there first
+      return realPut(input);
+    };
+
+    await expect(put(token)).rejects.toMatchObject({ code: "DEPENDENCY_UNAVAILABLE", status: 503 });
+    expect([...objects.objects.values()].map((o) => o.body)).toEqual([new Uint8Array([9])]);
     expect(store.uploads.size).toBe(0);
     expect(await store.usage("org_1", 1e9)).toMatchObject({ reserved: 0 });
     await expect(put(token)).resolves.toMatchObject({ size: pngImage().length });

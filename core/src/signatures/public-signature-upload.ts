@@ -9,6 +9,7 @@ import type { UploadSettings } from "../config.js";
 import { sniff } from "../content/sniff.js";
 import {
   ContentMismatchError,
+  DependencyUnavailableError,
   ExpiredError,
   InvalidRequestError,
   MalwareDetectedError,
@@ -24,13 +25,14 @@ import { type Log, silentLog } from "../logging.js";
 import { incomingComplianceKey } from "../policies/object-keys.js";
 import { maxBytesFor } from "../policies/owner-types.js";
 import type { Scanner } from "../scanning/scanner.js";
-import { newUploadId } from "../staging/presign.js";
-import type { NewUpload, SignatureTokenState, StagingStore } from "../staging/staging-store.js";
+import type { StagingStore } from "../staging/staging-store.js";
 import type { ObjectStore } from "../storage/object-store.js";
-import { hashToken, TOKEN_PATTERN } from "./signature-tokens.js";
+import { type NewUpload, newUploadId } from "../uploads/upload.js";
+import { hashToken, type SignatureTokenState, type SignatureTokens, TOKEN_PATTERN } from "./signature-tokens.js";
 
 export interface PublicSignatureDeps {
-  store: StagingStore;
+  store: Pick<StagingStore, "stage" | "discardStaged">;
+  tokens: Pick<SignatureTokens, "checkSignatureToken" | "useSignatureToken">;
   objects: ObjectStore;
   scanner?: Scanner | null;
   settings: Pick<UploadSettings, "presignTtlSeconds" | "stagingGraceSeconds" | "orgQuotaBytes" | "publicPutRatePerMinute">;
@@ -78,7 +80,7 @@ export async function publicSignatureUpload(
   if (request.body.length === 0) throw new InvalidRequestError("The body is empty.", [{ path: "body", message: "empty" }]);
 
   const tokenHash = hashToken(request.token);
-  const checked = await deps.store.checkSignatureToken(tokenHash, {
+  const checked = await deps.tokens.checkSignatureToken(tokenHash, {
     subject: `public-put:${request.clientIp}`,
     limit: deps.settings.publicPutRatePerMinute,
     windowSeconds: 60,
@@ -125,7 +127,7 @@ export async function publicSignatureUpload(
   }
 
   try {
-    await deps.objects.put({
+    const stored = await deps.objects.put({
       bucket: upload.bucket,
       key: upload.key,
       body: request.body,
@@ -134,12 +136,15 @@ export async function publicSignatureUpload(
       ifNoneMatch: true,
       metadata: { sha256, "form-id": token.formId, "submission-id": token.submissionId },
     });
+    // The key holds a fresh random id, so an object already there is not this upload's: leave it
+    // alone; a retry gets a new id.
+    if (!stored.ok) throw new DependencyUnavailableError("storage", { cause: new Error(`${upload.key} is already taken in storage`) });
   } catch (error) {
     await deps.store.discardStaged([uploadId], token.orgId).catch(() => undefined); // else the sweeper drops it
     throw error;
   }
 
-  const used = await deps.store.useSignatureToken(tokenHash, uploadId);
+  const used = await deps.tokens.useSignatureToken(tokenHash, uploadId);
   if (used.state !== "valid") {
     // Another attempt won the token: take this one back (the sweeper would, later).
     await deps.objects.deleteObjects(upload.bucket, [upload.key]).then(

@@ -1,39 +1,36 @@
 /**
  * Signature tokens: a random, URL-safe token (256 bits) lets a signatory without an account upload
  * one signature for one form submission. Only its SHA-256 is stored; it works once.
+ * `SignatureTokens` is the port that keeps them; every method is one atomic step on store time.
  */
-import { randomBytes } from "node:crypto";
-import * as z from "zod";
 import { sha256Hex } from "../hashing.js";
-import { safeId } from "../staging/schemas.js";
-import type { StagingStore } from "../staging/staging-store.js";
+import type { RateLimit } from "../policies/rate-limit.js";
 
 export const TOKEN_PATTERN = /^[A-Za-z0-9_-]{43}$/;
 
-export const issueSignatureTokenSchema = z.object({
-  orgId: safeId,
-  formId: safeId,
-  submissionId: safeId,
-  ttlSeconds: z
-    .number()
-    .int()
-    .min(60)
-    .max(30 * 24 * 3600)
-    .default(86_400),
-});
-export type IssueSignatureTokenRequest = z.output<typeof issueSignatureTokenSchema>;
-
 export const hashToken = (token: string): string => sha256Hex("signature-token", token);
 
-/** Invariant: the token leaves here once, in the reply; the store only ever sees its hash. */
-export async function issueSignatureToken(
-  deps: { store: Pick<StagingStore, "putSignatureToken"> },
-  request: IssueSignatureTokenRequest,
-): Promise<{ token: string; path: string; expiresAt: string }> {
-  const token = randomBytes(32).toString("base64url");
-  const { expiresAt } = await deps.store.putSignatureToken(
-    { tokenHash: hashToken(token), orgId: request.orgId, formId: request.formId, submissionId: request.submissionId },
-    request.ttlSeconds,
-  );
-  return { token, path: `/public/signatures/${token}`, expiresAt: new Date(expiresAt).toISOString() };
+export interface SignatureToken {
+  /** SHA-256 (hex) of the token; the token itself is never stored. */
+  tokenHash: string;
+  orgId: string;
+  formId: string;
+  submissionId: string;
+  /** Store time (ms) after which the token no longer works. */
+  expiresAt: number;
+  /** Set once the token has been used for an upload. */
+  uploadId?: string;
+}
+
+export type SignatureTokenState = "unknown" | "expired" | "used" | "valid";
+
+export type SignatureTokenCheck = { state: SignatureTokenState; token: SignatureToken | null } | { state: "rate_limited"; retryAfterSeconds: number };
+
+export interface SignatureTokens {
+  /** Stores a signature token (by hash) valid for `ttlSeconds` of store time; answers its expiry. */
+  putSignatureToken(token: Omit<SignatureToken, "expiresAt" | "uploadId">, ttlSeconds: number): Promise<{ expiresAt: number }>;
+  /** Reads a token's state without changing it, counting the rate limit in the same step. */
+  checkSignatureToken(tokenHash: string, rateLimit: RateLimit): Promise<SignatureTokenCheck>;
+  /** Burns a valid token for `uploadId` — exactly once, however many try at the same time. */
+  useSignatureToken(tokenHash: string, uploadId: string): Promise<{ state: SignatureTokenState }>;
 }

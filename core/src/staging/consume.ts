@@ -2,15 +2,25 @@
  * Consume — the second stage: link staged uploads to a parent record exactly once.
  * Called by the service that writes the parent, before it commits.
  */
+import * as z from "zod";
 import { SNIFF_BYTES, sniff } from "../content/sniff.js";
 import { type ErrorCode, errorForCode, InvalidRequestError } from "../errors.js";
 import { sha256Hex } from "../hashing.js";
 import { type Log, silentLog } from "../logging.js";
 import { recordsKeyFor } from "../policies/object-keys.js";
+import { ownerTypeSchema, safeId } from "../policies/request-fields.js";
 import type { Scanner } from "../scanning/scanner.js";
 import type { ObjectStore, StoredObjectInfo } from "../storage/object-store.js";
-import type { ConsumeRequest } from "./schemas.js";
-import type { StagedUpload, StagingStore, StoredConsume } from "./staging-store.js";
+import type { StagedUpload } from "../uploads/upload.js";
+import type { StagingStore, StoredConsume } from "./staging-store.js";
+
+export const consumeRequestSchema = z.object({
+  uploadIds: z.array(safeId).min(1).max(100),
+  ownerType: ownerTypeSchema,
+  owner: z.object({ orgId: safeId, userId: safeId.optional() }),
+  idempotencyKey: z.string().min(1).max(255),
+});
+export type ConsumeRequest = z.output<typeof consumeRequestSchema>;
 
 export interface ConsumeDeps {
   store: StagingStore;
@@ -164,6 +174,9 @@ export async function consume(deps: ConsumeDeps, request: ConsumeRequest): Promi
   // without its object. The copy is idempotent, so a retry repeats it safely.
   const finalKeys = uploads.map((u) => (isIncomingCompliance(deps, u) ? recordsKeyFor(u.key) : u.key));
   const promoted = await Promise.all(uploads.map((u, i) => (finalKeys[i] === u.key ? null : deps.objects.copy(u.bucket, u.key, finalKeys[i]!))));
+  // A source gone since it was verified (deleted meanwhile) cannot be linked.
+  const vanished = uploads.flatMap((u, i) => (finalKeys[i] !== u.key && promoted[i] === null ? [{ uploadId: u.uploadId, code: "NOT_UPLOADED" as const }] : []));
+  if (vanished.length > 0) throw batchError(vanished);
 
   const response: ConsumeResponse = {
     uploads: uploads.map((upload, i) => {

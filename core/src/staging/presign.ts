@@ -3,17 +3,40 @@
  * stages all uploads in one atomic store step (rate limit, quota reservation, records, work list)
  * and signs one PUT URL per file that pins the exact length and type.
  */
-import { randomBytes } from "node:crypto";
+import * as z from "zod";
 import type { Identity } from "../auth/identity.js";
 import type { UploadSettings } from "../config.js";
 import { errorForCode, ForbiddenError, QuotaExceededError, RateLimitedError } from "../errors.js";
 import { mediaKey } from "../policies/object-keys.js";
 import { maxBytesFor, OWNER_TYPE_POLICIES } from "../policies/owner-types.js";
+import { ownerTypeSchema, sha256Base64 } from "../policies/request-fields.js";
+import type { Buckets } from "../storage/buckets.js";
 import type { UrlSigner } from "../storage/url-signer.js";
 import { type Clock, systemClock } from "../time/clock.js";
-import type { Buckets } from "./buckets.js";
-import type { PresignRequest } from "./schemas.js";
-import type { NewUpload, StagingStore } from "./staging-store.js";
+import { type NewUpload, newUploadId } from "../uploads/upload.js";
+import type { StagingStore } from "./staging-store.js";
+
+export const presignRequestSchema = z.object({
+  ownerType: ownerTypeSchema,
+  files: z
+    .array(
+      z.object({
+        contentType: z.string().min(1).max(255),
+        size: z.number().int().min(1).max(Number.MAX_SAFE_INTEGER),
+        // Metadata only, but it is stored: refuse text that is not well-formed Unicode (lone surrogates).
+        fileName: z
+          .string()
+          .min(1)
+          .max(255)
+          .refine((name) => name.isWellFormed(), "must be well-formed Unicode text")
+          .optional(),
+        sha256: sha256Base64.optional(),
+      }),
+    )
+    .min(1)
+    .max(10),
+});
+export type PresignRequest = z.output<typeof presignRequestSchema>;
 
 export interface PresignDeps {
   store: StagingStore;
@@ -31,9 +54,6 @@ export interface PresignedUpload {
   headers: Record<string, string>;
   expiresAt: string;
 }
-
-/** A new upload id: 128 random bits, hex — server-made, safe in keys. */
-export const newUploadId = (): string => randomBytes(16).toString("hex");
 
 /**
  * Invariant: either every file is staged (quota reserved, record and work-list entry written)

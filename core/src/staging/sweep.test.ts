@@ -1,8 +1,8 @@
 /** The sweeper's own rules, on in-memory fakes with a controllable clock. */
 import { describe, expect, it } from "vitest";
 import { MemoryObjectStore } from "../adapters/memory/memory-object-store.js";
-import { MemoryStagingStore } from "../adapters/memory/memory-staging-store.js";
-import type { NewUpload } from "./staging-store.js";
+import { MemoryStore } from "../adapters/memory/memory-store.js";
+import type { NewUpload } from "../uploads/upload.js";
 import { sweep, TIME_RESERVE_MS } from "./sweep.js";
 
 let now = 1_800_000_000_000;
@@ -19,7 +19,7 @@ const upload = (i: number): NewUpload => ({
 });
 
 async function overdue(count: number) {
-  const store = new MemoryStagingStore(clock);
+  const store = new MemoryStore(clock);
   await store.stage({ uploads: Array.from({ length: count }, (_, i) => upload(i)), lifetimeSeconds: 60, quota: { orgId: "org_1", defaultQuotaBytes: 1e9 } });
   now += 61_000;
   return store;

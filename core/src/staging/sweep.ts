@@ -4,11 +4,16 @@
  * reserved bytes given back. A crash between claim and finalise leaves the lease to run out and the
  * next run retries; deleting an object that is already gone is success.
  */
-import type { ObjectStore } from "../storage/object-store.js";
-import type { StagedUpload, StagingStore } from "./staging-store.js";
+import * as z from "zod";
+import { MAX_KEYS_PER_DELETE, type ObjectStore } from "../storage/object-store.js";
+import type { StagedUpload } from "../uploads/upload.js";
+import type { StagingStore } from "./staging-store.js";
 
-/** S3/R2's DeleteObjects limit. */
-export const DELETE_BATCH_SIZE = 1000;
+/** A sweep takes no input: the schedule's EventBridge event and an internal call's `{}` are both accepted as they are. */
+export const sweepRequestSchema = z.unknown();
+
+/** Uploads claimed per batch: one DeleteObjects request's worth per bucket. */
+export const DELETE_BATCH_SIZE = MAX_KEYS_PER_DELETE;
 /** How long a claim is held before another run may retry it. */
 export const CLAIM_LEASE_SECONDS = 300;
 /** Stop claiming when less time than this is left in the invocation. */

@@ -1,7 +1,11 @@
 /**
  * The object-storage port (R2 through the S3 API). Methods throw
- * DependencyUnavailableError("storage") when storage cannot answer; "not there" is a value.
+ * DependencyUnavailableError("storage") when storage cannot answer; "not there" and "refused by a
+ * condition" are values, as S3/R2 answer them (404, 412), never errors.
  */
+/** S3/R2's DeleteObjects limit: keys per request. */
+export const MAX_KEYS_PER_DELETE = 1000;
+
 export interface StoredObjectInfo {
   size: number;
   contentType: string | null;
@@ -23,10 +27,15 @@ export interface PutObjectInput {
   contentType: string;
   /** Base64 SHA-256 of the body: storage verifies it and keeps it. */
   checksumSha256: string;
-  /** Refuse to overwrite an existing object. */
+  /** Refuse to overwrite an existing object (`If-None-Match: *`). */
   ifNoneMatch?: boolean;
+  /** Write only over the object that has this etag (`If-Match`); refused when it differs or there is none. */
+  ifMatch?: string;
   metadata?: Record<string, string>;
 }
+
+/** A PUT that a condition (ifNoneMatch / ifMatch) refused stored nothing. */
+export type PutOutcome = { ok: true; etag: string } | { ok: false; reason: "precondition_failed" };
 
 export interface ObjectStore {
   /** Size, type and etag of an object, or null when there is none. */
@@ -35,12 +44,12 @@ export interface ObjectStore {
   readFirstBytes(bucket: string, key: string, length: number): Promise<Uint8Array | null>;
   /** The object's bytes as a stream, up to `maxBytes`, without buffering it whole. */
   stream(bucket: string, key: string, maxBytes: number): Promise<AsyncIterable<Uint8Array> | null>;
-  /** Stores bytes; answers the etag. */
-  put(input: PutObjectInput): Promise<{ etag: string }>;
-  /** Server-side copy within a bucket (metadata and checksum kept). Safe to repeat. */
-  copy(bucket: string, fromKey: string, toKey: string): Promise<{ etag: string }>;
-  /** Every object under `prefix`, page by page (up to 1000 a page). */
+  /** Stores a copy of the bytes; answers the etag, or that a condition refused the write. */
+  put(input: PutObjectInput): Promise<PutOutcome>;
+  /** Server-side copy within a bucket (metadata and checksum kept); null when there is no source. Safe to repeat. */
+  copy(bucket: string, fromKey: string, toKey: string): Promise<{ etag: string } | null>;
+  /** Every object under `prefix` in key order (UTF-8 bytes, as S3 lists), page by page (up to 1000 a page). */
   list(bucket: string, prefix: string): AsyncIterable<{ key: string; size: number }[]>;
-  /** Deletes up to 1000 keys in one request. */
+  /** Deletes any number of keys, in requests of at most 1000 (S3/R2's DeleteObjects limit). */
   deleteObjects(bucket: string, keys: string[]): Promise<DeleteOutcome>;
 }

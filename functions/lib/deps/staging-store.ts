@@ -4,25 +4,29 @@
  * dynamic import, so only then initialised), or the in-memory store when neither is set (the
  * local stack's single process).
  */
-import { MemoryStagingStore } from "@fitkit/core/adapters/memory/memory-staging-store";
-import { RedisStagingStore } from "@fitkit/core/adapters/redis/redis-staging-store";
+import { MemoryStore } from "@fitkit/core/adapters/memory/memory-store";
+import { RedisStore } from "@fitkit/core/adapters/redis/redis-store";
 import { UpstashDriver } from "@fitkit/core/adapters/redis/upstash-driver";
+import type { LinkedObjects } from "@fitkit/core/quotas/linked-objects";
+import type { QuotaLedger } from "@fitkit/core/quotas/quota-ledger";
+import type { SignatureTokens } from "@fitkit/core/signatures/signature-tokens";
 import type { StagingStore } from "@fitkit/core/staging/staging-store";
 import { Redis as UpstashRedis } from "@upstash/redis";
 import { lazy } from "../lazy.js";
 import { logger } from "../logger.js";
 import { readLinked } from "../resources.js";
 
-export const stagingStore = lazy(async (): Promise<StagingStore> => {
+/** One instance serves every Redis-side port (see the accessors beside this file). */
+export const stagingStore = lazy(async (): Promise<StagingStore & SignatureTokens & QuotaLedger & LinkedObjects> => {
   const redis = readLinked("Redis", "Redis");
   if (redis.restUrl && redis.restToken) {
     const client = new UpstashRedis({ url: redis.restUrl, token: redis.restToken, automaticDeserialization: false, enableTelemetry: false });
-    return new RedisStagingStore(new UpstashDriver(client));
+    return new RedisStore(new UpstashDriver(client));
   }
   if (redis.url) {
     const { createIoredisClient, IoredisDriver } = await import("@fitkit/core/adapters/redis/ioredis-driver");
-    return new RedisStagingStore(new IoredisDriver(createIoredisClient(redis.url)));
+    return new RedisStore(new IoredisDriver(createIoredisClient(redis.url)));
   }
   logger.warn("Resource.Redis has no Redis configured: using the in-memory staging store (one process only)");
-  return new MemoryStagingStore();
+  return new MemoryStore();
 });

@@ -1,7 +1,11 @@
-/** An in-memory ObjectStore for core unit tests; `failNext` makes the next call fail like storage down. */
+/**
+ * An in-memory ObjectStore for core unit tests, answering as S3/R2 do (the ObjectStore contract
+ * suite runs it beside the S3 adapter on a real server); `failNext` makes the next call fail like
+ * storage down.
+ */
 import { createHash } from "node:crypto";
 import { DependencyUnavailableError } from "../../errors.js";
-import type { DeleteOutcome, ObjectStore, PutObjectInput, StoredObjectInfo } from "../../storage/object-store.js";
+import type { DeleteOutcome, ObjectStore, PutObjectInput, PutOutcome, StoredObjectInfo } from "../../storage/object-store.js";
 
 interface StoredObject {
   body: Uint8Array;
@@ -9,6 +13,14 @@ interface StoredObject {
   etag: string;
   checksumSha256?: string;
 }
+
+/** S3/R2 list at most 1000 keys a page. */
+const LIST_PAGE_SIZE = 1000;
+
+const unquote = (etag: string): string => etag.replace(/^W\//, "").replaceAll('"', "");
+
+/** S3 orders keys by their UTF-8 bytes (JavaScript's default sort uses UTF-16 code units). */
+const byUtf8 = (a: string, b: string): number => Buffer.compare(Buffer.from(a, "utf8"), Buffer.from(b, "utf8"));
 
 export class MemoryObjectStore implements ObjectStore {
   readonly objects = new Map<string, StoredObject>();
@@ -35,7 +47,7 @@ export class MemoryObjectStore implements ObjectStore {
 
   async readFirstBytes(bucket: string, key: string, length: number): Promise<Uint8Array | null> {
     this.check("readFirstBytes");
-    return this.objects.get(MemoryObjectStore.id(bucket, key))?.body.subarray(0, length) ?? null;
+    return this.objects.get(MemoryObjectStore.id(bucket, key))?.body.slice(0, length) ?? null;
   }
 
   async stream(bucket: string, key: string, maxBytes: number): Promise<AsyncIterable<Uint8Array> | null> {
@@ -43,23 +55,26 @@ export class MemoryObjectStore implements ObjectStore {
     const body = this.objects.get(MemoryObjectStore.id(bucket, key))?.body;
     if (!body) return null;
     return (async function* () {
-      yield body.subarray(0, maxBytes);
+      yield body.slice(0, maxBytes);
     })();
   }
 
-  async put(input: PutObjectInput): Promise<{ etag: string }> {
+  async put(input: PutObjectInput): Promise<PutOutcome> {
     this.check("put");
     const id = MemoryObjectStore.id(input.bucket, input.key);
-    if (input.ifNoneMatch && this.objects.has(id)) throw new Error("PreconditionFailed");
+    const current = this.objects.get(id);
+    if (input.ifNoneMatch && current) return { ok: false, reason: "precondition_failed" };
+    if (input.ifMatch !== undefined && (!current || unquote(current.etag) !== unquote(input.ifMatch))) return { ok: false, reason: "precondition_failed" };
     const etag = `"${createHash("md5").update(input.body).digest("hex")}"`;
-    this.objects.set(id, { body: input.body, contentType: input.contentType, etag, checksumSha256: input.checksumSha256 });
-    return { etag };
+    // Storage keeps its own copy: a later change to the caller's buffer does not reach it.
+    this.objects.set(id, { body: new Uint8Array(input.body), contentType: input.contentType, etag, checksumSha256: input.checksumSha256 });
+    return { ok: true, etag };
   }
 
-  async copy(bucket: string, fromKey: string, toKey: string): Promise<{ etag: string }> {
+  async copy(bucket: string, fromKey: string, toKey: string): Promise<{ etag: string } | null> {
     this.check("copy");
     const object = this.objects.get(MemoryObjectStore.id(bucket, fromKey));
-    if (!object) throw new Error("NoSuchKey");
+    if (!object) return null;
     this.objects.set(MemoryObjectStore.id(bucket, toKey), { ...object });
     return { etag: object.etag };
   }
@@ -67,8 +82,9 @@ export class MemoryObjectStore implements ObjectStore {
   async *list(bucket: string, prefix: string): AsyncIterable<{ key: string; size: number }[]> {
     const page = [...this.objects.entries()]
       .filter(([id]) => id.startsWith(`${bucket}/${prefix}`))
-      .map(([id, o]) => ({ key: id.slice(bucket.length + 1), size: o.body.length }));
-    for (let i = 0; i < page.length; i += 1000) yield page.slice(i, i + 1000);
+      .map(([id, o]) => ({ key: id.slice(bucket.length + 1), size: o.body.length }))
+      .sort((a, b) => byUtf8(a.key, b.key));
+    for (let i = 0; i < page.length; i += LIST_PAGE_SIZE) yield page.slice(i, i + LIST_PAGE_SIZE);
   }
 
   async deleteObjects(bucket: string, keys: string[]): Promise<DeleteOutcome> {

@@ -4,12 +4,20 @@
  * then changes nothing — the upload stays staged and links once storage is back.
  */
 import { Readable } from "node:stream";
-import { DeleteObjectsCommand, GetObjectCommand, HeadObjectCommand, S3Client, S3ServiceException } from "@aws-sdk/client-s3";
+import {
+  CopyObjectCommand,
+  DeleteObjectsCommand,
+  GetObjectCommand,
+  HeadObjectCommand,
+  PutObjectCommand,
+  S3Client,
+  S3ServiceException,
+} from "@aws-sdk/client-s3";
 import { mockClient } from "aws-sdk-client-mock";
 import { beforeEach, describe, expect, it } from "vitest";
 import { DependencyUnavailableError } from "../../errors.js";
 import { consume } from "../../staging/consume.js";
-import { MemoryStagingStore } from "../memory/memory-staging-store.js";
+import { MemoryStore } from "../memory/memory-store.js";
 import { S3ObjectStore } from "./s3-object-store.js";
 
 const client = new S3Client({ region: "auto", endpoint: "http://storage.invalid", credentials: { accessKeyId: "a", secretAccessKey: "b" } });
@@ -63,6 +71,35 @@ describe("S3ObjectStore failure mapping", () => {
   });
 });
 
+describe("S3ObjectStore conditional writes and copies", () => {
+  const conditionalPut = { bucket: "media", key: "k", body: new Uint8Array([1]), contentType: "image/png", checksumSha256: "", ifNoneMatch: true };
+
+  it("a conditional PUT that lost to a concurrent one (409 ConditionalRequestConflict) is precondition_failed", async () => {
+    s3.on(PutObjectCommand).rejects(serviceError("ConditionalRequestConflict", 409));
+    expect(await objects.put(conditionalPut)).toEqual({ ok: false, reason: "precondition_failed" });
+  });
+
+  it("a conditional PUT answered with a 500 is DependencyUnavailableError(storage), not a refusal", async () => {
+    s3.on(PutObjectCommand).rejects(serviceError("InternalError", 500));
+    await expect(objects.put(conditionalPut)).rejects.toBeInstanceOf(DependencyUnavailableError);
+  });
+
+  it("a copy into a missing bucket is DependencyUnavailableError(storage), not a missing source", async () => {
+    s3.on(CopyObjectCommand).rejects(serviceError("NoSuchBucket", 404));
+    await expect(objects.copy("media", "a", "b")).rejects.toBeInstanceOf(DependencyUnavailableError);
+  });
+
+  it("a failing DeleteObjects batch fails the call, after the batches before it were sent", async () => {
+    s3.on(DeleteObjectsCommand)
+      .resolvesOnce({ Deleted: Array.from({ length: 1000 }, (_, i) => ({ Key: `k${i}` })) })
+      .rejectsOnce(serviceError("SlowDown", 503));
+    const keys = Array.from({ length: 1500 }, (_, i) => `k${i}`);
+
+    await expect(objects.deleteObjects("media", keys)).rejects.toBeInstanceOf(DependencyUnavailableError);
+    expect(s3.commandCalls(DeleteObjectsCommand).map((call) => call.args[0].input.Delete?.Objects?.length)).toEqual([1000, 500]);
+  });
+});
+
 describe("S3ObjectStore reads", () => {
   it("a storage failure mid-stream is DependencyUnavailableError(storage)", async () => {
     async function* failing() {
@@ -80,7 +117,7 @@ describe("S3ObjectStore reads", () => {
 
 describe("consume while storage fails", () => {
   it("answers 503 and consumes nothing; the same call links once storage answers", async () => {
-    const store = new MemoryStagingStore();
+    const store = new MemoryStore();
     const png = Buffer.from("89504e470d0a1a0a0000000d49484452000000010000000108020000009077530a", "hex");
     const upload = {
       uploadId: "u1",

@@ -10,11 +10,32 @@ import {
   type S3Client,
 } from "@aws-sdk/client-s3";
 import { DependencyUnavailableError } from "../../errors.js";
-import type { DeleteOutcome, ObjectStore, PutObjectInput, StoredObjectInfo } from "../../storage/object-store.js";
+import {
+  type DeleteOutcome,
+  MAX_KEYS_PER_DELETE,
+  type ObjectStore,
+  type PutObjectInput,
+  type PutOutcome,
+  type StoredObjectInfo,
+} from "../../storage/object-store.js";
+
+type S3Failure = { name?: string; $metadata?: { httpStatusCode?: number } } | undefined;
 
 const isNotFound = (error: unknown): boolean => {
-  const e = error as { name?: string; $metadata?: { httpStatusCode?: number } };
+  const e = error as S3Failure;
   return e?.name === "NotFound" || e?.name === "NoSuchKey" || e?.$metadata?.httpStatusCode === 404;
+};
+
+/**
+ * A conditional PUT that storage refused: 412 when the condition does not hold, 409 when S3 saw a
+ * concurrent conditional write to the key win, and — for If-Match — 404 when there is no object.
+ */
+const isRefusedWrite = (error: unknown, input: PutObjectInput): boolean => {
+  const e = error as S3Failure;
+  if (!input.ifNoneMatch && input.ifMatch === undefined) return false;
+  if (e?.name === "PreconditionFailed" || e?.$metadata?.httpStatusCode === 412) return true;
+  if (e?.name === "ConditionalRequestConflict") return true;
+  return input.ifMatch !== undefined && e?.name === "NoSuchKey";
 };
 
 /** An object too short for the requested range still answers with what it has. */
@@ -66,7 +87,7 @@ export class S3ObjectStore implements ObjectStore {
     });
   }
 
-  async put(input: PutObjectInput): Promise<{ etag: string }> {
+  async put(input: PutObjectInput): Promise<PutOutcome> {
     try {
       const out = await this.client.send(
         new PutObjectCommand({
@@ -77,16 +98,18 @@ export class S3ObjectStore implements ObjectStore {
           ContentLength: input.body.length,
           ChecksumSHA256: input.checksumSha256,
           ...(input.ifNoneMatch ? { IfNoneMatch: "*" } : {}),
+          ...(input.ifMatch !== undefined ? { IfMatch: input.ifMatch } : {}),
           ...(input.metadata ? { Metadata: input.metadata } : {}),
         }),
       );
-      return { etag: out.ETag ?? "" };
+      return { ok: true, etag: out.ETag ?? "" };
     } catch (error) {
+      if (isRefusedWrite(error, input)) return { ok: false, reason: "precondition_failed" };
       throw new DependencyUnavailableError("storage", { cause: error });
     }
   }
 
-  async copy(bucket: string, fromKey: string, toKey: string): Promise<{ etag: string }> {
+  async copy(bucket: string, fromKey: string, toKey: string): Promise<{ etag: string } | null> {
     try {
       const out = await this.client.send(
         new CopyObjectCommand({
@@ -98,6 +121,8 @@ export class S3ObjectStore implements ObjectStore {
       );
       return { etag: out.CopyObjectResult?.ETag ?? "" };
     } catch (error) {
+      // Only a missing source is "not there"; a missing bucket (also a 404) is a broken dependency.
+      if ((error as S3Failure)?.name === "NoSuchKey") return null;
       throw new DependencyUnavailableError("storage", { cause: error });
     }
   }
@@ -111,14 +136,25 @@ export class S3ObjectStore implements ObjectStore {
       } catch (error) {
         throw new DependencyUnavailableError("storage", { cause: error });
       }
-      yield (out.Contents ?? []).map((o) => ({ key: o.Key ?? "", size: o.Size ?? 0 }));
+      // No empty pages: an empty listing yields nothing, as it does from memory.
+      const page = (out.Contents ?? []).map((o) => ({ key: o.Key ?? "", size: o.Size ?? 0 }));
+      if (page.length > 0) yield page;
       token = out.IsTruncated ? out.NextContinuationToken : undefined;
     } while (token);
   }
 
+  /** One DeleteObjects request per 1000 keys, one after another (a failing request stops the rest: retrying is safe). */
   async deleteObjects(bucket: string, keys: string[]): Promise<DeleteOutcome> {
-    if (keys.length === 0) return { deleted: [], failed: [] };
-    if (keys.length > 1000) throw new RangeError("DeleteObjects takes at most 1000 keys");
+    const outcome: DeleteOutcome = { deleted: [], failed: [] };
+    for (let start = 0; start < keys.length; start += MAX_KEYS_PER_DELETE) {
+      const batch = await this.deleteBatch(bucket, keys.slice(start, start + MAX_KEYS_PER_DELETE));
+      outcome.deleted.push(...batch.deleted);
+      outcome.failed.push(...batch.failed);
+    }
+    return outcome;
+  }
+
+  private async deleteBatch(bucket: string, keys: string[]): Promise<DeleteOutcome> {
     try {
       const out = await this.client.send(new DeleteObjectsCommand({ Bucket: bucket, Delete: { Objects: keys.map((Key) => ({ Key })), Quiet: false } }));
       // Only what storage confirmed counts as deleted: the sweeper finalises nothing else.

@@ -1,25 +1,26 @@
 /**
- * The in-memory staging store: the embedded default for one process, and the fake behind core
- * unit tests. It keeps the same semantics as the Redis scripts (the contract suite runs it too);
- * JavaScript's single thread makes each method atomic as long as it never awaits mid-step.
+ * The in-memory twin of RedisStore — staging, signature tokens, quotas and linked objects in one
+ * process: the embedded default for the local stack, and the fake behind core unit tests. It keeps
+ * the same semantics as the Redis scripts (the contract suites run it too); JavaScript's single
+ * thread makes each method atomic as long as it never awaits mid-step.
  */
+import type { RateLimit } from "../../policies/rate-limit.js";
+import type { LinkedObject, LinkedObjects, ObjectRef } from "../../quotas/linked-objects.js";
+import type { QuotaLedger, QuotaUsage } from "../../quotas/quota-ledger.js";
+import type { SignatureToken, SignatureTokenCheck, SignatureTokenState, SignatureTokens } from "../../signatures/signature-tokens.js";
 import type {
   ClaimOutcome,
   CommitConsumeOutcome,
   CommitConsumeRequest,
   ConsumeFailureCode,
   ConsumeSnapshot,
-  QuotaUsage,
-  RateLimit,
-  SignatureToken,
-  SignatureTokenState,
-  StagedUpload,
   StageOutcome,
   StageRequest,
   StagingStore,
   StoredConsume,
 } from "../../staging/staging-store.js";
 import { type Clock, systemClock } from "../../time/clock.js";
+import type { StagedUpload } from "../../uploads/upload.js";
 
 interface Expiring<T> {
   value: T;
@@ -34,12 +35,12 @@ interface QuotaCounters {
 
 const clone = <T>(value: T): T => structuredClone(value);
 
-export class MemoryStagingStore implements StagingStore {
+export class MemoryStore implements StagingStore, SignatureTokens, QuotaLedger, LinkedObjects {
   readonly uploads = new Map<string, StagedUpload>();
   /** uploadId → deadline: the sweeper's work list. */
   readonly deadlines = new Map<string, number>();
   readonly quotas = new Map<string, QuotaCounters>();
-  readonly linked = new Map<string, { orgId: string; size: number }>();
+  readonly linked = new Map<string, LinkedObject>();
   private readonly replays = new Map<string, Expiring<StoredConsume>>();
   private readonly rateWindows = new Map<string, number[]>();
   private readonly tokens = new Map<string, SignatureToken>();
@@ -196,7 +197,7 @@ export class MemoryStagingStore implements StagingStore {
     return expired ? "expired" : "valid";
   }
 
-  async checkSignatureToken(tokenHash: string, rateLimit: RateLimit) {
+  async checkSignatureToken(tokenHash: string, rateLimit: RateLimit): Promise<SignatureTokenCheck> {
     const now = this.clock.now();
     const rate = this.rateWindow(rateLimit, now);
     if (rate.retryAfterSeconds) return { state: "rate_limited" as const, retryAfterSeconds: rate.retryAfterSeconds };
@@ -212,11 +213,11 @@ export class MemoryStagingStore implements StagingStore {
     return { state };
   }
 
-  async linkedObjects(objects: { bucket: string; key: string }[]): Promise<({ orgId: string; size: number } | null)[]> {
+  async linkedObjects(objects: ObjectRef[]): Promise<(LinkedObject | null)[]> {
     return objects.map((o) => clone(this.linked.get(`${o.bucket}\u0000${o.key}`) ?? null));
   }
 
-  async unlinkObjects(orgId: string, objects: { bucket: string; key: string }[]): Promise<{ released: number; bytes: number }> {
+  async unlinkObjects(orgId: string, objects: ObjectRef[]): Promise<{ released: number; bytes: number }> {
     let released = 0;
     let bytes = 0;
     for (const o of objects) {

@@ -1,24 +1,26 @@
 /**
- * The staging store on Redis, shared by the ioredis and Upstash adapters: the logic lives in the
- * Lua scripts (scripts.ts); this class only lays out keys and arguments and decodes replies.
+ * Staging, signature tokens, quotas and linked objects on Redis, shared by the ioredis and Upstash
+ * drivers. One class implements the four ports because their Lua scripts (scripts.ts) span each
+ * other's keys atomically (stage reserves quota, commitConsume links objects); this class only
+ * lays out keys and arguments and decodes replies.
  */
 import { randomUUID } from "node:crypto";
+import type { RateLimit } from "../../policies/rate-limit.js";
+import type { LinkedObject, LinkedObjects, ObjectRef } from "../../quotas/linked-objects.js";
+import type { QuotaLedger, QuotaUsage } from "../../quotas/quota-ledger.js";
+import type { SignatureToken, SignatureTokenCheck, SignatureTokenState, SignatureTokens } from "../../signatures/signature-tokens.js";
 import type {
   ClaimOutcome,
   CommitConsumeOutcome,
   CommitConsumeRequest,
   ConsumeFailureCode,
   ConsumeSnapshot,
-  QuotaUsage,
-  RateLimit,
-  SignatureToken,
-  SignatureTokenState,
-  StagedUpload,
   StageOutcome,
   StageRequest,
   StagingStore,
   StoredConsume,
 } from "../../staging/staging-store.js";
+import type { StagedUpload } from "../../uploads/upload.js";
 import type { LuaScript, RedisScriptDriver } from "./driver.js";
 import { redisKeys } from "./redis-keys.js";
 import * as scripts from "./scripts.js";
@@ -33,7 +35,7 @@ const SWEPT_RECORD_TTL_SECONDS = 7 * 24 * 3600;
 const parseUpload = (raw: string): StagedUpload | null => (raw === "" ? null : (JSON.parse(raw) as StagedUpload));
 const parseStored = (raw: string): StoredConsume | null => (raw === "" ? null : (JSON.parse(raw) as StoredConsume));
 
-export class RedisStagingStore implements StagingStore {
+export class RedisStore implements StagingStore, SignatureTokens, QuotaLedger, LinkedObjects {
   constructor(private readonly redis: RedisScriptDriver) {}
 
   private async run<T>(script: LuaScript, keys: string[], args: string[]): Promise<T> {
@@ -144,7 +146,7 @@ export class RedisStagingStore implements StagingStore {
     );
   }
 
-  async checkSignatureToken(tokenHash: string, rateLimit: RateLimit) {
+  async checkSignatureToken(tokenHash: string, rateLimit: RateLimit): Promise<SignatureTokenCheck> {
     const reply = await this.run<{ state: "rate_limited"; retryAfterMs: number } | { state: SignatureTokenState; token: string }>(
       scripts.CHECK_SIGNATURE_TOKEN,
       [redisKeys.signatureToken(tokenHash), redisKeys.rateLimit(rateLimit.subject)],
@@ -158,7 +160,7 @@ export class RedisStagingStore implements StagingStore {
     return this.run(scripts.USE_SIGNATURE_TOKEN, [redisKeys.signatureToken(tokenHash)], [uploadId]);
   }
 
-  async linkedObjects(objects: { bucket: string; key: string }[]): Promise<({ orgId: string; size: number } | null)[]> {
+  async linkedObjects(objects: ObjectRef[]): Promise<(LinkedObject | null)[]> {
     if (objects.length === 0) return [];
     const values = await this.run<string[]>(
       scripts.GET_MANY,
@@ -168,7 +170,7 @@ export class RedisStagingStore implements StagingStore {
     return values.map((v) => (v === "" ? null : (({ orgId, size }) => ({ orgId, size }))(JSON.parse(v) as { orgId: string; size: number })));
   }
 
-  async unlinkObjects(orgId: string, objects: { bucket: string; key: string }[]): Promise<{ released: number; bytes: number }> {
+  async unlinkObjects(orgId: string, objects: ObjectRef[]): Promise<{ released: number; bytes: number }> {
     return this.run(scripts.UNLINK_OBJECTS, [redisKeys.quota(orgId), ...objects.map((o) => redisKeys.linked(o.bucket, o.key))], [orgId]);
   }
 

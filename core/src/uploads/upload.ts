@@ -1,0 +1,36 @@
+/**
+ * The upload record: what presign and the public signature route stage, what consume links and
+ * what the sweeper deletes. Shared by every area that handles uploads; owned by none of them.
+ */
+import { randomBytes } from "node:crypto";
+import type { OwnerType } from "../policies/owner-types.js";
+
+/** A new upload id: 128 random bits, hex — server-made, safe in keys. */
+export const newUploadId = (): string => randomBytes(16).toString("hex");
+
+/** "swept": its object was deleted; the record stays a while so a late consume is told EXPIRED. */
+export type UploadStatus = "staged" | "claimed" | "consumed" | "swept";
+
+/** What is staged for each upload. */
+export interface NewUpload {
+  uploadId: string;
+  ownerType: OwnerType;
+  orgId: string;
+  /** The uploading user; null for uploads owned by the organisation (form signatures). */
+  userId: string | null;
+  bucket: string;
+  key: string;
+  contentType: string;
+  size: number;
+  sha256?: string;
+  fileName?: string;
+  /** Free-form, server-made metadata (e.g. form and submission of a signature). */
+  meta?: Record<string, string>;
+}
+
+export interface StagedUpload extends NewUpload {
+  status: UploadStatus;
+  /** Store time (ms) after which the upload can no longer be consumed and is swept. */
+  deadline: number;
+  createdAt: number;
+}

@@ -1,0 +1,282 @@
+/**
+ * The contract of the ObjectStore port, run against the in-memory store and the S3 adapter on the
+ * real embedded S3 server: both must answer as S3/R2 do. Where the embedded server differs from
+ * R2 the adapter's capability says so (it keeps no checksums) or the test avoids the difference
+ * (it lists a key before a longer key it prefixes in the wrong order, and resets a range read of
+ * an empty object): those are the server's bugs, not behaviours to copy.
+ */
+import { createHash } from "node:crypto";
+import { mkdtemp } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { MemoryObjectStore } from "@fitkit/core/adapters/memory/memory-object-store";
+import { createS3Client } from "@fitkit/core/adapters/s3/s3-client";
+import { S3ObjectStore } from "@fitkit/core/adapters/s3/s3-object-store";
+import type { ObjectStore, PutObjectInput } from "@fitkit/core/storage/object-store";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { type EmbeddedS3, startEmbeddedS3 } from "../local/embedded-s3.js";
+import { uniqueId } from "./support/fixtures.js";
+
+const BUCKET = "contract-a";
+const OTHER_BUCKET = "contract-b";
+
+interface ObjectStoreAdapter {
+  name: string;
+  /** R2 keeps a PUT's SHA-256 and answers it on HEAD; the embedded server keeps none. */
+  keepsChecksums: boolean;
+  open(): Promise<{ objects: ObjectStore; close(): Promise<void> }>;
+}
+
+const ADAPTERS: ObjectStoreAdapter[] = [
+  { name: "memory", keepsChecksums: true, open: async () => ({ objects: new MemoryObjectStore(), close: async () => undefined }) },
+  {
+    name: "s3 on the embedded server",
+    keepsChecksums: false,
+    open: async () => {
+      const s3: EmbeddedS3 = await startEmbeddedS3({ directory: await mkdtemp(join(tmpdir(), "fitkit-s3-contract-")), buckets: [BUCKET, OTHER_BUCKET] });
+      const client = createS3Client({ endpoint: s3.endpoint, region: s3.region, accessKeyId: s3.accessKeyId, secretAccessKey: s3.secretAccessKey });
+      return { objects: new S3ObjectStore(client), close: () => s3.close() };
+    },
+  },
+];
+
+const bytesOf = (text: string): Uint8Array => new Uint8Array(Buffer.from(text));
+const md5Etag = (body: Uint8Array): string => `"${createHash("md5").update(body).digest("hex")}"`;
+const sha256Of = (body: Uint8Array): string => createHash("sha256").update(body).digest("base64");
+
+async function drain(stream: AsyncIterable<Uint8Array> | null): Promise<Buffer | null> {
+  if (!stream) return null;
+  const chunks: Uint8Array[] = [];
+  for await (const chunk of stream) chunks.push(chunk);
+  return Buffer.concat(chunks);
+}
+
+async function listAll(objects: ObjectStore, bucket: string, prefix: string): Promise<{ key: string; size: number }[][]> {
+  const pages: { key: string; size: number }[][] = [];
+  for await (const page of objects.list(bucket, prefix)) pages.push(page);
+  return pages;
+}
+
+describe.each(ADAPTERS)("object store contract: $name", (adapter) => {
+  let objects: ObjectStore;
+  let close: () => Promise<void>;
+  beforeAll(async () => {
+    ({ objects, close } = await adapter.open());
+  });
+  afterAll(() => close?.());
+
+  const put = (key: string, body: Uint8Array, overrides: Partial<PutObjectInput> = {}) =>
+    objects.put({ bucket: BUCKET, key, body, contentType: "image/png", checksumSha256: sha256Of(body), ...overrides });
+  const read = async (key: string) => drain(await objects.stream(BUCKET, key, 1 << 20));
+
+  describe("head and put", () => {
+    it("answers a missing object with null", async () => {
+      expect(await objects.head(BUCKET, uniqueId("missing"))).toBeNull();
+    });
+
+    it("stores the bytes with their type; put and head answer the same etag (the MD5 of a single PUT)", async () => {
+      const key = uniqueId("o/put");
+      const body = bytesOf("the stored bytes");
+
+      const stored = await put(key, body);
+      const info = await objects.head(BUCKET, key);
+
+      expect(stored).toEqual({ ok: true, etag: md5Etag(body) });
+      expect(info).toEqual({
+        size: body.length,
+        contentType: "image/png",
+        etag: md5Etag(body),
+        ...(adapter.keepsChecksums ? { checksumSha256: sha256Of(body) } : {}),
+      });
+    });
+
+    it("keeps its own copy: changing the caller's buffer after the put does not change the object", async () => {
+      const key = uniqueId("o/copy-of-bytes");
+      const body = bytesOf("original");
+      await put(key, body);
+
+      body.fill(0);
+
+      expect(await read(key)).toEqual(Buffer.from("original"));
+    });
+
+    it("overwrites an object when no condition is given", async () => {
+      const key = uniqueId("o/overwrite");
+      await put(key, bytesOf("first"));
+
+      const second = await put(key, bytesOf("second, longer"), { contentType: "application/pdf" });
+
+      expect(second).toEqual({ ok: true, etag: md5Etag(bytesOf("second, longer")) });
+      expect(await objects.head(BUCKET, key)).toMatchObject({ size: 14, contentType: "application/pdf" });
+    });
+
+    it("with ifNoneMatch, writes a free key and refuses an existing one as precondition_failed, keeping the first bytes", async () => {
+      const key = uniqueId("o/if-none-match");
+
+      const first = await put(key, bytesOf("first"), { ifNoneMatch: true });
+      const second = await put(key, bytesOf("second"), { ifNoneMatch: true });
+
+      expect(first).toEqual({ ok: true, etag: md5Etag(bytesOf("first")) });
+      expect(second).toEqual({ ok: false, reason: "precondition_failed" });
+      expect(await read(key)).toEqual(Buffer.from("first"));
+    });
+
+    it("with ifMatch, replaces the object that has the etag and refuses a stale etag as precondition_failed", async () => {
+      const key = uniqueId("o/if-match");
+      const first = await put(key, bytesOf("first"));
+      const firstEtag = first.ok ? first.etag : "";
+
+      const replaced = await put(key, bytesOf("second"), { ifMatch: firstEtag });
+      const stale = await put(key, bytesOf("third"), { ifMatch: firstEtag });
+
+      expect(replaced).toEqual({ ok: true, etag: md5Etag(bytesOf("second")) });
+      expect(stale).toEqual({ ok: false, reason: "precondition_failed" });
+      expect(await read(key)).toEqual(Buffer.from("second"));
+    });
+
+    it("with ifMatch, refuses a key that has no object as precondition_failed and stores nothing", async () => {
+      const key = uniqueId("o/if-match-missing");
+
+      const outcome = await put(key, bytesOf("bytes"), { ifMatch: md5Etag(bytesOf("bytes")) });
+
+      expect(outcome).toEqual({ ok: false, reason: "precondition_failed" });
+      expect(await objects.head(BUCKET, key)).toBeNull();
+    });
+
+    it("keeps buckets apart", async () => {
+      const key = uniqueId("o/bucket");
+      await put(key, bytesOf("in A"));
+
+      expect(await objects.head(OTHER_BUCKET, key)).toBeNull();
+    });
+  });
+
+  describe("reads", () => {
+    const body = bytesOf("0123456789abcdef");
+
+    it("readFirstBytes answers the first bytes, the whole object when it is shorter, and null when there is none", async () => {
+      const key = uniqueId("o/read");
+      await put(key, body);
+
+      expect(Buffer.from((await objects.readFirstBytes(BUCKET, key, 4))!)).toEqual(Buffer.from("0123"));
+      expect(Buffer.from((await objects.readFirstBytes(BUCKET, key, 100))!)).toEqual(Buffer.from(body));
+      expect(await objects.readFirstBytes(BUCKET, uniqueId("o/missing"), 4)).toBeNull();
+    });
+
+    it("stream yields at most maxBytes, the whole object when it is shorter, and is null when there is none", async () => {
+      const key = uniqueId("o/stream");
+      await put(key, body);
+
+      expect(await drain(await objects.stream(BUCKET, key, 10))).toEqual(Buffer.from("0123456789"));
+      expect(await drain(await objects.stream(BUCKET, key, 1000))).toEqual(Buffer.from(body));
+      expect(await objects.stream(BUCKET, uniqueId("o/missing"), 10)).toBeNull();
+    });
+  });
+
+  describe("copy", () => {
+    it("copies bytes, type and etag to the new key, keeps the source, and is safe to repeat", async () => {
+      const from = uniqueId("o/copy-from");
+      const to = uniqueId("o/copy-to");
+      const body = bytesOf("copied bytes");
+      await put(from, body, { contentType: "application/pdf" });
+
+      const first = await objects.copy(BUCKET, from, to);
+      const again = await objects.copy(BUCKET, from, to);
+
+      expect(first).toEqual({ etag: md5Etag(body) });
+      expect(again).toEqual(first);
+      expect(await objects.head(BUCKET, to)).toMatchObject({ size: body.length, contentType: "application/pdf", etag: md5Etag(body) });
+      expect(await read(to)).toEqual(Buffer.from(body));
+      expect(await objects.head(BUCKET, from)).not.toBeNull();
+    });
+
+    it("answers a missing source with null and creates nothing", async () => {
+      const to = uniqueId("o/copy-to");
+
+      expect(await objects.copy(BUCKET, uniqueId("o/copy-missing"), to)).toBeNull();
+      expect(await objects.head(BUCKET, to)).toBeNull();
+    });
+  });
+
+  describe("list", () => {
+    it("lists only the prefix, in UTF-8 key order, with sizes; an empty prefix yields no page", async () => {
+      const prefix = `${uniqueId("list")}/`;
+      // Out of order on purpose; "\uFF01" sorts before "😀" in UTF-8 but after it in UTF-16.
+      for (const [name, size] of [
+        ["😀", 4],
+        ["b", 2],
+        ["\uFF01", 3],
+        ["A", 1],
+        ["é", 5],
+      ] as const)
+        await put(`${prefix}${name}`, new Uint8Array(size).fill(1));
+      await put(`${prefix.slice(0, -1)}-sibling/x`, bytesOf("not under the prefix"));
+      await objects.put({
+        bucket: OTHER_BUCKET,
+        key: `${prefix}other-bucket`,
+        body: bytesOf("x"),
+        contentType: "image/png",
+        checksumSha256: sha256Of(bytesOf("x")),
+      });
+
+      const pages = await listAll(objects, BUCKET, prefix);
+
+      expect(pages).toEqual([
+        [
+          { key: `${prefix}A`, size: 1 },
+          { key: `${prefix}b`, size: 2 },
+          { key: `${prefix}é`, size: 5 },
+          { key: `${prefix}\uFF01`, size: 3 },
+          { key: `${prefix}😀`, size: 4 },
+        ],
+      ]);
+      expect(await listAll(objects, BUCKET, `${uniqueId("empty")}/`)).toEqual([]);
+    });
+
+    it("pages more than 1000 objects in pages of 1000", { timeout: 60_000 }, async () => {
+      const prefix = `${uniqueId("many")}/`;
+      const keys = Array.from({ length: 1001 }, (_, i) => `${prefix}${String(i).padStart(5, "0")}`);
+      let next = 0;
+      // A few writers at a time: the embedded server handles one request at a time anyway.
+      await Promise.all(
+        Array.from({ length: 16 }, async () => {
+          while (next < keys.length) await put(keys[next++]!, bytesOf("x"));
+        }),
+      );
+
+      const pages = await listAll(objects, BUCKET, prefix);
+
+      expect(pages.map((page) => page.length)).toEqual([1000, 1]);
+      expect(pages.flat().map((o) => o.key)).toEqual(keys);
+    });
+  });
+
+  describe("deleteObjects", () => {
+    it("deletes the keys, counting missing keys as deleted", async () => {
+      const key = uniqueId("o/delete");
+      const missing = uniqueId("o/never-stored");
+      await put(key, bytesOf("doomed"));
+
+      const outcome = await objects.deleteObjects(BUCKET, [key, missing]);
+
+      expect(outcome).toEqual({ deleted: [key, missing], failed: [] });
+      expect(await objects.head(BUCKET, key)).toBeNull();
+    });
+
+    it("answers an empty list with nothing deleted", async () => {
+      expect(await objects.deleteObjects(BUCKET, [])).toEqual({ deleted: [], failed: [] });
+    });
+
+    it("deletes more than 1000 keys in one call, in key order, wherever they fall in it", async () => {
+      const prefix = `${uniqueId("bulk")}/`;
+      const keys = Array.from({ length: 2500 }, (_, i) => `${prefix}${String(i).padStart(5, "0")}`);
+      const stored = [0, 999, 1000, 2001, 2499].map((i) => keys[i]!);
+      for (const key of stored) await put(key, bytesOf("x"));
+
+      const outcome = await objects.deleteObjects(BUCKET, keys);
+
+      expect(outcome).toEqual({ deleted: keys, failed: [] });
+      expect(await Promise.all(stored.map((key) => objects.head(BUCKET, key)))).toEqual(stored.map(() => null));
+    });
+  });
+});

@@ -3,6 +3,7 @@
  * are linked to a parent) and report how far the counter has drifted; optionally correct it.
  * Run it when the org is quiet: a consume or release during the listing can make the result stale.
  */
+import { RECORDS_PREFIX } from "../policies/object-keys.js";
 import type { Buckets } from "../staging/buckets.js";
 import type { StagingStore } from "../staging/staging-store.js";
 import type { ObjectStore } from "../storage/object-store.js";
@@ -31,7 +32,7 @@ export async function reconcile(
   let unlinkedObjects = 0;
   const prefixes = [
     { bucket: deps.buckets.media, prefix: `${request.orgId}/` },
-    { bucket: deps.buckets.compliance, prefix: `records/${request.orgId}/` },
+    { bucket: deps.buckets.compliance, prefix: `${RECORDS_PREFIX}${request.orgId}/` },
   ];
   for (const { bucket, prefix } of prefixes) {
     for await (const page of deps.objects.list(bucket, prefix)) {

@@ -7,6 +7,9 @@ import * as z from "zod";
 
 const positiveInt = z.coerce.number().int().positive();
 
+/** clamd's own default TCP port; `stacks/links.ts` uses it for a `ClamdAddress` without a port. */
+export const DEFAULT_CLAMD_PORT = 3310;
+
 export const configSchemas = {
   UploadSettings: z.object({
     presignTtlSeconds: positiveInt.max(604_800).default(600),
@@ -48,7 +51,7 @@ export const configSchemas = {
     .refine((c) => c.jwtKey || c.secretKey, { message: "jwtKey (networkless) or secretKey is required" }),
   Clamd: z.object({
     host: z.string().default(""),
-    port: z.coerce.number().int().min(0).max(65_535).default(3310),
+    port: z.coerce.number().int().min(0).max(65_535).default(DEFAULT_CLAMD_PORT),
   }),
 } as const;
 

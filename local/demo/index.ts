@@ -25,7 +25,7 @@ import { fileURLToPath } from "node:url";
 import type { Authenticator, Identity } from "@fitkit/core/auth/identity";
 import { type ErrorCode, HTTP_STATUS_BY_CODE, UploadError } from "@fitkit/core/errors";
 import { SAFE_SEGMENT } from "@fitkit/core/policies/object-keys";
-import { isOwnerType, OWNER_TYPE_POLICIES, OWNER_TYPES } from "@fitkit/core/policies/owner-types";
+import { isOwnerType, isRole, OWNER_TYPE_POLICIES, OWNER_TYPES, ROLES } from "@fitkit/core/policies/owner-types";
 import { signDevToken } from "../dev-auth.js";
 import { type InternalHandler, lambdaContext } from "../server.js";
 import { type DemoConfig, renderPage } from "./page-html.js";
@@ -46,7 +46,6 @@ type DemoHandler = (req: IncomingMessage, res: ServerResponse, body: Buffer) => 
 const DEV_TOKEN_TTL_SECONDS = 3600;
 /** A signing link's default lifetime (the internal operation's own default). */
 const SIGNATURE_LINK_TTL_SECONDS = 86_400;
-const ROLES = ["member", "coach", "admin"] as const;
 const PAGE_SCRIPT = fileURLToPath(new URL("./page.ts", import.meta.url));
 const PAGE_STYLES = fileURLToPath(new URL("./app.css", import.meta.url));
 
@@ -98,7 +97,7 @@ export function createDemoRoutes(context: DemoContext): DemoHandler {
       if (typeof userId !== "string" || !SAFE_SEGMENT.test(userId)) problems.push({ path: "userId", message: "1–128 of A–Z, a–z, 0–9, _ or -" });
       if (orgId !== null && (typeof orgId !== "string" || !SAFE_SEGMENT.test(orgId)))
         problems.push({ path: "orgId", message: "1–128 of A–Z, a–z, 0–9, _ or - (or null for no organisation)" });
-      if (typeof role !== "string" || !(ROLES as readonly string[]).includes(role)) problems.push({ path: "role", message: `one of ${ROLES.join(", ")}` });
+      if (typeof role !== "string" || !isRole(role)) problems.push({ path: "role", message: `one of ${ROLES.join(", ")}` });
       if (problems.length > 0) return fail(res, "INVALID_REQUEST", "Invalid dev token request.", problems);
       const token = await signDevToken(context.devPrivateKeyPem, {
         userId: userId as string,

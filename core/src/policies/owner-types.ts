@@ -3,7 +3,14 @@
  * create which upload, which types and sizes are allowed, where it is stored and who may read it.
  * Override by editing this module only.
  */
-export type Role = "admin" | "coach" | "member";
+/** The organisation roles (Clerk's `org:<role>`), least privileged first. */
+export const ROLES = ["member", "coach", "admin"] as const;
+export type Role = (typeof ROLES)[number];
+
+export function isRole(value: string): value is Role {
+  return (ROLES as readonly string[]).includes(value);
+}
+
 export type OwnerType = "progress_photo" | "exercise_comment" | "message" | "organization_logo" | "minisite_media" | "form_signature";
 export type BucketKind = "media" | "compliance";
 /** Who may read an object through `/uploads/signed-urls`. */
@@ -19,7 +26,6 @@ export interface OwnerTypePolicy {
 }
 
 const MiB = 1024 * 1024;
-const ALL_ROLES: readonly Role[] = ["member", "coach", "admin"];
 const images = (maxBytes: number) => ({
   "image/jpeg": maxBytes,
   "image/png": maxBytes,
@@ -28,9 +34,9 @@ const images = (maxBytes: number) => ({
 });
 
 export const OWNER_TYPE_POLICIES: Readonly<Record<OwnerType, OwnerTypePolicy>> = {
-  progress_photo: { createRoles: ALL_ROLES, maxBytesByType: images(20 * MiB), bucket: "media", read: "uploader-or-staff" },
+  progress_photo: { createRoles: ROLES, maxBytesByType: images(20 * MiB), bucket: "media", read: "uploader-or-staff" },
   exercise_comment: {
-    createRoles: ALL_ROLES,
+    createRoles: ROLES,
     maxBytesByType: {
       ...images(20 * MiB),
       "video/mp4": 500 * MiB,
@@ -40,7 +46,7 @@ export const OWNER_TYPE_POLICIES: Readonly<Record<OwnerType, OwnerTypePolicy>> =
     bucket: "media",
     read: "org-member",
   },
-  message: { createRoles: ALL_ROLES, maxBytesByType: images(10 * MiB), bucket: "media", read: "org-member" },
+  message: { createRoles: ROLES, maxBytesByType: images(10 * MiB), bucket: "media", read: "org-member" },
   organization_logo: {
     createRoles: ["admin"],
     maxBytesByType: { "image/png": 2 * MiB, "image/jpeg": 2 * MiB, "image/webp": 2 * MiB },

@@ -10,6 +10,7 @@ import { objectStore } from "./lib/deps/storage.js";
 import { internalOperation } from "./lib/internal.js";
 import { logger } from "./lib/logger.js";
 import { readBucket } from "./lib/resources.js";
+import { isScheduledEvent } from "./lib/scheduled-event.js";
 
 // The schedule's EventBridge event and the internal call's `{}` are both accepted as they are.
 const sweepOperation = internalOperation(z.unknown(), async (_event, context) => {
@@ -23,8 +24,6 @@ const sweepOperation = internalOperation(z.unknown(), async (_event, context) =>
   (report.failed > 0 ? logger.warn : logger.info).call(logger, "sweep finished", { ...summary, failures });
   return summary;
 });
-
-const isScheduledEvent = (event: unknown): boolean => typeof event === "object" && event !== null && (event as { source?: unknown }).source === "aws.events";
 
 /** Over invoke an error is an `{ error }` reply; a scheduled run fails loudly so the failure is on record. */
 export const handler = Object.assign(

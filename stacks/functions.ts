@@ -45,13 +45,6 @@ export interface InternalFunctionSpec extends FunctionSpecBase {
 
 export type FunctionSpec = HttpFunctionSpec | InternalFunctionSpec;
 
-/**
- * The payload of a scheduled invocation. EventBridge Scheduler (CronV2) delivers exactly this
- * JSON; it has the shape of an EventBridge scheduled event so the handler can tell a scheduled run
- * (`source === "aws.events"`, which fails loudly) from an internal invoke (which returns `{ error }`).
- */
-export const SCHEDULED_EVENT = { source: "aws.events", "detail-type": "Scheduled Event", detail: {} } as const;
-
 export const FUNCTIONS = {
   presign: {
     handler: "functions/presign.handler",

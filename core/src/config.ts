@@ -5,15 +5,15 @@
  */
 import * as z from "zod";
 
-const positiveInt = z.coerce.number().int().positive();
+const positiveInt = z.coerce.number().int("must be a whole number").positive("must be ≥ 1");
 
 /** clamd's own default TCP port; `stacks/links.ts` uses it for a `ClamdAddress` without a port. */
 export const DEFAULT_CLAMD_PORT = 3310;
 
 export const configSchemas = {
   UploadSettings: z.object({
-    presignTtlSeconds: positiveInt.max(604_800).default(600),
-    stagingGraceSeconds: z.coerce.number().int().min(0).default(3600),
+    presignTtlSeconds: positiveInt.max(604_800, "must be ≤ 604800 (the SigV4 limit of a presigned URL)").default(600),
+    stagingGraceSeconds: z.coerce.number().int("must be a whole number").min(0, "must be ≥ 0").default(3600),
     orgQuotaBytes: positiveInt.default(10_737_418_240),
     presignRatePerMinute: positiveInt.default(60),
     publicPutRatePerMinute: positiveInt.default(20),
@@ -66,12 +66,21 @@ export class ConfigError extends Error {
 /** Parses one section; `source` names where it came from (e.g. "Resource.UploadSettings"). */
 export function parseConfig<S extends ConfigSection>(section: S, raw: unknown, source: string = section): Config<S> {
   const result = configSchemas[section].safeParse(raw ?? {});
-  if (!result.success) {
-    const problems = result.error.issues.map((i) => `${[source, ...i.path].join(".")}: ${i.message}`);
-    throw new ConfigError(`Invalid configuration — ${problems.join("; ")}`);
-  }
+  if (!result.success) throw new ConfigError(`Invalid configuration — ${problemsOf(result.error, source).join("; ")}`);
   return result.data as Config<S>;
 }
+
+/**
+ * Every problem of `raw` as one section, each naming `<source>.<field>`; empty when it parses.
+ * For callers that collect problems of their own too (the stage config checks upload settings
+ * with this, so stacks and handlers accept exactly the same values).
+ */
+export function configProblems(section: ConfigSection, raw: unknown, source: string = section): string[] {
+  const result = configSchemas[section].safeParse(raw ?? {});
+  return result.success ? [] : problemsOf(result.error, source);
+}
+
+const problemsOf = (error: z.ZodError, source: string): string[] => error.issues.map((i) => `${[source, ...i.path].join(".")}: ${i.message}`);
 
 export const authorizedPartiesOf = (clerk: Config<"Clerk">): string[] =>
   clerk.authorizedParties

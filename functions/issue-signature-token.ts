@@ -3,6 +3,4 @@ import { issueSignatureToken, issueSignatureTokenSchema } from "@fitkit/core/sig
 import { stagingStore } from "./lib/deps/staging-store.js";
 import { internalOperation } from "./lib/internal.js";
 
-export const handler = internalOperation(issueSignatureTokenSchema, async (request) => issueSignatureToken({ store: await stagingStore() }, request), {
-  successStatus: 201,
-});
+export const handler = internalOperation(issueSignatureTokenSchema, async (request) => issueSignatureToken({ store: await stagingStore() }, request));

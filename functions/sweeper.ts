@@ -26,11 +26,8 @@ const sweepOperation = internalOperation(z.unknown(), async (_event, context) =>
 });
 
 /** Over invoke an error is an `{ error }` reply; a scheduled run fails loudly so the failure is on record. */
-export const handler = Object.assign(
-  async (event: unknown, context: Context) => {
-    const result = await sweepOperation(event, context);
-    if (isScheduledEvent(event) && "error" in result) throw new Error(`sweep failed: ${result.error.code}`);
-    return result;
-  },
-  { successStatus: sweepOperation.successStatus },
-);
+export async function handler(event: unknown, context: Context) {
+  const result = await sweepOperation(event, context);
+  if (isScheduledEvent(event) && "error" in result) throw new Error(`sweep failed: ${result.error.code}`);
+  return result;
+}

@@ -26,15 +26,16 @@ import type { Authenticator, Identity } from "@fitkit/core/auth/identity";
 import { type ErrorCode, HTTP_STATUS_BY_CODE, UploadError } from "@fitkit/core/errors";
 import { SAFE_SEGMENT } from "@fitkit/core/policies/object-keys";
 import { isOwnerType, isRole, OWNER_TYPE_POLICIES, OWNER_TYPES, ROLES } from "@fitkit/core/policies/owner-types";
+import type { InternalOperationName } from "../../stacks/functions.js";
 import { signDevToken } from "../dev-auth.js";
-import { type InternalHandler, lambdaContext } from "../server.js";
+import { type InternalOperation, lambdaContext } from "../server.js";
 import { type DemoConfig, renderPage } from "./page-html.js";
 
 export interface DemoContext {
   /** The API's own origin, e.g. http://127.0.0.1:3000. */
   api: string;
   /** The internal operations, callable in-process (e.g. consume for the dev-only link route). */
-  internal: Record<string, InternalHandler>;
+  internal: Record<string, InternalOperation>;
   /** The dev signing key, or null when CLERK_JWT_KEY points at a real Clerk instance. */
   devPrivateKeyPem: string | null;
   /** Verifies session tokens exactly as the deployed handlers do. */
@@ -153,10 +154,10 @@ export function createDemoRoutes(context: DemoContext): DemoHandler {
   }
 
   /** Runs an internal operation in-process and answers with its reply, as its HTTP transport does. */
-  async function invokeInternal(res: ServerResponse, name: string, payload: unknown): Promise<void> {
+  async function invokeInternal(res: ServerResponse, name: InternalOperationName, payload: unknown): Promise<void> {
     const operation = context.internal[name];
     if (!operation) return fail(res, "INTERNAL", `The ${name} operation is not available.`);
-    const result = await operation(payload, lambdaContext(name));
+    const result = await operation.handler(payload, lambdaContext(name));
     const error = (result as { error?: { code: ErrorCode } } | null)?.error;
     sendJson(res, error ? HTTP_STATUS_BY_CODE[error.code] : operation.successStatus, result);
   }

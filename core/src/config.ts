@@ -30,9 +30,14 @@ export const configSchemas = {
   Bucket: z.object({
     name: z.string().regex(/^[a-z0-9][a-z0-9-]{1,61}[a-z0-9]$/, "must be a bucket name (3–63 of a–z, 0–9, -)"),
   }),
-  /** Upstash (restUrl + restToken) in production; `url` (ioredis) self-hosted; neither = in-memory. */
+  /**
+   * Upstash (restUrl + restToken) in production; `url` (ioredis) for a self-hosted Redis; or an
+   * explicit `kind: "memory"` — the in-memory store, for one process (only the local stack sets
+   * it). Nothing configured is an error naming the setting, never a silent in-memory fallback.
+   */
   Redis: z
     .object({
+      kind: z.literal("memory").optional(),
       restUrl: z.url().optional(),
       restToken: z.string().min(1).optional(),
       url: z
@@ -40,7 +45,16 @@ export const configSchemas = {
         .regex(/^rediss?:\/\//, "must be a redis:// or rediss:// URL")
         .optional(),
     })
-    .refine((r) => !r.restUrl === !r.restToken, { message: "restUrl and restToken go together" }),
+    .superRefine((r, context) => {
+      if (!r.restUrl !== !r.restToken) context.addIssue({ code: "custom", message: "restUrl and restToken go together" });
+      const redisSettings = Boolean(r.restUrl || r.restToken || r.url);
+      if (r.kind === "memory" && redisSettings) {
+        context.addIssue({ code: "custom", path: ["kind"], message: '"memory" takes no Redis settings (restUrl, restToken, url)' });
+      }
+      if (r.kind === undefined && !redisSettings) {
+        context.addIssue({ code: "custom", path: ["restUrl"], message: "required: the Upstash REST URL (with restToken), or url for a self-hosted Redis" });
+      }
+    }),
   Clerk: z
     .object({
       jwtKey: z.string().min(1).optional(),

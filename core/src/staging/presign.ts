@@ -11,7 +11,6 @@ import { mediaKey } from "../policies/object-keys.js";
 import { maxBytesFor, OWNER_TYPE_POLICIES } from "../policies/owner-types.js";
 import type { UrlSigner } from "../storage/url-signer.js";
 import { type Clock, systemClock } from "../time/clock.js";
-import type { Buckets } from "./buckets.js";
 import type { PresignRequest } from "./schemas.js";
 import type { NewUpload, StagingStore } from "./staging-store.js";
 
@@ -19,7 +18,8 @@ export interface PresignDeps {
   store: StagingStore;
   signer: UrlSigner;
   settings: Pick<UploadSettings, "presignTtlSeconds" | "stagingGraceSeconds" | "orgQuotaBytes" | "presignRatePerMinute">;
-  buckets: Buckets;
+  /** Presign makes media keys only: compliance uploads (form signatures) arrive through their own route. */
+  mediaBucket: string;
   clock?: Clock;
 }
 
@@ -50,6 +50,8 @@ export async function presign(deps: PresignDeps, identity: Identity, request: Pr
         : `The ${identity.role} role may not upload ${ownerType}.`,
     );
   }
+  // Keys made here are media keys; a compliance owner type must have its own route (see signatures/).
+  if (policy.bucket !== "media") throw new ForbiddenError(`${ownerType} uploads are only accepted through their own route.`);
 
   type FileFailure = { index: number; code: "UNSUPPORTED_MEDIA_TYPE" | "TOO_LARGE"; maxBytes?: number };
   const failures = files.flatMap((file, index): FileFailure[] => {
@@ -77,7 +79,7 @@ export async function presign(deps: PresignDeps, identity: Identity, request: Pr
       ownerType,
       orgId,
       userId,
-      bucket: deps.buckets[policy.bucket],
+      bucket: deps.mediaBucket,
       key: mediaKey({ orgId, ownerType, userId, uploadId, contentType: file.contentType }),
       contentType: file.contentType,
       size: file.size,

@@ -131,7 +131,10 @@ async function main() {
     const driver = new CountingDriver(new IoredisDriver(ioredis));
     const store = new RedisStore(driver);
     const presignOnce = () =>
-      presign({ store, signer, settings, buckets }, admin, { ownerType: "progress_photo", files: [{ contentType: "image/png", size: 1000 }] });
+      presign({ store, signer, settings, mediaBucket: buckets.media }, admin, {
+        ownerType: "progress_photo",
+        files: [{ contentType: "image/png", size: 1000 }],
+      });
     const presignRounds = quick ? 200 : 1000;
     await presignOnce();
     driver.reset();
@@ -140,7 +143,10 @@ async function main() {
     const upstashStore = new RedisStore(new UpstashDriver(upstash));
     const upstashPresignMs = await timeMs(
       () =>
-        presign({ store: upstashStore, signer, settings, buckets }, admin, { ownerType: "progress_photo", files: [{ contentType: "image/png", size: 1000 }] }),
+        presign({ store: upstashStore, signer, settings, mediaBucket: buckets.media }, admin, {
+          ownerType: "progress_photo",
+          files: [{ contentType: "image/png", size: 1000 }],
+        }),
       rounds,
     );
     results.presign = {
@@ -161,7 +167,7 @@ async function main() {
         for (let i = 0; i < n; i += 10) {
           uploads.push(
             ...(
-              await presign({ store, signer, settings, buckets }, admin, {
+              await presign({ store, signer, settings, mediaBucket: buckets.media }, admin, {
                 ownerType: "message",
                 files: Array.from({ length: Math.min(10, n - i) }, () => ({ contentType: "image/png", size: png.length })),
               })

@@ -3,6 +3,4 @@ import { issueSignatureToken, issueSignatureTokenSchema } from "@fitkit/core/sig
 import { signatureTokens } from "./lib/deps/signature-tokens.js";
 import { internalOperation } from "./lib/internal.js";
 
-export const handler = internalOperation(issueSignatureTokenSchema, async (request) => issueSignatureToken({ tokens: await signatureTokens() }, request), {
-  successStatus: 201,
-});
+export const handler = internalOperation(issueSignatureTokenSchema, async (request) => issueSignatureToken({ tokens: await signatureTokens() }, request));

@@ -13,8 +13,7 @@ export const handler = authenticatedJsonRoute(presignRequestSchema, async (ident
       store: await stagingStore(),
       signer: writerSigner(),
       settings: uploadSettings(),
-      // Presign serves media owner types only; form signatures arrive through their public route.
-      buckets: { media: readBucket("MediaBucket"), compliance: "" },
+      mediaBucket: readBucket("MediaBucket"),
     },
     identity,
     body,

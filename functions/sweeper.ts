@@ -9,6 +9,7 @@ import { objectStore } from "./lib/deps/storage.js";
 import { internalOperation } from "./lib/internal.js";
 import { logger } from "./lib/logger.js";
 import { readBucket } from "./lib/resources.js";
+import { isScheduledEvent } from "./lib/scheduled-event.js";
 
 const sweepOperation = internalOperation(sweepRequestSchema, async (_event, context) => {
   const report = await sweep({
@@ -22,14 +23,9 @@ const sweepOperation = internalOperation(sweepRequestSchema, async (_event, cont
   return summary;
 });
 
-const isScheduledEvent = (event: unknown): boolean => typeof event === "object" && event !== null && (event as { source?: unknown }).source === "aws.events";
-
 /** Over invoke an error is an `{ error }` reply; a scheduled run fails loudly so the failure is on record. */
-export const handler = Object.assign(
-  async (event: unknown, context: Context) => {
-    const result = await sweepOperation(event, context);
-    if (isScheduledEvent(event) && "error" in result) throw new Error(`sweep failed: ${result.error.code}`);
-    return result;
-  },
-  { successStatus: sweepOperation.successStatus },
-);
+export async function handler(event: unknown, context: Context) {
+  const result = await sweepOperation(event, context);
+  if (isScheduledEvent(event) && "error" in result) throw new Error(`sweep failed: ${result.error.code}`);
+  return result;
+}

@@ -65,7 +65,7 @@ export function readLocalEnv(env: Env): LocalEnv {
       media: section(env, "Bucket", { name: "R2_BUCKET_NAME" }, { name: "fitkit-media" }).name,
       compliance: section(env, "Bucket", { name: "R2_COMPLIANCE_BUCKET_NAME" }, { name: "fitkit-compliance" }).name,
     },
-    redis: section(env, "Redis", { url: "REDIS_URL", restUrl: "UPSTASH_REDIS_REST_URL", restToken: "UPSTASH_REDIS_REST_TOKEN" }),
+    redis: redisOf(env),
     clerkJwtKey: env.CLERK_JWT_KEY || null,
     appOrigins: (env.APP_ORIGINS ?? "")
       .split(",")
@@ -82,6 +82,14 @@ export function readLocalEnv(env: Env): LocalEnv {
       scanMaxBytes: "SCAN_MAX_BYTES",
     }),
   };
+}
+
+const REDIS_VARIABLES = { url: "REDIS_URL", restUrl: "UPSTASH_REDIS_REST_URL", restToken: "UPSTASH_REDIS_REST_TOKEN" };
+
+/** A Redis when one is named; otherwise the in-memory store, said explicitly (the link never defaults to it). */
+function redisOf(env: Env): Config<"Redis"> {
+  const named = Object.values(REDIS_VARIABLES).some((variable) => env[variable]);
+  return named ? section(env, "Redis", REDIS_VARIABLES) : parseConfig("Redis", { kind: "memory" });
 }
 
 /** The linked resources, as the `SST_RESOURCE_<Name>` variables a deployed function receives. */

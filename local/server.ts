@@ -10,7 +10,14 @@ import { constantTimeEqual } from "@fitkit/core/hashing";
 import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2, Context } from "aws-lambda";
 
 export type HttpHandler = (event: APIGatewayProxyEventV2, context: Context) => Promise<APIGatewayProxyStructuredResultV2 | undefined>;
-export type InternalHandler = ((payload: unknown, context: Context) => Promise<unknown>) & { successStatus: number };
+export type InternalHandler = (payload: unknown, context: Context) => Promise<unknown>;
+
+/** An internal operation as this transport serves it: the deployed handler and its status of success. */
+export interface InternalOperation {
+  handler: InternalHandler;
+  /** Lambda invoke has no status; over HTTP a success is this (201 for one that creates). */
+  successStatus: number;
+}
 
 export interface Route {
   method: string;
@@ -21,7 +28,8 @@ export interface Route {
 
 export interface LocalServerOptions {
   routes: Route[];
-  internal: Record<string, InternalHandler>;
+  /** By operation name: `POST /internal/<name>`. */
+  internal: Record<string, InternalOperation>;
   internalApiKey: string;
   /** Extra non-Lambda routes of the local stack (e.g. the demo page); return false when not matched. */
   extra?: (req: IncomingMessage, res: ServerResponse, body: Buffer) => Promise<boolean>;
@@ -135,17 +143,17 @@ async function serveInternal(options: LocalServerOptions, req: IncomingMessage, 
   if (typeof key !== "string" || !constantTimeEqual(key, options.internalApiKey)) {
     return errorReply(res, "UNAUTHENTICATED", "A valid x-internal-key header is required.");
   }
-  const handler = Object.hasOwn(options.internal, name) ? options.internal[name] : undefined;
-  if (!handler || req.method !== "POST") return errorReply(res, "NOT_FOUND", "No such internal operation.");
+  const operation = Object.hasOwn(options.internal, name) ? options.internal[name] : undefined;
+  if (!operation || req.method !== "POST") return errorReply(res, "NOT_FOUND", "No such internal operation.");
   let payload: unknown;
   try {
     payload = body.length === 0 ? {} : JSON.parse(body.toString("utf8"));
   } catch {
     return errorReply(res, "INVALID_REQUEST", "The body is not valid JSON.");
   }
-  const result = await handler(payload, lambdaContext(name));
+  const result = await operation.handler(payload, lambdaContext(name));
   const error = (result as Partial<ErrorBody> | null)?.error;
-  sendJson(res, error ? HTTP_STATUS_BY_CODE[error.code] : handler.successStatus, result);
+  sendJson(res, error ? HTTP_STATUS_BY_CODE[error.code] : operation.successStatus, result);
 }
 
 /**

@@ -5,14 +5,14 @@
  */
 import type { Server } from "node:http";
 import { join } from "node:path";
+import { SCHEDULED_EVENT } from "../functions/lib/scheduled-event.js";
 import { uploadCorsRule } from "../stacks/cors.js";
 import { createDemoRoutes } from "./demo/index.js";
 import { ensureDevKey } from "./dev-auth.js";
 import { type EmbeddedS3, startEmbeddedS3 } from "./embedded-s3.js";
 import { type LocalEnv, resourceVariables } from "./env.js";
-import { createLocalServer, type InternalHandler, type LocalServerOptions, lambdaContext, type Route } from "./server.js";
-
-const scheduledContext = () => lambdaContext("sweeper");
+import { loadFunctions } from "./functions.js";
+import { createLocalServer, type LocalServerOptions, lambdaContext } from "./server.js";
 
 export interface LocalStack {
   api: string;
@@ -62,49 +62,24 @@ export async function startLocalStack(env: LocalEnv): Promise<LocalStack> {
     }),
   );
 
-  // Imported only now: handlers read their links on first use.
-  const [presign, signedGet, health, consume, usage, sweeper, publicSignaturePut, issueSignatureToken, release, setQuota] = await Promise.all([
-    import("../functions/presign.js"),
-    import("../functions/signed-get.js"),
-    import("../functions/health.js"),
-    import("../functions/consume.js"),
-    import("../functions/usage.js"),
-    import("../functions/sweeper.js"),
-    import("../functions/public-signature-put.js"),
-    import("../functions/issue-signature-token.js"),
-    import("../functions/release.js"),
-    import("../functions/set-quota.js"),
-  ]);
-  const routes: Route[] = [
-    { method: "POST", path: "/uploads", handler: presign.handler },
-    { method: "POST", path: "/uploads/signed-urls", handler: signedGet.handler },
-    { method: "PUT", path: "/public/signatures/{token}", handler: publicSignaturePut.handler },
-    { method: "GET", path: "/health", handler: health.handler },
-  ];
-  const internal: Record<string, InternalHandler> = {
-    consume: consume.handler,
-    usage: usage.handler,
-    sweep: sweeper.handler,
-    "issue-signature-token": issueSignatureToken.handler,
-    release: release.handler,
-    "set-quota": setQuota.handler,
-  };
+  // Loaded only now: handlers read their links on first use.
+  const { routes, internal, schedules } = await loadFunctions();
 
   const { authenticator } = await import("../functions/lib/deps/authenticator.js");
   const demo = createDemoRoutes({ api, internal, devPrivateKeyPem: devKey?.privateKeyPem ?? null, authenticator: authenticator() });
   options = { routes, internal, internalApiKey: env.internalApiKey, extra: demo };
-  // The deployed schedule runs the sweeper every 5 minutes; so does the local stack.
-  const schedule = setInterval(
-    () => void internal.sweep!({ source: "aws.events", "detail-type": "Scheduled Event" }, scheduledContext()).catch(() => undefined),
-    5 * 60_000,
-  );
-  schedule.unref();
+  // The deployed schedules (the sweeper every 5 minutes), with the payload the deployed schedule sends.
+  const timers = schedules.map(({ key, operation, everyMs }) => {
+    const timer = setInterval(() => void internal[operation]!.handler(SCHEDULED_EVENT, lambdaContext(key)).catch(() => undefined), everyMs);
+    timer.unref();
+    return timer;
+  });
   return {
     api,
     s3: r2.endpoint,
     buckets: env.buckets,
     close: async () => {
-      clearInterval(schedule);
+      for (const timer of timers) clearInterval(timer);
       await new Promise<void>((resolve) => server.close(() => resolve()));
       server.closeAllConnections();
       await embedded?.close();

@@ -4,7 +4,9 @@
  * stage config), the sweeper also on a schedule.
  */
 import { createHash } from "node:crypto";
-import { componentName, FUNCTION_KEYS, type FunctionKey, functionSpec, INTERNAL_FUNCTION_KEYS, type LinkName, SCHEDULED_EVENT } from "./functions.js";
+// The schedule's payload is owned by the handlers that must recognise it.
+import { SCHEDULED_EVENT } from "../functions/lib/scheduled-event.js";
+import { componentName, FUNCTION_KEYS, type FunctionKey, functionSpec, INTERNAL_FUNCTION_KEYS, type LinkName } from "./functions.js";
 import type { LinkTarget } from "./links.js";
 import { callersOf, type StageConfig } from "./stage-config.js";
 

@@ -3,9 +3,7 @@
  * the local stack applies the same rule to its embedded S3 server, so the browser test proves the
  * production rule set. Plain data: importable without SST's globals.
  */
-
-/** The headers a presigned PUT signs (core's signer), so a browser must be allowed to send them. */
-export const SIGNED_UPLOAD_HEADERS = ["content-type", "content-length", "if-none-match", "x-amz-checksum-sha256"] as const;
+import { SIGNED_PUT_HEADERS } from "@fitkit/core/adapters/s3/signed-put-headers";
 
 export interface BucketCorsRule {
   allowedOrigins: string[];
@@ -19,7 +17,9 @@ export function uploadCorsRule(appOrigins: readonly string[]): BucketCorsRule {
   return {
     allowedOrigins: [...appOrigins],
     allowedMethods: ["PUT", "GET", "HEAD"],
-    allowedHeaders: [...SIGNED_UPLOAD_HEADERS],
+    // A browser must be allowed to send every header a presigned PUT signs (core's signers).
+    allowedHeaders: [...SIGNED_PUT_HEADERS],
+    // A response header, not a signed one: multipart uploads read each part's ETag.
     exposeHeaders: ["ETag"],
     maxAgeSeconds: 3600,
   };

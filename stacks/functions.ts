@@ -8,7 +8,11 @@
  * The public signature function never sees Clerk; the GET-signing function only holds the
  * read-only R2 token.
  *
- * This module must not touch SST globals at import time (the wiring tests import it directly).
+ * The local stack serves the same table (`local/functions.ts`): routes, internal operations and
+ * schedules all come from here.
+ *
+ * This module must not touch SST globals at import time (the wiring tests and the local stack
+ * import it directly).
  */
 
 /** The link names the handlers read through `Resource.<Name>` (the local stack sets the same names). */
@@ -38,19 +42,18 @@ export interface HttpFunctionSpec extends FunctionSpecBase {
 /** No route: invoked with Lambda Invoke by the caller roles in the stage config (and by `schedule`). */
 export interface InternalFunctionSpec extends FunctionSpecBase {
   internal: true;
+  /**
+   * The operation's name in the API contract: the local stack serves it as `POST /internal/<operation>`.
+   * Stated for every internal function (one rule, no exceptions): the table key names the Lambda
+   * (`sweeper`), the operation names what it does (`sweep`).
+   */
+  operation: string;
   route?: never;
   /** EventBridge Scheduler expression, e.g. `rate(5 minutes)`. */
   schedule?: `rate(${string})` | `cron(${string})`;
 }
 
 export type FunctionSpec = HttpFunctionSpec | InternalFunctionSpec;
-
-/**
- * The payload of a scheduled invocation. EventBridge Scheduler (CronV2) delivers exactly this
- * JSON; it has the shape of an EventBridge scheduled event so the handler can tell a scheduled run
- * (`source === "aws.events"`, which fails loudly) from an internal invoke (which returns `{ error }`).
- */
-export const SCHEDULED_EVENT = { source: "aws.events", "detail-type": "Scheduled Event", detail: {} } as const;
 
 export const FUNCTIONS = {
   presign: {
@@ -78,6 +81,7 @@ export const FUNCTIONS = {
   consume: {
     handler: "functions/consume.handler",
     internal: true,
+    operation: "consume",
     links: ["MediaBucket", "ComplianceBucket", "R2Writer", "Redis", "Clamd", "UploadSettings"],
     // N parallel HEAD/range reads plus an optional clamd scan of up to scanMaxBytes.
     timeout: "60 seconds",
@@ -85,27 +89,32 @@ export const FUNCTIONS = {
   release: {
     handler: "functions/release.handler",
     internal: true,
+    operation: "release",
     links: ["MediaBucket", "ComplianceBucket", "R2Writer", "Redis"],
     timeout: "60 seconds",
   },
   "issue-signature-token": {
     handler: "functions/issue-signature-token.handler",
     internal: true,
+    operation: "issue-signature-token",
     links: ["Redis", "UploadSettings"],
   },
   usage: {
     handler: "functions/usage.handler",
     internal: true,
+    operation: "usage",
     links: ["Redis", "UploadSettings"],
   },
   "set-quota": {
     handler: "functions/set-quota.handler",
     internal: true,
+    operation: "set-quota",
     links: ["Redis", "UploadSettings"],
   },
   sweeper: {
     handler: "functions/sweeper.handler",
     internal: true,
+    operation: "sweep",
     schedule: "rate(5 minutes)",
     links: ["MediaBucket", "ComplianceBucket", "R2Writer", "Redis", "UploadSettings"],
     // Runs every 5 minutes; must finish well before the next run (the lease covers overlap).
@@ -121,6 +130,9 @@ export type InternalFunctionKey = {
 export const FUNCTION_KEYS = Object.keys(FUNCTIONS) as FunctionKey[];
 
 export const INTERNAL_FUNCTION_KEYS = FUNCTION_KEYS.filter((key): key is InternalFunctionKey => "internal" in FUNCTIONS[key]);
+
+/** `sweep`, `consume`, …: the names of the internal operations (see `InternalFunctionSpec.operation`). */
+export type InternalOperationName = (typeof FUNCTIONS)[InternalFunctionKey]["operation"];
 
 export function functionSpec(key: FunctionKey): FunctionSpec {
   return FUNCTIONS[key];

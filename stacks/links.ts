@@ -4,6 +4,7 @@
  * groups the secrets of one dependency, so linking a function to `Clerk` is the only way it can
  * see the Clerk key.
  */
+import { DEFAULT_CLAMD_PORT } from "@fitkit/core/config";
 import type { LinkName } from "./functions.js";
 import type { Secrets } from "./secrets.js";
 import type { UploadSettings } from "./stage-config.js";
@@ -12,10 +13,8 @@ import type { Storage } from "./storage.js";
 /** What `link: [...]` accepts from us: SST components that carry link properties. */
 export type LinkTarget = sst.Linkable<Record<string, unknown>> | sst.cloudflare.Bucket;
 
-export const DEFAULT_CLAMD_PORT = 3310;
-
 /**
- * `"host:port"` (or `"host"`, port 3310; `"[v6]:port"`) → `{ host, port }`.
+ * `"host:port"` (or `"host"`, port DEFAULT_CLAMD_PORT; `"[v6]:port"`) → `{ host, port }`.
  * Empty means scanning is off: `{ host: "", port: 0 }`.
  */
 export function parseClamdAddress(address: string): { host: string; port: number } {

@@ -5,7 +5,7 @@
  *
  * This module must not touch SST globals at import time (the wiring tests import it directly).
  */
-import { configSchemas, type UploadSettings } from "@fitkit/core/config";
+import { configProblems, configSchemas, type UploadSettings } from "@fitkit/core/config";
 import { FUNCTIONS, INTERNAL_FUNCTION_KEYS, type InternalFunctionKey } from "./functions.js";
 
 /** The `UploadSettings` link (numbers). Handlers parse it with the same core schema. */
@@ -112,12 +112,8 @@ export function validateStageConfig(stage: string, config: StageConfig): void {
     }
   }
 
-  const settings = config.uploadSettings;
-  for (const [name, value] of Object.entries(settings)) {
-    const min = name === "stagingGraceSeconds" ? 0 : 1;
-    if (!Number.isSafeInteger(value) || value < min) problems.push(`uploadSettings.${name} must be an integer ≥ ${min}, got ${value}`);
-  }
-  if (settings.presignTtlSeconds > 604_800) problems.push("uploadSettings.presignTtlSeconds must be ≤ 604800 (SigV4 limit)");
+  // The rules of core's one config schema, which the handlers parse the linked values with.
+  problems.push(...configProblems("UploadSettings", config.uploadSettings, "uploadSettings"));
 
   if (problems.length > 0) {
     throw new StageConfigError(`Invalid configuration for stage "${stage}":\n  - ${problems.join("\n  - ")}`);

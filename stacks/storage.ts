@@ -1,8 +1,10 @@
 /**
  * The R2 buckets and their rules: CORS for direct browser uploads/downloads through presigned
  * URLs, a lifecycle rule that aborts abandoned multipart uploads, and on the compliance bucket a
- * retention lock on `records/` (where consume promotes signed documents).
+ * retention lock on `records/` (where consume promotes signed documents). The prefixes are core's,
+ * where the keys are made: the lock cannot drift from where records are written.
  */
+import { INCOMING_PREFIX, RECORDS_PREFIX } from "@fitkit/core/policies/object-keys";
 import { uploadCorsRule } from "./cors.js";
 
 export const ABORT_MULTIPART_AFTER_SECONDS = 24 * 60 * 60;
@@ -12,8 +14,6 @@ export const ABORT_MULTIPART_AFTER_SECONDS = 24 * 60 * 60;
  * record is unlocked before its seventh anniversary.
  */
 export const RECORDS_RETENTION_SECONDS = (7 * 365 + 2) * 24 * 60 * 60;
-export const RECORDS_PREFIX = "records/";
-export const INCOMING_PREFIX = "incoming/";
 /** Well past any staging deadline (presign TTL + grace), so only leftovers expire. */
 export const INCOMING_EXPIRY_SECONDS = 7 * 24 * 60 * 60;
 

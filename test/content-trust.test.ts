@@ -62,7 +62,7 @@ const member = (): Identity => ({ userId: uniqueId("user"), orgId: uniqueId("org
 const scanner = () => new ClamdScanner({ host: clamd.host, port: clamd.port, timeoutMs: 5000 });
 
 async function upload(identity: Identity, ownerType: OwnerType, files: { contentType: string; bytes: Buffer; sha256?: boolean }[]) {
-  const { uploads } = await presign({ store, signer, settings, buckets: { media: MEDIA, compliance: "compliance-trust" } }, identity, {
+  const { uploads } = await presign({ store, signer, settings, mediaBucket: MEDIA }, identity, {
     ownerType,
     files: files.map((f) => ({
       contentType: f.contentType,

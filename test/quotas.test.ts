@@ -58,7 +58,7 @@ const usage = (orgId: string) => store.usage(orgId, DEFAULT_QUOTA);
 
 async function presignPng(who: Identity, count = 1, lifetime = 600, bytes = png): Promise<PresignedUpload[]> {
   return (
-    await presign({ store, signer, settings: settings(lifetime), buckets }, who, {
+    await presign({ store, signer, settings: settings(lifetime), mediaBucket: buckets.media }, who, {
       ownerType: "progress_photo",
       files: Array.from({ length: count }, () => ({ contentType: "image/png", size: bytes.length })),
     })

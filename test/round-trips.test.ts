@@ -39,7 +39,7 @@ describe("round trips", () => {
   it("presign of 10 files is one Redis round trip", async () => {
     driver.reset();
     await presign(
-      { store, signer, settings, buckets },
+      { store, signer, settings, mediaBucket: buckets.media },
       { userId: "user_1", orgId: uniqueId("org"), role: "member" },
       {
         ownerType: "message",
@@ -54,7 +54,7 @@ describe("round trips", () => {
     const objects = new MemoryObjectStore();
     const uploads = [];
     for (let i = 0; i < n; i += 10) {
-      const batch = await presign({ store, signer, settings, buckets }, identity, {
+      const batch = await presign({ store, signer, settings, mediaBucket: buckets.media }, identity, {
         ownerType: "message",
         files: Array.from({ length: Math.min(10, n - i) }, () => ({ contentType: "image/png", size: png.length })),
       });

@@ -5,12 +5,15 @@
  */
 import * as z from "zod";
 
-const positiveInt = z.coerce.number().int().positive();
+const positiveInt = z.coerce.number().int("must be a whole number").positive("must be ≥ 1");
+
+/** clamd's own default TCP port; `stacks/links.ts` uses it for a `ClamdAddress` without a port. */
+export const DEFAULT_CLAMD_PORT = 3310;
 
 export const configSchemas = {
   UploadSettings: z.object({
-    presignTtlSeconds: positiveInt.max(604_800).default(600),
-    stagingGraceSeconds: z.coerce.number().int().min(0).default(3600),
+    presignTtlSeconds: positiveInt.max(604_800, "must be ≤ 604800 (the SigV4 limit of a presigned URL)").default(600),
+    stagingGraceSeconds: z.coerce.number().int("must be a whole number").min(0, "must be ≥ 0").default(3600),
     orgQuotaBytes: positiveInt.default(10_737_418_240),
     presignRatePerMinute: positiveInt.default(60),
     publicPutRatePerMinute: positiveInt.default(20),
@@ -27,9 +30,14 @@ export const configSchemas = {
   Bucket: z.object({
     name: z.string().regex(/^[a-z0-9][a-z0-9-]{1,61}[a-z0-9]$/, "must be a bucket name (3–63 of a–z, 0–9, -)"),
   }),
-  /** Upstash (restUrl + restToken) in production; `url` (ioredis) self-hosted; neither = in-memory. */
+  /**
+   * Upstash (restUrl + restToken) in production; `url` (ioredis) for a self-hosted Redis; or an
+   * explicit `kind: "memory"` — the in-memory store, for one process (only the local stack sets
+   * it). Nothing configured is an error naming the setting, never a silent in-memory fallback.
+   */
   Redis: z
     .object({
+      kind: z.literal("memory").optional(),
       restUrl: z.url().optional(),
       restToken: z.string().min(1).optional(),
       url: z
@@ -37,7 +45,16 @@ export const configSchemas = {
         .regex(/^rediss?:\/\//, "must be a redis:// or rediss:// URL")
         .optional(),
     })
-    .refine((r) => !r.restUrl === !r.restToken, { message: "restUrl and restToken go together" }),
+    .superRefine((r, context) => {
+      if (!r.restUrl !== !r.restToken) context.addIssue({ code: "custom", message: "restUrl and restToken go together" });
+      const redisSettings = Boolean(r.restUrl || r.restToken || r.url);
+      if (r.kind === "memory" && redisSettings) {
+        context.addIssue({ code: "custom", path: ["kind"], message: '"memory" takes no Redis settings (restUrl, restToken, url)' });
+      }
+      if (r.kind === undefined && !redisSettings) {
+        context.addIssue({ code: "custom", path: ["restUrl"], message: "required: the Upstash REST URL (with restToken), or url for a self-hosted Redis" });
+      }
+    }),
   Clerk: z
     .object({
       jwtKey: z.string().min(1).optional(),
@@ -48,7 +65,7 @@ export const configSchemas = {
     .refine((c) => c.jwtKey || c.secretKey, { message: "jwtKey (networkless) or secretKey is required" }),
   Clamd: z.object({
     host: z.string().default(""),
-    port: z.coerce.number().int().min(0).max(65_535).default(3310),
+    port: z.coerce.number().int().min(0).max(65_535).default(DEFAULT_CLAMD_PORT),
   }),
 } as const;
 
@@ -63,12 +80,21 @@ export class ConfigError extends Error {
 /** Parses one section; `source` names where it came from (e.g. "Resource.UploadSettings"). */
 export function parseConfig<S extends ConfigSection>(section: S, raw: unknown, source: string = section): Config<S> {
   const result = configSchemas[section].safeParse(raw ?? {});
-  if (!result.success) {
-    const problems = result.error.issues.map((i) => `${[source, ...i.path].join(".")}: ${i.message}`);
-    throw new ConfigError(`Invalid configuration — ${problems.join("; ")}`);
-  }
+  if (!result.success) throw new ConfigError(`Invalid configuration — ${problemsOf(result.error, source).join("; ")}`);
   return result.data as Config<S>;
 }
+
+/**
+ * Every problem of `raw` as one section, each naming `<source>.<field>`; empty when it parses.
+ * For callers that collect problems of their own too (the stage config checks upload settings
+ * with this, so stacks and handlers accept exactly the same values).
+ */
+export function configProblems(section: ConfigSection, raw: unknown, source: string = section): string[] {
+  const result = configSchemas[section].safeParse(raw ?? {});
+  return result.success ? [] : problemsOf(result.error, source);
+}
+
+const problemsOf = (error: z.ZodError, source: string): string[] => error.issues.map((i) => `${[source, ...i.path].join(".")}: ${i.message}`);
 
 export const authorizedPartiesOf = (clerk: Config<"Clerk">): string[] =>
   clerk.authorizedParties

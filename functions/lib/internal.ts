@@ -13,17 +13,9 @@ import { logger } from "./logger.js";
 
 export type InternalResult<T> = T | ErrorBody;
 
-export interface InternalHandler<T> {
-  (payload: unknown, context: Context): Promise<InternalResult<T>>;
-  /** The HTTP status of success on the local stack's transport. */
-  successStatus: number;
-}
+export type InternalHandler<T> = (payload: unknown, context: Context) => Promise<InternalResult<T>>;
 
-export function internalOperation<S extends z.ZodType, T>(
-  schema: S,
-  run: (input: z.output<S>, context: Context) => Promise<T>,
-  options: { successStatus?: number } = {},
-): InternalHandler<T> {
+export function internalOperation<S extends z.ZodType, T>(schema: S, run: (input: z.output<S>, context: Context) => Promise<T>): InternalHandler<T> {
   const handler = middy<unknown, InternalResult<T>>()
     .use(injectLambdaContext(logger, { resetKeys: true }))
     .use({
@@ -36,7 +28,5 @@ export function internalOperation<S extends z.ZodType, T>(
       if (!parsed.success) throw invalidRequestFrom(parsed.error);
       return run(parsed.data, context);
     });
-  return Object.assign((payload: unknown, context: Context) => handler(payload, context), {
-    successStatus: options.successStatus ?? 200,
-  });
+  return (payload, context) => handler(payload, context);
 }

@@ -28,16 +28,17 @@ import { fileURLToPath } from "node:url";
 import type { Authenticator, Identity } from "@fitkit/core/auth/identity";
 import { type ErrorCode, HTTP_STATUS_BY_CODE, UploadError } from "@fitkit/core/errors";
 import { SAFE_SEGMENT } from "@fitkit/core/policies/object-keys";
-import { isOwnerType, OWNER_TYPE_POLICIES, OWNER_TYPES } from "@fitkit/core/policies/owner-types";
+import { isOwnerType, isRole, OWNER_TYPE_POLICIES, OWNER_TYPES, ROLES } from "@fitkit/core/policies/owner-types";
+import type { InternalOperationName } from "../../stacks/functions.js";
 import { signDevToken } from "../dev-auth.js";
-import { type InternalHandler, lambdaContext } from "../server.js";
+import { type InternalOperation, lambdaContext } from "../server.js";
 import { type DemoConfig, renderPage } from "./page-html.js";
 
 export interface DemoContext {
   /** The API's own origin, e.g. http://127.0.0.1:3000. */
   api: string;
   /** The internal operations, callable in-process (e.g. consume for the dev-only link route). */
-  internal: Record<string, InternalHandler>;
+  internal: Record<string, InternalOperation>;
   /** The dev signing key, or null when CLERK_JWT_KEY points at a real Clerk instance. */
   devPrivateKeyPem: string | null;
   /** Verifies session tokens exactly as the deployed handlers do. */
@@ -50,7 +51,6 @@ const DEV_TOKEN_TTL_SECONDS = 3600;
 const DEV_TOKEN_MAX_TTL_SECONDS = 7 * 86_400;
 /** A signing link's default lifetime (the internal operation's own default). */
 const SIGNATURE_LINK_TTL_SECONDS = 86_400;
-const ROLES = ["member", "coach", "admin"] as const;
 const PAGE_SCRIPT = fileURLToPath(new URL("./page.ts", import.meta.url));
 const PAGE_STYLES = fileURLToPath(new URL("./app.css", import.meta.url));
 
@@ -104,7 +104,7 @@ export function createDemoRoutes(context: DemoContext): DemoHandler {
       if (typeof userId !== "string" || !SAFE_SEGMENT.test(userId)) problems.push({ path: "userId", message: "1–128 of A–Z, a–z, 0–9, _ or -" });
       if (orgId !== null && (typeof orgId !== "string" || !SAFE_SEGMENT.test(orgId)))
         problems.push({ path: "orgId", message: "1–128 of A–Z, a–z, 0–9, _ or - (or null for no organisation)" });
-      if (typeof role !== "string" || !(ROLES as readonly string[]).includes(role)) problems.push({ path: "role", message: `one of ${ROLES.join(", ")}` });
+      if (typeof role !== "string" || !isRole(role)) problems.push({ path: "role", message: `one of ${ROLES.join(", ")}` });
       if (claims !== "v1" && claims !== "v2") problems.push({ path: "claims", message: "v1 (org_id, org_role) or v2 (o: { id, rol })" });
       if (!Number.isInteger(expiresInSeconds) || (expiresInSeconds as number) < 1 || (expiresInSeconds as number) > DEV_TOKEN_MAX_TTL_SECONDS)
         problems.push({ path: "expiresInSeconds", message: `an integer from 1 to ${DEV_TOKEN_MAX_TTL_SECONDS}` });
@@ -164,10 +164,10 @@ export function createDemoRoutes(context: DemoContext): DemoHandler {
   }
 
   /** Runs an internal operation in-process and answers with its reply, as its HTTP transport does. */
-  async function invokeInternal(res: ServerResponse, name: string, payload: unknown): Promise<void> {
+  async function invokeInternal(res: ServerResponse, name: InternalOperationName, payload: unknown): Promise<void> {
     const operation = context.internal[name];
     if (!operation) return fail(res, "INTERNAL", `The ${name} operation is not available.`);
-    const result = await operation(payload, lambdaContext(name));
+    const result = await operation.handler(payload, lambdaContext(name));
     const error = (result as { error?: { code: ErrorCode } } | null)?.error;
     sendJson(res, error ? HTTP_STATUS_BY_CODE[error.code] : operation.successStatus, result);
   }

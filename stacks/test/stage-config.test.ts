@@ -43,8 +43,8 @@ describe("resolveStageConfig", () => {
         '  - internalCallers: "arn:aws:iam::111111111111:user/bob" is not an IAM role ARN',
         '  - internalCallers: "presign" has an HTTP route and cannot be granted (internal: consume, release, issue-signature-token, usage, set-quota, sweeper)',
         '  - internalCallers: "consum" is not a function (internal: consume, release, issue-signature-token, usage, set-quota, sweeper)',
-        "  - uploadSettings.orgQuotaBytes must be an integer ≥ 1, got 1.5",
-        "  - uploadSettings.presignTtlSeconds must be ≤ 604800 (SigV4 limit)",
+        "  - uploadSettings.presignTtlSeconds: must be ≤ 604800 (the SigV4 limit of a presigned URL)",
+        "  - uploadSettings.orgQuotaBytes: must be a whole number",
       ].join("\n"),
     );
   });

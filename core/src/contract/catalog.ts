@@ -34,7 +34,9 @@ export type ErrorCode = keyof typeof HTTP_STATUS_BY_CODE;
 /** The API's error codes, in the contract's order. */
 export const ERROR_CODES = Object.keys(HTTP_STATUS_BY_CODE) as readonly ErrorCode[];
 
-export type Role = "admin" | "coach" | "member";
+/** The organisation roles (Clerk's `org:<role>`), least privileged first. */
+export const ROLES = ["member", "coach", "admin"] as const;
+export type Role = (typeof ROLES)[number];
 export type BucketKind = "media" | "compliance";
 /** Who may read an object through `/uploads/signed-urls`. */
 export type ReadRule = "uploader-or-staff" | "org-member" | "org-admin";
@@ -49,7 +51,6 @@ export interface OwnerTypePolicy {
 }
 
 const MiB = 1024 * 1024;
-const ALL_ROLES: readonly Role[] = ["member", "coach", "admin"];
 const images = (maxBytes: number) => ({
   "image/jpeg": maxBytes,
   "image/png": maxBytes,
@@ -63,9 +64,9 @@ const images = (maxBytes: number) => ({
  * `as const` keeps each row's `createRoles` literal, so `PresignableOwnerType` derives from it.
  */
 const OWNER_TYPE_TABLE = {
-  progress_photo: { createRoles: ALL_ROLES, maxBytesByType: images(20 * MiB), bucket: "media", read: "uploader-or-staff" },
+  progress_photo: { createRoles: ROLES, maxBytesByType: images(20 * MiB), bucket: "media", read: "uploader-or-staff" },
   exercise_comment: {
-    createRoles: ALL_ROLES,
+    createRoles: ROLES,
     maxBytesByType: {
       ...images(20 * MiB),
       "video/mp4": 500 * MiB,
@@ -75,7 +76,7 @@ const OWNER_TYPE_TABLE = {
     bucket: "media",
     read: "org-member",
   },
-  message: { createRoles: ALL_ROLES, maxBytesByType: images(10 * MiB), bucket: "media", read: "org-member" },
+  message: { createRoles: ROLES, maxBytesByType: images(10 * MiB), bucket: "media", read: "org-member" },
   organization_logo: {
     createRoles: ["admin"],
     maxBytesByType: { "image/png": 2 * MiB, "image/jpeg": 2 * MiB, "image/webp": 2 * MiB },

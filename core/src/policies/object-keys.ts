@@ -6,6 +6,13 @@
  */
 import { EXTENSION_BY_TYPE, isOwnerType, type OwnerType, TYPE_BY_EXTENSION } from "./owner-types.js";
 
+/**
+ * The compliance bucket's two stages. `stacks/storage.ts` imports these for its lifecycle rule and
+ * its 7-year retention lock, so the lock always covers exactly where consume promotes records.
+ */
+export const INCOMING_PREFIX = "incoming/";
+export const RECORDS_PREFIX = "records/";
+
 /** Identifiers that may appear in a key: Clerk ids (`org_…`, `user_…`) and our upload ids. */
 export const SAFE_SEGMENT = /^[A-Za-z0-9_-]{1,128}$/;
 
@@ -33,13 +40,13 @@ export function mediaKey(p: { orgId: string; ownerType: OwnerType; userId: strin
 export function incomingComplianceKey(p: { orgId: string; uploadId: string; contentType: string }): string {
   assertSafe("orgId", p.orgId);
   assertSafe("uploadId", p.uploadId);
-  return `incoming/${p.orgId}/${p.uploadId}.${extensionOf(p.contentType)}`;
+  return `${INCOMING_PREFIX}${p.orgId}/${p.uploadId}.${extensionOf(p.contentType)}`;
 }
 
 /** The retained location of a consumed compliance upload. */
 export function recordsKeyFor(incomingKey: string): string {
-  if (!incomingKey.startsWith("incoming/")) throw new TypeError("not an incoming compliance key");
-  return `records/${incomingKey.slice("incoming/".length)}`;
+  if (!incomingKey.startsWith(INCOMING_PREFIX)) throw new TypeError("not an incoming compliance key");
+  return `${RECORDS_PREFIX}${incomingKey.slice(INCOMING_PREFIX.length)}`;
 }
 
 export type ParsedKey =
@@ -57,8 +64,9 @@ export function parseObjectKey(key: string): ParsedKey | null {
   if (!contentType || !isSafeSegment(uploadId)) return null;
 
   if (parts.length === 3) {
-    const [stage, orgId] = parts as [string, string, string];
-    if ((stage !== "incoming" && stage !== "records") || !isSafeSegment(orgId)) return null;
+    const [first, orgId] = parts as [string, string, string];
+    const stage = `${first}/` === INCOMING_PREFIX ? "incoming" : `${first}/` === RECORDS_PREFIX ? "records" : null;
+    if (!stage || !isSafeSegment(orgId)) return null;
     return { bucket: "compliance", stage, orgId, uploadId, contentType };
   }
   if (parts.length === 4) {

@@ -4,7 +4,7 @@
  * `contract/catalog.ts`, shared with the upload client (edit it there); this module adds the
  * server's look-ups and re-exports it for core.
  */
-import { OWNER_TYPE_POLICIES, type OwnerType } from "../contract/catalog.js";
+import { OWNER_TYPE_POLICIES, type OwnerType, ROLES, type Role } from "../contract/catalog.js";
 
 export {
   type BucketKind,
@@ -15,9 +15,14 @@ export {
   type OwnerTypePolicy,
   type PresignableOwnerType,
   type ReadRule,
+  ROLES,
   type Role,
   TYPE_BY_EXTENSION,
 } from "../contract/catalog.js";
+
+export function isRole(value: string): value is Role {
+  return (ROLES as readonly string[]).includes(value);
+}
 
 export function isOwnerType(value: string): value is OwnerType {
   return Object.hasOwn(OWNER_TYPE_POLICIES, value);

@@ -3,6 +3,7 @@
  * are linked to a parent) and report how far the counter has drifted; optionally correct it.
  * Run it when the org is quiet: a consume or release during the listing can make the result stale.
  */
+import { RECORDS_PREFIX } from "../policies/object-keys.js";
 import type { Buckets } from "../storage/buckets.js";
 import type { ObjectStore } from "../storage/object-store.js";
 import type { LinkedObjects } from "./linked-objects.js";
@@ -37,7 +38,7 @@ export async function reconcile(deps: ReconcileDeps, request: { orgId: string; a
   let unlinkedObjects = 0;
   const prefixes = [
     { bucket: deps.buckets.media, prefix: `${request.orgId}/` },
-    { bucket: deps.buckets.compliance, prefix: `records/${request.orgId}/` },
+    { bucket: deps.buckets.compliance, prefix: `${RECORDS_PREFIX}${request.orgId}/` },
   ];
   for (const { bucket, prefix } of prefixes) {
     for await (const page of deps.objects.list(bucket, prefix)) {

@@ -10,7 +10,6 @@ import { errorForCode, ForbiddenError, QuotaExceededError, RateLimitedError } fr
 import { mediaKey } from "../policies/object-keys.js";
 import { maxBytesFor, OWNER_TYPE_POLICIES } from "../policies/owner-types.js";
 import { ownerTypeSchema, sha256Base64 } from "../policies/request-fields.js";
-import type { Buckets } from "../storage/buckets.js";
 import type { UrlSigner } from "../storage/url-signer.js";
 import { type Clock, systemClock } from "../time/clock.js";
 import { type NewUpload, newUploadId } from "../uploads/upload.js";
@@ -42,7 +41,8 @@ export interface PresignDeps {
   store: StagingStore;
   signer: UrlSigner;
   settings: Pick<UploadSettings, "presignTtlSeconds" | "stagingGraceSeconds" | "orgQuotaBytes" | "presignRatePerMinute">;
-  buckets: Buckets;
+  /** Presign makes media keys only: compliance uploads (form signatures) arrive through their own route. */
+  mediaBucket: string;
   clock?: Clock;
 }
 
@@ -70,6 +70,8 @@ export async function presign(deps: PresignDeps, identity: Identity, request: Pr
         : `The ${identity.role} role may not upload ${ownerType}.`,
     );
   }
+  // Keys made here are media keys; a compliance owner type must have its own route (see signatures/).
+  if (policy.bucket !== "media") throw new ForbiddenError(`${ownerType} uploads are only accepted through their own route.`);
 
   type FileFailure = { index: number; code: "UNSUPPORTED_MEDIA_TYPE" | "TOO_LARGE"; maxBytes?: number };
   const failures = files.flatMap((file, index): FileFailure[] => {
@@ -97,7 +99,7 @@ export async function presign(deps: PresignDeps, identity: Identity, request: Pr
       ownerType,
       orgId,
       userId,
-      bucket: deps.buckets[policy.bucket],
+      bucket: deps.mediaBucket,
       key: mediaKey({ orgId, ownerType, userId, uploadId, contentType: file.contentType }),
       contentType: file.contentType,
       size: file.size,

@@ -1,19 +1,20 @@
 /**
  * The staging store for this container, from `Resource.Redis`: Upstash in production
  * (restUrl + restToken), ioredis for a self-hosted Redis (url; it is in every bundle, but behind a
- * dynamic import, so only then initialised), or the in-memory store when neither is set (the
- * local stack's single process).
+ * dynamic import, so only then initialised), or the in-memory store only when the link says
+ * `kind: "memory"` explicitly (the local stack's single process). Missing settings fail the cold
+ * start with a ConfigError naming them.
  */
 import { MemoryStore } from "@fitkit/core/adapters/memory/memory-store";
 import { RedisStore } from "@fitkit/core/adapters/redis/redis-store";
 import { UpstashDriver } from "@fitkit/core/adapters/redis/upstash-driver";
+import { ConfigError } from "@fitkit/core/config";
 import type { LinkedObjects } from "@fitkit/core/quotas/linked-objects";
 import type { QuotaLedger } from "@fitkit/core/quotas/quota-ledger";
 import type { SignatureTokens } from "@fitkit/core/signatures/signature-tokens";
 import type { StagingStore } from "@fitkit/core/staging/staging-store";
 import { Redis as UpstashRedis } from "@upstash/redis";
 import { lazy } from "../lazy.js";
-import { logger } from "../logger.js";
 import { readLinked } from "../resources.js";
 
 /** One instance serves every Redis-side port (see the accessors beside this file). */
@@ -27,6 +28,7 @@ export const stagingStore = lazy(async (): Promise<StagingStore & SignatureToken
     const { createIoredisClient, IoredisDriver } = await import("@fitkit/core/adapters/redis/ioredis-driver");
     return new RedisStore(new IoredisDriver(createIoredisClient(redis.url)));
   }
-  logger.warn("Resource.Redis has no Redis configured: using the in-memory staging store (one process only)");
-  return new MemoryStore();
+  if (redis.kind === "memory") return new MemoryStore();
+  // Unreachable (readLinked refuses a link with none of the above); no path may end in memory by default.
+  throw new ConfigError("Resource.Redis: no Redis configured");
 });

@@ -7,7 +7,7 @@ import { verifyToken } from "@clerk/backend";
 import type { Authenticator, Identity } from "../../auth/identity.js";
 import { UnauthenticatedError } from "../../errors.js";
 import { isSafeSegment } from "../../policies/object-keys.js";
-import type { Role } from "../../policies/owner-types.js";
+import { isRole, type Role } from "../../policies/owner-types.js";
 
 export interface ClerkAuthenticatorOptions {
   jwtKey?: string;
@@ -16,12 +16,10 @@ export interface ClerkAuthenticatorOptions {
   authorizedParties: string[];
 }
 
-const ROLES: readonly Role[] = ["admin", "coach", "member"];
-
 function roleOf(raw: unknown): Role | null {
   if (typeof raw !== "string") return null;
   const role = raw.startsWith("org:") ? raw.slice(4) : raw;
-  return (ROLES as readonly string[]).includes(role) ? (role as Role) : null;
+  return isRole(role) ? role : null;
 }
 
 /** The identity a verified Clerk payload describes (v2 `o` claim first, then v1 claims). */

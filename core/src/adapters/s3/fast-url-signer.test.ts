@@ -11,6 +11,7 @@ import { describe, expect, it } from "vitest";
 import type { PresignGetInput, PresignPutInput, S3ConnectionSettings } from "../../storage/url-signer.js";
 import { FastUrlSigner, MAX_KEY_BYTES } from "./fast-url-signer.js";
 import { SdkUrlSigner } from "./sdk-url-signer.js";
+import { SIGNED_PUT_HEADERS } from "./signed-put-headers.js";
 
 const SEED = Number(process.env.SIGNER_TEST_SEED ?? 0x5eed_f17c);
 const CASES = Number(process.env.SIGNER_TEST_CASES ?? 3000);
@@ -269,6 +270,25 @@ describe("FastUrlSigner vs SdkUrlSigner (differential)", () => {
     expect(query.get("X-Amz-SignedHeaders")).toBe("content-length;content-type;host;if-none-match;x-amz-checksum-sha256");
     // Signed headers, not query parameters; and no checksum of an empty body.
     for (const name of query.keys()) expect(name.toLowerCase()).not.toMatch(/checksum|if-none-match/);
+  });
+
+  it("with every option set, both signers sign and return exactly SIGNED_PUT_HEADERS (the list the buckets' CORS rule allows)", async () => {
+    const { fast, sdk } = pairs[0] as SignerPair;
+    const input = {
+      bucket: "abc",
+      key: "k",
+      contentType: "image/png",
+      contentLength: 42,
+      expiresInSeconds: 60,
+      ifNoneMatch: true,
+      checksumSha256: Buffer.alloc(32, 7).toString("base64"),
+    };
+    const expectedSigned = [...SIGNED_PUT_HEADERS, "host"].sort().join(";");
+    for (const signer of [fast, sdk]) {
+      const signed = await signer.presignPut(input);
+      expect(new URL(signed.url).searchParams.get("X-Amz-SignedHeaders")).toBe(expectedSigned);
+      expect(Object.keys(signed.headers).sort()).toEqual([...SIGNED_PUT_HEADERS].sort());
+    }
   });
 
   it("uses the current time when no signingDate is given", async () => {

@@ -30,6 +30,7 @@
  */
 import { createHash, createHmac } from "node:crypto";
 import type { PresignedPut, PresignGetInput, PresignPutInput, S3ConnectionSettings, UrlSigner } from "../../storage/url-signer.js";
+import type { SignedPutHeader } from "./signed-put-headers.js";
 
 /** SigV4 presigned URLs may live at most one week. */
 export const MAX_PRESIGN_EXPIRES_SECONDS = 604_800;
@@ -116,15 +117,20 @@ function isWellFormed(value: string): boolean {
   return !/[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]/.test(value);
 }
 
-/** Exactly the headers the client must send with the presigned PUT (lower-case names). */
+/**
+ * Exactly the headers the client must send with the presigned PUT (lower-case names). Typed by
+ * SIGNED_PUT_HEADERS, so a header signed here but missing from that list (and the CORS rule) does
+ * not compile; the canonical strings below are hand-built for speed and checked against the list
+ * by a test.
+ */
 export function putHeaders(input: PresignPutInput): Record<string, string> {
-  const headers: Record<string, string> = {
+  const headers: { [Name in SignedPutHeader]?: string } = {
     "content-type": input.contentType,
     "content-length": String(input.contentLength),
   };
   if (input.ifNoneMatch) headers["if-none-match"] = "*";
   if (input.checksumSha256 !== undefined) headers["x-amz-checksum-sha256"] = input.checksumSha256;
-  return headers;
+  return headers as Record<string, string>;
 }
 
 /** The `X-Amz-SignedHeaders` value of a PUT (sorted, `;`-separated). */

@@ -1,0 +1,37 @@
+import { describe, expect, it } from "vitest";
+import { ConfigError, configProblems, parseConfig } from "./config.js";
+
+describe("the Redis section", () => {
+  it("with nothing configured is an error naming the setting, never the in-memory store", () => {
+    expect(() => parseConfig("Redis", {}, "Resource.Redis")).toThrow(ConfigError);
+    expect(() => parseConfig("Redis", {}, "Resource.Redis")).toThrow(
+      "Invalid configuration — Resource.Redis.restUrl: required: the Upstash REST URL (with restToken), or url for a self-hosted Redis",
+    );
+  });
+
+  it("takes the in-memory store only when it is asked for explicitly, and then with no Redis settings", () => {
+    expect(parseConfig("Redis", { kind: "memory" })).toEqual({ kind: "memory" });
+    expect(configProblems("Redis", { kind: "memory", url: "redis://127.0.0.1:6379" }, "Resource.Redis")).toEqual([
+      'Resource.Redis.kind: "memory" takes no Redis settings (restUrl, restToken, url)',
+    ]);
+  });
+
+  it("accepts Upstash (URL and token together) or a self-hosted Redis URL", () => {
+    expect(parseConfig("Redis", { restUrl: "https://eu1.upstash.io", restToken: "t" })).toEqual({ restUrl: "https://eu1.upstash.io", restToken: "t" });
+    expect(parseConfig("Redis", { url: "rediss://cache:6380" })).toEqual({ url: "rediss://cache:6380" });
+    expect(configProblems("Redis", { restUrl: "https://eu1.upstash.io" }, "Resource.Redis")).toEqual(["Resource.Redis: restUrl and restToken go together"]);
+  });
+});
+
+describe("the UploadSettings section", () => {
+  it("names every field that breaks a rule, with the rule", () => {
+    expect(
+      configProblems("UploadSettings", { presignTtlSeconds: 604_801, stagingGraceSeconds: -1, orgQuotaBytes: 0, scanMaxBytes: 2.5 }, "uploadSettings"),
+    ).toEqual([
+      "uploadSettings.presignTtlSeconds: must be ≤ 604800 (the SigV4 limit of a presigned URL)",
+      "uploadSettings.stagingGraceSeconds: must be ≥ 0",
+      "uploadSettings.orgQuotaBytes: must be ≥ 1",
+      "uploadSettings.scanMaxBytes: must be a whole number",
+    ]);
+  });
+});

@@ -1,0 +1,69 @@
+/**
+ * The deployed function table (`stacks/functions.ts`) as the local stack serves it: each routed
+ * function on its API Gateway route, each internal one as `POST /internal/<operation>`, each
+ * schedule on a timer. No handler, route or operation is listed here by hand.
+ */
+import { FUNCTION_KEYS, FUNCTIONS, type FunctionKey, type FunctionSpec, type InternalOperationName } from "../stacks/functions.js";
+import type { HttpHandler, InternalHandler, InternalOperation, Route } from "./server.js";
+
+/**
+ * The HTTP status of each internal operation's success on the local transport (Lambda invoke has
+ * none, so this is the local stack's own fact). Keyed by every operation of the table: adding or
+ * renaming one does not compile until it is given a status here.
+ */
+export const INTERNAL_SUCCESS_STATUS: Readonly<Record<InternalOperationName, 200 | 201>> = {
+  consume: 200,
+  release: 200,
+  "issue-signature-token": 201,
+  usage: 200,
+  "set-quota": 200,
+  sweep: 200,
+};
+
+export interface LocalSchedule {
+  /** The function key (the Lambda's name, for its context). */
+  key: FunctionKey;
+  operation: string;
+  everyMs: number;
+}
+
+export interface LocalFunctions {
+  routes: Route[];
+  /** By operation name. */
+  internal: Record<string, InternalOperation>;
+  schedules: LocalSchedule[];
+}
+
+/** Imports every handler of the table. Call it once the linked resources are set: handlers read them on first use. */
+export async function loadFunctions(): Promise<LocalFunctions> {
+  const loaded = await Promise.all(FUNCTION_KEYS.map(async (key) => ({ key, spec: FUNCTIONS[key] as FunctionSpec, handler: await importHandler(key) })));
+  const functions: LocalFunctions = { routes: [], internal: {}, schedules: [] };
+  for (const { key, spec, handler } of loaded) {
+    if (spec.route) {
+      const [method, path] = spec.route.split(" ") as [string, string];
+      functions.routes.push({ method, path, handler: handler as HttpHandler });
+    } else {
+      const operation = spec.operation as InternalOperationName;
+      functions.internal[operation] = { handler: handler as InternalHandler, successStatus: INTERNAL_SUCCESS_STATUS[operation] };
+      if (spec.schedule) functions.schedules.push({ key, operation, everyMs: rateToMs(spec.schedule) });
+    }
+  }
+  return functions;
+}
+
+/** `functions/<file>.handler` → the `handler` export of `functions/<file>.ts`. */
+async function importHandler(key: FunctionKey): Promise<unknown> {
+  const file = FUNCTIONS[key].handler.replace(/\.handler$/, ".ts");
+  const module = (await import(new URL(`../${file}`, import.meta.url).href)) as { handler?: unknown };
+  if (typeof module.handler !== "function") throw new Error(`${file} does not export a handler function`);
+  return module.handler;
+}
+
+const UNIT_MS: Record<string, number> = { minute: 60_000, hour: 3_600_000, day: 86_400_000 };
+
+/** `rate(5 minutes)` → 300000. A cron() schedule has no local timer yet: say so rather than skip it. */
+export function rateToMs(schedule: string): number {
+  const match = /^rate\((\d+) (minute|hour|day)s?\)$/.exec(schedule);
+  if (!match) throw new Error(`The local stack runs rate(N minutes|hours|days) schedules only, got ${schedule}`);
+  return Number(match[1]) * UNIT_MS[match[2]!]!;
+}

@@ -16,9 +16,9 @@ import { createHash, createHmac } from "node:crypto";
 import { pathToFileURL } from "node:url";
 import { PutObjectCommand, S3Client } from "@aws-sdk/client-s3";
 import { getSignedUrl } from "@aws-sdk/s3-request-presigner";
+import { FastUrlSigner } from "@fitkit/core/adapters/s3/fast-url-signer";
+import type { PresignPutInput, S3ConnectionSettings } from "@fitkit/core/storage/url-signer";
 import { SignatureV4 } from "@smithy/signature-v4";
-import { FastUrlSigner } from "../core/src/adapters/s3/fast-url-signer.js";
-import type { PresignPutInput, S3ConnectionSettings } from "../core/src/storage/url-signer.js";
 
 export interface SigningBenchResult {
   /** `getSignedUrl(S3Client, PutObjectCommand)` per URL, µs. */

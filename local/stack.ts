@@ -19,6 +19,8 @@ export interface LocalStack {
   s3: string;
   buckets: { media: string; compliance: string };
   close(): Promise<void>;
+  /** Resolves, with the reason, if a part of the stack stops by itself (the embedded S3 server exits before close). */
+  failed: Promise<string>;
 }
 
 export async function startLocalStack(env: LocalEnv): Promise<LocalStack> {
@@ -99,11 +101,17 @@ export async function startLocalStack(env: LocalEnv): Promise<LocalStack> {
     5 * 60_000,
   );
   schedule.unref();
+  let closing = false;
+  const failed = new Promise<string>((resolve) => {
+    void embedded?.exited.then(() => closing || resolve("the embedded S3 server exited"));
+  });
   return {
     api,
     s3: r2.endpoint,
     buckets: env.buckets,
+    failed,
     close: async () => {
+      closing = true;
       clearInterval(schedule);
       await new Promise<void>((resolve) => server.close(() => resolve()));
       server.closeAllConnections();

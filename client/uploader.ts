@@ -85,6 +85,12 @@ const PRESIGN_BATCH = 10;
 /** A file name's extension → its type: the server's own extensions, and `.jpeg` as people write it. */
 const TYPE_BY_FILE_EXTENSION: Readonly<Record<string, string>> = { ...TYPE_BY_EXTENSION, jpeg: "image/jpeg" };
 
+/** The type guessed from a file name's extension, or "" (own keys only: "a.constructor" is no type). */
+export function typeForFileName(fileName: string): string {
+  const extension = fileName.split(".").pop()!.toLowerCase();
+  return Object.hasOwn(TYPE_BY_FILE_EXTENSION, extension) ? TYPE_BY_FILE_EXTENSION[extension]! : "";
+}
+
 const isBlob = (value: unknown): value is Blob => typeof Blob !== "undefined" && value instanceof Blob;
 
 export function createUploader(options: UploaderOptions): Uploader {
@@ -177,7 +183,7 @@ function toJob(source: UploadSource, index: number): FileJob {
   const size = isBlob(body) ? body.size : body.byteLength;
   const declared = input.contentType ?? (isBlob(body) ? body.type : "");
   let contentType = declared.split(";")[0]!.trim().toLowerCase();
-  if (!contentType && input.fileName) contentType = TYPE_BY_FILE_EXTENSION[input.fileName.split(".").pop()!.toLowerCase()] ?? "";
+  if (!contentType && input.fileName) contentType = typeForFileName(input.fileName);
   const problems: string[] = [];
   if (!contentType) problems.push("contentType");
   if (!(size >= 1)) problems.push("size");

@@ -47,6 +47,8 @@ export interface DevTokenOptions {
   /** Seconds to shift iat/nbf/exp by (negative = in the past), for expired-token tests. */
   issuedOffsetSeconds?: number;
   azp?: string;
+  /** The `sts` claim: "pending" makes a session that still has a task to complete (signed out). */
+  sessionStatus?: "active" | "pending";
 }
 
 export async function signDevToken(privateKeyPem: string, options: DevTokenOptions): Promise<string> {
@@ -59,6 +61,7 @@ export async function signDevToken(privateKeyPem: string, options: DevTokenOptio
     nbf: now - 5,
     exp: now + (options.expiresInSeconds ?? 3600),
     ...(options.azp ? { azp: options.azp } : {}),
+    ...(options.sessionStatus ? { sts: options.sessionStatus } : {}),
   };
   if (options.orgId) {
     if (options.claims === "v1") {

@@ -8,9 +8,17 @@ import S3rver from "@20minutes/s3rver";
 
 const config = JSON.parse(process.argv[2] ?? "{}");
 
-// The parent went away (exited, crashed or was killed): do not outlive it.
+// The parent went away (exited, crashed or was killed): do not outlive it. The IPC channel closes
+// when the parent dies, even by SIGKILL; the parent pid check is the backstop should it not.
 process.on("disconnect", () => process.exit(0));
+const parentPid = process.ppid;
+setInterval(() => {
+  if (process.ppid !== parentPid) process.exit(0);
+}, 500).unref();
 process.on("SIGTERM", () => process.exit(0));
+// Ctrl-C reaches the whole process group: give the parent a moment to close us in order (so it
+// does not see a crash), but never outlive the signal for long.
+process.on("SIGINT", () => setTimeout(() => process.exit(0), 1_000));
 
 // Report start-up failures to the parent instead of printing a stack (s3rver's listen() does not
 // turn EADDRINUSE into a rejection: it surfaces as an uncaught 'error' event).

@@ -5,7 +5,8 @@
 // It runs in a forked child (local/embedded-s3-child.mjs) so that it gets
 // `--openssl-legacy-provider` (ListObjectsV2 continuation tokens use DES) without changing the
 // parent's OpenSSL setup, and so that its synchronous work never blocks the caller's event loop.
-// The child exits when the parent goes away (IPC disconnect), so it never outlives a crashed test.
+// The child exits when the parent goes away (IPC disconnect, or a new parent pid), so it never
+// outlives a crashed test or a killed local stack.
 import { type ChildProcess, fork } from "node:child_process";
 import { mkdir } from "node:fs/promises";
 import { fileURLToPath } from "node:url";
@@ -41,6 +42,8 @@ export interface EmbeddedS3 {
   secretAccessKey: string;
   /** Stops the server; resolves once the child process has exited. Idempotent. */
   close(): Promise<void>;
+  /** Resolves once the server process has exited, closed or not (a crash, a signal). */
+  exited: Promise<void>;
 }
 
 /** s3rver's only account (hard-coded in s3rver). Any other key id → 403 InvalidAccessKeyId. */
@@ -114,6 +117,7 @@ export async function startEmbeddedS3(options: EmbeddedS3Options): Promise<Embed
     accessKeyId: ACCESS_KEY_ID,
     secretAccessKey: SECRET_ACCESS_KEY,
     close,
+    exited,
   };
 }
 

@@ -1,16 +1,44 @@
-/** `npm start`: the local stack on the embedded defaults; prints one JSON ready line. */
+/**
+ * `npm start`: the local stack on the embedded defaults; prints one JSON ready line.
+ *
+ * Leaves nothing behind however it is stopped: SIGINT, SIGTERM or SIGHUP close the stack (its
+ * embedded S3 server too) and exit; so does losing the parent process (tsx runs this file in a
+ * child process, and a SIGKILLed tsx signals nobody), and so does the embedded S3 server dying,
+ * since a stack without its storage only fails. The S3 server follows this process if it dies.
+ */
 import { ConfigError } from "@fitkit/core/config";
 import { readLocalEnv } from "./env.js";
 import { startLocalStack } from "./stack.js";
+
+/** How long an orderly close may take before the process exits anyway (connections that never end). */
+const FORCE_EXIT_MS = 5_000;
+const PARENT_POLL_MS = 500;
 
 try {
   const env = readLocalEnv(process.env);
   const stack = await startLocalStack(env);
   if (env.internalApiKeyGenerated) process.stderr.write(`x-internal-key for /internal/* (generated; set INTERNAL_API_KEY to fix it): ${env.internalApiKey}\n`);
   process.stdout.write(`${JSON.stringify({ event: "ready", api: stack.api, s3: stack.s3, buckets: stack.buckets })}\n`);
-  const stop = () => void stack.close().then(() => process.exit(0));
-  process.once("SIGINT", stop);
-  process.once("SIGTERM", stop);
+
+  let stopping = false;
+  const stop = (exitCode: number) => {
+    if (stopping) return;
+    stopping = true;
+    setTimeout(() => process.exit(exitCode), FORCE_EXIT_MS).unref();
+    stack.close().then(
+      () => process.exit(exitCode),
+      () => process.exit(1),
+    );
+  };
+  for (const signal of ["SIGINT", "SIGTERM", "SIGHUP"] as const) process.on(signal, () => stop(0));
+  const parent = process.ppid;
+  setInterval(() => {
+    if (process.ppid !== parent) stop(0);
+  }, PARENT_POLL_MS).unref();
+  void stack.failed.then((reason) => {
+    process.stderr.write(`${reason}; stopping the local stack\n`);
+    stop(1);
+  });
 } catch (error) {
   process.stderr.write(`${error instanceof ConfigError ? error.message : (error as Error).stack}\n`);
   process.exit(1);

@@ -19,6 +19,8 @@ export interface LocalStack {
   s3: string;
   buckets: { media: string; compliance: string };
   close(): Promise<void>;
+  /** Resolves, with the reason, if a part of the stack stops by itself (the embedded S3 server exits before close). */
+  failed: Promise<string>;
 }
 
 export async function startLocalStack(env: LocalEnv): Promise<LocalStack> {
@@ -74,11 +76,17 @@ export async function startLocalStack(env: LocalEnv): Promise<LocalStack> {
     timer.unref();
     return timer;
   });
+  let closing = false;
+  const failed = new Promise<string>((resolve) => {
+    void embedded?.exited.then(() => closing || resolve("the embedded S3 server exited"));
+  });
   return {
     api,
     s3: r2.endpoint,
     buckets: env.buckets,
+    failed,
     close: async () => {
+      closing = true;
       for (const timer of timers) clearInterval(timer);
       await new Promise<void>((resolve) => server.close(() => resolve()));
       server.closeAllConnections();

@@ -6,6 +6,7 @@
 import { build } from "esbuild";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createUploader, UploadClientError, type UploaderOptions, type UploadProgress } from "../client/index.js";
+import { typeForFileName } from "../client/uploader.js";
 import { pngImage } from "../support/media.js";
 import { gradientPng } from "./support/browser.js";
 import { sleep, uniqueId } from "./support/fixtures.js";
@@ -354,5 +355,20 @@ describe("the client module", () => {
     const code = result.outputFiles[0]!.text;
     expect(code).toContain("createUploader");
     expect(code).not.toMatch(/from\s*["']node:|require\(["']/);
+  });
+});
+
+describe("typeForFileName", () => {
+  it("guesses from own extensions only: prototype names are no type", () => {
+    expect(["a.png", "b.JPEG", "c.pdf", "d.constructor", "e.__proto__", "f.toString", "g.hasOwnProperty", "noext"].map(typeForFileName)).toEqual([
+      "image/png",
+      "image/jpeg",
+      "application/pdf",
+      "",
+      "",
+      "",
+      "",
+      "",
+    ]);
   });
 });

@@ -100,6 +100,7 @@ describe("Clerk authentication on the HTTP handlers", () => {
     ["expired", () => token({ issuedOffsetSeconds: -7200, expiresInSeconds: 60 })],
     ["forged (signed by another key)", () => signDevToken(otherKey.privateKeyPem, { userId: "user_f", orgId: "org_f", azp: APP_ORIGIN })],
     ["from an unauthorised party (azp)", () => token({ azp: "https://evil.example" })],
+    ["pending-session (a task such as a password reset still to do)", () => token({ sessionStatus: "pending" })],
     ["malformed", async () => "abc.def.ghi"],
   ])("refuses a %s token with 401 UNAUTHENTICATED", async (_name, makeToken) => {
     const res = await call(presign, "/uploads", onePhoto, await makeToken());

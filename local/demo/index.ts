@@ -174,7 +174,8 @@ export function createDemoRoutes(context: DemoContext): DemoHandler {
 
   return async (req, res, body) => {
     const path = new URL(req.url ?? "/", "http://localhost").pathname;
-    const route = routes[`${req.method} ${path}`];
+    const routeKey = `${req.method} ${path}`;
+    const route = Object.hasOwn(routes, routeKey) ? routes[routeKey] : undefined;
     if (!route) return false;
     if (path.startsWith("/dev/")) {
       const refusal = devRouteRefusal(req, sameOrigins);

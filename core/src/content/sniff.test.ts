@@ -52,6 +52,10 @@ describe("detecting what bytes really are", () => {
     expect(await sniff("image/png", bytes)).toEqual({ matches: false, detected });
   });
 
+  it.each(["constructor", "__proto__", "toString", "hasOwnProperty"])("refuses bytes declared as %s (a prototype member, not a type)", async (declared) => {
+    expect(await sniff(declared, pngImage())).toEqual({ matches: false, detected: "image/png" });
+  });
+
   it("refuses an image declared as a video and a video declared as an image", async () => {
     expect((await sniff("video/mp4", pngImage())).matches).toBe(false);
     expect((await sniff("image/heic", mp4Bytes())).matches).toBe(false);

@@ -30,7 +30,8 @@ export async function detectType(bytes: Uint8Array): Promise<string | null> {
 
 /** Whether bytes detected as `detected` may be stored as `declared`. */
 export function matchesDeclared(declared: string, detected: string | null): boolean {
-  return detected !== null && (ACCEPTED_DETECTIONS[declared]?.includes(detected) ?? false);
+  // Own entries only, so a declared "constructor" is a mismatch rather than a TypeError.
+  return detected !== null && Object.hasOwn(ACCEPTED_DETECTIONS, declared) && ACCEPTED_DETECTIONS[declared]!.includes(detected);
 }
 
 /** Sniffs `bytes` and answers whether they are what `declared` claims, with what was detected. */

@@ -25,7 +25,8 @@ function assertSafe(name: string, value: string): void {
 }
 
 function extensionOf(contentType: string): string {
-  const ext = EXTENSION_BY_TYPE[contentType];
+  // Own entries only: "constructor" or "__proto__" must not find Object.prototype's members.
+  const ext = Object.hasOwn(EXTENSION_BY_TYPE, contentType) ? EXTENSION_BY_TYPE[contentType] : undefined;
   if (!ext) throw new TypeError(`no extension for ${contentType}`);
   return ext;
 }
@@ -60,7 +61,9 @@ export function parseObjectKey(key: string): ParsedKey | null {
   const dot = last.lastIndexOf(".");
   if (dot <= 0) return null;
   const uploadId = last.slice(0, dot);
-  const contentType = TYPE_BY_EXTENSION[last.slice(dot + 1)];
+  const extension = last.slice(dot + 1);
+  // Own entries only: a key ending in ".constructor" or ".__proto__" is just an unknown extension.
+  const contentType = Object.hasOwn(TYPE_BY_EXTENSION, extension) ? TYPE_BY_EXTENSION[extension] : undefined;
   if (!contentType || !isSafeSegment(uploadId)) return null;
 
   if (parts.length === 3) {

@@ -1,7 +1,9 @@
 /**
  * Authentication with Clerk session tokens (`verifyToken`), networkless when a PEM `jwtKey` is
- * configured. Reads the active organisation from the v2 claim `o: { id, rol }` or the v1 claims
- * `org_id` / `org_role`.
+ * configured. As Clerk's SDK does, a pending session (`sts: "pending"`: a task such as a forced
+ * password reset is still to be done) counts as signed out, and the active organisation comes from
+ * the claims of the token's version only: `o: { id, rol }` in version 2 (`v: 2`), `org_id` /
+ * `org_role` in version 1 (no `v`, or `v: 1`).
  */
 import { verifyToken } from "@clerk/backend";
 import type { Authenticator, Identity } from "../../auth/identity.js";
@@ -22,15 +24,30 @@ function roleOf(raw: unknown): Role | null {
   return isRole(role) ? role : null;
 }
 
-/** The identity a verified Clerk payload describes (v2 `o` claim first, then v1 claims). */
+/** The organisation claims of the token's claims version; null for a version we do not know. */
+function organisationClaims(claims: Record<string, unknown>): { id: unknown; role: unknown } | null {
+  if (claims.v === 2) {
+    const o = claims.o;
+    return o !== null && typeof o === "object" ? { id: (o as { id?: unknown }).id, role: (o as { rol?: unknown }).rol } : null;
+  }
+  if (claims.v === undefined || claims.v === 1) return { id: claims.org_id, role: claims.org_role };
+  return null;
+}
+
+/**
+ * The identity a verified Clerk payload describes. Invariant: only an active session (`sts`
+ * absent or "active") authenticates, and the organisation is read from its own version's claims,
+ * never from claims another version would write.
+ */
 export function identityFromClaims(claims: Record<string, unknown>): Identity {
   const sub = claims.sub;
   if (typeof sub !== "string" || !isSafeSegment(sub)) throw new UnauthenticatedError("The token has no usable subject.");
-  const v2 = claims.o as { id?: unknown; rol?: unknown } | undefined;
-  const orgId = typeof v2?.id === "string" ? v2.id : typeof claims.org_id === "string" ? claims.org_id : null;
-  const role = roleOf(v2 && typeof v2 === "object" ? v2.rol : claims.org_role);
+  // A pending session has a task to complete first; anything but active is not signed in.
+  if (claims.sts !== undefined && claims.sts !== "active") throw new UnauthenticatedError("The session is not active.");
+  const org = organisationClaims(claims);
+  const orgId = typeof org?.id === "string" ? org.id : null;
   if (!orgId || !isSafeSegment(orgId)) return { userId: sub, orgId: null, role: null };
-  return { userId: sub, orgId, role };
+  return { userId: sub, orgId, role: roleOf(org!.role) };
 }
 
 export class ClerkAuthenticator implements Authenticator {

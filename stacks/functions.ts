@@ -5,7 +5,7 @@
  *
  * Links are least privilege: a function that is not linked to a resource gets neither its values
  * (SST bundles linked values, encrypted, into each function's own package) nor anything else.
- * The public signature function never sees Clerk; the GET-signing function only holds the
+ * The public signature functions never see Clerk; the GET-signing function only holds the
  * read-only R2 token.
  *
  * The local stack serves the same table (`local/functions.ts`): routes, internal operations and
@@ -71,6 +71,19 @@ export const FUNCTIONS = {
     handler: "functions/public-signature-put.handler",
     route: "PUT /public/signatures/{token}",
     links: ["ComplianceBucket", "R2Writer", "Redis", "Clamd", "UploadSettings"],
+  },
+  "public-signature-upload-request": {
+    handler: "functions/public-signature-upload-request.handler",
+    route: "POST /public/signatures/{token}/uploads",
+    // Signs a PUT and stages it; deletes a replaced pending upload's object. Never reads the bytes: no clamd.
+    links: ["ComplianceBucket", "R2Writer", "Redis", "UploadSettings"],
+  },
+  "public-signature-complete": {
+    handler: "functions/public-signature-complete.handler",
+    route: "POST /public/signatures/{token}/complete",
+    links: ["ComplianceBucket", "R2Writer", "Redis", "Clamd", "UploadSettings"],
+    // HEAD, a range read and one pass over up to 25 MiB (hash and clamd scan).
+    timeout: "60 seconds",
   },
   health: {
     handler: "functions/health.handler",

@@ -103,6 +103,24 @@ export function pdfBytes(): Buffer {
   );
 }
 
+/**
+ * A PDF of exactly `size` bytes: pdfBytes() with comment lines of varied filler before its trailer
+ * (a real header for sniffing, content that differs along its length for checksums).
+ */
+export function pdfOfSize(size: number): Buffer {
+  const base = pdfBytes();
+  const at = base.indexOf("trailer");
+  const fill = size - base.length;
+  if (fill < 2) throw new RangeError(`a PDF is at least ${base.length + 2} bytes`);
+  const padding = Buffer.alloc(fill);
+  for (let i = 0; i < fill; i++) {
+    const column = i % 64;
+    padding[i] = column === 0 ? 0x25 /* % */ : column === 63 ? 0x0a : 0x41 + ((Math.floor(i / 64) * 31 + column) % 26);
+  }
+  padding[fill - 1] = 0x0a;
+  return Buffer.concat([base.subarray(0, at), padding, base.subarray(at)]);
+}
+
 /** A ZIP archive holding one stored file. */
 export function zipBytes(): Buffer {
   const name = ascii("payload.txt");

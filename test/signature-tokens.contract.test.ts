@@ -65,6 +65,68 @@ describe.each(ADAPTERS)("signature tokens contract: %s", (adapter) => {
     expect((await tokens.checkSignatureToken(used.tokenHash, generousLimit())).state).toBe("unknown");
   });
 
+  it("holds one pending direct upload per token: a check shows it, the next hold replaces it and answers the replaced one", async () => {
+    const token = newToken();
+    await tokens.putSignatureToken(token, 60);
+    const first = { uploadId: "up_1", key: "incoming/org_t/up_1.pdf", contentType: "application/pdf", size: 8_388_608, urlExpiresAt: 1_800_000_600_000 };
+    const second = { ...first, uploadId: "up_2", key: "incoming/org_t/up_2.pdf", sha256: `${"a/+".repeat(14)}b=` };
+
+    const held = await tokens.holdPendingUpload(token.tokenHash, first);
+    const replacing = await tokens.holdPendingUpload(token.tokenHash, second);
+    const checked = await tokens.checkSignatureToken(token.tokenHash, generousLimit());
+
+    expect(held).toEqual({ state: "valid", replaced: null });
+    expect(replacing).toEqual({ state: "valid", replaced: first });
+    expect(checked).toMatchObject({ state: "valid", token: { tokenHash: token.tokenHash, pendingUpload: second } });
+  });
+
+  it("holds nothing on an unknown, used or expired token", async () => {
+    const used = newToken();
+    const expired = newToken();
+    await tokens.putSignatureToken(used, 60);
+    await tokens.putSignatureToken(expired, 1);
+    await tokens.useSignatureToken(used.tokenHash, "upload_1");
+    await sleep(1100);
+    const pending = { uploadId: "up_1", key: "incoming/org_t/up_1.pdf", contentType: "application/pdf", size: 10, urlExpiresAt: 1 };
+
+    expect(await tokens.holdPendingUpload(uniqueId("nope"), pending)).toEqual({ state: "unknown", replaced: null });
+    expect(await tokens.holdPendingUpload(used.tokenHash, pending)).toEqual({ state: "used", replaced: null });
+    expect(await tokens.holdPendingUpload(expired.tokenHash, pending)).toEqual({ state: "expired", replaced: null });
+    expect((await tokens.checkSignatureToken(used.tokenHash, generousLimit())).state).toBe("used");
+    expect(await tokens.checkSignatureToken(used.tokenHash, generousLimit())).not.toHaveProperty("token.pendingUpload");
+  });
+
+  it("a pending-only use burns the token only for its pending upload; concurrent ones: exactly one wins", async () => {
+    const token = newToken();
+    await tokens.putSignatureToken(token, 60);
+    const unheld = await tokens.useSignatureToken(token.tokenHash, "up_1", { pendingOnly: true });
+    await tokens.holdPendingUpload(token.tokenHash, { uploadId: "up_1", key: "incoming/org_t/up_1.png", contentType: "image/png", size: 10, urlExpiresAt: 1 });
+
+    const other = await tokens.useSignatureToken(token.tokenHash, "up_2", { pendingOnly: true });
+    const uses = await Promise.all(Array.from({ length: 5 }, () => tokens.useSignatureToken(token.tokenHash, "up_1", { pendingOnly: true })));
+
+    expect(unheld).toEqual({ state: "not_pending" });
+    expect(other).toEqual({ state: "not_pending" });
+    expect(uses.map((u) => u.state).sort()).toEqual(["used", "used", "used", "used", "valid"]);
+    expect(await tokens.checkSignatureToken(token.tokenHash, generousLimit())).toMatchObject({ state: "used", token: { uploadId: "up_1" } });
+  });
+
+  it("drops the pending upload only when it is the one named", async () => {
+    const token = newToken();
+    await tokens.putSignatureToken(token, 60);
+    await tokens.holdPendingUpload(token.tokenHash, { uploadId: "up_1", key: "incoming/org_t/up_1.png", contentType: "image/png", size: 10, urlExpiresAt: 1 });
+
+    const wrong = await tokens.dropPendingUpload(token.tokenHash, "up_2");
+    const right = await tokens.dropPendingUpload(token.tokenHash, "up_1");
+    const again = await tokens.dropPendingUpload(token.tokenHash, "up_1");
+    const unknown = await tokens.dropPendingUpload(uniqueId("nope"), "up_1");
+
+    expect([wrong, right, again, unknown]).toEqual([{ dropped: false }, { dropped: true }, { dropped: false }, { dropped: false }]);
+    const checked = await tokens.checkSignatureToken(token.tokenHash, generousLimit());
+    expect(checked.state).toBe("valid");
+    expect(checked).not.toHaveProperty("token.pendingUpload");
+  });
+
   it("counts checks against the rate limit and says when to retry", async () => {
     const token = newToken();
     await tokens.putSignatureToken(token, 60);

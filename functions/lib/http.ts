@@ -107,3 +107,20 @@ export function publicRoute(
     });
   return (event, context) => route(event, context);
 }
+
+/** A public JSON route (no session): the body is parsed and validated with `schema` (400 otherwise). */
+export function publicJsonRoute<S extends z.ZodType>(
+  schema: S,
+  handle: (event: HttpEvent, body: z.output<S>) => Promise<{ status: number; body: unknown }>,
+): (event: HttpEvent, context: Context) => Promise<HttpResult> {
+  const route = middy<HttpEvent, HttpResult, Error, RouteContext<z.output<S>>>()
+    .use(injectLambdaContext(logger, { resetKeys: true }))
+    .use(errorResponse())
+    .use(jsonBody(schema))
+    .handler(async (event, context) => {
+      const reply = await handle(event, context.body);
+      return json(reply.status, reply.body);
+    });
+  // The body is filled in by jsonBody above; no caller on a public route.
+  return (event, context) => route(event, context as RouteContext<z.output<S>>);
+}

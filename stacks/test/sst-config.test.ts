@@ -26,8 +26,15 @@ beforeAll(async () => {
 });
 
 describe("sst.config.ts on a development stage", () => {
-  it("deploys the four routes", () => {
-    expect(Object.keys(routeTable(app)).sort()).toEqual(["GET /health", "POST /uploads", "POST /uploads/signed-urls", "PUT /public/signatures/{token}"]);
+  it("deploys the six routes", () => {
+    expect(Object.keys(routeTable(app)).sort()).toEqual([
+      "GET /health",
+      "POST /public/signatures/{token}/complete",
+      "POST /public/signatures/{token}/uploads",
+      "POST /uploads",
+      "POST /uploads/signed-urls",
+      "PUT /public/signatures/{token}",
+    ]);
   });
 
   it("grants no caller invoke on the internal functions", () => {

@@ -47,6 +47,8 @@ const EXPECTED_ROUTES = {
   "POST /uploads": "functions/presign.handler",
   "POST /uploads/signed-urls": "functions/signed-get.handler",
   "PUT /public/signatures/{token}": "functions/public-signature-put.handler",
+  "POST /public/signatures/{token}/uploads": "functions/public-signature-upload-request.handler",
+  "POST /public/signatures/{token}/complete": "functions/public-signature-complete.handler",
   "GET /health": "functions/health.handler",
 };
 
@@ -64,6 +66,8 @@ const EXPECTED_LINKS = {
   "functions/presign.handler": ["MediaBucket", "R2Writer", "Redis", "Clerk", "UploadSettings"],
   "functions/signed-get.handler": ["MediaBucket", "ComplianceBucket", "R2Reader", "Clerk"],
   "functions/public-signature-put.handler": ["ComplianceBucket", "R2Writer", "Redis", "Clamd", "UploadSettings"],
+  "functions/public-signature-upload-request.handler": ["ComplianceBucket", "R2Writer", "Redis", "UploadSettings"],
+  "functions/public-signature-complete.handler": ["ComplianceBucket", "R2Writer", "Redis", "Clamd", "UploadSettings"],
   "functions/consume.handler": ["MediaBucket", "ComplianceBucket", "R2Writer", "Redis", "Clamd", "UploadSettings"],
   "functions/release.handler": ["MediaBucket", "ComplianceBucket", "R2Writer", "Redis"],
   "functions/issue-signature-token.handler": ["Redis", "UploadSettings"],
@@ -232,10 +236,16 @@ describe("links", () => {
     }
   });
 
-  it("the public signature function cannot reach the Clerk secret", () => {
-    const delivered = everythingDeliveredTo(fn("functions/public-signature-put.handler"));
-    expect(delivered).not.toContain(SECRETS.ClerkJwtKey);
-    expect(delivered).not.toContain(SECRETS.ClerkAuthorizedParties);
+  it("the public signature functions cannot reach the Clerk secret", () => {
+    for (const handler of [
+      "functions/public-signature-put.handler",
+      "functions/public-signature-upload-request.handler",
+      "functions/public-signature-complete.handler",
+    ]) {
+      const delivered = everythingDeliveredTo(fn(handler));
+      expect(delivered).not.toContain(SECRETS.ClerkJwtKey);
+      expect(delivered).not.toContain(SECRETS.ClerkAuthorizedParties);
+    }
   });
 
   it("the GET-signing function holds the read-only R2 token and not the writer's", () => {

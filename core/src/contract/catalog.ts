@@ -91,13 +91,21 @@ const OWNER_TYPE_TABLE = {
   },
   form_signature: {
     createRoles: [],
-    maxBytesByType: { "image/png": 5 * MiB, "image/jpeg": 5 * MiB, "application/pdf": 5 * MiB },
+    // Above PUBLIC_SIGNATURE_PUT_MAX_BYTES only through the direct upload (presigned PUT + complete).
+    maxBytesByType: { "image/png": 5 * MiB, "image/jpeg": 5 * MiB, "application/pdf": 25 * MiB },
     bucket: "compliance",
     read: "org-admin",
   },
 } as const satisfies Record<string, OwnerTypePolicy>;
 
 export type OwnerType = keyof typeof OWNER_TYPE_TABLE;
+
+/**
+ * The largest body `PUT /public/signatures/{token}` takes. Deployed, the bytes travel through API
+ * Gateway into Lambda base64-encoded, whose 6 MB invoke payload caps them near 4.4 MiB (headers
+ * included); 4 MiB leaves room for the event's headers. Larger signatures use the direct upload.
+ */
+export const PUBLIC_SIGNATURE_PUT_MAX_BYTES = 4 * MiB;
 
 /** The owner types an app may presign (`POST /uploads`); the others have their own route. */
 export type PresignableOwnerType = {

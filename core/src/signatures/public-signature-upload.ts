@@ -1,25 +1,23 @@
 /**
- * The token-gated public signature upload: the bytes arrive through the API (≤ 5 MiB), are checked
- * against the declared type and scanned before anything is stored, land in the compliance bucket
- * under `incoming/` with their SHA-256, and are staged as a `form_signature` upload so the normal
- * consume/sweep rules apply. A failed attempt never burns the token.
+ * The token-gated public signature upload: the bytes arrive through the API (at most
+ * PUBLIC_SIGNATURE_PUT_MAX_BYTES; larger ones use the direct upload in
+ * `direct-signature-upload.ts`), are checked against the declared type and scanned before anything
+ * is stored, land in the compliance bucket under `incoming/` with their SHA-256, and are staged as a
+ * `form_signature` upload so the normal consume/sweep rules apply. A failed attempt never burns the token.
  */
 import { createHash } from "node:crypto";
 import type { UploadSettings } from "../config.js";
 import { sniff } from "../content/sniff.js";
+import { PUBLIC_SIGNATURE_PUT_MAX_BYTES } from "../contract/catalog.js";
 import {
   ContentMismatchError,
   DependencyUnavailableError,
-  ExpiredError,
   InvalidRequestError,
   MalwareDetectedError,
-  NotFoundError,
   QuotaExceededError,
   RateLimitedError,
-  TokenUsedError,
   TooLargeError,
   UnsupportedMediaTypeError,
-  type UploadError,
 } from "../errors.js";
 import { type Log, silentLog } from "../logging.js";
 import { incomingComplianceKey } from "../policies/object-keys.js";
@@ -28,7 +26,8 @@ import type { Scanner } from "../scanning/scanner.js";
 import type { StagingStore } from "../staging/staging-store.js";
 import type { ObjectStore } from "../storage/object-store.js";
 import { type NewUpload, newUploadId } from "../uploads/upload.js";
-import { hashToken, type SignatureTokenState, type SignatureTokens, TOKEN_PATTERN } from "./signature-tokens.js";
+import type { SignatureTokens } from "./signature-tokens.js";
+import { mediaTypeOf, TOKEN_ERRORS, validToken } from "./token-access.js";
 
 export interface PublicSignatureDeps {
   store: Pick<StagingStore, "stage" | "discardStaged">;
@@ -49,15 +48,6 @@ export interface PublicSignatureRequest {
   clientIp: string;
 }
 
-const TOKEN_ERRORS: Record<Exclude<SignatureTokenState, "valid">, () => UploadError> = {
-  unknown: () => new NotFoundError("Unknown signature link."),
-  expired: () => new ExpiredError("This signature link has expired."),
-  used: () => new TokenUsedError("This signature link has already been used."),
-};
-
-/** The media type of a Content-Type header: lower-case, parameters dropped. */
-const mediaTypeOf = (header: string | undefined): string => (header ?? "").split(";")[0]!.trim().toLowerCase();
-
 async function* once(bytes: Uint8Array): AsyncIterable<Uint8Array> {
   yield bytes;
 }
@@ -72,23 +62,19 @@ export async function publicSignatureUpload(
   request: PublicSignatureRequest,
 ): Promise<{ uploadId: string; sha256: string; size: number }> {
   const log = deps.log ?? silentLog;
-  if (!TOKEN_PATTERN.test(request.token)) throw TOKEN_ERRORS.unknown();
   const contentType = mediaTypeOf(request.contentType);
   const maxBytes = maxBytesFor("form_signature", contentType);
   if (maxBytes === undefined) throw new UnsupportedMediaTypeError("Signatures are accepted as image/png, image/jpeg or application/pdf.");
   if (request.body.length > maxBytes) throw new TooLargeError(`A signature is at most ${maxBytes} bytes.`, [{ maxBytes }]);
+  if (request.body.length > PUBLIC_SIGNATURE_PUT_MAX_BYTES) {
+    throw new TooLargeError(
+      `This route takes at most ${PUBLIC_SIGNATURE_PUT_MAX_BYTES} bytes; upload larger files with POST /public/signatures/{token}/uploads.`,
+      [{ maxBytes: PUBLIC_SIGNATURE_PUT_MAX_BYTES, use: "POST /public/signatures/{token}/uploads" }],
+    );
+  }
   if (request.body.length === 0) throw new InvalidRequestError("The body is empty.", [{ path: "body", message: "empty" }]);
 
-  const tokenHash = hashToken(request.token);
-  const checked = await deps.tokens.checkSignatureToken(tokenHash, {
-    subject: `public-put:${request.clientIp}`,
-    limit: deps.settings.publicPutRatePerMinute,
-    windowSeconds: 60,
-  });
-  if (checked.state === "rate_limited") throw new RateLimitedError("Too many uploads from this address; try again later.", checked.retryAfterSeconds);
-  if (checked.state !== "valid") throw TOKEN_ERRORS[checked.state]();
-  // Found by the SHA-256 of the secret: no comparison of the secret itself can leak its bytes through timing.
-  const token = checked.token!;
+  const { tokenHash, token } = await validToken(deps.tokens, request, deps.settings.publicPutRatePerMinute);
 
   const sniffed = await sniff(contentType, request.body);
   if (!sniffed.matches) throw new ContentMismatchError(`The file is not a ${contentType}.`, [{ declared: contentType, detected: sniffed.detected }]);
@@ -151,7 +137,8 @@ export async function publicSignatureUpload(
       () => deps.store.discardStaged([uploadId], token.orgId),
       () => undefined,
     );
-    throw TOKEN_ERRORS[used.state]();
+    // Without pendingOnly the store never answers not_pending.
+    throw TOKEN_ERRORS[used.state === "not_pending" ? "used" : used.state]();
   }
   log.info("signature stored", { uploadId, orgId: token.orgId, formId: token.formId, size: upload.size });
   return { uploadId, sha256, size: upload.size };

@@ -7,7 +7,7 @@
 import type { RateLimit } from "../../policies/rate-limit.js";
 import type { LinkedObject, LinkedObjects, ObjectRef } from "../../quotas/linked-objects.js";
 import type { QuotaLedger, QuotaUsage } from "../../quotas/quota-ledger.js";
-import type { SignatureToken, SignatureTokenCheck, SignatureTokenState, SignatureTokens } from "../../signatures/signature-tokens.js";
+import type { PendingSignatureUpload, SignatureToken, SignatureTokenCheck, SignatureTokenState, SignatureTokens } from "../../signatures/signature-tokens.js";
 import type {
   ClaimOutcome,
   CommitConsumeOutcome,
@@ -206,11 +206,32 @@ export class MemoryStore implements StagingStore, SignatureTokens, QuotaLedger, 
     return { state: this.tokenState(token, now), token: token ? clone(token) : null };
   }
 
-  async useSignatureToken(tokenHash: string, uploadId: string): Promise<{ state: SignatureTokenState }> {
+  async useSignatureToken(tokenHash: string, uploadId: string, options?: { pendingOnly?: boolean }): Promise<{ state: SignatureTokenState | "not_pending" }> {
     const token = this.tokens.get(tokenHash);
     const state = this.tokenState(token, this.clock.now());
-    if (state === "valid") token!.uploadId = uploadId;
+    if (state !== "valid") return { state };
+    if (options?.pendingOnly && token!.pendingUpload?.uploadId !== uploadId) return { state: "not_pending" };
+    token!.uploadId = uploadId;
     return { state };
+  }
+
+  async holdPendingUpload(
+    tokenHash: string,
+    pending: PendingSignatureUpload,
+  ): Promise<{ state: SignatureTokenState; replaced: PendingSignatureUpload | null }> {
+    const token = this.tokens.get(tokenHash);
+    const state = this.tokenState(token, this.clock.now());
+    if (state !== "valid") return { state, replaced: null };
+    const replaced = token!.pendingUpload ?? null;
+    token!.pendingUpload = clone(pending);
+    return { state, replaced };
+  }
+
+  async dropPendingUpload(tokenHash: string, uploadId: string): Promise<{ dropped: boolean }> {
+    const token = this.tokens.get(tokenHash);
+    if (token?.pendingUpload?.uploadId !== uploadId) return { dropped: false };
+    delete token.pendingUpload;
+    return { dropped: true };
   }
 
   async linkedObjects(objects: ObjectRef[]): Promise<(LinkedObject | null)[]> {

@@ -8,7 +8,7 @@ import { randomUUID } from "node:crypto";
 import type { RateLimit } from "../../policies/rate-limit.js";
 import type { LinkedObject, LinkedObjects, ObjectRef } from "../../quotas/linked-objects.js";
 import type { QuotaLedger, QuotaUsage } from "../../quotas/quota-ledger.js";
-import type { SignatureToken, SignatureTokenCheck, SignatureTokenState, SignatureTokens } from "../../signatures/signature-tokens.js";
+import type { PendingSignatureUpload, SignatureToken, SignatureTokenCheck, SignatureTokenState, SignatureTokens } from "../../signatures/signature-tokens.js";
 import type {
   ClaimOutcome,
   CommitConsumeOutcome,
@@ -156,8 +156,24 @@ export class RedisStore implements StagingStore, SignatureTokens, QuotaLedger, L
     return { state: reply.state, token: reply.token === "" ? null : (JSON.parse(reply.token) as SignatureToken) };
   }
 
-  async useSignatureToken(tokenHash: string, uploadId: string): Promise<{ state: SignatureTokenState }> {
-    return this.run(scripts.USE_SIGNATURE_TOKEN, [redisKeys.signatureToken(tokenHash)], [uploadId]);
+  async useSignatureToken(tokenHash: string, uploadId: string, options?: { pendingOnly?: boolean }): Promise<{ state: SignatureTokenState | "not_pending" }> {
+    return this.run(scripts.USE_SIGNATURE_TOKEN, [redisKeys.signatureToken(tokenHash)], [uploadId, options?.pendingOnly ? "1" : "0"]);
+  }
+
+  async holdPendingUpload(
+    tokenHash: string,
+    pending: PendingSignatureUpload,
+  ): Promise<{ state: SignatureTokenState; replaced: PendingSignatureUpload | null }> {
+    const reply = await this.run<{ state: SignatureTokenState; replaced: string }>(
+      scripts.HOLD_PENDING_UPLOAD,
+      [redisKeys.signatureToken(tokenHash)],
+      [JSON.stringify(pending)],
+    );
+    return { state: reply.state, replaced: reply.replaced === "" ? null : (JSON.parse(reply.replaced) as PendingSignatureUpload) };
+  }
+
+  async dropPendingUpload(tokenHash: string, uploadId: string): Promise<{ dropped: boolean }> {
+    return this.run(scripts.DROP_PENDING_UPLOAD, [redisKeys.signatureToken(tokenHash)], [uploadId]);
   }
 
   async linkedObjects(objects: ObjectRef[]): Promise<(LinkedObject | null)[]> {

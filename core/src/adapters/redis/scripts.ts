@@ -277,18 +277,59 @@ return cjson.encode({ state = tokenState(t, now), token = raw or '' })
 `,
 );
 
-/** KEYS: token  ARGV: uploadId — burns a valid token; answers the state it found. */
+/** Whether the token's pending direct upload is `uploadId`. */
+const PENDING_IS = `
+local function pendingIs(t, uploadId)
+  return type(t.pendingUpload) == 'table' and t.pendingUpload.uploadId == uploadId
+end
+`;
+
+/**
+ * KEYS: token  ARGV: uploadId, pendingOnly ('1' or '0') — burns a valid token (with pendingOnly,
+ * only for its pending direct upload, else answers not_pending); answers the state it found.
+ */
 export const USE_SIGNATURE_TOKEN = luaScript(
   "use_signature_token",
-  `${NOW}${TOKEN_STATE}
+  `${NOW}${TOKEN_STATE}${PENDING_IS}
 local raw = redis.call('GET', KEYS[1])
 local t = raw and cjson.decode(raw) or nil
 local state = tokenState(t, now)
 if state == 'valid' then
+  if ARGV[2] == '1' and not pendingIs(t, ARGV[1]) then return cjson.encode({ state = 'not_pending' }) end
   t.uploadId = ARGV[1]
   redis.call('SET', KEYS[1], cjson.encode(t), 'KEEPTTL')
 end
 return cjson.encode({ state = state })
+`,
+);
+
+/** KEYS: token  ARGV: pendingJson — a valid token's pending direct upload becomes this one; answers the replaced one ('' when none). */
+export const HOLD_PENDING_UPLOAD = luaScript(
+  "hold_pending_upload",
+  `${NOW}${TOKEN_STATE}
+local raw = redis.call('GET', KEYS[1])
+local t = raw and cjson.decode(raw) or nil
+local state = tokenState(t, now)
+if state ~= 'valid' then return cjson.encode({ state = state, replaced = '' }) end
+local replaced = ''
+if type(t.pendingUpload) == 'table' then replaced = cjson.encode(t.pendingUpload) end
+t.pendingUpload = cjson.decode(ARGV[1])
+redis.call('SET', KEYS[1], cjson.encode(t), 'KEEPTTL')
+return cjson.encode({ state = state, replaced = replaced })
+`,
+);
+
+/** KEYS: token  ARGV: uploadId — forgets the token's pending direct upload if it is this one. */
+export const DROP_PENDING_UPLOAD = luaScript(
+  "drop_pending_upload",
+  `${PENDING_IS}
+local raw = redis.call('GET', KEYS[1])
+if not raw then return cjson.encode({ dropped = false }) end
+local t = cjson.decode(raw)
+if not pendingIs(t, ARGV[1]) then return cjson.encode({ dropped = false }) end
+t.pendingUpload = nil
+redis.call('SET', KEYS[1], cjson.encode(t), 'KEEPTTL')
+return cjson.encode({ dropped = true })
 `,
 );
 

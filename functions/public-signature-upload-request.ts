@@ -1,0 +1,27 @@
+/** POST /public/signatures/{token}/uploads — a presigned PUT for a large signature; no Clerk session (and no Clerk link). */
+import { requestSignatureUpload, requestSignatureUploadSchema } from "@fitkit/core/signatures/direct-signature-upload";
+import { uploadSettings } from "./lib/deps/settings.js";
+import { signatureTokens } from "./lib/deps/signature-tokens.js";
+import { writerSigner } from "./lib/deps/signer.js";
+import { stagingStore } from "./lib/deps/staging-store.js";
+import { objectStore } from "./lib/deps/storage.js";
+import { publicJsonRoute } from "./lib/http.js";
+import { coreLog } from "./lib/logger.js";
+import { readBucket } from "./lib/resources.js";
+
+export const handler = publicJsonRoute(requestSignatureUploadSchema, async (event, body) => ({
+  status: 201,
+  body: await requestSignatureUpload(
+    {
+      store: await stagingStore(),
+      tokens: await signatureTokens(),
+      objects: objectStore(),
+      signer: writerSigner(),
+      settings: uploadSettings(),
+      complianceBucket: readBucket("ComplianceBucket"),
+      log: coreLog,
+    },
+    { token: event.pathParameters?.token ?? "", clientIp: event.requestContext.http.sourceIp },
+    body,
+  ),
+}));

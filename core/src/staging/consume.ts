@@ -11,7 +11,7 @@ import { recordsKeyFor } from "../policies/object-keys.js";
 import { ownerTypeSchema, safeId } from "../policies/request-fields.js";
 import type { Scanner } from "../scanning/scanner.js";
 import type { ObjectStore, StoredObjectInfo } from "../storage/object-store.js";
-import type { StagedUpload } from "../uploads/upload.js";
+import { type StagedUpload, serverMetadataFor } from "../uploads/upload.js";
 import type { StagingStore, StoredConsume } from "./staging-store.js";
 
 export const consumeRequestSchema = z.object({
@@ -92,6 +92,29 @@ function precheck(upload: StagedUpload | null, request: ConsumeRequest, ownerUse
 type Verified = { code: Failure["code"] } | { code: null; info: StoredObjectInfo };
 
 /**
+ * `Cache-Control` a browser adds to the PUT by itself: the Fetch standard sends `no-cache` with any
+ * request that carries `If-None-Match` (which the presigned PUT signs), and storage keeps it. It
+ * only asks caches to revalidate, and every signed GET pins its own `Cache-Control` anyway.
+ */
+const BROWSER_CACHE_CONTROL = "no-cache";
+
+/**
+ * The headers (and `x-amz-meta-*` names) an object would serve to its readers that the server did
+ * not set: a presigned PUT signs only SIGNED_PUT_HEADERS, so an uploader could add e.g.
+ * `content-encoding: gzip` or a `content-disposition` and storage would keep and serve them.
+ */
+function unsignedHeadersOf(info: StoredObjectInfo, upload: StagedUpload): string[] {
+  const served = Object.entries(info.servedHeaders ?? {})
+    .filter(([name, value]) => !(name === "cacheControl" && value === BROWSER_CACHE_CONTROL))
+    .map(([name]) => name);
+  const expected = serverMetadataFor(upload);
+  const metadata = Object.entries(info.metadata ?? {})
+    .filter(([name, value]) => expected[name] !== value)
+    .map(([name]) => `x-amz-meta-${name}`);
+  return [...served, ...metadata];
+}
+
+/**
  * Storage checks of one upload: HEAD (size, type, checksum), the first bytes (the real type), and
  * — when scanning is on — the bytes through the scanner. Throws DependencyUnavailableError when
  * storage or the scanner cannot answer (fail closed).
@@ -101,6 +124,11 @@ async function verifyStored(deps: ConsumeDeps, upload: StagedUpload): Promise<Ve
   const info = await deps.objects.head(upload.bucket, upload.key);
   if (!info) return { code: "NOT_UPLOADED" };
   if (info.size !== upload.size || info.contentType !== upload.contentType) return { code: "CONTENT_MISMATCH" };
+  const unsigned = unsignedHeadersOf(info, upload);
+  if (unsigned.length > 0) {
+    log.warn("object carries headers the server did not sign", { uploadId: upload.uploadId, headers: unsigned });
+    return { code: "CONTENT_MISMATCH" };
+  }
   if (upload.sha256 && info.checksumSha256 && info.checksumSha256 !== upload.sha256) return { code: "CONTENT_MISMATCH" };
 
   const head = await deps.objects.readFirstBytes(upload.bucket, upload.key, SNIFF_BYTES);

@@ -67,6 +67,7 @@ describe("consume refuses an object that carries headers the server did not sign
   it.each([
     ["content-disposition", { "content-disposition": 'attachment; filename="evil.html"' }],
     ["cache-control", { "cache-control": "public, max-age=31536000" }],
+    ["cache-control that only starts like a browser's", { "cache-control": "no-cache, public, max-age=31536000" }],
     ["content-encoding", { "content-encoding": "gzip" }],
     ["content-language", { "content-language": "en" }],
     ["expires", { expires: "Thu, 01 Dec 2044 16:00:00 GMT" }],
@@ -94,6 +95,13 @@ describe("consume refuses an object that carries headers the server did not sign
 
     expect(linked.uploads.map((u) => u.key)).toEqual([presigned.key]);
     expect(await objects.head(MEDIA, presigned.key)).toMatchObject({ contentType: "image/png", servedHeaders: { cacheControl: "no-cache" } });
+  });
+
+  it("links an object whose cache-control only keeps caches from keeping it (Chromium sends `max-age=0`)", async () => {
+    const who = member();
+    const presigned = await uploadWith(who, { "cache-control": "max-age=0, no-store" });
+
+    expect((await link(who, presigned.uploadId)).uploads.map((u) => u.key)).toEqual([presigned.key]);
   });
 });
 

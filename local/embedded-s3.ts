@@ -1,6 +1,7 @@
 // An embedded S3-compatible server for the local stack and the tests: @20minutes/s3rver, patched
 // (patches/@20minutes+s3rver+4.0.4.patch) so it checks SigV4 like R2 does and honours
-// `If-None-Match: *` / `If-Match` on PUT.
+// `If-None-Match: *` / `If-Match` on PUT; and, when asked, refusing writes to locked keys as R2's
+// bucket lock does (`retentionLocks`, done in the child).
 //
 // It runs in a forked child (local/embedded-s3-child.mjs) so that it gets
 // `--openssl-legacy-provider` (ListObjectsV2 continuation tokens use DES) without changing the
@@ -30,6 +31,12 @@ export interface EmbeddedS3Options {
   buckets: string[];
   /** Bucket CORS configuration, applied to every bucket. */
   cors?: EmbeddedS3Cors;
+  /**
+   * R2 bucket-lock rules to emulate: an existing object under `prefix` in `bucket` cannot be
+   * overwritten (PUT, copy, multipart complete) or deleted — 403 AccessDenied. The local stack
+   * locks the compliance bucket's `records/`, as `stacks/storage.ts` does on R2.
+   */
+  retentionLocks?: { bucket: string; prefix: string }[];
 }
 
 export interface EmbeddedS3 {
@@ -67,6 +74,7 @@ export async function startEmbeddedS3(options: EmbeddedS3Options): Promise<Embed
     port,
     directory: options.directory,
     buckets: options.buckets.map((name) => ({ name, corsXml })),
+    retentionLocks: options.retentionLocks ?? [],
   };
 
   // Only the flag we need: no inherited TS loader (tsx/vitest) in the child.

@@ -5,6 +5,7 @@
  */
 import type { Server } from "node:http";
 import { join } from "node:path";
+import { RECORDS_PREFIX } from "@fitkit/core/policies/object-keys";
 import { SCHEDULED_EVENT } from "../functions/lib/scheduled-event.js";
 import { uploadCorsRule } from "../stacks/cors.js";
 import { createDemoRoutes } from "./demo/index.js";
@@ -35,6 +36,8 @@ export async function startLocalStack(env: LocalEnv): Promise<LocalStack> {
       port: env.s3Port,
       directory: join(env.dataDir, "s3"),
       buckets: [env.buckets.media, env.buckets.compliance],
+      // As on R2 (stacks/storage.ts): retained records can be neither overwritten nor deleted.
+      retentionLocks: [{ bucket: env.buckets.compliance, prefix: RECORDS_PREFIX }],
       // The production rule set, for the pages this stack serves and any configured app origins.
       cors: uploadCorsRule([api, `http://localhost:${port}`, ...env.appOrigins]),
     });

@@ -9,10 +9,11 @@ import { createHash } from "node:crypto";
 import { mkdtemp } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { PutObjectCommand } from "@aws-sdk/client-s3";
 import { MemoryObjectStore } from "@fitkit/core/adapters/memory/memory-object-store";
 import { createS3Client } from "@fitkit/core/adapters/s3/s3-client";
 import { S3ObjectStore } from "@fitkit/core/adapters/s3/s3-object-store";
-import type { ObjectStore, PutObjectInput } from "@fitkit/core/storage/object-store";
+import type { ObjectStore, PutObjectInput, ServedHeaders } from "@fitkit/core/storage/object-store";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { type EmbeddedS3, startEmbeddedS3 } from "../local/embedded-s3.js";
 import { uniqueId } from "./support/fixtures.js";
@@ -20,22 +21,71 @@ import { uniqueId } from "./support/fixtures.js";
 const BUCKET = "contract-a";
 const OTHER_BUCKET = "contract-b";
 
+/** What an uploader can leave on an object beside the signed headers (a presigned PUT does not sign these). */
+interface UnsignedUpload {
+  bucket: string;
+  key: string;
+  body: Uint8Array;
+  contentType: string;
+  servedHeaders: ServedHeaders;
+  metadata: Record<string, string>;
+}
+
 interface ObjectStoreAdapter {
   name: string;
   /** R2 keeps a PUT's SHA-256 and answers it on HEAD; the embedded server keeps none. */
   keepsChecksums: boolean;
-  open(): Promise<{ objects: ObjectStore; close(): Promise<void> }>;
+  open(): Promise<{ objects: ObjectStore; plantUnsigned(upload: UnsignedUpload): Promise<void>; close(): Promise<void> }>;
 }
 
 const ADAPTERS: ObjectStoreAdapter[] = [
-  { name: "memory", keepsChecksums: true, open: async () => ({ objects: new MemoryObjectStore(), close: async () => undefined }) },
+  {
+    name: "memory",
+    keepsChecksums: true,
+    open: async () => {
+      const objects = new MemoryObjectStore();
+      return {
+        objects,
+        plantUnsigned: async (u) => {
+          objects.objects.set(`${u.bucket}/${u.key}`, {
+            body: u.body,
+            contentType: u.contentType,
+            etag: md5Etag(u.body),
+            servedHeaders: u.servedHeaders,
+            metadata: u.metadata,
+          });
+        },
+        close: async () => undefined,
+      };
+    },
+  },
   {
     name: "s3 on the embedded server",
     keepsChecksums: false,
     open: async () => {
       const s3: EmbeddedS3 = await startEmbeddedS3({ directory: await mkdtemp(join(tmpdir(), "fitkit-s3-contract-")), buckets: [BUCKET, OTHER_BUCKET] });
       const client = createS3Client({ endpoint: s3.endpoint, region: s3.region, accessKeyId: s3.accessKeyId, secretAccessKey: s3.secretAccessKey });
-      return { objects: new S3ObjectStore(client), close: () => s3.close() };
+      return {
+        objects: new S3ObjectStore(client),
+        plantUnsigned: async (u) => {
+          const h = u.servedHeaders;
+          await client.send(
+            new PutObjectCommand({
+              Bucket: u.bucket,
+              Key: u.key,
+              Body: u.body,
+              ContentType: u.contentType,
+              CacheControl: h.cacheControl,
+              ContentDisposition: h.contentDisposition,
+              ContentEncoding: h.contentEncoding,
+              ContentLanguage: h.contentLanguage,
+              ...(h.expires ? { Expires: new Date(h.expires) } : {}),
+              Metadata: u.metadata,
+            }),
+          );
+        },
+        close: () => s3.close(),
+      };
     },
   },
 ];
@@ -59,9 +109,10 @@ async function listAll(objects: ObjectStore, bucket: string, prefix: string): Pr
 
 describe.each(ADAPTERS)("object store contract: $name", (adapter) => {
   let objects: ObjectStore;
+  let plantUnsigned: (upload: UnsignedUpload) => Promise<void>;
   let close: () => Promise<void>;
   beforeAll(async () => {
-    ({ objects, close } = await adapter.open());
+    ({ objects, plantUnsigned, close } = await adapter.open());
   });
   afterAll(() => close?.());
 
@@ -87,6 +138,42 @@ describe.each(ADAPTERS)("object store contract: $name", (adapter) => {
         contentType: "image/png",
         etag: md5Etag(body),
         ...(adapter.keepsChecksums ? { checksumSha256: sha256Of(body) } : {}),
+      });
+    });
+
+    it("answers the response headers and user metadata an upload left on the object", async () => {
+      const key = uniqueId("o/served");
+      const body = bytesOf("hostile");
+      const servedHeaders = {
+        cacheControl: "public, max-age=31536000",
+        contentDisposition: 'attachment; filename="evil.html"',
+        contentEncoding: "gzip",
+        contentLanguage: "en",
+        expires: "Thu, 01 Dec 2044 16:00:00 GMT",
+      };
+      await plantUnsigned({ bucket: BUCKET, key, body, contentType: "image/png", servedHeaders, metadata: { note: "hello" } });
+
+      expect(await objects.head(BUCKET, key)).toEqual({
+        size: body.length,
+        contentType: "image/png",
+        etag: md5Etag(body),
+        servedHeaders,
+        metadata: { note: "hello" },
+      });
+    });
+
+    it("answers the metadata a put stored (names in lower case), and no served headers", async () => {
+      const key = uniqueId("o/metadata");
+      const body = bytesOf("with metadata");
+
+      await put(key, body, { metadata: { "Form-Id": "form_1", sha256: sha256Of(body) } });
+
+      expect(await objects.head(BUCKET, key)).toEqual({
+        size: body.length,
+        contentType: "image/png",
+        etag: md5Etag(body),
+        ...(adapter.keepsChecksums ? { checksumSha256: sha256Of(body) } : {}),
+        metadata: { "form-id": "form_1", sha256: sha256Of(body) },
       });
     });
 
@@ -174,18 +261,23 @@ describe.each(ADAPTERS)("object store contract: $name", (adapter) => {
   });
 
   describe("copy", () => {
-    it("copies bytes, type and etag to the new key, keeps the source, and is safe to repeat", async () => {
+    it("copies bytes, type, metadata and etag to the new key, keeps the source, and is safe to repeat", async () => {
       const from = uniqueId("o/copy-from");
       const to = uniqueId("o/copy-to");
       const body = bytesOf("copied bytes");
-      await put(from, body, { contentType: "application/pdf" });
+      await put(from, body, { contentType: "application/pdf", metadata: { "form-id": "form_1" } });
 
       const first = await objects.copy(BUCKET, from, to);
       const again = await objects.copy(BUCKET, from, to);
 
       expect(first).toEqual({ etag: md5Etag(body) });
       expect(again).toEqual(first);
-      expect(await objects.head(BUCKET, to)).toMatchObject({ size: body.length, contentType: "application/pdf", etag: md5Etag(body) });
+      expect(await objects.head(BUCKET, to)).toMatchObject({
+        size: body.length,
+        contentType: "application/pdf",
+        etag: md5Etag(body),
+        metadata: { "form-id": "form_1" },
+      });
       expect(await read(to)).toEqual(Buffer.from(body));
       expect(await objects.head(BUCKET, from)).not.toBeNull();
     });

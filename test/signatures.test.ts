@@ -135,9 +135,11 @@ describe("linking a signature to its submission", () => {
     expect(signed.status).toBe(200);
     const url = new URL(signed.body.urls[0].url);
     expect(url.searchParams.get("X-Amz-Expires")).toBe("300"); // short, whatever was asked
-    expect(url.searchParams.get("response-content-disposition")).toBe("attachment");
+    const disposition = `attachment; filename="${stored.uploadId}.pdf"`;
+    expect(url.searchParams.get("response-content-disposition")).toBe(disposition);
     const download = await fetch(url);
-    expect(download.headers.get("content-disposition")).toBe("attachment");
+    expect(download.headers.get("content-disposition")).toBe(disposition);
+    expect(download.headers.get("cache-control")).toBe("private, max-age=299");
     expect(Buffer.from(await download.arrayBuffer())).toEqual(pdf);
 
     const member = await stack.token({ userId: uniqueId("user"), orgId, role: "member" });

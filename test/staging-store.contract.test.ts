@@ -241,4 +241,73 @@ describe.each(ADAPTERS)("staging store contract: %s", (adapter) => {
     expect(snapshot.uploads.map((u) => u?.status)).toEqual(["swept", "consumed"]);
     expect(await quotas.usage(orgId, DEFAULT_QUOTA)).toEqual({ used: 9, reserved: 0, quota: DEFAULT_QUOTA });
   });
+
+  it("holds a batch for promotion: past the old deadline the sweeper does not claim it and the commit succeeds", async () => {
+    const orgId = uniqueId("org");
+    const uploads = [newUpload({ orgId, size: 5 }), newUpload({ orgId, size: 6 })];
+    const { now } = await stage(store, uploads, 1);
+
+    expect(
+      await store.holdForPromotion(
+        uploads.map((u) => u.uploadId),
+        60,
+      ),
+    ).toEqual({ ok: true });
+    await sleep(1100);
+
+    const held = (
+      await store.loadForConsume(
+        uploads.map((u) => u.uploadId),
+        uniqueId("r"),
+      )
+    ).uploads;
+    expect(held.map((u) => u?.deadline)).toEqual([expect.any(Number), expect.any(Number)]);
+    expect(held[0]!.deadline).toBeGreaterThanOrEqual(now + 60_000);
+    const claim = await store.claimExpired({ limit: 1000, leaseSeconds: 60 });
+    expect(claim.claimed.filter((u) => u.orgId === orgId)).toEqual([]);
+    expect(await store.commitConsume(commitRequest(uploads))).toEqual({ ok: true });
+    expect(await quotas.usage(orgId, DEFAULT_QUOTA)).toEqual({ used: 11, reserved: 0, quota: DEFAULT_QUOTA });
+  });
+
+  it("never shortens a deadline when it holds", async () => {
+    const upload = newUpload();
+    const { now } = await stage(store, [upload], 600);
+
+    expect(await store.holdForPromotion([upload.uploadId], 60)).toEqual({ ok: true });
+
+    const [after] = (await store.loadForConsume([upload.uploadId], uniqueId("r"))).uploads;
+    expect(after?.deadline).toBe(now + 600_000);
+  });
+
+  it("holds all or nothing: an expired, a consumed or an unknown id fails the batch and extends no deadline", async () => {
+    const orgId = uniqueId("org");
+    const [live, late, linked] = [newUpload({ orgId }), newUpload({ orgId }), newUpload({ orgId })];
+    const { now } = await stage(store, [live!, linked!], 600);
+    await stage(store, [late!], 1);
+    await store.commitConsume(commitRequest([linked!]));
+    await sleep(1100);
+
+    const outcome = await store.holdForPromotion([live!.uploadId, late!.uploadId, linked!.uploadId, "missing"], 3600);
+
+    expect(outcome).toEqual({
+      ok: false,
+      failures: [
+        { uploadId: late!.uploadId, code: "EXPIRED" },
+        { uploadId: linked!.uploadId, code: "ALREADY_CONSUMED" },
+        { uploadId: "missing", code: "NOT_FOUND" },
+      ],
+    });
+    const [after] = (await store.loadForConsume([live!.uploadId], uniqueId("r"))).uploads;
+    expect(after?.deadline).toBe(now + 600_000);
+  });
+
+  it("refuses to hold an upload the sweeper claimed with EXPIRED", async () => {
+    const orgId = uniqueId("org");
+    const upload = newUpload({ orgId });
+    await stage(store, [upload], 1);
+    await sleep(1100);
+    await store.claimExpired({ limit: 1000, leaseSeconds: 60 });
+
+    expect(await store.holdForPromotion([upload.uploadId], 60)).toEqual({ ok: false, failures: [{ uploadId: upload.uploadId, code: "EXPIRED" }] });
+  });
 });

@@ -67,14 +67,37 @@ describe("stable URLs", () => {
     expect(Date.parse(early.urls[0]!.expiresAt) - (start + 1000)).toBeLessThanOrEqual(3600_000);
   });
 
-  it("pin the stored type, and serve anything but images and video as an attachment", async () => {
-    const { urls } = await signedUrls({ signer: realSigner, buckets }, admin, { keys: [photo, record], expiresIn: 3600 });
-    const [image, pdf] = urls.map((u) => new URL(u.url).searchParams);
+  it("pin the stored type, and serve images and video inline, anything else as an attachment under a server-made name", async () => {
+    const { urls } = await signedUrls({ signer: realSigner, buckets }, admin, { keys: [photo, comment, record], expiresIn: 3600 });
+    const [image, video, pdf] = urls.map((u) => new URL(u.url).searchParams);
     expect(image!.get("response-content-type")).toBe("image/jpeg");
-    expect(image!.get("response-content-disposition")).toBeNull();
+    expect(image!.get("response-content-disposition")).toBe('inline; filename="0123456789abcdef0123456789abcdef.jpg"');
+    expect(video!.get("response-content-type")).toBe("video/mp4");
+    expect(video!.get("response-content-disposition")).toBe('inline; filename="0123456789abcdef0123456789abcdef.mp4"');
     expect(pdf!.get("response-content-type")).toBe("application/pdf");
-    expect(pdf!.get("response-content-disposition")).toBe("attachment");
+    expect(pdf!.get("response-content-disposition")).toBe('attachment; filename="0123456789abcdef0123456789abcdef.pdf"');
     expect(pdf!.get("X-Amz-Expires")).toBe("300");
+  });
+
+  it("pin a private cache lifetime no longer than the least time the URL has left when handed out", async () => {
+    const at = (now: number, keys: string[], expiresIn: number) =>
+      signedUrls({ signer: realSigner, buckets, clock: { now: () => now } }, admin, { keys, expiresIn });
+    const latest = start + bucketMs - 1000; // the last moment this shared URL is handed out
+    const shared = (await at(latest, [photo], 3600)).urls[0]!;
+    const fresh = (await at(start + 1000, [photo], 120)).urls[0]!;
+    const retained = (await at(start + 1000, [record], 3600)).urls[0]!;
+
+    const maxAge = (u: { url: string }) => Number(/^private, max-age=(\d+)$/.exec(new URL(u.url).searchParams.get("response-cache-control") ?? "")?.[1]);
+    expect(maxAge(shared)).toBe(300);
+    expect(maxAge(fresh)).toBe(119);
+    expect(maxAge(retained)).toBe(299);
+    for (const [url, handedOutAt] of [
+      [shared, latest],
+      [fresh, start + 1000],
+      [retained, start + 1000],
+    ] as const) {
+      expect(maxAge(url) * 1000).toBeLessThanOrEqual(Date.parse(url.expiresAt) - handedOutAt);
+    }
   });
 
   it("are signed once per container and bucket (the memo), never memoised for records", async () => {

@@ -7,12 +7,18 @@
  * still has at least 300 s (and at most `expiresIn`) to live, as the Redis cache it replaces
  * guaranteed. `npm run bench` compares both; a cache hit over Upstash costs far more than signing.
  * An in-process memo skips even the signing for URLs this container already made.
+ *
+ * Every URL pins the response headers a reader gets (signed query parameters, which S3/R2 apply
+ * over whatever the object stored): the type from the key's extension, `inline` for images and
+ * video or `attachment` otherwise — always under the server-made file name `<uploadId>.<ext>`,
+ * never a client's — and `private, max-age=<n>` with n the least time the URL has left when it is
+ * handed out, so no shared cache keeps it and no browser keeps it past the URL's life.
  */
 import * as z from "zod";
 import type { Identity } from "../auth/identity.js";
 import { ForbiddenError } from "../errors.js";
 import { type ParsedKey, parseObjectKey } from "../policies/object-keys.js";
-import { isInlineType, OWNER_TYPE_POLICIES } from "../policies/owner-types.js";
+import { EXTENSION_BY_TYPE, isInlineType, OWNER_TYPE_POLICIES } from "../policies/owner-types.js";
 import type { Buckets } from "../storage/buckets.js";
 import type { UrlSigner } from "../storage/url-signer.js";
 import { type Clock, systemClock } from "../time/clock.js";
@@ -74,6 +80,25 @@ export function signingDateFor(now: number, expiresIn: number, stable: boolean):
 /** Records are signed fresh for each request; other URLs are shared within their time bucket. */
 const stableFor = (expiresIn: number, isRecord: boolean): boolean => !isRecord && expiresIn > MIN_REMAINING_SECONDS;
 
+/**
+ * `Content-Disposition` of a download: the file name is the key's last segment, made here from
+ * the upload id and the extension table (SAFE_SEGMENT characters and a dot), so it needs no quoting
+ * rules and no `filename*`.
+ */
+export function contentDispositionFor(parsed: ParsedKey): string {
+  const fileName = `${parsed.uploadId}.${EXTENSION_BY_TYPE[parsed.contentType]}`;
+  return `${isInlineType(parsed.contentType) ? "inline" : "attachment"}; filename="${fileName}"`;
+}
+
+/**
+ * `Cache-Control` of a URL: private, for no longer than the least time the URL has left when handed
+ * out — MIN_REMAINING_SECONDS for a shared URL, and for a fresh one its life less the under-a-second
+ * its signing date was rounded down by.
+ */
+export function cacheControlFor(expiresIn: number, stable: boolean): string {
+  return `private, max-age=${stable ? MIN_REMAINING_SECONDS : expiresIn - 1}`;
+}
+
 /** Invariant: a URL is returned only if every key is readable by the caller; otherwise 403 and none. */
 export async function signedUrls(deps: SignedUrlsDeps, identity: Identity, request: SignedUrlsRequest): Promise<{ urls: SignedUrl[] }> {
   const denied: { index: number }[] = [];
@@ -90,7 +115,8 @@ export async function signedUrls(deps: SignedUrlsDeps, identity: Identity, reque
       const key = request.keys[i]!;
       const isRecord = parsed.bucket === "compliance";
       const expiresIn = isRecord ? Math.min(request.expiresIn, RECORDS_MAX_EXPIRES_SECONDS) : request.expiresIn;
-      const signedAt = signingDateFor(now, expiresIn, stableFor(expiresIn, isRecord));
+      const stable = stableFor(expiresIn, isRecord);
+      const signedAt = signingDateFor(now, expiresIn, stable);
       const bucket = deps.buckets[parsed.bucket];
       const expiresAt = new Date(signedAt + expiresIn * 1000).toISOString();
       const memoKey = `${bucket}\u0000${key}\u0000${expiresIn}\u0000${signedAt}`;
@@ -102,10 +128,11 @@ export async function signedUrls(deps: SignedUrlsDeps, identity: Identity, reque
         key,
         expiresInSeconds: expiresIn,
         responseContentType: parsed.contentType,
-        ...(isInlineType(parsed.contentType) ? {} : { responseContentDisposition: "attachment" }),
+        responseContentDisposition: contentDispositionFor(parsed),
+        responseCacheControl: cacheControlFor(expiresIn, stable),
         signingDate: new Date(signedAt),
       });
-      if (deps.memo && stableFor(expiresIn, isRecord)) {
+      if (deps.memo && stable) {
         if (deps.memo.size >= MEMO_LIMIT) deps.memo.clear();
         deps.memo.set(memoKey, url);
       }

@@ -6,9 +6,11 @@
  * is staged at the request exactly as the small PUT stages it, so consume and the sweeper treat
  * both alike. A token holds at most one pending direct upload: the latest request replaces it.
  */
+
 import { createHash } from "node:crypto";
 import * as z from "zod";
 import type { UploadSettings } from "../config.js";
+import { unsignedHeadersOf } from "../content/served-headers.js";
 import { SNIFF_BYTES, sniff } from "../content/sniff.js";
 import {
   ContentMismatchError,
@@ -228,6 +230,9 @@ export async function completeSignatureUpload(
   if (info.size !== pending.size) return mismatch("size");
   if (info.contentType !== pending.contentType) return mismatch("type", info.contentType);
   if (pending.sha256 && info.checksumSha256 && info.checksumSha256 !== pending.sha256) return mismatch("sha256");
+  // The URL signs no metadata and no response headers: anything of the kind came from the uploader.
+  const unsigned = unsignedHeadersOf(info, {});
+  if (unsigned.length > 0) return mismatch(`unsigned headers: ${unsigned.join(", ")}`);
 
   const head = await deps.objects.readFirstBytes(deps.complianceBucket, pending.key, SNIFF_BYTES);
   if (!head) throw new NotUploadedError("Nothing was uploaded for this upload yet.", [{ uploadId: pending.uploadId }]);

@@ -25,7 +25,7 @@ import { maxBytesFor } from "../policies/owner-types.js";
 import type { Scanner } from "../scanning/scanner.js";
 import type { StagingStore } from "../staging/staging-store.js";
 import type { ObjectStore } from "../storage/object-store.js";
-import { type NewUpload, newUploadId } from "../uploads/upload.js";
+import { type NewUpload, newUploadId, serverMetadataFor } from "../uploads/upload.js";
 import type { SignatureTokens } from "./signature-tokens.js";
 import { mediaTypeOf, TOKEN_ERRORS, validToken } from "./token-access.js";
 
@@ -120,7 +120,7 @@ export async function publicSignatureUpload(
       contentType,
       checksumSha256: sha256,
       ifNoneMatch: true,
-      metadata: { sha256, "form-id": token.formId, "submission-id": token.submissionId },
+      metadata: serverMetadataFor(upload),
     });
     // The key holds a fresh random id, so an object already there is not this upload's: leave it
     // alone; a retry gets a new id.

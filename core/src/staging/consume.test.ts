@@ -3,7 +3,9 @@ import { describe, expect, it } from "vitest";
 import { pngImage } from "../../../support/media.js";
 import { MemoryObjectStore } from "../adapters/memory/memory-object-store.js";
 import { MemoryStore } from "../adapters/memory/memory-store.js";
+import { DependencyUnavailableError } from "../errors.js";
 import { consume } from "./consume.js";
+import { sweep } from "./sweep.js";
 
 const png = pngImage();
 const upload = {
@@ -19,12 +21,14 @@ const upload = {
 const request = { uploadIds: ["u1"], ownerType: "form_signature" as const, owner: { orgId: "org_1" }, idempotencyKey: "k" };
 
 async function prepare() {
-  const store = new MemoryStore();
+  const clock = { time: 1_800_000_000_000, now: () => clock.time };
+  const store = new MemoryStore(clock);
   const objects = new MemoryObjectStore();
   await store.stage({ uploads: [upload], lifetimeSeconds: 600, quota: { orgId: "org_1", defaultQuotaBytes: 1e6 } });
   await objects.put({ bucket: "compliance", key: upload.key, body: png, contentType: "image/png", checksumSha256: "" });
-  return { store, objects };
+  return { store, objects, clock };
 }
+const records = "records/org_1/u1.png";
 
 describe("consume of a compliance upload", () => {
   it("promotes it to records/ and links the records key", async () => {
@@ -53,5 +57,66 @@ describe("consume of a compliance upload", () => {
     });
     expect(store.uploads.get("u1")?.status).toBe("staged");
     expect(await store.usage("org_1", 1e6)).toEqual({ used: 0, reserved: png.length, quota: 1e6 });
+  });
+
+  it("wins the race against its deadline: the sweeper, run mid-copy past the deadline, claims nothing and the commit succeeds", async () => {
+    const { store, objects, clock } = await prepare();
+    const copy = objects.copy.bind(objects);
+    let sweptMidCopy: Awaited<ReturnType<typeof sweep>> | undefined;
+    objects.copy = async (bucket, fromKey, toKey) => {
+      const copied = await copy(bucket, fromKey, toKey);
+      clock.time += 601_000; // the copy took longer than the time the upload had left
+      sweptMidCopy = await sweep({ store, objects, complianceBucket: "compliance" });
+      return copied;
+    };
+
+    const reply = await consume({ store, objects, complianceBucket: "compliance" }, request);
+
+    expect(sweptMidCopy).toMatchObject({ claimed: 0, deleted: 0 });
+    expect(reply.uploads.map((u) => u.key)).toEqual([records]);
+    expect(await store.linkedObjects([{ bucket: "compliance", key: records }])).toEqual([{ orgId: "org_1", size: png.length }]);
+    expect(await store.usage("org_1", 1e6)).toEqual({ used: png.length, reserved: 0, quota: 1e6 });
+  });
+
+  it("is refused EXPIRED before anything is copied when the deadline passed during its checks", async () => {
+    const { store, objects, clock } = await prepare();
+    const head = objects.head.bind(objects);
+    objects.head = async (bucket, key) => {
+      clock.time += 601_000; // e.g. a slow scan
+      return head(bucket, key);
+    };
+
+    await expect(consume({ store, objects, complianceBucket: "compliance" }, request)).rejects.toMatchObject({ code: "EXPIRED" });
+    expect(objects.objects.has(`compliance/${records}`)).toBe(false);
+  });
+
+  it("succeeds on a retry after the first attempt's copy landed, without copying again", async () => {
+    const { store, objects } = await prepare();
+    const commit = store.commitConsume.bind(store);
+    store.commitConsume = async () => {
+      store.commitConsume = commit;
+      throw new DependencyUnavailableError("redis"); // the first attempt dies after its copy
+    };
+    await expect(consume({ store, objects, complianceBucket: "compliance" }, request)).rejects.toMatchObject({ code: "DEPENDENCY_UNAVAILABLE" });
+    expect(objects.objects.has(`compliance/${records}`)).toBe(true);
+    // R2's lock refuses any write to the retained key, copies included.
+    objects.copy = async () => {
+      throw new DependencyUnavailableError("storage");
+    };
+
+    const reply = await consume({ store, objects, complianceBucket: "compliance" }, request);
+
+    expect(reply.uploads.map((u) => u.key)).toEqual([records]);
+    expect(await store.linkedObjects([{ bucket: "compliance", key: records }])).toEqual([{ orgId: "org_1", size: png.length }]);
+  });
+
+  it("refuses loudly, and never overwrites, when the records key already holds other bytes", async () => {
+    const { store, objects } = await prepare();
+    const other = pngImage(3, 3);
+    await objects.put({ bucket: "compliance", key: records, body: other, contentType: "image/png", checksumSha256: "" });
+
+    await expect(consume({ store, objects, complianceBucket: "compliance" }, request)).rejects.toThrow(/records\/org_1\/u1\.png/);
+    expect(objects.objects.get(`compliance/${records}`)?.body).toEqual(new Uint8Array(other));
+    expect(store.uploads.get("u1")?.status).toBe("staged");
   });
 });

@@ -3,6 +3,7 @@
  * Called by the service that writes the parent, before it commits.
  */
 import * as z from "zod";
+import { unsignedHeadersOf } from "../content/served-headers.js";
 import { SNIFF_BYTES, sniff } from "../content/sniff.js";
 import { type ErrorCode, errorForCode, InvalidRequestError } from "../errors.js";
 import { sha256Hex } from "../hashing.js";
@@ -11,7 +12,7 @@ import { recordsKeyFor } from "../policies/object-keys.js";
 import { ownerTypeSchema, safeId } from "../policies/request-fields.js";
 import type { Scanner } from "../scanning/scanner.js";
 import type { ObjectStore, StoredObjectInfo } from "../storage/object-store.js";
-import type { StagedUpload } from "../uploads/upload.js";
+import { type StagedUpload, serverMetadataFor } from "../uploads/upload.js";
 import type { StagingStore, StoredConsume } from "./staging-store.js";
 
 export const consumeRequestSchema = z.object({
@@ -31,6 +32,8 @@ export interface ConsumeDeps {
   scanMaxBytes?: number;
   /** Compliance uploads (under `incoming/` there) are promoted to `records/` when consumed. */
   complianceBucket?: string;
+  /** How long the deadlines of a batch that promotes are held before the copy (default PROMOTION_HOLD_SECONDS). */
+  promotionHoldSeconds?: number;
   log?: Log;
 }
 
@@ -52,6 +55,12 @@ type Failure = { uploadId: string; code: Exclude<ErrorCode, "RATE_LIMITED" | "DE
 
 /** Replies for 24 h to a repeated call with the same idempotency key. */
 export const REPLAY_TTL_SECONDS = 24 * 3600;
+/**
+ * A batch that promotes holds its deadlines this long before copying into the retention lock:
+ * Lambda's longest timeout (15 min), so no invocation outlives its hold — the copy and the
+ * commit always happen before the held deadline, whatever the configured function timeout.
+ */
+export const PROMOTION_HOLD_SECONDS = 900;
 
 const MESSAGES: Partial<Record<Failure["code"], string>> = {
   NOT_FOUND: "Unknown upload.",
@@ -101,6 +110,11 @@ async function verifyStored(deps: ConsumeDeps, upload: StagedUpload): Promise<Ve
   const info = await deps.objects.head(upload.bucket, upload.key);
   if (!info) return { code: "NOT_UPLOADED" };
   if (info.size !== upload.size || info.contentType !== upload.contentType) return { code: "CONTENT_MISMATCH" };
+  const unsigned = unsignedHeadersOf(info, serverMetadataFor(upload));
+  if (unsigned.length > 0) {
+    log.warn("object carries headers the server did not sign", { uploadId: upload.uploadId, headers: unsigned });
+    return { code: "CONTENT_MISMATCH" };
+  }
   if (upload.sha256 && info.checksumSha256 && info.checksumSha256 !== upload.sha256) return { code: "CONTENT_MISMATCH" };
 
   const head = await deps.objects.readFirstBytes(upload.bucket, upload.key, SNIFF_BYTES);
@@ -169,11 +183,18 @@ export async function consume(deps: ConsumeDeps, request: ConsumeRequest): Promi
     throw batchError(storageFailures);
   }
 
-  // Compliance uploads are copied into records/ (under the retention lock) before the atomic step.
-  // Copy first: if the step then fails, a retained copy leaks (recoverable), never a linked key
-  // without its object. The copy is idempotent, so a retry repeats it safely.
+  // Compliance uploads are copied into records/ (under the retention lock) before the atomic step:
+  // first the whole batch's deadlines are held, so the commit cannot lose a race with the deadline
+  // or the sweeper and leave a retained copy unlinked (docs/ARCHITECTURE.md, "Promotion").
   const finalKeys = uploads.map((u) => (isIncomingCompliance(deps, u) ? recordsKeyFor(u.key) : u.key));
-  const promoted = await Promise.all(uploads.map((u, i) => (finalKeys[i] === u.key ? null : deps.objects.copy(u.bucket, u.key, finalKeys[i]!))));
+  const promoting = uploads.some((u, i) => finalKeys[i] !== u.key);
+  if (promoting) {
+    const held = await deps.store.holdForPromotion(uploadIds, deps.promotionHoldSeconds ?? PROMOTION_HOLD_SECONDS);
+    if (!held.ok) throw batchError(held.failures);
+  }
+  const promoted = await Promise.all(
+    uploads.map((u, i) => (finalKeys[i] === u.key ? null : promote(deps, u, finalKeys[i]!, (verified[i] as { info: StoredObjectInfo }).info))),
+  );
   // A source gone since it was verified (deleted meanwhile) cannot be linked.
   const vanished = uploads.flatMap((u, i) => (finalKeys[i] !== u.key && promoted[i] === null ? [{ uploadId: u.uploadId, code: "NOT_UPLOADED" as const }] : []));
   if (vanished.length > 0) throw batchError(vanished);
@@ -212,6 +233,24 @@ export async function consume(deps: ConsumeDeps, request: ConsumeRequest): Promi
   }
   if ("replay" in outcome) return replayOf(outcome.replay, fingerprint);
   throw batchError(outcome.failures);
+}
+
+/**
+ * Copies a verified incoming object to its records key — unless an earlier attempt's copy is
+ * already there: R2's lock refuses every write to a retained key, copies included, so a retry must
+ * not copy again. An object there with other bytes is never overwritten (the lock would refuse
+ * anyway): that is a bug or tampering, refused loudly. Null when the source is gone.
+ */
+async function promote(deps: ConsumeDeps, upload: StagedUpload, recordsKey: string, source: StoredObjectInfo): Promise<{ etag: string } | null> {
+  const existing = await deps.objects.head(upload.bucket, recordsKey);
+  if (!existing) return deps.objects.copy(upload.bucket, upload.key, recordsKey);
+  const sameBytes =
+    existing.size === source.size &&
+    existing.etag === source.etag &&
+    (existing.checksumSha256 === undefined || source.checksumSha256 === undefined || existing.checksumSha256 === source.checksumSha256);
+  if (sameBytes) return { etag: existing.etag };
+  (deps.log ?? silentLog).error("records key already holds other bytes; not overwritten", { uploadId: upload.uploadId, key: recordsKey });
+  throw new Error(`${recordsKey} already holds other bytes than upload ${upload.uploadId}`);
 }
 
 /** After promotion the incoming copies are redundant; a failure here only leaves a copy the bucket's lifecycle expires. */

@@ -57,6 +57,8 @@ export type CommitConsumeOutcome =
   | { ok: false; replay: StoredConsume }
   | { ok: false; failures: { uploadId: string; code: ConsumeFailureCode }[] };
 
+export type HoldOutcome = { ok: true } | { ok: false; failures: { uploadId: string; code: ConsumeFailureCode }[] };
+
 export interface ClaimOutcome {
   now: number;
   /** Uploads now claimed by this run (status "claimed", leased until now + lease). */
@@ -77,6 +79,13 @@ export interface StagingStore {
    * settles their quota and stores the reply for replay — all or nothing.
    */
   commitConsume(request: CommitConsumeRequest): Promise<CommitConsumeOutcome>;
+  /**
+   * Before consume copies anything into the retention lock: checks every upload is staged and before
+   * its deadline and pushes each deadline (and work-list entry) to at least now + `holdSeconds` —
+   * all or nothing. The sweeper then cannot claim them, and the commit cannot be late, for as
+   * long as the hold outlasts the copy and the commit.
+   */
+  holdForPromotion(uploadIds: string[], holdSeconds: number): Promise<HoldOutcome>;
   /** Removes staged uploads that consume rejected (their objects are already deleted) and gives back their quota. */
   discardStaged(uploadIds: string[], orgId: string): Promise<void>;
   /**

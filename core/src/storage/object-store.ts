@@ -12,6 +12,21 @@ export interface StoredObjectInfo {
   etag: string;
   /** Base64 SHA-256 when storage kept one (the upload was signed with a checksum). */
   checksumSha256?: string;
+  /**
+   * Response headers storage kept from the upload and serves to every reader (absent when none).
+   * A presigned PUT signs only SIGNED_PUT_HEADERS, so an uploader can add any of these unsigned.
+   */
+  servedHeaders?: ServedHeaders;
+  /** User metadata (`x-amz-meta-*`: lower-case names without the prefix), served too; absent when none. */
+  metadata?: Record<string, string>;
+}
+
+export interface ServedHeaders {
+  cacheControl?: string;
+  contentDisposition?: string;
+  contentEncoding?: string;
+  contentLanguage?: string;
+  expires?: string;
 }
 
 export interface DeleteOutcome {

@@ -26,6 +26,8 @@ export interface PresignGetInput {
   responseContentType?: string;
   /** Becomes the `response-content-disposition` query parameter (signed). */
   responseContentDisposition?: string;
+  /** Becomes the `response-cache-control` query parameter (signed). */
+  responseCacheControl?: string;
   signingDate?: Date;
 }
 

@@ -34,3 +34,16 @@ export interface StagedUpload extends NewUpload {
   deadline: number;
   createdAt: number;
 }
+
+/**
+ * The user metadata (`x-amz-meta-*`) the server itself stores with an upload's object, when it
+ * writes the bytes (the public signature route). Storage serves metadata to every reader, so
+ * consume accepts an object only if each of its metadata entries is one of these, with this value.
+ */
+export function serverMetadataFor(upload: NewUpload): Record<string, string> {
+  const metadata: Record<string, string> = {};
+  if (upload.sha256) metadata.sha256 = upload.sha256;
+  if (upload.meta?.formId) metadata["form-id"] = upload.meta.formId;
+  if (upload.meta?.submissionId) metadata["submission-id"] = upload.meta.submissionId;
+  return metadata;
+}

@@ -5,13 +5,16 @@
  */
 import { createHash } from "node:crypto";
 import { DependencyUnavailableError } from "../../errors.js";
-import type { DeleteOutcome, ObjectStore, PutObjectInput, PutOutcome, StoredObjectInfo } from "../../storage/object-store.js";
+import type { DeleteOutcome, ObjectStore, PutObjectInput, PutOutcome, ServedHeaders, StoredObjectInfo } from "../../storage/object-store.js";
 
-interface StoredObject {
+/** One stored object; tests may set `servedHeaders` as an uploader's unsigned headers would. */
+export interface StoredObject {
   body: Uint8Array;
   contentType: string;
   etag: string;
   checksumSha256?: string;
+  servedHeaders?: ServedHeaders;
+  metadata?: Record<string, string>;
 }
 
 /** S3/R2 list at most 1000 keys a page. */
@@ -42,6 +45,8 @@ export class MemoryObjectStore implements ObjectStore {
       contentType: object.contentType,
       etag: object.etag,
       ...(object.checksumSha256 ? { checksumSha256: object.checksumSha256 } : {}),
+      ...(object.servedHeaders ? { servedHeaders: { ...object.servedHeaders } } : {}),
+      ...(object.metadata && Object.keys(object.metadata).length > 0 ? { metadata: { ...object.metadata } } : {}),
     };
   }
 
@@ -67,7 +72,14 @@ export class MemoryObjectStore implements ObjectStore {
     if (input.ifMatch !== undefined && (!current || unquote(current.etag) !== unquote(input.ifMatch))) return { ok: false, reason: "precondition_failed" };
     const etag = `"${createHash("md5").update(input.body).digest("hex")}"`;
     // Storage keeps its own copy: a later change to the caller's buffer does not reach it.
-    this.objects.set(id, { body: new Uint8Array(input.body), contentType: input.contentType, etag, checksumSha256: input.checksumSha256 });
+    this.objects.set(id, {
+      body: new Uint8Array(input.body),
+      contentType: input.contentType,
+      etag,
+      checksumSha256: input.checksumSha256,
+      // S3 answers metadata names in lower case.
+      ...(input.metadata ? { metadata: Object.fromEntries(Object.entries(input.metadata).map(([k, v]) => [k.toLowerCase(), v])) } : {}),
+    });
     return { ok: true, etag };
   }
 

@@ -14,6 +14,7 @@ import type {
   CommitConsumeRequest,
   ConsumeFailureCode,
   ConsumeSnapshot,
+  HoldOutcome,
   StageOutcome,
   StageRequest,
   StagingStore,
@@ -134,6 +135,26 @@ export class MemoryStore implements StagingStore, SignatureTokens, QuotaLedger, 
     counters.used += total;
     counters.reserved = Math.max(0, counters.reserved - total);
     this.replays.set(request.replayKey, { value: clone(request.stored), expiresAt: now + request.replayTtlSeconds * 1000 });
+    return { ok: true };
+  }
+
+  async holdForPromotion(uploadIds: string[], holdSeconds: number): Promise<HoldOutcome> {
+    const now = this.clock.now();
+    const failures: { uploadId: string; code: ConsumeFailureCode }[] = [];
+    for (const uploadId of uploadIds) {
+      const upload = this.uploads.get(uploadId);
+      if (!upload) failures.push({ uploadId, code: "NOT_FOUND" });
+      else if (upload.status === "consumed") failures.push({ uploadId, code: "ALREADY_CONSUMED" });
+      else if (upload.status !== "staged" || now >= upload.deadline) failures.push({ uploadId, code: "EXPIRED" });
+    }
+    if (failures.length > 0) return { ok: false, failures };
+    const heldUntil = now + holdSeconds * 1000;
+    for (const uploadId of uploadIds) {
+      const upload = this.uploads.get(uploadId)!;
+      if (upload.deadline >= heldUntil) continue;
+      upload.deadline = heldUntil;
+      this.deadlines.set(uploadId, heldUntil);
+    }
     return { ok: true };
   }
 

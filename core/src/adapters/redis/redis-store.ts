@@ -15,6 +15,7 @@ import type {
   CommitConsumeRequest,
   ConsumeFailureCode,
   ConsumeSnapshot,
+  HoldOutcome,
   StageOutcome,
   StageRequest,
   StagingStore,
@@ -107,6 +108,16 @@ export class RedisStore implements StagingStore, SignatureTokens, QuotaLedger, L
       ok: false,
       failures: reply.failures.map((f) => ({ uploadId: request.uploadIds[f.index - 1]!, code: f.code })),
     };
+  }
+
+  async holdForPromotion(uploadIds: string[], holdSeconds: number): Promise<HoldOutcome> {
+    const reply = await this.run<{ ok: true } | { ok: false; failures: { index: number; code: ConsumeFailureCode }[] }>(
+      scripts.HOLD_FOR_PROMOTION,
+      [redisKeys.deadlines(), ...uploadIds.map(redisKeys.upload)],
+      [String(holdSeconds * 1000)],
+    );
+    if (reply.ok) return reply;
+    return { ok: false, failures: reply.failures.map((f) => ({ uploadId: uploadIds[f.index - 1]!, code: f.code })) };
   }
 
   async discardStaged(uploadIds: string[], orgId: string): Promise<void> {

@@ -362,3 +362,43 @@ redis.call('HSET', KEYS[1], ARGV[1], ARGV[2])
 return cjson.encode({ ok = true })
 `,
 );
+
+/**
+ * KEYS: deadlines, record…  ARGV: holdMs
+ * Consume's step before it copies into the retention lock: every record staged and before its
+ * deadline, or nothing changes; then each deadline (and work-list score) is pushed to at least
+ * now + hold, so the sweeper cannot claim the upload and the commit is not late.
+ */
+export const HOLD_FOR_PROMOTION = luaScript(
+  "hold_for_promotion",
+  `${NOW}
+local failures, records = {}, {}
+for i = 2, #KEYS do
+  local raw = redis.call('GET', KEYS[i])
+  local code = nil
+  if not raw then
+    code = 'NOT_FOUND'
+  else
+    local r = cjson.decode(raw)
+    records[i] = r
+    if r.status == 'consumed' then
+      code = 'ALREADY_CONSUMED'
+    elseif r.status ~= 'staged' or now >= r.deadline then
+      code = 'EXPIRED'
+    end
+  end
+  if code then failures[#failures + 1] = { index = i - 1, code = code } end
+end
+if #failures > 0 then return cjson.encode({ ok = false, failures = failures }) end
+local heldUntil = now + tonumber(ARGV[1])
+for i = 2, #KEYS do
+  local r = records[i]
+  if r.deadline < heldUntil then
+    r.deadline = heldUntil
+    redis.call('SET', KEYS[i], cjson.encode(r))
+    redis.call('ZADD', KEYS[1], heldUntil, r.uploadId)
+  end
+end
+return cjson.encode({ ok = true })
+`,
+);

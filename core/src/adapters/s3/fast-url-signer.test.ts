@@ -240,6 +240,7 @@ describe("FastUrlSigner vs SdkUrlSigner (differential)", () => {
           signingDate,
           ...(rng.chance(0.4) ? { responseContentType: randomString(rng) } : {}),
           ...(rng.chance(0.4) ? { responseContentDisposition: randomString(rng) } : {}),
+          ...(rng.chance(0.4) ? { responseCacheControl: randomString(rng) } : {}),
         };
         const expectedGet = await sdk.presignGet(get);
         const actualGet = await fast.presignGet(get);
@@ -342,6 +343,7 @@ describe("FastUrlSigner vs SdkUrlSigner (differential)", () => {
     for (const input of [
       { ...get, responseContentType: "" },
       { ...get, responseContentDisposition: "\udc00" },
+      { ...get, responseCacheControl: "" },
     ]) {
       await expect(fast.presignGet(input)).rejects.toThrow(RangeError);
       await expect(sdk.presignGet(input)).rejects.toThrow(RangeError);

@@ -24,8 +24,8 @@
  *   content-length;content-type;host[;if-none-match][;x-amz-checksum-sha256]
  *   UNSIGNED-PAYLOAD
  *
- * A GET signs only `host` and adds `response-content-disposition` / `response-content-type`
- * before `x-id=GetObject` in the (sorted) query. The URL's query is the canonical query with
+ * A GET signs only `host` and adds `response-cache-control` / `response-content-disposition` /
+ * `response-content-type` before `x-id=GetObject` in the (sorted) query. The URL's query is the canonical query with
  * `X-Amz-Signature` inserted in sorted position (after `X-Amz-Expires`).
  */
 import { createHash, createHmac } from "node:crypto";
@@ -92,6 +92,7 @@ export function validateGetInput(input: PresignGetInput): void {
   for (const [name, value] of [
     ["responseContentType", input.responseContentType],
     ["responseContentDisposition", input.responseContentDisposition],
+    ["responseCacheControl", input.responseCacheControl],
   ] as const) {
     if (value !== undefined && (typeof value !== "string" || value === "" || !isWellFormed(value))) {
       throw new RangeError(`${name} must be a non-empty, well-formed string`);
@@ -223,6 +224,9 @@ export class FastUrlSigner implements UrlSigner {
   async presignGet(input: PresignGetInput): Promise<string> {
     validateGetInput(input);
     let queryTail = "&X-Amz-SignedHeaders=host";
+    if (input.responseCacheControl !== undefined) {
+      queryTail += `&response-cache-control=${escapeUri(input.responseCacheControl)}`;
+    }
     if (input.responseContentDisposition !== undefined) {
       queryTail += `&response-content-disposition=${escapeUri(input.responseContentDisposition)}`;
     }

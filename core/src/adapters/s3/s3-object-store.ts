@@ -57,11 +57,20 @@ export class S3ObjectStore implements ObjectStore {
   async head(bucket: string, key: string): Promise<StoredObjectInfo | null> {
     try {
       const out = await this.client.send(new HeadObjectCommand({ Bucket: bucket, Key: key, ChecksumMode: "ENABLED" }));
+      const served = definedOnly({
+        cacheControl: out.CacheControl,
+        contentDisposition: out.ContentDisposition,
+        contentEncoding: out.ContentEncoding,
+        contentLanguage: out.ContentLanguage,
+        expires: out.ExpiresString ?? out.Expires?.toUTCString(),
+      });
       return {
         size: out.ContentLength ?? 0,
         contentType: out.ContentType ?? null,
         etag: out.ETag ?? "",
         ...(out.ChecksumSHA256 ? { checksumSha256: out.ChecksumSHA256 } : {}),
+        ...(served ? { servedHeaders: served } : {}),
+        ...(out.Metadata && Object.keys(out.Metadata).length > 0 ? { metadata: out.Metadata } : {}),
       };
     } catch (error) {
       if (isNotFound(error)) return null;
@@ -168,6 +177,12 @@ export class S3ObjectStore implements ObjectStore {
       throw new DependencyUnavailableError("storage", { cause: error });
     }
   }
+}
+
+/** The object without its undefined (or empty) fields; null when none is left. */
+function definedOnly<T extends Record<string, string | undefined>>(fields: T): { [K in keyof T]?: string } | null {
+  const entries = Object.entries(fields).filter(([, value]) => value !== undefined && value !== "");
+  return entries.length > 0 ? (Object.fromEntries(entries) as { [K in keyof T]?: string }) : null;
 }
 
 /** A storage failure while reading a body is a dependency failure too. */

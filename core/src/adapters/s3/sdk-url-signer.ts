@@ -62,6 +62,7 @@ export class SdkUrlSigner implements UrlSigner {
       Key: input.key,
       ...(input.responseContentType !== undefined ? { ResponseContentType: input.responseContentType } : {}),
       ...(input.responseContentDisposition !== undefined ? { ResponseContentDisposition: input.responseContentDisposition } : {}),
+      ...(input.responseCacheControl !== undefined ? { ResponseCacheControl: input.responseCacheControl } : {}),
     });
     return getSignedUrl(this.#client, command, {
       expiresIn: input.expiresInSeconds,

@@ -1,0 +1,148 @@
+/**
+ * Response headers on real parts (the SigV4-checking embedded S3 server): an uploader cannot set
+ * the headers other readers receive. A presigned PUT signs only the headers of SIGNED_PUT_HEADERS,
+ * so storage keeps any other header the client adds; consume refuses such an object, and every
+ * signed GET pins the headers that matter whatever storage kept.
+ */
+import { mkdtemp } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { HeadObjectCommand, PutObjectCommand } from "@aws-sdk/client-s3";
+import { MemoryStore } from "@fitkit/core/adapters/memory/memory-store";
+import { FastUrlSigner } from "@fitkit/core/adapters/s3/fast-url-signer";
+import { createS3Client } from "@fitkit/core/adapters/s3/s3-client";
+import { S3ObjectStore } from "@fitkit/core/adapters/s3/s3-object-store";
+import type { Identity } from "@fitkit/core/auth/identity";
+import { signedUrls } from "@fitkit/core/downloads/signed-urls";
+import { mediaKey } from "@fitkit/core/policies/object-keys";
+import { consume } from "@fitkit/core/staging/consume";
+import { presign } from "@fitkit/core/staging/presign";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { type EmbeddedS3, startEmbeddedS3 } from "../local/embedded-s3.js";
+import { pngImage } from "../support/media.js";
+import { uniqueId } from "./support/fixtures.js";
+
+const MEDIA = "media-headers";
+const COMPLIANCE = "compliance-headers";
+const buckets = { media: MEDIA, compliance: COMPLIANCE };
+let s3: EmbeddedS3;
+let client: ReturnType<typeof createS3Client>;
+let objects: S3ObjectStore;
+let signer: FastUrlSigner;
+const store = new MemoryStore();
+const settings = { presignTtlSeconds: 600, stagingGraceSeconds: 600, orgQuotaBytes: 1e12, presignRatePerMinute: 10_000 };
+
+beforeAll(async () => {
+  s3 = await startEmbeddedS3({ directory: await mkdtemp(join(tmpdir(), "fitkit-s3-")), buckets: [MEDIA, COMPLIANCE] });
+  const connection = { endpoint: s3.endpoint, region: s3.region, accessKeyId: s3.accessKeyId, secretAccessKey: s3.secretAccessKey };
+  client = createS3Client(connection);
+  objects = new S3ObjectStore(client);
+  signer = new FastUrlSigner(connection);
+});
+afterAll(() => s3?.close());
+
+const member = (): Identity => ({ userId: uniqueId("user"), orgId: uniqueId("org"), role: "member" });
+
+/** Presigns one PNG progress photo and PUTs it through the real URL with the signed headers plus `extra`. */
+async function uploadWith(identity: Identity, extra: Record<string, string>) {
+  const bytes = pngImage(4, 4);
+  const {
+    uploads: [presigned],
+  } = await presign({ store, signer, settings, mediaBucket: MEDIA }, identity, {
+    ownerType: "progress_photo",
+    files: [{ contentType: "image/png", size: bytes.length }],
+  });
+  const put = await fetch(presigned!.url, { method: "PUT", headers: { ...presigned!.headers, ...extra }, body: new Uint8Array(bytes) });
+  expect(put.status, await put.text()).toBe(200);
+  return presigned!;
+}
+
+const link = (identity: Identity, uploadId: string) =>
+  consume(
+    { store, objects },
+    { uploadIds: [uploadId], ownerType: "progress_photo", owner: { orgId: identity.orgId!, userId: identity.userId }, idempotencyKey: uniqueId("k") },
+  );
+
+describe("consume refuses an object that carries headers the server did not sign", () => {
+  it.each([
+    ["content-disposition", { "content-disposition": 'attachment; filename="evil.html"' }],
+    ["cache-control", { "cache-control": "public, max-age=31536000" }],
+    ["cache-control that only starts like a browser's", { "cache-control": "no-cache, public, max-age=31536000" }],
+    ["content-encoding", { "content-encoding": "gzip" }],
+    ["content-language", { "content-language": "en" }],
+    ["expires", { expires: "Thu, 01 Dec 2044 16:00:00 GMT" }],
+    ["user metadata", { "x-amz-meta-note": "hello" }],
+  ])("%s: 422 CONTENT_MISMATCH, the object deleted and its reservation given back", async (_name, extra) => {
+    const who = member();
+    const presigned = await uploadWith(who, extra);
+    // Storage really kept the header: the check below is not vacuous.
+    const before = await client.send(new HeadObjectCommand({ Bucket: MEDIA, Key: presigned.key }));
+    expect(JSON.stringify(before)).toMatch(/max-age=31536000|evil\.html|gzip|"en"|2044|hello/);
+
+    const failure = await link(who, presigned.uploadId).catch((e: unknown) => e);
+
+    expect(failure).toMatchObject({ code: "CONTENT_MISMATCH", status: 422, details: [{ uploadId: presigned.uploadId, code: "CONTENT_MISMATCH" }] });
+    expect(await objects.head(MEDIA, presigned.key)).toBeNull();
+    expect(store.uploads.get(presigned.uploadId)).toBeUndefined();
+    expect(await store.usage(who.orgId!, settings.orgQuotaBytes)).toEqual({ used: 0, reserved: 0, quota: settings.orgQuotaBytes });
+  });
+
+  it("links an object PUT with exactly the signed headers (and the `cache-control: no-cache` fetch adds beside if-none-match)", async () => {
+    const who = member();
+    const presigned = await uploadWith(who, {});
+
+    const linked = await link(who, presigned.uploadId);
+
+    expect(linked.uploads.map((u) => u.key)).toEqual([presigned.key]);
+    expect(await objects.head(MEDIA, presigned.key)).toMatchObject({ contentType: "image/png", servedHeaders: { cacheControl: "no-cache" } });
+  });
+
+  it("links an object whose cache-control only keeps caches from keeping it (Chromium sends `max-age=0`)", async () => {
+    const who = member();
+    const presigned = await uploadWith(who, { "cache-control": "max-age=0, no-store" });
+
+    expect((await link(who, presigned.uploadId)).uploads.map((u) => u.key)).toEqual([presigned.key]);
+  });
+});
+
+describe("a signed GET pins the response headers, whatever storage kept", () => {
+  const hostile = {
+    CacheControl: "public, max-age=31536000, immutable",
+    ContentDisposition: 'attachment; filename="evil.html"',
+    ContentType: "text/html",
+  };
+
+  async function storeHostile(key: string, bucket = MEDIA) {
+    await client.send(new PutObjectCommand({ Bucket: bucket, Key: key, Body: pngImage(), ...hostile }));
+  }
+
+  it("an image is served inline under its server-made name, with a private cache no longer than the URL lives", async () => {
+    const who: Identity = { ...member(), role: "admin" };
+    const uploadId = "0123456789abcdef0123456789abcdef";
+    const key = mediaKey({ orgId: who.orgId!, ownerType: "progress_photo", userId: who.userId, uploadId, contentType: "image/png" });
+    await storeHostile(key);
+
+    const { urls } = await signedUrls({ signer, buckets }, who, { keys: [key], expiresIn: 3600 });
+    const read = await fetch(urls[0]!.url);
+
+    expect(read.status).toBe(200);
+    expect(read.headers.get("content-type")).toBe("image/png");
+    expect(read.headers.get("content-disposition")).toBe(`inline; filename="${uploadId}.png"`);
+    expect(read.headers.get("cache-control")).toBe("private, max-age=300");
+  });
+
+  it("a retained record is served as an attachment under its server-made name", async () => {
+    const who: Identity = { ...member(), role: "admin" };
+    const uploadId = "fedcba9876543210fedcba9876543210";
+    const key = `records/${who.orgId}/${uploadId}.pdf`;
+    await storeHostile(key, COMPLIANCE);
+
+    const { urls } = await signedUrls({ signer, buckets }, who, { keys: [key], expiresIn: 3600 });
+    const read = await fetch(urls[0]!.url);
+
+    expect(read.status).toBe(200);
+    expect(read.headers.get("content-type")).toBe("application/pdf");
+    expect(read.headers.get("content-disposition")).toBe(`attachment; filename="${uploadId}.pdf"`);
+    expect(read.headers.get("cache-control")).toBe("private, max-age=299");
+  });
+});

@@ -181,7 +181,7 @@ describe.each(ADAPTERS)("staging store contract: %s", (adapter) => {
       quota: { orgId, defaultQuotaBytes: DEFAULT_QUOTA },
     });
 
-    expect(over).toEqual({ ok: false, reason: "quota_exceeded", remainingBytes: 400_000 });
+    expect(over).toEqual({ ok: false, reason: "quota_exceeded", limit: "org_quota", remainingBytes: 400_000 });
     expect(await quotas.usage(orgId, DEFAULT_QUOTA)).toEqual({ used: 0, reserved: 600_000, quota: DEFAULT_QUOTA });
   });
 
@@ -240,5 +240,91 @@ describe.each(ADAPTERS)("staging store contract: %s", (adapter) => {
     const snapshot = await store.loadForConsume([expired!.uploadId, linked!.uploadId], uniqueId("r"));
     expect(snapshot.uploads.map((u) => u?.status)).toEqual(["swept", "consumed"]);
     expect(await quotas.usage(orgId, DEFAULT_QUOTA)).toEqual({ used: 9, reserved: 0, quota: DEFAULT_QUOTA });
+  });
+
+  describe("per-user cap on bytes reserved in flight", () => {
+    const CAP = 5000;
+    const stageCapped = (uploads: NewUpload[], lifetimeSeconds = 600) =>
+      store.stage({ uploads, lifetimeSeconds, quota: { orgId: uploads[0]!.orgId, defaultQuotaBytes: DEFAULT_QUOTA, userInFlightBytes: CAP } });
+
+    it("refuses a user past the cap with limit user_in_flight, while other members and org-owned uploads still stage", async () => {
+      const orgId = uniqueId("org");
+      const [hoarder, admin] = [uniqueId("user"), uniqueId("user")];
+      expect((await stageCapped([newUpload({ orgId, userId: hoarder, size: 3000 }), newUpload({ orgId, userId: hoarder, size: 1500 })])).ok).toBe(true);
+
+      const over = await stageCapped([newUpload({ orgId, userId: hoarder, size: 501 })]);
+      const logo = await stageCapped([newUpload({ orgId, userId: admin, size: 2000 })]);
+      const signature = await stageCapped([
+        newUpload({ orgId, userId: null, ownerType: "form_signature", bucket: "compliance", key: `incoming/${orgId}/x.png`, size: 6000 }),
+      ]);
+
+      expect(over).toEqual({ ok: false, reason: "quota_exceeded", limit: "user_in_flight", remainingBytes: 500 });
+      expect([logo.ok, signature.ok]).toEqual([true, true]);
+      expect(await quotas.inFlightByUser(orgId)).toEqual({ [hoarder]: 4500, [admin]: 2000 });
+      expect(await quotas.usage(orgId, DEFAULT_QUOTA)).toEqual({ used: 0, reserved: 12_500, quota: DEFAULT_QUOTA });
+    });
+
+    it("reports the org quota as the limit when the organisation is full", async () => {
+      const orgId = uniqueId("org");
+      await quotas.setQuota(orgId, 1000);
+
+      const over = await stageCapped([newUpload({ orgId, size: 1001 })]);
+
+      expect(over).toEqual({ ok: false, reason: "quota_exceeded", limit: "org_quota", remainingBytes: 1000 });
+      expect(await quotas.inFlightByUser(orgId)).toEqual({});
+    });
+
+    it("gives a user's in-flight bytes back exactly when the org's reservation goes: consume, discard, sweep", async () => {
+      const orgId = uniqueId("org");
+      const userId = uniqueId("user");
+      const [linked, rejected, expired, fresh] = [100, 200, 400, 800].map((size) => newUpload({ orgId, userId, size }));
+      await stageCapped([linked!, rejected!, fresh!]);
+      await stageCapped([expired!], 1);
+
+      await store.commitConsume(commitRequest([linked!]));
+      await store.discardStaged([rejected!.uploadId], orgId);
+      await sleep(1100);
+      const claim = await store.claimExpired({ limit: 1000, leaseSeconds: 60 });
+      await store.finaliseSwept(claim.claimed.filter((u) => u.orgId === orgId));
+
+      expect(await quotas.inFlightByUser(orgId)).toEqual({ [userId]: 800 });
+      expect(await quotas.usage(orgId, DEFAULT_QUOTA)).toEqual({ used: 100, reserved: 800, quota: DEFAULT_QUOTA });
+      await store.commitConsume(commitRequest([fresh!]));
+      expect(await quotas.inFlightByUser(orgId)).toEqual({});
+      expect((await stageCapped([newUpload({ orgId, userId, size: CAP })])).ok).toBe(true);
+    });
+
+    it("keeps the sum of per-user in-flight bytes equal to the org's reservation under concurrent stage, consume and discard", async () => {
+      const orgId = uniqueId("org");
+      const users = Array.from({ length: 4 }, () => uniqueId("user"));
+      const staged: NewUpload[] = [];
+      // 4 users × 12 concurrent stages of 1–3 files against a cap of 5000: some are refused, none overshoots.
+      await Promise.all(
+        users.flatMap((userId) =>
+          Array.from({ length: 12 }, async (_, i) => {
+            const uploads = Array.from({ length: 1 + (i % 3) }, (_, j) => newUpload({ orgId, userId, size: 150 + 37 * i + j }));
+            if ((await stageCapped(uploads)).ok) staged.push(...uploads);
+          }),
+        ),
+      );
+      for (const [userId, bytes] of Object.entries(await quotas.inFlightByUser(orgId))) {
+        expect({ userId, capped: bytes <= CAP }).toEqual({ userId, capped: true });
+      }
+      await Promise.all(
+        staged.map((upload, i) =>
+          i % 3 === 0 ? store.commitConsume(commitRequest([upload])) : i % 3 === 1 ? store.discardStaged([upload.uploadId], orgId) : Promise.resolve(),
+        ),
+      );
+
+      const inFlight = await quotas.inFlightByUser(orgId);
+      const { reserved, used } = await quotas.usage(orgId, DEFAULT_QUOTA);
+      const sum = (list: NewUpload[]) => list.reduce((total, u) => total + u.size, 0);
+      expect(Object.values(inFlight).reduce((a, b) => a + b, 0)).toBe(reserved);
+      expect(reserved).toBe(sum(staged.filter((_, i) => i % 3 === 2)));
+      expect(used).toBe(sum(staged.filter((_, i) => i % 3 === 0)));
+      for (const userId of users) {
+        expect(inFlight[userId] ?? 0).toBe(sum(staged.filter((u, i) => i % 3 === 2 && u.userId === userId)));
+      }
+    });
   });
 });

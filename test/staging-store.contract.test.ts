@@ -181,7 +181,7 @@ describe.each(ADAPTERS)("staging store contract: %s", (adapter) => {
       quota: { orgId, defaultQuotaBytes: DEFAULT_QUOTA },
     });
 
-    expect(over).toEqual({ ok: false, reason: "quota_exceeded", limit: "org_quota", remainingBytes: 400_000 });
+    expect(over).toEqual({ ok: false, reason: "quota_exceeded", limit: "org_quota", limitBytes: DEFAULT_QUOTA, remainingBytes: 400_000 });
     expect(await quotas.usage(orgId, DEFAULT_QUOTA)).toEqual({ used: 0, reserved: 600_000, quota: DEFAULT_QUOTA });
   });
 
@@ -258,7 +258,7 @@ describe.each(ADAPTERS)("staging store contract: %s", (adapter) => {
         newUpload({ orgId, userId: null, ownerType: "form_signature", bucket: "compliance", key: `incoming/${orgId}/x.png`, size: 6000 }),
       ]);
 
-      expect(over).toEqual({ ok: false, reason: "quota_exceeded", limit: "user_in_flight", remainingBytes: 500 });
+      expect(over).toEqual({ ok: false, reason: "quota_exceeded", limit: "user_in_flight", limitBytes: CAP, remainingBytes: 500 });
       expect([logo.ok, signature.ok]).toEqual([true, true]);
       expect(await quotas.inFlightByUser(orgId)).toEqual({ [hoarder]: 4500, [admin]: 2000 });
       expect(await quotas.usage(orgId, DEFAULT_QUOTA)).toEqual({ used: 0, reserved: 12_500, quota: DEFAULT_QUOTA });
@@ -270,7 +270,7 @@ describe.each(ADAPTERS)("staging store contract: %s", (adapter) => {
 
       const over = await stageCapped([newUpload({ orgId, size: 1001 })]);
 
-      expect(over).toEqual({ ok: false, reason: "quota_exceeded", limit: "org_quota", remainingBytes: 1000 });
+      expect(over).toEqual({ ok: false, reason: "quota_exceeded", limit: "org_quota", limitBytes: 1000, remainingBytes: 1000 });
       expect(await quotas.inFlightByUser(orgId)).toEqual({});
     });
 

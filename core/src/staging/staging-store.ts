@@ -38,7 +38,8 @@ export type QuotaLimit = "org_quota" | "user_in_flight";
 export type StageOutcome =
   /** `replayed`: the reply stored under the request's replay key — nothing was staged. */
   | { ok: true; now: number; replayed?: StoredReply }
-  | { ok: false; reason: "quota_exceeded"; limit: QuotaLimit; remainingBytes: number }
+  /** `limitBytes`: the org's quota, or the user's cap on bytes in flight. */
+  | { ok: false; reason: "quota_exceeded"; limit: QuotaLimit; limitBytes: number; remainingBytes: number }
   | { ok: false; reason: "rate_limited"; retryAfterSeconds: number };
 
 export interface ConsumeSnapshot {

@@ -107,7 +107,7 @@ export class MemoryStore implements StagingStore, SignatureTokens, QuotaLedger, 
     const quota = counters.quota ?? request.quota.defaultQuotaBytes;
     const total = request.uploads.reduce((sum, u) => sum + u.size, 0);
     if (counters.used + counters.reserved + total > quota) {
-      return { ok: false, reason: "quota_exceeded", limit: "org_quota", remainingBytes: Math.max(0, quota - counters.used - counters.reserved) };
+      return { ok: false, reason: "quota_exceeded", limit: "org_quota", limitBytes: quota, remainingBytes: Math.max(0, quota - counters.used - counters.reserved) };
     }
     const byUser = new Map<string, number>();
     for (const upload of request.uploads) if (upload.userId) byUser.set(upload.userId, (byUser.get(upload.userId) ?? 0) + upload.size);
@@ -115,7 +115,7 @@ export class MemoryStore implements StagingStore, SignatureTokens, QuotaLedger, 
     for (const [userId, bytes] of byUser) {
       const held = counters.inFlight.get(userId) ?? 0;
       if (cap !== undefined && held + bytes > cap) {
-        return { ok: false, reason: "quota_exceeded", limit: "user_in_flight", remainingBytes: Math.max(0, cap - held) };
+        return { ok: false, reason: "quota_exceeded", limit: "user_in_flight", limitBytes: cap, remainingBytes: Math.max(0, cap - held) };
       }
     }
     counters.reserved += total;

@@ -50,7 +50,7 @@ export class RedisStore implements StagingStore, SignatureTokens, QuotaLedger, L
     const replay = request.replay;
     const reply = await this.run<
       | { ok: true; now: number; replayed?: string }
-      | { ok: false; reason: "quota_exceeded"; limit: QuotaLimit; remainingBytes: number }
+      | { ok: false; reason: "quota_exceeded"; limit: QuotaLimit; limitBytes: number; remainingBytes: number }
       | { ok: false; reason: "rate_limited"; retryAfterMs: number }
     >(
       scripts.STAGE,

@@ -84,14 +84,14 @@ local q = redis.call('HMGET', KEYS[2], 'used', 'reserved', 'quota')
 local used, reserved = tonumber(q[1]) or 0, tonumber(q[2]) or 0
 local quota = tonumber(q[3]) or tonumber(ARGV[2])
 if used + reserved + total > quota then
-  return cjson.encode({ ok = false, reason = 'quota_exceeded', limit = 'org_quota', remainingBytes = math.max(0, quota - used - reserved) })
+  return cjson.encode({ ok = false, reason = 'quota_exceeded', limit = 'org_quota', limitBytes = quota, remainingBytes = math.max(0, quota - used - reserved) })
 end
 local cap = tonumber(ARGV[6])
 if cap > 0 then
   for field, bytes in pairs(byField) do
     local held = counter(KEYS[2], field)
     if held + bytes > cap then
-      return cjson.encode({ ok = false, reason = 'quota_exceeded', limit = 'user_in_flight', remainingBytes = math.max(0, cap - held) })
+      return cjson.encode({ ok = false, reason = 'quota_exceeded', limit = 'user_in_flight', limitBytes = cap, remainingBytes = math.max(0, cap - held) })
     end
   end
 end

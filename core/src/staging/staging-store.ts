@@ -124,8 +124,5 @@ export interface StagingStore {
    * reservation given back, consume answers EXPIRED, they stay on the deadline list so the sweeper
    * still deletes an object that lands late); uploads in `present` just leave the URL-expiry list.
    */
-  settleUrlExpired(request: {
-    missing: Pick<StagedUpload, "uploadId" | "orgId">[];
-    present: string[];
-  }): Promise<{ abandoned: number; releasedBytes: number }>;
+  settleUrlExpired(request: { missing: Pick<StagedUpload, "uploadId" | "orgId">[]; present: string[] }): Promise<{ abandoned: number; releasedBytes: number }>;
 }

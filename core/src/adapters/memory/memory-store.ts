@@ -107,7 +107,13 @@ export class MemoryStore implements StagingStore, SignatureTokens, QuotaLedger, 
     const quota = counters.quota ?? request.quota.defaultQuotaBytes;
     const total = request.uploads.reduce((sum, u) => sum + u.size, 0);
     if (counters.used + counters.reserved + total > quota) {
-      return { ok: false, reason: "quota_exceeded", limit: "org_quota", limitBytes: quota, remainingBytes: Math.max(0, quota - counters.used - counters.reserved) };
+      return {
+        ok: false,
+        reason: "quota_exceeded",
+        limit: "org_quota",
+        limitBytes: quota,
+        remainingBytes: Math.max(0, quota - counters.used - counters.reserved),
+      };
     }
     const byUser = new Map<string, number>();
     for (const upload of request.uploads) if (upload.userId) byUser.set(upload.userId, (byUser.get(upload.userId) ?? 0) + upload.size);

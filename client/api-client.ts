@@ -41,8 +41,12 @@ export interface SignedUrl {
 }
 
 export interface ApiClient {
-  /** One presign for up to 10 files (the API's batch limit); uploads in the files' order. */
-  presign(ownerType: PresignableOwnerType, files: readonly FileToPresign[], signal: AbortSignal): Promise<PresignedUpload[]>;
+  /**
+   * One presign for up to 10 files (the API's batch limit); uploads in the files' order. Each call
+   * sends one idempotency key (a new one unless given) with every retry of it, so a retry after an
+   * unknown outcome (a 503, a lost answer) gets the same uploads instead of reserving them twice.
+   */
+  presign(ownerType: PresignableOwnerType, files: readonly FileToPresign[], signal: AbortSignal, idempotencyKey?: string): Promise<PresignedUpload[]>;
   /** Signed GET URLs for keys the caller may read, in request order. */
   signedUrls(keys: readonly string[], options?: { expiresIn?: number; signal?: AbortSignal }): Promise<SignedUrl[]>;
 }
@@ -107,7 +111,13 @@ export function createApiClient(options: ApiClientOptions): ApiClient {
     }
   }
 
-  async function presign(ownerType: PresignableOwnerType, files: readonly FileToPresign[], signal: AbortSignal): Promise<PresignedUpload[]> {
+  async function presign(
+    ownerType: PresignableOwnerType,
+    files: readonly FileToPresign[],
+    signal: AbortSignal,
+    idempotencyKey: string = newIdempotencyKey(),
+  ): Promise<PresignedUpload[]> {
+    // One payload, so every retry of this call carries the same key.
     const { body, receivedAt, serverNow } = await call<{ uploads?: unknown }>(
       "/uploads",
       {
@@ -118,6 +128,7 @@ export function createApiClient(options: ApiClientOptions): ApiClient {
           ...(file.fileName ? { fileName: file.fileName.slice(0, 255) } : {}),
           ...(file.sha256 ? { sha256: file.sha256 } : {}),
         })),
+        idempotencyKey,
       },
       signal,
     );
@@ -152,6 +163,22 @@ export function createApiClient(options: ApiClientOptions): ApiClient {
   }
 
   return { presign, signedUrls };
+}
+
+/**
+ * A random v4 UUID. `crypto.randomUUID` is missing outside secure contexts and on React Native
+ * without a polyfill; `getRandomValues` usually is not. The key only has to be unique per user.
+ */
+export function newIdempotencyKey(): string {
+  const cryptoApi = (globalThis as { crypto?: Partial<Crypto> }).crypto;
+  if (typeof cryptoApi?.randomUUID === "function") return cryptoApi.randomUUID();
+  const bytes = new Uint8Array(16);
+  if (typeof cryptoApi?.getRandomValues === "function") cryptoApi.getRandomValues(bytes);
+  else for (let i = 0; i < bytes.length; i++) bytes[i] = Math.floor(Math.random() * 256);
+  bytes[6] = (bytes[6]! & 0x0f) | 0x40;
+  bytes[8] = (bytes[8]! & 0x3f) | 0x80;
+  const hex = Array.from(bytes, (b) => b.toString(16).padStart(2, "0")).join("");
+  return `${hex.slice(0, 8)}-${hex.slice(8, 12)}-${hex.slice(12, 16)}-${hex.slice(16, 20)}-${hex.slice(20)}`;
 }
 
 function isPresignAnswer(value: unknown): value is { uploadId: string; key: string; url: string; headers: Record<string, string>; expiresAt: string } {

@@ -77,6 +77,8 @@ export function readLocalEnv(env: Env): LocalEnv {
       presignTtlSeconds: "PRESIGN_TTL_SECONDS",
       stagingGraceSeconds: "STAGING_GRACE_SECONDS",
       orgQuotaBytes: "ORG_QUOTA_BYTES",
+      userInFlightBytes: "USER_IN_FLIGHT_BYTES",
+      presignIdempotencySeconds: "PRESIGN_IDEMPOTENCY_SECONDS",
       presignRatePerMinute: "PRESIGN_RATE_PER_MINUTE",
       publicPutRatePerMinute: "PUBLIC_PUT_RATE_PER_MINUTE",
       scanMaxBytes: "SCAN_MAX_BYTES",

@@ -29,6 +29,8 @@ const presignAnswer = (expiresAt: string, url = "http://storage.test/bucket/key"
 });
 
 const never = () => new AbortController().signal;
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/;
+const sentKey = (request: { body: Buffer } | undefined) => JSON.parse(request!.body.toString()).idempotencyKey as string;
 const caught = (promise: Promise<unknown>) =>
   promise.then(
     () => expect.fail("resolved"),
@@ -55,6 +57,7 @@ describe("createApiClient().presign", () => {
     expect(JSON.parse(request!.body.toString())).toEqual({
       ownerType: "progress_photo",
       files: [{ contentType: "image/png", size: 42, fileName: "n".repeat(255), sha256: "c2hh" }],
+      idempotencyKey: expect.stringMatching(UUID),
     });
     expect(upload).toMatchObject({
       uploadId: "u1",
@@ -97,6 +100,24 @@ describe("createApiClient().presign", () => {
     expect(uploads.map((u) => u.uploadId)).toEqual(["u1"]);
     expect(api.requests).toHaveLength(2);
     expect(Date.now() - started).toBeGreaterThanOrEqual(90);
+  });
+
+  it("a retried presign sends the same idempotency key, and the next presign a new one", async () => {
+    const expiresAt = new Date(Date.now() + 600_000).toISOString();
+    const api = await server((n) =>
+      n === 0 || n === 2 ? json(503, { error: { code: "DEPENDENCY_UNAVAILABLE", message: "redis" } }) : json(201, presignAnswer(expiresAt)),
+    );
+    const presigner = client(api.origin);
+    const files = [{ contentType: "image/png", size: 1 }];
+
+    await presigner.presign("progress_photo", files, never());
+    await presigner.presign("progress_photo", files, never());
+
+    const keys = api.requests.map(sentKey);
+    expect(keys).toHaveLength(4);
+    expect(keys[0]).toMatch(UUID);
+    expect([keys[1], keys[3]]).toEqual([keys[0], keys[2]]);
+    expect(keys[2]).not.toBe(keys[0]);
   });
 
   it("a Retry-After longer than maxDelayMs is not waited for: the API's error at once", async () => {

@@ -42,7 +42,7 @@ let clamd: ClamdServer;
 let objects: S3ObjectStore;
 let signer: FastUrlSigner;
 const store = new MemoryStore();
-const settings = { presignTtlSeconds: 600, stagingGraceSeconds: 600, orgQuotaBytes: 1e12, presignRatePerMinute: 10_000 };
+const settings = { presignTtlSeconds: 600, stagingGraceSeconds: 600, orgQuotaBytes: 1e12, userInFlightBytes: 1e12, presignRatePerMinute: 10_000 };
 
 beforeAll(async () => {
   [s3, clamd] = await Promise.all([

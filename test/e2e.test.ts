@@ -11,13 +11,15 @@ import { errorBody, postJson, putPresigned } from "./support/http.js";
 import { type LocalStackProcess, startLocalStackProcess } from "./support/local-stack-process.js";
 
 const TTL_SECONDS = 6;
+const MiB = 1024 * 1024;
 let stack: LocalStackProcess;
 
 beforeAll(async () => {
   stack = await startLocalStackProcess({
     PRESIGN_TTL_SECONDS: String(TTL_SECONDS),
     STAGING_GRACE_SECONDS: "0",
-    ORG_QUOTA_BYTES: String(30 * 1024 * 1024),
+    ORG_QUOTA_BYTES: String(30 * MiB),
+    USER_IN_FLIGHT_BYTES: String(25 * MiB),
     PRESIGN_RATE_PER_MINUTE: "5",
   });
 }, 90_000);
@@ -101,6 +103,45 @@ describe("the staged upload over HTTP", () => {
     expect(other.body).toEqual({
       error: { code: "ALREADY_CONSUMED", message: expect.any(String), details: [{ uploadId: upload.uploadId, code: "ALREADY_CONSUMED" }] },
     });
+  });
+
+  it("a presign retried with the same idempotency key answers the same uploads and reserves nothing more", async () => {
+    const who = await member();
+    const bytes = pngImage();
+    const request = { ownerType: "progress_photo", files: [{ contentType: "image/png", size: bytes.length }], idempotencyKey: "batch-1" };
+
+    const first = await postJson(`${stack.api}/uploads`, request, who.token);
+    const retry = await postJson(`${stack.api}/uploads`, request, who.token);
+    const otherUser = await member();
+    const sameKeyOtherUser = await postJson(`${stack.api}/uploads`, request, otherUser.token);
+
+    expect([first.status, retry.status, sameKeyOtherUser.status]).toEqual([201, 201, 201]);
+    expect(retry.body).toEqual(first.body);
+    expect(sameKeyOtherUser.body.uploads[0].uploadId).not.toBe(first.body.uploads[0].uploadId);
+    expect(await stack.internal("usage", { orgId: who.orgId })).toMatchObject({ status: 200, body: { reserved: bytes.length } });
+    // The replayed URL is as good as the first: the upload completes.
+    expect((await putPresigned(retry.body.uploads[0], bytes)).status).toBe(200);
+    const consumed = await stack.internal("consume", {
+      uploadIds: [first.body.uploads[0].uploadId],
+      ownerType: "progress_photo",
+      owner: { orgId: who.orgId, userId: who.userId },
+      idempotencyKey: "entry-1",
+    });
+    expect(consumed.status).toBe(200);
+  });
+
+  it("400 INVALID_REQUEST for an idempotency key reused with other files", async () => {
+    const who = await member();
+    const request = { ownerType: "progress_photo", files: [{ contentType: "image/png", size: 100 }], idempotencyKey: "batch-2" };
+    expect((await postJson(`${stack.api}/uploads`, request, who.token)).status).toBe(201);
+
+    const other = await postJson(`${stack.api}/uploads`, { ...request, files: [{ contentType: "image/png", size: 101 }] }, who.token);
+
+    expect(other.status).toBe(400);
+    expect(other.body).toEqual({
+      error: { code: "INVALID_REQUEST", message: expect.any(String), details: [{ path: "idempotencyKey", message: "already used for a different request" }] },
+    });
+    expect(await stack.internal("usage", { orgId: who.orgId })).toMatchObject({ status: 200, body: { reserved: 100 } });
   });
 
   it("storage refuses a body of another length or type than presign signed", async () => {
@@ -202,8 +243,33 @@ describe("error rows of the contract, over HTTP", () => {
 
     expect(over.status).toBe(403);
     expect(over.body).toEqual({
-      error: { code: "QUOTA_EXCEEDED", message: expect.any(String), details: [{ remainingBytes: 10 * 1024 * 1024, requestedBytes: big.size }] },
+      error: {
+        code: "QUOTA_EXCEEDED",
+        message: expect.any(String),
+        details: [{ limit: "org_quota", remainingBytes: 10 * MiB, requestedBytes: big.size, limitBytes: 30 * MiB }],
+      },
     });
+  });
+
+  it("403 QUOTA_EXCEEDED with limit user_in_flight past one member's bytes in flight, while an admin of the org still uploads", async () => {
+    const orgId = uniqueId("org");
+    const hoarder = await stack.token({ userId: uniqueId("user"), orgId, role: "member" });
+    const admin = await stack.token({ userId: uniqueId("user"), orgId, role: "admin" });
+    expect((await presignOne(hoarder, { contentType: "video/mp4", size: 20 * MiB }, "exercise_comment")).status).toBe(201);
+
+    const over = await presignOne(hoarder, { contentType: "video/mp4", size: 6 * MiB }, "exercise_comment");
+    const logo = await presignOne(admin, { contentType: "image/png", size: 2 * MiB }, "organization_logo");
+
+    expect(over.status).toBe(403);
+    expect(over.body).toEqual({
+      error: {
+        code: "QUOTA_EXCEEDED",
+        message: expect.any(String),
+        details: [{ limit: "user_in_flight", remainingBytes: 5 * MiB, requestedBytes: 6 * MiB, limitBytes: 25 * MiB }],
+      },
+    });
+    expect(logo.status).toBe(201);
+    expect(await stack.internal("usage", { orgId })).toMatchObject({ status: 200, body: { used: 0, reserved: 22 * MiB } });
   });
 
   it("404 NOT_FOUND for an unknown upload id, and 404 for an unknown route", async () => {

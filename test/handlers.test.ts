@@ -159,7 +159,7 @@ describe("Redis unreachable", () => {
 
     await redis.start();
     await admin.ping();
-    expect(await admin.hgetall(`{fku}:quota:${orgId}`)).toEqual({ reserved: String(bytes.length) });
+    expect(await admin.hgetall(`{fku}:quota:${orgId}`)).toEqual({ reserved: String(bytes.length), [`inflight:${userId}`]: String(bytes.length) });
     const consumed = await consume(consumeRequest, context);
     expect(consumed).toMatchObject({ uploads: [{ uploadId: upload.uploadId, size: bytes.length }] });
   });

@@ -34,14 +34,15 @@ describe.each([
     const stack = await startLocalStackProcess(env());
     try {
       const orgId = uniqueId("org");
-      const token = await stack.token({ userId: uniqueId("user"), orgId, role: "member" });
+      const userId = uniqueId("user");
+      const token = await stack.token({ userId, orgId, role: "member" });
 
       const presigned = await postJson(`${stack.api}/uploads`, { ownerType: "message", files: [{ contentType: "image/png", size: 123 }] }, token);
 
       expect(presigned.status).toBe(201);
       const record = JSON.parse((await admin.get(`{fku}:upload:${presigned.body.uploads[0].uploadId}`))!);
       expect(record).toMatchObject({ orgId, status: "staged", size: 123 });
-      expect(await admin.hgetall(`{fku}:quota:${orgId}`)).toEqual({ reserved: "123" });
+      expect(await admin.hgetall(`{fku}:quota:${orgId}`)).toEqual({ reserved: "123", [`inflight:${userId}`]: "123" });
     } finally {
       await stack.close();
     }

@@ -27,6 +27,18 @@ describe.each(ADAPTERS)("quota ledger contract: %s", (adapter) => {
     expect(await quotas.usage(uniqueId("org"), DEFAULT_QUOTA)).toEqual({ used: 0, reserved: 0, quota: DEFAULT_QUOTA });
   });
 
+  it("answers each user's bytes in flight, and no user for an organisation with none", async () => {
+    const orgId = uniqueId("org");
+    expect(await quotas.inFlightByUser(orgId)).toEqual({});
+    await staging.stage({
+      uploads: [newUpload({ orgId, userId: "user_a", size: 5 }), newUpload({ orgId, userId: "user_b", size: 7 }), newUpload({ orgId, userId: null, size: 11 })],
+      lifetimeSeconds: 600,
+      quota: { orgId, defaultQuotaBytes: DEFAULT_QUOTA },
+    });
+
+    expect(await quotas.inFlightByUser(orgId)).toEqual({ user_a: 5, user_b: 7 });
+  });
+
   it("an override replaces the default quota, and a later override replaces it, down to zero", async () => {
     const orgId = uniqueId("org");
 
@@ -58,7 +70,7 @@ describe.each(ADAPTERS)("quota ledger contract: %s", (adapter) => {
     const over = await staging.stage({ uploads: [newUpload({ orgId, size: 501 })], lifetimeSeconds: 600, quota: { orgId, defaultQuotaBytes: DEFAULT_QUOTA } });
     const fits = await staging.stage({ uploads: [newUpload({ orgId, size: 500 })], lifetimeSeconds: 600, quota: { orgId, defaultQuotaBytes: DEFAULT_QUOTA } });
 
-    expect(over).toEqual({ ok: false, reason: "quota_exceeded", remainingBytes: 500 });
+    expect(over).toEqual({ ok: false, reason: "quota_exceeded", limit: "org_quota", limitBytes: 2_000, remainingBytes: 500 });
     expect(fits).toMatchObject({ ok: true });
     expect(await quotas.usage(orgId, DEFAULT_QUOTA)).toEqual({ used: 1_500, reserved: 500, quota: 2_000 });
   });

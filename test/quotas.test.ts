@@ -52,7 +52,13 @@ afterAll(async () => {
   await s3?.close();
 });
 
-const settings = (lifetime = 600) => ({ presignTtlSeconds: lifetime, stagingGraceSeconds: 0, orgQuotaBytes: DEFAULT_QUOTA, presignRatePerMinute: 100_000 });
+const settings = (lifetime = 600) => ({
+  presignTtlSeconds: lifetime,
+  stagingGraceSeconds: 0,
+  orgQuotaBytes: DEFAULT_QUOTA,
+  userInFlightBytes: DEFAULT_QUOTA,
+  presignRatePerMinute: 100_000,
+});
 const org = (): Identity => ({ userId: uniqueId("user"), orgId: uniqueId("org"), role: "member" });
 const usage = (orgId: string) => store.usage(orgId, DEFAULT_QUOTA);
 
@@ -86,7 +92,7 @@ describe("reserve, settle, give back", () => {
     const refused = outcomes.filter((o): o is PromiseRejectedResult => o.status === "rejected").map((o) => o.reason);
     expect(refused).toHaveLength(10);
     expect(refused.every((e) => e.code === "QUOTA_EXCEEDED" && e.status === 403)).toBe(true);
-    expect(refused[0].details).toEqual([{ remainingBytes: 0, requestedBytes: png.length }]);
+    expect(refused[0].details).toEqual([{ limit: "org_quota", remainingBytes: 0, requestedBytes: png.length, limitBytes: 10 * png.length }]);
     expect(await usage(who.orgId!)).toEqual({ used: 0, reserved: 10 * png.length, quota: 10 * png.length });
   });
 

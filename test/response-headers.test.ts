@@ -30,7 +30,7 @@ let client: ReturnType<typeof createS3Client>;
 let objects: S3ObjectStore;
 let signer: FastUrlSigner;
 const store = new MemoryStore();
-const settings = { presignTtlSeconds: 600, stagingGraceSeconds: 600, orgQuotaBytes: 1e12, presignRatePerMinute: 10_000 };
+const settings = { presignTtlSeconds: 600, stagingGraceSeconds: 600, orgQuotaBytes: 1e12, userInFlightBytes: 1e12, presignRatePerMinute: 10_000 };
 
 beforeAll(async () => {
   s3 = await startEmbeddedS3({ directory: await mkdtemp(join(tmpdir(), "fitkit-s3-")), buckets: [MEDIA, COMPLIANCE] });

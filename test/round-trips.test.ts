@@ -20,7 +20,7 @@ let client: Redis;
 let driver: CountingDriver;
 let store: RedisStore;
 const signer = new FastUrlSigner({ endpoint: "http://127.0.0.1:9", region: "auto", accessKeyId: "a", secretAccessKey: "b" });
-const settings = { presignTtlSeconds: 600, stagingGraceSeconds: 600, orgQuotaBytes: 1e12, presignRatePerMinute: 1e6 };
+const settings = { presignTtlSeconds: 600, stagingGraceSeconds: 600, orgQuotaBytes: 1e12, userInFlightBytes: 1e12, presignRatePerMinute: 1e6 };
 const buckets = { media: "media", compliance: "compliance" };
 const png = pngImage();
 

@@ -3,6 +3,7 @@
  * real Redis, and the real Upstash client through the bridge onto the same Redis. Quota effects of
  * its steps are observed through the QuotaLedger port of the same store.
  */
+import type { RateLimit } from "@fitkit/core/policies/rate-limit";
 import type { QuotaLedger } from "@fitkit/core/quotas/quota-ledger";
 import type { CommitConsumeRequest, StagingStore } from "@fitkit/core/staging/staging-store";
 import type { NewUpload } from "@fitkit/core/uploads/upload";
@@ -181,7 +182,7 @@ describe.each(ADAPTERS)("staging store contract: %s", (adapter) => {
       quota: { orgId, defaultQuotaBytes: DEFAULT_QUOTA },
     });
 
-    expect(over).toEqual({ ok: false, reason: "quota_exceeded", remainingBytes: 400_000 });
+    expect(over).toEqual({ ok: false, reason: "quota_exceeded", limit: "org_quota", limitBytes: DEFAULT_QUOTA, remainingBytes: 400_000 });
     expect(await quotas.usage(orgId, DEFAULT_QUOTA)).toEqual({ used: 0, reserved: 600_000, quota: DEFAULT_QUOTA });
   });
 
@@ -309,5 +310,206 @@ describe.each(ADAPTERS)("staging store contract: %s", (adapter) => {
     await store.claimExpired({ limit: 1000, leaseSeconds: 60 });
 
     expect(await store.holdForPromotion([upload.uploadId], 60)).toEqual({ ok: false, failures: [{ uploadId: upload.uploadId, code: "EXPIRED" }] });
+  });
+
+  describe("presign idempotency: the reply stored by the stage step", () => {
+    const stageWithReplay = (uploads: NewUpload[], key: string, response = "first", rateLimit?: RateLimit) =>
+      store.stage({
+        uploads,
+        lifetimeSeconds: 600,
+        quota: { orgId: uploads[0]!.orgId, defaultQuotaBytes: DEFAULT_QUOTA },
+        replay: { key, stored: { fingerprint: "fp", response }, ttlSeconds: 60 },
+        ...(rateLimit ? { rateLimit } : {}),
+      });
+
+    it("a stage under a used key answers the stored reply and stages, reserves and counts nothing", async () => {
+      const orgId = uniqueId("org");
+      const key = uniqueId("presign");
+      const rateLimit = { subject: uniqueId("presign:user"), limit: 1, windowSeconds: 60 };
+      const [first, retry] = [newUpload({ orgId, size: 100 }), newUpload({ orgId, size: 100 })];
+
+      expect(await stageWithReplay([first!], key, "first", rateLimit)).toEqual({ ok: true, now: expect.any(Number) });
+      const replayed = await stageWithReplay([retry!], key, "second", rateLimit);
+
+      expect(replayed).toEqual({ ok: true, now: expect.any(Number), replayed: { fingerprint: "fp", response: "first" } });
+      expect((await store.loadForConsume([first!.uploadId, retry!.uploadId], uniqueId("r"))).uploads.map((u) => u?.status ?? null)).toEqual(["staged", null]);
+      expect(await quotas.usage(orgId, DEFAULT_QUOTA)).toEqual({ used: 0, reserved: 100, quota: DEFAULT_QUOTA });
+    });
+
+    it("a refused stage stores no reply: the retry is judged afresh", async () => {
+      const orgId = uniqueId("org");
+      const key = uniqueId("presign");
+      await quotas.setQuota(orgId, 150);
+
+      expect(await stageWithReplay([newUpload({ orgId, size: 200 })], key)).toMatchObject({ ok: false, reason: "quota_exceeded" });
+      expect(await stageWithReplay([newUpload({ orgId, size: 100 })], key)).toEqual({ ok: true, now: expect.any(Number) });
+    });
+
+    it("of concurrent stages under one key exactly one stages; the others answer its reply", async () => {
+      const orgId = uniqueId("org");
+      const key = uniqueId("presign");
+
+      const outcomes = await Promise.all(Array.from({ length: 8 }, (_, i) => stageWithReplay([newUpload({ orgId, size: 10 })], key, `reply-${i}`)));
+
+      const staged = outcomes.filter((o) => o.ok && !o.replayed);
+      expect(staged).toHaveLength(1);
+      const winner = outcomes.indexOf(staged[0]!);
+      for (const o of outcomes.filter((o) => o !== staged[0])) expect(o).toMatchObject({ ok: true, replayed: { response: `reply-${winner}` } });
+      expect(await quotas.usage(orgId, DEFAULT_QUOTA)).toEqual({ used: 0, reserved: 10, quota: DEFAULT_QUOTA });
+    });
+  });
+
+  describe("early release: uploads whose PUT URL expired with no object", () => {
+    const stageWithUrl = (uploads: NewUpload[], urlLifetimeSeconds: number, lifetimeSeconds = 600) =>
+      store.stage({
+        uploads,
+        lifetimeSeconds,
+        urlLifetimeSeconds,
+        quota: { orgId: uploads[0]!.orgId, defaultQuotaBytes: DEFAULT_QUOTA, userInFlightBytes: 1e9 },
+      });
+    const ours = (claim: { claimed: { orgId: string; uploadId: string }[] }, orgId: string) =>
+      claim.claimed.filter((u) => u.orgId === orgId).map((u) => u.uploadId);
+
+    it("leases staged uploads once their URL expired (after the settle time), and never uploads still within it", async () => {
+      const orgId = uniqueId("org");
+      const [expired, fresh, linked] = [newUpload({ orgId }), newUpload({ orgId }), newUpload({ orgId })];
+      await stageWithUrl([expired!, linked!], 1);
+      await stageWithUrl([fresh!], 600);
+      await store.commitConsume(commitRequest([linked!]));
+      await sleep(1100);
+
+      expect(ours(await store.claimUrlExpired({ limit: 1000, leaseSeconds: 60, settleSeconds: 5 }), orgId)).toEqual([]);
+      const claim = await store.claimUrlExpired({ limit: 1000, leaseSeconds: 60, settleSeconds: 0 });
+      expect(claim.claimed.filter((u) => u.orgId === orgId)).toEqual([expect.objectContaining({ uploadId: expired!.uploadId, status: "staged" })]);
+      expect(ours(await store.claimUrlExpired({ limit: 1000, leaseSeconds: 60, settleSeconds: 0 }), orgId)).toEqual([]); // leased
+    });
+
+    it("gives back an upload's reservation (org and user) when storage had no object: consume is EXPIRED, the deadline sweep gives nothing twice", async () => {
+      const orgId = uniqueId("org");
+      const [missing, present] = [newUpload({ orgId, size: 300 }), newUpload({ orgId, size: 500 })];
+      await stageWithUrl([missing!, present!], 1, 2);
+      await sleep(1100);
+      await store.claimUrlExpired({ limit: 1000, leaseSeconds: 1, settleSeconds: 0 });
+
+      const settled = await store.settleUrlExpired({ missing: [missing!], present: [present!.uploadId] });
+
+      expect(settled).toEqual({ abandoned: 1, releasedBytes: 300 });
+      expect(await quotas.usage(orgId, DEFAULT_QUOTA)).toEqual({ used: 0, reserved: 500, quota: DEFAULT_QUOTA });
+      expect(await quotas.inFlightByUser(orgId)).toEqual({ user_test: 500 });
+      const snapshot = await store.loadForConsume([missing!.uploadId, present!.uploadId], uniqueId("r"));
+      expect(snapshot.uploads.map((u) => [u?.status, typeof u?.abandonedAt])).toEqual([
+        ["abandoned", "number"],
+        ["staged", "undefined"],
+      ]);
+      expect(await store.commitConsume(commitRequest([missing!]))).toEqual({ ok: false, failures: [{ uploadId: missing!.uploadId, code: "EXPIRED" }] });
+      expect(await store.settleUrlExpired({ missing: [missing!], present: [] })).toEqual({ abandoned: 0, releasedBytes: 0 }); // once only
+      await sleep(1100); // both leases over: neither comes back for a check
+      expect(ours(await store.claimUrlExpired({ limit: 1000, leaseSeconds: 1, settleSeconds: 0 }), orgId)).toEqual([]);
+
+      // At the deadline the abandoned upload is still swept (a late object is deleted), its bytes not given twice.
+      const claim = await store.claimExpired({ limit: 1000, leaseSeconds: 60 });
+      expect(ours(claim, orgId).sort()).toEqual([missing!.uploadId, present!.uploadId].sort());
+      expect(await store.finaliseSwept([missing!, present!])).toEqual({ finalised: 2, releasedBytes: 500 });
+      expect(await quotas.usage(orgId, DEFAULT_QUOTA)).toEqual({ used: 0, reserved: 0, quota: DEFAULT_QUOTA });
+      expect(await quotas.inFlightByUser(orgId)).toEqual({});
+    });
+
+    it("never abandons an upload consumed between the storage check and the settle", async () => {
+      const orgId = uniqueId("org");
+      const upload = newUpload({ orgId, size: 40 });
+      await stageWithUrl([upload], 1);
+      await sleep(1100);
+      await store.claimUrlExpired({ limit: 1000, leaseSeconds: 60, settleSeconds: 0 });
+      await store.commitConsume(commitRequest([upload]));
+
+      expect(await store.settleUrlExpired({ missing: [upload], present: [] })).toEqual({ abandoned: 0, releasedBytes: 0 });
+      expect(await quotas.usage(orgId, DEFAULT_QUOTA)).toEqual({ used: 40, reserved: 0, quota: DEFAULT_QUOTA });
+    });
+  });
+
+  describe("per-user cap on bytes reserved in flight", () => {
+    const CAP = 5000;
+    const stageCapped = (uploads: NewUpload[], lifetimeSeconds = 600) =>
+      store.stage({ uploads, lifetimeSeconds, quota: { orgId: uploads[0]!.orgId, defaultQuotaBytes: DEFAULT_QUOTA, userInFlightBytes: CAP } });
+
+    it("refuses a user past the cap with limit user_in_flight, while other members and org-owned uploads still stage", async () => {
+      const orgId = uniqueId("org");
+      const [hoarder, admin] = [uniqueId("user"), uniqueId("user")];
+      expect((await stageCapped([newUpload({ orgId, userId: hoarder, size: 3000 }), newUpload({ orgId, userId: hoarder, size: 1500 })])).ok).toBe(true);
+
+      const over = await stageCapped([newUpload({ orgId, userId: hoarder, size: 501 })]);
+      const logo = await stageCapped([newUpload({ orgId, userId: admin, size: 2000 })]);
+      const signature = await stageCapped([
+        newUpload({ orgId, userId: null, ownerType: "form_signature", bucket: "compliance", key: `incoming/${orgId}/x.png`, size: 6000 }),
+      ]);
+
+      expect(over).toEqual({ ok: false, reason: "quota_exceeded", limit: "user_in_flight", limitBytes: CAP, remainingBytes: 500 });
+      expect([logo.ok, signature.ok]).toEqual([true, true]);
+      expect(await quotas.inFlightByUser(orgId)).toEqual({ [hoarder]: 4500, [admin]: 2000 });
+      expect(await quotas.usage(orgId, DEFAULT_QUOTA)).toEqual({ used: 0, reserved: 12_500, quota: DEFAULT_QUOTA });
+    });
+
+    it("reports the org quota as the limit when the organisation is full", async () => {
+      const orgId = uniqueId("org");
+      await quotas.setQuota(orgId, 1000);
+
+      const over = await stageCapped([newUpload({ orgId, size: 1001 })]);
+
+      expect(over).toEqual({ ok: false, reason: "quota_exceeded", limit: "org_quota", limitBytes: 1000, remainingBytes: 1000 });
+      expect(await quotas.inFlightByUser(orgId)).toEqual({});
+    });
+
+    it("gives a user's in-flight bytes back exactly when the org's reservation goes: consume, discard, sweep", async () => {
+      const orgId = uniqueId("org");
+      const userId = uniqueId("user");
+      const [linked, rejected, expired, fresh] = [100, 200, 400, 800].map((size) => newUpload({ orgId, userId, size }));
+      await stageCapped([linked!, rejected!, fresh!]);
+      await stageCapped([expired!], 1);
+
+      await store.commitConsume(commitRequest([linked!]));
+      await store.discardStaged([rejected!.uploadId], orgId);
+      await sleep(1100);
+      const claim = await store.claimExpired({ limit: 1000, leaseSeconds: 60 });
+      await store.finaliseSwept(claim.claimed.filter((u) => u.orgId === orgId));
+
+      expect(await quotas.inFlightByUser(orgId)).toEqual({ [userId]: 800 });
+      expect(await quotas.usage(orgId, DEFAULT_QUOTA)).toEqual({ used: 100, reserved: 800, quota: DEFAULT_QUOTA });
+      await store.commitConsume(commitRequest([fresh!]));
+      expect(await quotas.inFlightByUser(orgId)).toEqual({});
+      expect((await stageCapped([newUpload({ orgId, userId, size: CAP })])).ok).toBe(true);
+    });
+
+    it("keeps the sum of per-user in-flight bytes equal to the org's reservation under concurrent stage, consume and discard", async () => {
+      const orgId = uniqueId("org");
+      const users = Array.from({ length: 4 }, () => uniqueId("user"));
+      const staged: NewUpload[] = [];
+      // 4 users × 12 concurrent stages of 1–3 files against a cap of 5000: some are refused, none overshoots.
+      await Promise.all(
+        users.flatMap((userId) =>
+          Array.from({ length: 12 }, async (_, i) => {
+            const uploads = Array.from({ length: 1 + (i % 3) }, (_, j) => newUpload({ orgId, userId, size: 150 + 37 * i + j }));
+            if ((await stageCapped(uploads)).ok) staged.push(...uploads);
+          }),
+        ),
+      );
+      for (const [userId, bytes] of Object.entries(await quotas.inFlightByUser(orgId))) {
+        expect({ userId, capped: bytes <= CAP }).toEqual({ userId, capped: true });
+      }
+      await Promise.all(
+        staged.map((upload, i) =>
+          i % 3 === 0 ? store.commitConsume(commitRequest([upload])) : i % 3 === 1 ? store.discardStaged([upload.uploadId], orgId) : Promise.resolve(),
+        ),
+      );
+
+      const inFlight = await quotas.inFlightByUser(orgId);
+      const { reserved, used } = await quotas.usage(orgId, DEFAULT_QUOTA);
+      const sum = (list: NewUpload[]) => list.reduce((total, u) => total + u.size, 0);
+      expect(Object.values(inFlight).reduce((a, b) => a + b, 0)).toBe(reserved);
+      expect(reserved).toBe(sum(staged.filter((_, i) => i % 3 === 2)));
+      expect(used).toBe(sum(staged.filter((_, i) => i % 3 === 0)));
+      for (const userId of users) {
+        expect(inFlight[userId] ?? 0).toBe(sum(staged.filter((u, i) => i % 3 === 2 && u.userId === userId)));
+      }
+    });
   });
 });

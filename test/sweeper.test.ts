@@ -13,6 +13,7 @@ import { S3ObjectStore } from "@fitkit/core/adapters/s3/s3-object-store";
 import { SdkUrlSigner } from "@fitkit/core/adapters/s3/sdk-url-signer";
 import { DependencyUnavailableError } from "@fitkit/core/errors";
 import { consume } from "@fitkit/core/staging/consume";
+import { presign } from "@fitkit/core/staging/presign";
 import { sweep } from "@fitkit/core/staging/sweep";
 import type { NewUpload } from "@fitkit/core/uploads/upload";
 import { mockClient } from "aws-sdk-client-mock";
@@ -100,7 +101,18 @@ describe("sweeping expired uploads", () => {
 
     const report = await sweep(deps());
 
-    expect(report).toEqual({ claimed: 2, deleted: 2, failed: 0, remaining: 0, oldestOverdueSeconds: 0, failures: {} });
+    expect(report).toEqual({
+      claimed: 2,
+      deleted: 2,
+      failed: 0,
+      remaining: 0,
+      oldestOverdueSeconds: 0,
+      urlChecked: 0,
+      abandoned: 0,
+      abandonedBytes: 0,
+      urlRemaining: 0,
+      failures: {},
+    });
     expect([await exists(uploaded!), await exists(linked!)]).toEqual([false, true]);
     const snapshot = await store.loadForConsume([uploaded!.uploadId, neverUploaded!.uploadId, linked!.uploadId], "r");
     expect(snapshot.uploads.map((u) => u?.status ?? null)).toEqual(["swept", "swept", "consumed"]);
@@ -131,6 +143,62 @@ describe("sweeping expired uploads", () => {
 
     expect(report).toMatchObject({ claimed: 1, deleted: 0, failed: 1, failures: { ProtectedKey: 1 } });
     expect(await exists(record!)).toBe(true);
+  });
+});
+
+describe("early release: a reservation whose object never arrived ends when its PUT URL expires", () => {
+  // A 1-second URL; the deadline is 10 minutes away, so only the early release can give bytes back.
+  const settings = { presignTtlSeconds: 1, stagingGraceSeconds: 600, orgQuotaBytes: 1e9, userInFlightBytes: 1e9, presignRatePerMinute: 1e6 };
+  const presignPng = async (identity: { userId: string; orgId: string }) => {
+    const { uploads } = await presign(
+      { store, signer, settings, mediaBucket: MEDIA },
+      { ...identity, role: "member" },
+      {
+        ownerType: "progress_photo",
+        files: [{ contentType: "image/png", size: bytes.length }],
+      },
+    );
+    return newUpload({ ...identity, uploadId: uploads[0]!.uploadId, key: uploads[0]!.key, bucket: MEDIA, contentType: "image/png", size: bytes.length });
+  };
+
+  it("after the URL expired, gives back the reservation of an upload with no object (a late consume is EXPIRED) and keeps an uploaded one consumable", async () => {
+    const identity = { userId: uniqueId("user"), orgId: uniqueId("org") };
+    const [neverUploaded, uploaded] = [await presignPng(identity), await presignPng(identity)];
+    await putObject(uploaded);
+    expect(await store.usage(identity.orgId, 1e9)).toMatchObject({ reserved: 2 * bytes.length });
+    await sleep(1100);
+
+    const report = await sweep(deps({ urlSettleSeconds: 0 }));
+
+    expect(report).toMatchObject({ claimed: 0, deleted: 0, urlChecked: 2, abandoned: 1, abandonedBytes: bytes.length, urlRemaining: 0 });
+    expect(await store.usage(identity.orgId, 1e9)).toMatchObject({ used: 0, reserved: bytes.length });
+    expect(await store.inFlightByUser(identity.orgId)).toEqual({ [identity.userId]: bytes.length });
+    await expect(consumeOne(neverUploaded)).rejects.toMatchObject({ code: "EXPIRED", status: 410 });
+    await expect(consumeOne(uploaded)).resolves.toMatchObject({ uploads: [{ uploadId: uploaded.uploadId }] });
+    expect(await store.usage(identity.orgId, 1e9)).toMatchObject({ used: bytes.length, reserved: 0 });
+    expect(await sweep(deps({ urlSettleSeconds: 0 }))).toMatchObject({ urlChecked: 0, abandoned: 0 });
+  });
+
+  it("leaves uploads alone until their URL has expired and the settle time has passed", async () => {
+    const identity = { userId: uniqueId("user"), orgId: uniqueId("org") };
+    await presignPng(identity);
+    await sleep(1100);
+
+    expect(await sweep(deps({ urlSettleSeconds: 60 }))).toMatchObject({ urlChecked: 0, abandoned: 0, urlRemaining: 0 });
+    expect(await store.usage(identity.orgId, 1e9)).toMatchObject({ reserved: bytes.length });
+  });
+
+  it("an object that lands after the early release is still deleted by the sweep at the deadline", async () => {
+    const identity = { userId: uniqueId("user"), orgId: uniqueId("org") };
+    const upload = await presignPng(identity);
+    await sleep(1100);
+    await sweep(deps({ urlSettleSeconds: 0 }));
+    await putObject(upload); // e.g. a slow PUT that storage accepted before the URL expired
+    await client.zadd("{fku}:deadlines", 0, upload.uploadId); // bring its deadline forward
+
+    expect(await sweep(deps())).toMatchObject({ claimed: 1, deleted: 1 });
+    expect(await exists(upload)).toBe(false);
+    expect(await store.usage(identity.orgId, 1e9)).toMatchObject({ used: 0, reserved: 0 });
   });
 });
 
@@ -260,6 +328,6 @@ describe("sweeping at scale", () => {
     expect(report).toMatchObject({ claimed: 10_000, deleted: 10_000, failed: 0, remaining: 0 });
     expect(objects.deleteBatches).toEqual(Array(10).fill(1000));
     // Ten full batches (claim + finalise each), then one claim that finds nothing.
-    expect(driver.calls).toEqual([...Array(10).fill(["claim_expired", "finalise_swept"]).flat(), "claim_expired"]);
+    expect(driver.calls).toEqual(["claim_url_expired", ...Array(10).fill(["claim_expired", "finalise_swept"]).flat(), "claim_expired"]);
   }, 120_000);
 });

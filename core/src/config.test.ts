@@ -34,4 +34,14 @@ describe("the UploadSettings section", () => {
       "uploadSettings.scanMaxBytes: must be a whole number",
     ]);
   });
+
+  it("caps each user's bytes in flight at 2 GiB by default, and keeps a presign's idempotency window within the URL lifetime", () => {
+    expect(parseConfig("UploadSettings", {})).toMatchObject({ userInFlightBytes: 2_147_483_648 });
+    expect(parseConfig("UploadSettings", {}).presignIdempotencySeconds).toBeUndefined();
+    expect(configProblems("UploadSettings", { presignTtlSeconds: 300, presignIdempotencySeconds: 301, userInFlightBytes: 0 }, "uploadSettings")).toEqual([
+      "uploadSettings.userInFlightBytes: must be ≥ 1",
+      "uploadSettings.presignIdempotencySeconds: must be ≤ presignTtlSeconds (a replay answers with the first answer's URLs)",
+    ]);
+    expect(configProblems("UploadSettings", { presignTtlSeconds: 300, presignIdempotencySeconds: 300 }, "uploadSettings")).toEqual([]);
+  });
 });

@@ -11,14 +11,24 @@ const positiveInt = z.coerce.number().int("must be a whole number").positive("mu
 export const DEFAULT_CLAMD_PORT = 3310;
 
 export const configSchemas = {
-  UploadSettings: z.object({
-    presignTtlSeconds: positiveInt.max(604_800, "must be ≤ 604800 (the SigV4 limit of a presigned URL)").default(600),
-    stagingGraceSeconds: z.coerce.number().int("must be a whole number").min(0, "must be ≥ 0").default(3600),
-    orgQuotaBytes: positiveInt.default(10_737_418_240),
-    presignRatePerMinute: positiveInt.default(60),
-    publicPutRatePerMinute: positiveInt.default(20),
-    scanMaxBytes: positiveInt.default(104_857_600),
-  }),
+  UploadSettings: z
+    .object({
+      presignTtlSeconds: positiveInt.max(604_800, "must be ≤ 604800 (the SigV4 limit of a presigned URL)").default(600),
+      stagingGraceSeconds: z.coerce.number().int("must be a whole number").min(0, "must be ≥ 0").default(3600),
+      orgQuotaBytes: positiveInt.default(10_737_418_240),
+      /** Bytes one user may hold reserved (presigned, not yet consumed or given back) in an org at once. */
+      userInFlightBytes: positiveInt.default(2_147_483_648),
+      /** How long a presign's idempotency key answers retries; absent = the URL lifetime (`presignTtlSeconds`). */
+      presignIdempotencySeconds: positiveInt.optional(),
+      presignRatePerMinute: positiveInt.default(60),
+      publicPutRatePerMinute: positiveInt.default(20),
+      scanMaxBytes: positiveInt.default(104_857_600),
+    })
+    // A replay hands out the first answer's URLs: they must not outlive what the sweeper assumes.
+    .refine((s) => s.presignIdempotencySeconds === undefined || s.presignIdempotencySeconds <= s.presignTtlSeconds, {
+      path: ["presignIdempotencySeconds"],
+      message: "must be ≤ presignTtlSeconds (a replay answers with the first answer's URLs)",
+    }),
   /** R2 credentials: `R2Writer` (read/write token) or `R2Reader` (read-only token, signing GETs). */
   R2: z.object({
     endpoint: z.url(),

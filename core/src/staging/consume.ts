@@ -9,7 +9,7 @@ import { type ErrorCode, errorForCode, InvalidRequestError } from "../errors.js"
 import { sha256Hex } from "../hashing.js";
 import { type Log, silentLog } from "../logging.js";
 import { recordsKeyFor } from "../policies/object-keys.js";
-import { ownerTypeSchema, safeId } from "../policies/request-fields.js";
+import { idempotencyKeySchema, ownerTypeSchema, safeId } from "../policies/request-fields.js";
 import type { Scanner } from "../scanning/scanner.js";
 import type { ObjectStore, StoredObjectInfo } from "../storage/object-store.js";
 import { type StagedUpload, serverMetadataFor } from "../uploads/upload.js";
@@ -19,7 +19,7 @@ export const consumeRequestSchema = z.object({
   uploadIds: z.array(safeId).min(1).max(100),
   ownerType: ownerTypeSchema,
   owner: z.object({ orgId: safeId, userId: safeId.optional() }),
-  idempotencyKey: z.string().min(1).max(255),
+  idempotencyKey: idempotencyKeySchema,
 });
 export type ConsumeRequest = z.output<typeof consumeRequestSchema>;
 

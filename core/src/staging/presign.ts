@@ -1,19 +1,21 @@
 /**
  * Presign — the first stage. Checks the caller and every file against the owner-type policy,
- * stages all uploads in one atomic store step (rate limit, quota reservation, records, work list)
- * and signs one PUT URL per file that pins the exact length and type.
+ * stages all uploads in one atomic store step (rate limit, org quota and the user's bytes in
+ * flight, records, work lists, the idempotency reply) and signs one PUT URL per file that pins
+ * the exact length and type.
  */
 import * as z from "zod";
 import type { Identity } from "../auth/identity.js";
 import type { UploadSettings } from "../config.js";
-import { errorForCode, ForbiddenError, QuotaExceededError, RateLimitedError } from "../errors.js";
+import { errorForCode, ForbiddenError, InvalidRequestError, QuotaExceededError, RateLimitedError } from "../errors.js";
+import { sha256Hex } from "../hashing.js";
 import { mediaKey } from "../policies/object-keys.js";
 import { maxBytesFor, OWNER_TYPE_POLICIES } from "../policies/owner-types.js";
-import { ownerTypeSchema, sha256Base64 } from "../policies/request-fields.js";
+import { idempotencyKeySchema, ownerTypeSchema, sha256Base64 } from "../policies/request-fields.js";
 import type { UrlSigner } from "../storage/url-signer.js";
 import { type Clock, systemClock } from "../time/clock.js";
 import { type NewUpload, newUploadId } from "../uploads/upload.js";
-import type { StagingStore } from "./staging-store.js";
+import type { StagingStore, StoredReply } from "./staging-store.js";
 
 export const presignRequestSchema = z.object({
   ownerType: ownerTypeSchema,
@@ -34,13 +36,18 @@ export const presignRequestSchema = z.object({
     )
     .min(1)
     .max(10),
+  /** A retry under the same key (same user) answers the same uploads and reserves nothing more. */
+  idempotencyKey: idempotencyKeySchema.optional(),
 });
 export type PresignRequest = z.output<typeof presignRequestSchema>;
 
 export interface PresignDeps {
   store: StagingStore;
   signer: UrlSigner;
-  settings: Pick<UploadSettings, "presignTtlSeconds" | "stagingGraceSeconds" | "orgQuotaBytes" | "presignRatePerMinute">;
+  settings: Pick<
+    UploadSettings,
+    "presignTtlSeconds" | "stagingGraceSeconds" | "orgQuotaBytes" | "userInFlightBytes" | "presignIdempotencySeconds" | "presignRatePerMinute"
+  >;
   /** Presign makes media keys only: compliance uploads (form signatures) arrive through their own route. */
   mediaBucket: string;
   clock?: Clock;
@@ -55,9 +62,19 @@ export interface PresignedUpload {
   expiresAt: string;
 }
 
+/** What a presign keeps under its idempotency key: enough to answer a retry with the same uploads. */
+interface StoredPresign {
+  uploads: { uploadId: string; key: string }[];
+  /** The signing time (ms, whole second) of the first answer: a replay signs the same URLs. */
+  signedAt: number;
+}
+
 /**
- * Invariant: either every file is staged (quota reserved, record and work-list entry written)
- * and signed, or nothing is staged and an error explains each failing file.
+ * Invariant: either every file is staged (quota and the user's bytes in flight reserved, record and
+ * work-list entries written) and signed, or nothing is staged and an error explains each failing
+ * file. With an `idempotencyKey`, the first answer is kept in that same step: a retry by the same
+ * user with the same request answers the same uploads (URLs signed at the same second, so equal)
+ * and stages nothing, whatever became of them since; another request under the key is refused.
  */
 export async function presign(deps: PresignDeps, identity: Identity, request: PresignRequest): Promise<{ uploads: PresignedUpload[] }> {
   const { ownerType, files } = request;
@@ -109,27 +126,49 @@ export async function presign(deps: PresignDeps, identity: Identity, request: Pr
   });
 
   const { presignTtlSeconds, stagingGraceSeconds } = deps.settings;
+  // SigV4 dates have whole seconds: sign at one, so expiresAt is exactly when storage stops accepting.
+  // Chosen before staging so that the idempotency reply (written by the same step) can carry it.
+  const signedAt = Math.floor((deps.clock ?? systemClock).now() / 1000) * 1000;
+  const fingerprint = sha256Hex(JSON.stringify([ownerType, files.map((f) => [f.contentType, f.size, f.fileName ?? null, f.sha256 ?? null])]));
+  const first: StoredPresign = { uploads: uploads.map(({ uploadId, key }) => ({ uploadId, key })), signedAt };
   const outcome = await deps.store.stage({
     uploads,
     lifetimeSeconds: presignTtlSeconds + stagingGraceSeconds,
-    quota: { orgId, defaultQuotaBytes: deps.settings.orgQuotaBytes },
+    urlLifetimeSeconds: presignTtlSeconds,
+    quota: { orgId, defaultQuotaBytes: deps.settings.orgQuotaBytes, userInFlightBytes: deps.settings.userInFlightBytes },
     rateLimit: { subject: `presign:${userId}`, limit: deps.settings.presignRatePerMinute, windowSeconds: 60 },
+    ...(request.idempotencyKey
+      ? {
+          replay: {
+            // Scoped to the user: another user's identical key is another request.
+            key: sha256Hex("presign", orgId, userId, request.idempotencyKey),
+            stored: { fingerprint, response: JSON.stringify(first) },
+            ttlSeconds: deps.settings.presignIdempotencySeconds ?? presignTtlSeconds,
+          },
+        }
+      : {}),
   });
   if (!outcome.ok) {
     if (outcome.reason === "rate_limited") {
       throw new RateLimitedError("Too many upload requests; try again later.", outcome.retryAfterSeconds);
     }
-    throw new QuotaExceededError("The organisation's storage quota does not allow these uploads.", [
-      { remainingBytes: outcome.remainingBytes, requestedBytes: uploads.reduce((sum, u) => sum + u.size, 0) },
-    ]);
+    const requestedBytes = uploads.reduce((sum, u) => sum + u.size, 0);
+    throw new QuotaExceededError(
+      outcome.limit === "user_in_flight"
+        ? "You have too many uploads in progress; finish or wait for them before starting more."
+        : "The organisation's storage quota does not allow these uploads.",
+      [{ limit: outcome.limit, remainingBytes: outcome.remainingBytes, requestedBytes, limitBytes: outcome.limitBytes }],
+    );
   }
+  const answered = outcome.replayed ? replayOf(outcome.replayed, fingerprint) : first;
 
-  // SigV4 dates have whole seconds: sign at one, so expiresAt is exactly when storage stops accepting.
-  const signingDate = new Date(Math.floor((deps.clock ?? systemClock).now() / 1000) * 1000);
-  const expiresAt = new Date(signingDate.getTime() + presignTtlSeconds * 1000).toISOString();
+  const signingDate = new Date(answered.signedAt);
+  const expiresAt = new Date(answered.signedAt + presignTtlSeconds * 1000).toISOString();
   return {
     uploads: await Promise.all(
-      uploads.map(async (upload) => {
+      uploads.map(async (fresh, i) => {
+        // A replay's ids and keys are the first answer's; everything else was in the identical request.
+        const upload = { ...fresh, ...answered.uploads[i]! };
         const signed = await deps.signer.presignPut({
           bucket: upload.bucket,
           key: upload.key,
@@ -144,4 +183,13 @@ export async function presign(deps: PresignDeps, identity: Identity, request: Pr
       }),
     ),
   };
+}
+
+function replayOf(stored: StoredReply, fingerprint: string): StoredPresign {
+  if (stored.fingerprint !== fingerprint) {
+    throw new InvalidRequestError("This idempotencyKey was already used for a different presign request.", [
+      { path: "idempotencyKey", message: "already used for a different request" },
+    ]);
+  }
+  return JSON.parse(stored.response) as StoredPresign;
 }

@@ -12,15 +12,34 @@ export interface StageRequest {
   uploads: NewUpload[];
   /** Time from now until the deadline: the PUT URL's lifetime plus the staging grace. */
   lifetimeSeconds: number;
-  /** Quota of the org (all uploads in a request share one org). */
-  quota: { orgId: string; defaultQuotaBytes: number };
+  /**
+   * Time from now until the PUT URL expires. When given, each upload is also listed by that time,
+   * so the sweeper can give back the reservation of an upload whose object never arrived.
+   */
+  urlLifetimeSeconds?: number;
+  /**
+   * Quota of the org (all uploads in a request share one org), and the cap on bytes one user may
+   * hold reserved in it at once. Uploads with a `userId` always count towards their user's
+   * in-flight bytes; the cap is checked when given. Org-owned uploads (no user) never count.
+   */
+  quota: { orgId: string; defaultQuotaBytes: number; userInFlightBytes?: number };
   /** Optional sliding-window rate limit, counted only when the request is staged. */
   rateLimit?: RateLimit;
+  /**
+   * Idempotency: a reply stored under `key` answers instead (nothing is staged or counted);
+   * otherwise `stored` is kept under `key` for `ttlSeconds`, in the same atomic step.
+   */
+  replay?: { key: string; stored: StoredReply; ttlSeconds: number };
 }
 
+/** Which limit refused a reservation (docs/API.md, `QUOTA_EXCEEDED` details). */
+export type QuotaLimit = "org_quota" | "user_in_flight";
+
 export type StageOutcome =
-  | { ok: true; now: number }
-  | { ok: false; reason: "quota_exceeded"; remainingBytes: number }
+  /** `replayed`: the reply stored under the request's replay key — nothing was staged. */
+  | { ok: true; now: number; replayed?: StoredReply }
+  /** `limitBytes`: the org's quota, or the user's cap on bytes in flight. */
+  | { ok: false; reason: "quota_exceeded"; limit: QuotaLimit; limitBytes: number; remainingBytes: number }
   | { ok: false; reason: "rate_limited"; retryAfterSeconds: number };
 
 export interface ConsumeSnapshot {
@@ -31,12 +50,15 @@ export interface ConsumeSnapshot {
   uploads: (StagedUpload | null)[];
 }
 
-export interface StoredConsume {
+/** A reply kept for idempotent retries. */
+export interface StoredReply {
   /** Identifies the request (ids, owner, owner type) that produced the reply. */
   fingerprint: string;
   /** The reply as JSON. */
   response: string;
 }
+
+export type StoredConsume = StoredReply;
 
 export type ConsumeFailureCode = "NOT_FOUND" | "FORBIDDEN" | "ALREADY_CONSUMED" | "EXPIRED";
 
@@ -94,6 +116,22 @@ export interface StagingStore {
    * back to the next run. Consumed uploads are never claimed; claimed ones can no longer be consumed.
    */
   claimExpired(request: { limit: number; leaseSeconds: number }): Promise<ClaimOutcome>;
-  /** Drops claimed uploads whose objects storage confirmed deleted, and gives back their reserved bytes. */
+  /**
+   * Drops claimed uploads whose objects storage confirmed deleted, and gives back their reserved
+   * bytes (none for an upload already `abandoned`: its bytes went back then).
+   */
   finaliseSwept(uploads: Pick<StagedUpload, "uploadId" | "orgId">[]): Promise<{ finalised: number; releasedBytes: number }>;
+  /**
+   * Leases up to `limit` still-staged uploads whose PUT URL expired at least `settleSeconds` ago by
+   * store time, for a storage check: pushes their URL-expiry entry to `now + lease` (a crashed
+   * run's entries come back) without changing the record, so consume stays possible meanwhile.
+   * Entries of uploads no longer staged are dropped.
+   */
+  claimUrlExpired(request: { limit: number; leaseSeconds: number; settleSeconds: number }): Promise<ClaimOutcome>;
+  /**
+   * After the storage check: uploads in `missing` that are still staged become `abandoned` (their
+   * reservation given back, consume answers EXPIRED, they stay on the deadline list so the sweeper
+   * still deletes an object that lands late); uploads in `present` just leave the URL-expiry list.
+   */
+  settleUrlExpired(request: { missing: Pick<StagedUpload, "uploadId" | "orgId">[]; present: string[] }): Promise<{ abandoned: number; releasedBytes: number }>;
 }

@@ -1,8 +1,14 @@
 /**
- * The sweeper: uploads past their deadline that were never consumed are claimed atomically, their
- * objects deleted, and only then — for the keys storage confirmed — their records dropped and their
- * reserved bytes given back. A crash between claim and finalise leaves the lease to run out and the
- * next run retries; deleting an object that is already gone is success.
+ * The sweeper, in two phases per run.
+ *
+ * Early release: uploads whose PUT URL expired (plus a settle time) while still staged are leased,
+ * storage is asked whether their object arrived (HEAD, a bounded number at once), and those with
+ * none are abandoned — their reservation given back now rather than at the deadline.
+ *
+ * Deadline sweep: uploads past their deadline that were never consumed are claimed atomically,
+ * their objects deleted, and only then — for the keys storage confirmed — their records dropped and
+ * their reserved bytes given back. A crash between claim and finalise leaves the lease to run out
+ * and the next run retries; deleting an object that is already gone is success.
  */
 import * as z from "zod";
 import { MAX_KEYS_PER_DELETE, type ObjectStore } from "../storage/object-store.js";
@@ -18,16 +24,26 @@ export const DELETE_BATCH_SIZE = MAX_KEYS_PER_DELETE;
 export const CLAIM_LEASE_SECONDS = 300;
 /** Stop claiming when less time than this is left in the invocation. */
 export const TIME_RESERVE_MS = 15_000;
+/**
+ * Storage accepts a PUT whose URL was valid when the request began, and a large body may take
+ * minutes to arrive: an object is looked for only this long after its URL expired.
+ */
+export const URL_SETTLE_SECONDS = 300;
+/** Uploads leased per early-release batch, and how many HEADs of a batch are in flight at once. */
+export const URL_CHECK_BATCH_SIZE = 200;
+export const URL_CHECK_CONCURRENCY = 16;
 
 export interface SweepDeps {
-  store: Pick<StagingStore, "claimExpired" | "finaliseSwept">;
-  objects: Pick<ObjectStore, "deleteObjects">;
+  store: Pick<StagingStore, "claimExpired" | "finaliseSwept" | "claimUrlExpired" | "settleUrlExpired">;
+  objects: Pick<ObjectStore, "deleteObjects" | "head">;
   /** The compliance bucket: only its `incoming/` prefix may ever be swept. */
   complianceBucket: string;
   /** Time left in this invocation (Lambda's getRemainingTimeInMillis); unbounded when absent. */
   remainingTimeMs?: () => number;
   batchSize?: number;
   leaseSeconds?: number;
+  /** How long after its URL expired an upload's object is looked for (default `URL_SETTLE_SECONDS`). */
+  urlSettleSeconds?: number;
 }
 
 export interface SweepReport {
@@ -37,6 +53,13 @@ export interface SweepReport {
   /** Overdue uploads left on the work list when the run stopped. */
   remaining: number;
   oldestOverdueSeconds: number;
+  /** Uploads whose storage was checked because their URL had expired. */
+  urlChecked: number;
+  /** Of those, uploads with no object: reservation given back, no longer consumable. */
+  abandoned: number;
+  abandonedBytes: number;
+  /** Uploads still due for that check when the run stopped. */
+  urlRemaining: number;
   /** Failures by storage error code, for the log. */
   failures: Record<string, number>;
 }
@@ -47,22 +70,59 @@ function mayDelete(upload: StagedUpload, complianceBucket: string): boolean {
 }
 
 /**
- * Invariant: an upload's record is dropped only after storage confirmed its object is gone, and a
+ * Invariants: an upload's record is dropped only after storage confirmed its object is gone, and a
  * consumed upload is never claimed — so no linked object is deleted and no object is left unlisted.
- * Cost per batch of up to 1000: two store round trips and one DeleteObjects per bucket.
+ * A reservation is given back early only for an upload still staged whose object storage did not
+ * have after its URL expired; it stays listed for the deadline sweep, so a late object is deleted.
+ * Cost per batch of up to 1000: two store round trips and one DeleteObjects per bucket; per
+ * early-release batch of up to 200: two store round trips and one HEAD per upload.
  */
 export async function sweep(deps: SweepDeps): Promise<SweepReport> {
   const batchSize = Math.min(deps.batchSize ?? DELETE_BATCH_SIZE, DELETE_BATCH_SIZE);
-  const report: SweepReport = { claimed: 0, deleted: 0, failed: 0, remaining: 0, oldestOverdueSeconds: 0, failures: {} };
+  const leaseSeconds = deps.leaseSeconds ?? CLAIM_LEASE_SECONDS;
+  const report: SweepReport = {
+    claimed: 0,
+    deleted: 0,
+    failed: 0,
+    remaining: 0,
+    oldestOverdueSeconds: 0,
+    urlChecked: 0,
+    abandoned: 0,
+    abandonedBytes: 0,
+    urlRemaining: 0,
+    failures: {},
+  };
   const fail = (count: number, code: string) => {
     if (count === 0) return;
     report.failed += count;
     report.failures[code] = (report.failures[code] ?? 0) + count;
   };
+  // Each phase runs one batch whatever the time (an invocation starts with its whole timeout); later ones only while time is left.
+  const timeLeft = () => !deps.remainingTimeMs || deps.remainingTimeMs() > TIME_RESERVE_MS;
 
-  // One batch always runs (an invocation starts with its whole timeout); later ones only while time is left.
-  for (let batch = 0; batch === 0 || !deps.remainingTimeMs || deps.remainingTimeMs() > TIME_RESERVE_MS; batch++) {
-    const claim = await deps.store.claimExpired({ limit: batchSize, leaseSeconds: deps.leaseSeconds ?? CLAIM_LEASE_SECONDS });
+  for (let batch = 0; batch === 0 || timeLeft(); batch++) {
+    const claim = await deps.store.claimUrlExpired({ limit: URL_CHECK_BATCH_SIZE, leaseSeconds, settleSeconds: deps.urlSettleSeconds ?? URL_SETTLE_SECONDS });
+    report.urlRemaining = claim.remaining;
+    if (claim.claimed.length === 0) break;
+    const found = await mapBounded(claim.claimed, URL_CHECK_CONCURRENCY, (u) =>
+      deps.objects.head(u.bucket, u.key).then(
+        (info) => (info ? "present" : "missing"),
+        // Unknown: the lease runs out and a later run asks again.
+        () => "unknown",
+      ),
+    );
+    const missing = claim.claimed.filter((_, i) => found[i] === "missing");
+    const present = claim.claimed.filter((_, i) => found[i] === "present").map((u) => u.uploadId);
+    fail(found.filter((f) => f === "unknown").length, "HeadFailed");
+    const settled = await deps.store.settleUrlExpired({ missing, present });
+    report.urlChecked += missing.length + present.length;
+    report.abandoned += settled.abandoned;
+    report.abandonedBytes += settled.releasedBytes;
+    if (claim.claimed.length < URL_CHECK_BATCH_SIZE) break;
+  }
+
+  for (let batch = 0; batch === 0 || timeLeft(); batch++) {
+    const claim = await deps.store.claimExpired({ limit: batchSize, leaseSeconds });
     report.remaining = claim.remaining;
     report.oldestOverdueSeconds = Math.floor(claim.oldestOverdueMs / 1000);
     if (claim.claimed.length === 0) break;
@@ -86,4 +146,18 @@ export async function sweep(deps: SweepDeps): Promise<SweepReport> {
     if (claim.claimed.length < batchSize) break;
   }
   return report;
+}
+
+/** `work` over every item with at most `limit` running at once; results in item order. */
+async function mapBounded<T, R>(items: readonly T[], limit: number, work: (item: T) => Promise<R>): Promise<R[]> {
+  const results: R[] = new Array(items.length);
+  let next = 0;
+  const worker = async () => {
+    while (next < items.length) {
+      const i = next++;
+      results[i] = await work(items[i]!);
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker));
+  return results;
 }

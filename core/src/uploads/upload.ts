@@ -8,8 +8,12 @@ import type { OwnerType } from "../policies/owner-types.js";
 /** A new upload id: 128 random bits, hex — server-made, safe in keys. */
 export const newUploadId = (): string => randomBytes(16).toString("hex");
 
-/** "swept": its object was deleted; the record stays a while so a late consume is told EXPIRED. */
-export type UploadStatus = "staged" | "claimed" | "consumed" | "swept";
+/**
+ * "abandoned": no object when its PUT URL had expired — reservation given back, consume answers
+ * EXPIRED, still listed for the sweeper until its deadline. "swept": its object was deleted; the
+ * record stays a while so a late consume is told EXPIRED.
+ */
+export type UploadStatus = "staged" | "abandoned" | "claimed" | "consumed" | "swept";
 
 /** What is staged for each upload. */
 export interface NewUpload {
@@ -33,6 +37,8 @@ export interface StagedUpload extends NewUpload {
   /** Store time (ms) after which the upload can no longer be consumed and is swept. */
   deadline: number;
   createdAt: number;
+  /** Store time (ms) its reservation was given back early (no object after the URL expired). */
+  abandonedAt?: number;
 }
 
 /**

@@ -19,6 +19,7 @@ import type {
   StageRequest,
   StagingStore,
   StoredConsume,
+  StoredReply,
 } from "../../staging/staging-store.js";
 import { type Clock, systemClock } from "../../time/clock.js";
 import type { StagedUpload } from "../../uploads/upload.js";
@@ -32,6 +33,8 @@ interface QuotaCounters {
   used: number;
   reserved: number;
   quota?: number;
+  /** userId → that user's share of `reserved`; a user at zero is removed. */
+  inFlight: Map<string, number>;
 }
 
 const clone = <T>(value: T): T => structuredClone(value);
@@ -40,9 +43,12 @@ export class MemoryStore implements StagingStore, SignatureTokens, QuotaLedger, 
   readonly uploads = new Map<string, StagedUpload>();
   /** uploadId → deadline: the sweeper's work list. */
   readonly deadlines = new Map<string, number>();
+  /** uploadId → when its PUT URL expires (or its check lease ends): the early-release work list. */
+  readonly urlExpiries = new Map<string, number>();
   readonly quotas = new Map<string, QuotaCounters>();
   readonly linked = new Map<string, LinkedObject>();
   private readonly replays = new Map<string, Expiring<StoredConsume>>();
+  private readonly presignReplays = new Map<string, Expiring<StoredReply>>();
   private readonly rateWindows = new Map<string, number[]>();
   private readonly tokens = new Map<string, SignatureToken>();
 
@@ -70,29 +76,65 @@ export class MemoryStore implements StagingStore, SignatureTokens, QuotaLedger, 
   protected counters(orgId: string): QuotaCounters {
     let counters = this.quotas.get(orgId);
     if (!counters) {
-      counters = { used: 0, reserved: 0 };
+      counters = { used: 0, reserved: 0, inFlight: new Map() };
       this.quotas.set(orgId, counters);
     }
     return counters;
   }
 
+  /** Takes an upload's bytes off `reserved` and off its user's share (the scripts' `releaseInFlight`). */
+  private releaseReservation(upload: StagedUpload): void {
+    const counters = this.counters(upload.orgId);
+    counters.reserved = Math.max(0, counters.reserved - upload.size);
+    this.releaseInFlight(counters, upload);
+  }
+
+  private releaseInFlight(counters: QuotaCounters, upload: StagedUpload): void {
+    if (!upload.userId) return;
+    const left = (counters.inFlight.get(upload.userId) ?? 0) - upload.size;
+    if (left > 0) counters.inFlight.set(upload.userId, left);
+    else counters.inFlight.delete(upload.userId);
+  }
+
   async stage(request: StageRequest): Promise<StageOutcome> {
     const now = this.clock.now();
+    if (request.replay) {
+      const replayed = this.live(this.presignReplays, request.replay.key, now);
+      if (replayed) return { ok: true, now, replayed: clone(replayed) };
+    }
     const rate = request.rateLimit ? this.rateWindow(request.rateLimit, now) : null;
     if (rate?.retryAfterSeconds) return { ok: false, reason: "rate_limited", retryAfterSeconds: rate.retryAfterSeconds };
     const counters = this.counters(request.quota.orgId);
     const quota = counters.quota ?? request.quota.defaultQuotaBytes;
     const total = request.uploads.reduce((sum, u) => sum + u.size, 0);
     if (counters.used + counters.reserved + total > quota) {
-      return { ok: false, reason: "quota_exceeded", remainingBytes: Math.max(0, quota - counters.used - counters.reserved) };
+      return {
+        ok: false,
+        reason: "quota_exceeded",
+        limit: "org_quota",
+        limitBytes: quota,
+        remainingBytes: Math.max(0, quota - counters.used - counters.reserved),
+      };
+    }
+    const byUser = new Map<string, number>();
+    for (const upload of request.uploads) if (upload.userId) byUser.set(upload.userId, (byUser.get(upload.userId) ?? 0) + upload.size);
+    const cap = request.quota.userInFlightBytes;
+    for (const [userId, bytes] of byUser) {
+      const held = counters.inFlight.get(userId) ?? 0;
+      if (cap !== undefined && held + bytes > cap) {
+        return { ok: false, reason: "quota_exceeded", limit: "user_in_flight", limitBytes: cap, remainingBytes: Math.max(0, cap - held) };
+      }
     }
     counters.reserved += total;
+    for (const [userId, bytes] of byUser) counters.inFlight.set(userId, (counters.inFlight.get(userId) ?? 0) + bytes);
     const deadline = now + request.lifetimeSeconds * 1000;
     for (const upload of request.uploads) {
       this.uploads.set(upload.uploadId, { ...clone(upload), status: "staged", deadline, createdAt: now });
       this.deadlines.set(upload.uploadId, deadline);
+      if (request.urlLifetimeSeconds) this.urlExpiries.set(upload.uploadId, now + request.urlLifetimeSeconds * 1000);
     }
     rate?.window.push(now);
+    if (request.replay) this.presignReplays.set(request.replay.key, { value: clone(request.replay.stored), expiresAt: now + request.replay.ttlSeconds * 1000 });
     return { ok: true, now };
   }
 
@@ -128,6 +170,7 @@ export class MemoryStore implements StagingStore, SignatureTokens, QuotaLedger, 
       upload.status = "consumed";
       upload.key = final.key;
       total += upload.size;
+      this.releaseInFlight(this.counters(request.owner.orgId), upload);
       this.deadlines.delete(uploadId);
       this.linked.set(`${final.bucket}\u0000${final.key}`, { orgId: upload.orgId, size: upload.size });
     });
@@ -159,16 +202,15 @@ export class MemoryStore implements StagingStore, SignatureTokens, QuotaLedger, 
   }
 
   async discardStaged(uploadIds: string[], orgId: string): Promise<void> {
-    let total = 0;
+    const counters = this.counters(orgId);
     for (const uploadId of uploadIds) {
       const upload = this.uploads.get(uploadId);
       if (upload?.status !== "staged") continue;
-      total += upload.size;
+      counters.reserved = Math.max(0, counters.reserved - upload.size);
+      this.releaseInFlight(counters, upload);
       this.uploads.delete(uploadId);
       this.deadlines.delete(uploadId);
     }
-    const counters = this.counters(orgId);
-    counters.reserved = Math.max(0, counters.reserved - total);
   }
 
   async claimExpired(request: { limit: number; leaseSeconds: number }): Promise<ClaimOutcome> {
@@ -197,12 +239,53 @@ export class MemoryStore implements StagingStore, SignatureTokens, QuotaLedger, 
       if (upload?.status !== "claimed") continue;
       upload.status = "swept";
       this.deadlines.delete(uploadId);
-      const counters = this.counters(upload.orgId);
-      counters.reserved = Math.max(0, counters.reserved - upload.size);
+      if (upload.abandonedAt === undefined) {
+        this.releaseReservation(upload);
+        releasedBytes += upload.size;
+      }
       finalised += 1;
-      releasedBytes += upload.size;
     }
     return { finalised, releasedBytes };
+  }
+
+  async claimUrlExpired(request: { limit: number; leaseSeconds: number; settleSeconds: number }): Promise<ClaimOutcome> {
+    const now = this.clock.now();
+    const cutoff = now - request.settleSeconds * 1000;
+    const due = [...this.urlExpiries.entries()].filter(([, expiry]) => expiry <= cutoff).sort((a, b) => a[1] - b[1]);
+    const claimed: StagedUpload[] = [];
+    for (const [uploadId] of due.slice(0, request.limit)) {
+      const upload = this.uploads.get(uploadId);
+      if (upload?.status !== "staged") {
+        this.urlExpiries.delete(uploadId);
+        continue;
+      }
+      this.urlExpiries.set(uploadId, cutoff + request.leaseSeconds * 1000);
+      claimed.push(clone(upload));
+    }
+    const overdue = [...this.urlExpiries.values()].filter((expiry) => expiry <= cutoff);
+    return { now, claimed, remaining: overdue.length, oldestOverdueMs: overdue.length > 0 ? cutoff - Math.min(...overdue) : 0 };
+  }
+
+  async settleUrlExpired(request: {
+    missing: Pick<StagedUpload, "uploadId" | "orgId">[];
+    present: string[];
+  }): Promise<{ abandoned: number; releasedBytes: number }> {
+    const now = this.clock.now();
+    let abandoned = 0;
+    let releasedBytes = 0;
+    for (const { uploadId } of request.missing) {
+      const upload = this.uploads.get(uploadId);
+      if (!upload) continue;
+      this.urlExpiries.delete(uploadId);
+      if (upload.status !== "staged") continue;
+      upload.status = "abandoned";
+      upload.abandonedAt = now;
+      this.releaseReservation(upload);
+      abandoned += 1;
+      releasedBytes += upload.size;
+    }
+    for (const uploadId of request.present) this.urlExpiries.delete(uploadId);
+    return { abandoned, releasedBytes };
   }
 
   async putSignatureToken(token: Omit<SignatureToken, "expiresAt" | "uploadId">, ttlSeconds: number): Promise<{ expiresAt: number }> {
@@ -286,5 +369,9 @@ export class MemoryStore implements StagingStore, SignatureTokens, QuotaLedger, 
   async usage(orgId: string, defaultQuotaBytes: number): Promise<QuotaUsage> {
     const { used, reserved, quota } = this.counters(orgId);
     return { used, reserved, quota: quota ?? defaultQuotaBytes };
+  }
+
+  async inFlightByUser(orgId: string): Promise<Record<string, number>> {
+    return Object.fromEntries(this.counters(orgId).inFlight);
   }
 }

@@ -12,7 +12,9 @@ export const redisKeys = {
   /** For scripts that find upload ids on the work list and build their keys inside Redis. */
   uploadPrefix: () => `${TAG}:upload:`,
   deadlines: () => `${TAG}:deadlines`,
+  urlExpiries: () => `${TAG}:url-expiries`,
   consumeReplay: (replayKey: string) => `${TAG}:consume:${replayKey}`,
+  presignReplay: (replayKey: string) => `${TAG}:presign:${replayKey}`,
   quota: (orgId: string) => `${TAG}:quota:${orgId}`,
   linked: (bucket: string, key: string) => `${TAG}:linked:${digest(bucket, key)}`,
   rateLimit: (subject: string) => `${TAG}:rate:${digest(subject)}`,

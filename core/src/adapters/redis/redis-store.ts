@@ -16,10 +16,12 @@ import type {
   ConsumeFailureCode,
   ConsumeSnapshot,
   HoldOutcome,
+  QuotaLimit,
   StageOutcome,
   StageRequest,
   StagingStore,
   StoredConsume,
+  StoredReply,
 } from "../../staging/staging-store.js";
 import type { StagedUpload } from "../../uploads/upload.js";
 import type { LuaScript, RedisScriptDriver } from "./driver.js";
@@ -46,14 +48,19 @@ export class RedisStore implements StagingStore, SignatureTokens, QuotaLedger, L
 
   async stage(request: StageRequest): Promise<StageOutcome> {
     const rate = request.rateLimit;
+    const replay = request.replay;
     const reply = await this.run<
-      { ok: true; now: number } | { ok: false; reason: "quota_exceeded"; remainingBytes: number } | { ok: false; reason: "rate_limited"; retryAfterMs: number }
+      | { ok: true; now: number; replayed?: string }
+      | { ok: false; reason: "quota_exceeded"; limit: QuotaLimit; limitBytes: number; remainingBytes: number }
+      | { ok: false; reason: "rate_limited"; retryAfterMs: number }
     >(
       scripts.STAGE,
       [
         redisKeys.deadlines(),
         redisKeys.quota(request.quota.orgId),
         redisKeys.rateLimit(rate?.subject ?? "none"),
+        redisKeys.presignReplay(replay?.key ?? "none"),
+        redisKeys.urlExpiries(),
         ...request.uploads.map((u) => redisKeys.upload(u.uploadId)),
       ],
       [
@@ -62,10 +69,14 @@ export class RedisStore implements StagingStore, SignatureTokens, QuotaLedger, L
         String(rate?.limit ?? 0),
         String((rate?.windowSeconds ?? 0) * 1000),
         randomUUID(),
+        String(request.quota.userInFlightBytes ?? 0),
+        String((request.urlLifetimeSeconds ?? 0) * 1000),
+        replay ? JSON.stringify(replay.stored) : "",
+        String((replay?.ttlSeconds ?? 0) * 1000),
         ...request.uploads.map((u) => JSON.stringify(u)),
       ],
     );
-    if (reply.ok) return { ok: true, now: reply.now };
+    if (reply.ok) return reply.replayed ? { ok: true, now: reply.now, replayed: JSON.parse(reply.replayed) as StoredReply } : { ok: true, now: reply.now };
     if (reply.reason === "rate_limited") {
       return { ok: false, reason: "rate_limited", retryAfterSeconds: Math.max(1, Math.ceil(reply.retryAfterMs / 1000)) };
     }
@@ -149,6 +160,33 @@ export class RedisStore implements StagingStore, SignatureTokens, QuotaLedger, L
     );
   }
 
+  async claimUrlExpired(request: { limit: number; leaseSeconds: number; settleSeconds: number }): Promise<ClaimOutcome> {
+    const reply = await this.run<{ now: number; claimed: string[] | Record<string, never>; remaining: number; oldestOverdueMs: number }>(
+      scripts.CLAIM_URL_EXPIRED,
+      [redisKeys.urlExpiries()],
+      [String(request.limit), String(request.leaseSeconds * 1000), String(request.settleSeconds * 1000), redisKeys.uploadPrefix()],
+    );
+    const claimed = Array.isArray(reply.claimed) ? reply.claimed : [];
+    return {
+      now: reply.now,
+      claimed: claimed.map((raw) => JSON.parse(raw) as StagedUpload),
+      remaining: reply.remaining,
+      oldestOverdueMs: reply.oldestOverdueMs,
+    };
+  }
+
+  async settleUrlExpired(request: {
+    missing: Pick<StagedUpload, "uploadId" | "orgId">[];
+    present: string[];
+  }): Promise<{ abandoned: number; releasedBytes: number }> {
+    if (request.missing.length === 0 && request.present.length === 0) return { abandoned: 0, releasedBytes: 0 };
+    return this.run(
+      scripts.SETTLE_URL_EXPIRED,
+      [redisKeys.urlExpiries(), ...request.missing.map((u) => redisKeys.upload(u.uploadId)), ...request.missing.map((u) => redisKeys.quota(u.orgId))],
+      request.present,
+    );
+  }
+
   async putSignatureToken(token: Omit<SignatureToken, "expiresAt" | "uploadId">, ttlSeconds: number): Promise<{ expiresAt: number }> {
     return this.run(
       scripts.PUT_SIGNATURE_TOKEN,
@@ -211,5 +249,10 @@ export class RedisStore implements StagingStore, SignatureTokens, QuotaLedger, L
 
   async usage(orgId: string, defaultQuotaBytes: number): Promise<QuotaUsage> {
     return this.run<QuotaUsage>(scripts.USAGE, [redisKeys.quota(orgId)], [String(defaultQuotaBytes)]);
+  }
+
+  async inFlightByUser(orgId: string): Promise<Record<string, number>> {
+    // An empty Lua table encodes as `{}` — an empty record, as wanted.
+    return this.run(scripts.IN_FLIGHT_BY_USER, [redisKeys.quota(orgId)], []);
   }
 }

@@ -34,40 +34,81 @@ end
 `;
 
 /**
- * KEYS: deadlines, quota, rate, record…
- * ARGV: lifetimeMs, defaultQuota, rateLimit (0 = none), rateWindowMs, rateMember, recordJson…
+ * A user's bytes in flight: field `inflight:<userId>` of the org's quota hash, the user's share of
+ * `reserved`. Added at stage and taken off by every step that takes the upload's bytes off
+ * `reserved`; a field that reaches zero is removed. Org-owned records (no user) have no share.
+ */
+const IN_FLIGHT = `
+local function inFlightField(r)
+  local userId = r.userId
+  if userId == nil or userId == cjson.null or userId == '' then return nil end
+  return 'inflight:' .. userId
+end
+local function releaseInFlight(hash, r)
+  local field = inFlightField(r)
+  if not field then return end
+  local left = counter(hash, field) - r.size
+  if left > 0 then setCounter(hash, field, left) else redis.call('HDEL', hash, field) end
+end
+`;
+
+/**
+ * KEYS: deadlines, quota, rate, replay, urlExpiries, record…
+ * ARGV: lifetimeMs, defaultQuota, rateLimit (0 = none), rateWindowMs, rateMember, userInFlightCap (0 = none),
+ *       urlLifetimeMs (0 = not listed), replayJson, replayTtlMs (0 = no replay), recordJson…
+ * A reply stored under the replay key answers first: nothing is checked, counted or staged.
  */
 export const STAGE = luaScript(
   "stage",
-  `${NOW}${COUNTERS}${RATE_LIMIT}
+  `${NOW}${COUNTERS}${IN_FLIGHT}${RATE_LIMIT}
+local replayTtl = tonumber(ARGV[9])
+if replayTtl > 0 then
+  local existing = redis.call('GET', KEYS[4])
+  if existing then return cjson.encode({ ok = true, now = now, replayed = existing }) end
+end
 local limit = tonumber(ARGV[3])
 local window = tonumber(ARGV[4])
 if limit > 0 then
   local retryAfter = rateRetryAfter(KEYS[3], limit, window, now)
   if retryAfter then return cjson.encode({ ok = false, reason = 'rate_limited', retryAfterMs = retryAfter }) end
 end
-local records, total = {}, 0
-for i = 6, #ARGV do
+local records, total, byField = {}, 0, {}
+for i = 10, #ARGV do
   local r = cjson.decode(ARGV[i])
   total = total + r.size
   records[#records + 1] = r
+  local field = inFlightField(r)
+  if field then byField[field] = (byField[field] or 0) + r.size end
 end
 local q = redis.call('HMGET', KEYS[2], 'used', 'reserved', 'quota')
 local used, reserved = tonumber(q[1]) or 0, tonumber(q[2]) or 0
 local quota = tonumber(q[3]) or tonumber(ARGV[2])
 if used + reserved + total > quota then
-  return cjson.encode({ ok = false, reason = 'quota_exceeded', remainingBytes = math.max(0, quota - used - reserved) })
+  return cjson.encode({ ok = false, reason = 'quota_exceeded', limit = 'org_quota', limitBytes = quota, remainingBytes = math.max(0, quota - used - reserved) })
+end
+local cap = tonumber(ARGV[6])
+if cap > 0 then
+  for field, bytes in pairs(byField) do
+    local held = counter(KEYS[2], field)
+    if held + bytes > cap then
+      return cjson.encode({ ok = false, reason = 'quota_exceeded', limit = 'user_in_flight', limitBytes = cap, remainingBytes = math.max(0, cap - held) })
+    end
+  end
 end
 setCounter(KEYS[2], 'reserved', reserved + total)
+for field, bytes in pairs(byField) do setCounter(KEYS[2], field, counter(KEYS[2], field) + bytes) end
 local deadline = now + tonumber(ARGV[1])
+local urlLifetime = tonumber(ARGV[7])
 for i, r in ipairs(records) do
   r.status = 'staged'
   r.deadline = deadline
   r.createdAt = now
-  redis.call('SET', KEYS[3 + i], cjson.encode(r))
+  redis.call('SET', KEYS[5 + i], cjson.encode(r))
   redis.call('ZADD', KEYS[1], deadline, r.uploadId)
+  if urlLifetime > 0 then redis.call('ZADD', KEYS[5], now + urlLifetime, r.uploadId) end
 end
 if limit > 0 then rateCount(KEYS[3], ARGV[5], window, now) end
+if replayTtl > 0 then redis.call('SET', KEYS[4], ARGV[8], 'PX', replayTtl) end
 return cjson.encode({ ok = true, now = now })
 `,
 );
@@ -91,7 +132,7 @@ export const COMMIT_CONSUME = luaScript(
   `
 local existing = redis.call('GET', KEYS[1])
 if existing then return cjson.encode({ ok = false, replay = existing }) end
-${NOW}${COUNTERS}
+${NOW}${COUNTERS}${IN_FLIGHT}
 local n = (#KEYS - 3) / 2
 local failures, records = {}, {}
 for i = 1, n do
@@ -122,6 +163,7 @@ for i = 1, n do
   r.consumedAt = now
   r.key = ARGV[6 + i]
   total = total + r.size
+  releaseInFlight(KEYS[3], r)
   redis.call('SET', KEYS[3 + i], cjson.encode(r), 'EX', tonumber(ARGV[6]))
   redis.call('ZREM', KEYS[2], r.uploadId)
   redis.call('SET', KEYS[3 + n + i], cjson.encode({ orgId = r.orgId, bucket = r.bucket, key = r.key, size = r.size }))
@@ -136,7 +178,7 @@ return cjson.encode({ ok = true })
 /** KEYS: deadlines, quota, record…  — drops staged records and gives back their reserved bytes. */
 export const DISCARD_STAGED = luaScript(
   "discard_staged",
-  `${COUNTERS}
+  `${COUNTERS}${IN_FLIGHT}
 local total = 0
 for i = 3, #KEYS do
   local raw = redis.call('GET', KEYS[i])
@@ -144,6 +186,7 @@ for i = 3, #KEYS do
     local r = cjson.decode(raw)
     if r.status == 'staged' then
       total = total + r.size
+      releaseInFlight(KEYS[2], r)
       redis.call('DEL', KEYS[i])
       redis.call('ZREM', KEYS[1], r.uploadId)
     end
@@ -213,11 +256,12 @@ return cjson.encode({ now = now, claimed = claimed, remaining = remaining, oldes
 
 /**
  * KEYS: deadlines, record×n, quota×n  ARGV: tombstoneTtlSeconds
- * Marks claimed records swept (kept a while as tombstones), unlists them, gives back their bytes.
+ * Marks claimed records swept (kept a while as tombstones), unlists them, gives back their bytes —
+ * unless the record was abandoned, whose bytes went back then.
  */
 export const FINALISE_SWEPT = luaScript(
   "finalise_swept",
-  `${COUNTERS}
+  `${COUNTERS}${IN_FLIGHT}
 local n = (#KEYS - 1) / 2
 local finalised, released = 0, 0
 for i = 1, n do
@@ -228,13 +272,92 @@ for i = 1, n do
       r.status = 'swept'
       redis.call('SET', KEYS[1 + i], cjson.encode(r), 'EX', tonumber(ARGV[1]))
       redis.call('ZREM', KEYS[1], r.uploadId)
-      subtract(KEYS[1 + n + i], 'reserved', r.size)
+      if not r.abandonedAt then
+        subtract(KEYS[1 + n + i], 'reserved', r.size)
+        releaseInFlight(KEYS[1 + n + i], r)
+        released = released + r.size
+      end
       finalised = finalised + 1
-      released = released + r.size
     end
   end
 end
 return cjson.encode({ finalised = finalised, releasedBytes = released })
+`,
+);
+
+/**
+ * KEYS: urlExpiries  ARGV: limit, leaseMs, settleMs, uploadKeyPrefix
+ * Leases still-staged uploads whose URL expired at least settleMs ago (score = URL expiry): the
+ * entry is re-scored so it is due again after the lease; the record is not changed. Entries of
+ * records gone or no longer staged are unlisted. Record keys are built inside, as in claim_expired.
+ */
+export const CLAIM_URL_EXPIRED = luaScript(
+  "claim_url_expired",
+  `${NOW}
+local settle = tonumber(ARGV[3])
+local cutoff = now - settle
+local ids = redis.call('ZRANGEBYSCORE', KEYS[1], '-inf', cutoff, 'LIMIT', 0, tonumber(ARGV[1]))
+local claimed = {}
+local dueAgain = now + tonumber(ARGV[2]) - settle
+for _, id in ipairs(ids) do
+  local raw = redis.call('GET', ARGV[4] .. id)
+  if raw and cjson.decode(raw).status == 'staged' then
+    redis.call('ZADD', KEYS[1], dueAgain, id)
+    claimed[#claimed + 1] = raw
+  else
+    redis.call('ZREM', KEYS[1], id)
+  end
+end
+local remaining = redis.call('ZCOUNT', KEYS[1], '-inf', cutoff)
+local oldest = redis.call('ZRANGE', KEYS[1], 0, 0, 'WITHSCORES')
+local overdue = 0
+if oldest[2] and tonumber(oldest[2]) <= cutoff then overdue = cutoff - tonumber(oldest[2]) end
+return cjson.encode({ now = now, claimed = claimed, remaining = remaining, oldestOverdueMs = overdue })
+`,
+);
+
+/**
+ * KEYS: urlExpiries, missingRecord×n, quota×n  ARGV: presentUploadId…
+ * Still-staged records with no object become `abandoned` and give back their bytes (org and user);
+ * every given record leaves the URL-expiry list. They stay on the deadline list.
+ */
+export const SETTLE_URL_EXPIRED = luaScript(
+  "settle_url_expired",
+  `${NOW}${COUNTERS}${IN_FLIGHT}
+local n = (#KEYS - 1) / 2
+local abandoned, released = 0, 0
+for i = 1, n do
+  local raw = redis.call('GET', KEYS[1 + i])
+  if raw then
+    local r = cjson.decode(raw)
+    redis.call('ZREM', KEYS[1], r.uploadId)
+    if r.status == 'staged' then
+      r.status = 'abandoned'
+      r.abandonedAt = now
+      redis.call('SET', KEYS[1 + i], cjson.encode(r))
+      subtract(KEYS[1 + n + i], 'reserved', r.size)
+      releaseInFlight(KEYS[1 + n + i], r)
+      abandoned = abandoned + 1
+      released = released + r.size
+    end
+  end
+end
+for _, id in ipairs(ARGV) do redis.call('ZREM', KEYS[1], id) end
+return cjson.encode({ abandoned = abandoned, releasedBytes = released })
+`,
+);
+
+/** KEYS: quota  →  { userId: bytes in flight } */
+export const IN_FLIGHT_BY_USER = luaScript(
+  "in_flight_by_user",
+  `
+local fields = redis.call('HGETALL', KEYS[1])
+local result = {}
+for i = 1, #fields, 2 do
+  local userId = string.match(fields[i], '^inflight:(.*)$')
+  if userId then result[userId] = tonumber(fields[i + 1]) end
+end
+return cjson.encode(result)
 `,
 );
 

@@ -26,8 +26,14 @@ beforeAll(async () => {
 });
 
 describe("sst.config.ts on a development stage", () => {
-  it("deploys the four routes", () => {
-    expect(Object.keys(routeTable(app)).sort()).toEqual(["GET /health", "POST /uploads", "POST /uploads/signed-urls", "PUT /public/signatures/{token}"]);
+  it("deploys the five routes", () => {
+    expect(Object.keys(routeTable(app)).sort()).toEqual([
+      "GET /health",
+      "GET /uploads/policy",
+      "POST /uploads",
+      "POST /uploads/signed-urls",
+      "PUT /public/signatures/{token}",
+    ]);
   });
 
   it("grants no caller invoke on the internal functions", () => {

@@ -46,6 +46,7 @@ const UPLOAD_SETTINGS = {
 const EXPECTED_ROUTES = {
   "POST /uploads": "functions/presign.handler",
   "POST /uploads/signed-urls": "functions/signed-get.handler",
+  "GET /uploads/policy": "functions/upload-policy.handler",
   "PUT /public/signatures/{token}": "functions/public-signature-put.handler",
   "GET /health": "functions/health.handler",
 };
@@ -64,6 +65,7 @@ const EXPECTED_LINKS = {
   "functions/presign.handler": ["MediaBucket", "R2Writer", "Redis", "Clerk", "UploadSettings"],
   "functions/signed-get.handler": ["MediaBucket", "ComplianceBucket", "R2Reader", "Clerk"],
   "functions/public-signature-put.handler": ["ComplianceBucket", "R2Writer", "Redis", "Clamd", "UploadSettings"],
+  "functions/upload-policy.handler": ["Clerk"],
   "functions/consume.handler": ["MediaBucket", "ComplianceBucket", "R2Writer", "Redis", "Clamd", "UploadSettings"],
   "functions/release.handler": ["MediaBucket", "ComplianceBucket", "R2Writer", "Redis"],
   "functions/issue-signature-token.handler": ["Redis", "UploadSettings"],

@@ -188,6 +188,17 @@ describe("internal functions", () => {
     expect(fn("functions/consume.handler").name).toBe("fitkit-uploads-wiring-consume");
     expect(app.outputs.functions).toMatchObject({ consume: "fitkit-uploads-wiring-consume", sweeper: "fitkit-uploads-wiring-sweeper" });
   });
+
+  it("are printed by operation name, as the SDK's Lambda transport takes them", () => {
+    expect(app.outputs.internalFunctions).toEqual({
+      consume: "fitkit-uploads-wiring-consume",
+      release: "fitkit-uploads-wiring-release",
+      "issue-signature-token": "fitkit-uploads-wiring-issue-signature-token",
+      usage: "fitkit-uploads-wiring-usage",
+      "set-quota": "fitkit-uploads-wiring-set-quota",
+      sweep: "fitkit-uploads-wiring-sweeper",
+    });
+  });
 });
 
 describe("the sweeper", () => {

@@ -4,9 +4,10 @@
  * request it is sent. The operations' own replies are the handlers' `{ error }` bodies.
  */
 import { InvokeCommand, LambdaClient, ResourceNotFoundException, TooManyRequestsException } from "@aws-sdk/client-lambda";
-import { createUploadsClient, lambdaTransport, type UploadsApiError } from "@fitkit/uploads-sdk";
+import { createUploadsClient, lambdaTransport, UPLOADS_OPERATIONS, type UploadsApiError, type UploadsOperation } from "@fitkit/uploads-sdk";
 import { mockClient } from "aws-sdk-client-mock";
-import { afterEach, describe, expect, it } from "vitest";
+import { afterEach, describe, expect, expectTypeOf, it } from "vitest";
+import { FUNCTIONS, INTERNAL_FUNCTION_KEYS, type InternalOperationName } from "../stacks/functions.js";
 
 const lambda = mockClient(LambdaClient);
 afterEach(() => lambda.reset());
@@ -51,6 +52,15 @@ const CONSUMED = {
   uploads: [{ uploadId: "a".repeat(32), bucket: "fitkit-media", key: "org_1/progress_photo/user_1/x.png", contentType: "image/png", size: 10, etag: '"e"' }],
 };
 const CONSUME_INPUT = { uploadIds: ["a".repeat(32)], ownerType: "progress_photo" as const, owner: { orgId: "org_1", userId: "user_1" } };
+
+describe("the SDK's operations", () => {
+  it("are the deployed internal operations but the scheduled sweep", () => {
+    const deployed = INTERNAL_FUNCTION_KEYS.map((key) => FUNCTIONS[key].operation as string);
+
+    expect(deployed.filter((operation) => operation !== "sweep")).toEqual([...UPLOADS_OPERATIONS]);
+    expectTypeOf<UploadsOperation>().toExtend<InternalOperationName>();
+  });
+});
 
 describe("the Lambda transport", () => {
   it("invokes the operation's function synchronously with the input as its JSON payload, and returns its reply", async () => {

@@ -1,9 +1,11 @@
 /**
- * The upload API's HTTP client: `POST /uploads` (presign) and `POST /uploads/signed-urls`, with the
+ * The upload API's HTTP client: `POST /uploads` (presign), `POST /uploads/signed-urls` and
+ * `GET /uploads/policy`, with the
  * session token, retries on network errors and transient answers, and the API's errors as typed
  * `UploadClientError`s. Knows nothing of storage or progress.
  */
 import type { PresignableOwnerType } from "@fitkit/core/contract/catalog";
+import type { CallerPolicy } from "@fitkit/core/policies/caller-policy";
 import { apiError, UploadClientError } from "./errors.js";
 import { backoffDelay, type RetryPolicy, sleep } from "./retry.js";
 import { abortedError } from "./transport.js";
@@ -40,6 +42,9 @@ export interface SignedUrl {
   expiresAt: string;
 }
 
+/** `GET /uploads/policy`: the owner types this caller may presign, their types and size limits. */
+export type UploadPolicy = CallerPolicy;
+
 export interface ApiClient {
   /**
    * One presign for up to 10 files (the API's batch limit); uploads in the files' order. Each call
@@ -49,6 +54,8 @@ export interface ApiClient {
   presign(ownerType: PresignableOwnerType, files: readonly FileToPresign[], signal: AbortSignal, idempotencyKey?: string): Promise<PresignedUpload[]>;
   /** Signed GET URLs for keys the caller may read, in request order. */
   signedUrls(keys: readonly string[], options?: { expiresIn?: number; signal?: AbortSignal }): Promise<SignedUrl[]>;
+  /** What the caller may upload, to check a file before presigning it. */
+  policy(options?: { signal?: AbortSignal }): Promise<UploadPolicy>;
 }
 
 const TRANSIENT_STATUSES = new Set([429, 502, 503, 504]);
@@ -57,7 +64,7 @@ export function createApiClient(options: ApiClientOptions): ApiClient {
   const base = options.apiBaseUrl.replace(/\/+$/, "");
   const { retry } = options;
 
-  /** A JSON call to the API, retried on network errors and transient answers. */
+  /** A JSON call to the API (POST with `payload`, GET without), retried on network errors and transient answers. */
   async function call<T>(path: string, payload: unknown, signal: AbortSignal): Promise<{ body: T; receivedAt: number; serverNow: number }> {
     for (let attempt = 1; ; attempt++) {
       if (signal.aborted) throw abortedError();
@@ -72,12 +79,12 @@ export function createApiClient(options: ApiClientOptions): ApiClient {
       let response: Response;
       let text: string;
       try {
-        response = await options.fetch(`${base}${path}`, {
-          method: "POST",
-          headers: { "content-type": "application/json", authorization: `Bearer ${token}` },
-          body: JSON.stringify(payload),
-          signal,
-        });
+        response = await options.fetch(
+          `${base}${path}`,
+          payload === undefined
+            ? { method: "GET", headers: { authorization: `Bearer ${token}` }, signal }
+            : { method: "POST", headers: { "content-type": "application/json", authorization: `Bearer ${token}` }, body: JSON.stringify(payload), signal },
+        );
         text = await response.text();
       } catch (error) {
         if (signal.aborted) throw abortedError();
@@ -162,7 +169,14 @@ export function createApiClient(options: ApiClientOptions): ApiClient {
     return urls as SignedUrl[];
   }
 
-  return { presign, signedUrls };
+  async function policy(policyOptions: { signal?: AbortSignal } = {}): Promise<UploadPolicy> {
+    const { body } = await call<{ role?: unknown; ownerTypes?: unknown }>("/uploads/policy", undefined, policyOptions.signal ?? new AbortController().signal);
+    if (!Array.isArray(body.ownerTypes) || !("role" in body))
+      throw new UploadClientError("BAD_RESPONSE", "The policy answer is not the contract's.", { status: 200 });
+    return body as UploadPolicy;
+  }
+
+  return { presign, signedUrls, policy };
 }
 
 /**

@@ -4,7 +4,7 @@
  * No Node-only dependency; see client/README.md.
  */
 
-export type { SignedUrl } from "./api-client.js";
+export type { SignedUrl, UploadPolicy } from "./api-client.js";
 export {
   API_ERROR_CODES,
   type ApiErrorCode,

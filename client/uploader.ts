@@ -8,7 +8,7 @@
  * with retries and re-presign) and `progress.ts` (progress accounting).
  */
 import { type PresignableOwnerType, TYPE_BY_EXTENSION } from "@fitkit/core/contract/catalog";
-import { createApiClient, type PresignedUpload, type SignedUrl } from "./api-client.js";
+import { createApiClient, type PresignedUpload, type SignedUrl, type UploadPolicy } from "./api-client.js";
 import { UploadClientError } from "./errors.js";
 import { ProgressTracker, type UploadProgress } from "./progress.js";
 import { putFile } from "./put-file.js";
@@ -69,6 +69,8 @@ export interface Uploader {
   upload(files: UploadSource | readonly UploadSource[], options: UploadOptions): Promise<UploadedFile[]>;
   /** Signed GET URLs for keys the caller may read (`POST /uploads/signed-urls`), in request order. */
   signedUrls(keys: readonly string[], options?: { expiresIn?: number; signal?: AbortSignal }): Promise<SignedUrl[]>;
+  /** The owner types this caller may presign, with their allowed types and size limits (`GET /uploads/policy`). */
+  policy(options?: { signal?: AbortSignal }): Promise<UploadPolicy>;
 }
 
 interface FileJob {
@@ -172,7 +174,7 @@ export function createUploader(options: UploaderOptions): Uploader {
     }
   }
 
-  return { upload, signedUrls: (keys, signedOptions) => api.signedUrls(keys, signedOptions) };
+  return { upload, signedUrls: (keys, signedOptions) => api.signedUrls(keys, signedOptions), policy: (policyOptions) => api.policy(policyOptions) };
 }
 
 function toJob(source: UploadSource, index: number): FileJob {

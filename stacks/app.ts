@@ -3,6 +3,7 @@
  * `sst.config.ts` calls this with the stage's config; the wiring tests call it with theirs.
  */
 import { createApi } from "./api.js";
+import { FUNCTIONS, INTERNAL_FUNCTION_KEYS } from "./functions.js";
 import { createLinks } from "./links.js";
 import { createSecrets } from "./secrets.js";
 import type { StageConfig } from "./stage-config.js";
@@ -24,5 +25,7 @@ export function createUploadsApp(config: StageConfig) {
     mediaBucket: storage.media.name,
     complianceBucket: storage.compliance.name,
     functions: Object.fromEntries(Object.entries(functions).map(([key, fn]) => [key, fn.name])),
+    // Operation → function name: what `lambdaTransport({ functionNames })` of @fitkit/uploads-sdk takes.
+    internalFunctions: Object.fromEntries(INTERNAL_FUNCTION_KEYS.map((key) => [FUNCTIONS[key].operation, functions[key].name])),
   };
 }

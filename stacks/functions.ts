@@ -67,6 +67,12 @@ export const FUNCTIONS = {
     // Signs only: stable URLs come from time-bucketed signing dates, not a cache, so no Redis.
     links: ["MediaBucket", "ComplianceBucket", "R2Reader", "Clerk"],
   },
+  "upload-policy": {
+    handler: "functions/upload-policy.handler",
+    route: "GET /uploads/policy",
+    // Pure policy from the owner-type table: it only verifies the session.
+    links: ["Clerk"],
+  },
   "public-signature-put": {
     handler: "functions/public-signature-put.handler",
     route: "PUT /public/signatures/{token}",

@@ -221,6 +221,38 @@ describe("createApiClient().signedUrls", () => {
   });
 });
 
+describe("createApiClient().policy", () => {
+  const policy = {
+    role: "member",
+    ownerTypes: [{ ownerType: "message", createRoles: ["member", "coach", "admin"], maxBytesByType: { "image/png": 10_485_760 } }],
+  };
+
+  it("GETs /uploads/policy with the bearer token and no body, and returns the answer", async () => {
+    const api = await server(() => json(200, policy));
+
+    expect(await client(api.origin).policy()).toEqual(policy);
+    expect(api.requests).toHaveLength(1);
+    expect(api.requests[0]).toMatchObject({ method: "GET", url: "/uploads/policy", headers: { authorization: "Bearer session-token" } });
+    expect(api.requests[0]!.headers["content-type"]).toBeUndefined();
+    expect(api.requests[0]!.body.length).toBe(0);
+  });
+
+  it("is retried on a transient answer, and an error answer is the typed error", async () => {
+    const flaky = await server((n) => (n === 0 ? json(503, { error: { code: "DEPENDENCY_UNAVAILABLE", message: "later" } }) : json(200, policy)));
+    expect(await client(flaky.origin).policy()).toEqual(policy);
+    expect(flaky.requests).toHaveLength(2);
+
+    const refusing = await server(() => json(401, { error: { code: "UNAUTHENTICATED", message: "expired" } }));
+    expect(await caught(client(refusing.origin).policy())).toMatchObject({ code: "UNAUTHENTICATED", status: 401, message: "expired" });
+  });
+
+  it("an answer without the owner types is BAD_RESPONSE", async () => {
+    const api = await server(() => json(200, { role: "member" }));
+
+    expect(await caught(client(api.origin).policy())).toMatchObject({ code: "BAD_RESPONSE", status: 200 });
+  });
+});
+
 describe("signedUrlExpiry", () => {
   it("is X-Amz-Date plus X-Amz-Expires, or undefined for a URL without them", () => {
     expect(signedUrlExpiry("https://s.test/k?X-Amz-Date=20300102T030405Z&X-Amz-Expires=600&X-Amz-Signature=00")).toBe(Date.UTC(2030, 0, 2, 3, 4, 5) + 600_000);

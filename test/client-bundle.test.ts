@@ -15,8 +15,17 @@ import { afterAll, beforeAll, describe, expect, expectTypeOf, it } from "vitest"
 import { API_ERROR_CODES, type ApiErrorCode, type OwnerType } from "../client/index.js";
 
 /** A browser bundle of `entry`: its code and the source files it is made of. */
-async function bundle(entry: string): Promise<{ code: string; inputs: string[] }> {
-  const result = await build({ entryPoints: [entry], bundle: true, write: false, format: "esm", platform: "browser", metafile: true, logLevel: "silent" });
+async function bundle(entry: string, external: string[] = []): Promise<{ code: string; inputs: string[] }> {
+  const result = await build({
+    entryPoints: [entry],
+    bundle: true,
+    write: false,
+    format: "esm",
+    platform: "browser",
+    metafile: true,
+    logLevel: "silent",
+    external,
+  });
   return { code: result.outputFiles[0]!.text, inputs: Object.keys(result.metafile.inputs).sort() };
 }
 
@@ -45,6 +54,17 @@ describe("the client bundle", () => {
     for (const name of builtins) expect(client.code).not.toMatch(new RegExp(`from\\s*["']${name}["']`));
     expect(withZod.code).toMatch(ZOD);
     expect(withZod.inputs.some((path) => path.startsWith("node_modules/zod/"))).toBe(true);
+  });
+
+  it("carries no React: the binding is its own entry, which takes React from the app (a peer dependency)", async () => {
+    const binding = await bundle("client/react.ts", ["react"]);
+
+    expect(client.inputs.filter((path) => /react/.test(path))).toEqual([]);
+    expect(client.code).not.toMatch(/from\s*["']react["']|useState|useEffect/);
+    // The control: the binding's own bundle is the client plus an import of the app's React.
+    expect(binding.inputs.filter((path) => !/^client\/[a-z-]+\.ts$/.test(path))).toEqual(["core/src/contract/catalog.ts"]);
+    expect(binding.inputs).toContain("client/react.ts");
+    expect(binding.code).toMatch(/from\s*["']react["']/);
   });
 
   it("exposes exactly core's error codes, in the contract's order", async () => {

@@ -94,6 +94,21 @@ export function authenticatedJsonRoute<S extends z.ZodType>(
   return (event, context) => route(event, context as RouteContext<z.output<S>>);
 }
 
+/** An authenticated route without a body (GET): auth → `handle` → JSON reply. */
+export function authenticatedRoute(
+  handle: (identity: Identity) => Promise<{ status: number; body: unknown }>,
+): (event: HttpEvent, context: Context) => Promise<HttpResult> {
+  const route = middy<HttpEvent, HttpResult, Error, RouteContext<unknown>>()
+    .use(injectLambdaContext(logger, { resetKeys: true }))
+    .use(errorResponse())
+    .use(clerkAuth())
+    .handler(async (_event, context) => {
+      const reply = await handle(context.caller);
+      return json(reply.status, reply.body);
+    });
+  return (event, context) => route(event, context as RouteContext<unknown>);
+}
+
 /** A public route (no session): `handle` gets the raw event and answers status and JSON body. */
 export function publicRoute(
   handle: (event: HttpEvent) => Promise<{ status: number; body: unknown }>,

@@ -26,9 +26,10 @@ beforeAll(async () => {
 });
 
 describe("sst.config.ts on a development stage", () => {
-  it("deploys the six routes", () => {
+  it("deploys the seven routes", () => {
     expect(Object.keys(routeTable(app)).sort()).toEqual([
       "GET /health",
+      "GET /uploads/policy",
       "POST /public/signatures/{token}/complete",
       "POST /public/signatures/{token}/uploads",
       "POST /uploads",

@@ -46,6 +46,7 @@ const UPLOAD_SETTINGS = {
 const EXPECTED_ROUTES = {
   "POST /uploads": "functions/presign.handler",
   "POST /uploads/signed-urls": "functions/signed-get.handler",
+  "GET /uploads/policy": "functions/upload-policy.handler",
   "PUT /public/signatures/{token}": "functions/public-signature-put.handler",
   "POST /public/signatures/{token}/uploads": "functions/public-signature-upload-request.handler",
   "POST /public/signatures/{token}/complete": "functions/public-signature-complete.handler",
@@ -68,6 +69,7 @@ const EXPECTED_LINKS = {
   "functions/public-signature-put.handler": ["ComplianceBucket", "R2Writer", "Redis", "Clamd", "UploadSettings"],
   "functions/public-signature-upload-request.handler": ["ComplianceBucket", "R2Writer", "Redis", "UploadSettings"],
   "functions/public-signature-complete.handler": ["ComplianceBucket", "R2Writer", "Redis", "Clamd", "UploadSettings"],
+  "functions/upload-policy.handler": ["Clerk"],
   "functions/consume.handler": ["MediaBucket", "ComplianceBucket", "R2Writer", "Redis", "Clamd", "UploadSettings"],
   "functions/release.handler": ["MediaBucket", "ComplianceBucket", "R2Writer", "Redis"],
   "functions/issue-signature-token.handler": ["Redis", "UploadSettings"],
@@ -189,6 +191,17 @@ describe("internal functions", () => {
   it("have predictable names that callers can invoke", () => {
     expect(fn("functions/consume.handler").name).toBe("fitkit-uploads-wiring-consume");
     expect(app.outputs.functions).toMatchObject({ consume: "fitkit-uploads-wiring-consume", sweeper: "fitkit-uploads-wiring-sweeper" });
+  });
+
+  it("are printed by operation name, as the SDK's Lambda transport takes them", () => {
+    expect(app.outputs.internalFunctions).toEqual({
+      consume: "fitkit-uploads-wiring-consume",
+      release: "fitkit-uploads-wiring-release",
+      "issue-signature-token": "fitkit-uploads-wiring-issue-signature-token",
+      usage: "fitkit-uploads-wiring-usage",
+      "set-quota": "fitkit-uploads-wiring-set-quota",
+      sweep: "fitkit-uploads-wiring-sweeper",
+    });
   });
 });
 

@@ -1,0 +1,86 @@
+/**
+ * `createUploadsClient`: typed calls to the internal operations over a transport, with one retry
+ * rule — a `DEPENDENCY_UNAVAILABLE` answer or a transport failure is sent again, unchanged (same
+ * payload, same idempotency key), with jittered exponential backoff, a bounded number of times;
+ * every other error is thrown at once.
+ */
+import { errorOfReply, UploadsApiError } from "./errors.js";
+import type {
+  ConsumeInput,
+  ConsumeResult,
+  IssueSignatureTokenInput,
+  IssueSignatureTokenResult,
+  ReleaseInput,
+  ReleaseResult,
+  SetQuotaInput,
+  SetQuotaResult,
+  UploadsOperation,
+  UsageInput,
+  UsageResult,
+} from "./operations.js";
+import type { UploadsTransport } from "./transport.js";
+
+export interface UploadsRetryOptions {
+  /** Attempts after the first. Default 3. */
+  retries?: number;
+  /** Backoff before the first retry (doubled each time, full jitter). Default 100 ms. */
+  minDelayMs?: number;
+  /** Cap of one backoff. Default 2000 ms. */
+  maxDelayMs?: number;
+}
+
+export interface UploadsClientOptions {
+  transport: UploadsTransport;
+  retry?: UploadsRetryOptions;
+}
+
+export interface UploadsClient {
+  /** Links staged uploads to their parent, exactly once (all or nothing); see docs/API.md. */
+  consume(input: ConsumeInput): Promise<ConsumeResult>;
+  /** The parent was deleted: deletes its objects and gives their bytes back. */
+  release(input: ReleaseInput): Promise<ReleaseResult>;
+  /** A single-use signing link for someone without an account. */
+  issueSignatureToken(input: IssueSignatureTokenInput): Promise<IssueSignatureTokenResult>;
+  /** An organisation's used, reserved and quota bytes. */
+  usage(input: UsageInput): Promise<UsageResult>;
+  /** Overrides an organisation's quota. */
+  setQuota(input: SetQuotaInput): Promise<SetQuotaResult>;
+}
+
+export function createUploadsClient(options: UploadsClientOptions): UploadsClient {
+  const { transport } = options;
+  const retries = Math.max(0, options.retry?.retries ?? 3);
+  const minDelayMs = options.retry?.minDelayMs ?? 100;
+  const maxDelayMs = options.retry?.maxDelayMs ?? 2000;
+
+  async function call<T>(operation: UploadsOperation, payload: unknown): Promise<T> {
+    for (let attempt = 1; ; attempt++) {
+      let failure: UploadsApiError;
+      try {
+        const reply = await transport.invoke(operation, payload);
+        const error = errorOfReply(operation, reply);
+        if (!error) return reply as T;
+        failure = error;
+      } catch (error) {
+        failure = error instanceof UploadsApiError ? error : new UploadsApiError("INTERNAL", `The ${operation} transport failed.`, { operation, cause: error });
+      }
+      if (!failure.retryable || attempt > retries) throw failure;
+      // Full jitter: callers that failed together do not come back together.
+      await new Promise((resolve) => setTimeout(resolve, Math.random() * Math.min(maxDelayMs, minDelayMs * 2 ** (attempt - 1))));
+    }
+  }
+
+  return {
+    async consume(input) {
+      // Made once, before the first attempt: every retry carries the same key, so a consume
+      // that was applied but whose reply was lost is replayed, not refused as ALREADY_CONSUMED.
+      const idempotencyKey = input.idempotencyKey ?? crypto.randomUUID();
+      const result = await call<Omit<ConsumeResult, "idempotencyKey">>("consume", { ...input, idempotencyKey });
+      return { ...result, idempotencyKey };
+    },
+    release: (input) => call("release", input),
+    issueSignatureToken: (input) => call("issue-signature-token", input),
+    usage: (input) => call("usage", input),
+    setQuota: (input) => call("set-quota", input),
+  };
+}

@@ -1,0 +1,40 @@
+/**
+ * The internal operations a service calls, with their inputs typed from the request schemas the
+ * use-cases export and their results from the use-cases' own result types — type imports only, so
+ * nothing of core (zod, Node built-ins) is loaded by the SDK at run time.
+ */
+import type { OwnerType } from "@fitkit/core/contract/catalog";
+import type { QuotaUsage } from "@fitkit/core/quotas/quota-ledger";
+import type { release, releaseRequestSchema } from "@fitkit/core/quotas/release";
+import type { setQuota, setQuotaRequestSchema } from "@fitkit/core/quotas/set-quota";
+import type { usageRequestSchema } from "@fitkit/core/quotas/usage";
+import type { issueSignatureToken, issueSignatureTokenSchema } from "@fitkit/core/signatures/issue-signature-token";
+import type { ConsumeResponse, consumeRequestSchema } from "@fitkit/core/staging/consume";
+import type { z } from "zod";
+
+/** The operations a service may call (`sweep` runs on its schedule only). Names as in docs/API.md. */
+export const UPLOADS_OPERATIONS = ["consume", "release", "issue-signature-token", "usage", "set-quota"] as const;
+export type UploadsOperation = (typeof UPLOADS_OPERATIONS)[number];
+
+/**
+ * `consume`'s request; `idempotencyKey` may be left out: the SDK then makes one (a UUID), sends
+ * the same one on every retry and returns it with the result.
+ */
+export type ConsumeInput = Omit<z.input<typeof consumeRequestSchema>, "idempotencyKey" | "ownerType"> & {
+  ownerType: OwnerType;
+  idempotencyKey?: string;
+};
+/** `consume`'s reply, and the idempotency key it was made under (store it to replay the call). */
+export type ConsumeResult = ConsumeResponse & { idempotencyKey: string };
+
+export type ReleaseInput = z.input<typeof releaseRequestSchema>;
+export type ReleaseResult = Awaited<ReturnType<typeof release>>;
+
+export type IssueSignatureTokenInput = z.input<typeof issueSignatureTokenSchema>;
+export type IssueSignatureTokenResult = Awaited<ReturnType<typeof issueSignatureToken>>;
+
+export type UsageInput = z.input<typeof usageRequestSchema>;
+export type UsageResult = QuotaUsage;
+
+export type SetQuotaInput = z.input<typeof setQuotaRequestSchema>;
+export type SetQuotaResult = Awaited<ReturnType<typeof setQuota>>;

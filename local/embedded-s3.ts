@@ -35,6 +35,8 @@ export interface EmbeddedS3 {
   /** e.g. http://127.0.0.1:PORT — use with `forcePathStyle: true`. */
   endpoint: string;
   port: number;
+  /** The child process running the server (tests pause it with SIGSTOP). */
+  pid: number;
   /** "auto", as for R2 (the server does not check the region, the signature covers it). */
   region: string;
   accessKeyId: string;
@@ -110,6 +112,7 @@ export async function startEmbeddedS3(options: EmbeddedS3Options): Promise<Embed
   return {
     endpoint: `http://${endpointHost}:${boundPort}`,
     port: boundPort,
+    pid: child.pid!,
     region: REGION,
     accessKeyId: ACCESS_KEY_ID,
     secretAccessKey: SECRET_ACCESS_KEY,

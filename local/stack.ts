@@ -69,8 +69,8 @@ export async function startLocalStack(env: LocalEnv): Promise<LocalStack> {
   const demo = createDemoRoutes({ api, internal, devPrivateKeyPem: devKey?.privateKeyPem ?? null, authenticator: authenticator() });
   options = { routes, internal, internalApiKey: env.internalApiKey, extra: demo };
   // The deployed schedules (the sweeper every 5 minutes), with the payload the deployed schedule sends.
-  const timers = schedules.map(({ key, operation, everyMs }) => {
-    const timer = setInterval(() => void internal[operation]!.handler(SCHEDULED_EVENT, lambdaContext(key)).catch(() => undefined), everyMs);
+  const timers = schedules.map(({ key, operation, everyMs, timeoutMs }) => {
+    const timer = setInterval(() => void internal[operation]!.handler(SCHEDULED_EVENT, lambdaContext(key, timeoutMs)).catch(() => undefined), everyMs);
     timer.unref();
     return timer;
   });

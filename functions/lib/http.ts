@@ -12,6 +12,7 @@ import type { z } from "zod";
 import { authenticator } from "./deps/authenticator.js";
 import { invalidRequestFrom, mapError } from "./errors.js";
 import { logger } from "./logger.js";
+import { TIME_LIMIT } from "./time-limit.js";
 
 export type HttpEvent = APIGatewayProxyEventV2;
 export type HttpResult = APIGatewayProxyStructuredResultV2;
@@ -81,7 +82,7 @@ export function authenticatedJsonRoute<S extends z.ZodType>(
   schema: S,
   handle: (identity: Identity, body: z.output<S>) => Promise<{ status: number; body: unknown }>,
 ): (event: HttpEvent, context: Context) => Promise<HttpResult> {
-  const route = middy<HttpEvent, HttpResult, Error, RouteContext<z.output<S>>>()
+  const route = middy<HttpEvent, HttpResult, Error, RouteContext<z.output<S>>>(TIME_LIMIT)
     .use(injectLambdaContext(logger, { resetKeys: true }))
     .use(errorResponse())
     .use(clerkAuth())
@@ -98,7 +99,7 @@ export function authenticatedJsonRoute<S extends z.ZodType>(
 export function publicRoute(
   handle: (event: HttpEvent) => Promise<{ status: number; body: unknown }>,
 ): (event: HttpEvent, context: Context) => Promise<HttpResult> {
-  const route = middy<HttpEvent, HttpResult>()
+  const route = middy<HttpEvent, HttpResult>(TIME_LIMIT)
     .use(injectLambdaContext(logger, { resetKeys: true }))
     .use(errorResponse())
     .handler(async (event) => {

@@ -10,13 +10,14 @@ import type { Context } from "aws-lambda";
 import type { z } from "zod";
 import { invalidRequestFrom, mapError } from "./errors.js";
 import { logger } from "./logger.js";
+import { TIME_LIMIT } from "./time-limit.js";
 
 export type InternalResult<T> = T | ErrorBody;
 
 export type InternalHandler<T> = (payload: unknown, context: Context) => Promise<InternalResult<T>>;
 
 export function internalOperation<S extends z.ZodType, T>(schema: S, run: (input: z.output<S>, context: Context) => Promise<T>): InternalHandler<T> {
-  const handler = middy<unknown, InternalResult<T>>()
+  const handler = middy<unknown, InternalResult<T>>(TIME_LIMIT)
     .use(injectLambdaContext(logger, { resetKeys: true }))
     .use({
       onError: async (request) => {

@@ -65,7 +65,7 @@ const EXPECTED_LINKS = {
   "functions/signed-get.handler": ["MediaBucket", "ComplianceBucket", "R2Reader", "Clerk"],
   "functions/public-signature-put.handler": ["ComplianceBucket", "R2Writer", "Redis", "Clamd", "UploadSettings"],
   "functions/consume.handler": ["MediaBucket", "ComplianceBucket", "R2Writer", "Redis", "Clamd", "UploadSettings"],
-  "functions/release.handler": ["MediaBucket", "ComplianceBucket", "R2Writer", "Redis"],
+  "functions/release.handler": ["MediaBucket", "ComplianceBucket", "R2Writer", "Redis", "UploadSettings"],
   "functions/issue-signature-token.handler": ["Redis", "UploadSettings"],
   "functions/usage.handler": ["Redis", "UploadSettings"],
   "functions/set-quota.handler": ["Redis", "UploadSettings"],

@@ -3,7 +3,6 @@
  * error mapper, Clerk authentication and zod validation of the JSON body. A route only supplies
  * its schema and the one core call it makes.
  */
-import { injectLambdaContext } from "@aws-lambda-powertools/logger/middleware";
 import type { Identity } from "@fitkit/core/auth/identity";
 import { InvalidRequestError } from "@fitkit/core/errors";
 import middy, { type MiddlewareObj } from "@middy/core";
@@ -11,7 +10,7 @@ import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2, Context
 import type { z } from "zod";
 import { authenticator } from "./deps/authenticator.js";
 import { invalidRequestFrom, mapError } from "./errors.js";
-import { logger } from "./logger.js";
+import { withLogContext } from "./logger.js";
 import { TIME_LIMIT } from "./time-limit.js";
 
 export type HttpEvent = APIGatewayProxyEventV2;
@@ -83,7 +82,6 @@ export function authenticatedJsonRoute<S extends z.ZodType>(
   handle: (identity: Identity, body: z.output<S>) => Promise<{ status: number; body: unknown }>,
 ): (event: HttpEvent, context: Context) => Promise<HttpResult> {
   const route = middy<HttpEvent, HttpResult, Error, RouteContext<z.output<S>>>(TIME_LIMIT)
-    .use(injectLambdaContext(logger, { resetKeys: true }))
     .use(errorResponse())
     .use(clerkAuth())
     .use(jsonBody(schema))
@@ -92,7 +90,7 @@ export function authenticatedJsonRoute<S extends z.ZodType>(
       return json(reply.status, reply.body);
     });
   // The route context (caller, body) is filled in by the middlewares above.
-  return (event, context) => route(event, context as RouteContext<z.output<S>>);
+  return (event, context) => withLogContext(context, () => route(event, context as RouteContext<z.output<S>>));
 }
 
 /** A public route (no session): `handle` gets the raw event and answers status and JSON body. */
@@ -100,11 +98,10 @@ export function publicRoute(
   handle: (event: HttpEvent) => Promise<{ status: number; body: unknown }>,
 ): (event: HttpEvent, context: Context) => Promise<HttpResult> {
   const route = middy<HttpEvent, HttpResult>(TIME_LIMIT)
-    .use(injectLambdaContext(logger, { resetKeys: true }))
     .use(errorResponse())
     .handler(async (event) => {
       const reply = await handle(event);
       return json(reply.status, reply.body);
     });
-  return (event, context) => route(event, context);
+  return (event, context) => withLogContext(context, () => route(event, context));
 }

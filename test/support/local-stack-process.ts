@@ -12,6 +12,10 @@ export interface LocalStackProcess {
   buckets: { media: string; compliance: string };
   dataDir: string;
   internalApiKey: string;
+  /** Every JSON line the stack printed on stdout so far (its structured logs), in order. */
+  logs: Record<string, unknown>[];
+  /** The stack's stderr so far. */
+  stderr(): string;
   token(options: DevTokenOptions): Promise<string>;
   /** POST /internal/<name> with the internal key. */
   internal(name: string, payload: unknown): Promise<{ status: number; body: any }>;
@@ -29,14 +33,16 @@ export async function startLocalStackProcess(env: Record<string, string> = {}): 
   child.stderr!.on("data", (chunk) => (stderr += String(chunk)));
   const exited = new Promise<void>((resolve) => child.once("exit", () => resolve()));
 
+  const logs: Record<string, unknown>[] = [];
   const ready = await new Promise<{ api: string; s3: string; buckets: { media: string; compliance: string } }>((resolve, reject) => {
     const lines = createInterface({ input: child.stdout! });
     lines.on("line", (line) => {
       try {
         const event = JSON.parse(line);
+        logs.push(event);
         if (event.event === "ready") resolve(event);
       } catch {
-        /* a log line */
+        /* not JSON */
       }
     });
     child.once("exit", (code) => reject(new Error(`local stack exited (${code}) before ready:\n${stderr}`)));
@@ -47,6 +53,8 @@ export async function startLocalStackProcess(env: Record<string, string> = {}): 
     ...ready,
     dataDir,
     internalApiKey,
+    logs,
+    stderr: () => stderr,
     token: (options) => signDevToken(key.privateKeyPem, options),
     internal: async (name, payload) => {
       const res = await fetch(`${ready.api}/internal/${name}`, {

@@ -5,21 +5,28 @@
  */
 import type { Server } from "node:http";
 import { join } from "node:path";
+import { DependencyUnavailableError } from "@fitkit/core/errors";
 import { SCHEDULED_EVENT } from "../functions/lib/scheduled-event.js";
 import { uploadCorsRule } from "../stacks/cors.js";
 import { createDemoRoutes } from "./demo/index.js";
 import { ensureDevKey } from "./dev-auth.js";
-import { type EmbeddedS3, startEmbeddedS3 } from "./embedded-s3.js";
+import { type LocalLog, type SupervisedS3, superviseEmbeddedS3 } from "./embedded-s3-supervisor.js";
 import { type LocalEnv, resourceVariables } from "./env.js";
 import { loadFunctions } from "./functions.js";
-import { createLocalServer, type LocalServerOptions, lambdaContext } from "./server.js";
+import { createLocalServer, type LocalServerOptions, lambdaContext, type Route } from "./server.js";
 
 export interface LocalStack {
   api: string;
   s3: string;
   buckets: { media: string; compliance: string };
+  /** Resolves only if the stack cannot go on (the embedded S3 server could not be kept running). */
+  fatal: Promise<Error>;
   close(): Promise<void>;
 }
+
+/** The stack's own log lines: JSON on stdout, beside the handlers' (Powertools) lines. */
+const log: LocalLog = (level, message, fields = {}) =>
+  process.stdout.write(`${JSON.stringify({ level, message, timestamp: new Date().toISOString(), service: "fitkit-uploads-local", ...fields })}\n`);
 
 export async function startLocalStack(env: LocalEnv): Promise<LocalStack> {
   let options: LocalServerOptions | null = null;
@@ -27,15 +34,18 @@ export async function startLocalStack(env: LocalEnv): Promise<LocalStack> {
   const port = await listen(server, env.port);
   const api = `http://127.0.0.1:${port}`;
 
-  let embedded: EmbeddedS3 | null = null;
+  let embedded: SupervisedS3 | null = null;
   if (!env.r2) {
-    embedded = await startEmbeddedS3({
-      port: env.s3Port,
-      directory: join(env.dataDir, "s3"),
-      buckets: [env.buckets.media, env.buckets.compliance],
-      // The production rule set, for the pages this stack serves and any configured app origins.
-      cors: uploadCorsRule([api, `http://localhost:${port}`, ...env.appOrigins]),
-    });
+    embedded = await superviseEmbeddedS3(
+      {
+        port: env.s3Port,
+        directory: join(env.dataDir, "s3"),
+        buckets: [env.buckets.media, env.buckets.compliance],
+        // The production rule set, for the pages this stack serves and any configured app origins.
+        cors: uploadCorsRule([api, `http://localhost:${port}`, ...env.appOrigins]),
+      },
+      log,
+    );
   }
   const r2 = env.r2 ?? {
     endpoint: embedded!.endpoint,
@@ -64,6 +74,7 @@ export async function startLocalStack(env: LocalEnv): Promise<LocalStack> {
 
   // Loaded only now: handlers read their links on first use.
   const { routes, internal, schedules } = await loadFunctions();
+  if (embedded) guardHealth(routes, embedded);
 
   const { authenticator } = await import("../functions/lib/deps/authenticator.js");
   const demo = createDemoRoutes({ api, internal, devPrivateKeyPem: devKey?.privateKeyPem ?? null, authenticator: authenticator() });
@@ -74,16 +85,39 @@ export async function startLocalStack(env: LocalEnv): Promise<LocalStack> {
     timer.unref();
     return timer;
   });
+  const fatal = (embedded?.fatal ?? new Promise<Error>(() => undefined)).then((error) => {
+    log("ERROR", "embedded S3 server is down for good: stopping the stack", { error: error.message });
+    return error;
+  });
   return {
     api,
     s3: r2.endpoint,
     buckets: env.buckets,
+    fatal,
     close: async () => {
       for (const timer of timers) clearInterval(timer);
       await new Promise<void>((resolve) => server.close(() => resolve()));
       server.closeAllConnections();
       await embedded?.close();
     },
+  };
+}
+
+/**
+ * The deployed `/health` touches no dependency (it stays cheap); on the local stack, which owns its
+ * storage process, it also answers 503 while the embedded S3 server is down or not answering.
+ */
+function guardHealth(routes: Route[], storage: SupervisedS3): void {
+  const health = routes.find((route) => route.functionName === "health");
+  if (!health) return;
+  const deployed = health.handler;
+  health.handler = async (event, context) => {
+    if (await storage.isUp()) return deployed(event, context);
+    return {
+      statusCode: 503,
+      headers: { "content-type": "application/json; charset=utf-8", "cache-control": "no-store" },
+      body: JSON.stringify(new DependencyUnavailableError("storage").toBody()),
+    };
   };
 }
 

@@ -17,6 +17,8 @@ export interface LocalStackProcess {
   /** The stack's stderr so far. */
   stderr(): string;
   token(options: DevTokenOptions): Promise<string>;
+  /** Resolves with the process's exit code once it has exited on its own (or been closed). */
+  exitCode(): Promise<number | null>;
   /** POST /internal/<name> with the internal key. */
   internal(name: string, payload: unknown): Promise<{ status: number; body: any }>;
   close(): Promise<void>;
@@ -31,7 +33,7 @@ export async function startLocalStackProcess(env: Record<string, string> = {}): 
   });
   let stderr = "";
   child.stderr!.on("data", (chunk) => (stderr += String(chunk)));
-  const exited = new Promise<void>((resolve) => child.once("exit", () => resolve()));
+  const exited = new Promise<number | null>((resolve) => child.once("exit", (code) => resolve(code)));
 
   const logs: Record<string, unknown>[] = [];
   const ready = await new Promise<{ api: string; s3: string; buckets: { media: string; compliance: string } }>((resolve, reject) => {
@@ -55,6 +57,7 @@ export async function startLocalStackProcess(env: Record<string, string> = {}): 
     internalApiKey,
     logs,
     stderr: () => stderr,
+    exitCode: () => exited,
     token: (options) => signDevToken(key.privateKeyPem, options),
     internal: async (name, payload) => {
       const res = await fetch(`${ready.api}/internal/${name}`, {
@@ -65,7 +68,7 @@ export async function startLocalStackProcess(env: Record<string, string> = {}): 
       return { status: res.status, body: await res.json() };
     },
     close: async () => {
-      child.kill("SIGTERM");
+      if (child.exitCode === null && child.signalCode === null) child.kill("SIGTERM");
       await exited;
       await rm(dataDir, { recursive: true, force: true });
     },

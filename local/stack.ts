@@ -5,6 +5,7 @@
  */
 import type { Server } from "node:http";
 import { join } from "node:path";
+import { MemoryStore } from "@fitkit/core/adapters/memory/memory-store";
 import { DependencyUnavailableError } from "@fitkit/core/errors";
 import { SCHEDULED_EVENT } from "../functions/lib/scheduled-event.js";
 import { uploadCorsRule } from "../stacks/cors.js";
@@ -13,7 +14,8 @@ import { ensureDevKey } from "./dev-auth.js";
 import { type LocalLog, type SupervisedS3, superviseEmbeddedS3 } from "./embedded-s3-supervisor.js";
 import { type LocalEnv, resourceVariables } from "./env.js";
 import { loadFunctions } from "./functions.js";
-import { createLocalServer, type LocalServerOptions, lambdaContext, type Route } from "./server.js";
+import { MEMORY_STORE_FILE, type MemoryPersistence, persistMemoryStore } from "./memory-persistence.js";
+import { createLocalServer, type InternalOperation, type LocalServerOptions, lambdaContext, type Route } from "./server.js";
 
 export interface LocalStack {
   api: string;
@@ -74,6 +76,7 @@ export async function startLocalStack(env: LocalEnv): Promise<LocalStack> {
 
   // Loaded only now: handlers read their links on first use.
   const { routes, internal, schedules } = await loadFunctions();
+  const persistence = await persistDefaultStore(env, routes, internal);
   if (embedded) guardHealth(routes, embedded);
 
   const { authenticator } = await import("../functions/lib/deps/authenticator.js");
@@ -98,9 +101,30 @@ export async function startLocalStack(env: LocalEnv): Promise<LocalStack> {
       for (const timer of timers) clearInterval(timer);
       await new Promise<void>((resolve) => server.close(() => resolve()));
       server.closeAllConnections();
+      await persistence?.flush();
       await embedded?.close();
     },
   };
+}
+
+/**
+ * The in-memory store (the default when no Redis is named) is saved under the data directory after
+ * every invocation — routes, internal operations, timers and the demo page all go through the
+ * handlers wrapped here — and restored from it at start.
+ */
+async function persistDefaultStore(env: LocalEnv, routes: Route[], internal: Record<string, InternalOperation>): Promise<MemoryPersistence | null> {
+  if (env.redis.kind !== "memory") return null;
+  const { stagingStore } = await import("../functions/lib/deps/staging-store.js");
+  const store = await stagingStore();
+  if (!(store instanceof MemoryStore)) return null;
+  const persistence = await persistMemoryStore(store, join(env.dataDir, MEMORY_STORE_FILE));
+  const saving =
+    <A extends unknown[], R>(handler: (...args: A) => Promise<R>) =>
+    (...args: A) =>
+      handler(...args).finally(persistence.changed);
+  for (const route of routes) route.handler = saving(route.handler);
+  for (const operation of Object.values(internal)) operation.handler = saving(operation.handler);
+  return persistence;
 }
 
 /**

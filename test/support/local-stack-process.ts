@@ -24,8 +24,12 @@ export interface LocalStackProcess {
   close(): Promise<void>;
 }
 
-export async function startLocalStackProcess(env: Record<string, string> = {}): Promise<LocalStackProcess> {
-  const dataDir = await mkdtemp(join(tmpdir(), "fitkit-local-"));
+/**
+ * `options.dataDir` reuses a data directory (a restart on the same data); then close() leaves it
+ * in place and the caller removes it.
+ */
+export async function startLocalStackProcess(env: Record<string, string> = {}, options: { dataDir?: string } = {}): Promise<LocalStackProcess> {
+  const dataDir = options.dataDir ?? (await mkdtemp(join(tmpdir(), "fitkit-local-")));
   const internalApiKey = "test-internal-key";
   const child: ChildProcess = spawn(process.execPath, ["--import", "tsx", "local/main.ts"], {
     env: { ...process.env, PORT: "0", S3_PORT: "0", UPLOADS_DATA_DIR: dataDir, INTERNAL_API_KEY: internalApiKey, ...env },
@@ -70,7 +74,7 @@ export async function startLocalStackProcess(env: Record<string, string> = {}): 
     close: async () => {
       if (child.exitCode === null && child.signalCode === null) child.kill("SIGTERM");
       await exited;
-      await rm(dataDir, { recursive: true, force: true });
+      if (!options.dataDir) await rm(dataDir, { recursive: true, force: true });
     },
   };
 }

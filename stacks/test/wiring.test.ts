@@ -41,6 +41,7 @@ const UPLOAD_SETTINGS = {
   presignRatePerMinute: 60,
   publicPutRatePerMinute: 20,
   scanMaxBytes: 104_857_600,
+  dependencyTimeoutMs: 5000,
 };
 
 const EXPECTED_ROUTES = {

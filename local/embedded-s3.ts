@@ -43,14 +43,21 @@ export interface EmbeddedS3 {
   /** e.g. http://127.0.0.1:PORT — use with `forcePathStyle: true`. */
   endpoint: string;
   port: number;
+  /** The child process running the server (tests pause it with SIGSTOP). */
+  pid: number;
   /** "auto", as for R2 (the server does not check the region, the signature covers it). */
   region: string;
   accessKeyId: string;
   secretAccessKey: string;
+  /** Resolves when the child process has exited, however (close(), a crash, a kill). */
+  exited: Promise<EmbeddedS3Exit>;
   /** Stops the server; resolves once the child process has exited. Idempotent. */
   close(): Promise<void>;
-  /** Resolves once the server process has exited, closed or not (a crash, a signal). */
-  exited: Promise<void>;
+}
+
+export interface EmbeddedS3Exit {
+  code: number | null;
+  signal: NodeJS.Signals | null;
 }
 
 /** s3rver's only account (hard-coded in s3rver). Any other key id → 403 InvalidAccessKeyId. */
@@ -86,9 +93,9 @@ export async function startEmbeddedS3(options: EmbeddedS3Options): Promise<Embed
     stdio: ["ignore", "inherit", "inherit", "ipc"],
   });
 
-  const exited = new Promise<void>((resolve) => {
-    if (child.exitCode !== null || child.signalCode !== null) resolve();
-    else child.once("exit", () => resolve());
+  const exited = new Promise<EmbeddedS3Exit>((resolve) => {
+    if (child.exitCode !== null || child.signalCode !== null) resolve({ code: child.exitCode, signal: child.signalCode });
+    else child.once("exit", (code, signal) => resolve({ code, signal }));
   });
 
   let boundPort: number;
@@ -121,11 +128,12 @@ export async function startEmbeddedS3(options: EmbeddedS3Options): Promise<Embed
   return {
     endpoint: `http://${endpointHost}:${boundPort}`,
     port: boundPort,
+    pid: child.pid!,
+    exited,
     region: REGION,
     accessKeyId: ACCESS_KEY_ID,
     secretAccessKey: SECRET_ACCESS_KEY,
     close,
-    exited,
   };
 }
 

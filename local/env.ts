@@ -82,6 +82,7 @@ export function readLocalEnv(env: Env): LocalEnv {
       presignRatePerMinute: "PRESIGN_RATE_PER_MINUTE",
       publicPutRatePerMinute: "PUBLIC_PUT_RATE_PER_MINUTE",
       scanMaxBytes: "SCAN_MAX_BYTES",
+      dependencyTimeoutMs: "DEPENDENCY_TIMEOUT_MS",
     }),
   };
 }

@@ -25,6 +25,7 @@ export interface LocalSchedule {
   key: FunctionKey;
   operation: string;
   everyMs: number;
+  timeoutMs: number;
 }
 
 export interface LocalFunctions {
@@ -41,11 +42,16 @@ export async function loadFunctions(): Promise<LocalFunctions> {
   for (const { key, spec, handler } of loaded) {
     if (spec.route) {
       const [method, path] = spec.route.split(" ") as [string, string];
-      functions.routes.push({ method, path, handler: handler as HttpHandler });
+      functions.routes.push({ method, path, handler: handler as HttpHandler, functionName: key, timeoutMs: timeoutToMs(spec.timeout) });
     } else {
       const operation = spec.operation as InternalOperationName;
-      functions.internal[operation] = { handler: handler as InternalHandler, successStatus: INTERNAL_SUCCESS_STATUS[operation] };
-      if (spec.schedule) functions.schedules.push({ key, operation, everyMs: rateToMs(spec.schedule) });
+      functions.internal[operation] = {
+        handler: handler as InternalHandler,
+        successStatus: INTERNAL_SUCCESS_STATUS[operation],
+        functionName: key,
+        timeoutMs: timeoutToMs(spec.timeout),
+      };
+      if (spec.schedule) functions.schedules.push({ key, operation, everyMs: rateToMs(spec.schedule), timeoutMs: timeoutToMs(spec.timeout) });
     }
   }
   return functions;
@@ -59,7 +65,20 @@ async function importHandler(key: FunctionKey): Promise<unknown> {
   return module.handler;
 }
 
-const UNIT_MS: Record<string, number> = { minute: 60_000, hour: 3_600_000, day: 86_400_000 };
+const UNIT_MS: Record<string, number> = { second: 1000, minute: 60_000, hour: 3_600_000, day: 86_400_000 };
+
+/** SST's Lambda timeout when a function states none. */
+const DEFAULT_TIMEOUT_MS = 20_000;
+
+/**
+ * `60 seconds` → 60000: the deployed timeout, so the local context's remaining time (and middy's
+ * early timeout before it) match the deployed function's.
+ */
+export function timeoutToMs(timeout: FunctionSpec["timeout"]): number {
+  if (!timeout) return DEFAULT_TIMEOUT_MS;
+  const [amount, unit] = timeout.split(" ") as [string, string];
+  return Number(amount) * UNIT_MS[unit.replace(/s$/, "")]!;
+}
 
 /** `rate(5 minutes)` → 300000. A cron() schedule has no local timer yet: say so rather than skip it. */
 export function rateToMs(schedule: string): number {

@@ -35,10 +35,13 @@ try {
   setInterval(() => {
     if (process.ppid !== parent) stop(0);
   }, PARENT_POLL_MS).unref();
+  // A part stopped on request (SIGTERM/SIGINT to the S3 child): stop whole, as for the stack's own signals.
   void stack.failed.then((reason) => {
     process.stderr.write(`${reason}; stopping the local stack\n`);
-    stop(1);
+    stop(0);
   });
+  // The stack cannot go on (the S3 server would not stay up): exit non-zero so a supervisor restarts it whole.
+  void stack.fatal.then(() => stop(1));
 } catch (error) {
   process.stderr.write(`${error instanceof ConfigError ? error.message : (error as Error).stack}\n`);
   process.exit(1);

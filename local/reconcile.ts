@@ -7,12 +7,11 @@
 import { parseArgs } from "node:util";
 import { createIoredisClient, IoredisDriver } from "@fitkit/core/adapters/redis/ioredis-driver";
 import { RedisStore } from "@fitkit/core/adapters/redis/redis-store";
-import { UpstashDriver } from "@fitkit/core/adapters/redis/upstash-driver";
+import { createUpstashClient, UpstashDriver } from "@fitkit/core/adapters/redis/upstash-driver";
 import { createS3Client } from "@fitkit/core/adapters/s3/s3-client";
 import { S3ObjectStore } from "@fitkit/core/adapters/s3/s3-object-store";
 import { isSafeSegment } from "@fitkit/core/policies/object-keys";
 import { reconcile } from "@fitkit/core/quotas/reconcile";
-import { Redis as UpstashRedis } from "@upstash/redis";
 import { readLocalEnv } from "./env.js";
 
 const { values } = parseArgs({ options: { org: { type: "string" }, apply: { type: "boolean", default: false } } });
@@ -25,11 +24,12 @@ const env = readLocalEnv(process.env);
 const orgId = values.org && isSafeSegment(values.org) ? values.org : fail("usage: npm run reconcile -- --org <orgId> [--apply]");
 if (!env.r2)
   fail("reconcile needs storage: set R2_ENDPOINT, R2_ACCESS_KEY_ID and R2_SECRET_ACCESS_KEY (the embedded server: http://127.0.0.1:4569, S3RVER, S3RVER).");
-const ioredis = env.redis.url ? createIoredisClient(env.redis.url) : null;
+const timeout = { timeoutMs: env.settings.dependencyTimeoutMs };
+const ioredis = env.redis.url ? createIoredisClient(env.redis.url, timeout) : null;
 const driver = ioredis
   ? new IoredisDriver(ioredis)
   : env.redis.restUrl && env.redis.restToken
-    ? new UpstashDriver(new UpstashRedis({ url: env.redis.restUrl, token: env.redis.restToken, automaticDeserialization: false }))
+    ? new UpstashDriver(createUpstashClient({ url: env.redis.restUrl, token: env.redis.restToken }, timeout))
     : fail("reconcile needs Redis: set REDIS_URL or UPSTASH_REDIS_REST_URL and UPSTASH_REDIS_REST_TOKEN.");
 
 try {
@@ -38,7 +38,7 @@ try {
     {
       quotas: store,
       links: store,
-      objects: new S3ObjectStore(createS3Client(env.r2!)),
+      objects: new S3ObjectStore(createS3Client(env.r2!, timeout)),
       buckets: env.buckets,
       defaultQuotaBytes: env.settings.orgQuotaBytes,
     },

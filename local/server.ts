@@ -17,6 +17,10 @@ export interface InternalOperation {
   handler: InternalHandler;
   /** Lambda invoke has no status; over HTTP a success is this (201 for one that creates). */
   successStatus: number;
+  /** The deployed function's name (its key in the function table), for its context and logs. */
+  functionName: string;
+  /** The deployed function's timeout: what its context reports as remaining time. */
+  timeoutMs: number;
 }
 
 export interface Route {
@@ -24,6 +28,10 @@ export interface Route {
   /** A path with `{param}` segments, as in API Gateway. */
   path: string;
   handler: HttpHandler;
+  /** The deployed function's name (its key in the function table), for its context and logs. */
+  functionName: string;
+  /** The deployed function's timeout: what its context reports as remaining time. */
+  timeoutMs: number;
 }
 
 export interface LocalServerOptions {
@@ -38,7 +46,7 @@ export interface LocalServerOptions {
 /** API Gateway's payload limit; larger bodies are refused before any handler runs. */
 const MAX_BODY_BYTES = 10 * 1024 * 1024;
 
-export function lambdaContext(functionName: string): Context {
+export function lambdaContext(functionName: string, timeoutMs: number): Context {
   const started = Date.now();
   return {
     callbackWaitsForEmptyEventLoop: false,
@@ -49,7 +57,7 @@ export function lambdaContext(functionName: string): Context {
     awsRequestId: randomUUID(),
     logGroupName: `/aws/lambda/${functionName}`,
     logStreamName: "local",
-    getRemainingTimeInMillis: () => Math.max(0, 30_000 - (Date.now() - started)),
+    getRemainingTimeInMillis: () => Math.max(0, timeoutMs - (Date.now() - started)),
     done: () => undefined,
     fail: () => undefined,
     succeed: () => undefined,
@@ -151,7 +159,7 @@ async function serveInternal(options: LocalServerOptions, req: IncomingMessage, 
   } catch {
     return errorReply(res, "INVALID_REQUEST", "The body is not valid JSON.");
   }
-  const result = await operation.handler(payload, lambdaContext(name));
+  const result = await operation.handler(payload, lambdaContext(operation.functionName, operation.timeoutMs));
   const error = (result as Partial<ErrorBody> | null)?.error;
   sendJson(res, error ? HTTP_STATUS_BY_CODE[error.code] : operation.successStatus, result);
 }
@@ -173,7 +181,7 @@ export function createLocalServer(current: () => LocalServerOptions | null): Ser
         if (route.method !== req.method) continue;
         const params = matchPath(route.path, url.pathname);
         if (!params) continue;
-        const result = await route.handler(apiGatewayEvent(req, url, route, params, body), lambdaContext(route.path));
+        const result = await route.handler(apiGatewayEvent(req, url, route, params, body), lambdaContext(route.functionName, route.timeoutMs));
         const reply = result ?? { statusCode: 500 };
         res.writeHead(reply.statusCode ?? 200, reply.headers as Record<string, string>);
         return void res.end(reply.body === undefined ? undefined : reply.isBase64Encoded ? Buffer.from(reply.body, "base64") : reply.body);

@@ -5,24 +5,33 @@
  */
 import type { Server } from "node:http";
 import { join } from "node:path";
+import { MemoryStore } from "@fitkit/core/adapters/memory/memory-store";
+import { DependencyUnavailableError } from "@fitkit/core/errors";
 import { RECORDS_PREFIX } from "@fitkit/core/policies/object-keys";
 import { SCHEDULED_EVENT } from "../functions/lib/scheduled-event.js";
 import { uploadCorsRule } from "../stacks/cors.js";
 import { createDemoRoutes } from "./demo/index.js";
 import { ensureDevKey } from "./dev-auth.js";
-import { type EmbeddedS3, startEmbeddedS3 } from "./embedded-s3.js";
+import { type LocalLog, type SupervisedS3, superviseEmbeddedS3 } from "./embedded-s3-supervisor.js";
 import { type LocalEnv, resourceVariables } from "./env.js";
 import { loadFunctions } from "./functions.js";
-import { createLocalServer, type LocalServerOptions, lambdaContext } from "./server.js";
+import { MEMORY_STORE_FILE, type MemoryPersistence, persistMemoryStore } from "./memory-persistence.js";
+import { createLocalServer, type InternalOperation, type LocalServerOptions, lambdaContext, type Route } from "./server.js";
 
 export interface LocalStack {
   api: string;
   s3: string;
   buckets: { media: string; compliance: string };
+  /** Resolves only if the stack cannot go on (the embedded S3 server could not be kept running). */
+  fatal: Promise<Error>;
   close(): Promise<void>;
   /** Resolves, with the reason, if a part of the stack stops by itself (the embedded S3 server exits before close). */
   failed: Promise<string>;
 }
+
+/** The stack's own log lines: JSON on stdout, beside the handlers' (Powertools) lines. */
+const log: LocalLog = (level, message, fields = {}) =>
+  process.stdout.write(`${JSON.stringify({ level, message, timestamp: new Date().toISOString(), service: "fitkit-uploads-local", ...fields })}\n`);
 
 export async function startLocalStack(env: LocalEnv): Promise<LocalStack> {
   let options: LocalServerOptions | null = null;
@@ -30,17 +39,20 @@ export async function startLocalStack(env: LocalEnv): Promise<LocalStack> {
   const port = await listen(server, env.port);
   const api = `http://127.0.0.1:${port}`;
 
-  let embedded: EmbeddedS3 | null = null;
+  let embedded: SupervisedS3 | null = null;
   if (!env.r2) {
-    embedded = await startEmbeddedS3({
-      port: env.s3Port,
-      directory: join(env.dataDir, "s3"),
-      buckets: [env.buckets.media, env.buckets.compliance],
-      // As on R2 (stacks/storage.ts): retained records can be neither overwritten nor deleted.
-      retentionLocks: [{ bucket: env.buckets.compliance, prefix: RECORDS_PREFIX }],
-      // The production rule set, for the pages this stack serves and any configured app origins.
-      cors: uploadCorsRule([api, `http://localhost:${port}`, ...env.appOrigins]),
-    });
+    embedded = await superviseEmbeddedS3(
+      {
+        port: env.s3Port,
+        directory: join(env.dataDir, "s3"),
+        buckets: [env.buckets.media, env.buckets.compliance],
+        // As on R2 (stacks/storage.ts): retained records can be neither overwritten nor deleted.
+        retentionLocks: [{ bucket: env.buckets.compliance, prefix: RECORDS_PREFIX }],
+        // The production rule set, for the pages this stack serves and any configured app origins.
+        cors: uploadCorsRule([api, `http://localhost:${port}`, ...env.appOrigins]),
+      },
+      log,
+    );
   }
   const r2 = env.r2 ?? {
     endpoint: embedded!.endpoint,
@@ -69,32 +81,74 @@ export async function startLocalStack(env: LocalEnv): Promise<LocalStack> {
 
   // Loaded only now: handlers read their links on first use.
   const { routes, internal, schedules } = await loadFunctions();
+  const persistence = await persistDefaultStore(env, routes, internal);
+  if (embedded) guardHealth(routes, embedded);
 
   const { authenticator } = await import("../functions/lib/deps/authenticator.js");
   const demo = createDemoRoutes({ api, internal, devPrivateKeyPem: devKey?.privateKeyPem ?? null, authenticator: authenticator() });
   options = { routes, internal, internalApiKey: env.internalApiKey, extra: demo };
   // The deployed schedules (the sweeper every 5 minutes), with the payload the deployed schedule sends.
-  const timers = schedules.map(({ key, operation, everyMs }) => {
-    const timer = setInterval(() => void internal[operation]!.handler(SCHEDULED_EVENT, lambdaContext(key)).catch(() => undefined), everyMs);
+  const timers = schedules.map(({ key, operation, everyMs, timeoutMs }) => {
+    const timer = setInterval(() => void internal[operation]!.handler(SCHEDULED_EVENT, lambdaContext(key, timeoutMs)).catch(() => undefined), everyMs);
     timer.unref();
     return timer;
   });
-  let closing = false;
-  const failed = new Promise<string>((resolve) => {
-    void embedded?.exited.then(() => closing || resolve("the embedded S3 server exited"));
+  const failed = (embedded?.stopped ?? new Promise<never>(() => undefined)).then(() => "the embedded S3 server was stopped");
+  const fatal = (embedded?.fatal ?? new Promise<Error>(() => undefined)).then((error) => {
+    log("ERROR", "embedded S3 server is down for good: stopping the stack", { error: error.message });
+    return error;
   });
   return {
     api,
     s3: r2.endpoint,
     buckets: env.buckets,
     failed,
+    fatal,
     close: async () => {
-      closing = true;
       for (const timer of timers) clearInterval(timer);
       await new Promise<void>((resolve) => server.close(() => resolve()));
       server.closeAllConnections();
+      await persistence?.flush();
       await embedded?.close();
     },
+  };
+}
+
+/**
+ * The in-memory store (the default when no Redis is named) is saved under the data directory after
+ * every invocation — routes, internal operations, timers and the demo page all go through the
+ * handlers wrapped here — and restored from it at start.
+ */
+async function persistDefaultStore(env: LocalEnv, routes: Route[], internal: Record<string, InternalOperation>): Promise<MemoryPersistence | null> {
+  if (env.redis.kind !== "memory") return null;
+  const { stagingStore } = await import("../functions/lib/deps/staging-store.js");
+  const store = await stagingStore();
+  if (!(store instanceof MemoryStore)) return null;
+  const persistence = await persistMemoryStore(store, join(env.dataDir, MEMORY_STORE_FILE));
+  const saving =
+    <A extends unknown[], R>(handler: (...args: A) => Promise<R>) =>
+    (...args: A) =>
+      handler(...args).finally(persistence.changed);
+  for (const route of routes) route.handler = saving(route.handler);
+  for (const operation of Object.values(internal)) operation.handler = saving(operation.handler);
+  return persistence;
+}
+
+/**
+ * The deployed `/health` touches no dependency (it stays cheap); on the local stack, which owns its
+ * storage process, it also answers 503 while the embedded S3 server is down or not answering.
+ */
+function guardHealth(routes: Route[], storage: SupervisedS3): void {
+  const health = routes.find((route) => route.functionName === "health");
+  if (!health) return;
+  const deployed = health.handler;
+  health.handler = async (event, context) => {
+    if (await storage.isUp()) return deployed(event, context);
+    return {
+      statusCode: 503,
+      headers: { "content-type": "application/json; charset=utf-8", "cache-control": "no-store" },
+      body: JSON.stringify(new DependencyUnavailableError("storage").toBody()),
+    };
   };
 }
 

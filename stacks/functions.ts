@@ -109,7 +109,8 @@ export const FUNCTIONS = {
     handler: "functions/release.handler",
     internal: true,
     operation: "release",
-    links: ["MediaBucket", "ComplianceBucket", "R2Writer", "Redis"],
+    // UploadSettings for dependencyTimeoutMs, the bound on its storage and Redis calls.
+    links: ["MediaBucket", "ComplianceBucket", "R2Writer", "Redis", "UploadSettings"],
     timeout: "60 seconds",
   },
   "issue-signature-token": {

@@ -256,8 +256,23 @@ function serialized(): <T>(task: () => Promise<T>) => Promise<T> {
   };
 }
 
+/**
+ * SIGSTOPs `pid` — the process keeps its sockets (connections are accepted by the kernel) but
+ * answers nothing, like a stalled dependency — runs `action`, and SIGCONTs it whatever happens.
+ */
+export async function whilePaused<T>(pid: number, action: () => Promise<T>): Promise<T> {
+  process.kill(pid, "SIGSTOP");
+  try {
+    return await action();
+  } finally {
+    process.kill(pid, "SIGCONT");
+  }
+}
+
 /** stop/start/close for one server in its own temp dir, as the harness handles expose them. */
 export interface ServerControls {
+  /** The running server's process id (undefined while stopped). */
+  pid(): number | undefined;
   /** SIGKILL the server (like a crash); resolves once it has exited. No-op if stopped. */
   stop(): Promise<void>;
   /** Runs `respawn` unless the server is running; throws once closed. */
@@ -278,6 +293,7 @@ export function serverControls(name: string, dir: string, first: ServerProcess):
     await killServer(current);
   };
   return {
+    pid: () => running?.server.pid,
     stop: () => serial(stop),
     start: (respawn) =>
       serial(async () => {

@@ -23,6 +23,8 @@ export interface RedisServer {
   port: number;
   /** redis://127.0.0.1:PORT */
   url: string;
+  /** The server's process id (for pausing it with SIGSTOP); throws while stopped. */
+  pid(): number;
   /** Kill it (SIGKILL), for fault tests. Resolves once the process has exited. No-op if stopped. */
   stop(): Promise<void>;
   /** Start again on the same port; resolves once it answers PING. No-op if running. */
@@ -112,6 +114,11 @@ export async function startRedisServer(): Promise<RedisServer> {
     host: HOST,
     port,
     url: `redis://${HOST}:${port}`,
+    pid: () => {
+      const pid = controls.pid();
+      if (pid === undefined) throw new Error("redis-server is stopped");
+      return pid;
+    },
     stop: () => controls.stop(),
     start: () =>
       controls.start(async () => {

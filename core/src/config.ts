@@ -7,6 +7,9 @@ import * as z from "zod";
 
 const positiveInt = z.coerce.number().int("must be a whole number").positive("must be ≥ 1");
 
+/** `UploadSettings.dependencyTimeoutMs` when unset; also the adapters' default when built without one. */
+export const DEFAULT_DEPENDENCY_TIMEOUT_MS = 5000;
+
 /** clamd's own default TCP port; `stacks/links.ts` uses it for a `ClamdAddress` without a port. */
 export const DEFAULT_CLAMD_PORT = 3310;
 
@@ -23,6 +26,12 @@ export const configSchemas = {
       presignRatePerMinute: positiveInt.default(60),
       publicPutRatePerMinute: positiveInt.default(20),
       scanMaxBytes: positiveInt.default(104_857_600),
+      /**
+       * The longest one storage or Redis call may wait (connect, request, idle socket) before it
+       * fails with DependencyUnavailableError (503). S3 makes at most two attempts, so a stalled
+       * bucket answers within about twice this; keep it well under the functions' timeouts.
+       */
+      dependencyTimeoutMs: positiveInt.min(100, "must be ≥ 100").max(30_000, "must be ≤ 30000").default(DEFAULT_DEPENDENCY_TIMEOUT_MS),
     })
     // A replay hands out the first answer's URLs: they must not outlive what the sweeper assumes.
     .refine((s) => s.presignIdempotencySeconds === undefined || s.presignIdempotencySeconds <= s.presignTtlSeconds, {

@@ -86,14 +86,25 @@ export class RateLimitedError extends UploadError {
     super(message, [{ retryAfterSeconds }]);
   }
 }
+/**
+ * A dependency failed or did not answer in time. The outcome is unknown (a write may have landed
+ * before its reply was lost), so the caller retries the same request — with the same idempotency
+ * key, which makes a retry of a consume that did land answer the stored reply.
+ */
 export class DependencyUnavailableError extends UploadError {
   readonly code = "DEPENDENCY_UNAVAILABLE";
   constructor(
-    /** Which dependency failed: "redis", "storage", "scanner". Never an upstream error text. */
+    /** Which dependency failed: "redis", "storage", "scanner", or "time" (the function ran out of time). Never an upstream error text. */
     readonly dependency: string,
     options?: { cause?: unknown },
   ) {
-    super(`A dependency (${dependency}) is unavailable; nothing was changed. Try again.`, undefined, options);
+    super(
+      dependency === "time"
+        ? "The request ran out of time waiting for a dependency. The outcome is unknown: retry the same request (with the same idempotency key)."
+        : `A dependency (${dependency}) is unavailable or did not answer in time. The outcome is unknown: retry the same request (with the same idempotency key).`,
+      undefined,
+      options,
+    );
   }
 }
 export class InternalError extends UploadError {

@@ -3,7 +3,6 @@
  * error mapper, Clerk authentication and zod validation of the JSON body. A route only supplies
  * its schema and the one core call it makes.
  */
-import { injectLambdaContext } from "@aws-lambda-powertools/logger/middleware";
 import type { Identity } from "@fitkit/core/auth/identity";
 import { InvalidRequestError } from "@fitkit/core/errors";
 import middy, { type MiddlewareObj } from "@middy/core";
@@ -11,7 +10,8 @@ import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2, Context
 import type { z } from "zod";
 import { authenticator } from "./deps/authenticator.js";
 import { invalidRequestFrom, mapError } from "./errors.js";
-import { logger } from "./logger.js";
+import { withLogContext } from "./logger.js";
+import { TIME_LIMIT } from "./time-limit.js";
 
 export type HttpEvent = APIGatewayProxyEventV2;
 export type HttpResult = APIGatewayProxyStructuredResultV2;
@@ -81,8 +81,7 @@ export function authenticatedJsonRoute<S extends z.ZodType>(
   schema: S,
   handle: (identity: Identity, body: z.output<S>) => Promise<{ status: number; body: unknown }>,
 ): (event: HttpEvent, context: Context) => Promise<HttpResult> {
-  const route = middy<HttpEvent, HttpResult, Error, RouteContext<z.output<S>>>()
-    .use(injectLambdaContext(logger, { resetKeys: true }))
+  const route = middy<HttpEvent, HttpResult, Error, RouteContext<z.output<S>>>(TIME_LIMIT)
     .use(errorResponse())
     .use(clerkAuth())
     .use(jsonBody(schema))
@@ -91,36 +90,34 @@ export function authenticatedJsonRoute<S extends z.ZodType>(
       return json(reply.status, reply.body);
     });
   // The route context (caller, body) is filled in by the middlewares above.
-  return (event, context) => route(event, context as RouteContext<z.output<S>>);
+  return (event, context) => withLogContext(context, () => route(event, context as RouteContext<z.output<S>>));
 }
 
 /** An authenticated route without a body (GET): auth → `handle` → JSON reply. */
 export function authenticatedRoute(
   handle: (identity: Identity) => Promise<{ status: number; body: unknown }>,
 ): (event: HttpEvent, context: Context) => Promise<HttpResult> {
-  const route = middy<HttpEvent, HttpResult, Error, RouteContext<unknown>>()
-    .use(injectLambdaContext(logger, { resetKeys: true }))
+  const route = middy<HttpEvent, HttpResult, Error, RouteContext<unknown>>(TIME_LIMIT)
     .use(errorResponse())
     .use(clerkAuth())
     .handler(async (_event, context) => {
       const reply = await handle(context.caller);
       return json(reply.status, reply.body);
     });
-  return (event, context) => route(event, context as RouteContext<unknown>);
+  return (event, context) => withLogContext(context, () => route(event, context as RouteContext<unknown>));
 }
 
 /** A public route (no session): `handle` gets the raw event and answers status and JSON body. */
 export function publicRoute(
   handle: (event: HttpEvent) => Promise<{ status: number; body: unknown }>,
 ): (event: HttpEvent, context: Context) => Promise<HttpResult> {
-  const route = middy<HttpEvent, HttpResult>()
-    .use(injectLambdaContext(logger, { resetKeys: true }))
+  const route = middy<HttpEvent, HttpResult>(TIME_LIMIT)
     .use(errorResponse())
     .handler(async (event) => {
       const reply = await handle(event);
       return json(reply.status, reply.body);
     });
-  return (event, context) => route(event, context);
+  return (event, context) => withLogContext(context, () => route(event, context));
 }
 
 /** A public JSON route (no session): the body is parsed and validated with `schema` (400 otherwise). */
@@ -128,8 +125,7 @@ export function publicJsonRoute<S extends z.ZodType>(
   schema: S,
   handle: (event: HttpEvent, body: z.output<S>) => Promise<{ status: number; body: unknown }>,
 ): (event: HttpEvent, context: Context) => Promise<HttpResult> {
-  const route = middy<HttpEvent, HttpResult, Error, RouteContext<z.output<S>>>()
-    .use(injectLambdaContext(logger, { resetKeys: true }))
+  const route = middy<HttpEvent, HttpResult, Error, RouteContext<z.output<S>>>(TIME_LIMIT)
     .use(errorResponse())
     .use(jsonBody(schema))
     .handler(async (event, context) => {
@@ -137,5 +133,5 @@ export function publicJsonRoute<S extends z.ZodType>(
       return json(reply.status, reply.body);
     });
   // The body is filled in by jsonBody above; no caller on a public route.
-  return (event, context) => route(event, context as RouteContext<z.output<S>>);
+  return (event, context) => withLogContext(context, () => route(event, context as RouteContext<z.output<S>>));
 }

@@ -3,21 +3,20 @@
  * stack). Payload and result are the same JSON in both transports; an error is returned as the
  * `{ error }` object, not thrown.
  */
-import { injectLambdaContext } from "@aws-lambda-powertools/logger/middleware";
 import type { ErrorBody } from "@fitkit/core/errors";
 import middy from "@middy/core";
 import type { Context } from "aws-lambda";
 import type { z } from "zod";
 import { invalidRequestFrom, mapError } from "./errors.js";
-import { logger } from "./logger.js";
+import { withLogContext } from "./logger.js";
+import { TIME_LIMIT } from "./time-limit.js";
 
 export type InternalResult<T> = T | ErrorBody;
 
 export type InternalHandler<T> = (payload: unknown, context: Context) => Promise<InternalResult<T>>;
 
 export function internalOperation<S extends z.ZodType, T>(schema: S, run: (input: z.output<S>, context: Context) => Promise<T>): InternalHandler<T> {
-  const handler = middy<unknown, InternalResult<T>>()
-    .use(injectLambdaContext(logger, { resetKeys: true }))
+  const handler = middy<unknown, InternalResult<T>>(TIME_LIMIT)
     .use({
       onError: async (request) => {
         request.response = mapError(request.error).toBody();
@@ -28,5 +27,5 @@ export function internalOperation<S extends z.ZodType, T>(schema: S, run: (input
       if (!parsed.success) throw invalidRequestFrom(parsed.error);
       return run(parsed.data, context);
     });
-  return (payload, context) => handler(payload, context);
+  return (payload, context) => withLogContext(context, () => handler(payload, context));
 }

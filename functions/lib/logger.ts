@@ -1,8 +1,53 @@
-/** One structured JSON logger per container (Powertools), with the request id injected per call. */
+/**
+ * Structured JSON logging (Powertools), with the invocation's context (function name, request id,
+ * cold start) on every line.
+ *
+ * Each invocation logs through its own child logger, found through AsyncLocalStorage: the local
+ * stack runs many invocations of several functions in one process at once, and one shared logger
+ * whose context each invocation overwrites would put lines under the wrong function and request.
+ * In Lambda a container runs one invocation at a time, so there this changes nothing.
+ */
+import { AsyncLocalStorage } from "node:async_hooks";
 import { Logger } from "@aws-lambda-powertools/logger";
+import type { ConstructorOptions, LogItemExtraInput, LogItemMessage } from "@aws-lambda-powertools/logger/types";
 import type { Log } from "@fitkit/core/logging";
+import type { Context } from "aws-lambda";
 
-export const logger = new Logger({ serviceName: "fitkit-uploads" });
+let coldStart = true;
+
+/** Powertools keeps the cold-start flag per logger instance; here it belongs to the container. */
+class ContainerLogger extends Logger {
+  protected override getColdStart(): boolean {
+    const first = coldStart;
+    coldStart = false;
+    return first;
+  }
+
+  protected override createLogger(options?: ConstructorOptions): Logger {
+    return new ContainerLogger(options);
+  }
+}
+
+/** The container's logger: lines outside any invocation (cold start) and the parent of each invocation's. */
+const containerLogger = new ContainerLogger({ serviceName: "fitkit-uploads" });
+const invocationLogger = new AsyncLocalStorage<Logger>();
+
+const current = (): Logger => invocationLogger.getStore() ?? containerLogger;
+
+/** Runs one invocation with its own logger carrying `context`; keys it appends end with it. */
+export function withLogContext<T>(context: Context, run: () => Promise<T>): Promise<T> {
+  const child = containerLogger.createChild();
+  child.addContext(context);
+  return invocationLogger.run(child, run);
+}
+
+/** The logger of the invocation running now (or the container's, outside one). */
+export const logger = {
+  debug: (input: LogItemMessage, ...extra: LogItemExtraInput): void => current().debug(input, ...extra),
+  info: (input: LogItemMessage, ...extra: LogItemExtraInput): void => current().info(input, ...extra),
+  warn: (input: LogItemMessage, ...extra: LogItemExtraInput): void => current().warn(input, ...extra),
+  error: (input: LogItemMessage, ...extra: LogItemExtraInput): void => current().error(input, ...extra),
+};
 
 /** The same logger through core's small Log port. */
 export const coreLog: Log = {

@@ -167,7 +167,7 @@ export function createDemoRoutes(context: DemoContext): DemoHandler {
   async function invokeInternal(res: ServerResponse, name: InternalOperationName, payload: unknown): Promise<void> {
     const operation = context.internal[name];
     if (!operation) return fail(res, "INTERNAL", `The ${name} operation is not available.`);
-    const result = await operation.handler(payload, lambdaContext(name));
+    const result = await operation.handler(payload, lambdaContext(operation.functionName, operation.timeoutMs));
     const error = (result as { error?: { code: ErrorCode } } | null)?.error;
     sendJson(res, error ? HTTP_STATUS_BY_CODE[error.code] : operation.successStatus, result);
   }

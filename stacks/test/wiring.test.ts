@@ -41,6 +41,7 @@ const UPLOAD_SETTINGS = {
   presignRatePerMinute: 60,
   publicPutRatePerMinute: 20,
   scanMaxBytes: 104_857_600,
+  dependencyTimeoutMs: 5000,
 };
 
 const EXPECTED_ROUTES = {
@@ -71,7 +72,7 @@ const EXPECTED_LINKS = {
   "functions/public-signature-complete.handler": ["ComplianceBucket", "R2Writer", "Redis", "Clamd", "UploadSettings"],
   "functions/upload-policy.handler": ["Clerk"],
   "functions/consume.handler": ["MediaBucket", "ComplianceBucket", "R2Writer", "Redis", "Clamd", "UploadSettings"],
-  "functions/release.handler": ["MediaBucket", "ComplianceBucket", "R2Writer", "Redis"],
+  "functions/release.handler": ["MediaBucket", "ComplianceBucket", "R2Writer", "Redis", "UploadSettings"],
   "functions/issue-signature-token.handler": ["Redis", "UploadSettings"],
   "functions/usage.handler": ["Redis", "UploadSettings"],
   "functions/set-quota.handler": ["Redis", "UploadSettings"],

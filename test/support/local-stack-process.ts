@@ -12,14 +12,24 @@ export interface LocalStackProcess {
   buckets: { media: string; compliance: string };
   dataDir: string;
   internalApiKey: string;
+  /** Every JSON line the stack printed on stdout so far (its structured logs), in order. */
+  logs: Record<string, unknown>[];
+  /** The stack's stderr so far. */
+  stderr(): string;
   token(options: DevTokenOptions): Promise<string>;
+  /** Resolves with the process's exit code once it has exited on its own (or been closed). */
+  exitCode(): Promise<number | null>;
   /** POST /internal/<name> with the internal key. */
   internal(name: string, payload: unknown): Promise<{ status: number; body: any }>;
   close(): Promise<void>;
 }
 
-export async function startLocalStackProcess(env: Record<string, string> = {}): Promise<LocalStackProcess> {
-  const dataDir = await mkdtemp(join(tmpdir(), "fitkit-local-"));
+/**
+ * `options.dataDir` reuses a data directory (a restart on the same data); then close() leaves it
+ * in place and the caller removes it.
+ */
+export async function startLocalStackProcess(env: Record<string, string> = {}, options: { dataDir?: string } = {}): Promise<LocalStackProcess> {
+  const dataDir = options.dataDir ?? (await mkdtemp(join(tmpdir(), "fitkit-local-")));
   const internalApiKey = "test-internal-key";
   const child: ChildProcess = spawn(process.execPath, ["--import", "tsx", "local/main.ts"], {
     env: { ...process.env, PORT: "0", S3_PORT: "0", UPLOADS_DATA_DIR: dataDir, INTERNAL_API_KEY: internalApiKey, ...env },
@@ -27,16 +37,18 @@ export async function startLocalStackProcess(env: Record<string, string> = {}): 
   });
   let stderr = "";
   child.stderr!.on("data", (chunk) => (stderr += String(chunk)));
-  const exited = new Promise<void>((resolve) => child.once("exit", () => resolve()));
+  const exited = new Promise<number | null>((resolve) => child.once("exit", (code) => resolve(code)));
 
+  const logs: Record<string, unknown>[] = [];
   const ready = await new Promise<{ api: string; s3: string; buckets: { media: string; compliance: string } }>((resolve, reject) => {
     const lines = createInterface({ input: child.stdout! });
     lines.on("line", (line) => {
       try {
         const event = JSON.parse(line);
+        logs.push(event);
         if (event.event === "ready") resolve(event);
       } catch {
-        /* a log line */
+        /* not JSON */
       }
     });
     child.once("exit", (code) => reject(new Error(`local stack exited (${code}) before ready:\n${stderr}`)));
@@ -47,6 +59,9 @@ export async function startLocalStackProcess(env: Record<string, string> = {}): 
     ...ready,
     dataDir,
     internalApiKey,
+    logs,
+    stderr: () => stderr,
+    exitCode: () => exited,
     token: (options) => signDevToken(key.privateKeyPem, options),
     internal: async (name, payload) => {
       const res = await fetch(`${ready.api}/internal/${name}`, {
@@ -57,9 +72,9 @@ export async function startLocalStackProcess(env: Record<string, string> = {}): 
       return { status: res.status, body: await res.json() };
     },
     close: async () => {
-      child.kill("SIGTERM");
+      if (child.exitCode === null && child.signalCode === null) child.kill("SIGTERM");
       await exited;
-      await rm(dataDir, { recursive: true, force: true });
+      if (!options.dataDir) await rm(dataDir, { recursive: true, force: true });
     },
   };
 }

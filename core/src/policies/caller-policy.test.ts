@@ -63,7 +63,13 @@ describe("callerPolicy", () => {
     const deps = {
       store: new MemoryStore(),
       signer: new FastUrlSigner({ endpoint: "https://acct.r2.cloudflarestorage.com", region: "auto", accessKeyId: "AKID", secretAccessKey: "secret" }),
-      settings: { presignTtlSeconds: 60, stagingGraceSeconds: 60, orgQuotaBytes: 10 * 1024 * MiB, userInFlightBytes: 10 * 1024 * MiB, presignRatePerMinute: 1000 },
+      settings: {
+        presignTtlSeconds: 60,
+        stagingGraceSeconds: 60,
+        orgQuotaBytes: 10 * 1024 * MiB,
+        userInFlightBytes: 10 * 1024 * MiB,
+        presignRatePerMinute: 1000,
+      },
       mediaBucket: "media",
     };
     for (const role of ["member", "coach", "admin"] as const) {

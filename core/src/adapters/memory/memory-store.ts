@@ -24,12 +24,12 @@ import type {
 import { type Clock, systemClock } from "../../time/clock.js";
 import type { StagedUpload } from "../../uploads/upload.js";
 
-interface Expiring<T> {
+export interface Expiring<T> {
   value: T;
   expiresAt: number;
 }
 
-interface QuotaCounters {
+export interface QuotaCounters {
   used: number;
   reserved: number;
   quota?: number;
@@ -38,6 +38,24 @@ interface QuotaCounters {
 }
 
 const clone = <T>(value: T): T => structuredClone(value);
+
+/**
+ * Everything a MemoryStore holds, as plain JSON-safe data: the local stack writes it to disk so its
+ * default store survives a restart like its embedded storage does. `version` changes with the shape.
+ */
+export interface MemoryStoreSnapshot {
+  version: 1;
+  uploads: [string, StagedUpload][];
+  deadlines: [string, number][];
+  urlExpiries: [string, number][];
+  /** `inFlight` as entries: a Map does not survive JSON. */
+  quotas: [string, Omit<QuotaCounters, "inFlight"> & { inFlight: [string, number][] }][];
+  linked: [string, LinkedObject][];
+  replays: [string, Expiring<StoredConsume>][];
+  presignReplays: [string, Expiring<StoredReply>][];
+  rateWindows: [string, number[]][];
+  tokens: [string, SignatureToken][];
+}
 
 export class MemoryStore implements StagingStore, SignatureTokens, QuotaLedger, LinkedObjects {
   readonly uploads = new Map<string, StagedUpload>();
@@ -53,6 +71,44 @@ export class MemoryStore implements StagingStore, SignatureTokens, QuotaLedger, 
   private readonly tokens = new Map<string, SignatureToken>();
 
   constructor(private readonly clock: Clock = systemClock) {}
+
+  /** A copy of everything held (expired entries included: they expire on read, as before). */
+  snapshot(): MemoryStoreSnapshot {
+    return clone({
+      version: 1,
+      uploads: [...this.uploads],
+      deadlines: [...this.deadlines],
+      urlExpiries: [...this.urlExpiries],
+      quotas: [...this.quotas].map(([orgId, counters]) => [orgId, { ...counters, inFlight: [...counters.inFlight] }]),
+      linked: [...this.linked],
+      replays: [...this.replays],
+      presignReplays: [...this.presignReplays],
+      rateWindows: [...this.rateWindows],
+      tokens: [...this.tokens],
+    });
+  }
+
+  /** Replaces everything held with `snapshot` (from snapshot(), possibly through JSON). */
+  restore(snapshot: MemoryStoreSnapshot): void {
+    if (snapshot.version !== 1) throw new Error(`Unknown MemoryStore snapshot version ${String(snapshot.version)}`);
+    const copy = clone(snapshot);
+    const refill = <V>(map: Map<string, V>, entries: [string, V][]): void => {
+      map.clear();
+      for (const [key, value] of entries) map.set(key, value);
+    };
+    refill(this.uploads, copy.uploads);
+    refill(this.deadlines, copy.deadlines);
+    refill(this.urlExpiries, copy.urlExpiries);
+    refill(
+      this.quotas,
+      copy.quotas.map(([orgId, counters]) => [orgId, { ...counters, inFlight: new Map(counters.inFlight) }]),
+    );
+    refill(this.linked, copy.linked);
+    refill(this.replays, copy.replays);
+    refill(this.presignReplays, copy.presignReplays);
+    refill(this.rateWindows, copy.rateWindows);
+    refill(this.tokens, copy.tokens);
+  }
 
   private live<T>(map: Map<string, Expiring<T>>, key: string, now: number): T | null {
     const entry = map.get(key);

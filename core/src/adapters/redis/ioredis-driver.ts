@@ -1,13 +1,24 @@
 /** The ioredis driver (self-hosted Redis): EVALSHA with EVAL fallback over one TCP connection. */
 import { Redis, ReplyError } from "ioredis";
+import { DEFAULT_DEPENDENCY_TIMEOUT_MS } from "../../config.js";
 import { DependencyUnavailableError } from "../../errors.js";
 import { isNoScriptError, type LuaScript, type RedisScriptDriver } from "./driver.js";
 
-/** A client that fails fast instead of queueing when Redis is down (callers answer 503). */
-export function createIoredisClient(url: string): Redis {
+export interface IoredisClientOptions {
+  /** Connect timeout, and the longest one command may wait for its reply (→ 503). */
+  timeoutMs: number;
+}
+
+/**
+ * A client whose every command fails within `timeoutMs` when Redis is down or stalled (callers
+ * answer 503). The offline queue stays on so the first command of a cold start waits for the
+ * connection instead of failing — but no longer than the command timeout, which is armed when the
+ * command is issued, queued or not — and nothing is retried on another connection.
+ */
+export function createIoredisClient(url: string, options: IoredisClientOptions = { timeoutMs: DEFAULT_DEPENDENCY_TIMEOUT_MS }): Redis {
   const client = new Redis(url, {
-    connectTimeout: 2000,
-    commandTimeout: 5000,
+    connectTimeout: options.timeoutMs,
+    commandTimeout: options.timeoutMs,
     maxRetriesPerRequest: 0,
     enableOfflineQueue: true,
     retryStrategy: (attempt) => Math.min(attempt * 100, 1000),

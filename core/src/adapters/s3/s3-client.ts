@@ -3,9 +3,22 @@
  * default, presigned PUT URLs carry the CRC32 of an empty body, which R2 rejects.
  */
 import { S3Client } from "@aws-sdk/client-s3";
+import { DEFAULT_DEPENDENCY_TIMEOUT_MS } from "../../config.js";
 import type { S3ConnectionSettings } from "../../storage/url-signer.js";
 
-export function createS3Client(settings: S3ConnectionSettings): S3Client {
+export interface S3ClientOptions {
+  /**
+   * Bounds every wait of one attempt: connecting, the response's headers, and any idle gap in a
+   * body. The request timeout only throws with `throwOnRequestTimeout` (otherwise the SDK logs a
+   * warning and keeps waiting). Two attempts, so a stalled bucket fails in about 2 × this.
+   */
+  timeoutMs: number;
+}
+
+/** Attempts per S3 call: one retry for a blip, no more, so the wait stays bounded. */
+export const S3_MAX_ATTEMPTS = 2;
+
+export function createS3Client(settings: S3ConnectionSettings, options: S3ClientOptions = { timeoutMs: DEFAULT_DEPENDENCY_TIMEOUT_MS }): S3Client {
   return new S3Client({
     endpoint: settings.endpoint,
     region: settings.region,
@@ -13,7 +26,12 @@ export function createS3Client(settings: S3ConnectionSettings): S3Client {
     forcePathStyle: true,
     requestChecksumCalculation: "WHEN_REQUIRED",
     responseChecksumValidation: "WHEN_REQUIRED",
-    maxAttempts: 2,
-    requestHandler: { connectionTimeout: 2000, requestTimeout: 10_000 },
+    maxAttempts: S3_MAX_ATTEMPTS,
+    requestHandler: {
+      connectionTimeout: options.timeoutMs,
+      requestTimeout: options.timeoutMs,
+      socketTimeout: options.timeoutMs,
+      throwOnRequestTimeout: true,
+    },
   });
 }

@@ -1,0 +1,68 @@
+/**
+ * The local stack's default store (in memory) persists under UPLOADS_DATA_DIR beside the embedded
+ * S3 server's objects, so a restart on the same data directory keeps both halves consistent.
+ */
+import { mkdtemp, rm } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { describe, expect, it } from "vitest";
+import { pngImage } from "../support/media.js";
+import { uniqueId } from "./support/fixtures.js";
+import { postJson, putPresigned } from "./support/http.js";
+import { startLocalStackProcess } from "./support/local-stack-process.js";
+
+describe("the local stack's default store across a restart", () => {
+  it("keeps linked uploads linked, replays, usage and staged uploads after SIGTERM and a restart on the same data directory", async () => {
+    const dataDir = await mkdtemp(join(tmpdir(), "fitkit-persist-"));
+    try {
+      const userId = uniqueId("user");
+      const orgId = uniqueId("org");
+      const owner = { orgId, userId };
+      const linkedBytes = pngImage(4, 4);
+      const stagedBytes = pngImage(5, 5);
+
+      const first = await startLocalStackProcess({}, { dataDir });
+      const token = await first.token({ userId, orgId, role: "member" });
+      const presigned = await postJson(
+        `${first.api}/uploads`,
+        {
+          ownerType: "progress_photo",
+          files: [
+            { contentType: "image/png", size: linkedBytes.length },
+            { contentType: "image/png", size: stagedBytes.length },
+          ],
+        },
+        token,
+      );
+      const [linked, staged] = presigned.body.uploads;
+      expect((await putPresigned(linked, linkedBytes)).status).toBe(200);
+      expect((await putPresigned(staged, stagedBytes)).status).toBe(200);
+      const consumeLinked = { uploadIds: [linked.uploadId], ownerType: "progress_photo", owner, idempotencyKey: "linked" };
+      const consumed = await first.internal("consume", consumeLinked);
+      const usageBefore = await first.internal("usage", { orgId });
+      await first.close(); // SIGTERM
+
+      const second = await startLocalStackProcess({}, { dataDir });
+      try {
+        const replay = await second.internal("consume", consumeLinked);
+        const usageAfter = await second.internal("usage", { orgId });
+        const signed = await postJson(`${second.api}/uploads/signed-urls`, { keys: [linked.key] }, await second.token({ userId, orgId, role: "member" }));
+        const fetched = await fetch(signed.body.urls[0].url);
+        const stagedConsumed = await second.internal("consume", { uploadIds: [staged.uploadId], ownerType: "progress_photo", owner, idempotencyKey: "staged" });
+        const usageFinal = await second.internal("usage", { orgId });
+
+        expect(consumed.status).toBe(200);
+        expect(replay).toEqual(consumed);
+        expect(usageAfter).toEqual(usageBefore);
+        expect(usageBefore.body).toMatchObject({ used: linkedBytes.length, reserved: stagedBytes.length });
+        expect(Buffer.from(await fetched.arrayBuffer())).toEqual(linkedBytes);
+        expect(stagedConsumed).toMatchObject({ status: 200, body: { uploads: [{ uploadId: staged.uploadId }] } });
+        expect(usageFinal.body).toMatchObject({ used: linkedBytes.length + stagedBytes.length, reserved: 0 });
+      } finally {
+        await second.close();
+      }
+    } finally {
+      await rm(dataDir, { recursive: true, force: true });
+    }
+  }, 60_000);
+});

@@ -11,7 +11,7 @@ import { createDemoRoutes } from "./demo/index.js";
 import { ensureDevKey } from "./dev-auth.js";
 import { type EmbeddedS3, startEmbeddedS3 } from "./embedded-s3.js";
 import { type LocalEnv, resourceVariables } from "./env.js";
-import { loadFunctions } from "./functions.js";
+import { loadFunctions, sqsEvent } from "./functions.js";
 import { createLocalServer, type LocalServerOptions, lambdaContext } from "./server.js";
 
 export interface LocalStack {
@@ -59,11 +59,21 @@ export async function startLocalStack(env: LocalEnv): Promise<LocalStack> {
       Clerk: { jwtKey, authorizedParties: env.clerkAuthorizedParties },
       Clamd: env.clamd,
       UploadSettings: env.settings,
+      MediaQueue: { kind: "in-process" },
     }),
   );
 
   // Loaded only now: handlers read their links on first use.
-  const { routes, internal, schedules } = await loadFunctions();
+  const { routes, internal, schedules, queues } = await loadFunctions();
+
+  // The deployed queue subscriptions, on the in-process queue the handlers enqueue to (Resource.MediaQueue is "in-process").
+  const { inProcessJobQueue } = await import("../functions/lib/deps/job-queue.js");
+  for (const { key, queue, handler } of queues) {
+    inProcessJobQueue.subscribe(async (records) => {
+      const reply = await handler(sqsEvent(queue, records), lambdaContext(key));
+      return { failedMessageIds: reply.batchItemFailures.map((f) => f.itemIdentifier) };
+    });
+  }
 
   const { authenticator } = await import("../functions/lib/deps/authenticator.js");
   const demo = createDemoRoutes({ api, internal, devPrivateKeyPem: devKey?.privateKeyPem ?? null, authenticator: authenticator() });

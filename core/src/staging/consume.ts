@@ -203,7 +203,9 @@ export async function consume(deps: ConsumeDeps, request: ConsumeRequest): Promi
 
   // Every linked image of the media bucket is processed; compliance records stay as retained.
   const mediaJobs = response.uploads.map((u): MediaJob | null =>
-    u.bucket !== deps.complianceBucket && isProcessableImage(u.contentType) ? { bucket: u.bucket, key: u.key, contentType: u.contentType, orgId: owner.orgId } : null,
+    u.bucket !== deps.complianceBucket && isProcessableImage(u.contentType)
+      ? { bucket: u.bucket, key: u.key, contentType: u.contentType, orgId: owner.orgId }
+      : null,
   );
   const outcome = await deps.store.commitConsume({
     uploadIds,

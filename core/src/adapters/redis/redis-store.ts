@@ -50,8 +50,7 @@ interface StoredLink {
   media?: MediaOutcome & { variantBytes?: number };
 }
 
-const variantKeysOf = (media: StoredLink["media"]): string[] =>
-  media?.status === "ready" ? Object.values(media.variants).map((v) => v.key) : [];
+const variantKeysOf = (media: StoredLink["media"]): string[] => (media?.status === "ready" ? Object.values(media.variants).map((v) => v.key) : []);
 
 export class RedisStore implements StagingStore, SignatureTokens, QuotaLedger, LinkedObjects, MediaVariants {
   constructor(private readonly redis: RedisScriptDriver) {}

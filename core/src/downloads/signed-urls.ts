@@ -109,7 +109,9 @@ export async function signedUrls(deps: SignedUrlsDeps, identity: Identity, reque
   const states = new Map<string, MediaState | null>();
   if (images.length > 0) {
     const read = await deps.variants.mediaStates(images.map((key) => ({ bucket: deps.buckets.media, key })));
-    images.forEach((key, i) => states.set(key, read[i] ?? null));
+    images.forEach((key, i) => {
+      states.set(key, read[i] ?? null);
+    });
   }
 
   const now = (deps.clock ?? systemClock).now();

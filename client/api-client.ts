@@ -36,10 +36,27 @@ export interface PresignedUpload {
   deadline: number;
 }
 
+/** One key's answer: a `url` only when `ready`; images also carry their size and placeholder once processed. */
 export interface SignedUrl {
   key: string;
-  url: string;
-  expiresAt: string;
+  status: "ready" | "processing" | "failed";
+  url?: string;
+  expiresAt?: string;
+  width?: number;
+  height?: number;
+  /** ThumbHash, base64. */
+  placeholder?: string;
+  /** Why a `failed` image has no URL: IMAGE_TOO_LARGE, IMAGE_UNREADABLE, NOT_LINKED. */
+  code?: string;
+}
+
+/** Which copy of an image to sign (docs/API.md, "Image variants"). */
+export type ImageVariant = "original" | "display" | "thumb";
+
+export interface SignedUrlsOptions {
+  expiresIn?: number;
+  variant?: ImageVariant;
+  signal?: AbortSignal;
 }
 
 /** `GET /uploads/policy`: the owner types this caller may presign, their types and size limits. */
@@ -53,7 +70,7 @@ export interface ApiClient {
    */
   presign(ownerType: PresignableOwnerType, files: readonly FileToPresign[], signal: AbortSignal, idempotencyKey?: string): Promise<PresignedUpload[]>;
   /** Signed GET URLs for keys the caller may read, in request order. */
-  signedUrls(keys: readonly string[], options?: { expiresIn?: number; signal?: AbortSignal }): Promise<SignedUrl[]>;
+  signedUrls(keys: readonly string[], options?: SignedUrlsOptions): Promise<SignedUrl[]>;
   /** What the caller may upload, to check a file before presigning it. */
   policy(options?: { signal?: AbortSignal }): Promise<UploadPolicy>;
 }
@@ -156,11 +173,15 @@ export function createApiClient(options: ApiClientOptions): ApiClient {
     });
   }
 
-  async function signedUrls(keys: readonly string[], signedOptions: { expiresIn?: number; signal?: AbortSignal } = {}): Promise<SignedUrl[]> {
+  async function signedUrls(keys: readonly string[], signedOptions: SignedUrlsOptions = {}): Promise<SignedUrl[]> {
     const signal = signedOptions.signal ?? new AbortController().signal;
     const { body } = await call<{ urls?: unknown }>(
       "/uploads/signed-urls",
-      { keys, ...(signedOptions.expiresIn === undefined ? {} : { expiresIn: signedOptions.expiresIn }) },
+      {
+        keys,
+        ...(signedOptions.expiresIn === undefined ? {} : { expiresIn: signedOptions.expiresIn }),
+        ...(signedOptions.variant === undefined ? {} : { variant: signedOptions.variant }),
+      },
       signal,
     );
     const urls = body.urls;

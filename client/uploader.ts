@@ -8,7 +8,7 @@
  * with retries and re-presign) and `progress.ts` (progress accounting).
  */
 import { type PresignableOwnerType, TYPE_BY_EXTENSION } from "@fitkit/core/contract/catalog";
-import { createApiClient, type PresignedUpload, type SignedUrl, type UploadPolicy } from "./api-client.js";
+import { createApiClient, type PresignedUpload, type SignedUrl, type SignedUrlsOptions, type UploadPolicy } from "./api-client.js";
 import { UploadClientError } from "./errors.js";
 import { ProgressTracker, type UploadProgress } from "./progress.js";
 import { putFile } from "./put-file.js";
@@ -68,7 +68,7 @@ export interface Uploader {
   /** Uploads every file or rejects with an UploadClientError; results are in input order. */
   upload(files: UploadSource | readonly UploadSource[], options: UploadOptions): Promise<UploadedFile[]>;
   /** Signed GET URLs for keys the caller may read (`POST /uploads/signed-urls`), in request order. */
-  signedUrls(keys: readonly string[], options?: { expiresIn?: number; signal?: AbortSignal }): Promise<SignedUrl[]>;
+  signedUrls(keys: readonly string[], options?: SignedUrlsOptions): Promise<SignedUrl[]>;
   /** The owner types this caller may presign, with their allowed types and size limits (`GET /uploads/policy`). */
   policy(options?: { signal?: AbortSignal }): Promise<UploadPolicy>;
 }

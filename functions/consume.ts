@@ -1,5 +1,7 @@
 /** Internal `consume` — link staged uploads to a parent record, exactly once (the second stage). */
 import { consume, consumeRequestSchema } from "@fitkit/core/staging/consume";
+import { jobQueue } from "./lib/deps/job-queue.js";
+import { mediaVariants } from "./lib/deps/media-variants.js";
 import { scanner } from "./lib/deps/scanner.js";
 import { uploadSettings } from "./lib/deps/settings.js";
 import { stagingStore } from "./lib/deps/staging-store.js";
@@ -16,6 +18,7 @@ export const handler = internalOperation(consumeRequestSchema, async (request) =
       scanner: scanner(),
       scanMaxBytes: uploadSettings().scanMaxBytes,
       complianceBucket: readBucket("ComplianceBucket"),
+      media: { queue: jobQueue(), outbox: await mediaVariants() },
       log: coreLog,
     },
     request,

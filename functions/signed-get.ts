@@ -1,5 +1,9 @@
-/** POST /uploads/signed-urls — presigned GET URLs for keys the caller may read. Signs only: no S3 client, no Redis. */
+/**
+ * POST /uploads/signed-urls — presigned GET URLs for keys the caller may read. No S3 client; one
+ * batched Redis read when images are asked for (their processing state and variant keys).
+ */
 import { createUrlMemo, signedUrls, signedUrlsRequestSchema } from "@fitkit/core/downloads/signed-urls";
+import { mediaVariants } from "./lib/deps/media-variants.js";
 import { readerSigner } from "./lib/deps/signer.js";
 import { authenticatedJsonRoute } from "./lib/http.js";
 import { readBuckets } from "./lib/resources.js";
@@ -8,5 +12,5 @@ const memo = createUrlMemo();
 
 export const handler = authenticatedJsonRoute(signedUrlsRequestSchema, async (identity, body) => ({
   status: 200,
-  body: await signedUrls({ signer: readerSigner(), buckets: readBuckets(), memo }, identity, body),
+  body: await signedUrls({ signer: readerSigner(), buckets: readBuckets(), variants: await mediaVariants(), memo }, identity, body),
 }));

@@ -1,9 +1,13 @@
 /**
  * The sweeper: run every 5 minutes by the schedule, and invocable as the internal `sweep`
- * operation — the same code either way. Logs its report as one structured line.
+ * operation — the same code either way. It also re-drives media jobs whose hand-off after consume
+ * did not complete. Logs its report as one structured line.
  */
+import { redriveMediaJobs } from "@fitkit/core/media/process-media";
 import { sweep, sweepRequestSchema } from "@fitkit/core/staging/sweep";
 import type { Context } from "aws-lambda";
+import { jobQueue } from "./lib/deps/job-queue.js";
+import { mediaVariants } from "./lib/deps/media-variants.js";
 import { stagingStore } from "./lib/deps/staging-store.js";
 import { objectStore } from "./lib/deps/storage.js";
 import { internalOperation } from "./lib/internal.js";
@@ -18,9 +22,11 @@ const sweepOperation = internalOperation(sweepRequestSchema, async (_event, cont
     complianceBucket: readBucket("ComplianceBucket"),
     remainingTimeMs: () => context.getRemainingTimeInMillis(),
   });
+  // Media jobs whose hand-off after consume did not complete (docs/ARCHITECTURE.md, "Media processing").
+  const { redriven } = await redriveMediaJobs({ queue: jobQueue(), outbox: await mediaVariants() });
   const { failures, ...summary } = report;
-  (report.failed > 0 ? logger.warn : logger.info).call(logger, "sweep finished", { ...summary, failures });
-  return summary;
+  (report.failed > 0 ? logger.warn : logger.info).call(logger, "sweep finished", { ...summary, failures, mediaJobsRedriven: redriven });
+  return { ...summary, mediaJobsRedriven: redriven };
 });
 
 /** Over invoke an error is an `{ error }` reply; a scheduled run fails loudly so the failure is on record. */

@@ -1,9 +1,11 @@
 /**
  * The deployed function table (`stacks/functions.ts`) as the local stack serves it: each routed
  * function on its API Gateway route, each internal one as `POST /internal/<operation>`, each
- * schedule on a timer. No handler, route or operation is listed here by hand.
+ * schedule on a timer, each queue subscriber on the in-process queue (SQS-shaped events). No
+ * handler, route or operation is listed here by hand.
  */
-import { FUNCTION_KEYS, FUNCTIONS, type FunctionKey, type FunctionSpec, type InternalOperationName } from "../stacks/functions.js";
+import type { SQSBatchResponse, SQSEvent } from "aws-lambda";
+import { FUNCTION_KEYS, FUNCTIONS, type FunctionKey, type FunctionSpec, type InternalOperationName, type QueueName } from "../stacks/functions.js";
 import type { HttpHandler, InternalHandler, InternalOperation, Route } from "./server.js";
 
 /**
@@ -28,21 +30,32 @@ export interface LocalSchedule {
   timeoutMs: number;
 }
 
+/** A queue's subscriber, as Lambda's SQS event source calls it. */
+export interface LocalQueueSubscriber {
+  key: FunctionKey;
+  queue: QueueName;
+  handler: (event: SQSEvent, context: unknown) => Promise<SQSBatchResponse>;
+  timeoutMs: number;
+}
+
 export interface LocalFunctions {
   routes: Route[];
   /** By operation name. */
   internal: Record<string, InternalOperation>;
   schedules: LocalSchedule[];
+  queues: LocalQueueSubscriber[];
 }
 
 /** Imports every handler of the table. Call it once the linked resources are set: handlers read them on first use. */
 export async function loadFunctions(): Promise<LocalFunctions> {
   const loaded = await Promise.all(FUNCTION_KEYS.map(async (key) => ({ key, spec: FUNCTIONS[key] as FunctionSpec, handler: await importHandler(key) })));
-  const functions: LocalFunctions = { routes: [], internal: {}, schedules: [] };
+  const functions: LocalFunctions = { routes: [], internal: {}, schedules: [], queues: [] };
   for (const { key, spec, handler } of loaded) {
     if (spec.route) {
       const [method, path] = spec.route.split(" ") as [string, string];
       functions.routes.push({ method, path, handler: handler as HttpHandler, functionName: key, timeoutMs: timeoutToMs(spec.timeout) });
+    } else if (spec.queue) {
+      functions.queues.push({ key, queue: spec.queue, handler: handler as LocalQueueSubscriber["handler"], timeoutMs: timeoutToMs(spec.timeout) });
     } else {
       const operation = spec.operation as InternalOperationName;
       functions.internal[operation] = {
@@ -85,4 +98,26 @@ export function rateToMs(schedule: string): number {
   const match = /^rate\((\d+) (minute|hour|day)s?\)$/.exec(schedule);
   if (!match) throw new Error(`The local stack runs rate(N minutes|hours|days) schedules only, got ${schedule}`);
   return Number(match[1]) * UNIT_MS[match[2]!]!;
+}
+
+/** Records of the in-process queue as the SQS event Lambda's event source would deliver. */
+export function sqsEvent(queue: QueueName, records: { messageId: string; body: string; receiveCount: number }[]): SQSEvent {
+  return {
+    Records: records.map((r) => ({
+      messageId: r.messageId,
+      receiptHandle: r.messageId,
+      body: r.body,
+      attributes: {
+        ApproximateReceiveCount: String(r.receiveCount),
+        SentTimestamp: String(Date.now()),
+        SenderId: "local",
+        ApproximateFirstReceiveTimestamp: String(Date.now()),
+      },
+      messageAttributes: {},
+      md5OfBody: "",
+      eventSource: "aws:sqs",
+      eventSourceARN: `arn:aws:sqs:local:000000000000:${queue}`,
+      awsRegion: "local",
+    })),
+  };
 }

@@ -14,7 +14,7 @@ import { createDemoRoutes } from "./demo/index.js";
 import { ensureDevKey } from "./dev-auth.js";
 import { type LocalLog, type SupervisedS3, superviseEmbeddedS3 } from "./embedded-s3-supervisor.js";
 import { type LocalEnv, resourceVariables } from "./env.js";
-import { loadFunctions } from "./functions.js";
+import { loadFunctions, sqsEvent } from "./functions.js";
 import { MEMORY_STORE_FILE, type MemoryPersistence, persistMemoryStore } from "./memory-persistence.js";
 import { createLocalServer, type InternalOperation, type LocalServerOptions, lambdaContext, type Route } from "./server.js";
 
@@ -76,13 +76,27 @@ export async function startLocalStack(env: LocalEnv): Promise<LocalStack> {
       Clerk: { jwtKey, authorizedParties: env.clerkAuthorizedParties },
       Clamd: env.clamd,
       UploadSettings: env.settings,
+      MediaQueue: { kind: "in-process" },
     }),
   );
 
   // Loaded only now: handlers read their links on first use.
-  const { routes, internal, schedules } = await loadFunctions();
+  const { routes, internal, schedules, queues } = await loadFunctions();
   const persistence = await persistDefaultStore(env, routes, internal);
   if (embedded) guardHealth(routes, embedded);
+
+  // The deployed queue subscriptions, on the in-process queue the handlers enqueue to (Resource.MediaQueue is "in-process").
+  const { inProcessJobQueue } = await import("../functions/lib/deps/job-queue.js");
+  for (const { key, queue, handler, timeoutMs } of queues) {
+    inProcessJobQueue.subscribe(async (records) => {
+      try {
+        const reply = await handler(sqsEvent(queue, records), lambdaContext(key, timeoutMs));
+        return { failedMessageIds: reply.batchItemFailures.map((f) => f.itemIdentifier) };
+      } finally {
+        persistence?.changed();
+      }
+    });
+  }
 
   const { authenticator } = await import("../functions/lib/deps/authenticator.js");
   const demo = createDemoRoutes({ api, internal, devPrivateKeyPem: devKey?.privateKeyPem ?? null, authenticator: authenticator() });

@@ -1,13 +1,14 @@
 /**
  * One Lambda per handler, derived from the table in `stacks/functions.ts`: HTTP functions behind
  * API Gateway v2, internal functions with no route (invocable only by the caller roles of the
- * stage config), the sweeper also on a schedule.
+ * stage config), the sweeper also on a schedule, queue subscribers on their queue.
  */
 import { createHash } from "node:crypto";
 // The schedule's payload is owned by the handlers that must recognise it.
 import { SCHEDULED_EVENT } from "../functions/lib/scheduled-event.js";
 import { componentName, FUNCTION_KEYS, type FunctionKey, functionSpec, INTERNAL_FUNCTION_KEYS, type LinkName } from "./functions.js";
 import type { LinkTarget } from "./links.js";
+import type { Queues } from "./queues.js";
 import { callersOf, type StageConfig } from "./stage-config.js";
 
 export const LAMBDA_RUNTIME = "nodejs22.x";
@@ -17,21 +18,33 @@ export function physicalFunctionName(key: FunctionKey): string {
   return `${$app.name}-${$app.stage}-${key}`;
 }
 
-export function createApi(args: { links: Record<LinkName, LinkTarget>; config: StageConfig }) {
-  const { links, config } = args;
+export function createApi(args: { links: Record<LinkName, LinkTarget>; queues: Queues; config: StageConfig }) {
+  const { links, queues, config } = args;
 
   const functions = Object.fromEntries(
     FUNCTION_KEYS.map((key) => {
       const spec = functionSpec(key);
       const fn = new sst.aws.Function(componentName(key), {
         name: physicalFunctionName(key),
-        description: spec.route ? `fitkit-uploads ${spec.route}` : `fitkit-uploads internal: ${key}`,
+        description: spec.route ? `fitkit-uploads ${spec.route}` : spec.queue ? `fitkit-uploads ${spec.queue} subscriber` : `fitkit-uploads internal: ${key}`,
         handler: spec.handler,
         runtime: LAMBDA_RUNTIME,
         architecture: "arm64",
         timeout: spec.timeout,
         memory: spec.memory,
         link: spec.links.map((name) => links[name]),
+        ...(spec.install ? { nodejs: { install: [...spec.install] } } : {}),
+        // What Lambda's SQS event source needs of its function's role (the subscription is made by ARN below).
+        ...(spec.queue
+          ? {
+              permissions: [
+                {
+                  actions: ["sqs:ReceiveMessage", "sqs:DeleteMessage", "sqs:ChangeMessageVisibility", "sqs:GetQueueAttributes"],
+                  resources: [queues[spec.queue].arn],
+                },
+              ],
+            }
+          : {}),
       });
       return [key, fn];
     }),
@@ -52,6 +65,8 @@ export function createApi(args: { links: Record<LinkName, LinkTarget>; config: S
   for (const key of FUNCTION_KEYS) {
     const spec = functionSpec(key);
     if (spec.route) api.route(spec.route, functions[key].arn);
+    // One job per invocation (a photo fills the memory), failures reported per message.
+    if (spec.queue) queues[spec.queue].subscribe(functions[key].arn, { batch: { size: 1, partialResponses: true } });
     if (spec.schedule) {
       new sst.aws.CronV2(`${componentName(key)}Schedule`, {
         function: functions[key],

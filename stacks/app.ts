@@ -5,6 +5,7 @@
 import { createApi } from "./api.js";
 import { FUNCTIONS, INTERNAL_FUNCTION_KEYS } from "./functions.js";
 import { createLinks } from "./links.js";
+import { createQueues } from "./queues.js";
 import { createSecrets } from "./secrets.js";
 import type { StageConfig } from "./stage-config.js";
 import { createStorage } from "./storage.js";
@@ -16,14 +17,16 @@ export function createUploadsApp(config: StageConfig) {
     appOrigins: config.appOrigins,
     retain: $app.removal !== "remove",
   });
-  const links = createLinks({ secrets, storage, uploadSettings: config.uploadSettings });
-  const { api, functions } = createApi({ links, config });
+  const queues = createQueues();
+  const links = createLinks({ secrets, storage, queues, uploadSettings: config.uploadSettings });
+  const { api, functions } = createApi({ links, queues, config });
 
   // Printed by `sst deploy`; other services invoke the internal functions by these names.
   return {
     api: api.url,
     mediaBucket: storage.media.name,
     complianceBucket: storage.compliance.name,
+    mediaDeadLetterQueue: queues.mediaDeadLetter.url,
     functions: Object.fromEntries(Object.entries(functions).map(([key, fn]) => [key, fn.name])),
     // Operation → function name: what `lambdaTransport({ functionNames })` of @fitkit/uploads-sdk takes.
     internalFunctions: Object.fromEntries(INTERNAL_FUNCTION_KEYS.map((key) => [FUNCTIONS[key].operation, functions[key].name])),

@@ -16,7 +16,7 @@
  */
 
 /** The link names the handlers read through `Resource.<Name>` (the local stack sets the same names). */
-export const LINK_NAMES = ["MediaBucket", "ComplianceBucket", "R2Writer", "R2Reader", "Redis", "Clerk", "Clamd", "UploadSettings"] as const;
+export const LINK_NAMES = ["MediaBucket", "ComplianceBucket", "R2Writer", "R2Reader", "Redis", "Clerk", "Clamd", "UploadSettings", "MediaQueue"] as const;
 export type LinkName = (typeof LINK_NAMES)[number];
 
 type HttpMethod = "GET" | "POST" | "PUT" | "PATCH" | "DELETE";
@@ -30,6 +30,8 @@ interface FunctionSpecBase {
   timeout?: `${number} ${"second" | "seconds" | "minute" | "minutes"}`;
   /** Lambda memory; SST's default (1024 MB) when absent. */
   memory?: `${number} MB`;
+  /** Packages SST installs into the bundle (`nodejs.install`) instead of inlining them: native binaries for Lambda's Linux. */
+  install?: readonly string[];
 }
 
 /** Served by API Gateway v2 on `route`. */
@@ -37,6 +39,7 @@ export interface HttpFunctionSpec extends FunctionSpecBase {
   route: RouteKey;
   internal?: never;
   schedule?: never;
+  queue?: never;
 }
 
 /** No route: invoked with Lambda Invoke by the caller roles in the stage config (and by `schedule`). */
@@ -49,11 +52,24 @@ export interface InternalFunctionSpec extends FunctionSpecBase {
    */
   operation: string;
   route?: never;
+  queue?: never;
   /** EventBridge Scheduler expression, e.g. `rate(5 minutes)`. */
   schedule?: `rate(${string})` | `cron(${string})`;
 }
 
-export type FunctionSpec = HttpFunctionSpec | InternalFunctionSpec;
+/** The queues of the stack (`stacks/queues.ts` makes them; each has a dead-letter queue). */
+export const QUEUE_NAMES = ["MediaQueue"] as const;
+export type QueueName = (typeof QUEUE_NAMES)[number] & LinkName;
+
+/** No route: the subscriber of `queue` (SQS event source, partial batch responses); the local stack drives it in-process. */
+export interface QueueFunctionSpec extends FunctionSpecBase {
+  queue: QueueName;
+  route?: never;
+  internal?: never;
+  schedule?: never;
+}
+
+export type FunctionSpec = HttpFunctionSpec | InternalFunctionSpec | QueueFunctionSpec;
 
 export const FUNCTIONS = {
   presign: {
@@ -64,8 +80,9 @@ export const FUNCTIONS = {
   "signed-get": {
     handler: "functions/signed-get.handler",
     route: "POST /uploads/signed-urls",
-    // Signs only: stable URLs come from time-bucketed signing dates, not a cache, so no Redis.
-    links: ["MediaBucket", "ComplianceBucket", "R2Reader", "Clerk"],
+    // Stable URLs come from time-bucketed signing dates, not a cache; Redis is read (one batched
+    // read) only for the processing state and variant keys of images.
+    links: ["MediaBucket", "ComplianceBucket", "R2Reader", "Clerk", "Redis"],
   },
   "upload-policy": {
     handler: "functions/upload-policy.handler",
@@ -101,7 +118,7 @@ export const FUNCTIONS = {
     handler: "functions/consume.handler",
     internal: true,
     operation: "consume",
-    links: ["MediaBucket", "ComplianceBucket", "R2Writer", "Redis", "Clamd", "UploadSettings"],
+    links: ["MediaBucket", "ComplianceBucket", "R2Writer", "Redis", "Clamd", "UploadSettings", "MediaQueue"],
     // N parallel HEAD/range reads plus an optional clamd scan of up to scanMaxBytes.
     timeout: "60 seconds",
   },
@@ -136,9 +153,20 @@ export const FUNCTIONS = {
     internal: true,
     operation: "sweep",
     schedule: "rate(5 minutes)",
-    links: ["MediaBucket", "ComplianceBucket", "R2Writer", "Redis", "UploadSettings"],
+    links: ["MediaBucket", "ComplianceBucket", "R2Writer", "Redis", "UploadSettings", "MediaQueue"],
     // Runs every 5 minutes; must finish well before the next run (the lease covers overlap).
     timeout: "2 minutes",
+  },
+  "process-media": {
+    handler: "functions/process-media.handler",
+    queue: "MediaQueue",
+    links: ["MediaBucket", "R2Writer", "Redis"],
+    // A 48-MP photo decodes to ~190 MB of RGBA, held while three encodings run; 3008 MB also buys
+    // Lambda's proportional CPU share for the encoders.
+    memory: "3008 MB",
+    timeout: "2 minutes",
+    // sharp loads a native libvips: SST installs it for the function's platform rather than bundling it.
+    install: ["sharp"],
   },
 } as const satisfies Record<string, FunctionSpec>;
 
@@ -150,6 +178,12 @@ export type InternalFunctionKey = {
 export const FUNCTION_KEYS = Object.keys(FUNCTIONS) as FunctionKey[];
 
 export const INTERNAL_FUNCTION_KEYS = FUNCTION_KEYS.filter((key): key is InternalFunctionKey => "internal" in FUNCTIONS[key]);
+
+export type QueueFunctionKey = {
+  [K in FunctionKey]: (typeof FUNCTIONS)[K] extends { queue: QueueName } ? K : never;
+}[FunctionKey];
+
+export const QUEUE_FUNCTION_KEYS = FUNCTION_KEYS.filter((key): key is QueueFunctionKey => "queue" in FUNCTIONS[key]);
 
 /** `sweep`, `consume`, …: the names of the internal operations (see `InternalFunctionSpec.operation`). */
 export type InternalOperationName = (typeof FUNCTIONS)[InternalFunctionKey]["operation"];

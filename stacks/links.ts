@@ -6,6 +6,7 @@
  */
 import { DEFAULT_CLAMD_PORT } from "@fitkit/core/config";
 import type { LinkName } from "./functions.js";
+import type { Queues } from "./queues.js";
 import type { Secrets } from "./secrets.js";
 import type { UploadSettings } from "./stage-config.js";
 import type { Storage } from "./storage.js";
@@ -32,7 +33,7 @@ export function r2Endpoint(accountId: $util.Input<string>): $util.Output<string>
   return $interpolate`https://${accountId}.r2.cloudflarestorage.com`;
 }
 
-export function createLinks(args: { secrets: Secrets; storage: Storage; uploadSettings: UploadSettings }): Record<LinkName, LinkTarget> {
+export function createLinks(args: { secrets: Secrets; storage: Storage; queues: Queues; uploadSettings: UploadSettings }): Record<LinkName, LinkTarget> {
   const { secrets, storage } = args;
   const endpoint = r2Endpoint(secrets.R2AccountId.value);
   const clamd = secrets.ClamdAddress.value.apply(parseClamdAddress);
@@ -74,6 +75,12 @@ export function createLinks(args: { secrets: Secrets; storage: Storage; uploadSe
     }),
     UploadSettings: new sst.Linkable("UploadSettings", {
       properties: { ...args.uploadSettings },
+    }),
+    // The queue's URL (core's Queue config section) and the right to send to it — only that, where
+    // linking the Queue component itself would grant sqs:* on it.
+    MediaQueue: new sst.Linkable("MediaQueue", {
+      properties: { url: args.queues.MediaQueue.url },
+      include: [sst.aws.permission({ actions: ["sqs:SendMessage"], resources: [args.queues.MediaQueue.arn] })],
     }),
   };
 }

@@ -148,3 +148,134 @@ export function peExecutableBytes(): Buffer {
 
 export const htmlBytes = () => ascii("<!doctype html><html><body><script>alert(document.cookie)</script></body></html>");
 export const svgBytes = () => ascii('<svg xmlns="http://www.w3.org/2000/svg" onload="alert(1)"><circle r="4"/></svg>');
+
+// Real photos, made with real tools at test time: ImageMagick draws, exiftool writes the metadata a
+// phone writes, heif-enc (libheif, x265) encodes HEIC as iPhones do.
+import { execFileSync } from "node:child_process";
+import { mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+
+/** ImageMagick itself (an earlier `convert` on PATH may be a stand-in). */
+const IMAGEMAGICK = "/usr/bin/convert";
+
+/** What a phone leaks: where, on which device, when. */
+export const PHONE_METADATA = {
+  latitude: 48.8584,
+  longitude: 2.2945,
+  serialNumber: "SN-FITKIT-0042",
+  dateTimeOriginal: "2024:05:06 07:08:09",
+} as const;
+
+function inTempDir<T>(run: (dir: string) => T): T {
+  const dir = mkdtempSync(join(tmpdir(), "fitkit-media-"));
+  try {
+    return run(dir);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+function writePhoneMetadata(file: string, extra: string[] = []): void {
+  execFileSync("exiftool", [
+    "-q",
+    "-overwrite_original",
+    `-GPSLatitude=${PHONE_METADATA.latitude}`,
+    "-GPSLatitudeRef=N",
+    `-GPSLongitude=${PHONE_METADATA.longitude}`,
+    "-GPSLongitudeRef=E",
+    `-SerialNumber=${PHONE_METADATA.serialNumber}`,
+    `-DateTimeOriginal=${PHONE_METADATA.dateTimeOriginal}`,
+    "-Make=FitPhone",
+    "-Model=FitPhone 15",
+    ...extra,
+    file,
+  ]);
+}
+
+/** A `width`×`height` picture with a gradient (so encoders have real work) drawn by ImageMagick. */
+function drawn(dir: string, name: string, width: number, height: number): string {
+  const file = join(dir, name);
+  execFileSync(IMAGEMAGICK, [
+    "-size",
+    `${width}x${height}`,
+    "gradient:#c03020-#2040c0",
+    "-fill",
+    "#f0d000",
+    "-draw",
+    `circle ${width / 4},${height / 4} ${width / 3},${height / 4}`,
+    file,
+  ]);
+  return file;
+}
+
+/**
+ * A JPEG as a phone stores a portrait photo: landscape pixels (`width`×`height`) with EXIF
+ * orientation 6 (rotate 90° clockwise to display), GPS, the camera's serial number, time taken.
+ */
+export function phoneJpeg(width = 640, height = 480): Buffer {
+  return inTempDir((dir) => {
+    const file = drawn(dir, "photo.jpg", width, height);
+    writePhoneMetadata(file, ["-Orientation=6", "-n"]);
+    return readFileSync(file);
+  });
+}
+
+/** An HEVC-coded HEIC (what iPhones write) with GPS and serial number in its EXIF. */
+export function phoneHeic(width = 640, height = 480): Buffer {
+  return inTempDir((dir) => {
+    const source = drawn(dir, "photo.png", width, height);
+    const file = join(dir, "photo.heic");
+    execFileSync("heif-enc", ["-q", "60", source, "-o", file]);
+    writePhoneMetadata(file);
+    return readFileSync(file);
+  });
+}
+
+/** A WebP with EXIF (GPS, serial number). */
+export function exifWebp(width = 300, height = 200): Buffer {
+  return inTempDir((dir) => {
+    const file = drawn(dir, "photo.webp", width, height);
+    writePhoneMetadata(file);
+    return readFileSync(file);
+  });
+}
+
+/** A PNG with a text comment and EXIF (GPS, serial number). */
+export function commentedPng(width = 200, height = 150): Buffer {
+  return inTempDir((dir) => {
+    const file = drawn(dir, "photo.png", width, height);
+    writePhoneMetadata(file, ["-m", "-Comment=taken at home"]);
+    return readFileSync(file);
+  });
+}
+
+/** A decompression bomb: a small, valid PNG header declaring `width`×`height` pixels (the data is one short row). */
+export function pngBomb(width = 100_000, height = 100_000): Buffer {
+  const header = Buffer.alloc(13);
+  header.writeUInt32BE(width, 0);
+  header.writeUInt32BE(height, 4);
+  header[8] = 8;
+  header[9] = 2;
+  return Buffer.concat([
+    Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]),
+    chunk("IHDR", header),
+    chunk("IDAT", deflateSync(Buffer.alloc(1 + width * 3))),
+    chunk("IEND", new Uint8Array()),
+  ]);
+}
+
+/** A real JPEG cut off halfway through its scan data. */
+export function truncatedJpeg(): Buffer {
+  const whole = phoneJpeg(320, 240);
+  return whole.subarray(0, Math.floor(whole.length * 0.6));
+}
+
+/** A file that passes as HEIC by its magic bytes but holds no decodable image. */
+export function undecodableHeic(): Buffer {
+  const whole = phoneHeic(320, 240);
+  // Keep the header boxes (ftyp, meta) and replace the coded image data with zeros.
+  const corrupted = Buffer.from(whole);
+  corrupted.fill(0, Math.floor(whole.length * 0.5));
+  return corrupted;
+}

@@ -4,6 +4,7 @@
  * docs/API.md this pipeline produces, each with the error body shape.
  */
 import { PutObjectCommand, S3Client } from "@aws-sdk/client-s3";
+import sharp from "sharp";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { pngImage } from "../support/media.js";
 import { sleep, uniqueId } from "./support/fixtures.js";
@@ -36,7 +37,7 @@ async function presignOne(token: string, file: { contentType: string; size: numb
 }
 
 describe("the staged upload over HTTP", () => {
-  it("presign → PUT → consume → signed URL → GET returns the same bytes", async () => {
+  it("presign → PUT → consume → signed URL → GET returns the same picture, processed", async () => {
     const who = await member();
     const bytes = pngImage(3, 2);
 
@@ -68,12 +69,23 @@ describe("the staged upload over HTTP", () => {
       },
     });
 
-    const signed = await postJson(`${stack.api}/uploads/signed-urls`, { keys: [upload.key], expiresIn: 900 }, who.token);
+    // Processed in the background: asked again until ready, then served from the processed copy.
+    let signed = await postJson(`${stack.api}/uploads/signed-urls`, { keys: [upload.key], expiresIn: 900 }, who.token);
+    for (let i = 0; signed.body.urls?.[0]?.status === "processing" && i < 80; i++) {
+      await sleep(250);
+      signed = await postJson(`${stack.api}/uploads/signed-urls`, { keys: [upload.key], expiresIn: 900 }, who.token);
+    }
     expect(signed.status).toBe(200);
+    expect(signed.body.urls[0]).toMatchObject({ key: upload.key, status: "ready", width: 3, height: 2, placeholder: expect.any(String) });
+    expect(signed.body.urls[0].url).toContain("/variants/");
     const download = await fetch(signed.body.urls[0].url);
     expect(download.status).toBe(200);
     expect(download.headers.get("content-type")).toBe("image/png");
-    expect(Buffer.from(await download.arrayBuffer())).toEqual(bytes);
+    expect(
+      await sharp(Buffer.from(await download.arrayBuffer()))
+        .raw()
+        .toBuffer(),
+    ).toEqual(await sharp(bytes).raw().toBuffer());
 
     // The same key and expiresIn within the window give the identical URL (the window is a time
     // bucket; if the two calls straddled its edge, the next call must match the second).

@@ -116,18 +116,19 @@ describe("a signed GET pins the response headers, whatever storage kept", () => 
     await client.send(new PutObjectCommand({ Bucket: bucket, Key: key, Body: pngImage(), ...hostile }));
   }
 
-  it("an image is served inline under its server-made name, with a private cache no longer than the URL lives", async () => {
+  // Images are served only from their processed copies, which the server writes; a video is signed as stored.
+  it("a video is served inline under its server-made name, with a private cache no longer than the URL lives", async () => {
     const who: Identity = { ...member(), role: "admin" };
     const uploadId = "0123456789abcdef0123456789abcdef";
-    const key = mediaKey({ orgId: who.orgId!, ownerType: "progress_photo", userId: who.userId, uploadId, contentType: "image/png" });
+    const key = mediaKey({ orgId: who.orgId!, ownerType: "exercise_comment", userId: who.userId, uploadId, contentType: "video/mp4" });
     await storeHostile(key);
 
-    const { urls } = await signedUrls({ signer, buckets }, who, { keys: [key], expiresIn: 3600 });
-    const read = await fetch(urls[0]!.url);
+    const { urls } = await signedUrls({ signer, buckets, variants: store }, who, { keys: [key], expiresIn: 3600 });
+    const read = await fetch(urls[0]!.url!);
 
     expect(read.status).toBe(200);
-    expect(read.headers.get("content-type")).toBe("image/png");
-    expect(read.headers.get("content-disposition")).toBe(`inline; filename="${uploadId}.png"`);
+    expect(read.headers.get("content-type")).toBe("video/mp4");
+    expect(read.headers.get("content-disposition")).toBe(`inline; filename="${uploadId}.mp4"`);
     expect(read.headers.get("cache-control")).toBe("private, max-age=300");
   });
 
@@ -137,8 +138,8 @@ describe("a signed GET pins the response headers, whatever storage kept", () => 
     const key = `records/${who.orgId}/${uploadId}.pdf`;
     await storeHostile(key, COMPLIANCE);
 
-    const { urls } = await signedUrls({ signer, buckets }, who, { keys: [key], expiresIn: 3600 });
-    const read = await fetch(urls[0]!.url);
+    const { urls } = await signedUrls({ signer, buckets, variants: store }, who, { keys: [key], expiresIn: 3600 });
+    const read = await fetch(urls[0]!.url!);
 
     expect(read.status).toBe(200);
     expect(read.headers.get("content-type")).toBe("application/pdf");

@@ -86,6 +86,13 @@ export const configSchemas = {
     host: z.string().default(""),
     port: z.coerce.number().int().min(0).max(65_535).default(DEFAULT_CLAMD_PORT),
   }),
+  /**
+   * The media-processing queue: SQS (`url`, as SST links an `sst.aws.Queue`) deployed, or an explicit
+   * `kind: "in-process"` — the local stack's process-media handler in the same process.
+   */
+  Queue: z
+    .object({ kind: z.literal("in-process").optional(), url: z.url().optional() })
+    .refine((q) => Boolean(q.kind) !== Boolean(q.url), { message: 'url (the SQS queue URL), or kind "in-process" (local stack only) — exactly one' }),
 } as const;
 
 export type ConfigSection = keyof typeof configSchemas;

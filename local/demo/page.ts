@@ -313,11 +313,18 @@ ui.linkButton.addEventListener("click", async () => {
   }
 });
 
+/** Linked images are processed in the background: ask again while any is still processing (about 20 s at most). */
+async function readyUrls(keys: string[]) {
+  for (let attempt = 0; ; attempt++) {
+    // The display copy: ≤ 1600 px, metadata-free, and a format every browser shows (HEIC becomes WebP).
+    const urls = await uploader.signedUrls(keys, { expiresIn: 900, variant: "display" });
+    if (attempt >= 80 || urls.every((u) => u.status !== "processing")) return urls;
+    await new Promise((resolve) => setTimeout(resolve, 250));
+  }
+}
+
 async function showLinked(linked: DemoState["linked"]): Promise<void> {
-  const urls = await uploader.signedUrls(
-    linked.map((u) => u.key),
-    { expiresIn: 900 },
-  );
+  const urls = await readyUrls(linked.map((u) => u.key));
   ui.gallery.querySelector(".empty")?.remove();
   urls.forEach((signed, i) => {
     const upload = linked[i]!;
@@ -326,7 +333,7 @@ async function showLinked(linked: DemoState["linked"]): Promise<void> {
       : upload.contentType.startsWith("video/")
         ? h("video", { src: signed.url, controls: "", preload: "metadata", "data-key": upload.key })
         : h("a", { href: signed.url, "data-key": upload.key, target: "_blank", rel: "noopener" }, "Open file");
-    const expires = new Date(signed.expiresAt).toLocaleTimeString([], { hour12: false, hour: "2-digit", minute: "2-digit" });
+    const expires = new Date(signed.expiresAt ?? Date.now()).toLocaleTimeString([], { hour12: false, hour: "2-digit", minute: "2-digit" });
     ui.gallery.prepend(
       h(
         "figure",

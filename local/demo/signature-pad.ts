@@ -423,8 +423,8 @@ export function mountSignaturePad(context: SignaturePadContext): SignaturePad {
       log(`Signature linked → ${linked.key}`, "ok");
       // Read it back as the admin: a short-lived presigned GET (the image renders inline).
       const [signed] = await uploader.signedUrls([linked.key], { expiresIn: 300 });
-      sig.image.src = signed!.url;
-      sig.recordMeta.textContent += ` · URL until ${shortTime(signed!.expiresAt)}`;
+      sig.image.src = signed!.url!; // compliance records are served as stored: always ready
+      sig.recordMeta.textContent += ` · URL until ${shortTime(signed!.expiresAt!)}`;
       s.phase = "linked";
     } catch (error) {
       s.phase = "error";

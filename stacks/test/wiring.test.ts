@@ -66,18 +66,28 @@ const EXPECTED_INVOKERS = {
 
 const EXPECTED_LINKS = {
   "functions/presign.handler": ["MediaBucket", "R2Writer", "Redis", "Clerk", "UploadSettings"],
-  "functions/signed-get.handler": ["MediaBucket", "ComplianceBucket", "R2Reader", "Clerk"],
+  "functions/signed-get.handler": ["MediaBucket", "ComplianceBucket", "R2Reader", "Clerk", "Redis"],
   "functions/public-signature-put.handler": ["ComplianceBucket", "R2Writer", "Redis", "Clamd", "UploadSettings"],
   "functions/public-signature-upload-request.handler": ["ComplianceBucket", "R2Writer", "Redis", "UploadSettings"],
   "functions/public-signature-complete.handler": ["ComplianceBucket", "R2Writer", "Redis", "Clamd", "UploadSettings"],
   "functions/upload-policy.handler": ["Clerk"],
-  "functions/consume.handler": ["MediaBucket", "ComplianceBucket", "R2Writer", "Redis", "Clamd", "UploadSettings"],
+  "functions/consume.handler": ["MediaBucket", "ComplianceBucket", "R2Writer", "Redis", "Clamd", "UploadSettings", "MediaQueue"],
   "functions/release.handler": ["MediaBucket", "ComplianceBucket", "R2Writer", "Redis", "UploadSettings"],
   "functions/issue-signature-token.handler": ["Redis", "UploadSettings"],
   "functions/usage.handler": ["Redis", "UploadSettings"],
   "functions/set-quota.handler": ["Redis", "UploadSettings"],
-  "functions/sweeper.handler": ["MediaBucket", "ComplianceBucket", "R2Writer", "Redis", "UploadSettings"],
+  "functions/sweeper.handler": ["MediaBucket", "ComplianceBucket", "R2Writer", "Redis", "UploadSettings", "MediaQueue"],
   "functions/health.handler": [],
+  "functions/process-media.handler": ["MediaBucket", "R2Writer", "Redis"],
+};
+
+/** The only IAM grants: sending to the media queue (consume's hand-off, the sweeper's re-drive) and consuming it. */
+const SEND_TO_MEDIA_QUEUE = ["sqs:SendMessage"];
+const CONSUME_MEDIA_QUEUE = ["sqs:ReceiveMessage", "sqs:DeleteMessage", "sqs:ChangeMessageVisibility", "sqs:GetQueueAttributes"];
+const EXPECTED_QUEUE_ACTIONS: Record<string, string[]> = {
+  "functions/consume.handler": SEND_TO_MEDIA_QUEUE,
+  "functions/sweeper.handler": SEND_TO_MEDIA_QUEUE,
+  "functions/process-media.handler": CONSUME_MEDIA_QUEUE,
 };
 
 const SEVEN_YEARS_SECONDS = (7 * 365 + 2) * 86_400;
@@ -135,11 +145,16 @@ describe("functions", () => {
     }
   });
 
-  it("no function has an IAM permission of its own (R2 and Redis are reached with linked credentials)", () => {
+  it("no function has an IAM permission of its own but on the media queue (R2 and Redis are reached with linked credentials)", () => {
+    const mediaQueueArn = theOne(app, TYPES.sqsQueue, (q) => q.name === "MediaJobsQueue").state.arn;
     for (const deployed of functions.values()) {
       const role = theOne(app, TYPES.role, (r) => r.name === deployed.lambda.name.replace(/Function$/, "Role"));
       const statements = role.inputs.inlinePolicies.flatMap((p: { policy: string }) => JSON.parse(p.policy).Statement);
-      expect({ handler: deployed.handler, statements }).toEqual({ handler: deployed.handler, statements: [] });
+      const actions = EXPECTED_QUEUE_ACTIONS[deployed.handler];
+      expect({ handler: deployed.handler, statements }).toEqual({
+        handler: deployed.handler,
+        statements: actions ? [{ actions, effect: "Allow", resources: [mediaQueueArn] }] : [],
+      });
     }
   });
 
@@ -222,6 +237,43 @@ describe("the sweeper", () => {
   });
 });
 
+describe("media processing", () => {
+  const queue = () => theOne(app, TYPES.sqsQueue, (q) => q.name === "MediaJobsQueue");
+
+  it("process-media is the media queue's subscriber, one job per invocation, reporting failures per message", () => {
+    const mapping = theOne(app, TYPES.eventSourceMapping);
+    expect({
+      source: mapping.inputs.eventSourceArn,
+      target: mapping.inputs.functionName,
+      batchSize: mapping.inputs.batchSize,
+      responseTypes: mapping.inputs.functionResponseTypes,
+    }).toEqual({
+      source: queue().state.arn,
+      target: fn("functions/process-media.handler").arn,
+      batchSize: 1,
+      responseTypes: ["ReportBatchItemFailures"],
+    });
+  });
+
+  it("a job failing 3 deliveries moves to the dead-letter queue; a running job is not redelivered before its timeout", () => {
+    const deadLetter = theOne(app, TYPES.sqsQueue, (q) => q.name === "MediaJobsDeadLetterQueue");
+    expect(JSON.parse(queue().inputs.redrivePolicy)).toEqual({ deadLetterTargetArn: deadLetter.state.arn, maxReceiveCount: 3 });
+    expect(queue().inputs.visibilityTimeoutSeconds).toBeGreaterThanOrEqual(fn("functions/process-media.handler").lambda.inputs.timeout);
+  });
+
+  it("process-media has the memory for a 48-megapixel photo and sharp installed for Lambda's platform, not bundled", () => {
+    const processMedia = fn("functions/process-media.handler");
+    expect(processMedia.lambda.inputs.memorySize).toBe(3008);
+    expect(processMedia.build.properties.install).toEqual({ sharp: "*" });
+    expect(processMedia.build.properties.architecture).toBe(processMedia.lambda.inputs.architectures[0]);
+  });
+
+  it("only process-media installs native packages", () => {
+    const installing = [...functions.values()].filter((d) => d.build.properties.install).map((d) => d.handler);
+    expect(installing).toEqual(["functions/process-media.handler"]);
+  });
+});
+
 describe("links", () => {
   it("each function is linked to exactly what it uses, with the configured values", () => {
     const values: Record<string, Record<string, unknown>> = {
@@ -241,6 +293,7 @@ describe("links", () => {
       Clerk: { jwtKey: SECRETS.ClerkJwtKey, authorizedParties: SECRETS.ClerkAuthorizedParties },
       Clamd: { host: "clamd.fitkit.internal", port: 3310 },
       UploadSettings: UPLOAD_SETTINGS,
+      MediaQueue: { url: theOne(app, TYPES.sqsQueue, (q) => q.name === "MediaJobsQueue").state.url },
     };
     for (const [handler, names] of Object.entries(EXPECTED_LINKS)) {
       expect({ handler, links: linkValues(fn(handler).build) }).toEqual({

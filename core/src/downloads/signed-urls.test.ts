@@ -1,5 +1,6 @@
 /** Signed downloads: the authorisation matrix of the policy table, and stable URLs without a cache. */
 import { describe, expect, it } from "vitest";
+import { MemoryStore } from "../adapters/memory/memory-store.js";
 import { FastUrlSigner } from "../adapters/s3/fast-url-signer.js";
 import type { Identity } from "../auth/identity.js";
 import type { PresignGetInput, UrlSigner } from "../storage/url-signer.js";
@@ -22,8 +23,32 @@ const comment = "org_1/exercise_comment/user_a/0123456789abcdef0123456789abcdef.
 const logo = "org_1/organization_logo/user_admin/0123456789abcdef0123456789abcdef.png";
 const record = "records/org_1/0123456789abcdef0123456789abcdef.pdf";
 
+/** The photo is linked and processed; the logo is linked and still processing. */
+const variants = new MemoryStore();
+const photoVariant = (name: string, contentType: string) => ({
+  key: `variants/org_1/progress_photo/user_a/0123456789abcdef0123456789abcdef/${name}`,
+  contentType,
+  size: 10,
+});
+variants.linked.set(`media\u0000${photo}`, { orgId: "org_1", size: 100 });
+variants.linked.set(`media\u0000${logo}`, { orgId: "org_1", size: 100 });
+await variants.recordMedia(
+  { bucket: "media", key: photo, orgId: "org_1" },
+  {
+    status: "ready",
+    width: 3,
+    height: 4,
+    placeholder: "AAAA",
+    variants: {
+      original: photoVariant("original.jpg", "image/jpeg"),
+      display: photoVariant("display.webp", "image/webp"),
+      thumb: photoVariant("thumb.webp", "image/webp"),
+    },
+  },
+);
+
 async function canRead(identity: Identity, key: string): Promise<boolean> {
-  return signedUrls({ signer: realSigner, buckets }, identity, { keys: [key], expiresIn: 3600 }).then(
+  return signedUrls({ signer: realSigner, buckets, variants }, identity, { keys: [key], expiresIn: 3600 }).then(
     () => true,
     (e: { code: string }) => (e.code === "FORBIDDEN" ? false : Promise.reject(e)),
   );
@@ -55,21 +80,21 @@ describe("stable URLs", () => {
   const start = Math.ceil(1_800_000_000_000 / bucketMs) * bucketMs;
 
   it("are identical within a bucket, on any container, and live between 300 s and expiresIn", async () => {
-    const at = (now: number) => signedUrls({ signer: realSigner, buckets, clock: { now: () => now } }, admin, { keys: [photo], expiresIn: 3600 });
+    const at = (now: number) => signedUrls({ signer: realSigner, buckets, variants, clock: { now: () => now } }, admin, { keys: [photo], expiresIn: 3600 });
     const early = await at(start + 1000);
     const late = await at(start + bucketMs - 1);
     const next = await at(start + bucketMs);
 
     expect(late.urls).toEqual(early.urls);
     expect(next.urls[0]!.url).not.toBe(early.urls[0]!.url);
-    const remaining = Date.parse(late.urls[0]!.expiresAt) - (start + bucketMs - 1);
+    const remaining = Date.parse(late.urls[0]!.expiresAt!) - (start + bucketMs - 1);
     expect(remaining).toBeGreaterThanOrEqual(300_000);
-    expect(Date.parse(early.urls[0]!.expiresAt) - (start + 1000)).toBeLessThanOrEqual(3600_000);
+    expect(Date.parse(early.urls[0]!.expiresAt!) - (start + 1000)).toBeLessThanOrEqual(3600_000);
   });
 
   it("pin the stored type, and serve images and video inline, anything else as an attachment under a server-made name", async () => {
-    const { urls } = await signedUrls({ signer: realSigner, buckets }, admin, { keys: [photo, comment, record], expiresIn: 3600 });
-    const [image, video, pdf] = urls.map((u) => new URL(u.url).searchParams);
+    const { urls } = await signedUrls({ signer: realSigner, buckets, variants }, admin, { keys: [photo, comment, record], expiresIn: 3600 });
+    const [image, video, pdf] = urls.map((u) => new URL(u.url!).searchParams);
     expect(image!.get("response-content-type")).toBe("image/jpeg");
     expect(image!.get("response-content-disposition")).toBe('inline; filename="0123456789abcdef0123456789abcdef.jpg"');
     expect(video!.get("response-content-type")).toBe("video/mp4");
@@ -81,13 +106,13 @@ describe("stable URLs", () => {
 
   it("pin a private cache lifetime no longer than the least time the URL has left when handed out", async () => {
     const at = (now: number, keys: string[], expiresIn: number) =>
-      signedUrls({ signer: realSigner, buckets, clock: { now: () => now } }, admin, { keys, expiresIn });
+      signedUrls({ signer: realSigner, buckets, variants, clock: { now: () => now } }, admin, { keys, expiresIn });
     const latest = start + bucketMs - 1000; // the last moment this shared URL is handed out
     const shared = (await at(latest, [photo], 3600)).urls[0]!;
     const fresh = (await at(start + 1000, [photo], 120)).urls[0]!;
     const retained = (await at(start + 1000, [record], 3600)).urls[0]!;
 
-    const maxAge = (u: { url: string }) => Number(/^private, max-age=(\d+)$/.exec(new URL(u.url).searchParams.get("response-cache-control") ?? "")?.[1]);
+    const maxAge = (u: { url?: string }) => Number(/^private, max-age=(\d+)$/.exec(new URL(u.url!).searchParams.get("response-cache-control") ?? "")?.[1]);
     expect(maxAge(shared)).toBe(300);
     expect(maxAge(fresh)).toBe(119);
     expect(maxAge(retained)).toBe(299);
@@ -96,22 +121,58 @@ describe("stable URLs", () => {
       [fresh, start + 1000],
       [retained, start + 1000],
     ] as const) {
-      expect(maxAge(url) * 1000).toBeLessThanOrEqual(Date.parse(url.expiresAt) - handedOutAt);
+      expect(maxAge(url) * 1000).toBeLessThanOrEqual(Date.parse(url.expiresAt!) - handedOutAt);
     }
   });
 
   it("are signed once per container and bucket (the memo), never memoised for records", async () => {
     const signer = new CountingSigner();
     const memo = createUrlMemo();
-    const deps = { signer, buckets, memo, clock: { now: () => start + 5 } };
+    const deps = { signer, buckets, variants, memo, clock: { now: () => start + 5 } };
     for (let i = 0; i < 3; i++) await signedUrls(deps, admin, { keys: [photo, comment, record], expiresIn: 3600 });
-    expect(signer.gets.map((g) => g.key)).toEqual([photo, comment, record, record, record]);
+    expect(signer.gets.map((g) => g.key)).toEqual([photoVariant("original.jpg", "").key, comment, record, record, record]);
   });
 
   it("short-lived URLs (expiresIn ≤ 300 s) are signed fresh for each request", async () => {
     const signer = new CountingSigner();
-    const first = await signedUrls({ signer, buckets, clock: { now: () => start + 1000 } }, admin, { keys: [photo], expiresIn: 120 });
-    const second = await signedUrls({ signer, buckets, clock: { now: () => start + 2000 } }, admin, { keys: [photo], expiresIn: 120 });
+    const first = await signedUrls({ signer, buckets, variants, clock: { now: () => start + 1000 } }, admin, { keys: [photo], expiresIn: 120 });
+    const second = await signedUrls({ signer, buckets, variants, clock: { now: () => start + 2000 } }, admin, { keys: [photo], expiresIn: 120 });
     expect(first.urls[0]!.url).not.toBe(second.urls[0]!.url);
+  });
+});
+
+describe("images are served from their processed copies only", () => {
+  const coach = member("org_1", "user_c", "coach");
+
+  it("each variant of a processed photo is signed from its own copy, with the image's size and placeholder", async () => {
+    const signer = new CountingSigner();
+    for (const variant of ["original", "display", "thumb"] as const) {
+      const { urls } = await signedUrls({ signer, buckets, variants }, coach, { keys: [photo], expiresIn: 3600, variant });
+      expect(urls[0]).toMatchObject({ key: photo, status: "ready", width: 3, height: 4, placeholder: "AAAA" });
+    }
+    expect(signer.gets.map((g) => [g.key.split("/").at(-1), g.responseContentType])).toEqual([
+      ["original.jpg", "image/jpeg"],
+      ["display.webp", "image/webp"],
+      ["thumb.webp", "image/webp"],
+    ]);
+    expect(signer.gets.some((g) => g.key === photo)).toBe(false);
+  });
+
+  it("a photo still processing, not linked, or failed has a status and no URL", async () => {
+    const failed = "org_1/progress_photo/user_a/ffffffffffffffffffffffffffffffff.png";
+    const unlinked = "org_1/progress_photo/user_a/eeeeeeeeeeeeeeeeeeeeeeeeeeeeeeee.heic";
+    variants.linked.set(`media\u0000${failed}`, { orgId: "org_1", size: 1 });
+    await variants.recordMedia({ bucket: "media", key: failed, orgId: "org_1" }, { status: "failed", code: "IMAGE_TOO_LARGE" });
+    const signer = new CountingSigner();
+
+    const { urls } = await signedUrls({ signer, buckets, variants }, coach, { keys: [logo, failed, unlinked, comment], expiresIn: 3600, variant: "thumb" });
+
+    expect(urls.map(({ url: _url, expiresAt: _expiresAt, ...rest }) => rest)).toEqual([
+      { key: logo, status: "processing" },
+      { key: failed, status: "failed", code: "IMAGE_TOO_LARGE" },
+      { key: unlinked, status: "failed", code: "NOT_LINKED" },
+      { key: comment, status: "ready" },
+    ]);
+    expect(signer.gets.map((g) => g.key)).toEqual([comment]);
   });
 });

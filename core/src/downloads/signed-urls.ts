@@ -13,11 +13,15 @@
  * video or `attachment` otherwise — always under the server-made file name `<uploadId>.<ext>`,
  * never a client's — and `private, max-age=<n>` with n the least time the URL has left when it is
  * handed out, so no shared cache keeps it and no browser keeps it past the URL's life.
+ *
+ * Linked images are served only from their processed copies (docs/API.md, "Image variants"): the
+ * phone's bytes are never signed. Their state is read from the store in one round trip per request.
  */
 import * as z from "zod";
 import type { Identity } from "../auth/identity.js";
 import { ForbiddenError } from "../errors.js";
-import { type ParsedKey, parseObjectKey } from "../policies/object-keys.js";
+import { isProcessableImage, type MediaFailureCode, type MediaState, type MediaVariants } from "../media/media-variants.js";
+import { MEDIA_VARIANTS, type MediaVariant, type ParsedKey, parseObjectKey } from "../policies/object-keys.js";
 import { EXTENSION_BY_TYPE, isInlineType, OWNER_TYPE_POLICIES } from "../policies/owner-types.js";
 import type { Buckets } from "../storage/buckets.js";
 import type { UrlSigner } from "../storage/url-signer.js";
@@ -31,6 +35,8 @@ const MEMO_LIMIT = 10_000;
 
 export interface SignedUrlsDeps {
   signer: UrlSigner;
+  /** The processing state of linked images (one batched read per request). */
+  variants: Pick<MediaVariants, "mediaStates">;
   buckets: Buckets;
   clock?: Clock;
   /** Per-container memo of URLs already signed (see `createUrlMemo`). */
@@ -40,13 +46,22 @@ export interface SignedUrlsDeps {
 export const signedUrlsRequestSchema = z.object({
   keys: z.array(z.string().min(1).max(1024)).min(1).max(100),
   expiresIn: z.number().int().min(60).max(604_800).default(3600),
+  /** Which copy of an image: full-size, ≤ 1600 px, or ≤ 320 px. Other uploads have only their original. */
+  variant: z.enum(MEDIA_VARIANTS).default("original"),
 });
-export type SignedUrlsRequest = z.output<typeof signedUrlsRequestSchema>;
+/** `variant` defaults to `original` (as the schema parses it). */
+export type SignedUrlsRequest = Omit<z.output<typeof signedUrlsRequestSchema>, "variant"> & { variant?: MediaVariant };
 
+/** `url` and `expiresAt` only when ready; `width`, `height`, `placeholder` once an image is processed; `code` when failed. */
 export interface SignedUrl {
   key: string;
-  url: string;
-  expiresAt: string;
+  status: "ready" | "processing" | "failed";
+  url?: string;
+  expiresAt?: string;
+  width?: number;
+  height?: number;
+  placeholder?: string;
+  code?: MediaFailureCode | "NOT_LINKED";
 }
 
 export type UrlMemo = Map<string, string>;
@@ -81,13 +96,13 @@ export function signingDateFor(now: number, expiresIn: number, stable: boolean):
 const stableFor = (expiresIn: number, isRecord: boolean): boolean => !isRecord && expiresIn > MIN_REMAINING_SECONDS;
 
 /**
- * `Content-Disposition` of a download: the file name is the key's last segment, made here from
- * the upload id and the extension table (SAFE_SEGMENT characters and a dot), so it needs no quoting
+ * `Content-Disposition` of a download: the file name is made here from the upload id and the
+ * extension table for the type served (a variant's, for a processed image) (SAFE_SEGMENT characters and a dot), so it needs no quoting
  * rules and no `filename*`.
  */
-export function contentDispositionFor(parsed: ParsedKey): string {
-  const fileName = `${parsed.uploadId}.${EXTENSION_BY_TYPE[parsed.contentType]}`;
-  return `${isInlineType(parsed.contentType) ? "inline" : "attachment"}; filename="${fileName}"`;
+export function contentDispositionFor(uploadId: string, contentType: string): string {
+  const fileName = `${uploadId}.${EXTENSION_BY_TYPE[contentType]}`;
+  return `${isInlineType(contentType) ? "inline" : "attachment"}; filename="${fileName}"`;
 }
 
 /**
@@ -99,7 +114,13 @@ export function cacheControlFor(expiresIn: number, stable: boolean): string {
   return `private, max-age=${stable ? MIN_REMAINING_SECONDS : expiresIn - 1}`;
 }
 
-/** Invariant: a URL is returned only if every key is readable by the caller; otherwise 403 and none. */
+/** A media-bucket image: served from its variants once processed. */
+const isProcessed = (parsed: ParsedKey): boolean => parsed.bucket === "media" && isProcessableImage(parsed.contentType);
+
+/**
+ * Invariants: a URL is returned only if every key is readable by the caller (otherwise 403 and
+ * none); for a media image, only a processed variant is ever signed — never the uploaded bytes.
+ */
 export async function signedUrls(deps: SignedUrlsDeps, identity: Identity, request: SignedUrlsRequest): Promise<{ urls: SignedUrl[] }> {
   const denied: { index: number }[] = [];
   const parsedKeys = request.keys.map((key, index) => {
@@ -109,35 +130,67 @@ export async function signedUrls(deps: SignedUrlsDeps, identity: Identity, reque
   });
   if (denied.length > 0) throw new ForbiddenError("At least one key is not readable by the caller.", denied);
 
+  const images = request.keys.flatMap((key, i) => (isProcessed(parsedKeys[i]!) ? [key] : []));
+  const states = new Map<string, MediaState | null>();
+  if (images.length > 0) {
+    const read = await deps.variants.mediaStates(images.map((key) => ({ bucket: deps.buckets.media, key })));
+    images.forEach((key, i) => {
+      states.set(key, read[i] ?? null);
+    });
+  }
+
   const now = (deps.clock ?? systemClock).now();
   const urls = await Promise.all(
     parsedKeys.map(async (parsed, i): Promise<SignedUrl> => {
       const key = request.keys[i]!;
-      const isRecord = parsed.bucket === "compliance";
-      const expiresIn = isRecord ? Math.min(request.expiresIn, RECORDS_MAX_EXPIRES_SECONDS) : request.expiresIn;
-      const stable = stableFor(expiresIn, isRecord);
-      const signedAt = signingDateFor(now, expiresIn, stable);
-      const bucket = deps.buckets[parsed.bucket];
-      const expiresAt = new Date(signedAt + expiresIn * 1000).toISOString();
-      const memoKey = `${bucket}\u0000${key}\u0000${expiresIn}\u0000${signedAt}`;
-      const memoised = deps.memo?.get(memoKey);
-      if (memoised) return { key, url: memoised, expiresAt };
-
-      const url = await deps.signer.presignGet({
-        bucket,
-        key,
-        expiresInSeconds: expiresIn,
-        responseContentType: parsed.contentType,
-        responseContentDisposition: contentDispositionFor(parsed),
-        responseCacheControl: cacheControlFor(expiresIn, stable),
-        signingDate: new Date(signedAt),
-      });
-      if (deps.memo && stable) {
-        if (deps.memo.size >= MEMO_LIMIT) deps.memo.clear();
-        deps.memo.set(memoKey, url);
-      }
-      return { key, url, expiresAt };
+      if (!isProcessed(parsed))
+        return {
+          key,
+          status: "ready",
+          ...(await sign(deps, request, now, parsed.bucket, key, parsed.uploadId, parsed.contentType, parsed.bucket === "compliance")),
+        };
+      const state = states.get(key) ?? null;
+      if (!state) return { key, status: "failed", code: "NOT_LINKED" };
+      if (state.status !== "ready") return { key, ...state };
+      const variant = state.variants[request.variant ?? "original"];
+      const signed = await sign(deps, request, now, "media", variant.key, parsed.uploadId, variant.contentType, false);
+      return { key, status: "ready", ...signed, width: state.width, height: state.height, placeholder: state.placeholder };
     }),
   );
   return { urls };
+}
+
+async function sign(
+  deps: SignedUrlsDeps,
+  request: SignedUrlsRequest,
+  now: number,
+  bucketName: "media" | "compliance",
+  key: string,
+  uploadId: string,
+  contentType: string,
+  isRecord: boolean,
+): Promise<{ url: string; expiresAt: string }> {
+  const expiresIn = isRecord ? Math.min(request.expiresIn, RECORDS_MAX_EXPIRES_SECONDS) : request.expiresIn;
+  const stable = stableFor(expiresIn, isRecord);
+  const signedAt = signingDateFor(now, expiresIn, stable);
+  const bucket = deps.buckets[bucketName];
+  const expiresAt = new Date(signedAt + expiresIn * 1000).toISOString();
+  const memoKey = `${bucket}\u0000${key}\u0000${expiresIn}\u0000${signedAt}`;
+  const memoised = deps.memo?.get(memoKey);
+  if (memoised) return { url: memoised, expiresAt };
+
+  const url = await deps.signer.presignGet({
+    bucket,
+    key,
+    expiresInSeconds: expiresIn,
+    responseContentType: contentType,
+    responseContentDisposition: contentDispositionFor(uploadId, contentType),
+    responseCacheControl: cacheControlFor(expiresIn, stable),
+    signingDate: new Date(signedAt),
+  });
+  if (deps.memo && stable) {
+    if (deps.memo.size >= MEMO_LIMIT) deps.memo.clear();
+    deps.memo.set(memoKey, url);
+  }
+  return { url, expiresAt };
 }

@@ -13,6 +13,25 @@ import { EXTENSION_BY_TYPE, isOwnerType, type OwnerType, TYPE_BY_EXTENSION } fro
 export const INCOMING_PREFIX = "incoming/";
 export const RECORDS_PREFIX = "records/";
 
+/**
+ * Processed copies of linked images (docs/ARCHITECTURE.md, "Media processing"), in the media bucket:
+ *   variants/{orgId}/{ownerType}/{userId}/{uploadId}/{original|display|thumb}.{ext}
+ * They are written by process-media only; readers never name them (signed-urls maps a linked key
+ * and a variant onto them), and parseObjectKey does not accept them.
+ */
+export const VARIANTS_PREFIX = "variants/";
+
+export const MEDIA_VARIANTS = ["original", "display", "thumb"] as const;
+export type MediaVariant = (typeof MEDIA_VARIANTS)[number];
+
+/** Where `variant` of the linked media object `originalKey` is stored (the extension names the encoding). */
+export function variantKey(originalKey: string, variant: MediaVariant, extension: string): string {
+  const parsed = parseObjectKey(originalKey);
+  if (parsed?.bucket !== "media") throw new TypeError("variants exist for linked media keys only");
+  if (!/^[a-z0-9]{1,8}$/.test(extension)) throw new TypeError("not a variant extension");
+  return `${VARIANTS_PREFIX}${parsed.orgId}/${parsed.ownerType}/${parsed.userId}/${parsed.uploadId}/${variant}.${extension}`;
+}
+
 /** Identifiers that may appear in a key: Clerk ids (`org_…`, `user_…`) and our upload ids. */
 export const SAFE_SEGMENT = /^[A-Za-z0-9_-]{1,128}$/;
 

@@ -37,16 +37,17 @@ export async function release(deps: ReleaseDeps, request: ReleaseRequest): Promi
 
   const objects = keys.map((key) => ({ bucket: deps.buckets.media, key }));
   const linked = await deps.links.linkedObjects(objects);
-  const releasable = objects.filter((_, i) => linked[i]?.orgId === request.orgId);
+  const releasable = objects.flatMap((o, i) => (linked[i]?.orgId === request.orgId ? [{ ...o, variantKeys: linked[i]!.variantKeys ?? [] }] : []));
   if (releasable.length === 0) return { released: 0, bytes: 0 };
 
+  // An image goes with its processed variants; its bytes (which include theirs) come back only once all are gone.
   const outcome = await deps.objects.deleteObjects(
     deps.buckets.media,
-    releasable.map((o) => o.key),
+    releasable.flatMap((o) => [o.key, ...o.variantKeys]),
   );
   const gone = new Set(outcome.deleted);
   return deps.links.unlinkObjects(
     request.orgId,
-    releasable.filter((o) => gone.has(o.key)),
+    releasable.filter((o) => gone.has(o.key) && o.variantKeys.every((k) => gone.has(k))).map(({ bucket, key }) => ({ bucket, key })),
   );
 }

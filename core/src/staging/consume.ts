@@ -8,6 +8,8 @@ import { SNIFF_BYTES, sniff } from "../content/sniff.js";
 import { type ErrorCode, errorForCode, InvalidRequestError } from "../errors.js";
 import { sha256Hex } from "../hashing.js";
 import { type Log, silentLog } from "../logging.js";
+import { isProcessableImage, type MediaJob } from "../media/media-variants.js";
+import { handOffMediaJobs, type MediaHandoffDeps } from "../media/process-media.js";
 import { recordsKeyFor } from "../policies/object-keys.js";
 import { idempotencyKeySchema, ownerTypeSchema, safeId } from "../policies/request-fields.js";
 import type { Scanner } from "../scanning/scanner.js";
@@ -34,6 +36,11 @@ export interface ConsumeDeps {
   complianceBucket?: string;
   /** How long the deadlines of a batch that promotes are held before the copy (default PROMOTION_HOLD_SECONDS). */
   promotionHoldSeconds?: number;
+  /**
+   * Hands linked images to background processing after the commit. Absent: the jobs stay in the
+   * outbox the commit wrote, and the sweeper's re-drive hands them over.
+   */
+  media?: Omit<MediaHandoffDeps, "log">;
   log?: Log;
 }
 
@@ -215,6 +222,12 @@ export async function consume(deps: ConsumeDeps, request: ConsumeRequest): Promi
     }),
   };
 
+  // Every linked image of the media bucket is processed; compliance records stay as retained.
+  const mediaJobs = response.uploads.map((u): MediaJob | null =>
+    u.bucket !== deps.complianceBucket && isProcessableImage(u.contentType)
+      ? { bucket: u.bucket, key: u.key, contentType: u.contentType, orgId: owner.orgId }
+      : null,
+  );
   const outcome = await deps.store.commitConsume({
     uploadIds,
     owner: { orgId: owner.orgId, userId: ownerUserId },
@@ -223,8 +236,11 @@ export async function consume(deps: ConsumeDeps, request: ConsumeRequest): Promi
     stored: { fingerprint, response: JSON.stringify(response) },
     replayTtlSeconds: REPLAY_TTL_SECONDS,
     finalObjects: response.uploads.map((u) => ({ bucket: u.bucket, key: u.key })),
+    mediaJobs,
   });
   if (outcome.ok) {
+    const jobs = mediaJobs.filter((job): job is MediaJob => job !== null);
+    if (deps.media) await handOffMediaJobs({ ...deps.media, ...(deps.log ? { log: deps.log } : {}) }, jobs);
     await removeIncomingCopies(
       deps,
       uploads.filter((u, i) => finalKeys[i] !== u.key),

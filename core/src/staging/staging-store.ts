@@ -4,6 +4,7 @@
  * server time), never the caller's. Its steps also move bytes between the quota counters
  * (`QuotaLedger`) and link consumed objects (`LinkedObjects`), atomically with the records.
  */
+import type { MediaJob } from "../media/media-variants.js";
 import type { OwnerType } from "../policies/owner-types.js";
 import type { RateLimit } from "../policies/rate-limit.js";
 import type { NewUpload, StagedUpload } from "../uploads/upload.js";
@@ -72,6 +73,11 @@ export interface CommitConsumeRequest {
   replayTtlSeconds: number;
   /** Where each upload's object ends up (differs from the staged key after promotion). */
   finalObjects: { bucket: string; key: string }[];
+  /**
+   * One per upload (null = not processed): written to the media outbox in the same atomic step,
+   * due for the sweeper's re-drive after MEDIA_HANDOFF_GRACE_SECONDS. Absent = none.
+   */
+  mediaJobs?: (MediaJob | null)[];
 }
 
 export type CommitConsumeOutcome =

@@ -14,6 +14,8 @@ export const TYPES = {
   route: "aws:apigatewayv2/route:Route",
   integration: "aws:apigatewayv2/integration:Integration",
   schedule: "aws:scheduler/schedule:Schedule",
+  sqsQueue: "aws:sqs/queue:Queue",
+  eventSourceMapping: "aws:lambda/eventSourceMapping:EventSourceMapping",
   r2Bucket: "cloudflare:index/r2Bucket:R2Bucket",
   r2Cors: "cloudflare:index/r2BucketCors:R2BucketCors",
   r2Lifecycle: "cloudflare:index/r2BucketLifecycle:R2BucketLifecycle",

@@ -40,6 +40,8 @@ export interface BuildRequest {
   runtime: string;
   /** Link name → the properties bundled (encrypted) into this function's package. */
   links: Record<string, Record<string, unknown>>;
+  /** The runtime's build settings (`nodejs.*` as SST normalised them, and the architecture). */
+  properties: { install?: Record<string, string>; architecture?: string; [setting: string]: unknown };
 }
 
 export interface Synthesis {
@@ -113,7 +115,13 @@ export async function synthesize(options: SynthesizeOptions): Promise<Synthesis>
               appsyncRealtime: "",
             };
           case "Runtime.Build":
-            builds.set(args.functionID, { functionID: args.functionID, handler: args.handler, runtime: args.runtime, links: args.links });
+            builds.set(args.functionID, {
+              functionID: args.functionID,
+              handler: args.handler,
+              runtime: args.runtime,
+              links: args.links,
+              properties: args.properties ?? {},
+            });
             return { handler: args.handler, out: emptyBundle, errors: [], sourcemaps: [] };
           default:
             throw new Error(`The wiring harness does not stand in for SST rpc "${method}"`);

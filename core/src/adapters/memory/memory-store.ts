@@ -4,6 +4,14 @@
  * the same semantics as the Redis scripts (the contract suites run it too); JavaScript's single
  * thread makes each method atomic as long as it never awaits mid-step.
  */
+import {
+  encodeMediaJob,
+  MEDIA_HANDOFF_GRACE_SECONDS,
+  type MediaJob,
+  type MediaOutcome,
+  type MediaState,
+  type MediaVariants,
+} from "../../media/media-variants.js";
 import type { RateLimit } from "../../policies/rate-limit.js";
 import type { LinkedObject, LinkedObjects, ObjectRef } from "../../quotas/linked-objects.js";
 import type { QuotaLedger, QuotaUsage } from "../../quotas/quota-ledger.js";
@@ -39,6 +47,11 @@ export interface QuotaCounters {
 
 const clone = <T>(value: T): T => structuredClone(value);
 
+const linkId = (o: ObjectRef): string => `${o.bucket}\u0000${o.key}`;
+
+const variantBytesOf = (outcome: MediaOutcome): number =>
+  outcome.status === "ready" ? Object.values(outcome.variants).reduce((sum, v) => sum + v.size, 0) : 0;
+
 /**
  * Everything a MemoryStore holds, as plain JSON-safe data: the local stack writes it to disk so its
  * default store survives a restart like its embedded storage does. `version` changes with the shape.
@@ -53,11 +66,13 @@ export interface MemoryStoreSnapshot {
   linked: [string, LinkedObject][];
   replays: [string, Expiring<StoredConsume>][];
   presignReplays: [string, Expiring<StoredReply>][];
+  media: [string, MediaOutcome][];
+  mediaOutbox: [string, number][];
   rateWindows: [string, number[]][];
   tokens: [string, SignatureToken][];
 }
 
-export class MemoryStore implements StagingStore, SignatureTokens, QuotaLedger, LinkedObjects {
+export class MemoryStore implements StagingStore, SignatureTokens, QuotaLedger, LinkedObjects, MediaVariants {
   readonly uploads = new Map<string, StagedUpload>();
   /** uploadId → deadline: the sweeper's work list. */
   readonly deadlines = new Map<string, number>();
@@ -65,6 +80,10 @@ export class MemoryStore implements StagingStore, SignatureTokens, QuotaLedger, 
   readonly urlExpiries = new Map<string, number>();
   readonly quotas = new Map<string, QuotaCounters>();
   readonly linked = new Map<string, LinkedObject>();
+  /** Recorded processing outcomes, by link id (deleted with the link). */
+  readonly media = new Map<string, MediaOutcome>();
+  /** The media outbox: job JSON → when it is due (re-)delivery. */
+  readonly mediaOutbox = new Map<string, number>();
   private readonly replays = new Map<string, Expiring<StoredConsume>>();
   private readonly presignReplays = new Map<string, Expiring<StoredReply>>();
   private readonly rateWindows = new Map<string, number[]>();
@@ -83,6 +102,8 @@ export class MemoryStore implements StagingStore, SignatureTokens, QuotaLedger, 
       linked: [...this.linked],
       replays: [...this.replays],
       presignReplays: [...this.presignReplays],
+      media: [...this.media],
+      mediaOutbox: [...this.mediaOutbox],
       rateWindows: [...this.rateWindows],
       tokens: [...this.tokens],
     });
@@ -106,6 +127,8 @@ export class MemoryStore implements StagingStore, SignatureTokens, QuotaLedger, 
     refill(this.linked, copy.linked);
     refill(this.replays, copy.replays);
     refill(this.presignReplays, copy.presignReplays);
+    refill(this.media, copy.media);
+    refill(this.mediaOutbox, copy.mediaOutbox);
     refill(this.rateWindows, copy.rateWindows);
     refill(this.tokens, copy.tokens);
   }
@@ -233,6 +256,7 @@ export class MemoryStore implements StagingStore, SignatureTokens, QuotaLedger, 
     const counters = this.counters(request.owner.orgId);
     counters.used += total;
     counters.reserved = Math.max(0, counters.reserved - total);
+    for (const job of request.mediaJobs ?? []) if (job) this.mediaOutbox.set(encodeMediaJob(job), now + MEDIA_HANDOFF_GRACE_SECONDS * 1000);
     this.replays.set(request.replayKey, { value: clone(request.stored), expiresAt: now + request.replayTtlSeconds * 1000 });
     return { ok: true };
   }
@@ -395,19 +419,26 @@ export class MemoryStore implements StagingStore, SignatureTokens, QuotaLedger, 
   }
 
   async linkedObjects(objects: ObjectRef[]): Promise<(LinkedObject | null)[]> {
-    return objects.map((o) => clone(this.linked.get(`${o.bucket}\u0000${o.key}`) ?? null));
+    return objects.map((o) => {
+      const linked = this.linked.get(linkId(o));
+      if (!linked) return null;
+      const media = this.media.get(linkId(o));
+      return media?.status === "ready" ? { ...clone(linked), variantKeys: Object.values(media.variants).map((v) => v.key) } : clone(linked);
+    });
   }
 
   async unlinkObjects(orgId: string, objects: ObjectRef[]): Promise<{ released: number; bytes: number }> {
     let released = 0;
     let bytes = 0;
     for (const o of objects) {
-      const id = `${o.bucket}\u0000${o.key}`;
+      const id = linkId(o);
       const linked = this.linked.get(id);
       if (linked?.orgId !== orgId) continue;
+      const media = this.media.get(id);
       this.linked.delete(id);
+      this.media.delete(id);
       released += 1;
-      bytes += linked.size;
+      bytes += linked.size + (media ? variantBytesOf(media) : 0);
     }
     const counters = this.counters(orgId);
     counters.used = Math.max(0, counters.used - bytes);
@@ -429,5 +460,35 @@ export class MemoryStore implements StagingStore, SignatureTokens, QuotaLedger, 
 
   async inFlightByUser(orgId: string): Promise<Record<string, number>> {
     return Object.fromEntries(this.counters(orgId).inFlight);
+  }
+
+  async mediaStates(objects: ObjectRef[]): Promise<(MediaState | null)[]> {
+    return objects.map((o) => {
+      if (!this.linked.has(linkId(o))) return null;
+      return clone(this.media.get(linkId(o)) ?? { status: "processing" as const });
+    });
+  }
+
+  async recordMedia(object: ObjectRef & { orgId: string }, outcome: MediaOutcome): Promise<{ linked: boolean; recorded: boolean }> {
+    const id = linkId(object);
+    if (this.linked.get(id)?.orgId !== object.orgId) return { linked: false, recorded: false };
+    if (this.media.has(id)) return { linked: true, recorded: false };
+    this.media.set(id, clone(outcome));
+    this.counters(object.orgId).used += variantBytesOf(outcome);
+    return { linked: true, recorded: true };
+  }
+
+  async claimMediaJobs(request: { limit: number; leaseSeconds: number }): Promise<MediaJob[]> {
+    const now = this.clock.now();
+    const due = [...this.mediaOutbox.entries()]
+      .filter(([, at]) => at <= now)
+      .sort((a, b) => a[1] - b[1] || (a[0] < b[0] ? -1 : 1))
+      .slice(0, request.limit);
+    for (const [job] of due) this.mediaOutbox.set(job, now + request.leaseSeconds * 1000);
+    return due.map(([job]) => JSON.parse(job) as MediaJob);
+  }
+
+  async ackMediaJobs(jobs: MediaJob[]): Promise<void> {
+    for (const job of jobs) this.mediaOutbox.delete(encodeMediaJob(job));
   }
 }

@@ -19,4 +19,6 @@ export const redisKeys = {
   linked: (bucket: string, key: string) => `${TAG}:linked:${digest(bucket, key)}`,
   rateLimit: (subject: string) => `${TAG}:rate:${digest(subject)}`,
   signatureToken: (tokenHash: string) => `${TAG}:sigtoken:${tokenHash}`,
+  /** Sorted set of media jobs (canonical JSON) by the time they are due for (re-)delivery. */
+  mediaOutbox: () => `${TAG}:media-outbox`,
 } as const;

@@ -5,6 +5,14 @@
  * lays out keys and arguments and decodes replies.
  */
 import { randomUUID } from "node:crypto";
+import {
+  encodeMediaJob,
+  MEDIA_HANDOFF_GRACE_SECONDS,
+  type MediaJob,
+  type MediaOutcome,
+  type MediaState,
+  type MediaVariants,
+} from "../../media/media-variants.js";
 import type { RateLimit } from "../../policies/rate-limit.js";
 import type { LinkedObject, LinkedObjects, ObjectRef } from "../../quotas/linked-objects.js";
 import type { QuotaLedger, QuotaUsage } from "../../quotas/quota-ledger.js";
@@ -38,7 +46,16 @@ const SWEPT_RECORD_TTL_SECONDS = 7 * 24 * 3600;
 const parseUpload = (raw: string): StagedUpload | null => (raw === "" ? null : (JSON.parse(raw) as StagedUpload));
 const parseStored = (raw: string): StoredConsume | null => (raw === "" ? null : (JSON.parse(raw) as StoredConsume));
 
-export class RedisStore implements StagingStore, SignatureTokens, QuotaLedger, LinkedObjects {
+/** A link as stored by commit_consume, with the outcome record_media added. */
+interface StoredLink {
+  orgId: string;
+  size: number;
+  media?: MediaOutcome & { variantBytes?: number };
+}
+
+const variantKeysOf = (media: StoredLink["media"]): string[] => (media?.status === "ready" ? Object.values(media.variants).map((v) => v.key) : []);
+
+export class RedisStore implements StagingStore, SignatureTokens, QuotaLedger, LinkedObjects, MediaVariants {
   constructor(private readonly redis: RedisScriptDriver) {}
 
   private async run<T>(script: LuaScript, keys: string[], args: string[]): Promise<T> {
@@ -102,6 +119,7 @@ export class RedisStore implements StagingStore, SignatureTokens, QuotaLedger, L
         redisKeys.quota(request.owner.orgId),
         ...request.uploadIds.map(redisKeys.upload),
         ...request.finalObjects.map((o) => redisKeys.linked(o.bucket, o.key)),
+        redisKeys.mediaOutbox(),
       ],
       [
         request.owner.orgId,
@@ -111,6 +129,11 @@ export class RedisStore implements StagingStore, SignatureTokens, QuotaLedger, L
         String(request.replayTtlSeconds),
         String(CONSUMED_RECORD_TTL_SECONDS),
         ...request.finalObjects.map((o) => o.key),
+        ...request.uploadIds.map((_, i) => {
+          const job = request.mediaJobs?.[i];
+          return job ? encodeMediaJob(job) : "";
+        }),
+        String(MEDIA_HANDOFF_GRACE_SECONDS * 1000),
       ],
     );
     if (reply.ok) return reply;
@@ -232,7 +255,12 @@ export class RedisStore implements StagingStore, SignatureTokens, QuotaLedger, L
       objects.map((o) => redisKeys.linked(o.bucket, o.key)),
       [],
     );
-    return values.map((v) => (v === "" ? null : (({ orgId, size }) => ({ orgId, size }))(JSON.parse(v) as { orgId: string; size: number })));
+    return values.map((v) => {
+      if (v === "") return null;
+      const { orgId, size, media } = JSON.parse(v) as StoredLink;
+      const variantKeys = variantKeysOf(media);
+      return variantKeys.length > 0 ? { orgId, size, variantKeys } : { orgId, size };
+    });
   }
 
   async unlinkObjects(orgId: string, objects: ObjectRef[]): Promise<{ released: number; bytes: number }> {
@@ -254,5 +282,44 @@ export class RedisStore implements StagingStore, SignatureTokens, QuotaLedger, L
   async inFlightByUser(orgId: string): Promise<Record<string, number>> {
     // An empty Lua table encodes as `{}` — an empty record, as wanted.
     return this.run(scripts.IN_FLIGHT_BY_USER, [redisKeys.quota(orgId)], []);
+  }
+
+  async mediaStates(objects: ObjectRef[]): Promise<(MediaState | null)[]> {
+    if (objects.length === 0) return [];
+    const values = await this.run<string[]>(
+      scripts.GET_MANY,
+      objects.map((o) => redisKeys.linked(o.bucket, o.key)),
+      [],
+    );
+    return values.map((v) => {
+      if (v === "") return null;
+      const { media } = JSON.parse(v) as StoredLink;
+      if (!media) return { status: "processing" };
+      const { variantBytes: _counted, ...outcome } = media;
+      return outcome;
+    });
+  }
+
+  async recordMedia(object: ObjectRef & { orgId: string }, outcome: MediaOutcome): Promise<{ linked: boolean; recorded: boolean }> {
+    const variantBytes = outcome.status === "ready" ? Object.values(outcome.variants).reduce((sum, v) => sum + v.size, 0) : 0;
+    return this.run(
+      scripts.RECORD_MEDIA,
+      [redisKeys.linked(object.bucket, object.key), redisKeys.quota(object.orgId)],
+      [object.orgId, JSON.stringify(outcome), String(variantBytes)],
+    );
+  }
+
+  async claimMediaJobs(request: { limit: number; leaseSeconds: number }): Promise<MediaJob[]> {
+    const reply = await this.run<{ jobs: string[] | Record<string, never> }>(
+      scripts.CLAIM_MEDIA_JOBS,
+      [redisKeys.mediaOutbox()],
+      [String(request.limit), String(request.leaseSeconds * 1000)],
+    );
+    return (Array.isArray(reply.jobs) ? reply.jobs : []).map((raw) => JSON.parse(raw) as MediaJob);
+  }
+
+  async ackMediaJobs(jobs: MediaJob[]): Promise<void> {
+    if (jobs.length === 0) return;
+    await this.run(scripts.ACK_MEDIA_JOBS, [redisKeys.mediaOutbox()], jobs.map(encodeMediaJob));
   }
 }

@@ -124,8 +124,11 @@ return cjson.encode({ now = now, replay = redis.call('GET', KEYS[1]) or '', reco
 );
 
 /**
- * KEYS: replay, deadlines, quota, record×n, linked×n
- * ARGV: orgId, userId ('' = org-owned), ownerType, storedJson, replayTtlSeconds, consumedTtlSeconds, finalKey×n
+ * KEYS: replay, deadlines, quota, record×n, linked×n, mediaOutbox
+ * ARGV: orgId, userId ('' = org-owned), ownerType, storedJson, replayTtlSeconds, consumedTtlSeconds, finalKey×n,
+ *       mediaJobJson×n ('' = nothing to process), outboxDelayMs
+ * The media jobs enter the outbox in the same step as the links, due after outboxDelayMs: consume
+ * hands them to the queue and acknowledges them before then; the sweeper re-drives the rest.
  */
 export const COMMIT_CONSUME = luaScript(
   "commit_consume",
@@ -133,7 +136,7 @@ export const COMMIT_CONSUME = luaScript(
 local existing = redis.call('GET', KEYS[1])
 if existing then return cjson.encode({ ok = false, replay = existing }) end
 ${NOW}${COUNTERS}${IN_FLIGHT}
-local n = (#KEYS - 3) / 2
+local n = (#KEYS - 4) / 2
 local failures, records = {}, {}
 for i = 1, n do
   local raw = redis.call('GET', KEYS[3 + i])
@@ -170,6 +173,11 @@ for i = 1, n do
 end
 setCounter(KEYS[3], 'used', counter(KEYS[3], 'used') + total)
 subtract(KEYS[3], 'reserved', total)
+local outboxDue = now + tonumber(ARGV[7 + 2 * n])
+for i = 1, n do
+  local job = ARGV[6 + n + i]
+  if job ~= '' then redis.call('ZADD', KEYS[#KEYS], outboxDue, job) end
+end
 redis.call('SET', KEYS[1], ARGV[4], 'EX', tonumber(ARGV[5]))
 return cjson.encode({ ok = true })
 `,
@@ -456,7 +464,7 @@ return cjson.encode({ dropped = true })
 `,
 );
 
-/** KEYS: quota, linked…  ARGV: orgId — deletes the org's linked markers, subtracts their sizes from used. */
+/** KEYS: quota, linked…  ARGV: orgId — deletes the org's linked markers, subtracts their sizes (and variant bytes) from used. */
 export const UNLINK_OBJECTS = luaScript(
   "unlink_objects",
   `${COUNTERS}
@@ -469,6 +477,8 @@ for i = 2, #KEYS do
       redis.call('DEL', KEYS[i])
       released = released + 1
       bytes = bytes + l.size
+      -- Processed variants count towards used (record_media) and are given back with their object.
+      if type(l.media) == 'table' and l.media.variantBytes then bytes = bytes + l.media.variantBytes end
     end
   end
 end
@@ -522,6 +532,47 @@ for i = 2, #KEYS do
     redis.call('ZADD', KEYS[1], heldUntil, r.uploadId)
   end
 end
+return cjson.encode({ ok = true })
+`,
+);
+
+/**
+ * KEYS: linked, quota  ARGV: orgId, mediaJson, variantBytes
+ * Records a processing outcome on the link once; the variants' bytes join used in the same step.
+ */
+export const RECORD_MEDIA = luaScript(
+  "record_media",
+  `${COUNTERS}
+local raw = redis.call('GET', KEYS[1])
+if not raw then return cjson.encode({ linked = false, recorded = false }) end
+local l = cjson.decode(raw)
+if l.orgId ~= ARGV[1] then return cjson.encode({ linked = false, recorded = false }) end
+if type(l.media) == 'table' then return cjson.encode({ linked = true, recorded = false }) end
+l.media = cjson.decode(ARGV[2])
+local bytes = tonumber(ARGV[3])
+if bytes > 0 then l.media.variantBytes = bytes end
+redis.call('SET', KEYS[1], cjson.encode(l))
+if bytes > 0 then setCounter(KEYS[2], 'used', counter(KEYS[2], 'used') + bytes) end
+return cjson.encode({ linked = true, recorded = true })
+`,
+);
+
+/** KEYS: mediaOutbox  ARGV: limit, leaseMs — leases due outbox jobs to this run (due again after the lease). */
+export const CLAIM_MEDIA_JOBS = luaScript(
+  "claim_media_jobs",
+  `${NOW}
+local jobs = redis.call('ZRANGEBYSCORE', KEYS[1], '-inf', now, 'LIMIT', 0, tonumber(ARGV[1]))
+local leaseUntil = now + tonumber(ARGV[2])
+for _, job in ipairs(jobs) do redis.call('ZADD', KEYS[1], leaseUntil, job) end
+return cjson.encode({ jobs = jobs })
+`,
+);
+
+/** KEYS: mediaOutbox  ARGV: jobJson… */
+export const ACK_MEDIA_JOBS = luaScript(
+  "ack_media_jobs",
+  `
+redis.call('ZREM', KEYS[1], unpack(ARGV))
 return cjson.encode({ ok = true })
 `,
 );

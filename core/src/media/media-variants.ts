@@ -1,0 +1,71 @@
+/**
+ * The media-processing port: the processing state recorded on each linked image, and the outbox of
+ * processing jobs that consume's commit writes (docs/ARCHITECTURE.md, "Media processing"). Every
+ * method is one atomic step and one round trip; the state lives with the object's link, so release
+ * and reconciliation see the variants of exactly the objects they see.
+ */
+import type { MediaVariant } from "../policies/object-keys.js";
+import type { ObjectRef } from "../quotas/linked-objects.js";
+
+/** The upload types that are processed into variants (video and PDF are served as uploaded). */
+export const PROCESSABLE_IMAGE_TYPES: ReadonlySet<string> = new Set(["image/jpeg", "image/png", "image/webp", "image/heic"]);
+
+export const isProcessableImage = (contentType: string): boolean => PROCESSABLE_IMAGE_TYPES.has(contentType);
+
+/**
+ * How long consume has to hand its own jobs to the queue (and acknowledge them) before the
+ * sweeper's re-drive may deliver them too. A second delivery is harmless, only wasted work.
+ */
+export const MEDIA_HANDOFF_GRACE_SECONDS = 60;
+
+/** Why an image has no variants: too many pixels declared, or not decodable. Final: never retried. */
+export type MediaFailureCode = "IMAGE_TOO_LARGE" | "IMAGE_UNREADABLE";
+
+/** One linked image to process. Its JSON (`encodeMediaJob`) is its identity in the outbox and on the queue. */
+export interface MediaJob {
+  bucket: string;
+  key: string;
+  contentType: string;
+  orgId: string;
+}
+
+/** The canonical JSON of a job (fixed field order), so the same job is the same outbox member. */
+export function encodeMediaJob(job: MediaJob): string {
+  return JSON.stringify({ bucket: job.bucket, key: job.key, contentType: job.contentType, orgId: job.orgId });
+}
+
+export interface StoredVariant {
+  key: string;
+  contentType: string;
+  size: number;
+}
+
+export type MediaOutcome =
+  | {
+      status: "ready";
+      /** Of the oriented image (as displayed). */
+      width: number;
+      height: number;
+      /** ThumbHash, base64. */
+      placeholder: string;
+      variants: Record<MediaVariant, StoredVariant>;
+    }
+  | { status: "failed"; code: MediaFailureCode };
+
+/** A linked image's state: recorded outcome, or still processing. */
+export type MediaState = MediaOutcome | { status: "processing" };
+
+export interface MediaVariants {
+  /** The state of each object, in order, in one round trip; null when the object is not linked. */
+  mediaStates(objects: ObjectRef[]): Promise<(MediaState | null)[]>;
+  /**
+   * Records the outcome on the linked object once and adds the variants' bytes to its org's `used`
+   * in the same step. `linked: false` — the object was released meanwhile (the caller deletes what
+   * it wrote); `recorded: false` — an outcome was already recorded (a redelivered job: nothing counted twice).
+   */
+  recordMedia(object: ObjectRef & { orgId: string }, outcome: MediaOutcome): Promise<{ linked: boolean; recorded: boolean }>;
+  /** Leases up to `limit` outbox jobs that are due (their hand-off did not happen or was not acknowledged). */
+  claimMediaJobs(request: { limit: number; leaseSeconds: number }): Promise<MediaJob[]>;
+  /** Drops jobs from the outbox once the queue accepted them. */
+  ackMediaJobs(jobs: MediaJob[]): Promise<void>;
+}

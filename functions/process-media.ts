@@ -1,0 +1,37 @@
+/**
+ * `process-media` — the media queue's subscriber: renders each linked image's variants
+ * (docs/ARCHITECTURE.md, "Media processing"). A rejected image is recorded as failed, not retried;
+ * a storage or store failure reports the record failed, so the queue redelivers it (dead-letter
+ * queue after 3 deliveries).
+ */
+import { mediaJobSchema, processMedia } from "@fitkit/core/media/process-media";
+import type { SQSBatchResponse, SQSEvent } from "aws-lambda";
+import { mediaVariants } from "./lib/deps/media-variants.js";
+import { objectStore } from "./lib/deps/storage.js";
+import { coreLog, logger } from "./lib/logger.js";
+
+export async function handler(event: SQSEvent): Promise<SQSBatchResponse> {
+  const batchItemFailures: SQSBatchResponse["batchItemFailures"] = [];
+  for (const record of event.Records) {
+    let job: unknown;
+    try {
+      job = JSON.parse(record.body);
+    } catch {
+      job = null;
+    }
+    const parsed = mediaJobSchema.safeParse(job);
+    if (!parsed.success) {
+      // Redelivery cannot fix a malformed message: logged and dropped.
+      logger.error("malformed media job dropped", { messageId: record.messageId });
+      continue;
+    }
+    try {
+      const result = await processMedia({ objects: objectStore(), variants: await mediaVariants(), log: coreLog }, parsed.data);
+      logger.info("media processed", { key: parsed.data.key, result });
+    } catch (error) {
+      logger.error("media processing failed; the queue redelivers it", { key: parsed.data.key, error: String(error) });
+      batchItemFailures.push({ itemIdentifier: record.messageId });
+    }
+  }
+  return { batchItemFailures };
+}

@@ -1,0 +1,212 @@
+/**
+ * Media processing on real parts: real photos (ImageMagick, exiftool, heif-enc), real consume on
+ * real Redis (ioredis) and the SigV4-checking S3 server, the process-media use-case, and a real EXIF
+ * reader (exifr) checking what a reader would get. Also the outbox: a queue failing between the
+ * commit and the enqueue loses no job, and a job delivered twice counts nothing twice.
+ */
+import { createHash } from "node:crypto";
+import { mkdtemp } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { SendMessageBatchCommand, SQSClient } from "@aws-sdk/client-sqs";
+import { InProcessJobQueue } from "@fitkit/core/adapters/memory/in-process-job-queue";
+import { createIoredisClient } from "@fitkit/core/adapters/redis/ioredis-driver";
+import { redisKeys } from "@fitkit/core/adapters/redis/redis-keys";
+import type { RedisStore } from "@fitkit/core/adapters/redis/redis-store";
+import { createS3Client } from "@fitkit/core/adapters/s3/s3-client";
+import { S3ObjectStore } from "@fitkit/core/adapters/s3/s3-object-store";
+import { SqsJobQueue } from "@fitkit/core/adapters/sqs/sqs-job-queue";
+import { DISPLAY_LONG_EDGE, THUMB_LONG_EDGE } from "@fitkit/core/media/image-pipeline";
+import { encodeMediaJob, type MediaJob } from "@fitkit/core/media/media-variants";
+import { mediaJobSchema, processMedia, redriveMediaJobs } from "@fitkit/core/media/process-media";
+import { mediaKey } from "@fitkit/core/policies/object-keys";
+import { consume } from "@fitkit/core/staging/consume";
+import { mockClient } from "aws-sdk-client-mock";
+import exifr from "exifr";
+import sharp from "sharp";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { type EmbeddedS3, startEmbeddedS3 } from "../local/embedded-s3.js";
+import { commentedPng, exifWebp, PHONE_METADATA, phoneHeic, phoneJpeg, pngBomb, truncatedJpeg, undecodableHeic } from "../support/media.js";
+import { newUpload, uniqueId } from "./support/fixtures.js";
+import { RedisBackends } from "./support/staging-adapters.js";
+
+const MEDIA = "media";
+/** Every metadata block exifr reads (IHDR, JFIF: image structure, not metadata). */
+const METADATA_BLOCKS = {
+  tiff: true,
+  exif: true,
+  gps: true,
+  interop: true,
+  makerNote: true,
+  userComment: true,
+  xmp: true,
+  iptc: true,
+  icc: true,
+  ihdr: false,
+  jfif: false,
+};
+const COMPLIANCE = "compliance";
+let s3: EmbeddedS3;
+let objects: S3ObjectStore;
+const backends = new RedisBackends();
+let store: RedisStore;
+
+beforeAll(async () => {
+  await backends.start();
+  store = backends.store("ioredis") as RedisStore;
+  s3 = await startEmbeddedS3({ directory: await mkdtemp(join(tmpdir(), "fitkit-media-")), buckets: [MEDIA, COMPLIANCE] });
+  objects = new S3ObjectStore(createS3Client({ endpoint: s3.endpoint, region: s3.region, accessKeyId: s3.accessKeyId, secretAccessKey: s3.secretAccessKey }));
+}, 30_000);
+afterAll(async () => {
+  await s3?.close();
+  await backends.close();
+});
+
+/** Stages `bytes` as a progress photo of a fresh org, stores them, and consumes them with `media` hand-off deps. */
+async function linkPhoto(bytes: Buffer, contentType: string, media?: Parameters<typeof consume>[0]["media"]) {
+  const orgId = uniqueId("org");
+  const userId = uniqueId("user");
+  const upload = newUpload({ orgId, userId, contentType, size: bytes.length, bucket: MEDIA });
+  upload.key = mediaKey({ orgId, ownerType: "progress_photo", userId, uploadId: upload.uploadId, contentType });
+  expect(await store.stage({ uploads: [upload], lifetimeSeconds: 600, quota: { orgId, defaultQuotaBytes: 1e9 } })).toMatchObject({ ok: true });
+  await objects.put({ bucket: MEDIA, key: upload.key, body: bytes, contentType, checksumSha256: createHash("sha256").update(bytes).digest("base64") });
+  await consume(
+    { store, objects, complianceBucket: COMPLIANCE, ...(media ? { media } : {}) },
+    { uploadIds: [upload.uploadId], ownerType: "progress_photo", owner: { orgId, userId }, idempotencyKey: uniqueId("k") },
+  );
+  const job: MediaJob = { bucket: MEDIA, key: upload.key, contentType, orgId };
+  return { orgId, job, upload };
+}
+
+async function readObject(key: string): Promise<Buffer> {
+  const stream = await objects.stream(MEDIA, key, 64 * 1024 * 1024);
+  if (!stream) throw new Error(`no object ${key}`);
+  const chunks: Uint8Array[] = [];
+  for await (const chunk of stream) chunks.push(chunk);
+  return Buffer.concat(chunks);
+}
+
+async function readyState(key: string) {
+  const [state] = await store.mediaStates([{ bucket: MEDIA, key }]);
+  if (state?.status !== "ready") throw new Error(`not ready: ${JSON.stringify(state)}`);
+  return state;
+}
+
+describe("a linked photo's variants", () => {
+  it.each([
+    ["a JPEG with GPS, serial number and orientation 6", () => phoneJpeg(640, 480), "image/jpeg", { width: 480, height: 640 }, "jpeg"],
+    ["an HEVC HEIC with GPS", () => phoneHeic(640, 480), "image/heic", { width: 640, height: 480 }, "jpeg"],
+    ["a PNG with a comment", () => commentedPng(200, 150), "image/png", { width: 200, height: 150 }, "png"],
+    ["a WebP with EXIF", () => exifWebp(300, 200), "image/webp", { width: 300, height: 200 }, "webp"],
+  ] as const)("%s: decode, carry no metadata, are oriented and within their bounds", async (_name, make, contentType, oriented, originalFormat) => {
+    const source = make();
+    // The fixture carries what a phone leaks (exifr does not read WebP: sharp exposes its EXIF block).
+    if (contentType === "image/webp") expect((await sharp(source).metadata()).exif).toBeDefined();
+    else expect(await exifr.parse(source, METADATA_BLOCKS)).toBeTruthy();
+    const { job } = await linkPhoto(source, contentType);
+
+    expect(await processMedia({ objects, variants: store }, job)).toBe("ready");
+
+    const state = await readyState(job.key);
+    expect({ width: state.width, height: state.height }).toEqual(oriented);
+    expect(state.placeholder).toMatch(/^[A-Za-z0-9+/]+=*$/);
+    const expectedFormats = { original: originalFormat, display: "webp", thumb: "webp" } as const;
+    const bounds = { original: Math.max(oriented.width, oriented.height), display: DISPLAY_LONG_EDGE, thumb: THUMB_LONG_EDGE };
+    for (const variant of ["original", "display", "thumb"] as const) {
+      const bytes = await readObject(state.variants[variant].key);
+      expect(state.variants[variant].size).toBe(bytes.length);
+      const meta = await sharp(bytes).metadata();
+      expect(meta.format).toBe(expectedFormats[variant]);
+      expect({ exif: meta.exif, xmp: meta.xmp, iptc: meta.iptc, icc: meta.icc, comments: meta.comments }).toEqual({
+        exif: undefined,
+        xmp: undefined,
+        iptc: undefined,
+        icc: undefined,
+        comments: undefined,
+      });
+      if (meta.format !== "webp") expect(await exifr.parse(bytes, METADATA_BLOCKS)).toBeUndefined();
+      expect(bytes.includes(Buffer.from(PHONE_METADATA.serialNumber))).toBe(false);
+      // Oriented: the aspect of the displayed image, long edge within the variant's bound, never upscaled.
+      expect(Math.max(meta.width!, meta.height!)).toBe(Math.min(bounds[variant], Math.max(oriented.width, oriented.height)));
+      expect(Math.sign(meta.width! - meta.height!)).toBe(Math.sign(oriented.width - oriented.height));
+      await sharp(bytes).raw().toBuffer();
+    }
+  });
+
+  it("a 3000×2000 photo's display is 1600 px and its thumb 320 px on the long edge", async () => {
+    const { job } = await linkPhoto(phoneJpeg(3000, 2000), "image/jpeg");
+    await processMedia({ objects, variants: store }, job);
+    const state = await readyState(job.key);
+    const sizes = await Promise.all((["display", "thumb"] as const).map(async (v) => sharp(await readObject(state.variants[v].key)).metadata()));
+    expect(sizes.map((m) => [m.width, m.height])).toEqual([
+      [1067, 1600],
+      [213, 320],
+    ]);
+  });
+});
+
+describe("bad input ends as failed with a code, never a crash or a retry", () => {
+  it.each([
+    ["a PNG declaring 100 000 × 100 000 pixels", "IMAGE_TOO_LARGE", pngBomb, "image/png"],
+    ["a truncated JPEG", "IMAGE_UNREADABLE", truncatedJpeg, "image/jpeg"],
+    ["a HEIC libheif cannot decode", "IMAGE_UNREADABLE", undecodableHeic, "image/heic"],
+  ] as const)("%s is failed with %s", async (_name, code, make, contentType) => {
+    const { job, orgId } = await linkPhoto(make(), contentType);
+    const before = await store.usage(orgId, 1e9);
+
+    expect(await processMedia({ objects, variants: store }, job)).toBe("failed");
+
+    expect(await store.mediaStates([{ bucket: MEDIA, key: job.key }])).toEqual([{ status: "failed", code }]);
+    expect(await store.usage(orgId, 1e9)).toEqual(before);
+  });
+});
+
+describe("the outbox", () => {
+  it("a queue failing between the commit and the enqueue fails nothing, and the next sweeper run's re-drive processes the job", async () => {
+    const sqs = mockClient(SQSClient);
+    sqs.on(SendMessageBatchCommand).rejects(new Error("SQS unavailable"));
+    const failingQueue = new SqsJobQueue(new SQSClient({ region: "eu-west-1" }), "https://sqs.eu-west-1.amazonaws.com/1/media");
+    const { job } = await linkPhoto(phoneJpeg(320, 240), "image/jpeg", { queue: failingQueue, outbox: store });
+    sqs.restore();
+    expect(await store.mediaStates([{ bucket: MEDIA, key: job.key }])).toEqual([{ status: "processing" }]);
+
+    // The job waits in the outbox; time passes beyond the hand-off grace (its due time is moved, not slept through).
+    const raw = createIoredisClient(backends.redis.url);
+    expect(await raw.zscore(redisKeys.mediaOutbox(), encodeMediaJob(job))).not.toBeNull();
+    await raw.zadd(redisKeys.mediaOutbox(), "XX", 0, encodeMediaJob(job));
+    raw.disconnect();
+    const delivered: MediaJob[] = [];
+    const queue = new InProcessJobQueue({ maxReceives: 3 });
+    queue.subscribe(async (records) => {
+      for (const r of records) {
+        const parsed = mediaJobSchema.parse(JSON.parse(r.body));
+        delivered.push(parsed);
+        await processMedia({ objects, variants: store }, parsed);
+      }
+      return { failedMessageIds: [] };
+    });
+    await redriveMediaJobs({ queue, outbox: store });
+    await queue.drained();
+
+    expect(delivered).toContainEqual(job);
+    expect((await readyState(job.key)).status).toBe("ready");
+    expect(await store.claimMediaJobs({ limit: 1000, leaseSeconds: 1 }).then((jobs) => jobs.some((j) => j.key === job.key))).toBe(false);
+  });
+
+  it("a job delivered twice writes the same variants and counts their bytes once", async () => {
+    const { job, orgId, upload } = await linkPhoto(phoneJpeg(400, 300), "image/jpeg");
+    expect(await processMedia({ objects, variants: store }, job)).toBe("ready");
+    const first = await readyState(job.key);
+    const firstBytes = await Promise.all(Object.values(first.variants).map((v) => readObject(v.key)));
+    const usedAfterFirst = (await store.usage(orgId, 1e9)).used;
+
+    expect(await processMedia({ objects, variants: store }, job)).toBe("already-recorded");
+
+    const second = await readyState(job.key);
+    expect(second).toEqual(first);
+    expect(await Promise.all(Object.values(second.variants).map((v) => readObject(v.key)))).toEqual(firstBytes);
+    const variantBytes = Object.values(first.variants).reduce((sum, v) => sum + v.size, 0);
+    expect((await store.usage(orgId, 1e9)).used).toBe(usedAfterFirst);
+    expect(usedAfterFirst).toBe(upload.size + variantBytes);
+  });
+});

@@ -1,0 +1,146 @@
+/**
+ * The contract of the MediaVariants port (and what it adds to LinkedObjects and QuotaLedger), run
+ * against every adapter: in-memory, ioredis + real Redis, and the real Upstash client through the
+ * bridge onto the same Redis. Objects are linked, and their jobs put in the outbox, by commitConsume.
+ */
+import type { MediaJob, MediaOutcome, MediaVariants } from "@fitkit/core/media/media-variants";
+import type { LinkedObjects } from "@fitkit/core/quotas/linked-objects";
+import type { QuotaLedger } from "@fitkit/core/quotas/quota-ledger";
+import type { StagingStore } from "@fitkit/core/staging/staging-store";
+import type { NewUpload } from "@fitkit/core/uploads/upload";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { newUpload, uniqueId } from "./support/fixtures.js";
+import { ADAPTERS, RedisBackends } from "./support/staging-adapters.js";
+
+const backends = new RedisBackends();
+beforeAll(() => backends.start());
+afterAll(() => backends.close());
+
+const DEFAULT_QUOTA = 1_000_000;
+
+const ready = (key: string): Extract<MediaOutcome, { status: "ready" }> => ({
+  status: "ready",
+  width: 480,
+  height: 640,
+  placeholder: "3OcRJYB4d3h/iIeHeEh3eIhw+j2w",
+  variants: {
+    original: { key: `variants/${key}/original.jpg`, contentType: "image/jpeg", size: 300 },
+    display: { key: `variants/${key}/display.webp`, contentType: "image/webp", size: 200 },
+    thumb: { key: `variants/${key}/thumb.webp`, contentType: "image/webp", size: 100 },
+  },
+});
+
+describe.each(ADAPTERS)("media variants contract: %s", (adapter) => {
+  let media: MediaVariants;
+  let staging: StagingStore;
+  let links: LinkedObjects;
+  let quotas: QuotaLedger;
+  beforeAll(() => {
+    const instance = backends.store(adapter);
+    media = instance;
+    staging = instance;
+    links = instance;
+    quotas = instance;
+  });
+
+  /** Stages and consumes `upload` with its media job in the outbox. */
+  async function link(upload: NewUpload): Promise<MediaJob> {
+    const job: MediaJob = { bucket: upload.bucket, key: upload.key, contentType: upload.contentType, orgId: upload.orgId };
+    await staging.stage({ uploads: [upload], lifetimeSeconds: 600, quota: { orgId: upload.orgId, defaultQuotaBytes: DEFAULT_QUOTA } });
+    const outcome = await staging.commitConsume({
+      uploadIds: [upload.uploadId],
+      owner: { orgId: upload.orgId, userId: upload.userId },
+      ownerType: upload.ownerType,
+      replayKey: uniqueId("replay"),
+      stored: { fingerprint: "fp", response: "{}" },
+      replayTtlSeconds: 60,
+      finalObjects: [{ bucket: upload.bucket, key: upload.key }],
+      mediaJobs: [job],
+    });
+    expect(outcome).toEqual({ ok: true });
+    return job;
+  }
+
+  it("a linked image is processing until an outcome is recorded; an unlinked one has no state", async () => {
+    const orgId = uniqueId("org");
+    const [linked, unlinked] = [newUpload({ orgId }), newUpload({ orgId })];
+    await link(linked!);
+
+    expect(
+      await media.mediaStates([
+        { bucket: "media", key: linked!.key },
+        { bucket: "media", key: unlinked!.key },
+      ]),
+    ).toEqual([{ status: "processing" }, null]);
+    expect(await media.mediaStates([])).toEqual([]);
+  });
+
+  it("records an outcome once, adding the variants' bytes to used once however often it is recorded", async () => {
+    const orgId = uniqueId("org");
+    const upload = newUpload({ orgId, size: 1000 });
+    await link(upload);
+    const object = { bucket: "media", key: upload.key, orgId };
+
+    const first = await media.recordMedia(object, ready(upload.key));
+    const again = await media.recordMedia(object, ready(upload.key));
+    const other = await media.recordMedia(object, { status: "failed", code: "IMAGE_UNREADABLE" });
+
+    expect([first, again, other]).toEqual([
+      { linked: true, recorded: true },
+      { linked: true, recorded: false },
+      { linked: true, recorded: false },
+    ]);
+    expect(await media.mediaStates([object])).toEqual([ready(upload.key)]);
+    expect(await quotas.usage(orgId, DEFAULT_QUOTA)).toEqual({ used: 1600, reserved: 0, quota: DEFAULT_QUOTA });
+  });
+
+  it("a failed outcome counts no bytes; an object not linked (or of another org) records nothing", async () => {
+    const orgId = uniqueId("org");
+    const upload = newUpload({ orgId, size: 50 });
+    await link(upload);
+
+    expect(await media.recordMedia({ bucket: "media", key: upload.key, orgId }, { status: "failed", code: "IMAGE_TOO_LARGE" })).toEqual({
+      linked: true,
+      recorded: true,
+    });
+    expect(await media.recordMedia({ bucket: "media", key: upload.key, orgId: uniqueId("org") }, ready(upload.key))).toEqual({
+      linked: false,
+      recorded: false,
+    });
+    expect(await media.recordMedia({ bucket: "media", key: newUpload({ orgId }).key, orgId }, ready("x"))).toEqual({ linked: false, recorded: false });
+
+    expect(await media.mediaStates([{ bucket: "media", key: upload.key }])).toEqual([{ status: "failed", code: "IMAGE_TOO_LARGE" }]);
+    expect((await quotas.usage(orgId, DEFAULT_QUOTA)).used).toBe(50);
+  });
+
+  it("release sees the variant keys, and unlinking gives back the object's and its variants' bytes", async () => {
+    const orgId = uniqueId("org");
+    const upload = newUpload({ orgId, size: 1000 });
+    await link(upload);
+    const object = { bucket: "media", key: upload.key };
+    await media.recordMedia({ ...object, orgId }, ready(upload.key));
+
+    const [linked] = await links.linkedObjects([object]);
+    expect({ ...linked, variantKeys: linked?.variantKeys?.toSorted() }).toEqual({
+      orgId,
+      size: 1000,
+      variantKeys: Object.values(ready(upload.key).variants)
+        .map((v) => v.key)
+        .toSorted(),
+    });
+    expect(await links.unlinkObjects(orgId, [object])).toEqual({ released: 1, bytes: 1600 });
+    expect((await quotas.usage(orgId, DEFAULT_QUOTA)).used).toBe(0);
+    expect(await media.mediaStates([object])).toEqual([null]);
+  });
+
+  it("the commit's jobs are not due during the hand-off grace; acknowledged jobs leave the outbox", async () => {
+    const orgId = uniqueId("org");
+    const job = await link(newUpload({ orgId }));
+    const mine = (jobs: MediaJob[]) => jobs.filter((j) => j.orgId === orgId);
+
+    expect(mine(await media.claimMediaJobs({ limit: 10_000, leaseSeconds: 1 }))).toEqual([]);
+    await media.ackMediaJobs([job]);
+    await media.ackMediaJobs([]);
+    expect(mine(await media.claimMediaJobs({ limit: 10_000, leaseSeconds: 1 }))).toEqual([]);
+  });
+});

@@ -52,6 +52,7 @@ beforeAll(async () => {
       Redis: { url: redis.url },
       Clerk: { jwtKey: key.publicKeyPem, authorizedParties: APP_ORIGIN },
       UploadSettings: { dependencyTimeoutMs: DEPENDENCY_TIMEOUT_MS },
+      MediaQueue: { kind: "in-process" },
     }),
   );
   ({ handler: presign } = await import("../functions/presign.js"));

@@ -6,7 +6,7 @@ import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
-import { pngImage } from "../support/media.js";
+import { mp4Bytes } from "../support/media.js";
 import { uniqueId } from "./support/fixtures.js";
 import { postJson, putPresigned } from "./support/http.js";
 import { startLocalStackProcess } from "./support/local-stack-process.js";
@@ -18,18 +18,19 @@ describe("the local stack's default store across a restart", () => {
       const userId = uniqueId("user");
       const orgId = uniqueId("org");
       const owner = { orgId, userId };
-      const linkedBytes = pngImage(4, 4);
-      const stagedBytes = pngImage(5, 5);
+      // Videos: signed as stored (an image would be served from its processed copies, not these bytes).
+      const linkedBytes = mp4Bytes();
+      const stagedBytes = Buffer.concat([mp4Bytes(), Buffer.alloc(16)]);
 
       const first = await startLocalStackProcess({}, { dataDir });
       const token = await first.token({ userId, orgId, role: "member" });
       const presigned = await postJson(
         `${first.api}/uploads`,
         {
-          ownerType: "progress_photo",
+          ownerType: "exercise_comment",
           files: [
-            { contentType: "image/png", size: linkedBytes.length },
-            { contentType: "image/png", size: stagedBytes.length },
+            { contentType: "video/mp4", size: linkedBytes.length },
+            { contentType: "video/mp4", size: stagedBytes.length },
           ],
         },
         token,
@@ -37,7 +38,7 @@ describe("the local stack's default store across a restart", () => {
       const [linked, staged] = presigned.body.uploads;
       expect((await putPresigned(linked, linkedBytes)).status).toBe(200);
       expect((await putPresigned(staged, stagedBytes)).status).toBe(200);
-      const consumeLinked = { uploadIds: [linked.uploadId], ownerType: "progress_photo", owner, idempotencyKey: "linked" };
+      const consumeLinked = { uploadIds: [linked.uploadId], ownerType: "exercise_comment", owner, idempotencyKey: "linked" };
       const consumed = await first.internal("consume", consumeLinked);
       const usageBefore = await first.internal("usage", { orgId });
       await first.close(); // SIGTERM
@@ -48,7 +49,12 @@ describe("the local stack's default store across a restart", () => {
         const usageAfter = await second.internal("usage", { orgId });
         const signed = await postJson(`${second.api}/uploads/signed-urls`, { keys: [linked.key] }, await second.token({ userId, orgId, role: "member" }));
         const fetched = await fetch(signed.body.urls[0].url);
-        const stagedConsumed = await second.internal("consume", { uploadIds: [staged.uploadId], ownerType: "progress_photo", owner, idempotencyKey: "staged" });
+        const stagedConsumed = await second.internal("consume", {
+          uploadIds: [staged.uploadId],
+          ownerType: "exercise_comment",
+          owner,
+          idempotencyKey: "staged",
+        });
         const usageFinal = await second.internal("usage", { orgId });
 
         expect(consumed.status).toBe(200);

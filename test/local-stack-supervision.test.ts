@@ -5,7 +5,7 @@
  */
 import { createServer, type Server } from "node:net";
 import { describe, expect, it } from "vitest";
-import { pngImage } from "../support/media.js";
+import { mp4Bytes } from "../support/media.js";
 import { sleep, uniqueId } from "./support/fixtures.js";
 import { errorBody, postJson, putPresigned } from "./support/http.js";
 import { type LocalStackProcess, startLocalStackProcess } from "./support/local-stack-process.js";
@@ -35,14 +35,15 @@ async function storeOne(stack: LocalStackProcess) {
   const userId = uniqueId("user");
   const orgId = uniqueId("org");
   const token = await stack.token({ userId, orgId, role: "member" });
-  const bytes = pngImage(3, 3);
-  const presigned = await postJson(`${stack.api}/uploads`, { ownerType: "progress_photo", files: [{ contentType: "image/png", size: bytes.length }] }, token);
+  // A video: signed as stored (an image would be served from its processed copies, not these bytes).
+  const bytes = mp4Bytes();
+  const presigned = await postJson(`${stack.api}/uploads`, { ownerType: "exercise_comment", files: [{ contentType: "video/mp4", size: bytes.length }] }, token);
   expect(presigned.status).toBe(201);
   const upload = presigned.body.uploads[0];
   expect((await putPresigned(upload, bytes)).status).toBe(200);
   const consumed = await stack.internal("consume", {
     uploadIds: [upload.uploadId],
-    ownerType: "progress_photo",
+    ownerType: "exercise_comment",
     owner: { orgId, userId },
     idempotencyKey: "k",
   });

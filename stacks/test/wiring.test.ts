@@ -38,6 +38,7 @@ const UPLOAD_SETTINGS = {
   presignTtlSeconds: 900,
   stagingGraceSeconds: 3600,
   orgQuotaBytes: 10_737_418_240,
+  userInFlightBytes: 2_147_483_648,
   presignRatePerMinute: 60,
   publicPutRatePerMinute: 20,
   scanMaxBytes: 104_857_600,

@@ -6,7 +6,9 @@
  * Links are least privilege: a function that is not linked to a resource gets neither its values
  * (SST bundles linked values, encrypted, into each function's own package) nor anything else.
  * The public signature function never sees Clerk; the GET-signing function only holds the
- * read-only R2 token.
+ * read-only R2 token; each writer holds only the bucket-scoped R2 write token of the buckets it
+ * writes (`R2MediaWriter`, `R2ComplianceWriter`). `ScannerFunction` also grants invoke on the
+ * virus scanner (`stacks/scanner.ts`).
  *
  * The local stack serves the same table (`local/functions.ts`): routes, internal operations and
  * schedules all come from here.
@@ -16,8 +18,24 @@
  */
 
 /** The link names the handlers read through `Resource.<Name>` (the local stack sets the same names). */
-export const LINK_NAMES = ["MediaBucket", "ComplianceBucket", "R2Writer", "R2Reader", "Redis", "Clerk", "Clamd", "UploadSettings"] as const;
+export const LINK_NAMES = [
+  "MediaBucket",
+  "ComplianceBucket",
+  "R2MediaWriter",
+  "R2ComplianceWriter",
+  "R2Reader",
+  "Redis",
+  "Clerk",
+  "ScannerFunction",
+  "UploadSettings",
+] as const;
 export type LinkName = (typeof LINK_NAMES)[number];
+
+/**
+ * The bucket-scoped R2 write token of each bucket link: a function linked to a bucket it writes
+ * gets that bucket's writer, and no other (the runtime picks the credentials per bucket the same way).
+ */
+export { BUCKET_WRITERS } from "../functions/lib/bucket-tokens.js";
 
 type HttpMethod = "GET" | "POST" | "PUT" | "PATCH" | "DELETE";
 export type RouteKey = `${HttpMethod} /${string}`;
@@ -30,6 +48,13 @@ interface FunctionSpecBase {
   timeout?: `${number} ${"second" | "seconds" | "minute" | "minutes"}`;
   /** Lambda memory; SST's default (1024 MB) when absent. */
   memory?: `${number} MB`;
+  /**
+   * Reserved concurrency: this many concurrent executions are set aside for the function (a flood
+   * on the public routes cannot take them) and it never runs more than that.
+   */
+  reservedConcurrency?: number;
+  /** Lambda's retries of a failed asynchronous invoke (a schedule's); Lambda's default (2) when absent. */
+  asyncRetries?: 0 | 1 | 2;
 }
 
 /** Served by API Gateway v2 on `route`. */
@@ -59,7 +84,7 @@ export const FUNCTIONS = {
   presign: {
     handler: "functions/presign.handler",
     route: "POST /uploads",
-    links: ["MediaBucket", "R2Writer", "Redis", "Clerk", "UploadSettings"],
+    links: ["MediaBucket", "R2MediaWriter", "Redis", "Clerk", "UploadSettings"],
   },
   "signed-get": {
     handler: "functions/signed-get.handler",
@@ -70,7 +95,7 @@ export const FUNCTIONS = {
   "public-signature-put": {
     handler: "functions/public-signature-put.handler",
     route: "PUT /public/signatures/{token}",
-    links: ["ComplianceBucket", "R2Writer", "Redis", "Clamd", "UploadSettings"],
+    links: ["ComplianceBucket", "R2ComplianceWriter", "Redis", "ScannerFunction", "UploadSettings"],
   },
   health: {
     handler: "functions/health.handler",
@@ -82,15 +107,17 @@ export const FUNCTIONS = {
     handler: "functions/consume.handler",
     internal: true,
     operation: "consume",
-    links: ["MediaBucket", "ComplianceBucket", "R2Writer", "Redis", "Clamd", "UploadSettings"],
-    // N parallel HEAD/range reads plus an optional clamd scan of up to scanMaxBytes.
-    timeout: "60 seconds",
+    links: ["MediaBucket", "ComplianceBucket", "R2MediaWriter", "R2ComplianceWriter", "Redis", "ScannerFunction", "UploadSettings"],
+    // N parallel HEAD/range reads plus a scan of up to scanMaxBytes each; a scanner that starts
+    // cold loads its definitions first (tens of seconds), so well above one scan.
+    timeout: "2 minutes",
+    reservedConcurrency: 50,
   },
   release: {
     handler: "functions/release.handler",
     internal: true,
     operation: "release",
-    links: ["MediaBucket", "ComplianceBucket", "R2Writer", "Redis"],
+    links: ["MediaBucket", "ComplianceBucket", "R2MediaWriter", "R2ComplianceWriter", "Redis"],
     timeout: "60 seconds",
   },
   "issue-signature-token": {
@@ -116,9 +143,14 @@ export const FUNCTIONS = {
     internal: true,
     operation: "sweep",
     schedule: "rate(5 minutes)",
-    links: ["MediaBucket", "ComplianceBucket", "R2Writer", "Redis", "UploadSettings"],
+    links: ["MediaBucket", "ComplianceBucket", "R2MediaWriter", "R2ComplianceWriter", "Redis", "UploadSettings"],
     // Runs every 5 minutes; must finish well before the next run (the lease covers overlap).
     timeout: "2 minutes",
+    // The schedule plus an operator's manual run; the lease makes a second concurrent run a no-op.
+    reservedConcurrency: 2,
+    // A failed run is reported (alarm) and the next one is 5 minutes away: Lambda's two async
+    // retries would only repeat the failure against the same backlog.
+    asyncRetries: 0,
   },
 } as const satisfies Record<string, FunctionSpec>;
 
@@ -136,6 +168,11 @@ export type InternalOperationName = (typeof FUNCTIONS)[InternalFunctionKey]["ope
 
 export function functionSpec(key: FunctionKey): FunctionSpec {
   return FUNCTIONS[key];
+}
+
+/** Routes under `/public/` take no Clerk session: the API throttles them tighter (stage config `throttle.public`). */
+export function isPublicRoute(route: RouteKey): boolean {
+  return route.split(" ")[1]!.startsWith("/public/");
 }
 
 /** `signed-get` → `SignedGet`: the SST component name (and the prefix of its resources). */

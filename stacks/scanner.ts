@@ -11,13 +11,17 @@
  */
 import path from "node:path";
 import { Image } from "@pulumi/docker-build";
+import { SCANNER_ROLES, type ScannerRole } from "../scanner/src/roles.js";
 
 /** Lambda's image architecture; the Dockerfile builds for it. */
 const ARCHITECTURE = "arm64";
 
 export const SCANNER_SETTINGS = {
-  /** clamd holds the official definitions in about 1.5 GB; more memory also means more CPU. */
-  memoryMb: 3008,
+  /**
+   * clamd holds the official definitions in about 1.2 GB, twice that for a moment while it reloads
+   * them (scans go on meanwhile); more memory also means more CPU for a cold start.
+   */
+  memoryMb: 4096,
   /** The definitions (≈ 400 MB unpacked) and clamd's temporary files live in /tmp. */
   ephemeralStorageMb: 2048,
   /** A cold container downloads and loads the definitions (tens of seconds) before its first scan. */
@@ -75,7 +79,7 @@ export function createScanner(args: ScannerArgs) {
   const scanner = imageFunction("Scanner", {
     name: args.functionName,
     image,
-    command: "scan",
+    command: SCANNER_ROLES.scan,
     definitionsAccess: ["s3:GetObject", "s3:ListBucket"],
     definitions,
     memoryMb: SCANNER_SETTINGS.memoryMb,
@@ -87,7 +91,7 @@ export function createScanner(args: ScannerArgs) {
   const updater = imageFunction("ScannerDefinitions", {
     name: `${args.functionName}-definitions`,
     image,
-    command: "update-definitions",
+    command: SCANNER_ROLES.updateDefinitions,
     definitionsAccess: ["s3:GetObject", "s3:ListBucket", "s3:PutObject", "s3:DeleteObject"],
     definitions,
     memoryMb: 1024,
@@ -105,8 +109,8 @@ export function createScanner(args: ScannerArgs) {
 interface ImageFunctionArgs {
   name: string;
   image: Image;
-  /** The image's role: `scan` or `update-definitions` (scanner/src/main.ts). */
-  command: string;
+  /** The image's role (scanner/src/main.ts). */
+  command: ScannerRole;
   definitions: sst.aws.Bucket;
   definitionsAccess: string[];
   memoryMb: number;

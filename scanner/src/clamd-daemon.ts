@@ -47,10 +47,11 @@ export function clamdConfig(options: ClamdDaemonOptions): string {
     `MaxFileSize ${options.streamMaxBytes}`,
     `MaxScanSize ${options.streamMaxBytes * 4}`,
     "AlertExceedsMax yes",
-    // One copy of the definitions in memory: a reload blocks scans briefly instead of doubling memory.
-    "ConcurrentDatabaseReload no",
-    // Lambda runs as an unprivileged user: no user switch, no log or pid files.
-    "LogFile /dev/stderr",
+    // A reload builds the new engine beside the old one (twice the memory for a moment, which the
+    // function's size allows): scans go on meanwhile. Without it clamd holds scans for up to 30 s.
+    "ConcurrentDatabaseReload yes",
+    // Lambda runs as an unprivileged user: no user switch, no log or pid files (in the foreground
+    // clamd writes its messages to the console, which Lambda sends to the function's log).
     "LogTime no",
     "LogClean no",
     "",

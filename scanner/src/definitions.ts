@@ -16,8 +16,11 @@ export interface DefinitionsBucket {
   bucket: string;
 }
 
-/** ClamAV databases and freshclam's state file (its mirror cool-down and client id). */
-export const DEFINITION_FILE = /^[A-Za-z0-9_.-]+\.(cvd|cld|cud|dat)$/;
+/**
+ * ClamAV databases (the official .cvd/.cld, and custom signature files an operator may add: .ndb,
+ * .hdb, .hsb, .ldb) and freshclam's state file (its mirror cool-down and client id).
+ */
+export const DEFINITION_FILE = /^[A-Za-z0-9_.-]+\.(cvd|cld|cud|dat|ndb|hdb|hsb|ldb)$/;
 /** Our record of the ETag each local file was downloaded at. */
 const MANIFEST = ".etags.json";
 

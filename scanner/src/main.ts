@@ -10,6 +10,7 @@ import { ClamdScanner } from "@fitkit/core/adapters/clamd/clamd-scanner";
 import { type ClamdDaemon, startClamdDaemon } from "./clamd-daemon.js";
 import { readConfig } from "./config.js";
 import { downloadDefinitions } from "./definitions.js";
+import { SCANNER_ROLES } from "./roles.js";
 import { type Handler, reportInitError, serveInvocations } from "./runtime-api.js";
 import { handleScanRequest } from "./scan.js";
 import { updateDefinitions } from "./update-definitions.js";
@@ -34,7 +35,7 @@ async function createHandler(role: string | undefined): Promise<Handler> {
   const databaseDirectory = join(config.WORK_DIRECTORY, "db");
   await mkdir(config.WORK_DIRECTORY, { recursive: true });
 
-  if (role === "update-definitions") {
+  if (role === SCANNER_ROLES.updateDefinitions) {
     return async () => {
       const report = await updateDefinitions({
         store,
@@ -47,7 +48,7 @@ async function createHandler(role: string | undefined): Promise<Handler> {
       return report;
     };
   }
-  if (role !== "scan") throw new Error(`Unknown role "${role}": the image command is "scan" or "update-definitions"`);
+  if (role !== SCANNER_ROLES.scan) throw new Error(`Unknown role "${role}": the image command is one of ${Object.values(SCANNER_ROLES).join(", ")}`);
 
   // Started on the first invocation (loading the definitions outlasts Lambda's init phase), then
   // kept; the definitions are re-read from the bucket when older than the refresh interval.

@@ -48,8 +48,6 @@ async function openUrl(deps: ScanDeps, raw: string, maxBytes: number): Promise<A
   const response = await fetch(url, { headers: { range: `bytes=0-${maxBytes - 1}` }, redirect: "error" }).catch((error: unknown) => {
     throw new ScanFailure(`could not read the object: ${error instanceof Error ? error.name : "fetch failed"}`);
   });
-  // An empty object has no byte 0: storage answers 416 to any range.
-  if (response.status === 416) return once(new Uint8Array(0));
   if (response.status !== 200 && response.status !== 206) {
     await response.body?.cancel();
     throw new ScanFailure(`could not read the object: storage answered HTTP ${response.status}`);

@@ -66,7 +66,6 @@ describe(`a stage name of ${MAX_STAGE_LENGTH} characters`, () => {
 
 describe(`a stage name of ${MAX_STAGE_LENGTH + 1} characters`, () => {
   it("would make SST name the compliance bucket 64 characters long, so the stage config refuses it", async () => {
-    // @ts-expect-error -- SST's naming module is plain TypeScript inside the installed platform.
     const { physicalName } = await import("../../.sst/platform/src/components/naming.ts");
     const app$ = (globalThis as unknown as { $app: { stage: string } }).$app;
     const stage = app$.stage;

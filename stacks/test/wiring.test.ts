@@ -13,13 +13,12 @@ import {
   invokePermissions,
   linkValues,
   ofType,
-  type RecordedResource,
   roleStatements,
   routeTable,
   TYPES,
   theOne,
 } from "./harness/queries.js";
-import { REPO_ROOT, type Synthesis, synthesize } from "./harness/synthesize.js";
+import { REPO_ROOT, type RecordedResource, type Synthesis, synthesize } from "./harness/synthesize.js";
 
 const RECORDS_API_ROLE = "arn:aws:iam::111111111111:role/fitkit-records-api";
 const ADMIN_ROLE = "arn:aws:iam::222222222222:role/service/fitkit-admin";
@@ -416,7 +415,7 @@ describe("the virus scanner", () => {
       timeout: scanner().inputs.timeout,
       reserved: scanner().inputs.reservedConcurrentExecutions,
       streamMax: scanner().inputs.environment.variables.SCAN_STREAM_MAX_BYTES,
-    }).toEqual({ memory: 3008, disk: 2048, timeout: 90, reserved: 20, streamMax: String(UPLOAD_SETTINGS.scanMaxBytes) });
+    }).toEqual({ memory: 4096, disk: 2048, timeout: 90, reserved: 20, streamMax: String(UPLOAD_SETTINGS.scanMaxBytes) });
     // consume waits for a cold scanner: its own timeout must be longer.
     expect(fn("functions/consume.handler").lambda.inputs.timeout).toBeGreaterThan(scanner().inputs.timeout);
   });

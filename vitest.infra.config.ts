@@ -9,7 +9,11 @@ const platformModules = fileURLToPath(new URL("./.sst/platform/node_modules/", i
 export default defineConfig({
   resolve: {
     // One Pulumi SDK: the platform's. The mocks must be set on the copy its components use.
-    alias: { "@pulumi/pulumi": `${platformModules}@pulumi/pulumi` },
+    alias: {
+      "@pulumi/pulumi": `${platformModules}@pulumi/pulumi`,
+      // SST's own components build images with it; stacks/scanner.ts too (sst deploy resolves it from the platform).
+      "@pulumi/docker-build": `${platformModules}@pulumi/docker-build`,
+    },
   },
   test: {
     include: ["stacks/test/**/*.test.ts"],

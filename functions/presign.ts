@@ -1,7 +1,7 @@
 /** POST /uploads — presign one or more uploads (the first stage). */
 import { presign, presignRequestSchema } from "@fitkit/core/staging/presign";
 import { uploadSettings } from "./lib/deps/settings.js";
-import { writerSigner } from "./lib/deps/signer.js";
+import { mediaWriterSigner } from "./lib/deps/signer.js";
 import { stagingStore } from "./lib/deps/staging-store.js";
 import { authenticatedJsonRoute } from "./lib/http.js";
 import { readBucket } from "./lib/resources.js";
@@ -11,7 +11,7 @@ export const handler = authenticatedJsonRoute(presignRequestSchema, async (ident
   body: await presign(
     {
       store: await stagingStore(),
-      signer: writerSigner(),
+      signer: mediaWriterSigner(),
       settings: uploadSettings(),
       mediaBucket: readBucket("MediaBucket"),
     },

@@ -2,7 +2,7 @@
 import { requestSignatureUpload, requestSignatureUploadSchema } from "@fitkit/core/signatures/direct-signature-upload";
 import { uploadSettings } from "./lib/deps/settings.js";
 import { signatureTokens } from "./lib/deps/signature-tokens.js";
-import { writerSigner } from "./lib/deps/signer.js";
+import { signerForBucket } from "./lib/deps/signer.js";
 import { stagingStore } from "./lib/deps/staging-store.js";
 import { objectStore } from "./lib/deps/storage.js";
 import { publicJsonRoute } from "./lib/http.js";
@@ -16,7 +16,7 @@ export const handler = publicJsonRoute(requestSignatureUploadSchema, async (even
       store: await stagingStore(),
       tokens: await signatureTokens(),
       objects: objectStore(),
-      signer: writerSigner(),
+      signer: signerForBucket(readBucket("ComplianceBucket")),
       settings: uploadSettings(),
       complianceBucket: readBucket("ComplianceBucket"),
       log: coreLog,

@@ -1,8 +1,10 @@
 /**
  * The sweeper: run every 5 minutes by the schedule, and invocable as the internal `sweep`
  * operation — the same code either way. It also re-drives media jobs whose hand-off after consume
- * did not complete. Logs its report as one structured line.
+ * did not complete. Logs its report as one structured line, and its backlog as metrics the alarms
+ * watch (lib/sweep-metrics.ts).
  */
+import { Metrics, MetricUnit } from "@aws-lambda-powertools/metrics";
 import { redriveMediaJobs } from "@fitkit/core/media/process-media";
 import { sweep, sweepRequestSchema } from "@fitkit/core/staging/sweep";
 import type { Context } from "aws-lambda";
@@ -12,8 +14,11 @@ import { stagingStore } from "./lib/deps/staging-store.js";
 import { objectStore } from "./lib/deps/storage.js";
 import { internalOperation } from "./lib/internal.js";
 import { logger } from "./lib/logger.js";
-import { readBucket } from "./lib/resources.js";
+import { readBucket, readStage } from "./lib/resources.js";
 import { isScheduledEvent } from "./lib/scheduled-event.js";
+import { SWEEP_METRICS, sweepMetricDimensions } from "./lib/sweep-metrics.js";
+
+const metrics = new Metrics({ namespace: SWEEP_METRICS.namespace, serviceName: SWEEP_METRICS.service });
 
 const sweepOperation = internalOperation(sweepRequestSchema, async (_event, context) => {
   const report = await sweep({
@@ -26,6 +31,11 @@ const sweepOperation = internalOperation(sweepRequestSchema, async (_event, cont
   const { redriven } = await redriveMediaJobs({ queue: jobQueue(), outbox: await mediaVariants() });
   const { failures, ...summary } = report;
   (report.failed > 0 ? logger.warn : logger.info).call(logger, "sweep finished", { ...summary, failures, mediaJobsRedriven: redriven });
+  metrics.setDefaultDimensions(sweepMetricDimensions(readStage()));
+  metrics.addMetric(SWEEP_METRICS.remaining, MetricUnit.Count, report.remaining);
+  metrics.addMetric(SWEEP_METRICS.oldestOverdueSeconds, MetricUnit.Seconds, report.oldestOverdueSeconds);
+  metrics.addMetric(SWEEP_METRICS.failed, MetricUnit.Count, report.failed);
+  metrics.publishStoredMetrics();
   return { ...summary, mediaJobsRedriven: redriven };
 });
 

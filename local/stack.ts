@@ -70,7 +70,9 @@ export async function startLocalStack(env: LocalEnv): Promise<LocalStack> {
       App: { name: "fitkit-uploads", stage: "local" },
       MediaBucket: { name: env.buckets.media },
       ComplianceBucket: { name: env.buckets.compliance },
-      R2Writer: r2,
+      // One key pair serves every token name: the embedded server knows only one (R2 scopes each to its bucket).
+      R2MediaWriter: r2,
+      R2ComplianceWriter: r2,
       R2Reader: r2,
       Redis: env.redis,
       Clerk: { jwtKey, authorizedParties: env.clerkAuthorizedParties },

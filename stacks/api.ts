@@ -6,10 +6,10 @@
 import { createHash } from "node:crypto";
 // The schedule's payload is owned by the handlers that must recognise it.
 import { SCHEDULED_EVENT } from "../functions/lib/scheduled-event.js";
-import { componentName, FUNCTION_KEYS, type FunctionKey, functionSpec, INTERNAL_FUNCTION_KEYS, type LinkName } from "./functions.js";
+import { componentName, FUNCTION_KEYS, type FunctionKey, functionSpec, INTERNAL_FUNCTION_KEYS, isPublicRoute, type LinkName } from "./functions.js";
 import type { LinkTarget } from "./links.js";
 import type { Queues } from "./queues.js";
-import { callersOf, type StageConfig } from "./stage-config.js";
+import { callersOf, type RouteThrottle, type StageConfig } from "./stage-config.js";
 
 export const LAMBDA_RUNTIME = "nodejs22.x";
 
@@ -45,12 +45,25 @@ export function createApi(args: { links: Record<LinkName, LinkTarget>; queues: Q
               ],
             }
           : {}),
+        ...(spec.reservedConcurrency === undefined ? {} : { concurrency: { reserved: spec.reservedConcurrency } }),
+        ...(spec.asyncRetries === undefined ? {} : { retries: spec.asyncRetries }),
       });
       return [key, fn];
     }),
   ) as Record<FunctionKey, sst.aws.Function>;
 
+  const routeKeys = FUNCTION_KEYS.flatMap((key) => functionSpec(key).route ?? []);
+  // Stage route settings may only name routes that exist, so the stage waits for them (on a first
+  // deploy it would otherwise be created first and refused).
+  const routesCreated = deferred<$util.Resource[]>();
   const api = new sst.aws.ApiGatewayV2("Api", {
+    transform: {
+      stage: (stage, options) => {
+        stage.defaultRouteSettings = throttleSettings(config.throttle.default);
+        stage.routeSettings = routeKeys.filter(isPublicRoute).map((routeKey) => ({ routeKey, ...throttleSettings(config.throttle.public) }));
+        options.dependsOn = routesCreated.promise;
+      },
+    },
     cors: {
       allowOrigins: [...config.appOrigins],
       allowMethods: ["GET", "POST", "PUT"],
@@ -62,9 +75,10 @@ export function createApi(args: { links: Record<LinkName, LinkTarget>; queues: Q
     },
   });
 
+  const routes: $util.Resource[] = [];
   for (const key of FUNCTION_KEYS) {
     const spec = functionSpec(key);
-    if (spec.route) api.route(spec.route, functions[key].arn);
+    if (spec.route) routes.push(api.route(spec.route, functions[key].arn));
     // One job per invocation (a photo fills the memory), failures reported per message.
     if (spec.queue) queues[spec.queue].subscribe(functions[key].arn, { batch: { size: 1, partialResponses: true } });
     if (spec.schedule) {
@@ -75,6 +89,8 @@ export function createApi(args: { links: Record<LinkName, LinkTarget>; queues: Q
       });
     }
   }
+
+  routesCreated.resolve(routes);
 
   // Resource-based policy: each configured caller role may invoke the internal functions it is
   // granted, nothing else is granted here. (Lambda resource policies cannot deny: principals of
@@ -96,6 +112,16 @@ export function createApi(args: { links: Record<LinkName, LinkTarget>; queues: Q
   }
 
   return { api, functions };
+}
+
+function throttleSettings(throttle: RouteThrottle) {
+  return { throttlingRateLimit: throttle.rateLimit, throttlingBurstLimit: throttle.burstLimit };
+}
+
+function deferred<T>(): { promise: Promise<T>; resolve: (value: T) => void } {
+  let resolve!: (value: T) => void;
+  const promise = new Promise<T>((done) => (resolve = done));
+  return { promise, resolve };
 }
 
 /** Stable per role ARN, so reordering the config does not replace permissions. */

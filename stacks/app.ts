@@ -1,25 +1,43 @@
 /**
- * The whole app for one stage: secrets → buckets → links → functions and API.
+ * The whole app for one stage: secrets → buckets → scanner → links → functions and API → alarms.
  * `sst.config.ts` calls this with the stage's config; the wiring tests call it with theirs.
  */
+import { createAlarms } from "./alarms.js";
 import { createApi } from "./api.js";
 import { FUNCTIONS, INTERNAL_FUNCTION_KEYS } from "./functions.js";
 import { createLinks } from "./links.js";
 import { createQueues } from "./queues.js";
+import { createScanner } from "./scanner.js";
 import { createSecrets } from "./secrets.js";
-import type { StageConfig } from "./stage-config.js";
+import { isProductionStage, type StageConfig } from "./stage-config.js";
 import { createStorage } from "./storage.js";
 
 export function createUploadsApp(config: StageConfig) {
+  const production = isProductionStage($app.stage);
+  const retain = $app.removal !== "remove";
   const secrets = createSecrets();
   const storage = createStorage({
     accountId: secrets.R2AccountId.value,
     appOrigins: config.appOrigins,
-    retain: $app.removal !== "remove",
+    retain,
+    production,
   });
   const queues = createQueues();
-  const links = createLinks({ secrets, storage, queues, uploadSettings: config.uploadSettings });
+  const scanner = createScanner({
+    functionName: `${$app.name}-${$app.stage}-scanner`,
+    streamMaxBytes: config.uploadSettings.scanMaxBytes,
+    retain,
+  });
+  const links = createLinks({ secrets, storage, scanner: scanner.scanner, queues, uploadSettings: config.uploadSettings });
   const { api, functions } = createApi({ links, queues, config });
+  const alarms = createAlarms({
+    consume: functions.consume,
+    sweeper: functions.sweeper,
+    scanner: scanner.scanner,
+    scannerDefinitions: scanner.updater,
+    mediaDeadLetterQueue: queues.mediaDeadLetter,
+    emails: config.alarmEmails,
+  });
 
   // Printed by `sst deploy`; other services invoke the internal functions by these names.
   return {
@@ -30,5 +48,9 @@ export function createUploadsApp(config: StageConfig) {
     functions: Object.fromEntries(Object.entries(functions).map(([key, fn]) => [key, fn.name])),
     // Operation → function name: what `lambdaTransport({ functionNames })` of @fitkit/uploads-sdk takes.
     internalFunctions: Object.fromEntries(INTERNAL_FUNCTION_KEYS.map((key) => [FUNCTIONS[key].operation, functions[key].name])),
+    scanner: scanner.scanner.name,
+    scannerDefinitionsUpdate: scanner.updater.name,
+    scannerDefinitionsBucket: scanner.definitions.name,
+    alarmsTopic: alarms.topic.arn,
   };
 }

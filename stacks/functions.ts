@@ -6,7 +6,9 @@
  * Links are least privilege: a function that is not linked to a resource gets neither its values
  * (SST bundles linked values, encrypted, into each function's own package) nor anything else.
  * The public signature functions never see Clerk; the GET-signing function only holds the
- * read-only R2 token.
+ * read-only R2 token; each writer holds only the bucket-scoped R2 write token of the buckets it
+ * writes (`R2MediaWriter`, `R2ComplianceWriter`). `ScannerFunction` also grants invoke on the
+ * virus scanner (`stacks/scanner.ts`).
  *
  * The local stack serves the same table (`local/functions.ts`): routes, internal operations and
  * schedules all come from here.
@@ -16,8 +18,25 @@
  */
 
 /** The link names the handlers read through `Resource.<Name>` (the local stack sets the same names). */
-export const LINK_NAMES = ["MediaBucket", "ComplianceBucket", "R2Writer", "R2Reader", "Redis", "Clerk", "Clamd", "UploadSettings", "MediaQueue"] as const;
+export const LINK_NAMES = [
+  "MediaBucket",
+  "ComplianceBucket",
+  "R2MediaWriter",
+  "R2ComplianceWriter",
+  "R2Reader",
+  "Redis",
+  "Clerk",
+  "ScannerFunction",
+  "UploadSettings",
+  "MediaQueue",
+] as const;
 export type LinkName = (typeof LINK_NAMES)[number];
+
+/**
+ * The bucket-scoped R2 write token of each bucket link: a function linked to a bucket it writes
+ * gets that bucket's writer, and no other (the runtime picks the credentials per bucket the same way).
+ */
+export { BUCKET_WRITERS } from "../functions/lib/bucket-tokens.js";
 
 type HttpMethod = "GET" | "POST" | "PUT" | "PATCH" | "DELETE";
 export type RouteKey = `${HttpMethod} /${string}`;
@@ -32,6 +51,13 @@ interface FunctionSpecBase {
   memory?: `${number} MB`;
   /** Packages SST installs into the bundle (`nodejs.install`) instead of inlining them: native binaries for Lambda's Linux. */
   install?: readonly string[];
+  /**
+   * Reserved concurrency: this many concurrent executions are set aside for the function (a flood
+   * on the public routes cannot take them) and it never runs more than that.
+   */
+  reservedConcurrency?: number;
+  /** Lambda's retries of a failed asynchronous invoke (a schedule's); Lambda's default (2) when absent. */
+  asyncRetries?: 0 | 1 | 2;
 }
 
 /** Served by API Gateway v2 on `route`. */
@@ -75,14 +101,14 @@ export const FUNCTIONS = {
   presign: {
     handler: "functions/presign.handler",
     route: "POST /uploads",
-    links: ["MediaBucket", "R2Writer", "Redis", "Clerk", "UploadSettings"],
+    links: ["MediaBucket", "R2MediaWriter", "Redis", "Clerk", "UploadSettings"],
   },
   "signed-get": {
     handler: "functions/signed-get.handler",
     route: "POST /uploads/signed-urls",
     // Stable URLs come from time-bucketed signing dates, not a cache; Redis is read (one batched
-    // read) only for the processing state and variant keys of images.
-    links: ["MediaBucket", "ComplianceBucket", "R2Reader", "Clerk", "Redis"],
+    // read) only for the processing state and variant keys of images; UploadSettings bounds that read.
+    links: ["MediaBucket", "ComplianceBucket", "R2Reader", "Clerk", "Redis", "UploadSettings"],
   },
   "upload-policy": {
     handler: "functions/upload-policy.handler",
@@ -93,19 +119,19 @@ export const FUNCTIONS = {
   "public-signature-put": {
     handler: "functions/public-signature-put.handler",
     route: "PUT /public/signatures/{token}",
-    links: ["ComplianceBucket", "R2Writer", "Redis", "Clamd", "UploadSettings"],
+    links: ["ComplianceBucket", "R2ComplianceWriter", "Redis", "ScannerFunction", "UploadSettings"],
   },
   "public-signature-upload-request": {
     handler: "functions/public-signature-upload-request.handler",
     route: "POST /public/signatures/{token}/uploads",
     // Signs a PUT and stages it; deletes a replaced pending upload's object. Never reads the bytes: no clamd.
-    links: ["ComplianceBucket", "R2Writer", "Redis", "UploadSettings"],
+    links: ["ComplianceBucket", "R2ComplianceWriter", "Redis", "UploadSettings"],
   },
   "public-signature-complete": {
     handler: "functions/public-signature-complete.handler",
     route: "POST /public/signatures/{token}/complete",
-    links: ["ComplianceBucket", "R2Writer", "Redis", "Clamd", "UploadSettings"],
-    // HEAD, a range read and one pass over up to 25 MiB (hash and clamd scan).
+    links: ["ComplianceBucket", "R2ComplianceWriter", "Redis", "ScannerFunction", "UploadSettings"],
+    // HEAD, a range read and one pass over up to 25 MiB (hash, and the scanner reading the stored object).
     timeout: "60 seconds",
   },
   health: {
@@ -118,16 +144,18 @@ export const FUNCTIONS = {
     handler: "functions/consume.handler",
     internal: true,
     operation: "consume",
-    links: ["MediaBucket", "ComplianceBucket", "R2Writer", "Redis", "Clamd", "UploadSettings", "MediaQueue"],
-    // N parallel HEAD/range reads plus an optional clamd scan of up to scanMaxBytes.
-    timeout: "60 seconds",
+    links: ["MediaBucket", "ComplianceBucket", "R2MediaWriter", "R2ComplianceWriter", "Redis", "ScannerFunction", "UploadSettings", "MediaQueue"],
+    // N parallel HEAD/range reads plus a scan of up to scanMaxBytes each; a scanner that starts
+    // cold loads its definitions first (tens of seconds), so well above one scan.
+    timeout: "2 minutes",
+    reservedConcurrency: 50,
   },
   release: {
     handler: "functions/release.handler",
     internal: true,
     operation: "release",
     // UploadSettings for dependencyTimeoutMs, the bound on its storage and Redis calls.
-    links: ["MediaBucket", "ComplianceBucket", "R2Writer", "Redis", "UploadSettings"],
+    links: ["MediaBucket", "ComplianceBucket", "R2MediaWriter", "R2ComplianceWriter", "Redis", "UploadSettings"],
     timeout: "60 seconds",
   },
   "issue-signature-token": {
@@ -153,14 +181,22 @@ export const FUNCTIONS = {
     internal: true,
     operation: "sweep",
     schedule: "rate(5 minutes)",
-    links: ["MediaBucket", "ComplianceBucket", "R2Writer", "Redis", "UploadSettings", "MediaQueue"],
+    links: ["MediaBucket", "ComplianceBucket", "R2MediaWriter", "R2ComplianceWriter", "Redis", "UploadSettings", "MediaQueue"],
     // Runs every 5 minutes; must finish well before the next run (the lease covers overlap).
     timeout: "2 minutes",
+    // The schedule plus an operator's manual run; the lease makes a second concurrent run a no-op.
+    reservedConcurrency: 2,
+    // A failed run is reported (alarm) and the next one is 5 minutes away: Lambda's two async
+    // retries would only repeat the failure against the same backlog.
+    asyncRetries: 0,
   },
   "process-media": {
     handler: "functions/process-media.handler",
     queue: "MediaQueue",
-    links: ["MediaBucket", "R2Writer", "Redis"],
+    // UploadSettings for dependencyTimeoutMs, the bound on its storage and Redis calls.
+    links: ["MediaBucket", "R2MediaWriter", "Redis", "UploadSettings"],
+    // Bounded so a burst of uploads cannot take the account's concurrency from consume and the API.
+    reservedConcurrency: 10,
     // A 48-MP photo decodes to ~190 MB of RGBA, held while three encodings run; 3008 MB also buys
     // Lambda's proportional CPU share for the encoders.
     memory: "3008 MB",
@@ -190,6 +226,11 @@ export type InternalOperationName = (typeof FUNCTIONS)[InternalFunctionKey]["ope
 
 export function functionSpec(key: FunctionKey): FunctionSpec {
   return FUNCTIONS[key];
+}
+
+/** Routes under `/public/` take no Clerk session: the API throttles them tighter (stage config `throttle.public`). */
+export function isPublicRoute(route: RouteKey): boolean {
+  return route.split(" ")[1]!.startsWith("/public/");
 }
 
 /** `signed-get` → `SignedGet`: the SST component name (and the prefix of its resources). */

@@ -7,27 +7,24 @@
 /** Name → what to set (used by docs/deploy.md; keep both in step). */
 export const SECRET_DESCRIPTIONS = {
   R2AccountId: "Cloudflare account id that owns the R2 buckets (endpoint https://<id>.r2.cloudflarestorage.com)",
-  R2WriterAccessKeyId: "R2 API token with Object Read & Write on both buckets: access key id",
-  R2WriterSecretAccessKey: "the same token: secret access key",
+  R2MediaWriterAccessKeyId: "R2 API token with Object Read & Write on the media bucket only: access key id",
+  R2MediaWriterSecretAccessKey: "the same token: secret access key",
+  R2ComplianceWriterAccessKeyId: "R2 API token with Object Read & Write on the compliance bucket only: access key id",
+  R2ComplianceWriterSecretAccessKey: "the same token: secret access key",
   R2ReaderAccessKeyId: "R2 API token with Object Read only on both buckets (signs GET URLs): access key id",
   R2ReaderSecretAccessKey: "the same token: secret access key",
   UpstashRedisRestUrl: "Upstash Redis REST URL (https://…upstash.io)",
   UpstashRedisRestToken: "Upstash Redis REST token (read/write)",
   ClerkJwtKey: "Clerk JWT verification key (PEM public key), for networkless token verification",
   ClerkAuthorizedParties: "comma-separated origins accepted as the token's azp, e.g. https://app.example.com",
-  ClamdAddress: 'clamd "host:port" reachable from Lambda; empty (the default) turns scanning off',
 } as const;
 
 export type SecretName = keyof typeof SECRET_DESCRIPTIONS;
 
-/** Secrets that may stay unset: their placeholder is used. */
-const PLACEHOLDERS: Partial<Record<SecretName, string>> = {
-  ClamdAddress: "",
-};
-
 export type Secrets = Record<SecretName, sst.Secret>;
 
+/** Every secret is required: a deploy stops with "Set a value for <Name>" until it is set. */
 export function createSecrets(): Secrets {
   const names = Object.keys(SECRET_DESCRIPTIONS) as SecretName[];
-  return Object.fromEntries(names.map((name) => [name, new sst.Secret(name, PLACEHOLDERS[name])])) as Secrets;
+  return Object.fromEntries(names.map((name) => [name, new sst.Secret(name)])) as Secrets;
 }

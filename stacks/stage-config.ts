@@ -1,6 +1,6 @@
 /**
  * Per-stage configuration that is not secret: browser origins, who may invoke the internal
- * functions, and the upload settings. Kept in code so that every grant is reviewed like any
+ * functions, the API's throttling, and the upload settings. Kept in code so that every grant is reviewed like any
  * other change. Secrets (credentials, addresses) are `sst.Secret`s, see `stacks/secrets.ts`.
  *
  * This module must not touch SST globals at import time (the wiring tests import it directly).
@@ -13,6 +13,27 @@ export type { UploadSettings };
 
 /** The defaults come from core's one configuration schema, so stacks and handlers cannot drift. */
 export const DEFAULT_UPLOAD_SETTINGS: Readonly<UploadSettings> = configSchemas.UploadSettings.parse({});
+
+/** API Gateway throttling of a route: steady requests per second, and the burst above it. */
+export interface RouteThrottle {
+  rateLimit: number;
+  burstLimit: number;
+}
+
+/**
+ * The HTTP API's throttling (per stage, across all callers — API Gateway has no per-IP limit; see
+ * docs/deploy.md for what to put in front). `public` applies to the routes under `/public/`, which
+ * take no Clerk session, so a flood there is the cheapest attack; `default` to every other route.
+ */
+export interface ApiThrottle {
+  default: RouteThrottle;
+  public: RouteThrottle;
+}
+
+export const DEFAULT_API_THROTTLE: Readonly<ApiThrottle> = {
+  default: { rateLimit: 200, burstLimit: 400 },
+  public: { rateLimit: 20, burstLimit: 40 },
+};
 
 /** One service allowed to invoke internal functions with Lambda Invoke. */
 export interface InternalCaller {
@@ -27,12 +48,17 @@ export interface StageConfig {
   appOrigins: readonly string[];
   /** Nobody else is granted invoke on the internal functions by this app. */
   internalCallers: readonly InternalCaller[];
+  throttle: ApiThrottle;
+  /** Subscribed by email to the alarms topic (each address confirms once). */
+  alarmEmails: readonly string[];
   uploadSettings: UploadSettings;
 }
 
 export interface StageOverrides {
   appOrigins?: readonly string[];
   internalCallers?: readonly InternalCaller[];
+  throttle?: Partial<ApiThrottle>;
+  alarmEmails?: readonly string[];
   uploadSettings?: Partial<UploadSettings>;
 }
 
@@ -52,15 +78,30 @@ export interface StageOverrides {
  */
 export const STAGES: Readonly<Record<string, StageOverrides>> = {};
 
-export const STAGES_REQUIRING_CONFIG: readonly string[] = ["production"];
+/**
+ * The one stage whose data is kept: protected resources, retained buckets, the 7-year lock on
+ * records. Every other stage is disposable (`sst remove` empties and deletes it).
+ */
+export const PRODUCTION_STAGE = "production";
 
-export const DEVELOPMENT_DEFAULTS: Readonly<Required<Omit<StageOverrides, "uploadSettings">>> = {
+export const isProductionStage = (stage: string): boolean => stage === PRODUCTION_STAGE;
+
+export const STAGES_REQUIRING_CONFIG: readonly string[] = [PRODUCTION_STAGE];
+
+export const DEVELOPMENT_DEFAULTS: Readonly<Required<Omit<StageOverrides, "uploadSettings" | "throttle">>> = {
   appOrigins: ["http://localhost:3000"],
   internalCallers: [],
+  alarmEmails: [],
 };
 
-/** Longest stage name that keeps every physical name (function, bucket) within AWS/R2 limits. */
-export const MAX_STAGE_LENGTH = 22;
+/**
+ * Longest stage name that keeps every physical name within its limit. The tightest is an R2
+ * bucket: SST names it `<app>-<stage>-<component>bucket-<8 random>` within 64 characters, which
+ * for `fitkit-uploads` and `ComplianceBucketBucket` is 47 + the stage's length — 64 from 17
+ * characters on (SST then shortens the app name, not the total), one over R2's and our config
+ * schema's 63. `stacks/test/physical-names.test.ts` recomputes this with SST's own naming.
+ */
+export const MAX_STAGE_LENGTH = 16;
 
 export class StageConfigError extends Error {
   override name = "StageConfigError";
@@ -79,6 +120,8 @@ export function resolveStageConfig(stage: string, stages: Readonly<Record<string
   const config: StageConfig = {
     appOrigins: overrides?.appOrigins ?? DEVELOPMENT_DEFAULTS.appOrigins,
     internalCallers: overrides?.internalCallers ?? DEVELOPMENT_DEFAULTS.internalCallers,
+    throttle: { ...DEFAULT_API_THROTTLE, ...overrides?.throttle },
+    alarmEmails: overrides?.alarmEmails ?? DEVELOPMENT_DEFAULTS.alarmEmails,
     uploadSettings: { ...DEFAULT_UPLOAD_SETTINGS, ...overrides?.uploadSettings },
   };
   validateStageConfig(stage, config);
@@ -110,6 +153,19 @@ export function validateStageConfig(stage: string, config: StageConfig): void {
         }
       }
     }
+  }
+
+  for (const email of config.alarmEmails) {
+    if (!/^[^@\s]+@[^@\s]+\.[a-z]{2,}$/i.test(email)) problems.push(`alarmEmails: "${email}" is not an email address`);
+  }
+
+  for (const kind of ["default", "public"] as const) {
+    const { rateLimit, burstLimit } = config.throttle[kind];
+    if (!(Number.isFinite(rateLimit) && rateLimit > 0)) problems.push(`throttle.${kind}.rateLimit: must be > 0 requests per second`);
+    if (!(Number.isInteger(burstLimit) && burstLimit >= 1)) problems.push(`throttle.${kind}.burstLimit: must be a whole number ≥ 1`);
+  }
+  if (config.throttle.public.rateLimit > config.throttle.default.rateLimit || config.throttle.public.burstLimit > config.throttle.default.burstLimit) {
+    problems.push("throttle.public: must not be looser than throttle.default (the public routes take no session)");
   }
 
   // The rules of core's one config schema, which the handlers parse the linked values with.

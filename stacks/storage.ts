@@ -3,6 +3,14 @@
  * URLs, a lifecycle rule that aborts abandoned multipart uploads, and on the compliance bucket a
  * retention lock on `records/` (where consume promotes signed documents). The prefixes are core's,
  * where the keys are made: the lock cannot drift from where records are written.
+ *
+ * Only production keeps records for 7 years. R2 refuses to delete a locked object, and the lock
+ * rule outlives nothing: a stage whose compliance bucket held a 7-year lock could never be emptied
+ * and removed. Other stages lock for a day — the rule is exercised, and the stage stays removable.
+ *
+ * The lock binds the objects, not the people who hold the deploy token: a Cloudflare token with R2
+ * edit rights can change or delete the lock rules (and then the objects). In production the buckets
+ * and the lock are Pulumi-`protect`ed so no deploy replaces or deletes them (docs/deploy.md).
  */
 import { INCOMING_PREFIX, RECORDS_PREFIX } from "@fitkit/core/policies/object-keys";
 import { uploadCorsRule } from "./cors.js";
@@ -14,6 +22,8 @@ export const ABORT_MULTIPART_AFTER_SECONDS = 24 * 60 * 60;
  * record is unlocked before its seventh anniversary.
  */
 export const RECORDS_RETENTION_SECONDS = (7 * 365 + 2) * 24 * 60 * 60;
+/** Other stages: long enough to see the lock refuse a delete, short enough to remove the stage tomorrow. */
+export const NON_PRODUCTION_RECORDS_RETENTION_SECONDS = 24 * 60 * 60;
 /** Well past any staging deadline (presign TTL + grace), so only leftovers expire. */
 export const INCOMING_EXPIRY_SECONDS = 7 * 24 * 60 * 60;
 
@@ -23,12 +33,29 @@ export interface StorageArgs {
   appOrigins: readonly string[];
   /** Keep the buckets (and their objects) when the stage is removed. */
   retain: boolean;
+  /** Production: the 7-year lock, and buckets and lock protected against replacement or deletion. */
+  production: boolean;
 }
 
 export function createStorage(args: StorageArgs) {
   const options = { retainOnDelete: args.retain };
-  const media = new sst.cloudflare.Bucket("MediaBucket", { accountId: args.accountId }, options);
-  const compliance = new sst.cloudflare.Bucket("ComplianceBucket", { accountId: args.accountId }, options);
+  // `protect` on the R2 resources themselves (a component's own option does not stop its children).
+  const kept = { ...options, protect: args.production };
+  const bucket = (name: string) =>
+    new sst.cloudflare.Bucket(
+      name,
+      {
+        accountId: args.accountId,
+        transform: {
+          bucket: (_bucket, opts) => {
+            opts.protect = args.production;
+          },
+        },
+      },
+      options,
+    );
+  const media = bucket("MediaBucket");
+  const compliance = bucket("ComplianceBucket");
 
   // The same rule the local stack applies to its embedded S3 (stacks/cors.ts).
   const cors = uploadCorsRule(args.appOrigins);
@@ -92,15 +119,17 @@ export function createStorage(args: StorageArgs) {
       accountId: args.accountId,
       bucketName: compliance.name,
       rules: [
-        {
-          id: "records-retention-7-years",
-          enabled: true,
-          prefix: RECORDS_PREFIX,
-          condition: { type: "Age", maxAgeSeconds: RECORDS_RETENTION_SECONDS },
-        },
+        args.production
+          ? { id: "records-retention-7-years", enabled: true, prefix: RECORDS_PREFIX, condition: { type: "Age", maxAgeSeconds: RECORDS_RETENTION_SECONDS } }
+          : {
+              id: "records-retention-1-day",
+              enabled: true,
+              prefix: RECORDS_PREFIX,
+              condition: { type: "Age", maxAgeSeconds: NON_PRODUCTION_RECORDS_RETENTION_SECONDS },
+            },
       ],
     },
-    options,
+    kept,
   );
 
   return { media, compliance };

@@ -37,7 +37,9 @@ beforeAll(async () => {
     resourceVariables({
       MediaBucket: { name: "media-h" },
       ComplianceBucket: { name: "compliance-h" },
-      R2Writer: r2,
+      // One key pair serves every token name: the embedded server knows only one (R2 scopes each to its bucket).
+      R2MediaWriter: r2,
+      R2ComplianceWriter: r2,
       R2Reader: r2,
       Redis: { url: redis.url },
       Clerk: { jwtKey: key.publicKeyPem, authorizedParties: APP_ORIGIN },

@@ -38,7 +38,10 @@ export const configSchemas = {
       path: ["presignIdempotencySeconds"],
       message: "must be ≤ presignTtlSeconds (a replay answers with the first answer's URLs)",
     }),
-  /** R2 credentials: `R2Writer` (read/write token) or `R2Reader` (read-only token, signing GETs). */
+  /**
+   * R2 credentials: `R2MediaWriter` / `R2ComplianceWriter` (read/write tokens, each scoped to its
+   * bucket) or `R2Reader` (read-only token, signing GETs).
+   */
   R2: z.object({
     endpoint: z.url(),
     accessKeyId: z.string().min(1),
@@ -82,6 +85,9 @@ export const configSchemas = {
       authorizedParties: z.string().default(""),
     })
     .refine((c) => c.jwtKey || c.secretKey, { message: "jwtKey (networkless) or secretKey is required" }),
+  /** The scanner Lambda (`scanner/`), invoked by name: deployed stages. */
+  ScannerFunction: z.object({ name: z.string().min(1) }),
+  /** A clamd reached directly over TCP: the local stack and tests. */
   Clamd: z.object({
     host: z.string().default(""),
     port: z.coerce.number().int().min(0).max(65_535).default(DEFAULT_CLAMD_PORT),

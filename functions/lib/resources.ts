@@ -4,6 +4,7 @@
  */
 import { type Config, ConfigError, type ConfigSection, parseConfig } from "@fitkit/core/config";
 import { Resource } from "sst/resource";
+import { BUCKET_WRITERS, type BucketLink } from "./bucket-tokens.js";
 
 const linked = Resource as unknown as Record<string, unknown>;
 
@@ -15,6 +16,12 @@ export function readLinked<S extends ConfigSection>(name: string, section: S): C
   return parseConfig(section, linked[name], `Resource.${name}`);
 }
 
+/** The SST stage this function runs in (`Resource.App`, which SST links to every function); "local" without it. */
+export function readStage(): string {
+  const app = linked.App as { stage?: unknown } | undefined;
+  return typeof app?.stage === "string" ? app.stage : "local";
+}
+
 /** The bucket names from the linked buckets. */
 export function readBuckets(): { media: string; compliance: string } {
   return { media: readLinked("MediaBucket", "Bucket").name, compliance: readLinked("ComplianceBucket", "Bucket").name };
@@ -23,4 +30,16 @@ export function readBuckets(): { media: string; compliance: string } {
 /** Like readBuckets, for functions linked to one bucket only (the other name is then unusable). */
 export function readBucket(name: "MediaBucket" | "ComplianceBucket"): string {
   return readLinked(name, "Bucket").name;
+}
+
+/**
+ * The write token for the bucket named `bucket`: the writer linked beside the bucket link of that
+ * name (`R2MediaWriter` for MediaBucket, `R2ComplianceWriter` for ComplianceBucket). A bucket this
+ * function is not linked to, or whose writer it lacks, is a ConfigError naming what is missing.
+ */
+export function readWriterFor(bucket: string): Config<"R2"> {
+  for (const link of Object.keys(BUCKET_WRITERS) as BucketLink[]) {
+    if (isLinked(link) && readLinked(link, "Bucket").name === bucket) return readLinked(BUCKET_WRITERS[link], "R2");
+  }
+  throw new ConfigError(`No bucket named "${bucket}" is linked to this function, so it holds no token to write it.`);
 }

@@ -7,10 +7,12 @@ import { beforeAll, describe, expect, it } from "vitest";
 import { deployedFunctions, invokePermissions, ofType, routeTable, TYPES, theOne } from "./harness/queries.js";
 import { type Synthesis, synthesize } from "./harness/synthesize.js";
 
-const SECRETS_WITHOUT_CLAMD = {
+const SECRETS = {
   R2AccountId: "00112233445566778899aabbccddeeff",
-  R2WriterAccessKeyId: "w-id",
-  R2WriterSecretAccessKey: "w-secret",
+  R2MediaWriterAccessKeyId: "mw-id",
+  R2MediaWriterSecretAccessKey: "mw-secret",
+  R2ComplianceWriterAccessKeyId: "cw-id",
+  R2ComplianceWriterSecretAccessKey: "cw-secret",
   R2ReaderAccessKeyId: "r-id",
   R2ReaderSecretAccessKey: "r-secret",
   UpstashRedisRestUrl: "https://ci.upstash.io",
@@ -22,7 +24,7 @@ const SECRETS_WITHOUT_CLAMD = {
 let app: Synthesis;
 
 beforeAll(async () => {
-  app = await synthesize({ stage: "ci", secrets: SECRETS_WITHOUT_CLAMD });
+  app = await synthesize({ stage: "ci", secrets: SECRETS });
 });
 
 describe("sst.config.ts on a development stage", () => {
@@ -51,9 +53,17 @@ describe("sst.config.ts on a development stage", () => {
     expect(theOne(app, TYPES.api).inputs.corsConfiguration.allowOrigins).toEqual(["http://localhost:3000"]);
   });
 
-  it("turns scanning off when ClamdAddress is not set", () => {
+  it("scans with the stage's own scanner Lambda", () => {
     const consume = deployedFunctions(app).get("functions/consume.handler");
-    expect(consume?.build.links.Clamd).toMatchObject({ host: "", port: 0 });
+    expect(consume?.build.links.ScannerFunction).toMatchObject({ name: "fitkit-uploads-ci-scanner" });
+  });
+
+  it("throttles with the default settings (public routes tighter)", () => {
+    const stage = theOne(app, TYPES.stage);
+    expect({ default: stage.inputs.defaultRouteSettings, routes: stage.inputs.routeSettings }).toEqual({
+      default: { throttlingRateLimit: 200, throttlingBurstLimit: 400 },
+      routes: [{ routeKey: "PUT /public/signatures/{token}", throttlingRateLimit: 20, throttlingBurstLimit: 40 }],
+    });
   });
 
   it("links the default upload settings", () => {

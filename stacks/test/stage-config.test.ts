@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { callersOf, DEFAULT_UPLOAD_SETTINGS, resolveStageConfig, StageConfigError } from "../stage-config.js";
+import { callersOf, DEFAULT_API_THROTTLE, DEFAULT_UPLOAD_SETTINGS, resolveStageConfig, StageConfigError } from "../stage-config.js";
 
 const ROLE_A = "arn:aws:iam::111111111111:role/records-api";
 const ROLE_B = "arn:aws:iam::111111111111:role/admin";
@@ -9,6 +9,8 @@ describe("resolveStageConfig", () => {
     expect(resolveStageConfig("alice", {})).toEqual({
       appOrigins: ["http://localhost:3000"],
       internalCallers: [],
+      throttle: DEFAULT_API_THROTTLE,
+      alarmEmails: [],
       uploadSettings: DEFAULT_UPLOAD_SETTINGS,
     });
   });
@@ -31,6 +33,8 @@ describe("resolveStageConfig", () => {
             { roleArn: "arn:aws:iam::111111111111:user/bob", functions: "all" },
             { roleArn: ROLE_A, functions: ["presign" as never, "consum" as never] },
           ],
+          throttle: { public: { rateLimit: 0, burstLimit: 2.5 } },
+          alarmEmails: ["oncall"],
           uploadSettings: { presignTtlSeconds: 700_000, orgQuotaBytes: 1.5 },
         },
       });
@@ -43,15 +47,29 @@ describe("resolveStageConfig", () => {
         '  - internalCallers: "arn:aws:iam::111111111111:user/bob" is not an IAM role ARN',
         '  - internalCallers: "presign" has an HTTP route and cannot be granted (internal: consume, release, issue-signature-token, usage, set-quota, sweeper)',
         '  - internalCallers: "consum" is not a function (internal: consume, release, issue-signature-token, usage, set-quota, sweeper)',
+        '  - alarmEmails: "oncall" is not an email address',
+        "  - throttle.public.rateLimit: must be > 0 requests per second",
+        "  - throttle.public.burstLimit: must be a whole number ≥ 1",
         "  - uploadSettings.presignTtlSeconds: must be ≤ 604800 (the SigV4 limit of a presigned URL)",
         "  - uploadSettings.orgQuotaBytes: must be a whole number",
       ].join("\n"),
     );
   });
 
-  it("rejects stage names that would overflow physical names", () => {
-    expect(() => resolveStageConfig("a-very-long-preview-stage-name", {})).toThrow(/at most 22 characters/);
+  it("rejects stage names that would overflow physical names (16 characters fit, 17 do not)", () => {
+    expect(resolveStageConfig("preview-pr-12345", {}).appOrigins).toEqual(["http://localhost:3000"]);
+    expect(() => resolveStageConfig("preview-pr-123456", {})).toThrow(/at most 16 characters/);
     expect(() => resolveStageConfig("Prod", {})).toThrow(/lower-case/);
+  });
+
+  it("overrides the throttling per stage, and refuses public routes looser than the rest", () => {
+    expect(resolveStageConfig("staging", { staging: { throttle: { public: { rateLimit: 2, burstLimit: 4 } } } }).throttle).toEqual({
+      default: DEFAULT_API_THROTTLE.default,
+      public: { rateLimit: 2, burstLimit: 4 },
+    });
+    expect(() => resolveStageConfig("staging", { staging: { throttle: { public: { rateLimit: 500, burstLimit: 40 } } } })).toThrow(
+      "throttle.public: must not be looser than throttle.default (the public routes take no session)",
+    );
   });
 });
 

@@ -3,19 +3,22 @@
  * The expectations below restate the deployment requirements; they are deliberately not derived
  * from stacks/functions.ts, so a mistake in that table fails here.
  */
+import path from "node:path";
 import { beforeAll, describe, expect, it } from "vitest";
 import {
   type DeployedFunction,
   deployedFunctions,
   everythingDeliveredTo,
+  imageFunctions,
   invokePermissions,
   linkValues,
   ofType,
+  roleStatements,
   routeTable,
   TYPES,
   theOne,
 } from "./harness/queries.js";
-import { type Synthesis, synthesize } from "./harness/synthesize.js";
+import { REPO_ROOT, type RecordedResource, type Synthesis, synthesize } from "./harness/synthesize.js";
 
 const RECORDS_API_ROLE = "arn:aws:iam::111111111111:role/fitkit-records-api";
 const ADMIN_ROLE = "arn:aws:iam::222222222222:role/service/fitkit-admin";
@@ -23,15 +26,16 @@ const APP_ORIGINS = ["https://app.fitkit.test", "http://localhost:5173"];
 
 const SECRETS = {
   R2AccountId: "0f1e2d3c4b5a69788796a5b4c3d2e1f0",
-  R2WriterAccessKeyId: "writer-access-key-id",
-  R2WriterSecretAccessKey: "writer-secret-access-key",
+  R2MediaWriterAccessKeyId: "media-writer-access-key-id",
+  R2MediaWriterSecretAccessKey: "media-writer-secret-access-key",
+  R2ComplianceWriterAccessKeyId: "compliance-writer-access-key-id",
+  R2ComplianceWriterSecretAccessKey: "compliance-writer-secret-access-key",
   R2ReaderAccessKeyId: "reader-access-key-id",
   R2ReaderSecretAccessKey: "reader-secret-access-key",
   UpstashRedisRestUrl: "https://eu1-fitkit.upstash.io",
   UpstashRedisRestToken: "upstash-rest-token",
   ClerkJwtKey: "-----BEGIN PUBLIC KEY-----clerk-jwt-key-----END PUBLIC KEY-----",
   ClerkAuthorizedParties: "https://app.fitkit.test,https://admin.fitkit.test",
-  ClamdAddress: "clamd.fitkit.internal:3310",
 };
 
 const UPLOAD_SETTINGS = {
@@ -66,18 +70,27 @@ const EXPECTED_INVOKERS = {
 };
 
 const EXPECTED_LINKS = {
-  "functions/presign.handler": ["MediaBucket", "R2Writer", "Redis", "Clerk", "UploadSettings"],
-  "functions/signed-get.handler": ["MediaBucket", "ComplianceBucket", "R2Reader", "Clerk", "Redis"],
-  "functions/public-signature-put.handler": ["ComplianceBucket", "R2Writer", "Redis", "Clamd", "UploadSettings"],
-  "functions/public-signature-upload-request.handler": ["ComplianceBucket", "R2Writer", "Redis", "UploadSettings"],
-  "functions/public-signature-complete.handler": ["ComplianceBucket", "R2Writer", "Redis", "Clamd", "UploadSettings"],
+  "functions/presign.handler": ["MediaBucket", "R2MediaWriter", "Redis", "Clerk", "UploadSettings"],
+  "functions/signed-get.handler": ["MediaBucket", "ComplianceBucket", "R2Reader", "Clerk", "Redis", "UploadSettings"],
+  "functions/public-signature-put.handler": ["ComplianceBucket", "R2ComplianceWriter", "Redis", "ScannerFunction", "UploadSettings"],
+  "functions/public-signature-upload-request.handler": ["ComplianceBucket", "R2ComplianceWriter", "Redis", "UploadSettings"],
+  "functions/public-signature-complete.handler": ["ComplianceBucket", "R2ComplianceWriter", "Redis", "ScannerFunction", "UploadSettings"],
   "functions/upload-policy.handler": ["Clerk"],
-  "functions/consume.handler": ["MediaBucket", "ComplianceBucket", "R2Writer", "Redis", "Clamd", "UploadSettings", "MediaQueue"],
-  "functions/release.handler": ["MediaBucket", "ComplianceBucket", "R2Writer", "Redis", "UploadSettings"],
+  "functions/consume.handler": [
+    "MediaBucket",
+    "ComplianceBucket",
+    "R2MediaWriter",
+    "R2ComplianceWriter",
+    "Redis",
+    "ScannerFunction",
+    "UploadSettings",
+    "MediaQueue",
+  ],
+  "functions/release.handler": ["MediaBucket", "ComplianceBucket", "R2MediaWriter", "R2ComplianceWriter", "Redis", "UploadSettings"],
   "functions/issue-signature-token.handler": ["Redis", "UploadSettings"],
   "functions/usage.handler": ["Redis", "UploadSettings"],
   "functions/set-quota.handler": ["Redis", "UploadSettings"],
-  "functions/sweeper.handler": ["MediaBucket", "ComplianceBucket", "R2Writer", "Redis", "UploadSettings", "MediaQueue"],
+  "functions/sweeper.handler": ["MediaBucket", "ComplianceBucket", "R2MediaWriter", "R2ComplianceWriter", "Redis", "UploadSettings", "MediaQueue"],
   "functions/health.handler": [],
   "functions/process-media.handler": ["MediaBucket", "R2Writer", "Redis"],
 };
@@ -91,12 +104,23 @@ const EXPECTED_QUEUE_ACTIONS: Record<string, string[]> = {
   "functions/process-media.handler": CONSUME_MEDIA_QUEUE,
 };
 
-const SEVEN_YEARS_SECONDS = (7 * 365 + 2) * 86_400;
+/** The functions that scan (and so may invoke the scanner): consume and the public signature uploads. */
+const SCANNING_HANDLERS = ["functions/consume.handler", "functions/public-signature-put.handler", "functions/public-signature-complete.handler"];
 
 let app: Synthesis;
 let functions: Map<string, DeployedFunction>;
 let mediaBucketName: string;
 let complianceBucketName: string;
+
+function sweeperSchedule(): RecordedResource {
+  return theOne(app, TYPES.schedule, (s) => s.inputs.target.arn === fn("functions/sweeper.handler").arn);
+}
+
+function scanner(): RecordedResource {
+  const found = imageFunctions(app).get("fitkit-uploads-wiring-scanner");
+  if (!found) throw new Error("No scanner Lambda");
+  return found;
+}
 
 function fn(handler: string): DeployedFunction {
   const found = functions.get(handler);
@@ -118,6 +142,8 @@ beforeAll(async () => {
             { roleArn: RECORDS_API_ROLE, functions: ["consume", "release", "issue-signature-token"] },
             { roleArn: ADMIN_ROLE, functions: "all" },
           ],
+          throttle: { public: { rateLimit: 5, burstLimit: 10 } },
+          alarmEmails: ["oncall@fitkit.test"],
           uploadSettings: { presignTtlSeconds: 900 },
         },
       });
@@ -146,17 +172,24 @@ describe("functions", () => {
     }
   });
 
-  it("no function has an IAM permission of its own but on the media queue (R2 and Redis are reached with linked credentials)", () => {
+  it("no function has an IAM permission of its own but invoking the scanner (the scanning functions) and its side of the media queue", () => {
+    const scannerArn = scanner().state.arn;
     const mediaQueueArn = theOne(app, TYPES.sqsQueue, (q) => q.name === "MediaJobsQueue").state.arn;
+    const sorted = (list: unknown[]) => [...list].sort((a, b) => JSON.stringify(a).localeCompare(JSON.stringify(b)));
     for (const deployed of functions.values()) {
       const role = theOne(app, TYPES.role, (r) => r.name === deployed.lambda.name.replace(/Function$/, "Role"));
-      const statements = role.inputs.inlinePolicies.flatMap((p: { policy: string }) => JSON.parse(p.policy).Statement);
       const actions = EXPECTED_QUEUE_ACTIONS[deployed.handler];
-      expect({ handler: deployed.handler, statements }).toEqual({
-        handler: deployed.handler,
-        statements: actions ? [{ actions, effect: "Allow", resources: [mediaQueueArn] }] : [],
-      });
+      const expected = [
+        ...(SCANNING_HANDLERS.includes(deployed.handler) ? [{ actions: ["lambda:InvokeFunction"], effect: "Allow", resources: [scannerArn] }] : []),
+        ...(actions ? [{ actions, effect: "Allow", resources: [mediaQueueArn] }] : []),
+      ];
+      expect({ handler: deployed.handler, statements: sorted(roleStatements(role)) }).toEqual({ handler: deployed.handler, statements: sorted(expected) });
     }
+  });
+
+  it("reserves concurrency for consume (50) and the sweeper (2), so a flood on the public routes cannot take theirs", () => {
+    const reserved = Object.fromEntries([...functions.values()].map((deployed) => [deployed.handler, deployed.lambda.inputs.reservedConcurrentExecutions]));
+    expect(reserved).toMatchObject({ "functions/consume.handler": 50, "functions/sweeper.handler": 2 });
   });
 
   it("no Lambda has a function URL", () => {
@@ -176,6 +209,25 @@ describe("HTTP routes", () => {
         handler,
         permissions: [{ action: "lambda:InvokeFunction", principal: "apigateway.amazonaws.com", sourceArn: `${executionArn}/*` }],
       });
+    }
+  });
+
+  it("the stage throttles every route by default and the public routes tighter, as the stage config says", () => {
+    const stage = theOne(app, TYPES.stage);
+    expect({ default: stage.inputs.defaultRouteSettings, routes: stage.inputs.routeSettings }).toEqual({
+      default: { throttlingRateLimit: 200, throttlingBurstLimit: 400 },
+      routes: [{ routeKey: "PUT /public/signatures/{token}", throttlingRateLimit: 5, throttlingBurstLimit: 10 }],
+    });
+  });
+
+  it("the stage is created after the routes its settings name (API Gateway refuses settings for a missing route)", () => {
+    const stage = theOne(app, TYPES.stage);
+    for (const route of ofType(app, TYPES.route)) {
+      expect({ route: route.inputs.routeKey, waitedFor: stage.options.dependencies.some((urn) => urn.endsWith(`::${route.name}`)) }).toEqual({
+        route: route.inputs.routeKey,
+        waitedFor: true,
+      });
+      expect(stage.order).toBeGreaterThan(route.order);
     }
   });
 
@@ -224,7 +276,7 @@ describe("internal functions", () => {
 
 describe("the sweeper", () => {
   it("runs every 5 minutes on a schedule that targets the sweeper function", () => {
-    const schedule = theOne(app, TYPES.schedule);
+    const schedule = sweeperSchedule();
     expect({
       expression: schedule.inputs.scheduleExpression,
       state: schedule.inputs.state,
@@ -234,7 +286,12 @@ describe("the sweeper", () => {
 
   it("is invoked by the schedule with a payload the sweeper recognises as a scheduled run", () => {
     // functions/sweeper.ts fails a scheduled run loudly when `source` is "aws.events".
-    expect(JSON.parse(theOne(app, TYPES.schedule).inputs.target.input)).toMatchObject({ source: "aws.events" });
+    expect(JSON.parse(sweeperSchedule().inputs.target.input)).toMatchObject({ source: "aws.events" });
+  });
+
+  it("a failed scheduled run is not retried by Lambda (the alarm reports it; the next run is 5 minutes away)", () => {
+    const config = theOne(app, TYPES.invokeConfig, (c) => c.inputs.functionName === fn("functions/sweeper.handler").name);
+    expect(config.inputs.maximumRetryAttempts).toBe(0);
   });
 });
 
@@ -280,10 +337,15 @@ describe("links", () => {
     const values: Record<string, Record<string, unknown>> = {
       MediaBucket: { name: mediaBucketName },
       ComplianceBucket: { name: complianceBucketName },
-      R2Writer: {
+      R2MediaWriter: {
         endpoint: `https://${SECRETS.R2AccountId}.r2.cloudflarestorage.com`,
-        accessKeyId: SECRETS.R2WriterAccessKeyId,
-        secretAccessKey: SECRETS.R2WriterSecretAccessKey,
+        accessKeyId: SECRETS.R2MediaWriterAccessKeyId,
+        secretAccessKey: SECRETS.R2MediaWriterSecretAccessKey,
+      },
+      R2ComplianceWriter: {
+        endpoint: `https://${SECRETS.R2AccountId}.r2.cloudflarestorage.com`,
+        accessKeyId: SECRETS.R2ComplianceWriterAccessKeyId,
+        secretAccessKey: SECRETS.R2ComplianceWriterSecretAccessKey,
       },
       R2Reader: {
         endpoint: `https://${SECRETS.R2AccountId}.r2.cloudflarestorage.com`,
@@ -292,7 +354,7 @@ describe("links", () => {
       },
       Redis: { restUrl: SECRETS.UpstashRedisRestUrl, restToken: SECRETS.UpstashRedisRestToken },
       Clerk: { jwtKey: SECRETS.ClerkJwtKey, authorizedParties: SECRETS.ClerkAuthorizedParties },
-      Clamd: { host: "clamd.fitkit.internal", port: 3310 },
+      ScannerFunction: { name: "fitkit-uploads-wiring-scanner" },
       UploadSettings: UPLOAD_SETTINGS,
       MediaQueue: { url: theOne(app, TYPES.sqsQueue, (q) => q.name === "MediaJobsQueue").state.url },
     };
@@ -316,12 +378,33 @@ describe("links", () => {
     }
   });
 
-  it("the GET-signing function holds the read-only R2 token and not the writer's", () => {
+  it("the GET-signing function holds the read-only R2 token and no writer's", () => {
     const signedGet = fn("functions/signed-get.handler");
     const delivered = everythingDeliveredTo(signedGet);
-    expect(delivered).not.toContain(SECRETS.R2WriterAccessKeyId);
-    expect(delivered).not.toContain(SECRETS.R2WriterSecretAccessKey);
+    for (const secret of [
+      SECRETS.R2MediaWriterAccessKeyId,
+      SECRETS.R2MediaWriterSecretAccessKey,
+      SECRETS.R2ComplianceWriterAccessKeyId,
+      SECRETS.R2ComplianceWriterSecretAccessKey,
+    ]) {
+      expect(delivered).not.toContain(secret);
+    }
     expect(linkValues(signedGet.build).R2Reader).toMatchObject({ accessKeyId: SECRETS.R2ReaderAccessKeyId });
+  });
+
+  it("a function holds the write token of a bucket only if it is linked to that bucket, and each token only its bucket's secret", () => {
+    const writers = { R2MediaWriter: "MediaBucket", R2ComplianceWriter: "ComplianceBucket" } as const;
+    for (const deployed of functions.values()) {
+      const linked = Object.keys(deployed.build.links);
+      const stray = Object.entries(writers).filter(([writer, bucket]) => linked.includes(writer) && !linked.includes(bucket));
+      expect({ handler: deployed.handler, writersWithoutTheirBucket: stray }).toEqual({ handler: deployed.handler, writersWithoutTheirBucket: [] });
+    }
+    const presign = everythingDeliveredTo(fn("functions/presign.handler"));
+    expect(presign).toContain(SECRETS.R2MediaWriterSecretAccessKey);
+    expect(presign).not.toContain(SECRETS.R2ComplianceWriterSecretAccessKey);
+    const publicPut = everythingDeliveredTo(fn("functions/public-signature-put.handler"));
+    expect(publicPut).toContain(SECRETS.R2ComplianceWriterSecretAccessKey);
+    expect(publicPut).not.toContain(SECRETS.R2MediaWriterSecretAccessKey);
   });
 
   it("no secret is put in a Lambda's environment (linked values travel encrypted in the package)", () => {
@@ -375,12 +458,153 @@ describe("buckets", () => {
     ]);
   });
 
-  it("the compliance bucket locks records/ for 7 years, and nothing else is locked", () => {
+  it("outside production the compliance bucket locks records/ for 1 day only, so the stage can be emptied and removed", () => {
     const lock = theOne(app, TYPES.r2Lock);
     expect(lock.inputs.bucketName).toBe(complianceBucketName);
     expect(lock.inputs.rules).toEqual([
-      { id: "records-retention-7-years", enabled: true, prefix: "records/", condition: { type: "Age", maxAgeSeconds: SEVEN_YEARS_SECONDS } },
+      { id: "records-retention-1-day", enabled: true, prefix: "records/", condition: { type: "Age", maxAgeSeconds: 86_400 } },
     ]);
-    expect(SEVEN_YEARS_SECONDS).toBeGreaterThanOrEqual(7 * 365.25 * 86_400);
+  });
+
+  it("outside production nothing is protected from removal", () => {
+    expect(app.resources.filter((resource) => resource.options.protect).map((resource) => resource.name)).toEqual([]);
+  });
+});
+
+describe("the virus scanner", () => {
+  it("is a container-image Lambda built from scanner/Dockerfile for arm64 and pushed to its own repository", () => {
+    const image = theOne(app, TYPES.image);
+    const repository = theOne(app, TYPES.ecrRepository);
+    expect({
+      dockerfile: image.inputs.dockerfile.location,
+      context: path.resolve(image.inputs.context.location),
+      platforms: image.inputs.platforms,
+      push: image.inputs.push,
+      tags: image.inputs.tags,
+    }).toEqual({
+      dockerfile: `${REPO_ROOT}scanner/Dockerfile`,
+      context: path.resolve(REPO_ROOT),
+      platforms: ["linux/arm64"],
+      push: true,
+      tags: [`${repository.state.repositoryUrl}:latest`],
+    });
+    expect({
+      packageType: scanner().inputs.packageType,
+      imageUri: scanner().inputs.imageUri,
+      command: scanner().inputs.imageConfig.commands,
+      architectures: scanner().inputs.architectures,
+    }).toEqual({ packageType: "Image", imageUri: image.state.ref, command: ["scan"], architectures: ["arm64"] });
+  });
+
+  it("has the memory, disk and time to load the definitions, a concurrency cap, and clamd's stream limit set to the stage's scanMaxBytes", () => {
+    expect({
+      memory: scanner().inputs.memorySize,
+      disk: scanner().inputs.ephemeralStorage.size,
+      timeout: scanner().inputs.timeout,
+      reserved: scanner().inputs.reservedConcurrentExecutions,
+      streamMax: scanner().inputs.environment.variables.SCAN_STREAM_MAX_BYTES,
+    }).toEqual({ memory: 4096, disk: 2048, timeout: 90, reserved: 20, streamMax: String(UPLOAD_SETTINGS.scanMaxBytes) });
+    // consume waits for a cold scanner: its own timeout must be longer.
+    expect(fn("functions/consume.handler").lambda.inputs.timeout).toBeGreaterThan(scanner().inputs.timeout);
+  });
+
+  it("may be invoked by consume and the public signature upload exactly — no other role, no resource policy", () => {
+    const scannerArn = scanner().state.arn;
+    const grantees = ofType(app, TYPES.role)
+      .filter((role) =>
+        roleStatements(role).some((statement) =>
+          [statement.resources, statement.Resource]
+            .flat()
+            .some((resource) => String(resource).startsWith(scannerArn) && !String(resource).startsWith(`${scannerArn}-`)),
+        ),
+      )
+      .map((role) => role.name)
+      .sort();
+    expect(grantees).toEqual(["ConsumeRole", "PublicSignaturePutRole"]);
+    expect(ofType(app, TYPES.permission).filter((permission) => [scannerArn, scanner().inputs.name].includes(permission.inputs.function))).toEqual([]);
+  });
+
+  it("holds no storage token and no secret (callers send presigned URLs)", () => {
+    const delivered = JSON.stringify(scanner().inputs);
+    for (const value of Object.values(SECRETS)) expect(delivered).not.toContain(value);
+  });
+
+  it("may only read the definitions bucket; the definitions update may also write it", () => {
+    const bucketArn = theOne(app, TYPES.s3Bucket, (b) => b.name === "ScannerDefinitionsBucket").state.arn;
+    const statementsOf = (name: string) => roleStatements(theOne(app, TYPES.role, (r) => r.name === name));
+    expect(statementsOf("ScannerRole")).toEqual([{ Effect: "Allow", Action: ["s3:GetObject", "s3:ListBucket"], Resource: [bucketArn, `${bucketArn}/*`] }]);
+    expect(statementsOf("ScannerDefinitionsRole")).toEqual([
+      { Effect: "Allow", Action: ["s3:GetObject", "s3:ListBucket", "s3:PutObject", "s3:DeleteObject"], Resource: [bucketArn, `${bucketArn}/*`] },
+    ]);
+    expect(scanner().inputs.environment.variables.DEFINITIONS_BUCKET).toBe(
+      theOne(app, TYPES.s3Bucket, (b) => b.name === "ScannerDefinitionsBucket").inputs.bucket,
+    );
+  });
+
+  it("gets its definitions from the same image run as freshclam every 3 hours, not retried on failure", () => {
+    const updater = imageFunctions(app).get("fitkit-uploads-wiring-scanner-definitions");
+    expect(updater?.inputs.imageConfig.commands).toEqual(["update-definitions"]);
+    expect(updater?.inputs.imageUri).toBe(scanner().inputs.imageUri);
+    const schedule = theOne(app, TYPES.schedule, (s) => s.inputs.target.arn === updater?.state.arn);
+    expect({ expression: schedule.inputs.scheduleExpression, state: schedule.inputs.state }).toEqual({ expression: "rate(3 hours)", state: "ENABLED" });
+    expect(theOne(app, TYPES.invokeConfig, (c) => c.inputs.functionName === updater?.inputs.name).inputs.maximumRetryAttempts).toBe(0);
+  });
+});
+
+describe("alarms", () => {
+  const alarmOn = (metricName: string, dimension: Record<string, string>) =>
+    ofType(app, TYPES.alarm).filter((alarm) => alarm.inputs.metricName === metricName && JSON.stringify(alarm.inputs.dimensions) === JSON.stringify(dimension));
+
+  it("every alarm notifies the alarms topic, to which the stage's addresses are subscribed", () => {
+    const topic = theOne(app, TYPES.snsTopic);
+    for (const alarm of ofType(app, TYPES.alarm)) {
+      expect({ alarm: alarm.inputs.name, actions: alarm.inputs.alarmActions, ok: alarm.inputs.okActions }).toEqual({
+        alarm: alarm.inputs.name,
+        actions: [topic.state.arn],
+        ok: [topic.state.arn],
+      });
+    }
+    const subscriptions = ofType(app, TYPES.snsSubscription).map((s) => ({ topic: s.inputs.topic, protocol: s.inputs.protocol, endpoint: s.inputs.endpoint }));
+    expect(subscriptions).toEqual([{ topic: topic.state.arn, protocol: "email", endpoint: "oncall@fitkit.test" }]);
+  });
+
+  it("watch consume's errors and throttles, the sweeper's errors, and the scanner's errors, throttles and definitions updates", () => {
+    const expected = [
+      ["Errors", fn("functions/consume.handler").name],
+      ["Throttles", fn("functions/consume.handler").name],
+      ["Errors", fn("functions/sweeper.handler").name],
+      ["Errors", "fitkit-uploads-wiring-scanner"],
+      ["Throttles", "fitkit-uploads-wiring-scanner"],
+      ["Errors", "fitkit-uploads-wiring-scanner-definitions"],
+    ] as const;
+    for (const [metric, functionName] of expected) {
+      const [alarm, ...others] = alarmOn(metric, { FunctionName: functionName });
+      expect({ metric, functionName, alarms: others.length + (alarm ? 1 : 0) }).toEqual({ metric, functionName, alarms: 1 });
+      expect({ namespace: alarm?.inputs.namespace, statistic: alarm?.inputs.statistic, threshold: alarm?.inputs.threshold }).toEqual({
+        namespace: "AWS/Lambda",
+        statistic: "Sum",
+        threshold: 1,
+      });
+    }
+  });
+
+  it("watch the sweeper's backlog through the metrics it emits (lib/sweep-metrics.ts), for this stage", () => {
+    const dimensions = { service: "sweeper", stage: "wiring" };
+    const [growing] = alarmOn("SweepRemaining", dimensions);
+    expect({
+      namespace: growing?.inputs.namespace,
+      statistic: growing?.inputs.statistic,
+      periods: growing?.inputs.evaluationPeriods,
+      comparison: growing?.inputs.comparisonOperator,
+      threshold: growing?.inputs.threshold,
+    }).toEqual({ namespace: "FitKitUploads", statistic: "Minimum", periods: 3, comparison: "GreaterThanThreshold", threshold: 0 });
+    expect(alarmOn("SweepOldestOverdueSeconds", dimensions)).toHaveLength(1);
+  });
+
+  it("there is no queue, so no dead-letter queue without an alarm", () => {
+    const queues = ofType(app, TYPES.sqsQueue);
+    const unwatched = queues.filter((queue) => alarmOn("ApproximateNumberOfMessagesVisible", { QueueName: queue.inputs.name }).length === 0);
+    expect(unwatched.map((queue) => queue.name)).toEqual([]);
+    expect(queues).toEqual([]);
   });
 });

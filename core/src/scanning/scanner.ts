@@ -5,12 +5,22 @@
  */
 export type ScanVerdict = { clean: true } | { clean: false; signature: string };
 
+/** Where the bytes of a scan are stored, when they are: the first `maxBytes` of `bucket`/`key`. */
+export interface StoredScanSource {
+  bucket: string;
+  key: string;
+  maxBytes: number;
+}
+
 export interface Scanner {
   /**
    * Streams `source` to the scanner without buffering it whole.
+   * `stored`, when given, says that `source` is the first `maxBytes` of that stored object: a
+   * scanner in another process (the scanner Lambda) reads them from storage itself instead of
+   * receiving the stream, and then releases `source` unread.
    * Throws DependencyUnavailableError("scanner") when the scanner cannot be reached or fails.
    * Errors thrown by `source` itself propagate unchanged (they are the source's failure, not the
    * scanner's).
    */
-  scan(source: AsyncIterable<Uint8Array>): Promise<ScanVerdict>;
+  scan(source: AsyncIterable<Uint8Array>, stored?: StoredScanSource): Promise<ScanVerdict>;
 }

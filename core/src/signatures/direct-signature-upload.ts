@@ -171,18 +171,32 @@ async function drain(stream: AsyncIterable<Uint8Array>): Promise<ScanVerdict> {
   return { clean: true };
 }
 
-/** Reads the object once, hashing it and — when scanning is on — streaming it to the scanner. */
+/**
+ * Reads the object, hashing it and — when scanning is on — streaming it to the scanner. A scanner
+ * that reads stored objects itself (the scanner Lambda) releases the stream unread; the hash then
+ * comes from a second read of the same object.
+ */
 async function hashAndScan(deps: CompleteSignatureUploadDeps, pending: PendingSignatureUpload) {
   const stream = await deps.objects.stream(deps.complianceBucket, pending.key, pending.size);
   if (!stream) return null;
   const hash = createHash("sha256");
-  async function* hashed(): AsyncIterable<Uint8Array> {
-    for await (const chunk of stream!) {
+  let hashedAll = false;
+  async function* hashed(source: AsyncIterable<Uint8Array>): AsyncIterable<Uint8Array> {
+    for await (const chunk of source) {
       hash.update(chunk);
       yield chunk;
     }
+    hashedAll = true;
   }
-  const verdict: ScanVerdict = deps.scanner ? await deps.scanner.scan(hashed()) : await drain(hashed());
+  const stored = { bucket: deps.complianceBucket, key: pending.key, maxBytes: pending.size };
+  const verdict: ScanVerdict = deps.scanner ? await deps.scanner.scan(hashed(stream), stored) : await drain(hashed(stream));
+  if (!hashedAll) {
+    const again = await deps.objects.stream(deps.complianceBucket, pending.key, pending.size);
+    if (!again) return null;
+    const sha256 = createHash("sha256");
+    for await (const chunk of again) sha256.update(chunk);
+    return { verdict, sha256: sha256.digest("base64") };
+  }
   return { verdict, sha256: hash.digest("base64") };
 }
 

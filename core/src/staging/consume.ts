@@ -138,7 +138,7 @@ async function verifyStored(deps: ConsumeDeps, upload: StagedUpload): Promise<Ve
     if (!stream) return { code: "NOT_UPLOADED" };
     if (upload.size > maxBytes)
       log.warn("object larger than SCAN_MAX_BYTES: only its beginning was scanned", { uploadId: upload.uploadId, size: upload.size, scannedBytes: maxBytes });
-    const verdict = await deps.scanner.scan(stream);
+    const verdict = await deps.scanner.scan(stream, { bucket: upload.bucket, key: upload.key, maxBytes });
     if (!verdict.clean) {
       log.error("malware detected", { uploadId: upload.uploadId, orgId: upload.orgId, signature: verdict.signature });
       return { code: "MALWARE_DETECTED" };

@@ -20,6 +20,15 @@ export const TYPES = {
   r2Cors: "cloudflare:index/r2BucketCors:R2BucketCors",
   r2Lifecycle: "cloudflare:index/r2BucketLifecycle:R2BucketLifecycle",
   r2Lock: "cloudflare:index/r2BucketLock:R2BucketLock",
+  stage: "aws:apigatewayv2/stage:Stage",
+  invokeConfig: "aws:lambda/functionEventInvokeConfig:FunctionEventInvokeConfig",
+  image: "docker-build:index:Image",
+  ecrRepository: "aws:ecr/repository:Repository",
+  s3Bucket: "aws:s3/bucket:Bucket",
+  alarm: "aws:cloudwatch/metricAlarm:MetricAlarm",
+  snsTopic: "aws:sns/topic:Topic",
+  snsSubscription: "aws:sns/topicSubscription:TopicSubscription",
+  sqsQueue: "aws:sqs/queue:Queue",
 } as const;
 
 export function ofType(synthesis: Synthesis, type: string): RecordedResource[] {
@@ -41,9 +50,10 @@ export interface DeployedFunction {
   name: string;
 }
 
+/** The Lambdas SST builds from a handler (zip packages); container-image Lambdas are in `imageFunctions`. */
 export function deployedFunctions(synthesis: Synthesis): Map<string, DeployedFunction> {
   const byHandler = new Map<string, DeployedFunction>();
-  for (const lambda of ofType(synthesis, TYPES.lambda)) {
+  for (const lambda of ofType(synthesis, TYPES.lambda).filter((fn) => fn.inputs.packageType !== "Image")) {
     // SST names the Lambda resource `<Component>Function`; Runtime.Build is keyed by component.
     const componentName = lambda.name.replace(/Function$/, "");
     const build = synthesis.builds.get(componentName);
@@ -53,6 +63,20 @@ export function deployedFunctions(synthesis: Synthesis): Map<string, DeployedFun
     byHandler.set(handler, { handler, lambda, build, arn: lambda.state.arn, name: lambda.inputs.name });
   }
   return byHandler;
+}
+
+/** Container-image Lambdas, by function name. */
+export function imageFunctions(synthesis: Synthesis): Map<string, RecordedResource> {
+  return new Map(
+    ofType(synthesis, TYPES.lambda)
+      .filter((fn) => fn.inputs.packageType === "Image")
+      .map((fn) => [fn.inputs.name, fn]),
+  );
+}
+
+/** Every IAM statement a role's inline policies grant, as written. */
+export function roleStatements(role: RecordedResource): Record<string, unknown>[] {
+  return (role.inputs.inlinePolicies ?? []).flatMap((policy: { policy: string }) => JSON.parse(policy.policy).Statement);
 }
 
 export function handlerOfArn(synthesis: Synthesis, arn: string): string {

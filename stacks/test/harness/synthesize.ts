@@ -31,6 +31,10 @@ export interface RecordedResource {
   custom: boolean;
   inputs: Record<string, any>;
   state: Record<string, any>;
+  /** The resource options the engine would get: `protect`, and the URNs this resource waits for. */
+  options: { protect: boolean; dependencies: string[] };
+  /** Its place in registration order (the engine creates a resource only after its dependencies). */
+  order: number;
 }
 
 /** What SST's `Runtime.Build` receives for one function (the part the tests read). */
@@ -138,13 +142,26 @@ export async function synthesize(options: SynthesizeOptions): Promise<Synthesis>
     cloudflare: await import("../../../.sst/platform/node_modules/@pulumi/cloudflare/index.js"),
   });
 
+  // Pulumi's mocks hand newResource only type, name and inputs; the options travel in the request,
+  // which the mock monitor reads just before calling newResource (synchronously).
+  // @ts-expect-error -- Pulumi's mock monitor module has no declarations for this path.
+  const { MockMonitor } = await import("@pulumi/pulumi/runtime/mocks.js");
+  let pendingOptions: RecordedResource["options"] = { protect: false, dependencies: [] };
+  const registerResource = MockMonitor.prototype.registerResource;
+  MockMonitor.prototype.registerResource = function (this: unknown, request: any, callback: unknown) {
+    pendingOptions = { protect: request.getProtect() ?? false, dependencies: request.getDependenciesList() ?? [] };
+    return registerResource.call(this, request, callback);
+  };
+
   await runtime.setMocks(
     {
       newResource(args) {
         const id = `${args.name}-id`;
         const inputs = reveal(args.inputs);
         const state = { ...args.inputs, ...computedOutputs(args.type, args.name, inputs) };
-        resources.push({ type: args.type, name: args.name, id, custom: args.custom ?? false, inputs, state: reveal(state) });
+        const options = pendingOptions;
+        pendingOptions = { protect: false, dependencies: [] };
+        resources.push({ type: args.type, name: args.name, id, custom: args.custom ?? false, inputs, state: reveal(state), options, order: resources.length });
         return { id, state };
       },
       call(args) {
@@ -186,6 +203,19 @@ function computedOutputs(type: string, name: string, inputs: Record<string, any>
       return { arn: `arn:aws:iam::${ACCOUNT_ID}:role/${inputs.name ?? name}` };
     case "aws:apigatewayv2/api:Api":
       return { executionArn: `arn:aws:execute-api:${REGION}:${ACCOUNT_ID}:${name}`, apiEndpoint: `https://${name}.execute-api.${REGION}.amazonaws.com` };
+    case "docker-build:index:Image":
+      return { ref: `${inputs.tags?.[0] ?? name}@sha256:${"0".repeat(64)}`, digest: `sha256:${"0".repeat(64)}` };
+    case "aws:ecr/repository:Repository":
+      return {
+        arn: `arn:aws:ecr:${REGION}:${ACCOUNT_ID}:repository/${inputs.name}`,
+        registryId: ACCOUNT_ID,
+        repositoryUrl: `${ACCOUNT_ID}.dkr.ecr.${REGION}.amazonaws.com/${inputs.name}`,
+      };
+    case "aws:s3/bucketV2:BucketV2":
+    case "aws:s3/bucket:Bucket":
+      return { arn: `arn:aws:s3:::${inputs.bucket ?? name}`, bucket: inputs.bucket ?? name };
+    case "aws:sns/topic:Topic":
+      return { arn: `arn:aws:sns:${REGION}:${ACCOUNT_ID}:${inputs.name ?? name}` };
     case "random:index/randomBytes:RandomBytes":
       return { base64: Buffer.alloc(inputs.length ?? 32, 7).toString("base64"), hex: Buffer.alloc(inputs.length ?? 32, 7).toString("hex") };
     default:
@@ -201,6 +231,14 @@ function providerFunction(token: string, inputs: Record<string, any>): Record<st
       return { id: "aws", partition: "aws", dnsSuffix: "amazonaws.com" };
     case "aws:index/getCallerIdentity:getCallerIdentity":
       return { id: ACCOUNT_ID, accountId: ACCOUNT_ID, arn: `arn:aws:iam::${ACCOUNT_ID}:user/ci`, userId: "ci" };
+    case "aws:ecr/getAuthorizationToken:getAuthorizationToken":
+      return {
+        id: "ecr",
+        userName: "AWS",
+        password: "ecr-token",
+        proxyEndpoint: `https://${ACCOUNT_ID}.dkr.ecr.${REGION}.amazonaws.com`,
+        authorizationToken: "t",
+      };
     case "aws:iam/getPolicyDocument:getPolicyDocument":
       return { id: "policy", statements: inputs.statements ?? [], json: JSON.stringify({ Version: "2012-10-17", Statement: inputs.statements ?? [] }) };
     default:

@@ -1,0 +1,18 @@
+/**
+ * The sweeper's CloudWatch metrics (embedded metric format, written to its log by Powertools
+ * Metrics): the names the sweeper emits and the alarms in `stacks/alarms.ts` watch — one owner, so
+ * the two cannot drift. Plain data: importable without SST.
+ */
+export const SWEEP_METRICS = {
+  namespace: "FitKitUploads",
+  service: "sweeper",
+  /** Overdue uploads still on the work list when a run stopped. */
+  remaining: "SweepRemaining",
+  /** Age of the oldest of them, in seconds. */
+  oldestOverdueSeconds: "SweepOldestOverdueSeconds",
+  /** Uploads whose objects storage did not confirm deleted in a run. */
+  failed: "SweepFailed",
+} as const;
+
+/** The dimensions of every sweeper metric: the stage keeps stages in one account apart. */
+export const sweepMetricDimensions = (stage: string) => ({ service: SWEEP_METRICS.service, stage });

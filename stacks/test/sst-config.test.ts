@@ -62,7 +62,11 @@ describe("sst.config.ts on a development stage", () => {
     const stage = theOne(app, TYPES.stage);
     expect({ default: stage.inputs.defaultRouteSettings, routes: stage.inputs.routeSettings }).toEqual({
       default: { throttlingRateLimit: 200, throttlingBurstLimit: 400 },
-      routes: [{ routeKey: "PUT /public/signatures/{token}", throttlingRateLimit: 20, throttlingBurstLimit: 40 }],
+      routes: [
+        { routeKey: "PUT /public/signatures/{token}", throttlingRateLimit: 20, throttlingBurstLimit: 40 },
+        { routeKey: "POST /public/signatures/{token}/uploads", throttlingRateLimit: 20, throttlingBurstLimit: 40 },
+        { routeKey: "POST /public/signatures/{token}/complete", throttlingRateLimit: 20, throttlingBurstLimit: 40 },
+      ],
     });
   });
 

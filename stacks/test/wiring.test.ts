@@ -92,7 +92,7 @@ const EXPECTED_LINKS = {
   "functions/set-quota.handler": ["Redis", "UploadSettings"],
   "functions/sweeper.handler": ["MediaBucket", "ComplianceBucket", "R2MediaWriter", "R2ComplianceWriter", "Redis", "UploadSettings", "MediaQueue"],
   "functions/health.handler": [],
-  "functions/process-media.handler": ["MediaBucket", "R2Writer", "Redis"],
+  "functions/process-media.handler": ["MediaBucket", "R2MediaWriter", "Redis", "UploadSettings"],
 };
 
 /** The only IAM grants: sending to the media queue (consume's hand-off, the sweeper's re-drive) and consuming it. */
@@ -216,7 +216,11 @@ describe("HTTP routes", () => {
     const stage = theOne(app, TYPES.stage);
     expect({ default: stage.inputs.defaultRouteSettings, routes: stage.inputs.routeSettings }).toEqual({
       default: { throttlingRateLimit: 200, throttlingBurstLimit: 400 },
-      routes: [{ routeKey: "PUT /public/signatures/{token}", throttlingRateLimit: 5, throttlingBurstLimit: 10 }],
+      routes: [
+        { routeKey: "PUT /public/signatures/{token}", throttlingRateLimit: 5, throttlingBurstLimit: 10 },
+        { routeKey: "POST /public/signatures/{token}/uploads", throttlingRateLimit: 5, throttlingBurstLimit: 10 },
+        { routeKey: "POST /public/signatures/{token}/complete", throttlingRateLimit: 5, throttlingBurstLimit: 10 },
+      ],
     });
   });
 
@@ -508,7 +512,7 @@ describe("the virus scanner", () => {
     expect(fn("functions/consume.handler").lambda.inputs.timeout).toBeGreaterThan(scanner().inputs.timeout);
   });
 
-  it("may be invoked by consume and the public signature upload exactly — no other role, no resource policy", () => {
+  it("may be invoked by consume and the public signature uploads exactly — no other role, no resource policy", () => {
     const scannerArn = scanner().state.arn;
     const grantees = ofType(app, TYPES.role)
       .filter((role) =>
@@ -520,7 +524,7 @@ describe("the virus scanner", () => {
       )
       .map((role) => role.name)
       .sort();
-    expect(grantees).toEqual(["ConsumeRole", "PublicSignaturePutRole"]);
+    expect(grantees).toEqual(["ConsumeRole", "PublicSignatureCompleteRole", "PublicSignaturePutRole"]);
     expect(ofType(app, TYPES.permission).filter((permission) => [scannerArn, scanner().inputs.name].includes(permission.inputs.function))).toEqual([]);
   });
 
@@ -601,10 +605,13 @@ describe("alarms", () => {
     expect(alarmOn("SweepOldestOverdueSeconds", dimensions)).toHaveLength(1);
   });
 
-  it("there is no queue, so no dead-letter queue without an alarm", () => {
+  it("every dead-letter queue has an alarm on the jobs waiting in it", () => {
     const queues = ofType(app, TYPES.sqsQueue);
-    const unwatched = queues.filter((queue) => alarmOn("ApproximateNumberOfMessagesVisible", { QueueName: queue.inputs.name }).length === 0);
+    const deadLetters = queues.filter((queue) => queues.some((other) => JSON.stringify(other.inputs.redrivePolicy ?? "").includes(queue.state.arn)));
+    const unwatched = deadLetters.filter(
+      (queue) => alarmOn("ApproximateNumberOfMessagesVisible", { QueueName: queue.inputs.name ?? queue.state.name }).length === 0,
+    );
+    expect(deadLetters.map((queue) => queue.name)).toEqual(["MediaJobsDeadLetterQueue"]);
     expect(unwatched.map((queue) => queue.name)).toEqual([]);
-    expect(queues).toEqual([]);
   });
 });

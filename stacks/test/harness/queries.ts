@@ -28,7 +28,6 @@ export const TYPES = {
   alarm: "aws:cloudwatch/metricAlarm:MetricAlarm",
   snsTopic: "aws:sns/topic:Topic",
   snsSubscription: "aws:sns/topicSubscription:TopicSubscription",
-  sqsQueue: "aws:sqs/queue:Queue",
 } as const;
 
 export function ofType(synthesis: Synthesis, type: string): RecordedResource[] {

@@ -31,6 +31,7 @@ beforeAll(async () => {
       ComplianceBucket: { name: "compliance-t" },
       R2MediaWriter: { ...endpoint, accessKeyId: s3.accessKeyId, secretAccessKey: s3.secretAccessKey },
       R2ComplianceWriter: { ...endpoint, accessKeyId: "COMPLIANCEONLY", secretAccessKey: "compliance-secret" },
+      UploadSettings: {},
     }),
   );
   ({ objectStore } = await import("../functions/lib/deps/storage.js"));

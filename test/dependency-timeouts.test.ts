@@ -47,7 +47,8 @@ beforeAll(async () => {
     resourceVariables({
       MediaBucket: { name: "media-t" },
       ComplianceBucket: { name: "compliance-t" },
-      R2Writer: r2,
+      R2MediaWriter: r2,
+      R2ComplianceWriter: r2,
       R2Reader: r2,
       Redis: { url: redis.url },
       Clerk: { jwtKey: key.publicKeyPem, authorizedParties: APP_ORIGIN },

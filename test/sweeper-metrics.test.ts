@@ -40,6 +40,8 @@ beforeAll(async () => {
       R2MediaWriter: r2,
       R2ComplianceWriter: r2,
       Redis: { url: redis.url },
+      UploadSettings: {},
+      MediaQueue: { kind: "in-process" },
     }),
   );
   ({ handler: sweeper } = await import("../functions/sweeper.js"));

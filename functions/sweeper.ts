@@ -4,7 +4,7 @@
  * did not complete. Logs its report as one structured line.
  */
 import { redriveMediaJobs } from "@fitkit/core/media/process-media";
-import { sweep, sweepRequestSchema } from "@fitkit/core/staging/sweep";
+import { type SweepResponse, sweep, sweepRequestSchema } from "@fitkit/core/staging/sweep";
 import type { Context } from "aws-lambda";
 import { jobQueue } from "./lib/deps/job-queue.js";
 import { mediaVariants } from "./lib/deps/media-variants.js";
@@ -15,7 +15,7 @@ import { logger } from "./lib/logger.js";
 import { readBucket } from "./lib/resources.js";
 import { isScheduledEvent } from "./lib/scheduled-event.js";
 
-const sweepOperation = internalOperation(sweepRequestSchema, async (_event, context) => {
+const sweepOperation = internalOperation(sweepRequestSchema, async (_event, context): Promise<SweepResponse> => {
   const report = await sweep({
     store: await stagingStore(),
     objects: objectStore(),

@@ -12,6 +12,7 @@ import { OPERATION_DOCS } from "../scripts/openapi/operations.js";
 import { FUNCTIONS, type FunctionSpec } from "../stacks/functions.js";
 import { launchChromium } from "./support/browser.js";
 import { type LocalStackProcess, startLocalStackProcess } from "./support/local-stack-process.js";
+import { expectDocumentedReply, expectDocumentedResponse } from "./support/openapi.js";
 
 const committedText = () => readFile(new URL("../docs/openapi.json", import.meta.url), "utf8");
 const committed = async () => JSON.parse(await committedText()) as OpenApiDocument;
@@ -108,6 +109,33 @@ describe("the API document", () => {
   });
 });
 
+describe("checking replies against the document (test/support/openapi.ts)", () => {
+  const usage = { used: 0, reserved: 10, quota: 100 };
+
+  it("accepts a documented reply", () => {
+    expectDocumentedReply("POST", "/internal/usage", { status: 200, body: usage });
+    expectDocumentedReply("PUT", "/public/signatures/abc", { status: 409, body: { error: { code: "TOKEN_USED", message: "used" } } });
+  });
+
+  it("refuses a reply with a field the document does not have, or without one it requires", () => {
+    expect(() => expectDocumentedReply("POST", "/internal/usage", { status: 200, body: { ...usage, extra: 1 } })).toThrow(/does not match docs\/openapi.json/);
+    expect(() => expectDocumentedReply("POST", "/internal/usage", { status: 200, body: { used: 0, reserved: 10 } })).toThrow(
+      /must have required property 'quota'/,
+    );
+  });
+
+  it("refuses an undocumented status, an error code the status does not carry, and an undocumented route", () => {
+    expect(() => expectDocumentedReply("POST", "/internal/usage", { status: 201, body: usage })).toThrow(
+      /answered 201, a status docs\/openapi.json does not document/,
+    );
+    expect(() => expectDocumentedReply("POST", "/uploads", { status: 409, body: { error: { code: "TOKEN_USED", message: "x" } } })).toThrow(/answered 409/);
+    expect(() => expectDocumentedReply("POST", "/uploads", { status: 403, body: { error: { code: "TOKEN_USED", message: "x" } } })).toThrow(
+      /must be equal to one of the allowed values/,
+    );
+    expect(() => expectDocumentedReply("GET", "/nope", { status: 200, body: {} })).toThrow(/GET \/nope is not in docs\/openapi.json/);
+  });
+});
+
 describe("the API reference on the local stack", () => {
   let stack: LocalStackProcess;
   beforeAll(async () => {
@@ -124,6 +152,11 @@ describe("the API reference on the local stack", () => {
       type: "application/json; charset=utf-8",
       body: await committedText(),
     });
+  });
+
+  it("GET /health answers its documented reply", async () => {
+    const res = await expectDocumentedResponse("GET", "/health", await fetch(`${stack.api}/health`));
+    expect(await res.json()).toEqual({ ok: true });
   });
 
   it("GET /docs renders the operations in Chromium with nothing loaded from another origin", async () => {

@@ -68,3 +68,21 @@ export async function documentedFetch(url: string, init: RequestInit = {}): Prom
   expectDocumentedReply(init.method ?? "GET", url, reply);
   return reply;
 }
+
+/** The local stack's `internal(name, payload)`, with the reply checked against `POST /internal/<name>` of the document. */
+export async function documentedInternal(
+  stack: { api: string; internal(name: string, payload: unknown): Promise<{ status: number; body: any }> },
+  name: string,
+  payload: unknown,
+): Promise<{ status: number; body: any }> {
+  const reply = await stack.internal(name, payload);
+  expectDocumentedReply("POST", `${stack.api}/internal/${name}`, reply);
+  return reply;
+}
+
+/** Checks a fetch `Response` against the document without consuming it (the caller still reads its body). */
+export async function expectDocumentedResponse(method: string, url: string, res: Response): Promise<Response> {
+  const text = await res.clone().text();
+  expectDocumentedReply(method, url, { status: res.status, body: text ? JSON.parse(text) : null });
+  return res;
+}

@@ -54,6 +54,27 @@ describe("the API document", () => {
     );
   });
 
+  it("documents a route answering 204 without a body and one answering an HTML page", async () => {
+    const functions: Record<string, FunctionSpec> = {
+      ...FUNCTIONS,
+      "upload-abort": { handler: "functions/upload-abort.handler", route: "DELETE /uploads/{uploadId}", links: ["Clerk"] },
+      "minisite-page": { handler: "functions/minisite-page.handler", route: "GET /public/minisites/{slug}", links: [] },
+    };
+    const document = buildOpenApiDocument(functions, {
+      ...OPERATION_DOCS,
+      "upload-abort": { summary: "Abort an upload", tag: "uploads", response: null, successStatus: 204, errors: ["NOT_FOUND"] },
+      "minisite-page": { summary: "Show a minisite", tag: "health", response: { raw: "text/html" }, successStatus: 200, errors: ["NOT_FOUND"] },
+    });
+
+    expect(document.paths["/uploads/{uploadId}"]?.delete?.responses).toMatchObject({ "204": { description: "Success, no body." } });
+    expect(document.paths["/uploads/{uploadId}"]?.delete?.parameters).toEqual([{ name: "uploadId", in: "path", required: true, schema: { type: "string" } }]);
+    expect(document.paths["/public/minisites/{slug}"]?.get).toMatchObject({
+      security: [],
+      responses: { "200": { content: { "text/html": { schema: { type: "string" } } } } },
+    });
+    await expect(SwaggerParser.validate(structuredClone(document) as never)).resolves.toMatchObject({ openapi: "3.1.0" });
+  });
+
   it("fails to build when a documented operation's function is gone", () => {
     const { health: _, ...withoutHealth } = FUNCTIONS;
     expect(() => buildOpenApiDocument(withoutHealth)).toThrow(

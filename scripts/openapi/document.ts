@@ -31,7 +31,7 @@ interface PlannedOperation {
   internal: boolean;
   /** Verifies a Clerk session (the function is linked to Clerk). */
   clerk: boolean;
-  successStatus: 200 | 201;
+  successStatus: 200 | 201 | 204;
   doc: OperationDoc;
 }
 
@@ -62,7 +62,8 @@ export function buildOpenApiDocument(
   for (const op of planned) {
     const base = pascal(op.name);
     if (op.doc.request && "json" in op.doc.request && !requests.has(op.doc.request.json)) requests.add(op.doc.request.json, { id: `${base}Request` });
-    if (!responses.has(op.doc.response)) responses.add(op.doc.response, { id: `${base}Response` });
+    const response = op.doc.response;
+    if (response instanceof z.ZodType && !responses.has(response)) responses.add(response, { id: `${base}Response` });
   }
   const uri = (id: string) => `#/components/schemas/${id}`;
   const schemas = {
@@ -101,8 +102,18 @@ export function buildOpenApiDocument(
             : Object.fromEntries(request.raw.map((type) => [type, { schema: { type: "string", contentMediaType: type } }])),
       };
     }
+    const response = op.doc.response;
     operation.responses = {
-      [op.successStatus]: { description: "Success.", content: { "application/json": { schema: ref(responses, op.doc.response) } } },
+      [op.successStatus]:
+        response === null
+          ? { description: "Success, no body." }
+          : {
+              description: "Success.",
+              content:
+                response instanceof z.ZodType
+                  ? { "application/json": { schema: ref(responses, response) } }
+                  : { [response.raw]: { schema: { type: "string" } } },
+            },
       ...errorResponses(op),
     };
     paths[op.path] ??= {};

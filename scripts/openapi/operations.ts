@@ -35,10 +35,10 @@ export interface OperationDoc {
   tag?: Exclude<OperationTag, "internal">;
   /** A JSON body validated by this schema, or raw bytes of these media types; absent: no body. */
   request?: { json: z.ZodType } | { raw: readonly string[] };
-  /** The success reply's JSON body. */
-  response: z.ZodType;
+  /** The success reply: a JSON body validated by this schema, a body of another media type (e.g. an HTML page), or none (204). */
+  response: z.ZodType | { raw: string } | null;
   /** Routes only (internal operations take theirs from `INTERNAL_SUCCESS_STATUS`). */
-  successStatus?: 200 | 201;
+  successStatus?: 200 | 201 | 204;
   /** The domain errors it answers with; INVALID_REQUEST, UNAUTHENTICATED, DEPENDENCY_UNAVAILABLE and INTERNAL are derived. */
   errors: readonly ErrorCode[];
   /** Descriptions of the route's path parameters (`{token}` → `token`). */

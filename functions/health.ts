@@ -1,6 +1,10 @@
 /** GET /health — the process is up. Deliberately touches no dependency. */
+import type { HealthResponse } from "@fitkit/core/health";
+
+const body: HealthResponse = { ok: true };
+
 export const handler = async () => ({
   statusCode: 200,
   headers: { "content-type": "application/json; charset=utf-8", "cache-control": "no-store" },
-  body: JSON.stringify({ ok: true }),
+  body: JSON.stringify(body),
 });

@@ -6,7 +6,7 @@
  */
 import { Metrics, MetricUnit } from "@aws-lambda-powertools/metrics";
 import { redriveMediaJobs } from "@fitkit/core/media/process-media";
-import { sweep, sweepRequestSchema } from "@fitkit/core/staging/sweep";
+import { type SweepResponse, sweep, sweepRequestSchema } from "@fitkit/core/staging/sweep";
 import type { Context } from "aws-lambda";
 import { jobQueue } from "./lib/deps/job-queue.js";
 import { mediaVariants } from "./lib/deps/media-variants.js";
@@ -20,7 +20,7 @@ import { SWEEP_METRICS, sweepMetricDimensions } from "./lib/sweep-metrics.js";
 
 const metrics = new Metrics({ namespace: SWEEP_METRICS.namespace, serviceName: SWEEP_METRICS.service });
 
-const sweepOperation = internalOperation(sweepRequestSchema, async (_event, context) => {
+const sweepOperation = internalOperation(sweepRequestSchema, async (_event, context): Promise<SweepResponse> => {
   const report = await sweep({
     store: await stagingStore(),
     objects: objectStore(),

@@ -10,6 +10,7 @@ import { DependencyUnavailableError } from "@fitkit/core/errors";
 import { RECORDS_PREFIX } from "@fitkit/core/policies/object-keys";
 import { SCHEDULED_EVENT } from "../functions/lib/scheduled-event.js";
 import { uploadCorsRule } from "../stacks/cors.js";
+import { createApiReferenceRoutes } from "./api-reference.js";
 import { createDemoRoutes } from "./demo/index.js";
 import { ensureDevKey } from "./dev-auth.js";
 import { type LocalLog, type SupervisedS3, superviseEmbeddedS3 } from "./embedded-s3-supervisor.js";
@@ -102,7 +103,8 @@ export async function startLocalStack(env: LocalEnv): Promise<LocalStack> {
 
   const { authenticator } = await import("../functions/lib/deps/authenticator.js");
   const demo = createDemoRoutes({ api, internal, devPrivateKeyPem: devKey?.privateKeyPem ?? null, authenticator: authenticator() });
-  options = { routes, internal, internalApiKey: env.internalApiKey, extra: demo };
+  const apiReference = createApiReferenceRoutes();
+  options = { routes, internal, internalApiKey: env.internalApiKey, extra: async (req, res, body) => (await apiReference(req, res)) || demo(req, res, body) };
   // The deployed schedules (the sweeper every 5 minutes), with the payload the deployed schedule sends.
   const timers = schedules.map(({ key, operation, everyMs, timeoutMs }) => {
     const timer = setInterval(() => void internal[operation]!.handler(SCHEDULED_EVENT, lambdaContext(key, timeoutMs)).catch(() => undefined), everyMs);

@@ -6,10 +6,12 @@
 import { PutObjectCommand, S3Client } from "@aws-sdk/client-s3";
 import sharp from "sharp";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { pngImage } from "../support/media.js";
+import { mp4Bytes, pngImage } from "../support/media.js";
 import { sleep, uniqueId } from "./support/fixtures.js";
-import { errorBody, postJson, putPresigned } from "./support/http.js";
+import { errorBody, putPresigned } from "./support/http.js";
 import { type LocalStackProcess, startLocalStackProcess } from "./support/local-stack-process.js";
+// Every reply of the API in this file is checked against docs/openapi.json (status and body).
+import { documentedInternal, expectDocumentedReply, documentedPostJson as postJson } from "./support/openapi.js";
 
 const TTL_SECONDS = 6;
 const MiB = 1024 * 1024;
@@ -25,6 +27,8 @@ beforeAll(async () => {
   });
 }, 90_000);
 afterAll(() => stack?.close());
+
+const internal = (name: string, payload: unknown) => documentedInternal(stack, name, payload);
 
 async function member(role = "member") {
   const userId = uniqueId("user");
@@ -54,7 +58,7 @@ describe("the staged upload over HTTP", () => {
     });
     expect((await putPresigned(upload, bytes)).status).toBe(200);
 
-    const consumed = await stack.internal("consume", {
+    const consumed = await internal("consume", {
       uploadIds: [upload.uploadId],
       ownerType: "progress_photo",
       owner: { orgId: who.orgId, userId: who.userId },
@@ -105,9 +109,9 @@ describe("the staged upload over HTTP", () => {
     await putPresigned(upload, bytes);
     const request = { uploadIds: [upload.uploadId], ownerType: "progress_photo", owner: { orgId: who.orgId, userId: who.userId }, idempotencyKey: "k" };
 
-    const first = await stack.internal("consume", request);
-    const replay = await stack.internal("consume", request);
-    const other = await stack.internal("consume", { ...request, idempotencyKey: "other" });
+    const first = await internal("consume", request);
+    const replay = await internal("consume", request);
+    const other = await internal("consume", { ...request, idempotencyKey: "other" });
 
     expect(first.status).toBe(200);
     expect(replay).toEqual(first);
@@ -115,6 +119,28 @@ describe("the staged upload over HTTP", () => {
     expect(other.body).toEqual({
       error: { code: "ALREADY_CONSUMED", message: expect.any(String), details: [{ uploadId: upload.uploadId, code: "ALREADY_CONSUMED" }] },
     });
+  });
+
+  it("set-quota overrides the quota usage reports; release deletes a linked video and gives its bytes back, once", async () => {
+    const who = await member();
+    const bytes = mp4Bytes();
+    const upload = (await presignOne(who.token, { contentType: "video/mp4", size: bytes.length }, "exercise_comment")).body.uploads[0];
+    await putPresigned(upload, bytes);
+    const owner = { orgId: who.orgId, userId: who.userId };
+    expect((await internal("consume", { uploadIds: [upload.uploadId], ownerType: "exercise_comment", owner, idempotencyKey: "k" })).status).toBe(200);
+
+    const quota = await internal("set-quota", { orgId: who.orgId, quotaBytes: 50 * MiB });
+    const before = await internal("usage", { orgId: who.orgId });
+    const released = await internal("release", { orgId: who.orgId, keys: [upload.key] });
+    const again = await internal("release", { orgId: who.orgId, keys: [upload.key] });
+    const after = await internal("usage", { orgId: who.orgId });
+
+    expect(quota).toEqual({ status: 200, body: { orgId: who.orgId, quota: 50 * MiB } });
+    expect(before.body).toEqual({ used: bytes.length, reserved: 0, quota: 50 * MiB });
+    expect(released).toEqual({ status: 200, body: { released: 1, bytes: bytes.length } });
+    expect(again).toEqual({ status: 200, body: { released: 0, bytes: 0 } });
+    expect(after.body).toEqual({ used: 0, reserved: 0, quota: 50 * MiB });
+    expect((await fetch(upload.url.replace(/\?.*/, ""), { method: "HEAD" })).status).toBe(404);
   });
 
   it("a presign retried with the same idempotency key answers the same uploads and reserves nothing more", async () => {
@@ -130,10 +156,10 @@ describe("the staged upload over HTTP", () => {
     expect([first.status, retry.status, sameKeyOtherUser.status]).toEqual([201, 201, 201]);
     expect(retry.body).toEqual(first.body);
     expect(sameKeyOtherUser.body.uploads[0].uploadId).not.toBe(first.body.uploads[0].uploadId);
-    expect(await stack.internal("usage", { orgId: who.orgId })).toMatchObject({ status: 200, body: { reserved: bytes.length } });
+    expect(await internal("usage", { orgId: who.orgId })).toMatchObject({ status: 200, body: { reserved: bytes.length } });
     // The replayed URL is as good as the first: the upload completes.
     expect((await putPresigned(retry.body.uploads[0], bytes)).status).toBe(200);
-    const consumed = await stack.internal("consume", {
+    const consumed = await internal("consume", {
       uploadIds: [first.body.uploads[0].uploadId],
       ownerType: "progress_photo",
       owner: { orgId: who.orgId, userId: who.userId },
@@ -153,7 +179,7 @@ describe("the staged upload over HTTP", () => {
     expect(other.body).toEqual({
       error: { code: "INVALID_REQUEST", message: expect.any(String), details: [{ path: "idempotencyKey", message: "already used for a different request" }] },
     });
-    expect(await stack.internal("usage", { orgId: who.orgId })).toMatchObject({ status: 200, body: { reserved: 100 } });
+    expect(await internal("usage", { orgId: who.orgId })).toMatchObject({ status: 200, body: { reserved: 100 } });
   });
 
   it("storage refuses a body of another length or type than presign signed", async () => {
@@ -170,7 +196,7 @@ describe("the staged upload over HTTP", () => {
 
     expect(longer.status).toBeGreaterThanOrEqual(400);
     expect(otherType.status).toBeGreaterThanOrEqual(400);
-    const consume = await stack.internal("consume", {
+    const consume = await internal("consume", {
       uploadIds: [upload.uploadId],
       ownerType: "progress_photo",
       owner: { orgId: who.orgId, userId: who.userId },
@@ -281,11 +307,11 @@ describe("error rows of the contract, over HTTP", () => {
       },
     });
     expect(logo.status).toBe(201);
-    expect(await stack.internal("usage", { orgId })).toMatchObject({ status: 200, body: { used: 0, reserved: 22 * MiB } });
+    expect(await internal("usage", { orgId })).toMatchObject({ status: 200, body: { used: 0, reserved: 22 * MiB } });
   });
 
   it("404 NOT_FOUND for an unknown upload id, and 404 for an unknown route", async () => {
-    const consume = await stack.internal("consume", {
+    const consume = await internal("consume", {
       uploadIds: ["0".repeat(32)],
       ownerType: "message",
       owner: { orgId: "org_1", userId: "user_1" },
@@ -306,7 +332,7 @@ describe("error rows of the contract, over HTTP", () => {
     await putPresigned(upload, bytes);
     await sleep(TTL_SECONDS * 1000 + 200);
 
-    const late = await stack.internal("consume", {
+    const late = await internal("consume", {
       uploadIds: [upload.uploadId],
       ownerType: "progress_photo",
       owner: { orgId: who.orgId, userId: who.userId },
@@ -339,7 +365,7 @@ describe("error rows of the contract, over HTTP", () => {
     });
     expect(svg.status).toBe(415);
     expect(videoInMessage.status).toBe(415);
-    expect(await stack.internal("usage", { orgId: who.orgId })).toMatchObject({ status: 200, body: { used: 0, reserved: 0 } });
+    expect(await internal("usage", { orgId: who.orgId })).toMatchObject({ status: 200, body: { used: 0, reserved: 0 } });
   });
 
   it("422 CONTENT_MISMATCH when the stored object is not what was declared, and the object is deleted", async () => {
@@ -349,7 +375,7 @@ describe("error rows of the contract, over HTTP", () => {
     const s3 = new S3Client({ endpoint: stack.s3, region: "auto", forcePathStyle: true, credentials: { accessKeyId: "S3RVER", secretAccessKey: "S3RVER" } });
     await s3.send(new PutObjectCommand({ Bucket: stack.buckets.media, Key: upload.key, Body: pngImage(), ContentType: "image/png" }));
 
-    const consume = await stack.internal("consume", {
+    const consume = await internal("consume", {
       uploadIds: [upload.uploadId],
       ownerType: "progress_photo",
       owner: { orgId: who.orgId, userId: who.userId },
@@ -410,13 +436,15 @@ describe("error rows of the contract, over HTTP", () => {
       const res = await fetch(`${stack.api}${path}`, { method, headers, body: typeof body === "string" ? body : JSON.stringify(body) });
       const reply = await res.json();
       expect({ path, body, status: res.status < 500 && res.status >= 400 }).toEqual({ path, body, status: true });
+      expectDocumentedReply(method, path, { status: res.status, body: reply });
       expect(reply).toEqual({ error: expect.objectContaining({ code: expect.any(String), message: expect.any(String) }) });
     }
   });
 
   it("internal routes need the internal key", async () => {
     const res = await fetch(`${stack.api}/internal/consume`, { method: "POST", body: "{}", headers: { "x-internal-key": "wrong" } });
-    expect(res.status).toBe(401);
-    expect(await res.json()).toEqual(errorBody("UNAUTHENTICATED"));
+    const reply = { status: res.status, body: await res.json() };
+    expect(reply).toEqual({ status: 401, body: errorBody("UNAUTHENTICATED") });
+    expectDocumentedReply("POST", "/internal/consume", reply);
   });
 });

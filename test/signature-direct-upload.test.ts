@@ -13,8 +13,10 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { pdfOfSize, zipBytes } from "../support/media.js";
 import { type RedisServer, startRedisServer } from "../support/redis-server.js";
 import { sleep, uniqueId } from "./support/fixtures.js";
-import { errorBody, postJson, putPresigned } from "./support/http.js";
+import { errorBody, putPresigned } from "./support/http.js";
 import { type LocalStackProcess, startLocalStackProcess } from "./support/local-stack-process.js";
+// Every reply of the API in this file is checked against docs/openapi.json (status and body).
+import { documentedInternal, expectDocumentedResponse, documentedPostJson as postJson } from "./support/openapi.js";
 
 const MiB = 1024 * 1024;
 const TTL_SECONDS = 5;
@@ -38,8 +40,10 @@ afterAll(async () => {
   await redis?.close();
 });
 
+const internal = (name: string, payload: unknown) => documentedInternal(stack, name, payload);
+
 async function issue(orgId = uniqueId("org")) {
-  const res = await stack.internal("issue-signature-token", { orgId, formId: uniqueId("form"), submissionId: uniqueId("sub"), ttlSeconds: 3600 });
+  const res = await internal("issue-signature-token", { orgId, formId: uniqueId("form"), submissionId: uniqueId("sub"), ttlSeconds: 3600 });
   expect(res.status).toBe(201);
   return { orgId, ...(res.body as { token: string; path: string }) };
 }
@@ -47,7 +51,7 @@ async function issue(orgId = uniqueId("org")) {
 const requestUpload = (path: string, body: unknown) => postJson(`${stack.api}${path}/uploads`, body);
 const complete = (path: string, uploadId: string) => postJson(`${stack.api}${path}/complete`, { uploadId });
 const headIncoming = (key: string) => fetch(`${stack.s3}/${stack.buckets.compliance}/${key}`, { method: "HEAD" }).then((r) => r.status);
-const reserved = async (orgId: string) => (await stack.internal("usage", { orgId })).body.reserved;
+const reserved = async (orgId: string) => (await internal("usage", { orgId })).body.reserved;
 
 describe("POST /public/signatures/{token}/uploads and /complete", () => {
   it("an 8 MiB PDF goes straight to storage, completes, is linked by consume and reads back byte for byte", async () => {
@@ -72,7 +76,7 @@ describe("POST /public/signatures/{token}/uploads and /complete", () => {
       body: { uploadId: requested.body.uploadId, sha256: createHash("sha256").update(pdf).digest("base64"), size: pdf.length },
     });
 
-    const consumed = await stack.internal("consume", {
+    const consumed = await internal("consume", {
       uploadIds: [requested.body.uploadId],
       ownerType: "form_signature",
       owner: { orgId },
@@ -194,7 +198,11 @@ describe("POST /public/signatures/{token}/uploads and /complete", () => {
   it("the small PUT refuses a body above 4 MiB with 413 pointing at the direct upload", async () => {
     const { path } = await issue();
 
-    const res = await fetch(`${stack.api}${path}`, { method: "PUT", headers: { "content-type": "application/pdf" }, body: pdfOfSize(4 * MiB + 1) as BodyInit });
+    const res = await expectDocumentedResponse(
+      "PUT",
+      path,
+      await fetch(`${stack.api}${path}`, { method: "PUT", headers: { "content-type": "application/pdf" }, body: pdfOfSize(4 * MiB + 1) as BodyInit }),
+    );
 
     expect(res.status).toBe(413);
     expect((await res.json()).error).toMatchObject({ code: "TOO_LARGE", details: [{ maxBytes: 4 * MiB, use: "POST /public/signatures/{token}/uploads" }] });
@@ -209,7 +217,7 @@ describe("the sweeper and direct uploads", () => {
     await putPresigned(upload, pdf);
     await sleep(TTL_SECONDS * 1000 + 300);
 
-    const swept = await stack.internal("sweep", {});
+    const swept = await internal("sweep", {});
 
     expect(swept).toMatchObject({ status: 200, body: { failed: 0 } });
     expect(await headIncoming(upload.key)).toBe(404);

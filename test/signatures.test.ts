@@ -7,8 +7,10 @@ import { createHash } from "node:crypto";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { pdfBytes, pngImage, zipBytes } from "../support/media.js";
 import { sleep, uniqueId } from "./support/fixtures.js";
-import { errorBody, postJson } from "./support/http.js";
+import { errorBody } from "./support/http.js";
 import { type LocalStackProcess, startLocalStackProcess } from "./support/local-stack-process.js";
+// Every reply of the API in this file is checked against docs/openapi.json (status and body).
+import { documentedInternal, expectDocumentedResponse, documentedPostJson as postJson } from "./support/openapi.js";
 
 const TTL_SECONDS = 6;
 let stack: LocalStackProcess;
@@ -18,17 +20,21 @@ beforeAll(async () => {
 }, 90_000);
 afterAll(() => stack?.close());
 
+const internal = (name: string, payload: unknown) => documentedInternal(stack, name, payload);
+
 async function issue(orgId = uniqueId("org")) {
-  const res = await stack.internal("issue-signature-token", { orgId, formId: uniqueId("form"), submissionId: uniqueId("sub"), ttlSeconds: 3600 });
+  const res = await internal("issue-signature-token", { orgId, formId: uniqueId("form"), submissionId: uniqueId("sub"), ttlSeconds: 3600 });
   expect(res.status).toBe(201);
   return { orgId, ...(res.body as { token: string; path: string; expiresAt: string }) };
 }
 
 const putSignature = (path: string, bytes: Uint8Array, contentType = "image/png") =>
-  fetch(`${stack.api}${path}`, { method: "PUT", headers: { "content-type": contentType }, body: bytes as BodyInit });
+  fetch(`${stack.api}${path}`, { method: "PUT", headers: { "content-type": contentType }, body: bytes as BodyInit }).then((res) =>
+    expectDocumentedResponse("PUT", path, res),
+  );
 
 const consumeSignature = (orgId: string, uploadId: string, idempotencyKey = uniqueId("k")) =>
-  stack.internal("consume", { uploadIds: [uploadId], ownerType: "form_signature", owner: { orgId }, idempotencyKey });
+  internal("consume", { uploadIds: [uploadId], ownerType: "form_signature", owner: { orgId }, idempotencyKey });
 
 describe("issuing a signature link", () => {
   it("returns a random URL-safe token (≥128 bits), its public path and expiry", async () => {
@@ -80,7 +86,7 @@ describe("PUT /public/signatures/{token}", () => {
     expect(statuses.filter((s) => s === 201)).toHaveLength(1);
     expect(statuses.filter((s) => s === 409)).toHaveLength(7);
     // The losers' objects and reservations were taken back: only the winner's bytes count.
-    expect((await stack.internal("usage", { orgId })).body.reserved).toBe(pngImage(2, 2, [0, 0, 0]).length);
+    expect((await internal("usage", { orgId })).body.reserved).toBe(pngImage(2, 2, [0, 0, 0]).length);
   });
 
   it("refuses a spoofed file (ZIP bytes declared as PNG) with 422 without burning the token", async () => {
@@ -173,7 +179,7 @@ describe("the sweeper and signatures", () => {
     await consumeSignature(linked.orgId, kept.uploadId);
     await sleep(TTL_SECONDS * 1000 + 300);
 
-    const swept = await stack.internal("sweep", {});
+    const swept = await internal("sweep", {});
 
     expect(swept.status).toBe(200);
     expect(swept.body).toMatchObject({ failed: 0 });

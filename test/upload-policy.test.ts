@@ -7,8 +7,10 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createUploader } from "../client/index.js";
 import { uniqueId } from "./support/fixtures.js";
-import { errorBody, postJson } from "./support/http.js";
+import { errorBody } from "./support/http.js";
 import { type LocalStackProcess, startLocalStackProcess } from "./support/local-stack-process.js";
+// Every reply of the API in this file is checked against docs/openapi.json (status and body).
+import { expectDocumentedResponse, documentedPostJson as postJson } from "./support/openapi.js";
 
 let stack: LocalStackProcess;
 beforeAll(async () => {
@@ -17,7 +19,11 @@ beforeAll(async () => {
 afterAll(() => stack?.close());
 
 const getPolicy = async (token?: string) => {
-  const res = await fetch(`${stack.api}/uploads/policy`, { headers: token ? { authorization: `Bearer ${token}` } : {} });
+  const res = await expectDocumentedResponse(
+    "GET",
+    "/uploads/policy",
+    await fetch(`${stack.api}/uploads/policy`, { headers: token ? { authorization: `Bearer ${token}` } : {} }),
+  );
   return { status: res.status, body: await res.json() };
 };
 

@@ -3,14 +3,27 @@
  * Domain code throws a subclass of `UploadError`; one mapper turns it into
  * `{ error: { code, message, details? } }` with the status from `HTTP_STATUS_BY_CODE`.
  */
-import { type ErrorCode, HTTP_STATUS_BY_CODE } from "./contract/catalog.js";
+import * as z from "zod";
+import { ERROR_CODES, type ErrorCode, HTTP_STATUS_BY_CODE } from "./contract/catalog.js";
 
 // The code → status table is shared with the upload client, so it lives in the dependency-free catalog.
 export { type ErrorCode, HTTP_STATUS_BY_CODE } from "./contract/catalog.js";
 
-export interface ErrorBody {
-  error: { code: ErrorCode; message: string; details?: unknown[] };
+/** The error body with `code` limited to `codes` (the API document states, per reply status, which codes it carries). */
+export function errorBodySchemaFor<const C extends readonly [ErrorCode, ...ErrorCode[]]>(codes: C) {
+  return z.object({
+    error: z.object({
+      code: z.enum(codes),
+      message: z.string(),
+      /** What failed, e.g. the schema issues of a 400 or each failing file or upload of a batch. */
+      details: z.array(z.unknown()).optional(),
+    }),
+  });
 }
+
+/** Every error reply of every route and internal operation; documented, never parsed at run time. */
+export const errorBodySchema = errorBodySchemaFor(ERROR_CODES as readonly ErrorCode[] as [ErrorCode, ...ErrorCode[]]);
+export type ErrorBody = z.output<typeof errorBodySchema>;
 
 export abstract class UploadError extends Error {
   abstract readonly code: ErrorCode;

@@ -52,17 +52,26 @@ export const signedUrlsRequestSchema = z.object({
 /** `variant` defaults to `original` (as the schema parses it). */
 export type SignedUrlsRequest = Omit<z.output<typeof signedUrlsRequestSchema>, "variant"> & { variant?: MediaVariant };
 
+/** Why an image has no URL: its processing failed for good, or it was never linked. */
+const SIGNED_URL_FAILURE_CODES = ["IMAGE_TOO_LARGE", "IMAGE_UNREADABLE", "NOT_LINKED"] as const satisfies readonly (MediaFailureCode | "NOT_LINKED")[];
+
 /** `url` and `expiresAt` only when ready; `width`, `height`, `placeholder` once an image is processed; `code` when failed. */
-export interface SignedUrl {
-  key: string;
-  status: "ready" | "processing" | "failed";
-  url?: string;
-  expiresAt?: string;
-  width?: number;
-  height?: number;
-  placeholder?: string;
-  code?: MediaFailureCode | "NOT_LINKED";
-}
+export const signedUrlSchema = z.object({
+  key: z.string(),
+  status: z.enum(["ready", "processing", "failed"]),
+  url: z.url().optional(),
+  expiresAt: z.iso.datetime().optional(),
+  width: z.number().int().min(1).optional(),
+  height: z.number().int().min(1).optional(),
+  /** ThumbHash, base64. */
+  placeholder: z.string().optional(),
+  code: z.enum(SIGNED_URL_FAILURE_CODES).optional(),
+});
+export type SignedUrl = z.output<typeof signedUrlSchema>;
+
+/** The reply of `POST /uploads/signed-urls`, one entry per requested key in order; documented, never parsed at run time. */
+export const signedUrlsResponseSchema = z.object({ urls: z.array(signedUrlSchema) });
+export type SignedUrlsResponse = z.output<typeof signedUrlsResponseSchema>;
 
 export type UrlMemo = Map<string, string>;
 export const createUrlMemo = (): UrlMemo => new Map();
@@ -121,7 +130,7 @@ const isProcessed = (parsed: ParsedKey): boolean => parsed.bucket === "media" &&
  * Invariants: a URL is returned only if every key is readable by the caller (otherwise 403 and
  * none); for a media image, only a processed variant is ever signed — never the uploaded bytes.
  */
-export async function signedUrls(deps: SignedUrlsDeps, identity: Identity, request: SignedUrlsRequest): Promise<{ urls: SignedUrl[] }> {
+export async function signedUrls(deps: SignedUrlsDeps, identity: Identity, request: SignedUrlsRequest): Promise<SignedUrlsResponse> {
   const denied: { index: number }[] = [];
   const parsedKeys = request.keys.map((key, index) => {
     const parsed = parseObjectKey(key);

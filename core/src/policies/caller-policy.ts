@@ -3,22 +3,32 @@
  * caller's role may presign, with their allowed types and size limits, so an app can refuse a file
  * before presigning it. Derived from the one owner-type table; nothing here is a second copy.
  */
+import * as z from "zod";
 import type { Identity } from "../auth/identity.js";
-import { OWNER_TYPE_POLICIES, OWNER_TYPES, type PresignableOwnerType, type Role } from "../contract/catalog.js";
+import { OWNER_TYPE_POLICIES, OWNER_TYPES, type PresignableOwnerType, ROLES } from "../contract/catalog.js";
 
-export interface OwnerTypeRules {
-  ownerType: PresignableOwnerType;
+/** The owner types `POST /uploads` takes (those with any creating role). */
+const PRESIGNABLE_OWNER_TYPES = OWNER_TYPES.filter((ownerType) => OWNER_TYPE_POLICIES[ownerType].createRoles.length > 0) as [
+  PresignableOwnerType,
+  ...PresignableOwnerType[],
+];
+
+export const ownerTypeRulesSchema = z.object({
+  ownerType: z.enum(PRESIGNABLE_OWNER_TYPES),
   /** Every role that may presign this owner type (the caller's is among them). */
-  createRoles: Role[];
+  createRoles: z.array(z.enum(ROLES)),
   /** Allowed MIME type → max bytes (exact, lower-case, no parameters). */
-  maxBytesByType: Record<string, number>;
-}
+  maxBytesByType: z.record(z.string(), z.number().int().min(1)),
+});
+export type OwnerTypeRules = z.output<typeof ownerTypeRulesSchema>;
 
-export interface CallerPolicy {
+/** The reply of `GET /uploads/policy`; documented, never parsed at run time. */
+export const callerPolicySchema = z.object({
   /** The caller's role in the active organisation; null when it has none (then no owner type is listed). */
-  role: Role | null;
-  ownerTypes: OwnerTypeRules[];
-}
+  role: z.enum(ROLES).nullable(),
+  ownerTypes: z.array(ownerTypeRulesSchema),
+});
+export type CallerPolicy = z.output<typeof callerPolicySchema>;
 
 /**
  * Invariant: lists exactly the owner types `presign` would accept from this caller — those whose

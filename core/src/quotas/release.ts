@@ -16,6 +16,10 @@ export const releaseRequestSchema = z.object({
 });
 export type ReleaseRequest = z.output<typeof releaseRequestSchema>;
 
+/** The reply of the internal `release`: objects deleted by this call and the bytes given back; documented, never parsed at run time. */
+export const releaseResponseSchema = z.object({ released: z.number().int().min(0), bytes: z.number().int().min(0) });
+export type ReleaseResponse = z.output<typeof releaseResponseSchema>;
+
 export interface ReleaseDeps {
   links: LinkedObjects;
   objects: Pick<ObjectStore, "deleteObjects">;
@@ -27,7 +31,7 @@ export interface ReleaseDeps {
  * back only after storage confirmed them gone, so a failure midway is retried safely and nothing is
  * given back twice. Retained compliance records cannot be released.
  */
-export async function release(deps: ReleaseDeps, request: ReleaseRequest): Promise<{ released: number; bytes: number }> {
+export async function release(deps: ReleaseDeps, request: ReleaseRequest): Promise<ReleaseResponse> {
   const keys = [...new Set(request.keys)];
   const denied = keys.flatMap((key, index) => {
     const parsed = parseObjectKey(key);

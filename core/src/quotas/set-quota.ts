@@ -8,10 +8,11 @@ export const setQuotaRequestSchema = z.object({
   quotaBytes: z.number().int().min(0).max(Number.MAX_SAFE_INTEGER),
 });
 
-export async function setQuota(
-  deps: { quotas: Pick<QuotaLedger, "setQuota"> },
-  request: z.output<typeof setQuotaRequestSchema>,
-): Promise<{ orgId: string; quota: number }> {
+/** The reply of the internal `set-quota`; documented, never parsed at run time. */
+export const setQuotaResponseSchema = z.object({ orgId: z.string(), quota: z.number().int().min(0) });
+export type SetQuotaResponse = z.output<typeof setQuotaResponseSchema>;
+
+export async function setQuota(deps: { quotas: Pick<QuotaLedger, "setQuota"> }, request: z.output<typeof setQuotaRequestSchema>): Promise<SetQuotaResponse> {
   await deps.quotas.setQuota(request.orgId, request.quotaBytes);
   return { orgId: request.orgId, quota: request.quotaBytes };
 }

@@ -34,6 +34,7 @@ import type { ObjectStore } from "../storage/object-store.js";
 import type { UrlSigner } from "../storage/url-signer.js";
 import { type Clock, systemClock } from "../time/clock.js";
 import { type NewUpload, newUploadId } from "../uploads/upload.js";
+import type { StoredSignature } from "./public-signature-upload.js";
 import type { PendingSignatureUpload, SignatureTokens } from "./signature-tokens.js";
 import { TOKEN_ERRORS, validToken } from "./token-access.js";
 
@@ -212,7 +213,7 @@ export async function completeSignatureUpload(
   deps: CompleteSignatureUploadDeps,
   caller: PublicCaller,
   body: CompleteSignatureUploadBody,
-): Promise<{ uploadId: string; sha256: string; size: number }> {
+): Promise<StoredSignature> {
   const log = deps.log ?? silentLog;
   const { tokenHash, token } = await validToken(deps.tokens, caller, deps.settings.publicPutRatePerMinute);
   const pending = token.pendingUpload;

@@ -17,11 +17,20 @@ export const issueSignatureTokenSchema = z.object({
 });
 export type IssueSignatureTokenRequest = z.output<typeof issueSignatureTokenSchema>;
 
+/** The reply of the internal `issue-signature-token`; documented, never parsed at run time. */
+export const issueSignatureTokenResponseSchema = z.object({
+  token: z.string(),
+  /** Where the signatory's page sends the signature: `/public/signatures/<token>`. */
+  path: z.string(),
+  expiresAt: z.iso.datetime(),
+});
+export type IssueSignatureTokenResponse = z.output<typeof issueSignatureTokenResponseSchema>;
+
 /** Invariant: the token leaves here once, in the reply; the store only ever sees its hash. */
 export async function issueSignatureToken(
   deps: { tokens: Pick<SignatureTokens, "putSignatureToken"> },
   request: IssueSignatureTokenRequest,
-): Promise<{ token: string; path: string; expiresAt: string }> {
+): Promise<IssueSignatureTokenResponse> {
   const token = randomBytes(32).toString("base64url");
   const { expiresAt } = await deps.tokens.putSignatureToken(
     { tokenHash: hashToken(token), orgId: request.orgId, formId: request.formId, submissionId: request.submissionId },

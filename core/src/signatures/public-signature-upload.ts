@@ -6,6 +6,7 @@
  * `form_signature` upload so the normal consume/sweep rules apply. A failed attempt never burns the token.
  */
 import { createHash } from "node:crypto";
+import * as z from "zod";
 import type { UploadSettings } from "../config.js";
 import { sniff } from "../content/sniff.js";
 import { PUBLIC_SIGNATURE_PUT_MAX_BYTES } from "../contract/catalog.js";
@@ -48,6 +49,15 @@ export interface PublicSignatureRequest {
   clientIp: string;
 }
 
+/** A stored signature upload (the reply of the signature PUT and of the direct upload's complete); documented, never parsed at run time. */
+export const storedSignatureSchema = z.object({
+  uploadId: z.string(),
+  /** Base64 SHA-256 of the stored bytes, as computed by the server. */
+  sha256: z.string(),
+  size: z.number().int().min(1),
+});
+export type StoredSignature = z.output<typeof storedSignatureSchema>;
+
 async function* once(bytes: Uint8Array): AsyncIterable<Uint8Array> {
   yield bytes;
 }
@@ -57,10 +67,7 @@ async function* once(bytes: Uint8Array): AsyncIterable<Uint8Array> {
  * wins); an object exists only while its upload is on the sweeper's list (staged before the PUT,
  * deleted again if the token was lost to another attempt).
  */
-export async function publicSignatureUpload(
-  deps: PublicSignatureDeps,
-  request: PublicSignatureRequest,
-): Promise<{ uploadId: string; sha256: string; size: number }> {
+export async function publicSignatureUpload(deps: PublicSignatureDeps, request: PublicSignatureRequest): Promise<StoredSignature> {
   const log = deps.log ?? silentLog;
   const contentType = mediaTypeOf(request.contentType);
   const maxBytes = maxBytesFor("form_signature", contentType);

@@ -44,19 +44,20 @@ export interface ConsumeDeps {
   log?: Log;
 }
 
-export interface ConsumedUpload {
-  uploadId: string;
-  bucket: string;
-  key: string;
-  contentType: string;
-  size: number;
-  etag: string;
-  sha256?: string;
-}
+export const consumedUploadSchema = z.object({
+  uploadId: z.string(),
+  bucket: z.string(),
+  key: z.string(),
+  contentType: z.string(),
+  size: z.number().int().min(1),
+  etag: z.string(),
+  sha256: z.string().optional(),
+});
+export type ConsumedUpload = z.output<typeof consumedUploadSchema>;
 
-export interface ConsumeResponse {
-  uploads: ConsumedUpload[];
-}
+/** The reply of the internal `consume` (and of its replays); documented, never parsed at run time. */
+export const consumeResponseSchema = z.object({ uploads: z.array(consumedUploadSchema) });
+export type ConsumeResponse = z.output<typeof consumeResponseSchema>;
 
 type Failure = { uploadId: string; code: Exclude<ErrorCode, "RATE_LIMITED" | "DEPENDENCY_UNAVAILABLE" | "INTERNAL"> };
 

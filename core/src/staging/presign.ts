@@ -53,14 +53,20 @@ export interface PresignDeps {
   clock?: Clock;
 }
 
-export interface PresignedUpload {
-  uploadId: string;
-  key: string;
-  method: "PUT";
-  url: string;
-  headers: Record<string, string>;
-  expiresAt: string;
-}
+/** One signed PUT: the exact headers the client must send with it, and when storage stops accepting it. */
+export const presignedUploadSchema = z.object({
+  uploadId: z.string(),
+  key: z.string(),
+  method: z.literal("PUT"),
+  url: z.url(),
+  headers: z.record(z.string(), z.string()),
+  expiresAt: z.iso.datetime(),
+});
+export type PresignedUpload = z.output<typeof presignedUploadSchema>;
+
+/** The reply of `POST /uploads` (docs/openapi.json); documented, never parsed at run time. */
+export const presignResponseSchema = z.object({ uploads: z.array(presignedUploadSchema) });
+export type PresignResponse = z.output<typeof presignResponseSchema>;
 
 /** What a presign keeps under its idempotency key: enough to answer a retry with the same uploads. */
 interface StoredPresign {
@@ -76,7 +82,7 @@ interface StoredPresign {
  * user with the same request answers the same uploads (URLs signed at the same second, so equal)
  * and stages nothing, whatever became of them since; another request under the key is refused.
  */
-export async function presign(deps: PresignDeps, identity: Identity, request: PresignRequest): Promise<{ uploads: PresignedUpload[] }> {
+export async function presign(deps: PresignDeps, identity: Identity, request: PresignRequest): Promise<PresignResponse> {
   const { ownerType, files } = request;
   const policy = OWNER_TYPE_POLICIES[ownerType];
   if (!identity.orgId || !identity.role) throw new ForbiddenError("An active organisation is required to upload.");

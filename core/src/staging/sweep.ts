@@ -46,23 +46,33 @@ export interface SweepDeps {
   urlSettleSeconds?: number;
 }
 
-export interface SweepReport {
-  claimed: number;
-  deleted: number;
-  failed: number;
+const count = z.number().int().min(0);
+
+export const sweepReportSchema = z.object({
+  claimed: count,
+  deleted: count,
+  failed: count,
   /** Overdue uploads left on the work list when the run stopped. */
-  remaining: number;
-  oldestOverdueSeconds: number;
+  remaining: count,
+  oldestOverdueSeconds: z.number().min(0),
   /** Uploads whose storage was checked because their URL had expired. */
-  urlChecked: number;
+  urlChecked: count,
   /** Of those, uploads with no object: reservation given back, no longer consumable. */
-  abandoned: number;
-  abandonedBytes: number;
+  abandoned: count,
+  abandonedBytes: count,
   /** Uploads still due for that check when the run stopped. */
-  urlRemaining: number;
+  urlRemaining: count,
   /** Failures by storage error code, for the log. */
-  failures: Record<string, number>;
-}
+  failures: z.record(z.string(), count),
+});
+export type SweepReport = z.output<typeof sweepReportSchema>;
+
+/**
+ * The reply of the internal `sweep`: the report without its failure breakdown (that goes to the
+ * log), plus the media jobs re-driven in the same run. Documented, never parsed at run time.
+ */
+export const sweepResponseSchema = sweepReportSchema.omit({ failures: true }).extend({ mediaJobsRedriven: count });
+export type SweepResponse = z.output<typeof sweepResponseSchema>;
 
 /** Never touch retained compliance records, whatever a record says. */
 function mayDelete(upload: StagedUpload, complianceBucket: string): boolean {

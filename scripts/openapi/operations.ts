@@ -1,0 +1,165 @@
+/**
+ * What the API document says about each deployed function beyond what the function table
+ * (`stacks/functions.ts`) already states: a summary, its tag, the zod schemas of its request and
+ * reply (exported beside each use-case) and the domain error codes it answers with. Route, method,
+ * path parameters, auth, internal marking, the success status of internal operations and the
+ * errors every route shares are derived (see `document.ts`); nothing here repeats them.
+ *
+ * Keyed by the function table's keys; `buildOpenApiDocument` fails naming any routed or internal
+ * function that has no entry here (and any entry whose function is gone).
+ */
+
+import { signedUrlsRequestSchema, signedUrlsResponseSchema } from "@fitkit/core/downloads/signed-urls";
+import type { ErrorCode } from "@fitkit/core/errors";
+import { healthResponseSchema } from "@fitkit/core/health";
+import { callerPolicySchema } from "@fitkit/core/policies/caller-policy";
+import { OWNER_TYPE_POLICIES } from "@fitkit/core/policies/owner-types";
+import { releaseRequestSchema, releaseResponseSchema } from "@fitkit/core/quotas/release";
+import { setQuotaRequestSchema, setQuotaResponseSchema } from "@fitkit/core/quotas/set-quota";
+import { usageRequestSchema, usageResponseSchema } from "@fitkit/core/quotas/usage";
+import { completeSignatureUploadSchema, requestSignatureUploadSchema } from "@fitkit/core/signatures/direct-signature-upload";
+import { issueSignatureTokenResponseSchema, issueSignatureTokenSchema } from "@fitkit/core/signatures/issue-signature-token";
+import { storedSignatureSchema } from "@fitkit/core/signatures/public-signature-upload";
+import { consumeRequestSchema, consumeResponseSchema } from "@fitkit/core/staging/consume";
+import { presignedUploadSchema, presignRequestSchema, presignResponseSchema } from "@fitkit/core/staging/presign";
+import { sweepRequestSchema, sweepResponseSchema } from "@fitkit/core/staging/sweep";
+import type { z } from "zod";
+
+export type OperationTag = "uploads" | "signatures" | "health" | "internal";
+
+export interface OperationDoc {
+  /** Short, imperative: the reference page's operation title. */
+  summary: string;
+  description?: string;
+  /** Routes only: internal operations are all tagged `internal`. */
+  tag?: Exclude<OperationTag, "internal">;
+  /** A JSON body validated by this schema, or raw bytes of these media types; absent: no body. */
+  request?: { json: z.ZodType } | { raw: readonly string[] };
+  /** The success reply: a JSON body validated by this schema, a body of another media type (e.g. an HTML page), or none (204). */
+  response: z.ZodType | { raw: string } | null;
+  /** Routes only (internal operations take theirs from `INTERNAL_SUCCESS_STATUS`). */
+  successStatus?: 200 | 201 | 204;
+  /** The domain errors it answers with; INVALID_REQUEST, UNAUTHENTICATED, DEPENDENCY_UNAVAILABLE and INTERNAL are derived. */
+  errors: readonly ErrorCode[];
+  /** Descriptions of the route's path parameters (`{token}` → `token`). */
+  pathParameters?: Record<string, string>;
+  /** A handler outside the shared middy stack (no time limit, no error mapper): no derived 500/503. */
+  bare?: true;
+}
+
+/** Schemas used by more than one operation, named once in `components.schemas`. */
+export const SHARED_SCHEMAS: Readonly<Record<string, z.ZodType>> = {
+  PresignedUpload: presignedUploadSchema,
+  StoredSignature: storedSignatureSchema,
+};
+
+const TOKEN = "The signing link's secret (from `issue-signature-token`).";
+const TOKEN_ERRORS: readonly ErrorCode[] = ["NOT_FOUND", "EXPIRED", "TOKEN_USED", "RATE_LIMITED"];
+
+export const OPERATION_DOCS: Readonly<Record<string, OperationDoc>> = {
+  presign: {
+    summary: "Presign uploads",
+    description: "Stages 1–10 files of one owner type (quota, bytes in flight and rate limit checked in one step) and signs one PUT URL per file.",
+    tag: "uploads",
+    request: { json: presignRequestSchema },
+    response: presignResponseSchema,
+    successStatus: 201,
+    errors: ["FORBIDDEN", "QUOTA_EXCEEDED", "TOO_LARGE", "UNSUPPORTED_MEDIA_TYPE", "RATE_LIMITED"],
+  },
+  "signed-get": {
+    summary: "Get signed download URLs",
+    description: "Presigned GET URLs for keys the caller may read; linked images only from their processed variants.",
+    tag: "uploads",
+    request: { json: signedUrlsRequestSchema },
+    response: signedUrlsResponseSchema,
+    successStatus: 200,
+    errors: ["FORBIDDEN"],
+  },
+  "upload-policy": {
+    summary: "Get the caller's upload policy",
+    description: "The owner types the caller's role may presign, with their allowed types and size limits.",
+    tag: "uploads",
+    response: callerPolicySchema,
+    successStatus: 200,
+    errors: [],
+  },
+  "public-signature-put": {
+    summary: "Upload a signature",
+    description: "The signature's bytes as the body (at most 4 MiB); checked, scanned and stored, and the token is burnt.",
+    tag: "signatures",
+    request: { raw: Object.keys(OWNER_TYPE_POLICIES.form_signature.maxBytesByType) },
+    response: storedSignatureSchema,
+    successStatus: 201,
+    errors: [...TOKEN_ERRORS, "INVALID_REQUEST", "QUOTA_EXCEEDED", "TOO_LARGE", "UNSUPPORTED_MEDIA_TYPE", "CONTENT_MISMATCH", "MALWARE_DETECTED"],
+    pathParameters: { token: TOKEN },
+  },
+  "public-signature-upload-request": {
+    summary: "Request a direct signature upload",
+    description: "A presigned PUT for a signature too large for the API; the latest request replaces the token's pending upload.",
+    tag: "signatures",
+    request: { json: requestSignatureUploadSchema },
+    response: presignedUploadSchema,
+    successStatus: 201,
+    errors: [...TOKEN_ERRORS, "QUOTA_EXCEEDED", "TOO_LARGE", "UNSUPPORTED_MEDIA_TYPE"],
+    pathParameters: { token: TOKEN },
+  },
+  "public-signature-complete": {
+    summary: "Complete a direct signature upload",
+    description: "Checks and scans the directly uploaded bytes and burns the token.",
+    tag: "signatures",
+    request: { json: completeSignatureUploadSchema },
+    response: storedSignatureSchema,
+    successStatus: 200,
+    errors: [...TOKEN_ERRORS, "NOT_UPLOADED", "CONTENT_MISMATCH", "MALWARE_DETECTED"],
+    pathParameters: { token: TOKEN },
+  },
+  health: {
+    summary: "Check health",
+    description: "The process is up; touches no dependency.",
+    tag: "health",
+    response: healthResponseSchema,
+    successStatus: 200,
+    errors: [],
+    bare: true,
+  },
+  consume: {
+    summary: "Consume uploads",
+    description: "Links staged uploads to a parent record exactly once (replayed under the same idempotency key).",
+    request: { json: consumeRequestSchema },
+    response: consumeResponseSchema,
+    errors: ["NOT_FOUND", "FORBIDDEN", "ALREADY_CONSUMED", "EXPIRED", "NOT_UPLOADED", "CONTENT_MISMATCH", "MALWARE_DETECTED"],
+  },
+  release: {
+    summary: "Release objects",
+    description: "The parent was deleted: deletes its linked media objects and gives their bytes back to the quota.",
+    request: { json: releaseRequestSchema },
+    response: releaseResponseSchema,
+    errors: ["FORBIDDEN"],
+  },
+  "issue-signature-token": {
+    summary: "Issue a signature token",
+    description: "A single-use signing link for one submission of one form.",
+    request: { json: issueSignatureTokenSchema },
+    response: issueSignatureTokenResponseSchema,
+    errors: [],
+  },
+  usage: {
+    summary: "Get an organisation's usage",
+    request: { json: usageRequestSchema },
+    response: usageResponseSchema,
+    errors: [],
+  },
+  "set-quota": {
+    summary: "Set an organisation's quota",
+    request: { json: setQuotaRequestSchema },
+    response: setQuotaResponseSchema,
+    errors: [],
+  },
+  sweeper: {
+    summary: "Sweep expired uploads",
+    description: "What the 5-minute schedule runs: early release of expired URLs, the deadline sweep and the media re-drive. Takes any JSON (`{}`).",
+    request: { json: sweepRequestSchema },
+    response: sweepResponseSchema,
+    errors: [],
+  },
+};

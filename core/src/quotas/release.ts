@@ -50,17 +50,11 @@ export async function release(deps: ReleaseDeps, request: ReleaseRequest): Promi
   if (releasable.length === 0) return { released: 0, bytes: 0 };
 
   // Public renditions go before the upload: a failure here leaves the upload linked, so a retry finds them again.
-  if (deps.unpublishing) {
-    const publishable = releasable.filter((o) => {
-      const parsed = parseObjectKey(o.key);
-      return parsed?.bucket === "media" && OWNER_TYPE_POLICIES[parsed.ownerType].publishable;
-    });
-    await unpublishKeys(
-      deps.unpublishing,
-      request.orgId,
-      publishable.map((o) => o.key),
-    );
-  }
+  const publishableKeys = releasable.flatMap((o) => {
+    const parsed = parseObjectKey(o.key);
+    return parsed?.bucket === "media" && OWNER_TYPE_POLICIES[parsed.ownerType].publishable ? [o.key] : [];
+  });
+  if (deps.unpublishing) await unpublishKeys(deps.unpublishing, request.orgId, publishableKeys);
 
   // An image goes with its processed variants; its bytes (which include theirs) come back only once all are gone.
   const outcome = await deps.objects.deleteObjects(
@@ -68,8 +62,11 @@ export async function release(deps: ReleaseDeps, request: ReleaseRequest): Promi
     releasable.flatMap((o) => [o.key, ...o.variantKeys]),
   );
   const gone = new Set(outcome.deleted);
-  return deps.links.unlinkObjects(
+  const unlinked = await deps.links.unlinkObjects(
     request.orgId,
     releasable.filter((o) => gone.has(o.key) && o.variantKeys.every((k) => gone.has(k))).map(({ bucket, key }) => ({ bucket, key })),
   );
+  // A publish that recorded between the first pass and the unlink is caught here; after the unlink none can record.
+  if (deps.unpublishing) await unpublishKeys(deps.unpublishing, request.orgId, publishableKeys);
+  return unlinked;
 }

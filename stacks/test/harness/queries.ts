@@ -20,6 +20,8 @@ export const TYPES = {
   r2Cors: "cloudflare:index/r2BucketCors:R2BucketCors",
   r2Lifecycle: "cloudflare:index/r2BucketLifecycle:R2BucketLifecycle",
   r2Lock: "cloudflare:index/r2BucketLock:R2BucketLock",
+  r2CustomDomain: "cloudflare:index/r2CustomDomain:R2CustomDomain",
+  r2ManagedDomain: "cloudflare:index/r2ManagedDomain:R2ManagedDomain",
 } as const;
 
 export function ofType(synthesis: Synthesis, type: string): RecordedResource[] {

@@ -186,6 +186,8 @@ function computedOutputs(type: string, name: string, inputs: Record<string, any>
       return { arn: `arn:aws:iam::${ACCOUNT_ID}:role/${inputs.name ?? name}` };
     case "aws:apigatewayv2/api:Api":
       return { executionArn: `arn:aws:execute-api:${REGION}:${ACCOUNT_ID}:${name}`, apiEndpoint: `https://${name}.execute-api.${REGION}.amazonaws.com` };
+    case "cloudflare:index/r2ManagedDomain:R2ManagedDomain":
+      return { domain: `pub-${name.toLowerCase()}.r2.dev`, bucketId: inputs.bucketName };
     case "random:index/randomBytes:RandomBytes":
       return { base64: Buffer.alloc(inputs.length ?? 32, 7).toString("base64"), hex: Buffer.alloc(inputs.length ?? 32, 7).toString("hex") };
     default:

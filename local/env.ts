@@ -18,7 +18,9 @@ export interface LocalEnv {
   internalApiKeyGenerated: boolean;
   /** Null = start the embedded S3 server. */
   r2: Config<"R2"> | null;
-  buckets: { media: string; compliance: string };
+  buckets: { media: string; compliance: string; public: string };
+  /** Where the public bucket is served (PUBLIC_BASE_URL); null = the stack's own `/public-media/` route. */
+  publicBaseUrl: string | null;
   redis: Config<"Redis">;
   clerkJwtKey: string | null;
   /** Extra browser origins the embedded S3's CORS rule allows (APP_ORIGINS, comma-separated). */
@@ -64,7 +66,9 @@ export function readLocalEnv(env: Env): LocalEnv {
     buckets: {
       media: section(env, "Bucket", { name: "R2_BUCKET_NAME" }, { name: "fitkit-media" }).name,
       compliance: section(env, "Bucket", { name: "R2_COMPLIANCE_BUCKET_NAME" }, { name: "fitkit-compliance" }).name,
+      public: section(env, "Bucket", { name: "R2_PUBLIC_BUCKET_NAME" }, { name: "fitkit-public" }).name,
     },
+    publicBaseUrl: env.PUBLIC_BASE_URL ? publicBaseUrlOf(env.PUBLIC_BASE_URL) : null,
     redis: redisOf(env),
     clerkJwtKey: env.CLERK_JWT_KEY || null,
     appOrigins: (env.APP_ORIGINS ?? "")
@@ -85,6 +89,16 @@ export function readLocalEnv(env: Env): LocalEnv {
       dependencyTimeoutMs: "DEPENDENCY_TIMEOUT_MS",
     }),
   };
+}
+
+function publicBaseUrlOf(raw: string): string {
+  try {
+    const url = new URL(raw);
+    if (url.protocol === "http:" || url.protocol === "https:") return url.href;
+  } catch {
+    // reported below
+  }
+  throw new ConfigError(`PUBLIC_BASE_URL must be an http(s) URL, got "${raw}"`);
 }
 
 const REDIS_VARIABLES = { url: "REDIS_URL", restUrl: "UPSTASH_REDIS_REST_URL", restToken: "UPSTASH_REDIS_REST_TOKEN" };

@@ -16,6 +16,8 @@ import type { HttpHandler, InternalHandler, InternalOperation, Route } from "./s
 export const INTERNAL_SUCCESS_STATUS: Readonly<Record<InternalOperationName, 200 | 201>> = {
   consume: 200,
   release: 200,
+  publish: 200,
+  unpublish: 200,
   "issue-signature-token": 201,
   usage: 200,
   "set-quota": 200,

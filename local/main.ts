@@ -18,7 +18,7 @@ try {
   const env = readLocalEnv(process.env);
   const stack = await startLocalStack(env);
   if (env.internalApiKeyGenerated) process.stderr.write(`x-internal-key for /internal/* (generated; set INTERNAL_API_KEY to fix it): ${env.internalApiKey}\n`);
-  process.stdout.write(`${JSON.stringify({ event: "ready", api: stack.api, s3: stack.s3, buckets: stack.buckets })}\n`);
+  process.stdout.write(`${JSON.stringify({ event: "ready", api: stack.api, s3: stack.s3, buckets: stack.buckets, publicBaseUrl: stack.publicBaseUrl })}\n`);
 
   let stopping = false;
   const stop = (exitCode: number) => {

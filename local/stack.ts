@@ -17,12 +17,16 @@ import { type LocalLog, type SupervisedS3, superviseEmbeddedS3 } from "./embedde
 import { type LocalEnv, resourceVariables } from "./env.js";
 import { loadFunctions, sqsEvent } from "./functions.js";
 import { MEMORY_STORE_FILE, type MemoryPersistence, persistMemoryStore } from "./memory-persistence.js";
+import { createMinisiteRoute } from "./minisite.js";
+import { createPublicMediaRoute, PUBLIC_MEDIA_PATH } from "./public-media.js";
 import { createLocalServer, type InternalOperation, type LocalServerOptions, lambdaContext, type Route } from "./server.js";
 
 export interface LocalStack {
   api: string;
   s3: string;
-  buckets: { media: string; compliance: string };
+  buckets: { media: string; compliance: string; public: string };
+  /** Where published renditions are served (PUBLIC_BASE_URL, or this stack's `/public-media/`). */
+  publicBaseUrl: string;
   /** Resolves only if the stack cannot go on (the embedded S3 server could not be kept running). */
   fatal: Promise<Error>;
   close(): Promise<void>;
@@ -46,7 +50,7 @@ export async function startLocalStack(env: LocalEnv): Promise<LocalStack> {
       {
         port: env.s3Port,
         directory: join(env.dataDir, "s3"),
-        buckets: [env.buckets.media, env.buckets.compliance],
+        buckets: [env.buckets.media, env.buckets.compliance, env.buckets.public],
         // As on R2 (stacks/storage.ts): retained records can be neither overwritten nor deleted.
         retentionLocks: [{ bucket: env.buckets.compliance, prefix: RECORDS_PREFIX }],
         // The production rule set, for the pages this stack serves and any configured app origins.
@@ -61,6 +65,7 @@ export async function startLocalStack(env: LocalEnv): Promise<LocalStack> {
     secretAccessKey: embedded!.secretAccessKey,
     region: embedded!.region,
   };
+  const publicBaseUrl = env.publicBaseUrl ?? `${api}${PUBLIC_MEDIA_PATH}`;
   const devKey = env.clerkJwtKey ? null : await ensureDevKey(env.dataDir);
   const jwtKey = env.clerkJwtKey ?? devKey!.publicKeyPem;
 
@@ -80,6 +85,8 @@ export async function startLocalStack(env: LocalEnv): Promise<LocalStack> {
       Clamd: env.clamd,
       UploadSettings: env.settings,
       MediaQueue: { kind: "in-process" },
+      // Deployed, a token scoped to the public bucket; locally the one embedded (or configured) credential.
+      PublicMedia: { ...r2, name: env.buckets.public, baseUrl: publicBaseUrl },
     }),
   );
 
@@ -104,7 +111,15 @@ export async function startLocalStack(env: LocalEnv): Promise<LocalStack> {
   const { authenticator } = await import("../functions/lib/deps/authenticator.js");
   const demo = createDemoRoutes({ api, internal, devPrivateKeyPem: devKey?.privateKeyPem ?? null, authenticator: authenticator() });
   const apiReference = createApiReferenceRoutes();
-  options = { routes, internal, internalApiKey: env.internalApiKey, extra: async (req, res, body) => (await apiReference(req, res)) || demo(req, res, body) };
+  const publishing = await import("../functions/lib/deps/publishing.js");
+  const publicMedia = createPublicMediaRoute(publishing.publicBucket());
+  const minisite = createMinisiteRoute({ published: publishing.publishedMedia, baseUrl: publicBaseUrl });
+  options = {
+    routes,
+    internal,
+    internalApiKey: env.internalApiKey,
+    extra: async (req, res, body) => (await apiReference(req, res)) || (await publicMedia(req, res)) || (await minisite(req, res)) || demo(req, res, body),
+  };
   // The deployed schedules (the sweeper every 5 minutes), with the payload the deployed schedule sends.
   const timers = schedules.map(({ key, operation, everyMs, timeoutMs }) => {
     const timer = setInterval(() => void internal[operation]!.handler(SCHEDULED_EVENT, lambdaContext(key, timeoutMs)).catch(() => undefined), everyMs);
@@ -120,6 +135,7 @@ export async function startLocalStack(env: LocalEnv): Promise<LocalStack> {
     api,
     s3: r2.endpoint,
     buckets: env.buckets,
+    publicBaseUrl,
     failed,
     fatal,
     close: async () => {

@@ -19,6 +19,7 @@ export function createUploadsApp(config: StageConfig) {
   const storage = createStorage({
     accountId: secrets.R2AccountId.value,
     appOrigins: config.appOrigins,
+    publicMediaDomain: config.publicMediaDomain,
     retain,
     production,
   });
@@ -44,6 +45,8 @@ export function createUploadsApp(config: StageConfig) {
     api: api.url,
     mediaBucket: storage.media.name,
     complianceBucket: storage.compliance.name,
+    publicMediaBucket: storage.publicMedia.name,
+    publicBaseUrl: storage.publicBaseUrl,
     mediaDeadLetterQueue: queues.mediaDeadLetter.url,
     functions: Object.fromEntries(Object.entries(functions).map(([key, fn]) => [key, fn.name])),
     // Operation → function name: what `lambdaTransport({ functionNames })` of @fitkit/uploads-sdk takes.

@@ -24,3 +24,8 @@ export function uploadCorsRule(appOrigins: readonly string[]): BucketCorsRule {
     maxAgeSeconds: 3600,
   };
 }
+
+/** The public bucket's rule: anyone may GET/HEAD a published rendition (a page on any site may show it); nothing else. */
+export function publicReadCorsRule(): BucketCorsRule {
+  return { allowedOrigins: ["*"], allowedMethods: ["GET", "HEAD"], allowedHeaders: [], exposeHeaders: [], maxAgeSeconds: 86_400 };
+}

@@ -29,6 +29,7 @@ export const LINK_NAMES = [
   "ScannerFunction",
   "UploadSettings",
   "MediaQueue",
+  "PublicMedia",
 ] as const;
 export type LinkName = (typeof LINK_NAMES)[number];
 
@@ -154,9 +155,27 @@ export const FUNCTIONS = {
     handler: "functions/release.handler",
     internal: true,
     operation: "release",
-    // UploadSettings for dependencyTimeoutMs, the bound on its storage and Redis calls.
-    links: ["MediaBucket", "ComplianceBucket", "R2MediaWriter", "R2ComplianceWriter", "Redis", "UploadSettings"],
+    // UploadSettings for dependencyTimeoutMs, the bound on its storage and Redis calls; PublicMedia
+    // to unpublish a released upload that was published.
+    links: ["MediaBucket", "ComplianceBucket", "R2MediaWriter", "R2ComplianceWriter", "Redis", "UploadSettings", "PublicMedia"],
     timeout: "60 seconds",
+  },
+  publish: {
+    handler: "functions/publish.handler",
+    internal: true,
+    operation: "publish",
+    // Reads the processed image with the read-only token; writes only the public bucket (its own token).
+    links: ["MediaBucket", "R2Reader", "Redis", "PublicMedia", "UploadSettings"],
+    // Up to 10 encodings (WebP and AVIF at five widths) of an image of up to 50 MP.
+    memory: "2048 MB",
+    timeout: "60 seconds",
+    install: ["sharp"],
+  },
+  unpublish: {
+    handler: "functions/unpublish.handler",
+    internal: true,
+    operation: "unpublish",
+    links: ["Redis", "PublicMedia", "UploadSettings"],
   },
   "issue-signature-token": {
     handler: "functions/issue-signature-token.handler",

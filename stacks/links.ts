@@ -60,6 +60,17 @@ export function createLinks(args: {
     UploadSettings: new sst.Linkable("UploadSettings", {
       properties: { ...args.uploadSettings },
     }),
+    // The public bucket with its own token (Object Read & Write on that bucket only): only publish,
+    // unpublish and release are linked to it, and it cannot touch uploads or records.
+    PublicMedia: new sst.Linkable("PublicMedia", {
+      properties: {
+        name: storage.publicMedia.name,
+        baseUrl: storage.publicBaseUrl,
+        endpoint,
+        accessKeyId: secrets.R2PublicWriterAccessKeyId.value,
+        secretAccessKey: secrets.R2PublicWriterSecretAccessKey.value,
+      },
+    }),
     // The queue's URL (core's Queue config section) and the right to send to it — only that, where
     // linking the Queue component itself would grant sqs:* on it.
     MediaQueue: new sst.Linkable("MediaQueue", {

@@ -13,6 +13,8 @@ export const SECRET_DESCRIPTIONS = {
   R2ComplianceWriterSecretAccessKey: "the same token: secret access key",
   R2ReaderAccessKeyId: "R2 API token with Object Read only on both buckets (signs GET URLs): access key id",
   R2ReaderSecretAccessKey: "the same token: secret access key",
+  R2PublicWriterAccessKeyId: "R2 API token with Object Read & Write on the PUBLIC bucket only (publish, unpublish, release): access key id",
+  R2PublicWriterSecretAccessKey: "the same token: secret access key",
   UpstashRedisRestUrl: "Upstash Redis REST URL (https://…upstash.io)",
   UpstashRedisRestToken: "Upstash Redis REST token (read/write)",
   ClerkJwtKey: "Clerk JWT verification key (PEM public key), for networkless token verification",

@@ -43,9 +43,22 @@ export interface InternalCaller {
   functions: readonly InternalFunctionKey[] | "all";
 }
 
+/** The custom domain the public bucket (published renditions) is served at, in a Cloudflare zone of the account. */
+export interface PublicMediaDomain {
+  /** e.g. `media.fitkit.example` */
+  domain: string;
+  /** The Cloudflare zone id (32 hex digits) the domain belongs to. */
+  zoneId: string;
+}
+
 export interface StageConfig {
   /** Browser origins allowed by the buckets' and the API's CORS, e.g. `https://app.example.com`. */
   appOrigins: readonly string[];
+  /**
+   * Where published renditions are served. Null (development stages) = R2's managed `r2.dev`
+   * domain, rate-limited and meant for development; the stages in STAGES_REQUIRING_CONFIG must set one.
+   */
+  publicMediaDomain: PublicMediaDomain | null;
   /** Nobody else is granted invoke on the internal functions by this app. */
   internalCallers: readonly InternalCaller[];
   throttle: ApiThrottle;
@@ -56,6 +69,7 @@ export interface StageConfig {
 
 export interface StageOverrides {
   appOrigins?: readonly string[];
+  publicMediaDomain?: PublicMediaDomain;
   internalCallers?: readonly InternalCaller[];
   throttle?: Partial<ApiThrottle>;
   alarmEmails?: readonly string[];
@@ -69,6 +83,7 @@ export interface StageOverrides {
  * Example:
  *   production: {
  *     appOrigins: ["https://app.fitkit.example"],
+ *     publicMediaDomain: { domain: "media.fitkit.example", zoneId: "0123456789abcdef0123456789abcdef" },
  *     internalCallers: [
  *       { roleArn: "arn:aws:iam::111111111111:role/fitkit-records-api", functions: ["consume", "release", "issue-signature-token"] },
  *       { roleArn: "arn:aws:iam::111111111111:role/fitkit-admin-api", functions: ["usage", "set-quota"] },
@@ -88,7 +103,7 @@ export const isProductionStage = (stage: string): boolean => stage === PRODUCTIO
 
 export const STAGES_REQUIRING_CONFIG: readonly string[] = [PRODUCTION_STAGE];
 
-export const DEVELOPMENT_DEFAULTS: Readonly<Required<Omit<StageOverrides, "uploadSettings" | "throttle">>> = {
+export const DEVELOPMENT_DEFAULTS: Readonly<Required<Omit<StageOverrides, "uploadSettings" | "throttle" | "publicMediaDomain">>> = {
   appOrigins: ["http://localhost:3000"],
   internalCallers: [],
   alarmEmails: [],
@@ -119,6 +134,7 @@ export function resolveStageConfig(stage: string, stages: Readonly<Record<string
   }
   const config: StageConfig = {
     appOrigins: overrides?.appOrigins ?? DEVELOPMENT_DEFAULTS.appOrigins,
+    publicMediaDomain: overrides?.publicMediaDomain ?? null,
     internalCallers: overrides?.internalCallers ?? DEVELOPMENT_DEFAULTS.internalCallers,
     throttle: { ...DEFAULT_API_THROTTLE, ...overrides?.throttle },
     alarmEmails: overrides?.alarmEmails ?? DEVELOPMENT_DEFAULTS.alarmEmails,
@@ -129,6 +145,7 @@ export function resolveStageConfig(stage: string, stages: Readonly<Record<string
 }
 
 const ORIGIN = /^https?:\/\/[a-z0-9.-]+(:\d{1,5})?$/;
+const HOSTNAME = /^(?=.{1,253}$)([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,63}$/;
 const ROLE_ARN = /^arn:aws(-[a-z]+)*:iam::\d{12}:role\/[\w+=,.@/-]{1,512}$/;
 
 export function validateStageConfig(stage: string, config: StageConfig): void {
@@ -166,6 +183,13 @@ export function validateStageConfig(stage: string, config: StageConfig): void {
   }
   if (config.throttle.public.rateLimit > config.throttle.default.rateLimit || config.throttle.public.burstLimit > config.throttle.default.burstLimit) {
     problems.push("throttle.public: must not be looser than throttle.default (the public routes take no session)");
+  }
+  if (config.publicMediaDomain) {
+    const { domain, zoneId } = config.publicMediaDomain;
+    if (!HOSTNAME.test(domain)) problems.push(`publicMediaDomain.domain: "${domain}" is not a lower-case host name like media.example.com`);
+    if (!/^[0-9a-f]{32}$/.test(zoneId)) problems.push(`publicMediaDomain.zoneId: "${zoneId}" is not a Cloudflare zone id (32 hex digits)`);
+  } else if (STAGES_REQUIRING_CONFIG.includes(stage)) {
+    problems.push("publicMediaDomain is required (the r2.dev domain is rate-limited and for development only)");
   }
 
   // The rules of core's one config schema, which the handlers parse the linked values with.

@@ -13,7 +13,8 @@
  * and the lock are Pulumi-`protect`ed so no deploy replaces or deletes them (docs/deploy.md).
  */
 import { INCOMING_PREFIX, RECORDS_PREFIX } from "@fitkit/core/policies/object-keys";
-import { uploadCorsRule } from "./cors.js";
+import { publicReadCorsRule, uploadCorsRule } from "./cors.js";
+import type { PublicMediaDomain } from "./stage-config.js";
 
 export const ABORT_MULTIPART_AFTER_SECONDS = 24 * 60 * 60;
 
@@ -31,6 +32,8 @@ export interface StorageArgs {
   /** The Cloudflare account of the buckets (the R2AccountId secret, so buckets and endpoint agree). */
   accountId: $util.Input<string>;
   appOrigins: readonly string[];
+  /** The public bucket's custom domain; null = R2's managed r2.dev domain (development stages). */
+  publicMediaDomain: PublicMediaDomain | null;
   /** Keep the buckets (and their objects) when the stage is removed. */
   retain: boolean;
   /** Production: the 7-year lock, and buckets and lock protected against replacement or deletion. */
@@ -132,7 +135,41 @@ export function createStorage(args: StorageArgs) {
     kept,
   );
 
-  return { media, compliance };
+  // Published renditions (core's PUBLIC_PREFIX) — the only bucket served without a signature; the
+  // media and compliance buckets have no public domain at all (R2's default).
+  const publicMedia = new sst.cloudflare.Bucket("PublicMediaBucket", { accountId: args.accountId }, options);
+  const publicCors = publicReadCorsRule();
+  new cloudflare.R2BucketCors(
+    "PublicMediaBucketCors",
+    {
+      accountId: args.accountId,
+      bucketName: publicMedia.name,
+      rules: [
+        {
+          id: "public-read",
+          allowed: { origins: publicCors.allowedOrigins, methods: publicCors.allowedMethods },
+          maxAgeSeconds: publicCors.maxAgeSeconds,
+        },
+      ],
+    },
+    options,
+  );
+  const publicDomain = args.publicMediaDomain
+    ? new cloudflare.R2CustomDomain(
+        "PublicMediaDomain",
+        {
+          accountId: args.accountId,
+          bucketName: publicMedia.name,
+          domain: args.publicMediaDomain.domain,
+          zoneId: args.publicMediaDomain.zoneId,
+          enabled: true,
+          minTls: "1.2",
+        },
+        options,
+      ).domain
+    : new cloudflare.R2ManagedDomain("PublicMediaManagedDomain", { accountId: args.accountId, bucketName: publicMedia.name, enabled: true }, options).domain;
+
+  return { media, compliance, publicMedia, publicBaseUrl: $interpolate`https://${publicDomain}/` };
 }
 
 export type Storage = ReturnType<typeof createStorage>;

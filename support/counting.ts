@@ -16,6 +16,7 @@ export class CountingDriver implements RedisScriptDriver {
 
 export class CountingObjectStore implements ObjectStore {
   heads = 0;
+  puts = 0;
   deleteBatches: number[] = [];
   /** Set to make the next deleteObjects call throw this error once. */
   failNextDelete: Error | null = null;
@@ -31,6 +32,7 @@ export class CountingObjectStore implements ObjectStore {
     return this.inner.stream(bucket, key, maxBytes);
   }
   put(input: PutObjectInput) {
+    this.puts += 1;
     return this.inner.put(input);
   }
   list(bucket: string, prefix: string) {

@@ -177,6 +177,21 @@ describe.each(ADAPTERS)("object store contract: $name", (adapter) => {
       });
     });
 
+    it("keeps the cache-control a put stored and serves it as a response header", async () => {
+      const key = uniqueId("o/immutable");
+      const body = bytesOf("a published rendition");
+
+      await put(key, body, { contentType: "image/webp", cacheControl: "public, max-age=31536000, immutable" });
+
+      expect(await objects.head(BUCKET, key)).toEqual({
+        size: body.length,
+        contentType: "image/webp",
+        etag: md5Etag(body),
+        ...(adapter.keepsChecksums ? { checksumSha256: sha256Of(body) } : {}),
+        servedHeaders: { cacheControl: "public, max-age=31536000, immutable" },
+      });
+    });
+
     it("keeps its own copy: changing the caller's buffer after the put does not change the object", async () => {
       const key = uniqueId("o/copy-of-bytes");
       const body = bytesOf("original");

@@ -13,6 +13,16 @@ export const DEFAULT_DEPENDENCY_TIMEOUT_MS = 5000;
 /** clamd's own default TCP port; `stacks/links.ts` uses it for a `ClamdAddress` without a port. */
 export const DEFAULT_CLAMD_PORT = 3310;
 
+const r2Credentials = z.object({
+  endpoint: z.url(),
+  accessKeyId: z.string().min(1),
+  secretAccessKey: z.string().min(1),
+  /** R2 takes "auto"; other S3 endpoints may need a real region. */
+  region: z.string().min(1).default("auto"),
+});
+
+const bucketName = z.string().regex(/^[a-z0-9][a-z0-9-]{1,61}[a-z0-9]$/, "must be a bucket name (3–63 of a–z, 0–9, -)");
+
 export const configSchemas = {
   UploadSettings: z
     .object({
@@ -42,16 +52,13 @@ export const configSchemas = {
    * R2 credentials: `R2MediaWriter` / `R2ComplianceWriter` (read/write tokens, each scoped to its
    * bucket) or `R2Reader` (read-only token, signing GETs).
    */
-  R2: z.object({
-    endpoint: z.url(),
-    accessKeyId: z.string().min(1),
-    secretAccessKey: z.string().min(1),
-    /** R2 takes "auto"; other S3 endpoints may need a real region. */
-    region: z.string().min(1).default("auto"),
-  }),
-  Bucket: z.object({
-    name: z.string().regex(/^[a-z0-9][a-z0-9-]{1,61}[a-z0-9]$/, "must be a bucket name (3–63 of a–z, 0–9, -)"),
-  }),
+  R2: r2Credentials,
+  Bucket: z.object({ name: bucketName }),
+  /**
+   * The public bucket of published renditions: its name, the public URL it is served at (a custom
+   * domain deployed, `/public-media/` of the local stack), and a writer token scoped to it alone.
+   */
+  PublicMedia: r2Credentials.extend({ name: bucketName, baseUrl: z.url() }),
   /**
    * Upstash (restUrl + restToken) in production; `url` (ioredis) for a self-hosted Redis; or an
    * explicit `kind: "memory"` — the in-memory store, for one process (only the local stack sets

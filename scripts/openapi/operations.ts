@@ -14,6 +14,7 @@ import type { ErrorCode } from "@fitkit/core/errors";
 import { healthResponseSchema } from "@fitkit/core/health";
 import { callerPolicySchema } from "@fitkit/core/policies/caller-policy";
 import { OWNER_TYPE_POLICIES } from "@fitkit/core/policies/owner-types";
+import { publishRequestSchema, publishResponseSchema, unpublishRequestSchema, unpublishResponseSchema } from "@fitkit/core/publishing/publish";
 import { releaseRequestSchema, releaseResponseSchema } from "@fitkit/core/quotas/release";
 import { setQuotaRequestSchema, setQuotaResponseSchema } from "@fitkit/core/quotas/set-quota";
 import { usageRequestSchema, usageResponseSchema } from "@fitkit/core/quotas/usage";
@@ -135,6 +136,21 @@ export const OPERATION_DOCS: Readonly<Record<string, OperationDoc>> = {
     request: { json: releaseRequestSchema },
     response: releaseResponseSchema,
     errors: ["FORBIDDEN"],
+  },
+  publish: {
+    summary: "Publish an image",
+    description:
+      "Writes responsive, immutable renditions of a processed, linked logo or minisite image to the public bucket and answers its public URL and srcset. Publishing again writes nothing and answers the same.",
+    request: { json: publishRequestSchema },
+    response: publishResponseSchema,
+    errors: ["FORBIDDEN", "NOT_FOUND", "NOT_UPLOADED", "UNSUPPORTED_MEDIA_TYPE"],
+  },
+  unpublish: {
+    summary: "Unpublish an image",
+    description: "Deletes a published image's renditions from the public bucket and gives their bytes back.",
+    request: { json: unpublishRequestSchema },
+    response: unpublishResponseSchema,
+    errors: [],
   },
   "issue-signature-token": {
     summary: "Issue a signature token",

@@ -10,10 +10,14 @@ import type {
   ConsumeResult,
   IssueSignatureTokenInput,
   IssueSignatureTokenResult,
+  PublishInput,
+  PublishResult,
   ReleaseInput,
   ReleaseResult,
   SetQuotaInput,
   SetQuotaResult,
+  UnpublishInput,
+  UnpublishResult,
   UploadsOperation,
   UsageInput,
   UsageResult,
@@ -39,6 +43,10 @@ export interface UploadsClient {
   consume(input: ConsumeInput): Promise<ConsumeResult>;
   /** The parent was deleted: deletes its objects and gives their bytes back. */
   release(input: ReleaseInput): Promise<ReleaseResult>;
+  /** Publishes an org's processed logo or minisite image as public, immutable, responsive renditions. */
+  publish(input: PublishInput): Promise<PublishResult>;
+  /** Deletes a published upload's public renditions. */
+  unpublish(input: UnpublishInput): Promise<UnpublishResult>;
   /** A single-use signing link for someone without an account. */
   issueSignatureToken(input: IssueSignatureTokenInput): Promise<IssueSignatureTokenResult>;
   /** An organisation's used, reserved and quota bytes. */
@@ -79,6 +87,8 @@ export function createUploadsClient(options: UploadsClientOptions): UploadsClien
       return { ...result, idempotencyKey };
     },
     release: (input) => call("release", input),
+    publish: (input) => call("publish", input),
+    unpublish: (input) => call("unpublish", input),
     issueSignatureToken: (input) => call("issue-signature-token", input),
     usage: (input) => call("usage", input),
     setQuota: (input) => call("set-quota", input),

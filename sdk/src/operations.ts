@@ -4,6 +4,7 @@
  * nothing of core (zod, Node built-ins) is loaded by the SDK at run time.
  */
 import type { OwnerType } from "@fitkit/core/contract/catalog";
+import type { PublishResponse, publishRequestSchema, unpublish, unpublishRequestSchema } from "@fitkit/core/publishing/publish";
 import type { QuotaUsage } from "@fitkit/core/quotas/quota-ledger";
 import type { release, releaseRequestSchema } from "@fitkit/core/quotas/release";
 import type { setQuota, setQuotaRequestSchema } from "@fitkit/core/quotas/set-quota";
@@ -13,7 +14,7 @@ import type { ConsumeResponse, consumeRequestSchema } from "@fitkit/core/staging
 import type { z } from "zod";
 
 /** The operations a service may call (`sweep` runs on its schedule only). Names as in docs/API.md. */
-export const UPLOADS_OPERATIONS = ["consume", "release", "issue-signature-token", "usage", "set-quota"] as const;
+export const UPLOADS_OPERATIONS = ["consume", "release", "publish", "unpublish", "issue-signature-token", "usage", "set-quota"] as const;
 export type UploadsOperation = (typeof UPLOADS_OPERATIONS)[number];
 
 /**
@@ -29,6 +30,12 @@ export type ConsumeResult = ConsumeResponse & { idempotencyKey: string };
 
 export type ReleaseInput = z.input<typeof releaseRequestSchema>;
 export type ReleaseResult = Awaited<ReturnType<typeof release>>;
+
+export type PublishInput = z.input<typeof publishRequestSchema>;
+export type PublishResult = PublishResponse;
+
+export type UnpublishInput = z.input<typeof unpublishRequestSchema>;
+export type UnpublishResult = Awaited<ReturnType<typeof unpublish>>;
 
 export type IssueSignatureTokenInput = z.input<typeof issueSignatureTokenSchema>;
 export type IssueSignatureTokenResult = Awaited<ReturnType<typeof issueSignatureToken>>;

@@ -9,13 +9,15 @@ describe("the function table", () => {
   });
 
   it("separates routed from internal functions", () => {
-    expect(INTERNAL_FUNCTION_KEYS).toEqual(["consume", "release", "issue-signature-token", "usage", "set-quota", "sweeper"]);
+    expect(INTERNAL_FUNCTION_KEYS).toEqual(["consume", "release", "publish", "unpublish", "issue-signature-token", "usage", "set-quota", "sweeper"]);
   });
 
   it("names the internal operations as the contract does (the local stack serves POST /internal/<operation>)", () => {
     expect(INTERNAL_FUNCTION_KEYS.map((key) => FUNCTIONS[key].operation)).toEqual([
       "consume",
       "release",
+      "publish",
+      "unpublish",
       "issue-signature-token",
       "usage",
       "set-quota",

@@ -15,6 +15,8 @@ const SECRETS = {
   R2ComplianceWriterSecretAccessKey: "cw-secret",
   R2ReaderAccessKeyId: "r-id",
   R2ReaderSecretAccessKey: "r-secret",
+  R2PublicWriterAccessKeyId: "p-id",
+  R2PublicWriterSecretAccessKey: "p-secret",
   UpstashRedisRestUrl: "https://ci.upstash.io",
   UpstashRedisRestToken: "token",
   ClerkJwtKey: "-----BEGIN PUBLIC KEY-----k-----END PUBLIC KEY-----",
@@ -44,12 +46,15 @@ describe("sst.config.ts on a development stage", () => {
     const internal = [...deployedFunctions(app).values()].filter(
       (fn) => !Object.values(routeTable(app)).includes(fn.handler) && fn.handler !== "functions/process-media.handler",
     );
-    expect(internal).toHaveLength(6);
+    expect(internal).toHaveLength(8);
     for (const fn of internal) expect({ handler: fn.handler, permissions: invokePermissions(app, fn) }).toEqual({ handler: fn.handler, permissions: [] });
   });
 
-  it("allows the local app origin in CORS", () => {
-    for (const cors of ofType(app, TYPES.r2Cors)) expect(cors.inputs.rules[0].allowed.origins).toEqual(["http://localhost:3000"]);
+  it("allows the local app origin in CORS (the public bucket: any origin)", () => {
+    const publicBucket = theOne(app, TYPES.r2Bucket, (b) => b.name === "PublicMediaBucketBucket").state.name;
+    for (const cors of ofType(app, TYPES.r2Cors)) {
+      expect(cors.inputs.rules[0].allowed.origins).toEqual(cors.inputs.bucketName === publicBucket ? ["*"] : ["http://localhost:3000"]);
+    }
     expect(theOne(app, TYPES.api).inputs.corsConfiguration.allowOrigins).toEqual(["http://localhost:3000"]);
   });
 
@@ -79,6 +84,17 @@ describe("sst.config.ts on a development stage", () => {
       presignRatePerMinute: 60,
       publicPutRatePerMinute: 20,
       scanMaxBytes: 104_857_600,
+    });
+  });
+
+  it("serves the public bucket on R2's managed r2.dev domain (no custom domain configured), and links that base URL", () => {
+    const publicBucket = theOne(app, TYPES.r2Bucket, (b) => b.name === "PublicMediaBucketBucket").state.name;
+    const managed = theOne(app, TYPES.r2ManagedDomain);
+    expect(managed.inputs).toMatchObject({ bucketName: publicBucket, enabled: true });
+    expect(ofType(app, TYPES.r2CustomDomain)).toEqual([]);
+    expect(deployedFunctions(app).get("functions/publish.handler")?.build.links.PublicMedia).toMatchObject({
+      name: publicBucket,
+      baseUrl: `https://${managed.state.domain}/`,
     });
   });
 

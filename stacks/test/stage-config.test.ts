@@ -8,11 +8,25 @@ describe("resolveStageConfig", () => {
   it("gives an unlisted stage the development defaults", () => {
     expect(resolveStageConfig("alice", {})).toEqual({
       appOrigins: ["http://localhost:3000"],
+      publicMediaDomain: null,
       internalCallers: [],
       throttle: DEFAULT_API_THROTTLE,
       alarmEmails: [],
       uploadSettings: DEFAULT_UPLOAD_SETTINGS,
     });
+  });
+
+  it("refuses production without a public media domain, and a domain or zone id that is not one", () => {
+    expect(() => resolveStageConfig("production", { production: { appOrigins: ["https://app.example.com"] } })).toThrow(
+      /publicMediaDomain is required \(the r2\.dev domain is rate-limited and for development only\)/,
+    );
+    const bad = () => resolveStageConfig("staging", { staging: { publicMediaDomain: { domain: "https://Media.example.com/", zoneId: "zone" } } });
+    expect(bad).toThrow('publicMediaDomain.domain: "https://Media.example.com/" is not a lower-case host name like media.example.com');
+    expect(bad).toThrow('publicMediaDomain.zoneId: "zone" is not a Cloudflare zone id (32 hex digits)');
+    const domain = { domain: "media.example.com", zoneId: "0123456789abcdef0123456789abcdef" };
+    expect(resolveStageConfig("production", { production: { appOrigins: ["https://app.example.com"], publicMediaDomain: domain } }).publicMediaDomain).toEqual(
+      domain,
+    );
   });
 
   it("refuses to deploy production without an explicit entry", () => {
@@ -45,8 +59,8 @@ describe("resolveStageConfig", () => {
         '  - appOrigins: "https://app.example.com/" is not an origin like https://app.example.com (no path, no trailing slash, lower-case)',
         '  - appOrigins: "*" is not an origin like https://app.example.com (no path, no trailing slash, lower-case)',
         '  - internalCallers: "arn:aws:iam::111111111111:user/bob" is not an IAM role ARN',
-        '  - internalCallers: "presign" has an HTTP route and cannot be granted (internal: consume, release, issue-signature-token, usage, set-quota, sweeper)',
-        '  - internalCallers: "consum" is not a function (internal: consume, release, issue-signature-token, usage, set-quota, sweeper)',
+        '  - internalCallers: "presign" has an HTTP route and cannot be granted (internal: consume, release, publish, unpublish, issue-signature-token, usage, set-quota, sweeper)',
+        '  - internalCallers: "consum" is not a function (internal: consume, release, publish, unpublish, issue-signature-token, usage, set-quota, sweeper)',
         '  - alarmEmails: "oncall" is not an email address',
         "  - throttle.public.rateLimit: must be > 0 requests per second",
         "  - throttle.public.burstLimit: must be a whole number ≥ 1",

@@ -23,6 +23,7 @@ import { REPO_ROOT, type RecordedResource, type Synthesis, synthesize } from "./
 const RECORDS_API_ROLE = "arn:aws:iam::111111111111:role/fitkit-records-api";
 const ADMIN_ROLE = "arn:aws:iam::222222222222:role/service/fitkit-admin";
 const APP_ORIGINS = ["https://app.fitkit.test", "http://localhost:5173"];
+const PUBLIC_MEDIA_DOMAIN = { domain: "media.fitkit.test", zoneId: "0123456789abcdef0123456789abcdef" };
 
 const SECRETS = {
   R2AccountId: "0f1e2d3c4b5a69788796a5b4c3d2e1f0",
@@ -32,6 +33,8 @@ const SECRETS = {
   R2ComplianceWriterSecretAccessKey: "compliance-writer-secret-access-key",
   R2ReaderAccessKeyId: "reader-access-key-id",
   R2ReaderSecretAccessKey: "reader-secret-access-key",
+  R2PublicWriterAccessKeyId: "public-bucket-access-key-id",
+  R2PublicWriterSecretAccessKey: "public-bucket-secret-key",
   UpstashRedisRestUrl: "https://eu1-fitkit.upstash.io",
   UpstashRedisRestToken: "upstash-rest-token",
   ClerkJwtKey: "-----BEGIN PUBLIC KEY-----clerk-jwt-key-----END PUBLIC KEY-----",
@@ -63,6 +66,8 @@ const EXPECTED_ROUTES = {
 const EXPECTED_INVOKERS = {
   "functions/consume.handler": [RECORDS_API_ROLE, ADMIN_ROLE],
   "functions/release.handler": [RECORDS_API_ROLE, ADMIN_ROLE],
+  "functions/publish.handler": [ADMIN_ROLE],
+  "functions/unpublish.handler": [ADMIN_ROLE],
   "functions/issue-signature-token.handler": [RECORDS_API_ROLE, ADMIN_ROLE],
   "functions/usage.handler": [ADMIN_ROLE],
   "functions/set-quota.handler": [ADMIN_ROLE],
@@ -86,7 +91,9 @@ const EXPECTED_LINKS = {
     "UploadSettings",
     "MediaQueue",
   ],
-  "functions/release.handler": ["MediaBucket", "ComplianceBucket", "R2MediaWriter", "R2ComplianceWriter", "Redis", "UploadSettings"],
+  "functions/release.handler": ["MediaBucket", "ComplianceBucket", "R2MediaWriter", "R2ComplianceWriter", "Redis", "UploadSettings", "PublicMedia"],
+  "functions/publish.handler": ["MediaBucket", "R2Reader", "Redis", "PublicMedia", "UploadSettings"],
+  "functions/unpublish.handler": ["Redis", "PublicMedia", "UploadSettings"],
   "functions/issue-signature-token.handler": ["Redis", "UploadSettings"],
   "functions/usage.handler": ["Redis", "UploadSettings"],
   "functions/set-quota.handler": ["Redis", "UploadSettings"],
@@ -111,6 +118,7 @@ let app: Synthesis;
 let functions: Map<string, DeployedFunction>;
 let mediaBucketName: string;
 let complianceBucketName: string;
+let publicBucketName: string;
 
 function sweeperSchedule(): RecordedResource {
   return theOne(app, TYPES.schedule, (s) => s.inputs.target.arn === fn("functions/sweeper.handler").arn);
@@ -138,6 +146,7 @@ beforeAll(async () => {
       const config = resolveStageConfig("wiring", {
         wiring: {
           appOrigins: APP_ORIGINS,
+          publicMediaDomain: PUBLIC_MEDIA_DOMAIN,
           internalCallers: [
             { roleArn: RECORDS_API_ROLE, functions: ["consume", "release", "issue-signature-token"] },
             { roleArn: ADMIN_ROLE, functions: "all" },
@@ -154,7 +163,8 @@ beforeAll(async () => {
   const buckets = ofType(app, TYPES.r2Bucket);
   mediaBucketName = theOne(app, TYPES.r2Bucket, (b) => b.name === "MediaBucketBucket").state.name;
   complianceBucketName = theOne(app, TYPES.r2Bucket, (b) => b.name === "ComplianceBucketBucket").state.name;
-  expect(buckets).toHaveLength(2);
+  publicBucketName = theOne(app, TYPES.r2Bucket, (b) => b.name === "PublicMediaBucketBucket").state.name;
+  expect(buckets).toHaveLength(3);
 });
 
 describe("functions", () => {
@@ -270,6 +280,8 @@ describe("internal functions", () => {
     expect(app.outputs.internalFunctions).toEqual({
       consume: "fitkit-uploads-wiring-consume",
       release: "fitkit-uploads-wiring-release",
+      publish: "fitkit-uploads-wiring-publish",
+      unpublish: "fitkit-uploads-wiring-unpublish",
       "issue-signature-token": "fitkit-uploads-wiring-issue-signature-token",
       usage: "fitkit-uploads-wiring-usage",
       "set-quota": "fitkit-uploads-wiring-set-quota",
@@ -330,9 +342,12 @@ describe("media processing", () => {
     expect(processMedia.build.properties.architecture).toBe(processMedia.lambda.inputs.architectures[0]);
   });
 
-  it("only process-media installs native packages", () => {
-    const installing = [...functions.values()].filter((d) => d.build.properties.install).map((d) => d.handler);
-    expect(installing).toEqual(["functions/process-media.handler"]);
+  it("only the image encoders (process-media, publish) install native packages: sharp", () => {
+    const installing = [...functions.values()].filter((d) => d.build.properties.install).map((d) => [d.handler, d.build.properties.install]);
+    expect(installing.sort()).toEqual([
+      ["functions/process-media.handler", { sharp: "*" }],
+      ["functions/publish.handler", { sharp: "*" }],
+    ]);
   });
 });
 
@@ -361,6 +376,13 @@ describe("links", () => {
       ScannerFunction: { name: "fitkit-uploads-wiring-scanner" },
       UploadSettings: UPLOAD_SETTINGS,
       MediaQueue: { url: theOne(app, TYPES.sqsQueue, (q) => q.name === "MediaJobsQueue").state.url },
+      PublicMedia: {
+        name: publicBucketName,
+        baseUrl: `https://${PUBLIC_MEDIA_DOMAIN.domain}/`,
+        endpoint: `https://${SECRETS.R2AccountId}.r2.cloudflarestorage.com`,
+        accessKeyId: SECRETS.R2PublicWriterAccessKeyId,
+        secretAccessKey: SECRETS.R2PublicWriterSecretAccessKey,
+      },
     };
     for (const [handler, names] of Object.entries(EXPECTED_LINKS)) {
       expect({ handler, links: linkValues(fn(handler).build) }).toEqual({
@@ -411,6 +433,14 @@ describe("links", () => {
     expect(publicPut).not.toContain(SECRETS.R2MediaWriterSecretAccessKey);
   });
 
+  it("only publish, unpublish and release hold the public bucket's writer token; publish reads uploads with the read-only token", () => {
+    const holders = [...functions.values()].filter((d) => everythingDeliveredTo(d).includes(SECRETS.R2PublicWriterSecretAccessKey)).map((d) => d.handler);
+    expect(holders.sort()).toEqual(["functions/publish.handler", "functions/release.handler", "functions/unpublish.handler"]);
+    const delivered = everythingDeliveredTo(fn("functions/publish.handler"));
+    expect(delivered).not.toContain(SECRETS.R2MediaWriterSecretAccessKey);
+    expect(delivered).not.toContain(SECRETS.R2ComplianceWriterSecretAccessKey);
+  });
+
   it("no secret is put in a Lambda's environment (linked values travel encrypted in the package)", () => {
     for (const deployed of functions.values()) {
       const environment = JSON.stringify(deployed.lambda.inputs.environment);
@@ -421,7 +451,7 @@ describe("links", () => {
 
 describe("buckets", () => {
   it("every R2 resource is in the account of the R2AccountId secret", () => {
-    const r2 = [TYPES.r2Bucket, TYPES.r2Cors, TYPES.r2Lifecycle, TYPES.r2Lock].flatMap((type) => ofType(app, type));
+    const r2 = [TYPES.r2Bucket, TYPES.r2Cors, TYPES.r2Lifecycle, TYPES.r2Lock, TYPES.r2CustomDomain].flatMap((type) => ofType(app, type));
     expect(new Set(r2.map((resource) => resource.inputs.accountId))).toEqual(new Set([SECRETS.R2AccountId]));
   });
 
@@ -459,6 +489,25 @@ describe("buckets", () => {
         conditions: { prefix: "incoming/" },
         deleteObjectsTransition: { condition: { type: "Age", maxAge: 7 * 86_400 } },
       },
+    ]);
+  });
+
+  it("only the public bucket is served without a signature: on the stage's custom domain, TLS 1.2+, and no r2.dev domain", () => {
+    const domain = theOne(app, TYPES.r2CustomDomain);
+    expect(domain.inputs).toEqual({
+      accountId: SECRETS.R2AccountId,
+      bucketName: publicBucketName,
+      domain: PUBLIC_MEDIA_DOMAIN.domain,
+      zoneId: PUBLIC_MEDIA_DOMAIN.zoneId,
+      enabled: true,
+      minTls: "1.2",
+    });
+    expect(ofType(app, TYPES.r2ManagedDomain)).toEqual([]);
+  });
+
+  it("the public bucket's CORS lets any origin GET and HEAD, and nothing else", () => {
+    expect(theOne(app, TYPES.r2Cors, (c) => c.inputs.bucketName === publicBucketName).inputs.rules).toEqual([
+      { id: "public-read", allowed: { origins: ["*"], methods: ["GET", "HEAD"] }, maxAgeSeconds: 86_400 },
     ]);
   });
 

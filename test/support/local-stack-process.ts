@@ -9,7 +9,9 @@ import { type DevTokenOptions, ensureDevKey, signDevToken } from "../../local/de
 export interface LocalStackProcess {
   api: string;
   s3: string;
-  buckets: { media: string; compliance: string };
+  buckets: { media: string; compliance: string; public: string };
+  /** Where published renditions are served. */
+  publicBaseUrl: string;
   dataDir: string;
   internalApiKey: string;
   /** Every JSON line the stack printed on stdout so far (its structured logs), in order. */
@@ -40,19 +42,21 @@ export async function startLocalStackProcess(env: Record<string, string> = {}, o
   const exited = new Promise<number | null>((resolve) => child.once("exit", (code) => resolve(code)));
 
   const logs: Record<string, unknown>[] = [];
-  const ready = await new Promise<{ api: string; s3: string; buckets: { media: string; compliance: string } }>((resolve, reject) => {
-    const lines = createInterface({ input: child.stdout! });
-    lines.on("line", (line) => {
-      try {
-        const event = JSON.parse(line);
-        logs.push(event);
-        if (event.event === "ready") resolve(event);
-      } catch {
-        /* not JSON */
-      }
-    });
-    child.once("exit", (code) => reject(new Error(`local stack exited (${code}) before ready:\n${stderr}`)));
-  });
+  const ready = await new Promise<{ api: string; s3: string; buckets: { media: string; compliance: string; public: string }; publicBaseUrl: string }>(
+    (resolve, reject) => {
+      const lines = createInterface({ input: child.stdout! });
+      lines.on("line", (line) => {
+        try {
+          const event = JSON.parse(line);
+          logs.push(event);
+          if (event.event === "ready") resolve(event);
+        } catch {
+          /* not JSON */
+        }
+      });
+      child.once("exit", (code) => reject(new Error(`local stack exited (${code}) before ready:\n${stderr}`)));
+    },
+  );
   const key = await ensureDevKey(dataDir);
 
   return {

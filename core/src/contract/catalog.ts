@@ -48,6 +48,11 @@ export interface OwnerTypePolicy {
   readonly maxBytesByType: Readonly<Record<string, number>>;
   readonly bucket: BucketKind;
   readonly read: ReadRule;
+  /**
+   * Whether a processed image of this type may be published (the internal `publish` operation):
+   * copied as responsive renditions to the public bucket, readable by anyone without a signature.
+   */
+  readonly publishable: boolean;
 }
 
 const MiB = 1024 * 1024;
@@ -64,7 +69,7 @@ const images = (maxBytes: number) => ({
  * `as const` keeps each row's `createRoles` literal, so `PresignableOwnerType` derives from it.
  */
 const OWNER_TYPE_TABLE = {
-  progress_photo: { createRoles: ROLES, maxBytesByType: images(20 * MiB), bucket: "media", read: "uploader-or-staff" },
+  progress_photo: { createRoles: ROLES, maxBytesByType: images(20 * MiB), bucket: "media", read: "uploader-or-staff", publishable: false },
   exercise_comment: {
     createRoles: ROLES,
     maxBytesByType: {
@@ -75,19 +80,22 @@ const OWNER_TYPE_TABLE = {
     },
     bucket: "media",
     read: "org-member",
+    publishable: false,
   },
-  message: { createRoles: ROLES, maxBytesByType: images(10 * MiB), bucket: "media", read: "org-member" },
+  message: { createRoles: ROLES, maxBytesByType: images(10 * MiB), bucket: "media", read: "org-member", publishable: false },
   organization_logo: {
     createRoles: ["admin"],
     maxBytesByType: { "image/png": 2 * MiB, "image/jpeg": 2 * MiB, "image/webp": 2 * MiB },
     bucket: "media",
     read: "org-member",
+    publishable: true,
   },
   minisite_media: {
     createRoles: ["admin"],
     maxBytesByType: { "image/jpeg": 10 * MiB, "image/png": 10 * MiB, "image/webp": 10 * MiB },
     bucket: "media",
     read: "org-member",
+    publishable: true,
   },
   form_signature: {
     createRoles: [],
@@ -95,6 +103,7 @@ const OWNER_TYPE_TABLE = {
     maxBytesByType: { "image/png": 5 * MiB, "image/jpeg": 5 * MiB, "application/pdf": 25 * MiB },
     bucket: "compliance",
     read: "org-admin",
+    publishable: false,
   },
 } as const satisfies Record<string, OwnerTypePolicy>;
 

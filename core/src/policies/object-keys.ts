@@ -32,6 +32,22 @@ export function variantKey(originalKey: string, variant: MediaVariant, extension
   return `${VARIANTS_PREFIX}${parsed.orgId}/${parsed.ownerType}/${parsed.userId}/${parsed.uploadId}/${variant}.${extension}`;
 }
 
+/**
+ * Published renditions (the `publish` operation), in the PUBLIC bucket — the only objects anyone
+ * may read without a signature:
+ *   o/{orgId}/{digest}/{width}.{webp|avif}
+ * `digest` is the first 32 hex digits of SHA-256 over the upload's key and its processed bytes, so
+ * a key's bytes never change (immutable, cacheable for a year) and two uploads never share one.
+ */
+export const PUBLIC_PREFIX = "o/";
+
+export function publicRenditionKey(p: { orgId: string; digest: string; width: number; extension: "webp" | "avif" }): string {
+  assertSafe("orgId", p.orgId);
+  if (!/^[0-9a-f]{32}$/.test(p.digest)) throw new TypeError("not a rendition digest");
+  if (!Number.isInteger(p.width) || p.width < 1) throw new TypeError("not a rendition width");
+  return `${PUBLIC_PREFIX}${p.orgId}/${p.digest}/${p.width}.${p.extension}`;
+}
+
 /** Identifiers that may appear in a key: Clerk ids (`org_…`, `user_…`) and our upload ids. */
 export const SAFE_SEGMENT = /^[A-Za-z0-9_-]{1,128}$/;
 

@@ -47,6 +47,8 @@ export interface PutObjectInput {
   /** Write only over the object that has this etag (`If-Match`); refused when it differs or there is none. */
   ifMatch?: string;
   metadata?: Record<string, string>;
+  /** `Cache-Control` storage keeps and serves with the object (published renditions are immutable). */
+  cacheControl?: string;
 }
 
 /** A PUT that a condition (ifNoneMatch / ifMatch) refused stored nothing. */

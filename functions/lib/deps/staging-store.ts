@@ -10,6 +10,7 @@ import { RedisStore } from "@fitkit/core/adapters/redis/redis-store";
 import { createUpstashClient, UpstashDriver } from "@fitkit/core/adapters/redis/upstash-driver";
 import { ConfigError } from "@fitkit/core/config";
 import type { MediaVariants } from "@fitkit/core/media/media-variants";
+import type { PublishedMedia } from "@fitkit/core/publishing/published-media";
 import type { LinkedObjects } from "@fitkit/core/quotas/linked-objects";
 import type { QuotaLedger } from "@fitkit/core/quotas/quota-ledger";
 import type { SignatureTokens } from "@fitkit/core/signatures/signature-tokens";
@@ -19,7 +20,7 @@ import { readLinked } from "../resources.js";
 import { dependencyTimeout } from "./settings.js";
 
 /** One instance serves every Redis-side port (see the accessors beside this file). */
-export const stagingStore = lazy(async (): Promise<StagingStore & SignatureTokens & QuotaLedger & LinkedObjects & MediaVariants> => {
+export const stagingStore = lazy(async (): Promise<StagingStore & SignatureTokens & QuotaLedger & LinkedObjects & MediaVariants & PublishedMedia> => {
   const redis = readLinked("Redis", "Redis");
   if (redis.restUrl && redis.restToken) {
     return new RedisStore(new UpstashDriver(createUpstashClient({ url: redis.restUrl, token: redis.restToken }, dependencyTimeout())));

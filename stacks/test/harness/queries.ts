@@ -28,6 +28,8 @@ export const TYPES = {
   alarm: "aws:cloudwatch/metricAlarm:MetricAlarm",
   snsTopic: "aws:sns/topic:Topic",
   snsSubscription: "aws:sns/topicSubscription:TopicSubscription",
+  r2CustomDomain: "cloudflare:index/r2CustomDomain:R2CustomDomain",
+  r2ManagedDomain: "cloudflare:index/r2ManagedDomain:R2ManagedDomain",
 } as const;
 
 export function ofType(synthesis: Synthesis, type: string): RecordedResource[] {

@@ -216,6 +216,8 @@ function computedOutputs(type: string, name: string, inputs: Record<string, any>
       return { arn: `arn:aws:s3:::${inputs.bucket ?? name}`, bucket: inputs.bucket ?? name };
     case "aws:sns/topic:Topic":
       return { arn: `arn:aws:sns:${REGION}:${ACCOUNT_ID}:${inputs.name ?? name}` };
+    case "cloudflare:index/r2ManagedDomain:R2ManagedDomain":
+      return { domain: `pub-${name.toLowerCase()}.r2.dev`, bucketId: inputs.bucketName };
     case "random:index/randomBytes:RandomBytes":
       return { base64: Buffer.alloc(inputs.length ?? 32, 7).toString("base64"), hex: Buffer.alloc(inputs.length ?? 32, 7).toString("hex") };
     default:

@@ -79,6 +79,7 @@ export class MemoryObjectStore implements ObjectStore {
       checksumSha256: input.checksumSha256,
       // S3 answers metadata names in lower case.
       ...(input.metadata ? { metadata: Object.fromEntries(Object.entries(input.metadata).map(([k, v]) => [k.toLowerCase(), v])) } : {}),
+      ...(input.cacheControl ? { servedHeaders: { cacheControl: input.cacheControl } } : {}),
     });
     return { ok: true, etag };
   }

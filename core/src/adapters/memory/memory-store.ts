@@ -13,6 +13,7 @@ import {
   type MediaVariants,
 } from "../../media/media-variants.js";
 import type { RateLimit } from "../../policies/rate-limit.js";
+import { type PublishedItem, type PublishedMedia, publishedBytesOf } from "../../publishing/published-media.js";
 import type { LinkedObject, LinkedObjects, ObjectRef } from "../../quotas/linked-objects.js";
 import type { QuotaLedger, QuotaUsage } from "../../quotas/quota-ledger.js";
 import type { PendingSignatureUpload, SignatureToken, SignatureTokenCheck, SignatureTokenState, SignatureTokens } from "../../signatures/signature-tokens.js";
@@ -49,6 +50,8 @@ const clone = <T>(value: T): T => structuredClone(value);
 
 const linkId = (o: ObjectRef): string => `${o.bucket}\u0000${o.key}`;
 
+const publishedId = (orgId: string, key: string): string => `${orgId}\u0000${key}`;
+
 const variantBytesOf = (outcome: MediaOutcome): number =>
   outcome.status === "ready" ? Object.values(outcome.variants).reduce((sum, v) => sum + v.size, 0) : 0;
 
@@ -70,9 +73,11 @@ export interface MemoryStoreSnapshot {
   mediaOutbox: [string, number][];
   rateWindows: [string, number[]][];
   tokens: [string, SignatureToken][];
+  /** Absent in snapshots written before publishing existed. */
+  published?: [string, PublishedItem][];
 }
 
-export class MemoryStore implements StagingStore, SignatureTokens, QuotaLedger, LinkedObjects, MediaVariants {
+export class MemoryStore implements StagingStore, SignatureTokens, QuotaLedger, LinkedObjects, MediaVariants, PublishedMedia {
   readonly uploads = new Map<string, StagedUpload>();
   /** uploadId → deadline: the sweeper's work list. */
   readonly deadlines = new Map<string, number>();
@@ -88,6 +93,8 @@ export class MemoryStore implements StagingStore, SignatureTokens, QuotaLedger, 
   private readonly presignReplays = new Map<string, Expiring<StoredReply>>();
   private readonly rateWindows = new Map<string, number[]>();
   private readonly tokens = new Map<string, SignatureToken>();
+  /** Published items by `publishedId(orgId, uploadKey)`. */
+  readonly published = new Map<string, PublishedItem>();
 
   constructor(private readonly clock: Clock = systemClock) {}
 
@@ -106,6 +113,7 @@ export class MemoryStore implements StagingStore, SignatureTokens, QuotaLedger, 
       mediaOutbox: [...this.mediaOutbox],
       rateWindows: [...this.rateWindows],
       tokens: [...this.tokens],
+      published: [...this.published],
     });
   }
 
@@ -131,6 +139,7 @@ export class MemoryStore implements StagingStore, SignatureTokens, QuotaLedger, 
     refill(this.mediaOutbox, copy.mediaOutbox);
     refill(this.rateWindows, copy.rateWindows);
     refill(this.tokens, copy.tokens);
+    refill(this.published, copy.published ?? []);
   }
 
   private live<T>(map: Map<string, Expiring<T>>, key: string, now: number): T | null {
@@ -490,5 +499,41 @@ export class MemoryStore implements StagingStore, SignatureTokens, QuotaLedger, 
 
   async ackMediaJobs(jobs: MediaJob[]): Promise<void> {
     for (const job of jobs) this.mediaOutbox.delete(encodeMediaJob(job));
+  }
+
+  async publishedItem(orgId: string, key: string): Promise<PublishedItem | null> {
+    const item = this.published.get(publishedId(orgId, key));
+    return item ? clone(item) : null;
+  }
+
+  async publishedItems(orgId: string): Promise<PublishedItem[]> {
+    const prefix = publishedId(orgId, "");
+    return [...this.published.entries()]
+      .filter(([id]) => id.startsWith(prefix))
+      .map(([, item]) => clone(item))
+      .sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0));
+  }
+
+  async recordPublished(
+    object: ObjectRef & { orgId: string },
+    item: PublishedItem,
+  ): Promise<{ linked: boolean; recorded: boolean; item: PublishedItem | null }> {
+    if (this.linked.get(linkId(object))?.orgId !== object.orgId) return { linked: false, recorded: false, item: null };
+    const id = publishedId(object.orgId, object.key);
+    const existing = this.published.get(id);
+    if (existing) return { linked: true, recorded: false, item: clone(existing) };
+    this.published.set(id, clone(item));
+    this.counters(object.orgId).used += publishedBytesOf(item);
+    return { linked: true, recorded: true, item: clone(item) };
+  }
+
+  async removePublished(orgId: string, key: string): Promise<PublishedItem | null> {
+    const id = publishedId(orgId, key);
+    const item = this.published.get(id);
+    if (!item) return null;
+    this.published.delete(id);
+    const counters = this.counters(orgId);
+    counters.used = Math.max(0, counters.used - publishedBytesOf(item));
+    return item;
   }
 }

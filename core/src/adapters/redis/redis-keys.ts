@@ -19,6 +19,8 @@ export const redisKeys = {
   linked: (bucket: string, key: string) => `${TAG}:linked:${digest(bucket, key)}`,
   rateLimit: (subject: string) => `${TAG}:rate:${digest(subject)}`,
   signatureToken: (tokenHash: string) => `${TAG}:sigtoken:${tokenHash}`,
+  /** Hash of an org's published uploads: upload key → PublishedItem JSON. */
+  published: (orgId: string) => `${TAG}:published:${orgId}`,
   /** Sorted set of media jobs (canonical JSON) by the time they are due for (re-)delivery. */
   mediaOutbox: () => `${TAG}:media-outbox`,
 } as const;

@@ -14,6 +14,7 @@ import {
   type MediaVariants,
 } from "../../media/media-variants.js";
 import type { RateLimit } from "../../policies/rate-limit.js";
+import { type PublishedItem, type PublishedMedia, publishedBytesOf } from "../../publishing/published-media.js";
 import type { LinkedObject, LinkedObjects, ObjectRef } from "../../quotas/linked-objects.js";
 import type { QuotaLedger, QuotaUsage } from "../../quotas/quota-ledger.js";
 import type { PendingSignatureUpload, SignatureToken, SignatureTokenCheck, SignatureTokenState, SignatureTokens } from "../../signatures/signature-tokens.js";
@@ -55,7 +56,7 @@ interface StoredLink {
 
 const variantKeysOf = (media: StoredLink["media"]): string[] => (media?.status === "ready" ? Object.values(media.variants).map((v) => v.key) : []);
 
-export class RedisStore implements StagingStore, SignatureTokens, QuotaLedger, LinkedObjects, MediaVariants {
+export class RedisStore implements StagingStore, SignatureTokens, QuotaLedger, LinkedObjects, MediaVariants, PublishedMedia {
   constructor(private readonly redis: RedisScriptDriver) {}
 
   private async run<T>(script: LuaScript, keys: string[], args: string[]): Promise<T> {
@@ -321,5 +322,34 @@ export class RedisStore implements StagingStore, SignatureTokens, QuotaLedger, L
   async ackMediaJobs(jobs: MediaJob[]): Promise<void> {
     if (jobs.length === 0) return;
     await this.run(scripts.ACK_MEDIA_JOBS, [redisKeys.mediaOutbox()], jobs.map(encodeMediaJob));
+  }
+
+  async publishedItem(orgId: string, key: string): Promise<PublishedItem | null> {
+    const reply = await this.run<{ items: string[] | Record<string, never> }>(scripts.GET_PUBLISHED, [redisKeys.published(orgId)], [key]);
+    const raw = Array.isArray(reply.items) ? reply.items[0] : undefined;
+    return raw ? (JSON.parse(raw) as PublishedItem) : null;
+  }
+
+  async publishedItems(orgId: string): Promise<PublishedItem[]> {
+    const reply = await this.run<{ items: string[] | Record<string, never> }>(scripts.GET_PUBLISHED, [redisKeys.published(orgId)], [""]);
+    const items = (Array.isArray(reply.items) ? reply.items : []).map((raw) => JSON.parse(raw) as PublishedItem);
+    return items.sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0));
+  }
+
+  async recordPublished(
+    object: ObjectRef & { orgId: string },
+    item: PublishedItem,
+  ): Promise<{ linked: boolean; recorded: boolean; item: PublishedItem | null }> {
+    const reply = await this.run<{ linked: boolean; recorded: boolean; item: string }>(
+      scripts.RECORD_PUBLISHED,
+      [redisKeys.published(object.orgId), redisKeys.linked(object.bucket, object.key), redisKeys.quota(object.orgId)],
+      [object.orgId, object.key, JSON.stringify(item), String(publishedBytesOf(item))],
+    );
+    return { linked: reply.linked, recorded: reply.recorded, item: reply.item === "" ? null : (JSON.parse(reply.item) as PublishedItem) };
+  }
+
+  async removePublished(orgId: string, key: string): Promise<PublishedItem | null> {
+    const reply = await this.run<{ item: string }>(scripts.REMOVE_PUBLISHED, [redisKeys.published(orgId), redisKeys.quota(orgId)], [key]);
+    return reply.item === "" ? null : (JSON.parse(reply.item) as PublishedItem);
   }
 }

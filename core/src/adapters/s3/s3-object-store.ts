@@ -109,6 +109,7 @@ export class S3ObjectStore implements ObjectStore {
           ...(input.ifNoneMatch ? { IfNoneMatch: "*" } : {}),
           ...(input.ifMatch !== undefined ? { IfMatch: input.ifMatch } : {}),
           ...(input.metadata ? { Metadata: input.metadata } : {}),
+          ...(input.cacheControl ? { CacheControl: input.cacheControl } : {}),
         }),
       );
       return { ok: true, etag: out.ETag ?? "" };

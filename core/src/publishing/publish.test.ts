@@ -1,0 +1,95 @@
+/** Publishing's own rules, on in-memory fakes: storage failures leave a state a retry completes. */
+import { createHash } from "node:crypto";
+import sharp from "sharp";
+import { describe, expect, it } from "vitest";
+import { MemoryObjectStore } from "../adapters/memory/memory-object-store.js";
+import { MemoryStore } from "../adapters/memory/memory-store.js";
+import { variantKey } from "../policies/object-keys.js";
+import type { NewUpload } from "../uploads/upload.js";
+import { type PublishDeps, publish, unpublish } from "./publish.js";
+
+const logo: NewUpload = {
+  uploadId: "u1",
+  ownerType: "organization_logo",
+  orgId: "org_1",
+  userId: "user_1",
+  bucket: "media",
+  key: "org_1/organization_logo/user_1/u1.png",
+  contentType: "image/png",
+  size: 100,
+};
+
+/** A linked, processed logo (a real 700×400 PNG as its original variant). */
+async function processedLogo(): Promise<PublishDeps & { store: MemoryStore; objects: MemoryObjectStore }> {
+  const store = new MemoryStore();
+  const objects = new MemoryObjectStore();
+  await store.stage({ uploads: [logo], lifetimeSeconds: 60, quota: { orgId: "org_1", defaultQuotaBytes: 1e9 } });
+  await store.commitConsume({
+    uploadIds: [logo.uploadId],
+    owner: { orgId: "org_1", userId: "user_1" },
+    ownerType: logo.ownerType,
+    replayKey: "r",
+    stored: { fingerprint: "f", response: "{}" },
+    replayTtlSeconds: 60,
+    finalObjects: [{ bucket: "media", key: logo.key }],
+  });
+  const png = await sharp({ create: { width: 700, height: 400, channels: 3, background: { r: 20, g: 120, b: 200 } } })
+    .png()
+    .toBuffer();
+  const key = variantKey(logo.key, "original", "png");
+  await objects.put({ bucket: "media", key, body: png, contentType: "image/png", checksumSha256: createHash("sha256").update(png).digest("base64") });
+  const variant = { key, contentType: "image/png", size: png.length };
+  await store.recordMedia(
+    { bucket: "media", key: logo.key, orgId: "org_1" },
+    { status: "ready", width: 700, height: 400, placeholder: "AAAA", variants: { original: variant, display: variant, thumb: variant } },
+  );
+  return {
+    store,
+    objects,
+    mediaBucket: "media",
+    media: objects,
+    variants: store,
+    published: store,
+    public: { name: "public", baseUrl: "https://media.example.test", objects },
+  };
+}
+
+describe("publish", () => {
+  it("a failed rendition write records nothing; the retry publishes the same URLs", async () => {
+    const deps = await processedLogo();
+    deps.objects.failNext.add("put");
+
+    await expect(publish(deps, { orgId: "org_1", key: logo.key })).rejects.toMatchObject({ code: "DEPENDENCY_UNAVAILABLE" });
+    expect(await deps.store.publishedItems("org_1")).toEqual([]);
+
+    const answer = await publish(deps, { orgId: "org_1", key: logo.key });
+    expect(answer.url).toMatch(/^https:\/\/media\.example\.test\/o\/org_1\/[0-9a-f]{32}\/640\.webp$/);
+    expect(answer.srcset.split(", ").map((e) => e.split(" ")[1])).toEqual(["320w", "640w"]);
+  });
+});
+
+describe("unpublish", () => {
+  it("a failed delete keeps the record (and its bytes), so the retry deletes the renditions and gives the bytes back", async () => {
+    const deps = await processedLogo();
+    const before = (await deps.store.usage("org_1", 1e9)).used;
+    await publish(deps, { orgId: "org_1", key: logo.key });
+    const [item] = await deps.store.publishedItems("org_1");
+    deps.objects.failNext.add("deleteObjects");
+
+    await expect(unpublish(deps, { orgId: "org_1", key: logo.key })).rejects.toMatchObject({ code: "DEPENDENCY_UNAVAILABLE" });
+    expect(await deps.store.publishedItems("org_1")).toEqual([item]);
+
+    expect(await unpublish(deps, { orgId: "org_1", key: logo.key })).toEqual({ deleted: item!.renditions.length });
+    for (const rendition of item!.renditions) expect(await deps.objects.head("public", rendition.key)).toBeNull();
+    expect((await deps.store.usage("org_1", 1e9)).used).toBe(before);
+  });
+
+  it("refuses another organisation's key and a key that is not publishable, deleting nothing", async () => {
+    const deps = await processedLogo();
+    await publish(deps, { orgId: "org_1", key: logo.key });
+
+    await expect(unpublish(deps, { orgId: "org_2", key: logo.key })).rejects.toMatchObject({ code: "FORBIDDEN" });
+    await expect(unpublish(deps, { orgId: "org_1", key: "org_1/progress_photo/user_1/u2.jpg" })).rejects.toMatchObject({ code: "FORBIDDEN" });
+    expect(await deps.store.publishedItems("org_1")).toHaveLength(1);
+  });
+});

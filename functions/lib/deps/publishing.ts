@@ -1,0 +1,22 @@
+/**
+ * Publishing for this container: the public bucket through its own writer token
+ * (`Resource.PublicMedia`, scoped to that bucket alone), the media bucket read with the read-only
+ * token, and the published records kept by the staging store's instance (they check its links).
+ */
+import { createS3Client } from "@fitkit/core/adapters/s3/s3-client";
+import { S3ObjectStore } from "@fitkit/core/adapters/s3/s3-object-store";
+import type { PublicBucket } from "@fitkit/core/publishing/publish";
+import type { PublishedMedia } from "@fitkit/core/publishing/published-media";
+import { lazy } from "../lazy.js";
+import { readLinked } from "../resources.js";
+import { dependencyTimeout } from "./settings.js";
+import { stagingStore } from "./staging-store.js";
+
+export const publicBucket = lazy((): PublicBucket & { objects: S3ObjectStore } => {
+  const settings = readLinked("PublicMedia", "PublicMedia");
+  return { name: settings.name, baseUrl: settings.baseUrl, objects: new S3ObjectStore(createS3Client(settings, dependencyTimeout())) };
+});
+
+export const mediaReader = lazy(() => new S3ObjectStore(createS3Client(readLinked("R2Reader", "R2"), dependencyTimeout())));
+
+export const publishedMedia = (): Promise<PublishedMedia> => stagingStore();

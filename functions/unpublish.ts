@@ -1,0 +1,8 @@
+/** Internal `unpublish` — deletes a published upload's public renditions and gives their bytes back. */
+import { unpublish, unpublishRequestSchema } from "@fitkit/core/publishing/publish";
+import { publicBucket, publishedMedia } from "./lib/deps/publishing.js";
+import { internalOperation } from "./lib/internal.js";
+
+export const handler = internalOperation(unpublishRequestSchema, async (request) =>
+  unpublish({ published: await publishedMedia(), public: publicBucket() }, request),
+);

@@ -136,8 +136,10 @@ export function createStorage(args: StorageArgs) {
   );
 
   // Published renditions (core's PUBLIC_PREFIX) — the only bucket served without a signature; the
-  // media and compliance buckets have no public domain at all (R2's default).
-  const publicMedia = new sst.cloudflare.Bucket("PublicMediaBucket", { accountId: args.accountId }, options);
+  // media and compliance buckets have no public domain at all (R2's default). Named "Published" so
+  // its physical name (…-publishedbucket-<8>) fits 63 characters at the longest stage name, and
+  // protected in production like the others (a replacement would break every published URL).
+  const publicMedia = bucket("Published");
   const publicCors = publicReadCorsRule();
   new cloudflare.R2BucketCors(
     "PublicMediaBucketCors",

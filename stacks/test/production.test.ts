@@ -16,6 +16,8 @@ const SECRETS = Object.fromEntries(
     "R2ComplianceWriterSecretAccessKey",
     "R2ReaderAccessKeyId",
     "R2ReaderSecretAccessKey",
+    "R2PublicWriterAccessKeyId",
+    "R2PublicWriterSecretAccessKey",
     "UpstashRedisRestToken",
     "ClerkJwtKey",
     "ClerkAuthorizedParties",
@@ -31,7 +33,14 @@ beforeAll(async () => {
     program: async () => {
       const { resolveStageConfig } = await import("../stage-config.js");
       const { createUploadsApp } = await import("../app.js");
-      return createUploadsApp(resolveStageConfig("production", { production: { appOrigins: ["https://app.fitkit.example"] } }));
+      return createUploadsApp(
+        resolveStageConfig("production", {
+          production: {
+            appOrigins: ["https://app.fitkit.example"],
+            publicMediaDomain: { domain: "media.fitkit.example", zoneId: "0123456789abcdef0123456789abcdef" },
+          },
+        }),
+      );
     },
   });
 });
@@ -44,11 +53,12 @@ describe("production", () => {
     expect(SEVEN_YEARS_SECONDS).toBeGreaterThanOrEqual(7 * 365.25 * 86_400);
   });
 
-  it("protects both buckets and the lock, so a replace or delete fails the deploy", () => {
+  it("protects the three buckets and the lock, so a replace or delete fails the deploy", () => {
     const r2 = [...ofType(app, TYPES.r2Bucket), theOne(app, TYPES.r2Lock)];
     expect(r2.map((resource) => ({ name: resource.name, protect: resource.options.protect }))).toEqual([
       { name: "MediaBucketBucket", protect: true },
       { name: "ComplianceBucketBucket", protect: true },
+      { name: "PublishedBucket", protect: true },
       { name: "ComplianceBucketLock", protect: true },
     ]);
   });

@@ -51,7 +51,7 @@ describe("sst.config.ts on a development stage", () => {
   });
 
   it("allows the local app origin in CORS (the public bucket: any origin)", () => {
-    const publicBucket = theOne(app, TYPES.r2Bucket, (b) => b.name === "PublicMediaBucketBucket").state.name;
+    const publicBucket = theOne(app, TYPES.r2Bucket, (b) => b.name === "PublishedBucket").state.name;
     for (const cors of ofType(app, TYPES.r2Cors)) {
       expect(cors.inputs.rules[0].allowed.origins).toEqual(cors.inputs.bucketName === publicBucket ? ["*"] : ["http://localhost:3000"]);
     }
@@ -88,7 +88,7 @@ describe("sst.config.ts on a development stage", () => {
   });
 
   it("serves the public bucket on R2's managed r2.dev domain (no custom domain configured), and links that base URL", () => {
-    const publicBucket = theOne(app, TYPES.r2Bucket, (b) => b.name === "PublicMediaBucketBucket").state.name;
+    const publicBucket = theOne(app, TYPES.r2Bucket, (b) => b.name === "PublishedBucket").state.name;
     const managed = theOne(app, TYPES.r2ManagedDomain);
     expect(managed.inputs).toMatchObject({ bucketName: publicBucket, enabled: true });
     expect(ofType(app, TYPES.r2CustomDomain)).toEqual([]);

@@ -163,7 +163,7 @@ beforeAll(async () => {
   const buckets = ofType(app, TYPES.r2Bucket);
   mediaBucketName = theOne(app, TYPES.r2Bucket, (b) => b.name === "MediaBucketBucket").state.name;
   complianceBucketName = theOne(app, TYPES.r2Bucket, (b) => b.name === "ComplianceBucketBucket").state.name;
-  publicBucketName = theOne(app, TYPES.r2Bucket, (b) => b.name === "PublicMediaBucketBucket").state.name;
+  publicBucketName = theOne(app, TYPES.r2Bucket, (b) => b.name === "PublishedBucket").state.name;
   expect(buckets).toHaveLength(3);
 });
 

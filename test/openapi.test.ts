@@ -103,6 +103,8 @@ describe("the API document", () => {
       "GET /health": { security: [], internal: false, tags: ["health"] },
       "POST /internal/consume": internal,
       "POST /internal/release": internal,
+      "POST /internal/publish": internal,
+      "POST /internal/unpublish": internal,
       "POST /internal/issue-signature-token": internal,
       "POST /internal/usage": internal,
       "POST /internal/set-quota": internal,

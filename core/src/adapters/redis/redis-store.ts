@@ -322,4 +322,13 @@ export class RedisStore implements StagingStore, SignatureTokens, QuotaLedger, L
     if (jobs.length === 0) return;
     await this.run(scripts.ACK_MEDIA_JOBS, [redisKeys.mediaOutbox()], jobs.map(encodeMediaJob));
   }
+
+  async scheduleMediaJobs(jobs: MediaJob[]): Promise<{ scheduled: number }> {
+    if (jobs.length === 0) return { scheduled: 0 };
+    return this.run(
+      scripts.SCHEDULE_MEDIA_JOBS,
+      [redisKeys.mediaOutbox(), ...jobs.map((job) => redisKeys.linked(job.bucket, job.key))],
+      jobs.map(encodeMediaJob),
+    );
+  }
 }

@@ -3,7 +3,7 @@
  * operation — the same code either way. It also re-drives media jobs whose hand-off after consume
  * did not complete. Logs its report as one structured line.
  */
-import { redriveMediaJobs } from "@fitkit/core/media/process-media";
+import { redriveMediaJobs } from "@fitkit/core/media/media-handoff";
 import { sweep, sweepRequestSchema } from "@fitkit/core/staging/sweep";
 import type { Context } from "aws-lambda";
 import { jobQueue } from "./lib/deps/job-queue.js";

@@ -6,7 +6,7 @@ import { mkdtemp, readFile, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { type BuiltHandler, buildHandlers, HANDLERS } from "../scripts/build.js";
+import { type BuiltHandler, buildHandlers, HANDLERS, INSTALLED_PACKAGES } from "../scripts/build.js";
 
 let outdir: string;
 let built: BuiltHandler[];
@@ -46,5 +46,21 @@ describe("handler bundles", () => {
 
   it("the storage handlers do carry the S3 client (the check above can fail)", async () => {
     expect(await source("consume")).toContain("S3Client");
+  });
+
+  it("only process-media loads the image pipeline, with sharp left to SST's install; consume and the sweeper hand jobs over without it", async () => {
+    expect(INSTALLED_PACKAGES).toEqual({ "process-media": ["sharp"] });
+    const worker = await source("process-media");
+    expect(worker).toMatch(/from\s*"sharp"/);
+    expect(worker).toContain("libheif");
+    expect(worker).not.toContain("sharp.pixelplumbing");
+    for (const name of HANDLERS.filter((h) => h !== "process-media")) {
+      const code = await source(name);
+      expect({ name, sharp: /from\s*"sharp"|sharp\.pixelplumbing/.test(code), libheif: code.includes("libheif") }).toEqual({
+        name,
+        sharp: false,
+        libheif: false,
+      });
+    }
   });
 });

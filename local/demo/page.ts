@@ -404,7 +404,7 @@ async function pollGallery(tiles: Tile[]): Promise<void> {
       waiting.map((t) => t.item.key),
       { expiresIn: 900, variant: "thumb" },
     );
-    urls.forEach((signed, i) => renderSigned(waiting[i]!, signed));
+    for (const [i, signed] of urls.entries()) renderSigned(waiting[i]!, signed);
     waiting = waiting.filter((_, i) => urls[i]!.status === "processing");
     if (waiting.length === 0) return;
     if (attempt >= 80) {

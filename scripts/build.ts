@@ -68,8 +68,11 @@ export async function buildHandlers(options: { outdir?: string; naive?: boolean 
       minify: true,
       treeShaking: true,
       legalComments: "none",
-      // ESM bundles of CommonJS dependencies need a `require`.
-      banner: { js: "import { createRequire as __cr } from 'node:module'; const require = __cr(import.meta.url);" },
+      // ESM bundles of CommonJS dependencies need `require`, `__filename` and `__dirname` (libheif-js
+      // reads `__dirname` when it loads), as SST's own ESM banner defines them.
+      banner: {
+        js: "import { createRequire as __cr } from 'node:module'; import { fileURLToPath as __fup } from 'node:url'; const require = __cr(import.meta.url); const __filename = __fup(import.meta.url); const __dirname = __fup(new URL('.', import.meta.url));",
+      },
       plugins: options.naive ? [sdkSignerPlugin] : [],
       external: [...(INSTALLED_PACKAGES[name] ?? [])],
       logLevel: "warning",

@@ -2,9 +2,10 @@
  * Cold starts: each handler is bundled on its own, and the handlers that only sign (presign,
  * signed-get) carry no S3 client — checked in the real esbuild output, not assumed.
  */
-import { mkdtemp, readFile, rm } from "node:fs/promises";
+import { execFile } from "node:child_process";
+import { mkdir, mkdtemp, readFile, rm, symlink } from "node:fs/promises";
 import { tmpdir } from "node:os";
-import { join } from "node:path";
+import { join, resolve } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { type BuiltHandler, buildHandlers, HANDLERS, INSTALLED_PACKAGES } from "../scripts/build.js";
 
@@ -63,4 +64,20 @@ describe("handler bundles", () => {
       });
     }
   });
+
+  it("every bundle starts in a fresh Node with only its installed packages beside it, as on Lambda", async () => {
+    // What SST installs next to process-media's bundle; nothing else has node_modules to fall back on.
+    await mkdir(join(outdir, "node_modules"), { recursive: true });
+    for (const name of new Set(Object.values(INSTALLED_PACKAGES).flat())) await symlink(resolve("node_modules", name), join(outdir, "node_modules", name));
+    const start = (file: string) =>
+      new Promise<string>((done) =>
+        execFile(process.execPath, [file], { cwd: outdir, env: { PATH: process.env.PATH } }, (error, _out, stderr) =>
+          done(error ? (stderr.split("\n").find((l) => /Error/.test(l)) ?? String(error)) : "started"),
+        ),
+      );
+
+    const results = await Promise.all(built.map(async (b) => [b.name, await start(b.file)] as const));
+
+    expect(Object.fromEntries(results)).toEqual(Object.fromEntries(built.map((b) => [b.name, "started"])));
+  }, 120_000);
 });

@@ -8,7 +8,7 @@
  */
 import { execFileSync } from "node:child_process";
 import { createHash, randomBytes } from "node:crypto";
-import { mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
+import { mkdir, mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -27,11 +27,12 @@ import { sweep } from "@fitkit/core/staging/sweep";
 import type { UrlSigner } from "@fitkit/core/storage/url-signer";
 import type { NewUpload } from "@fitkit/core/uploads/upload";
 import { startEmbeddedS3 } from "../local/embedded-s3.js";
-import { buildHandlers } from "../scripts/build.js";
+import { buildHandlers, INSTALLED_PACKAGES } from "../scripts/build.js";
 import { CountingDriver, CountingObjectStore } from "../support/counting.js";
 import { pngImage } from "../support/media.js";
 import { startRedisServer } from "../support/redis-server.js";
 import { createUpstashTestClient, startUpstashBridge } from "../support/upstash-bridge.js";
+import { benchMedia } from "./media.js";
 import { benchSigning } from "./signing.js";
 
 const quick = process.argv.includes("--quick");
@@ -224,6 +225,14 @@ async function main() {
       redisRoundTrips: driver.calls.length,
       deleted: report.deleted,
     };
+
+    results.media = await benchMedia({
+      quick,
+      objects: new S3ObjectStore(createS3Client(connection)),
+      signer,
+      buckets,
+      stores: { ioredis: new RedisStore(new IoredisDriver(ioredis)), upstash: upstashStore },
+    });
   } finally {
     ioredis.disconnect();
     await bridge.close();
@@ -232,7 +241,10 @@ async function main() {
   }
 
   console.error("bundles…");
-  const outdir = await mkdtemp(join(tmpdir(), "fitkit-bundles-"));
+  // Inside the repository, so a package SST installs beside a bundle (sharp, for process-media)
+  // resolves from node_modules as it would from the function's own package.
+  await mkdir(join(here, "..", "node_modules", ".cache"), { recursive: true });
+  const outdir = await mkdtemp(join(here, "..", "node_modules", ".cache", "fitkit-bundles-"));
   const [lean, naive] = [await buildHandlers({ outdir: join(outdir, "lean") }), await buildHandlers({ outdir: join(outdir, "naive"), naive: true })];
   // Wall time of a fresh `node <bundle>` minus a bare `node`, sampled in turn so machine noise hits all three alike.
   const wallMs = (args: string[]) => {
@@ -256,16 +268,36 @@ async function main() {
       importMs: round(Math.max(0, median(leanSamples)), 1),
       naiveImportMs: round(Math.max(0, median(naiveSamples)), 1),
       loadsS3Client: source.includes("S3Client"),
+      ...(INSTALLED_PACKAGES[built.name] ? { installed: INSTALLED_PACKAGES[built.name], installedBytes: installedBytes(INSTALLED_PACKAGES[built.name]!) } : {}),
     };
   }
   await rm(outdir, { recursive: true, force: true });
   results.bundles = bundles;
 
-  await writeFile(join(here, "results.json"), `${JSON.stringify(results, null, 2)}\n`);
+  // Other sections (written by other benches) are kept; this run's sections replace their own.
+  const file = join(here, "results.json");
+  const previous = await readFile(file, "utf8").then(
+    (text) => JSON.parse(text) as Record<string, unknown>,
+    () => ({}),
+  );
+  await writeFile(file, `${JSON.stringify({ ...previous, ...results }, null, 2)}\n`);
   printTable(results);
 }
 
 const sharedMemo = createUrlMemo();
+
+/** Bytes on disk of installed packages and their platform binaries (sharp: @img/sharp-<platform>, libvips). */
+function installedBytes(packages: readonly string[]): number {
+  const root = join(here, "..", "node_modules");
+  const dirs = packages.flatMap((name) => [join(root, name), ...(name === "sharp" ? [join(root, "@img")] : [])]);
+  return Number(
+    execFileSync("du", ["-sbc", ...dirs], { encoding: "utf8" })
+      .trim()
+      .split("\n")
+      .at(-1)!
+      .split(/\s+/)[0],
+  );
+}
 
 function printTable(results: Record<string, any>) {
   const rows: [string, string][] = [];
@@ -292,8 +324,23 @@ function printTable(results: Record<string, any>) {
   for (const [name, b] of Object.entries<any>(results.bundles)) {
     rows.push([
       `bundle ${name}: KiB (naive) · import ms (naive)${b.loadsS3Client ? " · S3 client" : ""}`,
-      `${(b.bytes / 1024).toFixed(0)} (${(b.naiveBytes / 1024).toFixed(0)}) · ${b.importMs} (${b.naiveImportMs})`,
+      `${(b.bytes / 1024).toFixed(0)} (${(b.naiveBytes / 1024).toFixed(0)}) · ${b.importMs} (${b.naiveImportMs})${b.installed ? ` · + installed ${b.installed.join(", ")} ${(b.installedBytes / 1048576).toFixed(0)} MiB` : ""}`,
     ]);
+  }
+  const m = results.media;
+  if (m) {
+    const p = m.processing;
+    rows.push([
+      `process a ${p.megapixels}-MP JPEG / HEIC, 1 thread: ms · peak RSS MiB (baseline ${p.baselineRssMiB})`,
+      `${p.jpeg.ms} · ${p.jpeg.peakRssMiB} / ${p.heic.ms} · ${p.heic.peakRssMiB}`,
+    ]);
+    const g = m.gallery30;
+    rows.push([
+      `gallery of ${g.photos} photos: thumbs / display / originals KiB (goal ≥ 20× fewer)`,
+      `${(g.thumbBytes / 1024).toFixed(0)} / ${(g.displayBytes / 1024).toFixed(0)} / ${(g.originalBytes / 1024).toFixed(0)} → ${g.originalsOverThumbs}×`,
+    ]);
+    for (const [name, r] of Object.entries<any>(m.signedGet100))
+      rows.push([`signed-urls 100 images vs 100 videos (${name}), ms`, `${r.imagesMs} vs ${r.videosMs} → ${r.imagesOverVideos}×`]);
   }
   const width = Math.max(...rows.map(([k]) => k.length));
   console.log(rows.map(([k, v]) => `${k.padEnd(width)}  ${v}`).join("\n"));

@@ -5,7 +5,7 @@
  * watch (lib/sweep-metrics.ts).
  */
 import { Metrics, MetricUnit } from "@aws-lambda-powertools/metrics";
-import { redriveMediaJobs } from "@fitkit/core/media/process-media";
+import { redriveMediaJobs } from "@fitkit/core/media/media-handoff";
 import { type SweepResponse, sweep, sweepRequestSchema } from "@fitkit/core/staging/sweep";
 import type { Context } from "aws-lambda";
 import { jobQueue } from "./lib/deps/job-queue.js";

@@ -1,8 +1,11 @@
 /**
  * `npm run reconcile -- --org org_1 [--apply]`: recompute an organisation's used bytes from a
- * storage listing and report the drift (and correct it with --apply). Uses the same variables as
- * the local stack, but needs a real Redis (REDIS_URL or UPSTASH_*) and storage (R2_*): the
- * in-memory store lives inside a running stack.
+ * storage listing and report the drift (and correct it with --apply).
+ * `npm run reconcile -- --media-backfill [--org org_1]`: put a processing job in the outbox for
+ * every linked image (of the org, or of the whole media bucket) that has no outcome and no job —
+ * images linked before processing existed; the sweeper's re-drive hands them to the queue.
+ * Uses the same variables as the local stack, but needs a real Redis (REDIS_URL or UPSTASH_*) and
+ * storage (R2_*): the in-memory store lives inside a running stack.
  */
 import { parseArgs } from "node:util";
 import { createIoredisClient, IoredisDriver } from "@fitkit/core/adapters/redis/ioredis-driver";
@@ -10,18 +13,24 @@ import { RedisStore } from "@fitkit/core/adapters/redis/redis-store";
 import { createUpstashClient, UpstashDriver } from "@fitkit/core/adapters/redis/upstash-driver";
 import { createS3Client } from "@fitkit/core/adapters/s3/s3-client";
 import { S3ObjectStore } from "@fitkit/core/adapters/s3/s3-object-store";
+import { backfillMediaJobs } from "@fitkit/core/media/backfill-media-jobs";
 import { isSafeSegment } from "@fitkit/core/policies/object-keys";
 import { reconcile } from "@fitkit/core/quotas/reconcile";
 import { readLocalEnv } from "./env.js";
 
-const { values } = parseArgs({ options: { org: { type: "string" }, apply: { type: "boolean", default: false } } });
+const { values } = parseArgs({
+  options: { org: { type: "string" }, apply: { type: "boolean", default: false }, "media-backfill": { type: "boolean", default: false } },
+});
 const fail = (message: string): never => {
   process.stderr.write(`${message}\n`);
   process.exit(2);
 };
 
 const env = readLocalEnv(process.env);
-const orgId = values.org && isSafeSegment(values.org) ? values.org : fail("usage: npm run reconcile -- --org <orgId> [--apply]");
+const USAGE = "usage: npm run reconcile -- --org <orgId> [--apply]  |  npm run reconcile -- --media-backfill [--org <orgId>]";
+const backfill = values["media-backfill"] ?? false;
+if (values.org !== undefined && !isSafeSegment(values.org)) fail(USAGE);
+if (!backfill && values.org === undefined) fail(USAGE);
 if (!env.r2)
   fail("reconcile needs storage: set R2_ENDPOINT, R2_ACCESS_KEY_ID and R2_SECRET_ACCESS_KEY (the embedded server: http://127.0.0.1:4569, S3RVER, S3RVER).");
 const timeout = { timeoutMs: env.settings.dependencyTimeoutMs };
@@ -34,16 +43,19 @@ const driver = ioredis
 
 try {
   const store = new RedisStore(driver);
-  const report = await reconcile(
-    {
-      quotas: store,
-      links: store,
-      objects: new S3ObjectStore(createS3Client(env.r2!, timeout)),
-      buckets: env.buckets,
-      defaultQuotaBytes: env.settings.orgQuotaBytes,
-    },
-    { orgId, apply: values.apply ?? false },
-  );
+  const objects = new S3ObjectStore(createS3Client(env.r2!, timeout));
+  const report = backfill
+    ? await backfillMediaJobs({ variants: store, objects, mediaBucket: env.buckets.media }, values.org ? { orgId: values.org } : {})
+    : await reconcile(
+        {
+          quotas: store,
+          links: store,
+          objects,
+          buckets: env.buckets,
+          defaultQuotaBytes: env.settings.orgQuotaBytes,
+        },
+        { orgId: values.org!, apply: values.apply ?? false },
+      );
   process.stdout.write(`${JSON.stringify(report)}\n`);
 } finally {
   ioredis?.disconnect();

@@ -4,6 +4,9 @@
  * bundle; ioredis (self-hosted Redis only) sits behind a dynamic import, so it is initialised
  * only where it is used.
  *
+ * Packages a function's table entry lists under `install` (sharp for process-media) stay external,
+ * as SST installs them beside the bundle for Lambda's platform instead of inlining them.
+ *
  * `buildHandlers({ naive: true })` builds the comparison bundles for the bench: the same handlers
  * with the SDK's presigner (the full S3 client and getSignedUrl) in place of FastUrlSigner.
  */
@@ -12,6 +15,7 @@ import { mkdir, stat } from "node:fs/promises";
 import { basename, dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import { build, type Plugin } from "esbuild";
+import { FUNCTIONS } from "../stacks/functions.js";
 
 const root = resolve(dirname(fileURLToPath(import.meta.url)), "..");
 
@@ -35,6 +39,13 @@ const sdkSignerPlugin: Plugin = {
   },
 };
 
+/** The packages SST installs for each handler file (stacks/functions.ts `install`), by handler name. */
+export const INSTALLED_PACKAGES: Readonly<Record<string, readonly string[]>> = Object.fromEntries(
+  Object.values(FUNCTIONS).flatMap((spec) =>
+    "install" in spec ? [[basename(spec.handler).replace(/\.handler$/, ""), spec.install as readonly string[]]] : [],
+  ),
+);
+
 export interface BuiltHandler {
   name: string;
   file: string;
@@ -57,9 +68,13 @@ export async function buildHandlers(options: { outdir?: string; naive?: boolean 
       minify: true,
       treeShaking: true,
       legalComments: "none",
-      // ESM bundles of CommonJS dependencies need a `require`.
-      banner: { js: "import { createRequire as __cr } from 'node:module'; const require = __cr(import.meta.url);" },
+      // ESM bundles of CommonJS dependencies need `require`, `__filename` and `__dirname` (libheif-js
+      // reads `__dirname` when it loads), as SST's own ESM banner defines them.
+      banner: {
+        js: "import { createRequire as __cr } from 'node:module'; import { fileURLToPath as __fup } from 'node:url'; const require = __cr(import.meta.url); const __filename = __fup(import.meta.url); const __dirname = __fup(new URL('.', import.meta.url));",
+      },
       plugins: options.naive ? [sdkSignerPlugin] : [],
+      external: [...(INSTALLED_PACKAGES[name] ?? [])],
       logLevel: "warning",
     });
     built.push({ name, file, bytes: (await stat(file)).size });

@@ -12,6 +12,7 @@ import { createServer } from "node:http";
 import type { Browser, Page } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createDemoRoutes } from "../local/demo/index.js";
+import { pngBomb } from "../support/media.js";
 import { gradientPng, launchChromium, startOriginServer } from "./support/browser.js";
 import { uniqueId } from "./support/fixtures.js";
 import { errorBody, postJson } from "./support/http.js";
@@ -119,7 +120,7 @@ function signatureStrokes(width: number): [number, number][][] {
 }
 
 describe("the demo page in chromium", () => {
-  it("uploads a real PNG cross-origin to storage (preflight, progress to 100%), links it and renders it from its signed URL", async () => {
+  it("uploads a real PNG cross-origin to storage (preflight, progress to 100%), links it, shows its thumb after a placeholder and opens its display copy", async () => {
     const page = await (await browser()).newPage({ viewport: { width: 1100, height: 900 } });
     const errors: string[] = [];
     page.on("pageerror", (error) => errors.push(String(error)));
@@ -158,14 +159,46 @@ describe("the demo page in chromium", () => {
     await page.click("#link-button");
     await page.waitForFunction(() => ["linked", "error"].includes((window as any).fitkitDemo.phase));
     expect(await page.evaluate(() => (window as any).fitkitDemo.lastError)).toBeNull();
+    // The gallery shows the thumb copy (≤ 320 px), after the processing state and the ThumbHash placeholder.
+    const variantUrl = (variant: string) =>
+      new RegExp(`^${new URL(stack.s3).origin}/[^/]+/variants/${orgId}/progress_photo/${userId}/${uploaded!.uploadId}/${variant}\\.webp\\?`);
     const image = page.locator(`img[data-key="${uploaded!.key}"]`);
     await image.waitFor();
     await page.waitForFunction((key) => {
       const img = document.querySelector<HTMLImageElement>(`img[data-key="${key}"]`);
-      return !!img && img.complete && img.naturalWidth > 0;
+      return !!img && img.complete && img.naturalWidth > 0 && (window as any).fitkitDemo.gallery[key].statuses.includes("ready");
     }, uploaded!.key);
-    expect(await image.evaluate((img: HTMLImageElement) => [img.naturalWidth, img.naturalHeight])).toEqual([640, 480]);
-    expect(await image.getAttribute("src")).toMatch(new RegExp(`^${new URL(stack.s3).origin}/`));
+    const [width, height] = await image.evaluate((img: HTMLImageElement) => [img.naturalWidth, img.naturalHeight]);
+    expect(width).toBeGreaterThan(0);
+    expect(width).toBeLessThanOrEqual(320);
+    expect([width, height]).toEqual([320, 240]);
+    expect(await image.getAttribute("src")).toMatch(variantUrl("thumb"));
+    const tile = await page.evaluate((key) => (window as any).fitkitDemo.gallery[key], uploaded!.key);
+    expect(tile.statuses).toEqual(["processing", "placeholder", "ready"]);
+    expect(tile.placeholder).toMatch(/^data:image\/png;base64,/);
+    expect(await page.locator(`figure[data-status="ready"] img.tile-placeholder`).getAttribute("src")).toBe(tile.placeholder);
+
+    // A click opens the display copy (≤ 1600 px, never upscaled) in the lightbox.
+    await image.click();
+    await page.waitForFunction(() => {
+      const img = document.querySelector<HTMLImageElement>("#lightbox-image");
+      return !!img && img.complete && img.naturalWidth > 0;
+    });
+    const lightbox = await page.evaluate(() => ({
+      open: document.querySelector<HTMLDialogElement>("#lightbox")!.open,
+      currentSrc: document.querySelector<HTMLImageElement>("#lightbox-image")!.currentSrc,
+      size: [
+        document.querySelector<HTMLImageElement>("#lightbox-image")!.naturalWidth,
+        document.querySelector<HTMLImageElement>("#lightbox-image")!.naturalHeight,
+      ],
+      shown: (window as any).fitkitDemo.lightbox,
+    }));
+    expect(lightbox.open).toBe(true);
+    expect(lightbox.currentSrc).toMatch(variantUrl("display"));
+    expect(lightbox.currentSrc).toBe(lightbox.shown.url);
+    expect(lightbox.size).toEqual([640, 480]);
+    await page.keyboard.press("Escape");
+    await page.waitForFunction(() => (window as any).fitkitDemo.lightbox === null);
 
     // Linked for real, exactly once: the backend's own consume under another key is refused.
     const again = await stack.internal("consume", {
@@ -180,6 +213,32 @@ describe("the demo page in chromium", () => {
     await mkdir("test-output", { recursive: true });
     await page.screenshot({ path: SCREENSHOT, fullPage: true });
     expect(errors).toEqual([]);
+    await page.close();
+  });
+
+  it("a linked image that cannot be processed shows its failure code in the gallery", async () => {
+    const page = await (await browser()).newPage({ viewport: { width: 1100, height: 900 } });
+    const userId = uniqueId("user");
+    const bomb = pngBomb();
+
+    await page.goto(`${stack.api}/`);
+    await page.fill("#user-id", userId);
+    await page.fill("#org-id", uniqueId("org"));
+    await page.click("#sign-in");
+    await page.waitForFunction((id) => (window as any).fitkitDemo.identity?.userId === id, userId);
+    await page.selectOption("#owner-type", "progress_photo");
+    await page.setInputFiles("#files", { name: "bomb.png", mimeType: "image/png", buffer: bomb });
+    await page.click("#upload-button");
+    await page.waitForFunction(() => ["uploaded", "error"].includes((window as any).fitkitDemo.phase));
+    const [uploaded] = (await page.evaluate(() => (window as any).fitkitDemo.uploaded)) as { key: string }[];
+    await page.click("#link-button");
+    await page.waitForFunction((key) => (window as any).fitkitDemo.gallery[key]?.code, uploaded!.key);
+
+    const tile = await page.evaluate((key) => (window as any).fitkitDemo.gallery[key], uploaded!.key);
+    expect(tile.statuses).toEqual(["processing", "failed"]);
+    expect(tile.code).toBe("IMAGE_TOO_LARGE");
+    expect(await page.locator('figure[data-status="failed"] .tile-code').textContent()).toBe("IMAGE_TOO_LARGE");
+    expect(await page.locator('figure[data-status="failed"] img').count()).toBe(0);
     await page.close();
   });
 

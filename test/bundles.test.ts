@@ -2,11 +2,12 @@
  * Cold starts: each handler is bundled on its own, and the handlers that only sign (presign,
  * signed-get) carry no S3 client — checked in the real esbuild output, not assumed.
  */
-import { mkdtemp, readFile, rm } from "node:fs/promises";
+import { execFile } from "node:child_process";
+import { mkdir, mkdtemp, readFile, rm, symlink } from "node:fs/promises";
 import { tmpdir } from "node:os";
-import { join } from "node:path";
+import { join, resolve } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { type BuiltHandler, buildHandlers, HANDLERS } from "../scripts/build.js";
+import { type BuiltHandler, buildHandlers, HANDLERS, INSTALLED_PACKAGES } from "../scripts/build.js";
 
 let outdir: string;
 let built: BuiltHandler[];
@@ -47,4 +48,36 @@ describe("handler bundles", () => {
   it("the storage handlers do carry the S3 client (the check above can fail)", async () => {
     expect(await source("consume")).toContain("S3Client");
   });
+
+  it("only process-media loads the image pipeline, with sharp left to SST's install; consume and the sweeper hand jobs over without it", async () => {
+    expect(INSTALLED_PACKAGES).toEqual({ "process-media": ["sharp"] });
+    const worker = await source("process-media");
+    expect(worker).toMatch(/from\s*"sharp"/);
+    expect(worker).toContain("libheif");
+    expect(worker).not.toContain("sharp.pixelplumbing");
+    for (const name of HANDLERS.filter((h) => h !== "process-media")) {
+      const code = await source(name);
+      expect({ name, sharp: /from\s*"sharp"|sharp\.pixelplumbing/.test(code), libheif: code.includes("libheif") }).toEqual({
+        name,
+        sharp: false,
+        libheif: false,
+      });
+    }
+  });
+
+  it("every bundle starts in a fresh Node with only its installed packages beside it, as on Lambda", async () => {
+    // What SST installs next to process-media's bundle; nothing else has node_modules to fall back on.
+    await mkdir(join(outdir, "node_modules"), { recursive: true });
+    for (const name of new Set(Object.values(INSTALLED_PACKAGES).flat())) await symlink(resolve("node_modules", name), join(outdir, "node_modules", name));
+    const start = (file: string) =>
+      new Promise<string>((done) =>
+        execFile(process.execPath, [file], { cwd: outdir, env: { PATH: process.env.PATH } }, (error, _out, stderr) =>
+          done(error ? (stderr.split("\n").find((l) => /Error/.test(l)) ?? String(error)) : "started"),
+        ),
+      );
+
+    const results = await Promise.all(built.map(async (b) => [b.name, await start(b.file)] as const));
+
+    expect(Object.fromEntries(results)).toEqual(Object.fromEntries(built.map((b) => [b.name, "started"])));
+  }, 120_000);
 });

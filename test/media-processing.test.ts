@@ -17,8 +17,9 @@ import { createS3Client } from "@fitkit/core/adapters/s3/s3-client";
 import { S3ObjectStore } from "@fitkit/core/adapters/s3/s3-object-store";
 import { SqsJobQueue } from "@fitkit/core/adapters/sqs/sqs-job-queue";
 import { DISPLAY_LONG_EDGE, THUMB_LONG_EDGE } from "@fitkit/core/media/image-pipeline";
+import { redriveMediaJobs } from "@fitkit/core/media/media-handoff";
 import { encodeMediaJob, type MediaJob } from "@fitkit/core/media/media-variants";
-import { mediaJobSchema, processMedia, redriveMediaJobs } from "@fitkit/core/media/process-media";
+import { mediaJobSchema, processMedia } from "@fitkit/core/media/process-media";
 import { mediaKey } from "@fitkit/core/policies/object-keys";
 import { consume } from "@fitkit/core/staging/consume";
 import { mockClient } from "aws-sdk-client-mock";
@@ -209,4 +210,79 @@ describe("the outbox", () => {
     expect((await store.usage(orgId, 1e9)).used).toBe(usedAfterFirst);
     expect(usedAfterFirst).toBe(upload.size + variantBytes);
   });
+});
+
+describe("the backfill of images linked before processing existed", () => {
+  /** `npm run reconcile -- --media-backfill --org <orgId>` against this file's Redis and S3 server. */
+  async function runBackfill(orgId: string): Promise<unknown> {
+    const { execFile } = await import("node:child_process");
+    const output = await new Promise<string>((resolve, reject) =>
+      execFile(
+        process.execPath,
+        ["--import", "tsx", "local/reconcile.ts", "--media-backfill", "--org", orgId],
+        {
+          env: {
+            ...process.env,
+            REDIS_URL: backends.redis.url,
+            R2_ENDPOINT: s3.endpoint,
+            R2_ACCESS_KEY_ID: s3.accessKeyId,
+            R2_SECRET_ACCESS_KEY: s3.secretAccessKey,
+            R2_BUCKET_NAME: MEDIA,
+            R2_COMPLIANCE_BUCKET_NAME: COMPLIANCE,
+          },
+        },
+        (error, stdout, stderr) => (error ? reject(new Error(stderr)) : resolve(stdout)),
+      ),
+    );
+    return JSON.parse(output);
+  }
+
+  it("npm run reconcile -- --media-backfill schedules a job for each linked image with no outcome, once, and the re-drive processes it", async () => {
+    // An image linked with no job (its outbox entry gone, as before processing existed) and a processed one, in one org.
+    const legacy = await linkPhoto(phoneJpeg(320, 240), "image/jpeg");
+    await store.ackMediaJobs([legacy.job]);
+    const orgId = legacy.orgId;
+    const userId = uniqueId("user");
+    const processedBytes = phoneJpeg(200, 150);
+    const processed = newUpload({ orgId, userId, contentType: "image/jpeg", size: processedBytes.length, bucket: MEDIA });
+    processed.key = mediaKey({ orgId, ownerType: "progress_photo", userId, uploadId: processed.uploadId, contentType: "image/jpeg" });
+    await store.stage({ uploads: [processed], lifetimeSeconds: 600, quota: { orgId, defaultQuotaBytes: 1e9 } });
+    await objects.put({
+      bucket: MEDIA,
+      key: processed.key,
+      body: processedBytes,
+      contentType: "image/jpeg",
+      checksumSha256: createHash("sha256").update(processedBytes).digest("base64"),
+    });
+    await consume(
+      { store, objects, complianceBucket: COMPLIANCE },
+      { uploadIds: [processed.uploadId], ownerType: "progress_photo", owner: { orgId, userId }, idempotencyKey: uniqueId("k") },
+    );
+    const processedJob: MediaJob = { bucket: MEDIA, key: processed.key, contentType: "image/jpeg", orgId };
+    await store.ackMediaJobs([processedJob]);
+    expect(await processMedia({ objects, variants: store }, processedJob)).toBe("ready");
+    // Nothing of this org waits in the outbox: the legacy image would stay processing forever.
+    expect(await store.claimMediaJobs({ limit: 10_000, leaseSeconds: 1 }).then((jobs) => jobs.filter((j) => j.orgId === orgId))).toEqual([]);
+
+    const first = await runBackfill(orgId);
+    const second = await runBackfill(orgId);
+
+    expect(first).toEqual({ images: 2, scheduled: 1 });
+    expect(second).toEqual({ images: 2, scheduled: 0 });
+    const delivered: MediaJob[] = [];
+    const queue = new InProcessJobQueue({ maxReceives: 3 });
+    queue.subscribe(async (records) => {
+      for (const r of records) {
+        const parsed = mediaJobSchema.parse(JSON.parse(r.body));
+        delivered.push(parsed);
+        await processMedia({ objects, variants: store }, parsed);
+      }
+      return { failedMessageIds: [] };
+    });
+    await redriveMediaJobs({ queue, outbox: store });
+    await queue.drained();
+    expect(delivered.filter((j) => j.orgId === orgId)).toEqual([legacy.job]);
+    expect((await readyState(legacy.job.key)).status).toBe("ready");
+    expect(await runBackfill(orgId)).toEqual({ images: 2, scheduled: 0 });
+  }, 60_000);
 });

@@ -143,4 +143,25 @@ describe.each(ADAPTERS)("media variants contract: %s", (adapter) => {
     await media.ackMediaJobs([]);
     expect(mine(await media.claimMediaJobs({ limit: 10_000, leaseSeconds: 1 }))).toEqual([]);
   });
+
+  it("scheduling puts a job in the outbox, due now, only for a linked image with no outcome and no pending job", async () => {
+    const orgId = uniqueId("org");
+    const legacy = await link(newUpload({ orgId }));
+    await media.ackMediaJobs([legacy]);
+    const processed = await link(newUpload({ orgId }));
+    await media.ackMediaJobs([processed]);
+    await media.recordMedia({ bucket: processed.bucket, key: processed.key, orgId }, ready(processed.key));
+    const pending = await link(newUpload({ orgId }));
+    const unlinked = newUpload({ orgId });
+    const unlinkedJob: MediaJob = { bucket: unlinked.bucket, key: unlinked.key, contentType: unlinked.contentType, orgId };
+    const otherOrg = { ...legacy, orgId: uniqueId("org") };
+    const mine = (jobs: MediaJob[]) => jobs.filter((j) => j.orgId === orgId || j.orgId === otherOrg.orgId);
+
+    const first = await media.scheduleMediaJobs([legacy, processed, pending, unlinkedJob, otherOrg]);
+    const again = await media.scheduleMediaJobs([legacy]);
+
+    expect([first, again, await media.scheduleMediaJobs([])]).toEqual([{ scheduled: 1 }, { scheduled: 0 }, { scheduled: 0 }]);
+    // Due now: claimed at once (the pending job is still in its hand-off grace).
+    expect(mine(await media.claimMediaJobs({ limit: 10_000, leaseSeconds: 60 }))).toEqual([legacy]);
+  });
 });

@@ -78,8 +78,12 @@ export function renderPage(config: DemoConfig): string {
 
   <section class="card" id="gallery-card">
     <h2><span class="step">4</span>Linked files</h2>
-    <p class="hint">Rendered from presigned GET URLs (<code>POST /uploads/signed-urls</code>).</p>
+    <p class="hint">Rendered from presigned GET URLs (<code>POST /uploads/signed-urls</code>): images as their <code>thumb</code> copy, with the ThumbHash placeholder while it loads; a click opens the <code>display</code> copy.</p>
     <div id="gallery" class="gallery"><p class="empty">Nothing linked yet.</p></div>
+    <dialog id="lightbox" class="lightbox" aria-label="Photo">
+      <img id="lightbox-image" alt="">
+      <div class="lightbox-bar"><span id="lightbox-caption" class="tile-key"></span><button id="lightbox-close" type="button">Close</button></div>
+    </dialog>
   </section>
 
   <section class="card" id="signature">

@@ -3,7 +3,8 @@
  * no framework. Its state is on `window.fitkitDemo` for the browser test and for poking around.
  * The signature section is its own module (signature-pad.ts), bundled in with this one.
  */
-import { createUploader, isUploadClientError, type OwnerType, type UploadedFile, type UploadProgress } from "../../client/index.js";
+import { thumbHashToDataURL } from "thumbhash";
+import { createUploader, isUploadClientError, type OwnerType, type SignedUrl, type UploadedFile, type UploadProgress } from "../../client/index.js";
 import { el, formatBytes, h, postJson, setStatus } from "./dom.js";
 import type { DemoConfig, DemoOwnerType } from "./page-html.js";
 import { initialSignatureState, mountSignaturePad, type SignatureState } from "./signature-pad.js";
@@ -23,6 +24,10 @@ interface DemoState {
   linked: { uploadId: string; key: string; contentType: string; size: number }[];
   lastError: { code: string; status: number; message: string } | null;
   signature: SignatureState;
+  /** Gallery tiles by key (their status history, placeholder and failure code). */
+  gallery: Record<string, GalleryItem>;
+  /** What the lightbox shows: the `display` URL it was given. */
+  lightbox: { key: string; url: string } | null;
 }
 
 const config = JSON.parse(document.getElementById("demo-config")!.textContent ?? "{}") as DemoConfig;
@@ -38,6 +43,8 @@ const state: DemoState = {
   linked: [],
   lastError: null,
   signature: initialSignatureState(),
+  gallery: {},
+  lightbox: null,
 };
 (window as unknown as { fitkitDemo: DemoState }).fitkitDemo = state;
 
@@ -62,6 +69,10 @@ const ui = {
   linkButton: el<HTMLButtonElement>("link-button"),
   linkStatus: el("link-status"),
   gallery: el("gallery"),
+  lightbox: el<HTMLDialogElement>("lightbox"),
+  lightboxImage: el<HTMLImageElement>("lightbox-image"),
+  lightboxCaption: el("lightbox-caption"),
+  lightboxClose: el<HTMLButtonElement>("lightbox-close"),
   log: el<HTMLOListElement>("log"),
 };
 
@@ -313,43 +324,149 @@ ui.linkButton.addEventListener("click", async () => {
   }
 });
 
+/**
+ * A gallery tile's life: `processing` (linked, no variants yet) → `placeholder` (the ThumbHash is
+ * shown while the thumb downloads) → `ready` (the thumb is decoded); or `failed` with a code.
+ * Every status a tile had is kept in order, so the browser test can see the placeholder came first.
+ */
+type TileStatus = "processing" | "placeholder" | "ready" | "failed";
+
+interface GalleryItem {
+  key: string;
+  contentType: string;
+  statuses: TileStatus[];
+  /** The ThumbHash decoded to a PNG data URL. */
+  placeholder: string | null;
+  code: string | null;
+}
+
+interface Tile {
+  item: GalleryItem;
+  figure: HTMLElement;
+  media: HTMLElement;
+  note: HTMLElement;
+}
+
+function setTileStatus(tile: Tile, status: TileStatus, note = ""): void {
+  tile.figure.dataset.status = status;
+  tile.item.statuses.push(status);
+  tile.note.textContent = note;
+}
+
+const isImage = (contentType: string) => contentType.startsWith("image/");
+
+function base64Bytes(base64: string): Uint8Array {
+  const binary = atob(base64);
+  return Uint8Array.from(binary, (c) => c.charCodeAt(0));
+}
+
+/** Shows one answer of signed-urls (variant `thumb`) in its tile. */
+function renderSigned(tile: Tile, signed: SignedUrl): void {
+  const { item } = tile;
+  if (signed.status === "failed") {
+    item.code = signed.code ?? "FAILED";
+    setTileStatus(tile, "failed", `failed: ${item.code}`);
+    tile.media.replaceChildren(h("span", { class: "tile-code" }, item.code));
+    return;
+  }
+  if (signed.status !== "ready" || !signed.url) return;
+  if (!isImage(item.contentType)) {
+    tile.media.replaceChildren(
+      item.contentType.startsWith("video/")
+        ? h("video", { src: signed.url, controls: "", preload: "metadata", "data-key": item.key })
+        : h("a", { href: signed.url, "data-key": item.key, target: "_blank", rel: "noopener" }, "Open file"),
+    );
+    setTileStatus(tile, "ready");
+    return;
+  }
+  // The placeholder first (decoded here, no request), then the thumb over it once it has loaded.
+  const children: HTMLElement[] = [];
+  if (signed.placeholder) {
+    item.placeholder = thumbHashToDataURL(base64Bytes(signed.placeholder));
+    children.push(h("img", { class: "tile-placeholder", src: item.placeholder, alt: "" }));
+  }
+  const thumb = h("img", { class: "tile-thumb", alt: item.key, "data-key": item.key, "data-variant": "thumb", loading: "eager" });
+  thumb.addEventListener("load", () => setTileStatus(tile, "ready"), { once: true });
+  thumb.addEventListener("error", () => setTileStatus(tile, "failed", "the thumbnail did not load"), { once: true });
+  thumb.addEventListener("click", () => void openLightbox(item));
+  children.push(thumb);
+  tile.media.replaceChildren(...children);
+  setTileStatus(tile, "placeholder", signed.width && signed.height ? `${signed.width}×${signed.height}` : "");
+  thumb.src = signed.url;
+}
+
 /** Linked images are processed in the background: ask again while any is still processing (about 20 s at most). */
-async function readyUrls(keys: string[]) {
-  for (let attempt = 0; ; attempt++) {
-    // The display copy: ≤ 1600 px, metadata-free, and a format every browser shows (HEIC becomes WebP).
-    const urls = await uploader.signedUrls(keys, { expiresIn: 900, variant: "display" });
-    if (attempt >= 80 || urls.every((u) => u.status !== "processing")) return urls;
+async function pollGallery(tiles: Tile[]): Promise<void> {
+  let waiting = tiles;
+  for (let attempt = 0; waiting.length > 0; attempt++) {
+    // The thumb copy: ≤ 320 px WebP, metadata-free (HEIC becomes WebP); other files answer as stored.
+    const urls = await uploader.signedUrls(
+      waiting.map((t) => t.item.key),
+      { expiresIn: 900, variant: "thumb" },
+    );
+    for (const [i, signed] of urls.entries()) renderSigned(waiting[i]!, signed);
+    waiting = waiting.filter((_, i) => urls[i]!.status === "processing");
+    if (waiting.length === 0) return;
+    if (attempt >= 80) {
+      for (const tile of waiting) tile.note.textContent = "still processing — reload later";
+      return;
+    }
     await new Promise((resolve) => setTimeout(resolve, 250));
   }
 }
 
 async function showLinked(linked: DemoState["linked"]): Promise<void> {
-  const urls = await readyUrls(linked.map((u) => u.key));
   ui.gallery.querySelector(".empty")?.remove();
-  urls.forEach((signed, i) => {
-    const upload = linked[i]!;
-    const media = upload.contentType.startsWith("image/")
-      ? h("img", { src: signed.url, alt: upload.key, "data-key": upload.key, loading: "eager" })
-      : upload.contentType.startsWith("video/")
-        ? h("video", { src: signed.url, controls: "", preload: "metadata", "data-key": upload.key })
-        : h("a", { href: signed.url, "data-key": upload.key, target: "_blank", rel: "noopener" }, "Open file");
-    const expires = new Date(signed.expiresAt ?? Date.now()).toLocaleTimeString([], { hour12: false, hour: "2-digit", minute: "2-digit" });
-    ui.gallery.prepend(
+  const tiles = linked.map((upload): Tile => {
+    const item: GalleryItem = { key: upload.key, contentType: upload.contentType, statuses: [], placeholder: null, code: null };
+    state.gallery[upload.key] = item;
+    const media = h("div", { class: "tile-media" }, h("span", { class: "tile-spinner", "aria-hidden": "true" }));
+    const note = h("span", { class: "tile-note" });
+    const figure = h(
+      "figure",
+      { class: "tile" },
+      media,
       h(
-        "figure",
-        { class: "tile" },
-        h("div", { class: "tile-media" }, media),
-        h(
-          "figcaption",
-          {},
-          h("span", { class: "tile-key", title: upload.key }, upload.key),
-          h("span", { class: "tile-meta" }, `${upload.contentType} · ${formatBytes(upload.size)} · URL until ${expires}`),
-        ),
+        "figcaption",
+        {},
+        h("span", { class: "tile-key", title: upload.key }, upload.key),
+        h("span", { class: "tile-meta" }, `${upload.contentType} · ${formatBytes(upload.size)}`),
+        note,
       ),
     );
+    ui.gallery.prepend(figure);
+    const tile = { item, figure, media, note };
+    // Every image starts processing: its variants are made after consume, in the background.
+    if (isImage(upload.contentType)) setTileStatus(tile, "processing", "processing…");
+    return tile;
   });
-  log(`Signed ${urls.length} GET URL${urls.length === 1 ? "" : "s"} (15 min).`);
+  await pollGallery(tiles);
+  log(`Signed ${tiles.length} GET URL${tiles.length === 1 ? "" : "s"} (thumbnails, 15 min).`);
 }
+
+/** The lightbox shows the `display` copy (≤ 1600 px), signed when opened. */
+async function openLightbox(item: GalleryItem): Promise<void> {
+  const [signed] = await uploader.signedUrls([item.key], { expiresIn: 900, variant: "display" });
+  if (signed?.status !== "ready" || !signed.url) {
+    log(`No display copy for ${item.key}: ${signed?.code ?? signed?.status}`, "error");
+    return;
+  }
+  state.lightbox = { key: item.key, url: signed.url };
+  ui.lightboxImage.alt = item.key;
+  ui.lightboxImage.src = signed.url;
+  ui.lightboxCaption.textContent = signed.width && signed.height ? `${item.key} · ${signed.width}×${signed.height}` : item.key;
+  if (!ui.lightbox.open) ui.lightbox.showModal();
+}
+
+ui.lightboxClose.addEventListener("click", () => ui.lightbox.close());
+// A click on the backdrop (outside the image) closes it too.
+ui.lightbox.addEventListener("click", (event) => {
+  if (event.target === ui.lightbox) ui.lightbox.close();
+});
+ui.lightbox.addEventListener("close", () => {
+  state.lightbox = null;
+  ui.lightboxImage.removeAttribute("src");
+});
 
 // ───────────────────────────── ✎ signature pad (signature-pad.ts) ─────────────────────────────
 

@@ -68,4 +68,10 @@ export interface MediaVariants {
   claimMediaJobs(request: { limit: number; leaseSeconds: number }): Promise<MediaJob[]>;
   /** Drops jobs from the outbox once the queue accepted them. */
   ackMediaJobs(jobs: MediaJob[]): Promise<void>;
+  /**
+   * Puts jobs in the outbox, due now — only those whose object is linked to the job's org with no
+   * outcome recorded and that are not in the outbox already (the backfill of images linked before
+   * processing existed). Answers how many were added; repeating it adds nothing.
+   */
+  scheduleMediaJobs(jobs: MediaJob[]): Promise<{ scheduled: number }>;
 }

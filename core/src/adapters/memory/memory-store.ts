@@ -536,4 +536,17 @@ export class MemoryStore implements StagingStore, SignatureTokens, QuotaLedger, 
     counters.used = Math.max(0, counters.used - publishedBytesOf(item));
     return item;
   }
+
+  async scheduleMediaJobs(jobs: MediaJob[]): Promise<{ scheduled: number }> {
+    const now = this.clock.now();
+    let scheduled = 0;
+    for (const job of jobs) {
+      const id = linkId(job);
+      const encoded = encodeMediaJob(job);
+      if (this.linked.get(id)?.orgId !== job.orgId || this.media.has(id) || this.mediaOutbox.has(encoded)) continue;
+      this.mediaOutbox.set(encoded, now);
+      scheduled += 1;
+    }
+    return { scheduled };
+  }
 }

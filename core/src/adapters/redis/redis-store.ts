@@ -352,4 +352,13 @@ export class RedisStore implements StagingStore, SignatureTokens, QuotaLedger, L
     const reply = await this.run<{ item: string }>(scripts.REMOVE_PUBLISHED, [redisKeys.published(orgId), redisKeys.quota(orgId)], [key]);
     return reply.item === "" ? null : (JSON.parse(reply.item) as PublishedItem);
   }
+
+  async scheduleMediaJobs(jobs: MediaJob[]): Promise<{ scheduled: number }> {
+    if (jobs.length === 0) return { scheduled: 0 };
+    return this.run(
+      scripts.SCHEDULE_MEDIA_JOBS,
+      [redisKeys.mediaOutbox(), ...jobs.map((job) => redisKeys.linked(job.bucket, job.key))],
+      jobs.map(encodeMediaJob),
+    );
+  }
 }

@@ -623,3 +623,25 @@ for i = 2, #all, 2 do items[#items + 1] = all[i] end
 return cjson.encode({ items = items })
 `,
 );
+
+/**
+ * KEYS: mediaOutbox, linked×n  ARGV: jobJson×n
+ * Adds each job due now, NX, when its object is linked to the job's org with no outcome recorded.
+ */
+export const SCHEDULE_MEDIA_JOBS = luaScript(
+  "schedule_media_jobs",
+  `${NOW}
+local scheduled = 0
+for i = 2, #KEYS do
+  local raw = redis.call('GET', KEYS[i])
+  if raw then
+    local l = cjson.decode(raw)
+    local job = ARGV[i - 1]
+    if l.orgId == cjson.decode(job).orgId and type(l.media) ~= 'table' then
+      scheduled = scheduled + redis.call('ZADD', KEYS[1], 'NX', now, job)
+    end
+  end
+end
+return cjson.encode({ scheduled = scheduled })
+`,
+);

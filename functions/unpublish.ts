@@ -1,5 +1,5 @@
 /** Internal `unpublish` — deletes a published upload's public renditions and gives their bytes back. */
-import { unpublish, unpublishRequestSchema } from "@fitkit/core/publishing/publish";
+import { unpublish, unpublishRequestSchema } from "@fitkit/core/publishing/unpublish";
 import { publicBucket, publishedMedia } from "./lib/deps/publishing.js";
 import { internalOperation } from "./lib/internal.js";
 

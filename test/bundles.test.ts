@@ -49,13 +49,15 @@ describe("handler bundles", () => {
     expect(await source("consume")).toContain("S3Client");
   });
 
-  it("only process-media loads the image pipeline, with sharp left to SST's install; consume and the sweeper hand jobs over without it", async () => {
-    expect(INSTALLED_PACKAGES).toEqual({ "process-media": ["sharp"] });
-    const worker = await source("process-media");
-    expect(worker).toMatch(/from\s*"sharp"/);
-    expect(worker).toContain("libheif");
-    expect(worker).not.toContain("sharp.pixelplumbing");
-    for (const name of HANDLERS.filter((h) => h !== "process-media")) {
+  it("only process-media and publish load image codecs, with sharp left to SST's install; consume, the sweeper, release and unpublish carry none", async () => {
+    expect(INSTALLED_PACKAGES).toEqual({ "process-media": ["sharp"], publish: ["sharp"] });
+    for (const name of ["process-media", "publish"]) {
+      const code = await source(name);
+      expect(code).toMatch(/from\s*"sharp"/);
+      expect(code).not.toContain("sharp.pixelplumbing");
+    }
+    expect(await source("process-media")).toContain("libheif");
+    for (const name of HANDLERS.filter((h) => h !== "process-media" && h !== "publish")) {
       const code = await source(name);
       expect({ name, sharp: /from\s*"sharp"|sharp\.pixelplumbing/.test(code), libheif: code.includes("libheif") }).toEqual({
         name,

@@ -14,9 +14,7 @@ import { safeId } from "../policies/request-fields.js";
 import type { ObjectStore } from "../storage/object-store.js";
 import type { PublishedItem, PublishedMedia, Rendition } from "./published-media.js";
 import { DEFAULT_RENDITION_WIDTH, IMMUTABLE_CACHE_CONTROL, renderRenditions } from "./renditions.js";
-
-export const publishRequestSchema = z.object({ orgId: safeId, key: z.string().min(1).max(1024) });
-export type PublishRequest = z.output<typeof publishRequestSchema>;
+import { type PublicBucket, type PublishRequest, publishableKey } from "./unpublish.js";
 
 export const publishResponseSchema = z.object({
   /** The default rendition (WebP, 1280 wide or the widest below). */
@@ -33,17 +31,17 @@ export const publishResponseSchema = z.object({
 });
 export type PublishResponse = z.output<typeof publishResponseSchema>;
 
-export const unpublishRequestSchema = publishRequestSchema;
-export type UnpublishRequest = PublishRequest;
-export const unpublishResponseSchema = z.object({ deleted: z.number().int().min(0) });
-
-/** The public bucket and where it is served from. */
-export interface PublicBucket {
-  name: string;
-  /** Public origin (and path) the bucket is served at; rendition keys are appended to it. */
-  baseUrl: string;
-  objects: Pick<ObjectStore, "head" | "put" | "deleteObjects">;
-}
+export {
+  type PublicBucket,
+  type PublishRequest,
+  publishRequestSchema,
+  type UnpublishDeps,
+  type UnpublishRequest,
+  unpublish,
+  unpublishKeys,
+  unpublishRequestSchema,
+  unpublishResponseSchema,
+} from "./unpublish.js";
 
 export interface PublishDeps {
   mediaBucket: string;
@@ -51,20 +49,6 @@ export interface PublishDeps {
   variants: Pick<MediaVariants, "mediaStates">;
   published: PublishedMedia;
   public: PublicBucket;
-}
-
-export type UnpublishDeps = Pick<PublishDeps, "published" | "public">;
-
-/** `request.key` must be a media key of `request.orgId` of a publishable owner type. */
-function publishableKey(request: PublishRequest): OwnerType {
-  const parsed = parseObjectKey(request.key);
-  if (parsed?.bucket !== "media" || parsed.orgId !== request.orgId) {
-    throw new ForbiddenError("Only uploads of this organisation can be published.", [{ key: request.key }]);
-  }
-  if (!OWNER_TYPE_POLICIES[parsed.ownerType].publishable) {
-    throw new ForbiddenError(`${parsed.ownerType} uploads cannot be published.`, [{ key: request.key, ownerType: parsed.ownerType }]);
-  }
-  return parsed.ownerType;
 }
 
 const urlOf = (baseUrl: string, key: string): string => `${baseUrl.replace(/\/?$/, "/")}${key}`;
@@ -159,30 +143,4 @@ export async function publish(deps: PublishDeps, request: PublishRequest): Promi
     throw new NotFoundError("No linked upload has this key.", [{ key: request.key }]);
   }
   return publishedAnswer(recorded.item ?? item, deps.public.baseUrl);
-}
-
-/**
- * Deletes the renditions of the published `keys` of `orgId`, then their records (giving their
- * bytes back). Invariant: a record goes only once storage confirmed all its renditions gone, so a
- * failure midway is retried safely; a key that is not published counts nothing.
- */
-export async function unpublishKeys(deps: UnpublishDeps, orgId: string, keys: string[]): Promise<{ deleted: number }> {
-  let deleted = 0;
-  for (const key of keys) {
-    const item = await deps.published.publishedItem(orgId, key);
-    if (!item) continue;
-    const outcome = await deps.public.objects.deleteObjects(
-      deps.public.name,
-      item.renditions.map((r) => r.key),
-    );
-    if (outcome.failed.length > 0) throw new DependencyUnavailableError("storage");
-    if (await deps.published.removePublished(orgId, key)) deleted += item.renditions.length;
-  }
-  return { deleted };
-}
-
-/** Invariant: as `unpublishKeys`, for one key of a publishable type of `orgId`; `deleted` counts renditions. */
-export async function unpublish(deps: UnpublishDeps, request: UnpublishRequest): Promise<{ deleted: number }> {
-  publishableKey(request);
-  return unpublishKeys(deps, request.orgId, [request.key]);
 }

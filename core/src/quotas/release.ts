@@ -7,7 +7,7 @@ import { OWNER_TYPE_POLICIES } from "../contract/catalog.js";
 import { ForbiddenError } from "../errors.js";
 import { parseObjectKey } from "../policies/object-keys.js";
 import { safeId } from "../policies/request-fields.js";
-import { type UnpublishDeps, unpublishKeys } from "../publishing/publish.js";
+import { type UnpublishDeps, unpublishKeys } from "../publishing/unpublish.js";
 import type { Buckets } from "../storage/buckets.js";
 import type { ObjectStore } from "../storage/object-store.js";
 import type { LinkedObjects } from "./linked-objects.js";

@@ -157,6 +157,17 @@ export const FUNCTIONS = {
     // Runs every 5 minutes; must finish well before the next run (the lease covers overlap).
     timeout: "2 minutes",
   },
+  "orphan-audit": {
+    handler: "functions/orphan-audit.handler",
+    internal: true,
+    operation: "audit-orphans",
+    // Daily and report-only: the schedule never deletes (an operator invokes with `{ "delete": true }`).
+    schedule: "rate(1 day)",
+    // R2Writer: a delete invoke removes orphans; the scheduled run only lists and reads Redis.
+    links: ["MediaBucket", "ComplianceBucket", "R2Writer", "Redis", "UploadSettings"],
+    // Lists both buckets whole, one batched Redis read per 1000 objects.
+    timeout: "15 minutes",
+  },
   "process-media": {
     handler: "functions/process-media.handler",
     queue: "MediaQueue",

@@ -32,6 +32,7 @@ describe("handler bundles", () => {
         "usage",
         "set-quota",
         "sweeper",
+        "orphan-audit",
         "health",
       ]),
     );

@@ -42,7 +42,7 @@ export class FlowClient {
     private readonly who: { orgId: string; userId: string; token: string },
     retry: Partial<RetryPolicy> = {},
   ) {
-    this.retry = retryPolicy({ retries: 8, minDelayMs: 200, maxDelayMs: 4000, ...retry });
+    this.retry = retryPolicy({ retries: 10, minDelayMs: 200, maxDelayMs: 5000, ...retry });
   }
 
   /** A fetch that records each request's duration and outcome under `kind`. */

@@ -13,7 +13,7 @@ import type { LocalStackRun } from "../support/local-stack.js";
 import { mp4Bytes } from "../support/media.js";
 
 export interface RequestRecord {
-  kind: "presign" | "put" | "consume" | "signed-urls" | "health";
+  kind: "presign" | "put" | "consume" | "signed-urls" | "get";
   ms: number;
   /** HTTP status, or 0 when no answer came (network error or the client's own timeout). */
   status: number;
@@ -61,8 +61,9 @@ export class FlowClient {
     };
   }
 
-  async health(): Promise<number> {
-    const response = await this.timed("health")(`${this.stack.api}/health`);
+  /** A GET of `path` on the API, with no session. */
+  async get(path: string): Promise<number> {
+    const response = await this.timed("get")(`${this.stack.api}${path}`);
     return response.status;
   }
 

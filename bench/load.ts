@@ -1,7 +1,9 @@
 /**
  * `npm run loadtest [-- --quick]`: requests per second and p50/p99 latency of the local stack as
  * `npm start` runs it (a separate process, on loopback only, with a real redis-server), for
- *   - `GET /health`: the ceiling of the local HTTP layer,
+ *   - `GET /no-such-route` (404 from the router, no handler): the ceiling of the local HTTP layer,
+ *   - `GET /health`: locally it also probes the embedded S3 server (an unsigned GET of its root),
+ *     so it measures that probe too,
  *   - presign (one video),
  *   - signed-urls of 10 linked videos (images would need processing first),
  *   - the whole presign → PUT → consume flow (one flow is one "request" here).
@@ -20,7 +22,7 @@ export interface LoadPlan {
   /** Concurrent clients per scenario (the flow uses fewer: each flow is three requests). */
   concurrency: number;
   flowConcurrency: number;
-  scenarios: readonly ("health" | "presign" | "signed-urls-10" | "flow")[];
+  scenarios: readonly ("router-404" | "health" | "presign" | "signed-urls-10" | "flow")[];
 }
 
 export function loadPlan(quick: boolean): LoadPlan {
@@ -29,7 +31,7 @@ export function loadPlan(quick: boolean): LoadPlan {
     durationMs: quick ? 2_000 : 10_000,
     concurrency: quick ? 8 : 16,
     flowConcurrency: quick ? 4 : 8,
-    scenarios: ["health", "presign", "signed-urls-10", "flow"],
+    scenarios: ["router-404", "health", "presign", "signed-urls-10", "flow"],
   };
 }
 
@@ -100,8 +102,10 @@ export async function runLoad(plan: LoadPlan): Promise<Record<string, ScenarioRe
       results[scenario] = await drive(c, plan.durationMs, async (worker) => {
         const client = clients[worker]!;
         switch (scenario) {
+          case "router-404":
+            return (await client.get("/no-such-route")) === 404;
           case "health":
-            return (await client.health()) === 200;
+            return (await client.get("/health")) === 200;
           case "presign":
             return (await client.presignOnly(1024)) === 201;
           case "signed-urls-10":

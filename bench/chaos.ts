@@ -51,6 +51,8 @@ export interface FaultRow {
   /** What the uploaders saw: answers other than success, per request kind. */
   clientsSaw: Record<string, Record<string, number>>;
   longestApiRequestMs: number;
+  /** The longest API request's kind and answer (0: none). */
+  longestApiRequest: { kind: string; status: number };
   boundMs: number;
   recoveredWithoutRestart: boolean | "n/a";
   checks: { objectsIntact: boolean; usedMatchesLinked: boolean; reservedBackToZero: boolean; noOrphans: boolean; withinBound: boolean };
@@ -118,18 +120,22 @@ function startLoad(clients: FlowClient[], consumed: NonNullable<FlowOutcome["con
   };
 }
 
-function summarise(records: RequestRecord[]): { saw: Record<string, Record<string, number>>; longestApiMs: number } {
+function summarise(records: RequestRecord[]): { saw: Record<string, Record<string, number>>; longestApiMs: number; longest: { kind: string; status: number } } {
   const saw: Record<string, Record<string, number>> = {};
   let longestApiMs = 0;
+  let longest = { kind: "none", status: 0 };
   for (const r of records) {
-    if (r.kind !== "put") longestApiMs = Math.max(longestApiMs, r.ms);
+    if (r.kind !== "put" && r.ms > longestApiMs) {
+      longestApiMs = r.ms;
+      longest = { kind: r.kind, status: r.status };
+    }
     const ok = r.status === 200 || r.status === 201;
     if (ok) continue;
     const label = r.status === 0 ? "no answer" : String(r.status);
     saw[r.kind] ??= {};
     saw[r.kind]![label] = (saw[r.kind]![label] ?? 0) + 1;
   }
-  return { saw, longestApiMs: Math.round(longestApiMs) };
+  return { saw, longestApiMs: Math.round(longestApiMs), longest };
 }
 
 async function check(stack: LocalStackRun, consumed: NonNullable<FlowOutcome["consumed"]>[]) {
@@ -194,7 +200,7 @@ export async function runChaos(plan: ChaosPlan, log: (line: string) => void = co
       const recovered = load.flows.completed >= completedAtRecovery + plan.clients;
       await sleep(plan.tailMs);
       await load.stop();
-      const { saw, longestApiMs } = summarise(clients.flatMap((c) => c.records));
+      const { saw, longestApiMs, longest } = summarise(clients.flatMap((c) => c.records));
       const { lost, checks } = await check(stack, consumed);
       const withinBound = longestApiMs <= REQUEST_BOUND_MS;
       if (!withinBound) lost.push(`an API request waited ${longestApiMs} ms (bound ${REQUEST_BOUND_MS} ms)`);
@@ -205,6 +211,7 @@ export async function runChaos(plan: ChaosPlan, log: (line: string) => void = co
         flows: load.flows,
         clientsSaw: saw,
         longestApiRequestMs: longestApiMs,
+        longestApiRequest: longest,
         boundMs: REQUEST_BOUND_MS,
         recoveredWithoutRestart: restartedByUs ? "n/a" : recovered && stack.pid() === stackPid,
         checks: { ...checks, withinBound },
@@ -234,7 +241,7 @@ function printMatrix(rows: FaultRow[]): void {
       .join("; ") || "nothing but success";
   const table = rows.map((row) => [
     row.fault,
-    `${row.flows.completed} ok / ${row.flows.failed} failed / ${row.flows.retries} retries; ${saw(row)}; longest ${row.longestApiRequestMs} ms`,
+    `${row.flows.completed} ok / ${row.flows.failed} failed / ${row.flows.retries} retries; ${saw(row)}; longest ${row.longestApiRequestMs} ms (${row.longestApiRequest.kind} ${row.longestApiRequest.status})`,
     String(row.recoveredWithoutRestart),
     row.lost.length === 0 ? "nothing" : row.lost.join("; "),
   ]);
@@ -244,22 +251,26 @@ function printMatrix(rows: FaultRow[]): void {
 }
 
 if (process.argv[1] === fileURLToPath(import.meta.url)) {
-  const plan = chaosPlan(process.argv.includes("--quick"));
+  const full = chaosPlan(process.argv.includes("--quick"));
+  // `--fault <name>`: one fault only, for investigating it (the results are then not merged).
+  const only = process.argv.indexOf("--fault");
+  const plan = only > 0 ? { ...full, faults: full.faults.filter((f) => f === process.argv[only + 1]) } : full;
   const rows = await runChaos(plan);
   printMatrix(rows);
-  await mergeResults("chaos", {
-    quick: plan.quick,
-    node: process.version,
-    date: new Date().toISOString(),
-    clients: plan.clients,
-    settings: {
-      dependencyTimeoutMs: DEPENDENCY_TIMEOUT_MS,
-      presignTtlSeconds: PRESIGN_TTL_SECONDS,
-      stagingGraceSeconds: STAGING_GRACE_SECONDS,
-      redis: "AOF, appendfsync always",
-    },
-    faults: rows,
-  });
-  console.log(`\nmerged into bench/results.json under "chaos"${plan.quick ? " (--quick)" : ""}`);
+  if (only < 0)
+    await mergeResults("chaos", {
+      quick: plan.quick,
+      node: process.version,
+      date: new Date().toISOString(),
+      clients: plan.clients,
+      settings: {
+        dependencyTimeoutMs: DEPENDENCY_TIMEOUT_MS,
+        presignTtlSeconds: PRESIGN_TTL_SECONDS,
+        stagingGraceSeconds: STAGING_GRACE_SECONDS,
+        redis: "AOF, appendfsync always",
+      },
+      faults: rows,
+    });
+  if (only < 0) console.log(`\nmerged into bench/results.json under "chaos"${plan.quick ? " (--quick)" : ""}`);
   if (rows.some((row) => row.lost.length > 0)) process.exitCode = 1;
 }

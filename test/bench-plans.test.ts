@@ -10,7 +10,7 @@ describe("the load and chaos plans", () => {
       durationMs: 2000,
       concurrency: 8,
       flowConcurrency: 4,
-      scenarios: ["health", "presign", "signed-urls-10", "flow"],
+      scenarios: ["router-404", "health", "presign", "signed-urls-10", "flow"],
     });
   });
 

@@ -87,6 +87,7 @@ export function readLocalEnv(env: Env): LocalEnv {
       publicPutRatePerMinute: "PUBLIC_PUT_RATE_PER_MINUTE",
       scanMaxBytes: "SCAN_MAX_BYTES",
       dependencyTimeoutMs: "DEPENDENCY_TIMEOUT_MS",
+      orphanAuditMaxUnknownPercent: "ORPHAN_AUDIT_MAX_UNKNOWN_PERCENT",
     }),
   };
 }

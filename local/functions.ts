@@ -22,6 +22,7 @@ export const INTERNAL_SUCCESS_STATUS: Readonly<Record<InternalOperationName, 200
   usage: 200,
   "set-quota": 200,
   sweep: 200,
+  "audit-orphans": 200,
 };
 
 export interface LocalSchedule {

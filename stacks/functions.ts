@@ -209,6 +209,17 @@ export const FUNCTIONS = {
     // retries would only repeat the failure against the same backlog.
     asyncRetries: 0,
   },
+  "orphan-audit": {
+    handler: "functions/orphan-audit.handler",
+    internal: true,
+    operation: "audit-orphans",
+    // Daily and report-only: the schedule never deletes (an operator invokes with `{ "delete": true }`).
+    schedule: "rate(1 day)",
+    // Both writers: a delete invoke removes orphans; the scheduled run only lists and reads Redis.
+    links: ["MediaBucket", "ComplianceBucket", "R2MediaWriter", "R2ComplianceWriter", "Redis", "UploadSettings"],
+    // Lists both buckets whole, one batched Redis read per 1000 objects.
+    timeout: "15 minutes",
+  },
   "process-media": {
     handler: "functions/process-media.handler",
     queue: "MediaQueue",

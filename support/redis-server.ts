@@ -1,4 +1,4 @@
-// A real redis-server for the tests, on a free 127.0.0.1 port, with no persistence
+// A real redis-server for the tests, on a free 127.0.0.1 port, with no persistence unless asked (AOF)
 // (`--save "" --appendonly no`) and a temp `--dir`. `stop()` kills it (SIGKILL, like a crash) so a
 // test can check what happens when Redis goes away; `start()` brings it back on the same port.
 //
@@ -63,7 +63,7 @@ async function pingOnce(port: number, timeoutMs = 250): Promise<boolean> {
 }
 
 /** Spawns redis-server and waits until it answers PING. Rejects if it exits or never answers. */
-async function spawnRedis(binary: string, port: number, dir: string): Promise<ServerProcess> {
+async function spawnRedis(binary: string, port: number, dir: string, appendOnly: boolean): Promise<ServerProcess> {
   const args = [
     "--port",
     String(port),
@@ -71,8 +71,8 @@ async function spawnRedis(binary: string, port: number, dir: string): Promise<Se
     HOST,
     "--save",
     "",
-    "--appendonly",
-    "no",
+    // With AOF, fsync every write: a SIGKILLed server comes back with every acknowledged write.
+    ...(appendOnly ? ["--appendonly", "yes", "--appendfsync", "always"] : ["--appendonly", "no"]),
     "--dir",
     dir,
     "--daemonize",
@@ -95,7 +95,9 @@ async function spawnRedis(binary: string, port: number, dir: string): Promise<Se
   });
 }
 
-export async function startRedisServer(): Promise<RedisServer> {
+/** `appendOnly`: persist every write (AOF) in the server's directory, so stop() then start() keeps the data. */
+export async function startRedisServer(options: { appendOnly?: boolean } = {}): Promise<RedisServer> {
+  const appendOnly = options.appendOnly ?? false;
   const binary = findOnPath("redis-server");
   if (!binary) throw new ExecutableNotFoundError(NOT_FOUND_MESSAGE);
 
@@ -103,7 +105,7 @@ export async function startRedisServer(): Promise<RedisServer> {
   let port: number;
   let running: ServerProcess;
   try {
-    ({ port, value: running } = await startOnFreePort((candidate) => spawnRedis(binary, candidate, dir)));
+    ({ port, value: running } = await startOnFreePort((candidate) => spawnRedis(binary, candidate, dir, appendOnly)));
   } catch (error) {
     await removeTempDir(dir);
     throw error;
@@ -127,7 +129,7 @@ export async function startRedisServer(): Promise<RedisServer> {
         let lastError: unknown;
         for (let attempt = 0; attempt < 5; attempt++) {
           try {
-            return await spawnRedis(binary, port, dir);
+            return await spawnRedis(binary, port, dir, appendOnly);
           } catch (error) {
             lastError = error;
             if (error instanceof ExecutableNotFoundError) break;

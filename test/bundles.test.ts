@@ -33,6 +33,7 @@ describe("handler bundles", () => {
         "usage",
         "set-quota",
         "sweeper",
+        "orphan-audit",
         "health",
       ]),
     );

@@ -168,3 +168,16 @@ describe("Redis unreachable", () => {
     expect(consumed).toMatchObject({ uploads: [{ uploadId: upload.uploadId, size: bytes.length }] });
   });
 });
+
+describe("the orphan-audit function", () => {
+  it("a scheduled run only reports; an invoke takes `delete` and refuses anything else with INVALID_REQUEST", async () => {
+    const { handler } = await import("../functions/orphan-audit.js");
+    const { SCHEDULED_EVENT } = await import("../functions/lib/scheduled-event.js");
+
+    const scheduled = await handler(SCHEDULED_EVENT, context);
+    const refused = await handler({ delete: "yes" }, context);
+
+    expect(scheduled).toMatchObject({ deleteRequested: false, deleted: 0, buckets: [{ bucket: "media-h" }, { bucket: "compliance-h" }] });
+    expect(refused).toMatchObject({ error: { code: "INVALID_REQUEST" } });
+  });
+});

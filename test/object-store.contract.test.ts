@@ -101,9 +101,10 @@ async function drain(stream: AsyncIterable<Uint8Array> | null): Promise<Buffer |
   return Buffer.concat(chunks);
 }
 
+/** The pages of a listing, without `lastModified` (its own test checks it). */
 async function listAll(objects: ObjectStore, bucket: string, prefix: string): Promise<{ key: string; size: number }[][]> {
   const pages: { key: string; size: number }[][] = [];
-  for await (const page of objects.list(bucket, prefix)) pages.push(page);
+  for await (const page of objects.list(bucket, prefix)) pages.push(page.map(({ key, size }) => ({ key, size })));
   return pages;
 }
 
@@ -338,6 +339,26 @@ describe.each(ADAPTERS)("object store contract: $name", (adapter) => {
         ],
       ]);
       expect(await listAll(objects, BUCKET, `${uniqueId("empty")}/`)).toEqual([]);
+    });
+
+    it("answers each object's last write time (storage keeps whole seconds), which a rewrite moves", async () => {
+      const prefix = `${uniqueId("modified")}/`;
+      const before = Math.floor(Date.now() / 1000) * 1000;
+      await put(`${prefix}a`, bytesOf("first"));
+      const after = Date.now();
+
+      const listed = [];
+      for await (const page of objects.list(BUCKET, prefix)) listed.push(...page);
+
+      expect(listed).toHaveLength(1);
+      expect(listed[0]!.lastModified).toBeGreaterThanOrEqual(before);
+      expect(listed[0]!.lastModified).toBeLessThanOrEqual(after);
+
+      await new Promise((resolve) => setTimeout(resolve, 1100));
+      await put(`${prefix}a`, bytesOf("second"));
+      const relisted = [];
+      for await (const page of objects.list(BUCKET, prefix)) relisted.push(...page);
+      expect(relisted[0]!.lastModified).toBeGreaterThan(listed[0]!.lastModified);
     });
 
     it("pages more than 1000 objects in pages of 1000", { timeout: 60_000 }, async () => {

@@ -105,6 +105,7 @@ describe("the API document", () => {
       "POST /internal/release": internal,
       "POST /internal/publish": internal,
       "POST /internal/unpublish": internal,
+      "POST /internal/audit-orphans": internal,
       "POST /internal/issue-signature-token": internal,
       "POST /internal/usage": internal,
       "POST /internal/set-quota": internal,

@@ -87,6 +87,23 @@ describe.each(ADAPTERS)("staging store contract: %s", (adapter) => {
     expect(snapshot.uploads.map((u) => u?.uploadId ?? null)).toEqual([null, known.uploadId, null]);
   });
 
+  it("reads upload records in any status, in request order, unknown ids as null; no ids is no records", async () => {
+    const staged = newUpload();
+    const consumed = newUpload();
+    await stage(store, [staged]);
+    await stage(store, [consumed]);
+    expect(await store.commitConsume(commitRequest([consumed]))).toEqual({ ok: true });
+
+    const records = await store.uploadRecords([consumed.uploadId, "unknown", staged.uploadId]);
+
+    expect(records.map((r) => (r ? { uploadId: r.uploadId, status: r.status, key: r.key } : null))).toEqual([
+      { uploadId: consumed.uploadId, status: "consumed", key: consumed.key },
+      null,
+      { uploadId: staged.uploadId, status: "staged", key: staged.key },
+    ]);
+    expect(await store.uploadRecords([])).toEqual([]);
+  });
+
   it("consumes all or nothing: one unknown id leaves the others staged", async () => {
     const orgId = uniqueId("org");
     const good = newUpload({ orgId });

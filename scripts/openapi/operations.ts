@@ -9,6 +9,7 @@
  * function that has no entry here (and any entry whose function is gone).
  */
 
+import { orphanAuditReportSchema, orphanAuditRequestSchema } from "@fitkit/core/audit/orphan-audit";
 import { signedUrlsRequestSchema, signedUrlsResponseSchema } from "@fitkit/core/downloads/signed-urls";
 import type { ErrorCode } from "@fitkit/core/errors";
 import { healthResponseSchema } from "@fitkit/core/health";
@@ -176,6 +177,14 @@ export const OPERATION_DOCS: Readonly<Record<string, OperationDoc>> = {
     description: "What the 5-minute schedule runs: early release of expired URLs, the deadline sweep and the media re-drive. Takes any JSON (`{}`).",
     request: { json: sweepRequestSchema },
     response: sweepResponseSchema,
+    errors: [],
+  },
+  "orphan-audit": {
+    summary: "Audit orphaned objects",
+    description:
+      "Lists both buckets and reports objects with no record of any kind older than the staging lifetime; with `delete`, deletes them (never under records/, never when the circuit breaker trips). The daily schedule only reports.",
+    request: { json: orphanAuditRequestSchema },
+    response: orphanAuditReportSchema,
     errors: [],
   },
 };

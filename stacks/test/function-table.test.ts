@@ -9,7 +9,17 @@ describe("the function table", () => {
   });
 
   it("separates routed from internal functions", () => {
-    expect(INTERNAL_FUNCTION_KEYS).toEqual(["consume", "release", "publish", "unpublish", "issue-signature-token", "usage", "set-quota", "sweeper"]);
+    expect(INTERNAL_FUNCTION_KEYS).toEqual([
+      "consume",
+      "release",
+      "publish",
+      "unpublish",
+      "issue-signature-token",
+      "usage",
+      "set-quota",
+      "sweeper",
+      "orphan-audit",
+    ]);
   });
 
   it("names the internal operations as the contract does (the local stack serves POST /internal/<operation>)", () => {
@@ -22,6 +32,7 @@ describe("the function table", () => {
       "usage",
       "set-quota",
       "sweep",
+      "audit-orphans",
     ]);
   });
 });

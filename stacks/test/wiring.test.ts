@@ -50,6 +50,7 @@ const UPLOAD_SETTINGS = {
   publicPutRatePerMinute: 20,
   scanMaxBytes: 104_857_600,
   dependencyTimeoutMs: 5000,
+  orphanAuditMaxUnknownPercent: 5,
 };
 
 const EXPECTED_ROUTES = {
@@ -72,6 +73,7 @@ const EXPECTED_INVOKERS = {
   "functions/usage.handler": [ADMIN_ROLE],
   "functions/set-quota.handler": [ADMIN_ROLE],
   "functions/sweeper.handler": [ADMIN_ROLE],
+  "functions/orphan-audit.handler": [ADMIN_ROLE],
 };
 
 const EXPECTED_LINKS = {
@@ -98,6 +100,7 @@ const EXPECTED_LINKS = {
   "functions/usage.handler": ["Redis", "UploadSettings"],
   "functions/set-quota.handler": ["Redis", "UploadSettings"],
   "functions/sweeper.handler": ["MediaBucket", "ComplianceBucket", "R2MediaWriter", "R2ComplianceWriter", "Redis", "UploadSettings", "MediaQueue"],
+  "functions/orphan-audit.handler": ["MediaBucket", "ComplianceBucket", "R2MediaWriter", "R2ComplianceWriter", "Redis", "UploadSettings"],
   "functions/health.handler": [],
   "functions/process-media.handler": ["MediaBucket", "R2MediaWriter", "Redis", "UploadSettings"],
 };
@@ -119,10 +122,6 @@ let functions: Map<string, DeployedFunction>;
 let mediaBucketName: string;
 let complianceBucketName: string;
 let publicBucketName: string;
-
-function sweeperSchedule(): RecordedResource {
-  return theOne(app, TYPES.schedule, (s) => s.inputs.target.arn === fn("functions/sweeper.handler").arn);
-}
 
 function scanner(): RecordedResource {
   const found = imageFunctions(app).get("fitkit-uploads-wiring-scanner");
@@ -286,13 +285,17 @@ describe("internal functions", () => {
       usage: "fitkit-uploads-wiring-usage",
       "set-quota": "fitkit-uploads-wiring-set-quota",
       sweep: "fitkit-uploads-wiring-sweeper",
+      "audit-orphans": "fitkit-uploads-wiring-orphan-audit",
     });
   });
 });
 
+/** The schedule that invokes `handler`. */
+const scheduleOf = (handler: string) => theOne(app, TYPES.schedule, (s) => s.inputs.target.arn === fn(handler).arn);
+
 describe("the sweeper", () => {
   it("runs every 5 minutes on a schedule that targets the sweeper function", () => {
-    const schedule = sweeperSchedule();
+    const schedule = scheduleOf("functions/sweeper.handler");
     expect({
       expression: schedule.inputs.scheduleExpression,
       state: schedule.inputs.state,
@@ -302,12 +305,20 @@ describe("the sweeper", () => {
 
   it("is invoked by the schedule with a payload the sweeper recognises as a scheduled run", () => {
     // functions/sweeper.ts fails a scheduled run loudly when `source` is "aws.events".
-    expect(JSON.parse(sweeperSchedule().inputs.target.input)).toMatchObject({ source: "aws.events" });
+    expect(JSON.parse(scheduleOf("functions/sweeper.handler").inputs.target.input)).toMatchObject({ source: "aws.events" });
   });
 
   it("a failed scheduled run is not retried by Lambda (the alarm reports it; the next run is 5 minutes away)", () => {
     const config = theOne(app, TYPES.invokeConfig, (c) => c.inputs.functionName === fn("functions/sweeper.handler").name);
     expect(config.inputs.maximumRetryAttempts).toBe(0);
+  });
+});
+
+describe("the orphan audit", () => {
+  it("runs daily, report-only: its schedule sends the scheduled-run payload, which the handler never lets delete", () => {
+    const schedule = scheduleOf("functions/orphan-audit.handler");
+    expect({ expression: schedule.inputs.scheduleExpression, state: schedule.inputs.state }).toEqual({ expression: "rate(1 day)", state: "ENABLED" });
+    expect(JSON.parse(schedule.inputs.target.input)).toMatchObject({ source: "aws.events" });
   });
 });
 

@@ -5,12 +5,10 @@
  */
 import { createHash } from "node:crypto";
 import * as z from "zod";
-import { OWNER_TYPE_POLICIES, type OwnerType } from "../contract/catalog.js";
-import { DependencyUnavailableError, ForbiddenError, NotFoundError, NotUploadedError, UnsupportedMediaTypeError } from "../errors.js";
+import { NotFoundError, NotUploadedError, UnsupportedMediaTypeError } from "../errors.js";
 import type { MediaVariants } from "../media/media-variants.js";
 import { MAX_SOURCE_BYTES } from "../media/process-media.js";
-import { parseObjectKey, publicRenditionKey } from "../policies/object-keys.js";
-import { safeId } from "../policies/request-fields.js";
+import { publicRenditionKey } from "../policies/object-keys.js";
 import type { ObjectStore } from "../storage/object-store.js";
 import type { PublishedItem, PublishedMedia, Rendition } from "./published-media.js";
 import { DEFAULT_RENDITION_WIDTH, IMMUTABLE_CACHE_CONTROL, renderRenditions } from "./renditions.js";

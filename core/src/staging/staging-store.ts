@@ -100,6 +100,11 @@ export interface ClaimOutcome {
 export interface StagingStore {
   /** Reserves quota, counts the rate limit and writes every record and work-list entry — or nothing. */
   stage(request: StageRequest): Promise<StageOutcome>;
+  /**
+   * The records of these uploads in any status, in request order (null when there is none), in one
+   * round trip: the orphan audit's check that an object still has its upload record.
+   */
+  uploadRecords(uploadIds: string[]): Promise<(StagedUpload | null)[]>;
   /** Reads what consume needs to pre-check, in one round trip. */
   loadForConsume(uploadIds: string[], replayKey: string): Promise<ConsumeSnapshot>;
   /**

@@ -51,6 +51,14 @@ export interface PutObjectInput {
   cacheControl?: string;
 }
 
+/** One entry of a listing. */
+export interface ListedObject {
+  key: string;
+  size: number;
+  /** When storage last wrote the object, in ms since the epoch (S3's `LastModified`, whole seconds on R2/S3). */
+  lastModified: number;
+}
+
 /** A PUT that a condition (ifNoneMatch / ifMatch) refused stored nothing. */
 export type PutOutcome = { ok: true; etag: string } | { ok: false; reason: "precondition_failed" };
 
@@ -66,7 +74,7 @@ export interface ObjectStore {
   /** Server-side copy within a bucket (metadata and checksum kept); null when there is no source. Safe to repeat. */
   copy(bucket: string, fromKey: string, toKey: string): Promise<{ etag: string } | null>;
   /** Every object under `prefix` in key order (UTF-8 bytes, as S3 lists), page by page (up to 1000 a page). */
-  list(bucket: string, prefix: string): AsyncIterable<{ key: string; size: number }[]>;
+  list(bucket: string, prefix: string): AsyncIterable<ListedObject[]>;
   /** Deletes any number of keys, in requests of at most 1000 (S3/R2's DeleteObjects limit). */
   deleteObjects(bucket: string, keys: string[]): Promise<DeleteOutcome>;
 }

@@ -3,7 +3,7 @@
  * use): how a function with one scoped token per bucket still sees one ObjectStore. A bucket with
  * no store (no token) rejects the call like any storage failure would, with the builder's error.
  */
-import type { DeleteOutcome, ObjectStore, PutObjectInput, PutOutcome, StoredObjectInfo } from "@fitkit/core/storage/object-store";
+import type { DeleteOutcome, ListedObject, ObjectStore, PutObjectInput, PutOutcome, StoredObjectInfo } from "@fitkit/core/storage/object-store";
 
 export class PerBucketObjectStore implements ObjectStore {
   readonly #stores = new Map<string, ObjectStore>();
@@ -37,7 +37,7 @@ export class PerBucketObjectStore implements ObjectStore {
   async copy(bucket: string, fromKey: string, toKey: string): Promise<{ etag: string } | null> {
     return this.#for(bucket).copy(bucket, fromKey, toKey);
   }
-  async *list(bucket: string, prefix: string): AsyncIterable<{ key: string; size: number }[]> {
+  async *list(bucket: string, prefix: string): AsyncIterable<ListedObject[]> {
     yield* this.#for(bucket).list(bucket, prefix);
   }
   async deleteObjects(bucket: string, keys: string[]): Promise<DeleteOutcome> {

@@ -5,7 +5,8 @@
  */
 import { createHash } from "node:crypto";
 import { DependencyUnavailableError } from "../../errors.js";
-import type { DeleteOutcome, ObjectStore, PutObjectInput, PutOutcome, ServedHeaders, StoredObjectInfo } from "../../storage/object-store.js";
+import type { DeleteOutcome, ListedObject, ObjectStore, PutObjectInput, PutOutcome, ServedHeaders, StoredObjectInfo } from "../../storage/object-store.js";
+import { type Clock, systemClock } from "../../time/clock.js";
 
 /** One stored object; tests may set `servedHeaders` as an uploader's unsigned headers would. */
 export interface StoredObject {
@@ -15,6 +16,8 @@ export interface StoredObject {
   checksumSha256?: string;
   servedHeaders?: ServedHeaders;
   metadata?: Record<string, string>;
+  /** When it was written (ms); absent = the epoch, as for an object planted with no time. */
+  lastModified?: number;
 }
 
 /** S3/R2 list at most 1000 keys a page. */
@@ -26,6 +29,9 @@ const unquote = (etag: string): string => etag.replace(/^W\//, "").replaceAll('"
 const byUtf8 = (a: string, b: string): number => Buffer.compare(Buffer.from(a, "utf8"), Buffer.from(b, "utf8"));
 
 export class MemoryObjectStore implements ObjectStore {
+  /** `clock` stamps each write's `lastModified`, as storage's own clock does. */
+  constructor(private readonly clock: Clock = systemClock) {}
+
   readonly objects = new Map<string, StoredObject>();
   /** Names of the next calls to fail with DependencyUnavailableError("storage"). */
   readonly failNext = new Set<"head" | "put" | "copy" | "deleteObjects" | "readFirstBytes" | "stream">();
@@ -77,6 +83,7 @@ export class MemoryObjectStore implements ObjectStore {
       contentType: input.contentType,
       etag,
       checksumSha256: input.checksumSha256,
+      lastModified: this.clock.now(),
       // S3 answers metadata names in lower case.
       ...(input.metadata ? { metadata: Object.fromEntries(Object.entries(input.metadata).map(([k, v]) => [k.toLowerCase(), v])) } : {}),
       ...(input.cacheControl ? { servedHeaders: { cacheControl: input.cacheControl } } : {}),
@@ -88,14 +95,14 @@ export class MemoryObjectStore implements ObjectStore {
     this.check("copy");
     const object = this.objects.get(MemoryObjectStore.id(bucket, fromKey));
     if (!object) return null;
-    this.objects.set(MemoryObjectStore.id(bucket, toKey), { ...object });
+    this.objects.set(MemoryObjectStore.id(bucket, toKey), { ...object, lastModified: this.clock.now() });
     return { etag: object.etag };
   }
 
-  async *list(bucket: string, prefix: string): AsyncIterable<{ key: string; size: number }[]> {
+  async *list(bucket: string, prefix: string): AsyncIterable<ListedObject[]> {
     const page = [...this.objects.entries()]
       .filter(([id]) => id.startsWith(`${bucket}/${prefix}`))
-      .map(([id, o]) => ({ key: id.slice(bucket.length + 1), size: o.body.length }))
+      .map(([id, o]) => ({ key: id.slice(bucket.length + 1), size: o.body.length, lastModified: o.lastModified ?? 0 }))
       .sort((a, b) => byUtf8(a.key, b.key));
     for (let i = 0; i < page.length; i += LIST_PAGE_SIZE) yield page.slice(i, i + LIST_PAGE_SIZE);
   }

@@ -226,6 +226,10 @@ export class MemoryStore implements StagingStore, SignatureTokens, QuotaLedger, 
     return { ok: true, now };
   }
 
+  async uploadRecords(uploadIds: string[]): Promise<(StagedUpload | null)[]> {
+    return uploadIds.map((id) => clone(this.uploads.get(id) ?? null));
+  }
+
   async loadForConsume(uploadIds: string[], replayKey: string): Promise<ConsumeSnapshot> {
     const now = this.clock.now();
     return {

@@ -101,6 +101,12 @@ export class RedisStore implements StagingStore, SignatureTokens, QuotaLedger, L
     return reply;
   }
 
+  async uploadRecords(uploadIds: string[]): Promise<(StagedUpload | null)[]> {
+    if (uploadIds.length === 0) return [];
+    const reply = await this.run<string[] | Record<string, never>>(scripts.READ_UPLOADS, uploadIds.map(redisKeys.upload), []);
+    return (Array.isArray(reply) ? reply : []).map(parseUpload);
+  }
+
   async loadForConsume(uploadIds: string[], replayKey: string): Promise<ConsumeSnapshot> {
     const reply = await this.run<{ now: number; replay: string; records: string[] | Record<string, never> }>(
       scripts.LOAD_FOR_CONSUME,

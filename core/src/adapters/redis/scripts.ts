@@ -113,6 +113,16 @@ return cjson.encode({ ok = true, now = now })
 `,
 );
 
+/** KEYS: record×n. The records as stored ('' = none), in order. */
+export const READ_UPLOADS = luaScript(
+  "read_uploads",
+  `
+local records = {}
+for i = 1, #KEYS do records[#records + 1] = redis.call('GET', KEYS[i]) or '' end
+return cjson.encode(records)
+`,
+);
+
 /** KEYS: replay, record…  →  { now, replay ('' = none), records ('' = unknown) } */
 export const LOAD_FOR_CONSUME = luaScript(
   "load_for_consume",

@@ -12,6 +12,7 @@ import {
 import { DependencyUnavailableError } from "../../errors.js";
 import {
   type DeleteOutcome,
+  type ListedObject,
   MAX_KEYS_PER_DELETE,
   type ObjectStore,
   type PutObjectInput,
@@ -137,7 +138,7 @@ export class S3ObjectStore implements ObjectStore {
     }
   }
 
-  async *list(bucket: string, prefix: string): AsyncIterable<{ key: string; size: number }[]> {
+  async *list(bucket: string, prefix: string): AsyncIterable<ListedObject[]> {
     let token: string | undefined;
     do {
       let out: ListObjectsV2CommandOutput;
@@ -147,7 +148,7 @@ export class S3ObjectStore implements ObjectStore {
         throw new DependencyUnavailableError("storage", { cause: error });
       }
       // No empty pages: an empty listing yields nothing, as it does from memory.
-      const page = (out.Contents ?? []).map((o) => ({ key: o.Key ?? "", size: o.Size ?? 0 }));
+      const page = (out.Contents ?? []).map((o) => ({ key: o.Key ?? "", size: o.Size ?? 0, lastModified: o.LastModified?.getTime() ?? 0 }));
       if (page.length > 0) yield page;
       token = out.IsTruncated ? out.NextContinuationToken : undefined;
     } while (token);

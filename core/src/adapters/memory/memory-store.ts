@@ -22,6 +22,7 @@ import type {
   CommitConsumeRequest,
   ConsumeFailureCode,
   ConsumeSnapshot,
+  ExtendOutcome,
   HoldOutcome,
   StageOutcome,
   StageRequest,
@@ -279,6 +280,20 @@ export class MemoryStore implements StagingStore, SignatureTokens, QuotaLedger, 
       this.deadlines.set(uploadId, heldUntil);
     }
     return { ok: true };
+  }
+
+  async extendStaging(uploadId: string, request: { extendSeconds: number; maxLifetimeSeconds: number }): Promise<ExtendOutcome> {
+    const now = this.clock.now();
+    const upload = this.uploads.get(uploadId);
+    if (!upload) return { ok: false, code: "NOT_FOUND" };
+    if (upload.status === "consumed") return { ok: false, code: "ALREADY_CONSUMED" };
+    if (upload.status !== "staged" || now >= upload.deadline) return { ok: false, code: "EXPIRED" };
+    const wanted = Math.min(now + request.extendSeconds * 1000, upload.createdAt + request.maxLifetimeSeconds * 1000);
+    if (wanted > upload.deadline) {
+      upload.deadline = wanted;
+      this.deadlines.set(uploadId, wanted);
+    }
+    return { ok: true, deadline: upload.deadline };
   }
 
   async discardStaged(uploadIds: string[], orgId: string): Promise<void> {

@@ -23,6 +23,7 @@ import type {
   CommitConsumeRequest,
   ConsumeFailureCode,
   ConsumeSnapshot,
+  ExtendOutcome,
   HoldOutcome,
   QuotaLimit,
   StageOutcome,
@@ -152,6 +153,14 @@ export class RedisStore implements StagingStore, SignatureTokens, QuotaLedger, L
     );
     if (reply.ok) return reply;
     return { ok: false, failures: reply.failures.map((f) => ({ uploadId: uploadIds[f.index - 1]!, code: f.code })) };
+  }
+
+  async extendStaging(uploadId: string, request: { extendSeconds: number; maxLifetimeSeconds: number }): Promise<ExtendOutcome> {
+    return this.run<ExtendOutcome>(
+      scripts.EXTEND_STAGING,
+      [redisKeys.deadlines(), redisKeys.upload(uploadId)],
+      [String(request.extendSeconds * 1000), String(request.maxLifetimeSeconds * 1000)],
+    );
   }
 
   async discardStaged(uploadIds: string[], orgId: string): Promise<void> {

@@ -82,6 +82,9 @@ export function readLocalEnv(env: Env): LocalEnv {
       presignRatePerMinute: "PRESIGN_RATE_PER_MINUTE",
       publicPutRatePerMinute: "PUBLIC_PUT_RATE_PER_MINUTE",
       scanMaxBytes: "SCAN_MAX_BYTES",
+      multipartThresholdBytes: "MULTIPART_THRESHOLD_BYTES",
+      multipartPartBytes: "MULTIPART_PART_BYTES",
+      multipartMaxLifetimeSeconds: "MULTIPART_MAX_LIFETIME_SECONDS",
       dependencyTimeoutMs: "DEPENDENCY_TIMEOUT_MS",
     }),
   };

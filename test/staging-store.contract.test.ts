@@ -215,7 +215,7 @@ describe.each(ADAPTERS)("staging store contract: %s", (adapter) => {
     await stage(store, [a!, b!]);
     await store.commitConsume(commitRequest([b!]));
 
-    await store.discardStaged([a!.uploadId, b!.uploadId], orgId);
+    expect(await store.discardStaged([a!.uploadId, b!.uploadId], orgId)).toEqual({ releasedBytes: 10 });
 
     const snapshot = await store.loadForConsume([a!.uploadId, b!.uploadId], uniqueId("r"));
     expect(snapshot.uploads.map((u) => u?.status ?? null)).toEqual([null, "consumed"]);

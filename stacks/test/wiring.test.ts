@@ -42,6 +42,9 @@ const UPLOAD_SETTINGS = {
   presignRatePerMinute: 60,
   publicPutRatePerMinute: 20,
   scanMaxBytes: 104_857_600,
+  multipartThresholdBytes: 67_108_864,
+  multipartPartBytes: 8_388_608,
+  multipartMaxLifetimeSeconds: 86_400,
   dependencyTimeoutMs: 5000,
 };
 
@@ -53,6 +56,10 @@ const EXPECTED_ROUTES = {
   "POST /public/signatures/{token}/uploads": "functions/public-signature-upload-request.handler",
   "POST /public/signatures/{token}/complete": "functions/public-signature-complete.handler",
   "GET /health": "functions/health.handler",
+  "POST /uploads/{uploadId}/parts": "functions/upload-parts.handler",
+  "GET /uploads/{uploadId}/parts": "functions/list-upload-parts.handler",
+  "POST /uploads/{uploadId}/complete": "functions/complete-upload.handler",
+  "DELETE /uploads/{uploadId}": "functions/cancel-upload.handler",
 };
 
 /** Internal handler → the roles that may invoke it (from the stage config below). */
@@ -72,6 +79,10 @@ const EXPECTED_LINKS = {
   "functions/public-signature-upload-request.handler": ["ComplianceBucket", "R2Writer", "Redis", "UploadSettings"],
   "functions/public-signature-complete.handler": ["ComplianceBucket", "R2Writer", "Redis", "Clamd", "UploadSettings"],
   "functions/upload-policy.handler": ["Clerk"],
+  "functions/upload-parts.handler": ["R2Writer", "Redis", "Clerk", "UploadSettings"],
+  "functions/list-upload-parts.handler": ["R2Writer", "Redis", "Clerk", "UploadSettings"],
+  "functions/complete-upload.handler": ["R2Writer", "Redis", "Clerk", "UploadSettings"],
+  "functions/cancel-upload.handler": ["R2Writer", "Redis", "Clerk", "UploadSettings"],
   "functions/consume.handler": ["MediaBucket", "ComplianceBucket", "R2Writer", "Redis", "Clamd", "UploadSettings", "MediaQueue"],
   "functions/release.handler": ["MediaBucket", "ComplianceBucket", "R2Writer", "Redis", "UploadSettings"],
   "functions/issue-signature-token.handler": ["Redis", "UploadSettings"],
@@ -182,7 +193,7 @@ describe("HTTP routes", () => {
   it("the API's CORS allows the stage's app origins only, and exposes the headers the client reads (date, retry-after)", () => {
     expect(theOne(app, TYPES.api).inputs.corsConfiguration).toEqual({
       allowOrigins: APP_ORIGINS,
-      allowMethods: ["GET", "POST", "PUT"],
+      allowMethods: ["GET", "POST", "PUT", "DELETE"],
       allowHeaders: ["authorization", "content-type"],
       exposeHeaders: ["date", "retry-after"],
       maxAge: 3600,
@@ -361,7 +372,7 @@ describe("buckets", () => {
       id: "abort-incomplete-multipart-uploads",
       enabled: true,
       conditions: { prefix: "" },
-      abortMultipartUploadsTransition: { condition: { type: "Age", maxAge: 86_400 } },
+      abortMultipartUploadsTransition: { condition: { type: "Age", maxAge: 7 * 86_400 } },
     };
     expect(theOne(app, TYPES.r2Lifecycle, (l) => l.inputs.bucketName === mediaBucketName).inputs.rules).toEqual([abort]);
     expect(theOne(app, TYPES.r2Lifecycle, (l) => l.inputs.bucketName === complianceBucketName).inputs.rules).toEqual([

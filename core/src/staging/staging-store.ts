@@ -122,8 +122,11 @@ export interface StagingStore {
    * ALREADY_CONSUMED) unless the upload is staged and before its deadline, by store time.
    */
   extendStaging(uploadId: string, request: { extendSeconds: number; maxLifetimeSeconds: number }): Promise<ExtendOutcome>;
-  /** Removes staged uploads that consume rejected (their objects are already deleted) and gives back their quota. */
-  discardStaged(uploadIds: string[], orgId: string): Promise<void>;
+  /**
+   * Removes staged uploads (consume rejected them, or their uploader cancelled) and gives back their
+   * quota; others (consumed, claimed, unknown) are left alone. Answers the bytes given back.
+   */
+  discardStaged(uploadIds: string[], orgId: string): Promise<{ releasedBytes: number }>;
   /**
    * Claims up to `limit` uploads whose deadline (or expired lease) has passed by store time: marks
    * them claimed and pushes their work-list entry to now + lease, so a crashed run's claims come

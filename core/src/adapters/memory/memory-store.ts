@@ -296,16 +296,19 @@ export class MemoryStore implements StagingStore, SignatureTokens, QuotaLedger, 
     return { ok: true, deadline: upload.deadline };
   }
 
-  async discardStaged(uploadIds: string[], orgId: string): Promise<void> {
+  async discardStaged(uploadIds: string[], orgId: string): Promise<{ releasedBytes: number }> {
     const counters = this.counters(orgId);
+    let releasedBytes = 0;
     for (const uploadId of uploadIds) {
       const upload = this.uploads.get(uploadId);
       if (upload?.status !== "staged") continue;
       counters.reserved = Math.max(0, counters.reserved - upload.size);
+      releasedBytes += upload.size;
       this.releaseInFlight(counters, upload);
       this.uploads.delete(uploadId);
       this.deadlines.delete(uploadId);
     }
+    return { releasedBytes };
   }
 
   async claimExpired(request: { limit: number; leaseSeconds: number }): Promise<ClaimOutcome> {

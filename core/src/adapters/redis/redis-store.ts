@@ -163,9 +163,14 @@ export class RedisStore implements StagingStore, SignatureTokens, QuotaLedger, L
     );
   }
 
-  async discardStaged(uploadIds: string[], orgId: string): Promise<void> {
-    if (uploadIds.length === 0) return;
-    await this.run(scripts.DISCARD_STAGED, [redisKeys.deadlines(), redisKeys.quota(orgId), ...uploadIds.map(redisKeys.upload)], []);
+  async discardStaged(uploadIds: string[], orgId: string): Promise<{ releasedBytes: number }> {
+    if (uploadIds.length === 0) return { releasedBytes: 0 };
+    const reply = await this.run<{ released: number }>(
+      scripts.DISCARD_STAGED,
+      [redisKeys.deadlines(), redisKeys.quota(orgId), ...uploadIds.map(redisKeys.upload)],
+      [],
+    );
+    return { releasedBytes: reply.released };
   }
 
   async claimExpired(request: { limit: number; leaseSeconds: number }): Promise<ClaimOutcome> {

@@ -178,7 +178,7 @@ async function main() {
             ).uploads,
           );
         }
-        await Promise.all(uploads.map((u) => fetch(u.url, { method: "PUT", headers: u.headers, body: png as BodyInit })));
+        await Promise.all(uploads.map((u) => (u.mode === "single" ? fetch(u.url, { method: "PUT", headers: u.headers, body: png as BodyInit }) : undefined)));
         driver.reset();
         const start = performance.now();
         await consume(

@@ -151,6 +151,8 @@ export function createApiClient(options: ApiClientOptions): ApiClient {
           size: file.size,
           ...(file.fileName ? { fileName: file.fileName.slice(0, 255) } : {}),
           ...(file.sha256 ? { sha256: file.sha256 } : {}),
+          // This uploader sends single PUTs only, so it asks for one whatever the size.
+          multipart: false,
         })),
         idempotencyKey,
       },

@@ -3,6 +3,7 @@ import { presign, presignRequestSchema } from "@fitkit/core/staging/presign";
 import { uploadSettings } from "./lib/deps/settings.js";
 import { mediaWriterSigner } from "./lib/deps/signer.js";
 import { stagingStore } from "./lib/deps/staging-store.js";
+import { objectStore } from "./lib/deps/storage.js";
 import { authenticatedJsonRoute } from "./lib/http.js";
 import { readBucket } from "./lib/resources.js";
 
@@ -12,6 +13,7 @@ export const handler = authenticatedJsonRoute(presignRequestSchema, async (ident
     {
       store: await stagingStore(),
       signer: mediaWriterSigner(),
+      objects: objectStore(),
       settings: uploadSettings(),
       mediaBucket: readBucket("MediaBucket"),
     },

@@ -1,6 +1,8 @@
 // An embedded S3-compatible server for the local stack and the tests: @20minutes/s3rver, patched
 // (patches/@20minutes+s3rver+4.0.4.patch) so it checks SigV4 like R2 does and honours
-// `If-None-Match: *` / `If-Match` on PUT; and, when asked, refusing writes to locked keys as R2's
+// `If-None-Match: *` / `If-Match` on PUT, implements R2's multipart API (ListParts, Abort,
+// ListMultipartUploads; Complete checks parts, order, sizes and ETags; a part must be exactly its
+// Content-Length); and, when asked, refusing writes to locked keys as R2's
 // bucket lock does (`retentionLocks`, done in the child).
 //
 // It runs in a forked child (local/embedded-s3-child.mjs) so that it gets

@@ -66,7 +66,8 @@ export function createApi(args: { links: Record<LinkName, LinkTarget>; queues: Q
     },
     cors: {
       allowOrigins: [...config.appOrigins],
-      allowMethods: ["GET", "POST", "PUT"],
+      // DELETE: a browser cancels its own upload (DELETE /uploads/{uploadId}).
+      allowMethods: ["GET", "POST", "PUT", "DELETE"],
       allowHeaders: ["authorization", "content-type"],
       // Not CORS-safelisted, so hidden from a cross-origin script unless exposed: the client reads
       // `date` to correct its clock skew and `retry-after` to back off on 429/503.

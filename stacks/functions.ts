@@ -102,6 +102,30 @@ export const FUNCTIONS = {
   presign: {
     handler: "functions/presign.handler",
     route: "POST /uploads",
+    // The media writer also begins multipart uploads of large videos (CreateMultipartUpload).
+    links: ["MediaBucket", "R2MediaWriter", "Redis", "Clerk", "UploadSettings"],
+  },
+  "upload-parts": {
+    handler: "functions/upload-parts.handler",
+    route: "POST /uploads/{uploadId}/parts",
+    // Signs UploadPart URLs (no storage call) and moves the upload's deadline in Redis.
+    links: ["MediaBucket", "R2MediaWriter", "Redis", "Clerk", "UploadSettings"],
+  },
+  "list-upload-parts": {
+    handler: "functions/list-upload-parts.handler",
+    route: "GET /uploads/{uploadId}/parts",
+    links: ["MediaBucket", "R2MediaWriter", "Redis", "Clerk", "UploadSettings"],
+  },
+  "complete-upload": {
+    handler: "functions/complete-upload.handler",
+    route: "POST /uploads/{uploadId}/complete",
+    // ListParts + CompleteMultipartUpload: R2 assembles up to 500 MiB server-side.
+    links: ["MediaBucket", "R2MediaWriter", "Redis", "Clerk", "UploadSettings"],
+    timeout: "60 seconds",
+  },
+  "cancel-upload": {
+    handler: "functions/cancel-upload.handler",
+    route: "DELETE /uploads/{uploadId}",
     links: ["MediaBucket", "R2MediaWriter", "Redis", "Clerk", "UploadSettings"],
   },
   "signed-get": {

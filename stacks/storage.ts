@@ -16,7 +16,11 @@ import { INCOMING_PREFIX, RECORDS_PREFIX } from "@fitkit/core/policies/object-ke
 import { publicReadCorsRule, uploadCorsRule } from "./cors.js";
 import type { PublicMediaDomain } from "./stage-config.js";
 
-export const ABORT_MULTIPART_AFTER_SECONDS = 24 * 60 * 60;
+/**
+ * The backstop for multipart uploads nobody completed: well past their longest life in the app
+ * (`multipartMaxLifetimeSeconds`, 24 h by default, after which the sweeper aborts them).
+ */
+export const ABORT_MULTIPART_AFTER_SECONDS = 7 * 24 * 60 * 60;
 
 /**
  * 7 years counted in days including the leap days any 7-year span can hold (at most 2), so no

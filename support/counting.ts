@@ -48,4 +48,16 @@ export class CountingObjectStore implements ObjectStore {
     if (failure) return Promise.reject(failure);
     return this.inner.deleteObjects(bucket, keys);
   }
+  createMultipart(bucket: string, key: string, contentType: string) {
+    return this.inner.createMultipart(bucket, key, contentType);
+  }
+  listParts(bucket: string, key: string, storageUploadId: string) {
+    return this.inner.listParts(bucket, key, storageUploadId);
+  }
+  completeMultipart(bucket: string, key: string, storageUploadId: string, parts: { partNumber: number; etag: string }[]) {
+    return this.inner.completeMultipart(bucket, key, storageUploadId, parts);
+  }
+  abortMultipart(bucket: string, key: string, storageUploadId: string) {
+    return this.inner.abortMultipart(bucket, key, storageUploadId);
+  }
 }

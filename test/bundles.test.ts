@@ -1,6 +1,7 @@
 /**
- * Cold starts: each handler is bundled on its own, and the handlers that only sign (presign,
- * signed-get) carry no S3 client — checked in the real esbuild output, not assumed.
+ * Cold starts: each handler is bundled on its own, and the handlers that only sign (signed-get,
+ * upload-parts) carry no S3 client — checked in the real esbuild output, not assumed. presign
+ * carries it since it begins multipart uploads, but still signs without the SDK presigner.
  */
 import { execFile } from "node:child_process";
 import { mkdir, mkdtemp, readFile, rm, symlink } from "node:fs/promises";
@@ -39,11 +40,15 @@ describe("handler bundles", () => {
     );
   });
 
-  it.each(["presign", "signed-get"])("%s signs without the S3 client or the SDK presigner", async (name) => {
+  it.each(["signed-get", "upload-parts"])("%s signs without the S3 client or the SDK presigner", async (name) => {
     const code = await source(name);
     expect(code).not.toContain("S3Client");
     expect(code).not.toContain("getSignedUrl");
     expect(code).not.toContain("PutObjectCommand");
+  });
+
+  it("presign signs without the SDK presigner", async () => {
+    expect(await source("presign")).not.toContain("getSignedUrl");
   });
 
   it("the storage handlers do carry the S3 client (the check above can fail)", async () => {

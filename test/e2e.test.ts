@@ -51,6 +51,7 @@ describe("the staged upload over HTTP", () => {
     expect(upload).toEqual({
       uploadId: expect.stringMatching(/^[0-9a-f]{32}$/),
       key: `${who.orgId}/progress_photo/${who.userId}/${upload.uploadId}.png`,
+      mode: "single",
       method: "PUT",
       url: expect.stringContaining(`${stack.s3}/${stack.buckets.media}/`),
       headers: { "content-type": "image/png", "content-length": String(bytes.length), "if-none-match": "*" },

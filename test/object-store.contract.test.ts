@@ -9,7 +9,7 @@ import { createHash } from "node:crypto";
 import { mkdtemp } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { PutObjectCommand } from "@aws-sdk/client-s3";
+import { PutObjectCommand, UploadPartCommand } from "@aws-sdk/client-s3";
 import { MemoryObjectStore } from "@fitkit/core/adapters/memory/memory-object-store";
 import { createS3Client } from "@fitkit/core/adapters/s3/s3-client";
 import { S3ObjectStore } from "@fitkit/core/adapters/s3/s3-object-store";
@@ -35,7 +35,13 @@ interface ObjectStoreAdapter {
   name: string;
   /** R2 keeps a PUT's SHA-256 and answers it on HEAD; the embedded server keeps none. */
   keepsChecksums: boolean;
-  open(): Promise<{ objects: ObjectStore; plantUnsigned(upload: UnsignedUpload): Promise<void>; close(): Promise<void> }>;
+  open(): Promise<{
+    objects: ObjectStore;
+    plantUnsigned(upload: UnsignedUpload): Promise<void>;
+    /** What a client's presigned UploadPart does; answers the part's etag. */
+    uploadPart(bucket: string, key: string, storageUploadId: string, partNumber: number, body: Uint8Array): Promise<string>;
+    close(): Promise<void>;
+  }>;
 }
 
 const ADAPTERS: ObjectStoreAdapter[] = [
@@ -54,6 +60,11 @@ const ADAPTERS: ObjectStoreAdapter[] = [
             servedHeaders: u.servedHeaders,
             metadata: u.metadata,
           });
+        },
+        uploadPart: async (bucket, key, storageUploadId, partNumber, body) => {
+          const etag = objects.uploadPart(bucket, key, storageUploadId, partNumber, body);
+          if (!etag) throw new Error("NoSuchUpload");
+          return etag;
         },
         close: async () => undefined,
       };
@@ -84,6 +95,10 @@ const ADAPTERS: ObjectStoreAdapter[] = [
             }),
           );
         },
+        uploadPart: async (bucket, key, storageUploadId, partNumber, body) => {
+          const out = await client.send(new UploadPartCommand({ Bucket: bucket, Key: key, UploadId: storageUploadId, PartNumber: partNumber, Body: body }));
+          return out.ETag!;
+        },
         close: () => s3.close(),
       };
     },
@@ -112,8 +127,9 @@ describe.each(ADAPTERS)("object store contract: $name", (adapter) => {
   let objects: ObjectStore;
   let plantUnsigned: (upload: UnsignedUpload) => Promise<void>;
   let close: () => Promise<void>;
+  let uploadPart: (bucket: string, key: string, storageUploadId: string, partNumber: number, body: Uint8Array) => Promise<string>;
   beforeAll(async () => {
-    ({ objects, plantUnsigned, close } = await adapter.open());
+    ({ objects, plantUnsigned, uploadPart, close } = await adapter.open());
   });
   afterAll(() => close?.());
 
@@ -405,6 +421,88 @@ describe.each(ADAPTERS)("object store contract: $name", (adapter) => {
 
       expect(outcome).toEqual({ deleted: keys, failed: [] });
       expect(await Promise.all(stored.map((key) => objects.head(BUCKET, key)))).toEqual(stored.map(() => null));
+    });
+  });
+
+  describe("multipart uploads", () => {
+    const MIB = 1024 * 1024;
+    const filled = (size: number, byte: number) => new Uint8Array(size).fill(byte);
+
+    it("assembles the listed parts into the object with the upload's type; the upload is gone afterwards", async () => {
+      const key = uniqueId("mp/ok");
+      const { storageUploadId } = await objects.createMultipart(BUCKET, key, "video/mp4");
+      const first = filled(5 * MIB, 1);
+      const last = filled(10, 2);
+      const etags = [await uploadPart(BUCKET, key, storageUploadId, 1, first), await uploadPart(BUCKET, key, storageUploadId, 2, last)];
+
+      expect(await objects.listParts(BUCKET, key, storageUploadId)).toEqual([
+        { partNumber: 1, size: 5 * MIB, etag: etags[0] },
+        { partNumber: 2, size: 10, etag: etags[1] },
+      ]);
+      const outcome = await objects.completeMultipart(BUCKET, key, storageUploadId, [
+        { partNumber: 1, etag: etags[0]! },
+        { partNumber: 2, etag: etags[1]! },
+      ]);
+
+      expect(outcome.ok).toBe(true);
+      const info = await objects.head(BUCKET, key);
+      expect({ size: info?.size, contentType: info?.contentType }).toEqual({ size: 5 * MIB + 10, contentType: "video/mp4" });
+      expect(await objects.listParts(BUCKET, key, storageUploadId)).toBeNull();
+      expect(await objects.completeMultipart(BUCKET, key, storageUploadId, [{ partNumber: 1, etag: etags[0]! }])).toEqual({
+        ok: false,
+        reason: "no_such_upload",
+      });
+    });
+
+    it("refuses to complete with a part missing, and keeps the upload", async () => {
+      const key = uniqueId("mp/missing");
+      const { storageUploadId } = await objects.createMultipart(BUCKET, key, "video/mp4");
+      const etag = await uploadPart(BUCKET, key, storageUploadId, 1, filled(5 * MIB, 3));
+
+      const outcome = await objects.completeMultipart(BUCKET, key, storageUploadId, [
+        { partNumber: 1, etag },
+        { partNumber: 2, etag },
+      ]);
+
+      expect(outcome).toEqual({ ok: false, reason: "invalid_part" });
+      expect(await objects.head(BUCKET, key)).toBeNull();
+      expect(await objects.listParts(BUCKET, key, storageUploadId)).toHaveLength(1);
+    });
+
+    it("refuses non-trailing parts of different sizes (R2's rule)", async () => {
+      const key = uniqueId("mp/uneven");
+      const { storageUploadId } = await objects.createMultipart(BUCKET, key, "video/mp4");
+      const sizes = [5 * MIB, 5 * MIB + 1, 3];
+      const etags: string[] = [];
+      for (const [i, size] of sizes.entries()) etags.push(await uploadPart(BUCKET, key, storageUploadId, i + 1, filled(size, i)));
+
+      const outcome = await objects.completeMultipart(
+        BUCKET,
+        key,
+        storageUploadId,
+        etags.map((etag, i) => ({ partNumber: i + 1, etag })),
+      );
+
+      expect(outcome).toEqual({ ok: false, reason: "invalid_part" });
+    });
+
+    it("abort discards the upload; a second abort answers false", async () => {
+      const key = uniqueId("mp/abort");
+      const { storageUploadId } = await objects.createMultipart(BUCKET, key, "video/mp4");
+      await uploadPart(BUCKET, key, storageUploadId, 1, filled(10, 4));
+
+      expect(await objects.abortMultipart(BUCKET, key, storageUploadId)).toBe(true);
+      expect(await objects.listParts(BUCKET, key, storageUploadId)).toBeNull();
+      expect(await objects.abortMultipart(BUCKET, key, storageUploadId)).toBe(false);
+      expect(await objects.head(BUCKET, key)).toBeNull();
+    });
+
+    it("an upload id answers only for its own key", async () => {
+      const key = uniqueId("mp/bound");
+      const { storageUploadId } = await objects.createMultipart(BUCKET, key, "video/mp4");
+
+      expect(await objects.listParts(BUCKET, `${key}-other`, storageUploadId)).toBeNull();
+      expect(await objects.abortMultipart(BUCKET, `${key}-other`, storageUploadId)).toBe(false);
     });
   });
 });

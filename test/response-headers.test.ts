@@ -21,6 +21,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { type EmbeddedS3, startEmbeddedS3 } from "../local/embedded-s3.js";
 import { pngImage } from "../support/media.js";
 import { uniqueId } from "./support/fixtures.js";
+import { singlePut } from "./support/http.js";
 
 const MEDIA = "media-headers";
 const COMPLIANCE = "compliance-headers";
@@ -52,7 +53,8 @@ async function uploadWith(identity: Identity, extra: Record<string, string>) {
     ownerType: "progress_photo",
     files: [{ contentType: "image/png", size: bytes.length }],
   });
-  const put = await fetch(presigned!.url, { method: "PUT", headers: { ...presigned!.headers, ...extra }, body: new Uint8Array(bytes) });
+  const single = singlePut(presigned);
+  const put = await fetch(single.url, { method: "PUT", headers: { ...single.headers, ...extra }, body: new Uint8Array(bytes) });
   expect(put.status, await put.text()).toBe(200);
   return presigned!;
 }

@@ -232,7 +232,7 @@ describe.each(ADAPTERS)("staging store contract: %s", (adapter) => {
     await stage(store, [a!, b!]);
     await store.commitConsume(commitRequest([b!]));
 
-    await store.discardStaged([a!.uploadId, b!.uploadId], orgId);
+    expect(await store.discardStaged([a!.uploadId, b!.uploadId], orgId)).toEqual({ releasedBytes: 10 });
 
     const snapshot = await store.loadForConsume([a!.uploadId, b!.uploadId], uniqueId("r"));
     expect(snapshot.uploads.map((u) => u?.status ?? null)).toEqual([null, "consumed"]);
@@ -327,6 +327,62 @@ describe.each(ADAPTERS)("staging store contract: %s", (adapter) => {
     await store.claimExpired({ limit: 1000, leaseSeconds: 60 });
 
     expect(await store.holdForPromotion([upload.uploadId], 60)).toEqual({ ok: false, failures: [{ uploadId: upload.uploadId, code: "EXPIRED" }] });
+  });
+
+  describe("extending a staged upload's deadline (multipart part signing)", () => {
+    it("moves the deadline to now + extend, and the sweeper does not claim it at the old deadline", async () => {
+      const orgId = uniqueId("org");
+      const upload = newUpload({ orgId });
+      await stage(store, [upload], 1);
+
+      const outcome = await store.extendStaging(upload.uploadId, { extendSeconds: 60, maxLifetimeSeconds: 3600 });
+      await sleep(1100);
+
+      const [after] = (await store.loadForConsume([upload.uploadId], uniqueId("r"))).uploads;
+      expect(outcome).toEqual({ ok: true, deadline: after!.deadline });
+      expect(after!.deadline).toBeGreaterThanOrEqual(after!.createdAt + 60_000);
+      const claim = await store.claimExpired({ limit: 1000, leaseSeconds: 60 });
+      expect(claim.claimed.filter((u) => u.orgId === orgId)).toEqual([]);
+    });
+
+    it("never moves the deadline past createdAt + the maximum lifetime, nor back", async () => {
+      const [capped, later] = [newUpload(), newUpload()];
+      const { now } = await stage(store, [capped!], 10);
+      await stage(store, [later!], 600);
+
+      expect(await store.extendStaging(capped!.uploadId, { extendSeconds: 3600, maxLifetimeSeconds: 120 })).toEqual({
+        ok: true,
+        deadline: now + 120_000,
+      });
+      const [before] = (await store.loadForConsume([later!.uploadId], uniqueId("r"))).uploads;
+      expect(await store.extendStaging(later!.uploadId, { extendSeconds: 60, maxLifetimeSeconds: 3600 })).toEqual({
+        ok: true,
+        deadline: before!.deadline,
+      });
+    });
+
+    it("refuses unknown, consumed and expired uploads", async () => {
+      const orgId = uniqueId("org");
+      const [linked, late] = [newUpload({ orgId }), newUpload({ orgId })];
+      await stage(store, [linked!]);
+      await stage(store, [late!], 1);
+      await store.commitConsume(commitRequest([linked!]));
+      await sleep(1100);
+      const request = { extendSeconds: 60, maxLifetimeSeconds: 3600 };
+
+      expect(await store.extendStaging("missing", request)).toEqual({ ok: false, code: "NOT_FOUND" });
+      expect(await store.extendStaging(linked!.uploadId, request)).toEqual({ ok: false, code: "ALREADY_CONSUMED" });
+      expect(await store.extendStaging(late!.uploadId, request)).toEqual({ ok: false, code: "EXPIRED" });
+    });
+  });
+
+  it("keeps a multipart upload's storage upload id and part plan on the record", async () => {
+    const upload = { ...newUpload({ size: 12_000 }), multipart: { storageUploadId: "abc~/+=", partSize: 5000, partCount: 3 } };
+    await stage(store, [upload]);
+
+    const [after] = (await store.loadForConsume([upload.uploadId], uniqueId("r"))).uploads;
+
+    expect(after?.multipart).toEqual(upload.multipart);
   });
 
   describe("presign idempotency: the reply stored by the stage step", () => {

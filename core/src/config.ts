@@ -36,6 +36,12 @@ export const configSchemas = {
       presignRatePerMinute: positiveInt.default(60),
       publicPutRatePerMinute: positiveInt.default(20),
       scanMaxBytes: positiveInt.default(104_857_600),
+      /** Files larger than this are uploaded in parts (R2 multipart); smaller videos only when the client asks. */
+      multipartThresholdBytes: positiveInt.default(67_108_864),
+      /** Preferred part size of a multipart upload (R2: at least 5 MiB; grown when a file would need over 10 000 parts). */
+      multipartPartBytes: positiveInt.min(5_242_880, "must be ≥ 5242880 (R2's minimum part size)").default(8_388_608),
+      /** Signing parts keeps a multipart upload staged, but never longer than this after its presign. */
+      multipartMaxLifetimeSeconds: positiveInt.default(86_400),
       /**
        * The longest one storage or Redis call may wait (connect, request, idle socket) before it
        * fails with DependencyUnavailableError (503). S3 makes at most two attempts, so a stalled

@@ -28,8 +28,13 @@ const SECURITY_HEADERS = {
 };
 
 export function json(statusCode: number, body: unknown, headers: Record<string, string> = {}): HttpResult {
+  // 204 No Content carries no body (a DELETE's reply)
+  if (statusCode === 204) return { statusCode, headers: { ...SECURITY_HEADERS, ...headers } };
   return { statusCode, headers: { ...SECURITY_HEADERS, ...headers }, body: JSON.stringify(body) };
 }
+
+/** A path parameter as the route's pattern captured it ("" when absent: the use-case's schema refuses it). */
+export const pathParameter = (event: HttpEvent, name: string): string => event.pathParameters?.[name] ?? "";
 
 /** Raw request body bytes (API Gateway v2 base64-encodes binary bodies). */
 export function bodyBytes(event: HttpEvent): Buffer {
@@ -79,14 +84,14 @@ export const jsonBody = <S extends z.ZodType>(schema: S): MiddlewareObj<HttpEven
 /** An authenticated JSON route: auth → body → `handle` → JSON reply. */
 export function authenticatedJsonRoute<S extends z.ZodType>(
   schema: S,
-  handle: (identity: Identity, body: z.output<S>) => Promise<{ status: number; body: unknown }>,
+  handle: (identity: Identity, body: z.output<S>, event: HttpEvent) => Promise<{ status: number; body: unknown }>,
 ): (event: HttpEvent, context: Context) => Promise<HttpResult> {
   const route = middy<HttpEvent, HttpResult, Error, RouteContext<z.output<S>>>(TIME_LIMIT)
     .use(errorResponse())
     .use(clerkAuth())
     .use(jsonBody(schema))
-    .handler(async (_event, context) => {
-      const reply = await handle(context.caller, context.body);
+    .handler(async (event, context) => {
+      const reply = await handle(context.caller, context.body, event);
       return json(reply.status, reply.body);
     });
   // The route context (caller, body) is filled in by the middlewares above.
@@ -95,13 +100,13 @@ export function authenticatedJsonRoute<S extends z.ZodType>(
 
 /** An authenticated route without a body (GET): auth → `handle` → JSON reply. */
 export function authenticatedRoute(
-  handle: (identity: Identity) => Promise<{ status: number; body: unknown }>,
+  handle: (identity: Identity, event: HttpEvent) => Promise<{ status: number; body: unknown }>,
 ): (event: HttpEvent, context: Context) => Promise<HttpResult> {
   const route = middy<HttpEvent, HttpResult, Error, RouteContext<unknown>>(TIME_LIMIT)
     .use(errorResponse())
     .use(clerkAuth())
-    .handler(async (_event, context) => {
-      const reply = await handle(context.caller);
+    .handler(async (event, context) => {
+      const reply = await handle(context.caller, event);
       return json(reply.status, reply.body);
     });
   return (event, context) => withLogContext(context, () => route(event, context as RouteContext<unknown>));

@@ -13,6 +13,9 @@ import { orphanAuditReportSchema, orphanAuditRequestSchema } from "@fitkit/core/
 import { signedUrlsRequestSchema, signedUrlsResponseSchema } from "@fitkit/core/downloads/signed-urls";
 import type { ErrorCode } from "@fitkit/core/errors";
 import { healthResponseSchema } from "@fitkit/core/health";
+import { completeMultipartRequestSchema, completeMultipartResponseSchema } from "@fitkit/core/multipart/complete";
+import { listPartsResponseSchema } from "@fitkit/core/multipart/list-parts";
+import { signPartsRequestSchema, signPartsResponseSchema } from "@fitkit/core/multipart/sign-parts";
 import { callerPolicySchema } from "@fitkit/core/policies/caller-policy";
 import { OWNER_TYPE_POLICIES } from "@fitkit/core/policies/owner-types";
 import { publishRequestSchema, publishResponseSchema, unpublishRequestSchema, unpublishResponseSchema } from "@fitkit/core/publishing/publish";
@@ -23,7 +26,7 @@ import { completeSignatureUploadSchema, requestSignatureUploadSchema } from "@fi
 import { issueSignatureTokenResponseSchema, issueSignatureTokenSchema } from "@fitkit/core/signatures/issue-signature-token";
 import { storedSignatureSchema } from "@fitkit/core/signatures/public-signature-upload";
 import { consumeRequestSchema, consumeResponseSchema } from "@fitkit/core/staging/consume";
-import { presignedUploadSchema, presignRequestSchema, presignResponseSchema } from "@fitkit/core/staging/presign";
+import { presignedPutUploadSchema, presignedUploadSchema, presignRequestSchema, presignResponseSchema } from "@fitkit/core/staging/presign";
 import { sweepRequestSchema, sweepResponseSchema } from "@fitkit/core/staging/sweep";
 import type { z } from "zod";
 
@@ -56,6 +59,8 @@ export const SHARED_SCHEMAS: Readonly<Record<string, z.ZodType>> = {
 };
 
 const TOKEN = "The signing link's secret (from `issue-signature-token`).";
+const UPLOAD_ID = "The upload's id (32 hex digits), from presign.";
+const OWN_UPLOAD_ERRORS: readonly ErrorCode[] = ["NOT_FOUND", "ALREADY_CONSUMED", "EXPIRED"];
 const TOKEN_ERRORS: readonly ErrorCode[] = ["NOT_FOUND", "EXPIRED", "TOKEN_USED", "RATE_LIMITED"];
 
 export const OPERATION_DOCS: Readonly<Record<string, OperationDoc>> = {
@@ -85,6 +90,46 @@ export const OPERATION_DOCS: Readonly<Record<string, OperationDoc>> = {
     successStatus: 200,
     errors: [],
   },
+  "upload-parts": {
+    summary: "Sign upload parts",
+    description:
+      "Presigned UploadPart URLs for parts of a multipart upload, each signing its part's exact length; moves the staging deadline forward up to the maximum lifetime. Only the uploader may ask.",
+    tag: "uploads",
+    request: { json: signPartsRequestSchema },
+    response: signPartsResponseSchema,
+    successStatus: 201,
+    errors: OWN_UPLOAD_ERRORS,
+    pathParameters: { uploadId: UPLOAD_ID },
+  },
+  "list-upload-parts": {
+    summary: "List uploaded parts",
+    description: "The parts storage already holds (ListParts), so a client that restarted resumes without re-sending them.",
+    tag: "uploads",
+    response: listPartsResponseSchema,
+    successStatus: 200,
+    errors: OWN_UPLOAD_ERRORS,
+    pathParameters: { uploadId: UPLOAD_ID },
+  },
+  "complete-upload": {
+    summary: "Complete a multipart upload",
+    description: "Checks that every planned part is stored with its planned size and assembles the object (CompleteMultipartUpload).",
+    tag: "uploads",
+    request: { json: completeMultipartRequestSchema },
+    response: completeMultipartResponseSchema,
+    successStatus: 200,
+    errors: [...OWN_UPLOAD_ERRORS, "NOT_UPLOADED"],
+    pathParameters: { uploadId: UPLOAD_ID },
+  },
+  "cancel-upload": {
+    summary: "Cancel an upload",
+    description:
+      "The uploader cancels a staged upload before consume: its object is deleted or its multipart upload aborted, and the reservation given back at once.",
+    tag: "uploads",
+    response: null,
+    successStatus: 204,
+    errors: OWN_UPLOAD_ERRORS,
+    pathParameters: { uploadId: UPLOAD_ID },
+  },
   "public-signature-put": {
     summary: "Upload a signature",
     description: "The signature's bytes as the body (at most 4 MiB); checked, scanned and stored, and the token is burnt.",
@@ -100,7 +145,7 @@ export const OPERATION_DOCS: Readonly<Record<string, OperationDoc>> = {
     description: "A presigned PUT for a signature too large for the API; the latest request replaces the token's pending upload.",
     tag: "signatures",
     request: { json: requestSignatureUploadSchema },
-    response: presignedUploadSchema,
+    response: presignedPutUploadSchema,
     successStatus: 201,
     errors: [...TOKEN_ERRORS, "QUOTA_EXCEEDED", "TOO_LARGE", "UNSUPPORTED_MEDIA_TYPE"],
     pathParameters: { token: TOKEN },

@@ -30,14 +30,18 @@ beforeAll(async () => {
 });
 
 describe("sst.config.ts on a development stage", () => {
-  it("deploys the seven routes", () => {
+  it("deploys the eleven routes", () => {
     expect(Object.keys(routeTable(app)).sort()).toEqual([
+      "DELETE /uploads/{uploadId}",
       "GET /health",
       "GET /uploads/policy",
+      "GET /uploads/{uploadId}/parts",
       "POST /public/signatures/{token}/complete",
       "POST /public/signatures/{token}/uploads",
       "POST /uploads",
       "POST /uploads/signed-urls",
+      "POST /uploads/{uploadId}/complete",
+      "POST /uploads/{uploadId}/parts",
       "PUT /public/signatures/{token}",
     ]);
   });

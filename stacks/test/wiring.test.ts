@@ -49,6 +49,9 @@ const UPLOAD_SETTINGS = {
   presignRatePerMinute: 60,
   publicPutRatePerMinute: 20,
   scanMaxBytes: 104_857_600,
+  multipartThresholdBytes: 67_108_864,
+  multipartPartBytes: 8_388_608,
+  multipartMaxLifetimeSeconds: 86_400,
   dependencyTimeoutMs: 5000,
   orphanAuditMaxUnknownPercent: 5,
 };
@@ -61,6 +64,10 @@ const EXPECTED_ROUTES = {
   "POST /public/signatures/{token}/uploads": "functions/public-signature-upload-request.handler",
   "POST /public/signatures/{token}/complete": "functions/public-signature-complete.handler",
   "GET /health": "functions/health.handler",
+  "POST /uploads/{uploadId}/parts": "functions/upload-parts.handler",
+  "GET /uploads/{uploadId}/parts": "functions/list-upload-parts.handler",
+  "POST /uploads/{uploadId}/complete": "functions/complete-upload.handler",
+  "DELETE /uploads/{uploadId}": "functions/cancel-upload.handler",
 };
 
 /** Internal handler → the roles that may invoke it (from the stage config below). */
@@ -96,6 +103,10 @@ const EXPECTED_LINKS = {
   "functions/release.handler": ["MediaBucket", "ComplianceBucket", "R2MediaWriter", "R2ComplianceWriter", "Redis", "UploadSettings", "PublicMedia"],
   "functions/publish.handler": ["MediaBucket", "R2Reader", "Redis", "PublicMedia", "UploadSettings"],
   "functions/unpublish.handler": ["Redis", "PublicMedia", "UploadSettings"],
+  "functions/upload-parts.handler": ["MediaBucket", "R2MediaWriter", "Redis", "Clerk", "UploadSettings"],
+  "functions/list-upload-parts.handler": ["MediaBucket", "R2MediaWriter", "Redis", "Clerk", "UploadSettings"],
+  "functions/complete-upload.handler": ["MediaBucket", "R2MediaWriter", "Redis", "Clerk", "UploadSettings"],
+  "functions/cancel-upload.handler": ["MediaBucket", "R2MediaWriter", "Redis", "Clerk", "UploadSettings"],
   "functions/issue-signature-token.handler": ["Redis", "UploadSettings"],
   "functions/usage.handler": ["Redis", "UploadSettings"],
   "functions/set-quota.handler": ["Redis", "UploadSettings"],
@@ -247,7 +258,7 @@ describe("HTTP routes", () => {
   it("the API's CORS allows the stage's app origins only, and exposes the headers the client reads (date, retry-after)", () => {
     expect(theOne(app, TYPES.api).inputs.corsConfiguration).toEqual({
       allowOrigins: APP_ORIGINS,
-      allowMethods: ["GET", "POST", "PUT"],
+      allowMethods: ["GET", "POST", "PUT", "DELETE"],
       allowHeaders: ["authorization", "content-type"],
       exposeHeaders: ["date", "retry-after"],
       maxAge: 3600,
@@ -489,7 +500,7 @@ describe("buckets", () => {
       id: "abort-incomplete-multipart-uploads",
       enabled: true,
       conditions: { prefix: "" },
-      abortMultipartUploadsTransition: { condition: { type: "Age", maxAge: 86_400 } },
+      abortMultipartUploadsTransition: { condition: { type: "Age", maxAge: 7 * 86_400 } },
     };
     expect(theOne(app, TYPES.r2Lifecycle, (l) => l.inputs.bucketName === mediaBucketName).inputs.rules).toEqual([abort]);
     expect(theOne(app, TYPES.r2Lifecycle, (l) => l.inputs.bucketName === complianceBucketName).inputs.rules).toEqual([

@@ -11,6 +11,7 @@ const realSigner = new FastUrlSigner({ endpoint: "https://acct.r2.cloudflarestor
 class CountingSigner implements UrlSigner {
   gets: PresignGetInput[] = [];
   presignPut = realSigner.presignPut.bind(realSigner);
+  presignUploadPart = realSigner.presignUploadPart.bind(realSigner);
   presignGet(input: PresignGetInput) {
     this.gets.push(input);
     return realSigner.presignGet(input);

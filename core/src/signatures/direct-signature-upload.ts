@@ -28,7 +28,7 @@ import { incomingComplianceKey } from "../policies/object-keys.js";
 import { maxBytesFor } from "../policies/owner-types.js";
 import { safeId, sha256Base64 } from "../policies/request-fields.js";
 import type { Scanner, ScanVerdict } from "../scanning/scanner.js";
-import type { PresignedUpload } from "../staging/presign.js";
+import type { PresignedPutUpload } from "../staging/presign.js";
 import type { StagingStore } from "../staging/staging-store.js";
 import type { ObjectStore } from "../storage/object-store.js";
 import type { UrlSigner } from "../storage/url-signer.js";
@@ -88,7 +88,7 @@ export async function requestSignatureUpload(
   deps: RequestSignatureUploadDeps,
   caller: PublicCaller,
   body: RequestSignatureUploadBody,
-): Promise<PresignedUpload> {
+): Promise<PresignedPutUpload> {
   const log = deps.log ?? silentLog;
   const { contentType, size } = body;
   const maxBytes = maxBytesFor("form_signature", contentType);

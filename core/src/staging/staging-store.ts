@@ -85,6 +85,8 @@ export type CommitConsumeOutcome =
   | { ok: false; replay: StoredConsume }
   | { ok: false; failures: { uploadId: string; code: ConsumeFailureCode }[] };
 
+export type ExtendOutcome = { ok: true; deadline: number } | { ok: false; code: ConsumeFailureCode };
+
 export type HoldOutcome = { ok: true } | { ok: false; failures: { uploadId: string; code: ConsumeFailureCode }[] };
 
 export interface ClaimOutcome {
@@ -119,8 +121,17 @@ export interface StagingStore {
    * long as the hold outlasts the copy and the commit.
    */
   holdForPromotion(uploadIds: string[], holdSeconds: number): Promise<HoldOutcome>;
-  /** Removes staged uploads that consume rejected (their objects are already deleted) and gives back their quota. */
-  discardStaged(uploadIds: string[], orgId: string): Promise<void>;
+  /**
+   * Moves a staged upload's deadline (and work-list entry) to now + `extendSeconds`, but never past
+   * createdAt + `maxLifetimeSeconds` and never earlier than it is. Refused (NOT_FOUND, EXPIRED,
+   * ALREADY_CONSUMED) unless the upload is staged and before its deadline, by store time.
+   */
+  extendStaging(uploadId: string, request: { extendSeconds: number; maxLifetimeSeconds: number }): Promise<ExtendOutcome>;
+  /**
+   * Removes staged uploads (consume rejected them, or their uploader cancelled) and gives back their
+   * quota; others (consumed, claimed, unknown) are left alone. Answers the bytes given back.
+   */
+  discardStaged(uploadIds: string[], orgId: string): Promise<{ releasedBytes: number }>;
   /**
    * Claims up to `limit` uploads whose deadline (or expired lease) has passed by store time: marks
    * them claimed and pushes their work-list entry to now + lease, so a crashed run's claims come

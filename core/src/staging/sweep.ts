@@ -6,7 +6,7 @@
  * none are abandoned — their reservation given back now rather than at the deadline.
  *
  * Deadline sweep: uploads past their deadline that were never consumed are claimed atomically,
- * their objects deleted, and only then — for the keys storage confirmed — their records dropped and
+ * their multipart uploads aborted and their objects deleted, and only then — for the keys storage confirmed — their records dropped and
  * their reserved bytes given back. A crash between claim and finalise leaves the lease to run out
  * and the next run retries; deleting an object that is already gone is success.
  */
@@ -35,7 +35,7 @@ export const URL_CHECK_CONCURRENCY = 16;
 
 export interface SweepDeps {
   store: Pick<StagingStore, "claimExpired" | "finaliseSwept" | "claimUrlExpired" | "settleUrlExpired">;
-  objects: Pick<ObjectStore, "deleteObjects" | "head">;
+  objects: Pick<ObjectStore, "deleteObjects" | "head" | "abortMultipart">;
   /** The compliance bucket: only its `incoming/` prefix may ever be swept. */
   complianceBucket: string;
   /** Time left in this invocation (Lambda's getRemainingTimeInMillis); unbounded when absent. */
@@ -115,11 +115,14 @@ export async function sweep(deps: SweepDeps): Promise<SweepReport> {
     report.urlRemaining = claim.remaining;
     if (claim.claimed.length === 0) break;
     const found = await mapBounded(claim.claimed, URL_CHECK_CONCURRENCY, (u) =>
-      deps.objects.head(u.bucket, u.key).then(
-        (info) => (info ? "present" : "missing"),
-        // Unknown: the lease runs out and a later run asks again.
-        () => "unknown",
-      ),
+      // A multipart upload has no URL of its own (its parts' URLs move its deadline): the deadline sweep handles it.
+      u.multipart
+        ? Promise.resolve("present")
+        : deps.objects.head(u.bucket, u.key).then(
+            (info) => (info ? "present" : "missing"),
+            // Unknown: the lease runs out and a later run asks again.
+            () => "unknown",
+          ),
     );
     const missing = claim.claimed.filter((_, i) => found[i] === "missing");
     const present = claim.claimed.filter((_, i) => found[i] === "present").map((u) => u.uploadId);
@@ -138,8 +141,20 @@ export async function sweep(deps: SweepDeps): Promise<SweepReport> {
     if (claim.claimed.length === 0) break;
     report.claimed += claim.claimed.length;
 
-    const deletable = claim.claimed.filter((u) => mayDelete(u, deps.complianceBucket));
-    fail(claim.claimed.length - deletable.length, "ProtectedKey");
+    const allowed = claim.claimed.filter((u) => mayDelete(u, deps.complianceBucket));
+    fail(claim.claimed.length - allowed.length, "ProtectedKey");
+    // An abandoned multipart upload's parts go first (already gone is success); its key is deleted
+    // too, in case it was completed but never consumed.
+    const aborted = await mapBounded(allowed, URL_CHECK_CONCURRENCY, (u) =>
+      u.multipart
+        ? deps.objects.abortMultipart(u.bucket, u.key, u.multipart.storageUploadId).then(
+            () => true,
+            () => false,
+          )
+        : Promise.resolve(true),
+    );
+    const deletable = allowed.filter((_, i) => aborted[i]);
+    fail(allowed.length - deletable.length, "AbortFailed");
     const gone: StagedUpload[] = [];
     for (const bucket of new Set(deletable.map((u) => u.bucket))) {
       const inBucket = deletable.filter((u) => u.bucket === bucket);

@@ -62,6 +62,24 @@ export interface ListedObject {
 /** A PUT that a condition (ifNoneMatch / ifMatch) refused stored nothing. */
 export type PutOutcome = { ok: true; etag: string } | { ok: false; reason: "precondition_failed" };
 
+/** R2's multipart rules: every part but the last of one size, at least 5 MiB; at most 10 000 parts. */
+export const MIN_PART_BYTES = 5 * 1024 * 1024;
+export const MAX_PARTS = 10_000;
+
+/** A part storage holds for a multipart upload in progress. */
+export interface StoredPart {
+  partNumber: number;
+  size: number;
+  /** As storage answers it (quoted). */
+  etag: string;
+}
+
+/**
+ * "no_such_upload": completed, aborted or never begun. "invalid_part": a listed part is missing,
+ * its etag differs, or the sizes break R2's rules — nothing was written.
+ */
+export type CompleteMultipartOutcome = { ok: true; etag: string } | { ok: false; reason: "no_such_upload" | "invalid_part" };
+
 export interface ObjectStore {
   /** Size, type and etag of an object, or null when there is none. */
   head(bucket: string, key: string): Promise<StoredObjectInfo | null>;
@@ -77,4 +95,12 @@ export interface ObjectStore {
   list(bucket: string, prefix: string): AsyncIterable<ListedObject[]>;
   /** Deletes any number of keys, in requests of at most 1000 (S3/R2's DeleteObjects limit). */
   deleteObjects(bucket: string, keys: string[]): Promise<DeleteOutcome>;
+  /** Begins a multipart upload of `key` (CreateMultipartUpload); the object will have `contentType`. */
+  createMultipart(bucket: string, key: string, contentType: string): Promise<{ storageUploadId: string }>;
+  /** The parts stored so far, ascending; null when the upload does not exist (completed, aborted, never begun). */
+  listParts(bucket: string, key: string, storageUploadId: string): Promise<StoredPart[] | null>;
+  /** Assembles the listed parts (ascending) into the object; the upload is gone afterwards. */
+  completeMultipart(bucket: string, key: string, storageUploadId: string, parts: { partNumber: number; etag: string }[]): Promise<CompleteMultipartOutcome>;
+  /** Discards the upload and its parts; false when it did not exist (any more). Safe to repeat. */
+  abortMultipart(bucket: string, key: string, storageUploadId: string): Promise<boolean>;
 }

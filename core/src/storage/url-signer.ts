@@ -31,6 +31,19 @@ export interface PresignGetInput {
   signingDate?: Date;
 }
 
+export interface PresignUploadPartInput {
+  bucket: string;
+  key: string;
+  /** Storage's multipart upload id (CreateMultipartUpload). */
+  storageUploadId: string;
+  /** 1..10 000. */
+  partNumber: number;
+  /** Exact byte count of this part; signed, so storage rejects a part of another length. */
+  contentLength: number;
+  expiresInSeconds: number;
+  signingDate?: Date;
+}
+
 export interface PresignedPut {
   url: string;
   /** Headers the client must send exactly (lower-case names). */
@@ -40,6 +53,8 @@ export interface PresignedPut {
 export interface UrlSigner {
   presignPut(input: PresignPutInput): Promise<PresignedPut>;
   presignGet(input: PresignGetInput): Promise<string>;
+  /** An UploadPart URL (PUT) that signs the part's exact `content-length`. */
+  presignUploadPart(input: PresignUploadPartInput): Promise<PresignedPut>;
 }
 
 /** Connection settings shared by every S3/R2 adapter. */

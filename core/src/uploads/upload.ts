@@ -15,6 +15,12 @@ export const newUploadId = (): string => randomBytes(16).toString("hex");
  */
 export type UploadStatus = "staged" | "abandoned" | "claimed" | "consumed" | "swept";
 
+export interface MultipartPlan {
+  storageUploadId: string;
+  partSize: number;
+  partCount: number;
+}
+
 /** What is staged for each upload. */
 export interface NewUpload {
   uploadId: string;
@@ -28,6 +34,11 @@ export interface NewUpload {
   size: number;
   sha256?: string;
   fileName?: string;
+  /**
+   * A multipart upload (large video): storage's upload id (CreateMultipartUpload, made at presign)
+   * and the part plan — every part `partSize` bytes but the last. Absent for a single PUT.
+   */
+  multipart?: MultipartPlan;
   /** Free-form, server-made metadata (e.g. form and submission of a signature). */
   meta?: Record<string, string>;
 }

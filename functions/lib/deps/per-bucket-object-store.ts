@@ -3,7 +3,16 @@
  * use): how a function with one scoped token per bucket still sees one ObjectStore. A bucket with
  * no store (no token) rejects the call like any storage failure would, with the builder's error.
  */
-import type { DeleteOutcome, ListedObject, ObjectStore, PutObjectInput, PutOutcome, StoredObjectInfo } from "@fitkit/core/storage/object-store";
+import type {
+  CompleteMultipartOutcome,
+  DeleteOutcome,
+  ListedObject,
+  ObjectStore,
+  PutObjectInput,
+  PutOutcome,
+  StoredObjectInfo,
+  StoredPart,
+} from "@fitkit/core/storage/object-store";
 
 export class PerBucketObjectStore implements ObjectStore {
   readonly #stores = new Map<string, ObjectStore>();
@@ -42,5 +51,22 @@ export class PerBucketObjectStore implements ObjectStore {
   }
   async deleteObjects(bucket: string, keys: string[]): Promise<DeleteOutcome> {
     return this.#for(bucket).deleteObjects(bucket, keys);
+  }
+  async createMultipart(bucket: string, key: string, contentType: string): Promise<{ storageUploadId: string }> {
+    return this.#for(bucket).createMultipart(bucket, key, contentType);
+  }
+  async listParts(bucket: string, key: string, storageUploadId: string): Promise<StoredPart[] | null> {
+    return this.#for(bucket).listParts(bucket, key, storageUploadId);
+  }
+  async completeMultipart(
+    bucket: string,
+    key: string,
+    storageUploadId: string,
+    parts: { partNumber: number; etag: string }[],
+  ): Promise<CompleteMultipartOutcome> {
+    return this.#for(bucket).completeMultipart(bucket, key, storageUploadId, parts);
+  }
+  async abortMultipart(bucket: string, key: string, storageUploadId: string): Promise<boolean> {
+    return this.#for(bucket).abortMultipart(bucket, key, storageUploadId);
   }
 }

@@ -3,9 +3,20 @@
  * suite runs it beside the S3 adapter on a real server); `failNext` makes the next call fail like
  * storage down.
  */
-import { createHash } from "node:crypto";
+import { createHash, randomBytes } from "node:crypto";
 import { DependencyUnavailableError } from "../../errors.js";
-import type { DeleteOutcome, ListedObject, ObjectStore, PutObjectInput, PutOutcome, ServedHeaders, StoredObjectInfo } from "../../storage/object-store.js";
+import {
+  type CompleteMultipartOutcome,
+  type DeleteOutcome,
+  type ListedObject,
+  MIN_PART_BYTES,
+  type ObjectStore,
+  type PutObjectInput,
+  type PutOutcome,
+  type ServedHeaders,
+  type StoredObjectInfo,
+  type StoredPart,
+} from "../../storage/object-store.js";
 import { type Clock, systemClock } from "../../time/clock.js";
 
 /** One stored object; tests may set `servedHeaders` as an uploader's unsigned headers would. */
@@ -23,16 +34,27 @@ export interface StoredObject {
 /** S3/R2 list at most 1000 keys a page. */
 const LIST_PAGE_SIZE = 1000;
 
+const md5Etag = (body: Uint8Array): string => `"${createHash("md5").update(body).digest("hex")}"`;
+
 const unquote = (etag: string): string => etag.replace(/^W\//, "").replaceAll('"', "");
 
 /** S3 orders keys by their UTF-8 bytes (JavaScript's default sort uses UTF-16 code units). */
 const byUtf8 = (a: string, b: string): number => Buffer.compare(Buffer.from(a, "utf8"), Buffer.from(b, "utf8"));
+
+interface MultipartInProgress {
+  bucket: string;
+  key: string;
+  contentType: string;
+  parts: Map<number, { body: Uint8Array; etag: string }>;
+}
 
 export class MemoryObjectStore implements ObjectStore {
   /** `clock` stamps each write's `lastModified`, as storage's own clock does. */
   constructor(private readonly clock: Clock = systemClock) {}
 
   readonly objects = new Map<string, StoredObject>();
+  /** Multipart uploads in progress, by storage upload id. */
+  readonly multipartUploads = new Map<string, MultipartInProgress>();
   /** Names of the next calls to fail with DependencyUnavailableError("storage"). */
   readonly failNext = new Set<"head" | "put" | "copy" | "deleteObjects" | "readFirstBytes" | "stream">();
 
@@ -41,6 +63,62 @@ export class MemoryObjectStore implements ObjectStore {
   }
 
   private static id = (bucket: string, key: string) => `${bucket}/${key}`;
+
+  async createMultipart(bucket: string, key: string, contentType: string): Promise<{ storageUploadId: string }> {
+    const storageUploadId = randomBytes(16).toString("hex");
+    this.multipartUploads.set(storageUploadId, { bucket, key, contentType, parts: new Map() });
+    return { storageUploadId };
+  }
+
+  /** What a presigned UploadPart does (the port has no such method: clients send parts to storage themselves). */
+  uploadPart(bucket: string, key: string, storageUploadId: string, partNumber: number, body: Uint8Array): string | null {
+    const upload = this.upload(bucket, key, storageUploadId);
+    if (!upload) return null;
+    const etag = md5Etag(body);
+    upload.parts.set(partNumber, { body, etag });
+    return etag;
+  }
+
+  private upload(bucket: string, key: string, storageUploadId: string): MultipartInProgress | null {
+    const upload = this.multipartUploads.get(storageUploadId);
+    return upload && upload.bucket === bucket && upload.key === key ? upload : null;
+  }
+
+  async listParts(bucket: string, key: string, storageUploadId: string): Promise<StoredPart[] | null> {
+    const upload = this.upload(bucket, key, storageUploadId);
+    if (!upload) return null;
+    return [...upload.parts.entries()].sort((a, b) => a[0] - b[0]).map(([partNumber, part]) => ({ partNumber, size: part.body.length, etag: part.etag }));
+  }
+
+  async completeMultipart(
+    bucket: string,
+    key: string,
+    storageUploadId: string,
+    parts: { partNumber: number; etag: string }[],
+  ): Promise<CompleteMultipartOutcome> {
+    const upload = this.upload(bucket, key, storageUploadId);
+    if (!upload) return { ok: false, reason: "no_such_upload" };
+    const found = parts.map((part) => upload.parts.get(part.partNumber));
+    const valid = parts.every((part, i) => {
+      const stored = found[i];
+      if (!stored || unquote(stored.etag) !== unquote(part.etag)) return false;
+      if (i > 0 && part.partNumber <= parts[i - 1]!.partNumber) return false;
+      const last = i === parts.length - 1;
+      return last || (stored.body.length >= MIN_PART_BYTES && stored.body.length === found[0]!.body.length);
+    });
+    if (!valid || parts.length === 0) return { ok: false, reason: "invalid_part" };
+    const body = Buffer.concat(found.map((part) => part!.body));
+    const etag = md5Etag(body);
+    this.objects.set(MemoryObjectStore.id(bucket, key), { body, contentType: upload.contentType, etag });
+    this.multipartUploads.delete(storageUploadId);
+    return { ok: true, etag };
+  }
+
+  async abortMultipart(bucket: string, key: string, storageUploadId: string): Promise<boolean> {
+    if (!this.upload(bucket, key, storageUploadId)) return false;
+    this.multipartUploads.delete(storageUploadId);
+    return true;
+  }
 
   async head(bucket: string, key: string): Promise<StoredObjectInfo | null> {
     this.check("head");

@@ -23,6 +23,7 @@ import type {
   CommitConsumeRequest,
   ConsumeFailureCode,
   ConsumeSnapshot,
+  ExtendOutcome,
   HoldOutcome,
   StageOutcome,
   StageRequest,
@@ -294,16 +295,33 @@ export class MemoryStore implements StagingStore, SignatureTokens, QuotaLedger, 
     return { ok: true };
   }
 
-  async discardStaged(uploadIds: string[], orgId: string): Promise<void> {
+  async extendStaging(uploadId: string, request: { extendSeconds: number; maxLifetimeSeconds: number }): Promise<ExtendOutcome> {
+    const now = this.clock.now();
+    const upload = this.uploads.get(uploadId);
+    if (!upload) return { ok: false, code: "NOT_FOUND" };
+    if (upload.status === "consumed") return { ok: false, code: "ALREADY_CONSUMED" };
+    if (upload.status !== "staged" || now >= upload.deadline) return { ok: false, code: "EXPIRED" };
+    const wanted = Math.min(now + request.extendSeconds * 1000, upload.createdAt + request.maxLifetimeSeconds * 1000);
+    if (wanted > upload.deadline) {
+      upload.deadline = wanted;
+      this.deadlines.set(uploadId, wanted);
+    }
+    return { ok: true, deadline: upload.deadline };
+  }
+
+  async discardStaged(uploadIds: string[], orgId: string): Promise<{ releasedBytes: number }> {
     const counters = this.counters(orgId);
+    let releasedBytes = 0;
     for (const uploadId of uploadIds) {
       const upload = this.uploads.get(uploadId);
       if (upload?.status !== "staged") continue;
       counters.reserved = Math.max(0, counters.reserved - upload.size);
+      releasedBytes += upload.size;
       this.releaseInFlight(counters, upload);
       this.uploads.delete(uploadId);
       this.deadlines.delete(uploadId);
     }
+    return { releasedBytes };
   }
 
   async claimExpired(request: { limit: number; leaseSeconds: number }): Promise<ClaimOutcome> {

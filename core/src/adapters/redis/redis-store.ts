@@ -24,6 +24,7 @@ import type {
   CommitConsumeRequest,
   ConsumeFailureCode,
   ConsumeSnapshot,
+  ExtendOutcome,
   HoldOutcome,
   QuotaLimit,
   StageOutcome,
@@ -161,9 +162,22 @@ export class RedisStore implements StagingStore, SignatureTokens, QuotaLedger, L
     return { ok: false, failures: reply.failures.map((f) => ({ uploadId: uploadIds[f.index - 1]!, code: f.code })) };
   }
 
-  async discardStaged(uploadIds: string[], orgId: string): Promise<void> {
-    if (uploadIds.length === 0) return;
-    await this.run(scripts.DISCARD_STAGED, [redisKeys.deadlines(), redisKeys.quota(orgId), ...uploadIds.map(redisKeys.upload)], []);
+  async extendStaging(uploadId: string, request: { extendSeconds: number; maxLifetimeSeconds: number }): Promise<ExtendOutcome> {
+    return this.run<ExtendOutcome>(
+      scripts.EXTEND_STAGING,
+      [redisKeys.deadlines(), redisKeys.upload(uploadId)],
+      [String(request.extendSeconds * 1000), String(request.maxLifetimeSeconds * 1000)],
+    );
+  }
+
+  async discardStaged(uploadIds: string[], orgId: string): Promise<{ releasedBytes: number }> {
+    if (uploadIds.length === 0) return { releasedBytes: 0 };
+    const reply = await this.run<{ released: number }>(
+      scripts.DISCARD_STAGED,
+      [redisKeys.deadlines(), redisKeys.quota(orgId), ...uploadIds.map(redisKeys.upload)],
+      [],
+    );
+    return { releasedBytes: reply.released };
   }
 
   async claimExpired(request: { limit: number; leaseSeconds: number }): Promise<ClaimOutcome> {

@@ -547,6 +547,28 @@ return cjson.encode({ ok = true })
 );
 
 /**
+ * KEYS: deadlines, record  ARGV: extendMs, maxLifetimeMs
+ * Moves a staged upload's deadline forward to min(now + extend, createdAt + maxLifetime), never back.
+ */
+export const EXTEND_STAGING = luaScript(
+  "extend_staging",
+  `${NOW}
+local raw = redis.call('GET', KEYS[2])
+if not raw then return cjson.encode({ ok = false, code = 'NOT_FOUND' }) end
+local r = cjson.decode(raw)
+if r.status == 'consumed' then return cjson.encode({ ok = false, code = 'ALREADY_CONSUMED' }) end
+if r.status ~= 'staged' or now >= r.deadline then return cjson.encode({ ok = false, code = 'EXPIRED' }) end
+local wanted = math.min(now + tonumber(ARGV[1]), r.createdAt + tonumber(ARGV[2]))
+if wanted > r.deadline then
+  r.deadline = wanted
+  redis.call('SET', KEYS[2], cjson.encode(r))
+  redis.call('ZADD', KEYS[1], wanted, r.uploadId)
+end
+return cjson.encode({ ok = true, deadline = r.deadline })
+`,
+);
+
+/**
  * KEYS: linked, quota  ARGV: orgId, mediaJson, variantBytes
  * Records a processing outcome on the link once; the variants' bytes join used in the same step.
  */

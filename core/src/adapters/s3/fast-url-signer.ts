@@ -29,7 +29,7 @@
  * `X-Amz-Signature` inserted in sorted position (after `X-Amz-Expires`).
  */
 import { createHash, createHmac } from "node:crypto";
-import type { PresignedPut, PresignGetInput, PresignPutInput, S3ConnectionSettings, UrlSigner } from "../../storage/url-signer.js";
+import type { PresignedPut, PresignGetInput, PresignPutInput, PresignUploadPartInput, S3ConnectionSettings, UrlSigner } from "../../storage/url-signer.js";
 import type { SignedPutHeader } from "./signed-put-headers.js";
 
 /** SigV4 presigned URLs may live at most one week. */
@@ -84,6 +84,19 @@ export function validatePutInput(input: PresignPutInput): void {
   }
   if (input.checksumSha256 !== undefined && !BASE64_SHA256.test(input.checksumSha256)) {
     throw new RangeError("checksumSha256 must be the base64 of a 32-byte SHA-256 digest");
+  }
+}
+
+export function validateUploadPartInput(input: PresignUploadPartInput): void {
+  validatePresignInput(input);
+  if (!Number.isSafeInteger(input.partNumber) || input.partNumber < 1 || input.partNumber > 10_000) {
+    throw new RangeError(`partNumber must be an integer in 1..10000, got ${input.partNumber}`);
+  }
+  if (!Number.isSafeInteger(input.contentLength) || input.contentLength < 0) {
+    throw new RangeError(`contentLength must be a non-negative integer, got ${input.contentLength}`);
+  }
+  if (typeof input.storageUploadId !== "string" || input.storageUploadId === "" || !isWellFormed(input.storageUploadId)) {
+    throw new RangeError("storageUploadId must be a non-empty, well-formed string");
   }
 }
 
@@ -235,6 +248,15 @@ export class FastUrlSigner implements UrlSigner {
     }
     queryTail += "&x-id=GetObject";
     return this.#sign("GET", input, queryTail, this.#canonicalHostLine, "host");
+  }
+
+  async presignUploadPart(input: PresignUploadPartInput): Promise<PresignedPut> {
+    validateUploadPartInput(input);
+    const queryTail =
+      `&X-Amz-SignedHeaders=content-length%3Bhost&partNumber=${input.partNumber}` + `&uploadId=${escapeUri(input.storageUploadId)}&x-id=UploadPart`;
+    const canonicalHeaders = `content-length:${input.contentLength}\n${this.#canonicalHostLine}`;
+    const url = this.#sign("PUT", input, queryTail, canonicalHeaders, "content-length;host");
+    return { url, headers: { "content-length": String(input.contentLength) } };
   }
 
   /**

@@ -1,16 +1,21 @@
 /** The ObjectStore port on R2/S3 with the AWS SDK v3 (only the commands used are imported). */
 import {
+  AbortMultipartUploadCommand,
+  CompleteMultipartUploadCommand,
   CopyObjectCommand,
+  CreateMultipartUploadCommand,
   DeleteObjectsCommand,
   GetObjectCommand,
   HeadObjectCommand,
   ListObjectsV2Command,
   type ListObjectsV2CommandOutput,
+  ListPartsCommand,
   PutObjectCommand,
   type S3Client,
 } from "@aws-sdk/client-s3";
 import { DependencyUnavailableError } from "../../errors.js";
 import {
+  type CompleteMultipartOutcome,
   type DeleteOutcome,
   type ListedObject,
   MAX_KEYS_PER_DELETE,
@@ -18,6 +23,7 @@ import {
   type PutObjectInput,
   type PutOutcome,
   type StoredObjectInfo,
+  type StoredPart,
 } from "../../storage/object-store.js";
 
 type S3Failure = { name?: string; $metadata?: { httpStatusCode?: number } } | undefined;
@@ -52,8 +58,81 @@ async function orNull<T>(call: () => Promise<T>): Promise<T | null> {
   }
 }
 
+const isNoSuchUpload = (error: unknown): boolean => {
+  const e = error as S3Failure;
+  return e?.name === "NoSuchUpload" || e?.$metadata?.httpStatusCode === 404;
+};
+
+/** What CompleteMultipartUpload refuses because of the parts listed (S3 and R2 codes). */
+const isInvalidParts = (error: unknown): boolean => {
+  const name = (error as S3Failure)?.name;
+  return name === "InvalidPart" || name === "InvalidPartOrder" || name === "EntityTooSmall";
+};
+
 export class S3ObjectStore implements ObjectStore {
   constructor(private readonly client: S3Client) {}
+
+  async createMultipart(bucket: string, key: string, contentType: string): Promise<{ storageUploadId: string }> {
+    try {
+      const out = await this.client.send(new CreateMultipartUploadCommand({ Bucket: bucket, Key: key, ContentType: contentType }));
+      if (!out.UploadId) throw new Error("CreateMultipartUpload answered no UploadId");
+      return { storageUploadId: out.UploadId };
+    } catch (error) {
+      throw new DependencyUnavailableError("storage", { cause: error });
+    }
+  }
+
+  async listParts(bucket: string, key: string, storageUploadId: string): Promise<StoredPart[] | null> {
+    const parts: StoredPart[] = [];
+    let marker: string | undefined;
+    try {
+      // R2 pages ListParts (1000 a page); an upload may have up to 10 000 parts
+      do {
+        const out = await this.client.send(
+          new ListPartsCommand({ Bucket: bucket, Key: key, UploadId: storageUploadId, ...(marker ? { PartNumberMarker: marker } : {}) }),
+        );
+        for (const part of out.Parts ?? []) parts.push({ partNumber: part.PartNumber ?? 0, size: part.Size ?? 0, etag: part.ETag ?? "" });
+        marker = out.IsTruncated ? out.NextPartNumberMarker : undefined;
+      } while (marker);
+      return parts;
+    } catch (error) {
+      if (isNoSuchUpload(error)) return null;
+      throw new DependencyUnavailableError("storage", { cause: error });
+    }
+  }
+
+  async completeMultipart(
+    bucket: string,
+    key: string,
+    storageUploadId: string,
+    parts: { partNumber: number; etag: string }[],
+  ): Promise<CompleteMultipartOutcome> {
+    try {
+      const out = await this.client.send(
+        new CompleteMultipartUploadCommand({
+          Bucket: bucket,
+          Key: key,
+          UploadId: storageUploadId,
+          MultipartUpload: { Parts: parts.map((part) => ({ PartNumber: part.partNumber, ETag: part.etag })) },
+        }),
+      );
+      return { ok: true, etag: out.ETag ?? "" };
+    } catch (error) {
+      if (isNoSuchUpload(error)) return { ok: false, reason: "no_such_upload" };
+      if (isInvalidParts(error)) return { ok: false, reason: "invalid_part" };
+      throw new DependencyUnavailableError("storage", { cause: error });
+    }
+  }
+
+  async abortMultipart(bucket: string, key: string, storageUploadId: string): Promise<boolean> {
+    try {
+      await this.client.send(new AbortMultipartUploadCommand({ Bucket: bucket, Key: key, UploadId: storageUploadId }));
+      return true;
+    } catch (error) {
+      if (isNoSuchUpload(error)) return false;
+      throw new DependencyUnavailableError("storage", { cause: error });
+    }
+  }
 
   async head(bucket: string, key: string): Promise<StoredObjectInfo | null> {
     try {

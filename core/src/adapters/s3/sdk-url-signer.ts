@@ -11,10 +11,10 @@
  * - `x-amz-*` headers are hoisted into the query string (then the client need not send them and
  *   storage cannot hold it to them) unless listed in `unhoistableHeaders`.
  */
-import { GetObjectCommand, PutObjectCommand, type S3Client } from "@aws-sdk/client-s3";
+import { GetObjectCommand, PutObjectCommand, type S3Client, UploadPartCommand } from "@aws-sdk/client-s3";
 import { getSignedUrl } from "@aws-sdk/s3-request-presigner";
-import type { PresignedPut, PresignGetInput, PresignPutInput, S3ConnectionSettings, UrlSigner } from "../../storage/url-signer.js";
-import { putHeaders, putSignedHeaderNames, validateGetInput, validatePutInput } from "./fast-url-signer.js";
+import type { PresignedPut, PresignGetInput, PresignPutInput, PresignUploadPartInput, S3ConnectionSettings, UrlSigner } from "../../storage/url-signer.js";
+import { putHeaders, putSignedHeaderNames, validateGetInput, validatePutInput, validateUploadPartInput } from "./fast-url-signer.js";
 import { createS3Client } from "./s3-client.js";
 
 const SIGNABLE_HEADERS: ReadonlySet<string> = new Set(["content-type", "content-length"]);
@@ -68,5 +68,26 @@ export class SdkUrlSigner implements UrlSigner {
       expiresIn: input.expiresInSeconds,
       ...(input.signingDate !== undefined ? { signingDate: input.signingDate } : {}),
     });
+  }
+
+  async presignUploadPart(input: PresignUploadPartInput): Promise<PresignedPut> {
+    validateUploadPartInput(input);
+    const command = new UploadPartCommand({
+      Bucket: input.bucket,
+      Key: input.key,
+      UploadId: input.storageUploadId,
+      PartNumber: input.partNumber,
+      ContentLength: input.contentLength,
+    });
+    const url = await getSignedUrl(this.#client, command, {
+      expiresIn: input.expiresInSeconds,
+      ...(input.signingDate !== undefined ? { signingDate: input.signingDate } : {}),
+      signableHeaders: new Set(["content-length"]),
+    });
+    const signed = new URL(url).searchParams.get("X-Amz-SignedHeaders");
+    if (signed !== "content-length;host" || FORBIDDEN_QUERY.test(url)) {
+      throw new Error(`getSignedUrl signed unexpected headers/parameters: ${signed ?? "(none)"}`);
+    }
+    return { url, headers: { "content-length": String(input.contentLength) } };
   }
 }

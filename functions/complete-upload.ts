@@ -1,0 +1,11 @@
+/** POST /uploads/{uploadId}/complete — assemble a multipart upload's parts into its object. */
+import { completeMultipart, completeMultipartRequestSchema } from "@fitkit/core/multipart/complete";
+import { uploadIdParamSchema } from "@fitkit/core/multipart/own-upload";
+import { stagingStore } from "./lib/deps/staging-store.js";
+import { objectStore } from "./lib/deps/storage.js";
+import { authenticatedJsonRoute, pathParameter } from "./lib/http.js";
+
+export const handler = authenticatedJsonRoute(completeMultipartRequestSchema, async (identity, _body, event) => ({
+  status: 200,
+  body: await completeMultipart({ store: await stagingStore(), objects: objectStore() }, identity, uploadIdParamSchema.parse(pathParameter(event, "uploadId"))),
+}));

@@ -12,7 +12,7 @@ import { createSecrets } from "./secrets.js";
 import { isProductionStage, type StageConfig } from "./stage-config.js";
 import { createStorage } from "./storage.js";
 
-export function createUploadsApp(config: StageConfig) {
+export async function createUploadsApp(config: StageConfig) {
   const production = isProductionStage($app.stage);
   const retain = $app.removal !== "remove";
   const secrets = createSecrets();
@@ -24,7 +24,7 @@ export function createUploadsApp(config: StageConfig) {
     production,
   });
   const queues = createQueues();
-  const scanner = createScanner({
+  const scanner = await createScanner({
     functionName: `${$app.name}-${$app.stage}-scanner`,
     streamMaxBytes: config.uploadSettings.scanMaxBytes,
     retain,

@@ -10,7 +10,8 @@
  * functions) can call it.
  */
 import path from "node:path";
-import { Image } from "@pulumi/docker-build";
+// Type only here: the module itself is loaded inside createScanner (see there).
+import type { Image } from "@pulumi/docker-build";
 import { SCANNER_ROLES, type ScannerRole } from "../scanner/src/roles.js";
 
 /** Lambda's image architecture; the Dockerfile builds for it. */
@@ -43,7 +44,11 @@ export interface ScannerArgs {
   retain: boolean;
 }
 
-export function createScanner(args: ScannerArgs) {
+export async function createScanner(args: ScannerArgs) {
+  // Loaded at run time, not imported at the top: SST bundles sst.config.ts with everything it
+  // imports and evaluates it during \`sst install\`, before the platform's own packages (which include
+  // @pulumi/docker-build) are installed — a top-level import fails every fresh install.
+  const { Image } = await import("@pulumi/docker-build");
   // Read by the scanner's own role only: no CORS, no public access.
   const definitions = new sst.aws.Bucket("ScannerDefinitions", { cors: false });
 
@@ -160,4 +165,4 @@ function imageFunction(component: string, args: ImageFunctionArgs): aws.lambda.F
   });
 }
 
-export type Scanner = ReturnType<typeof createScanner>;
+export type Scanner = Awaited<ReturnType<typeof createScanner>>;

@@ -56,7 +56,7 @@ describe("createApiClient().presign", () => {
     expect(request).toMatchObject({ method: "POST", url: "/uploads", headers: { authorization: "Bearer session-token", "content-type": "application/json" } });
     expect(JSON.parse(request!.body.toString())).toEqual({
       ownerType: "progress_photo",
-      files: [{ contentType: "image/png", size: 42, fileName: "n".repeat(255), sha256: "c2hh" }],
+      files: [{ contentType: "image/png", size: 42, fileName: "n".repeat(255), sha256: "c2hh", multipart: false }],
       idempotencyKey: expect.stringMatching(UUID),
     });
     expect(upload).toMatchObject({

@@ -43,10 +43,10 @@ describe("the API document", () => {
   it("fails to build, naming the route and where to document it, when a function has no documented operation", () => {
     const withNewRoute: Record<string, FunctionSpec> = {
       ...FUNCTIONS,
-      "upload-parts": { handler: "functions/upload-parts.handler", route: "POST /uploads/{uploadId}/parts", links: ["Clerk"] },
+      "upload-rename": { handler: "functions/upload-rename.handler", route: "POST /uploads/{uploadId}/rename", links: ["Clerk"] },
     };
     expect(() => buildOpenApiDocument(withNewRoute)).toThrow(
-      '"POST /uploads/{uploadId}/parts" (function "upload-parts" in stacks/functions.ts) has no documented operation: add OPERATION_DOCS["upload-parts"] to scripts/openapi/operations.ts',
+      '"POST /uploads/{uploadId}/rename" (function "upload-rename" in stacks/functions.ts) has no documented operation: add OPERATION_DOCS["upload-rename"] to scripts/openapi/operations.ts',
     );
     const { usage: _, ...withoutUsageDoc } = OPERATION_DOCS;
     expect(() => buildOpenApiDocument(FUNCTIONS, withoutUsageDoc)).toThrow(
@@ -97,6 +97,10 @@ describe("the API document", () => {
       "POST /uploads": { security: [{ clerkSession: [] }], internal: false, tags: ["uploads"] },
       "POST /uploads/signed-urls": { security: [{ clerkSession: [] }], internal: false, tags: ["uploads"] },
       "GET /uploads/policy": { security: [{ clerkSession: [] }], internal: false, tags: ["uploads"] },
+      "POST /uploads/{uploadId}/parts": { security: [{ clerkSession: [] }], internal: false, tags: ["uploads"] },
+      "GET /uploads/{uploadId}/parts": { security: [{ clerkSession: [] }], internal: false, tags: ["uploads"] },
+      "POST /uploads/{uploadId}/complete": { security: [{ clerkSession: [] }], internal: false, tags: ["uploads"] },
+      "DELETE /uploads/{uploadId}": { security: [{ clerkSession: [] }], internal: false, tags: ["uploads"] },
       "PUT /public/signatures/{token}": { security: [], internal: false, tags: ["signatures"] },
       "POST /public/signatures/{token}/uploads": { security: [], internal: false, tags: ["signatures"] },
       "POST /public/signatures/{token}/complete": { security: [], internal: false, tags: ["signatures"] },

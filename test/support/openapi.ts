@@ -24,7 +24,10 @@ const pointer = (...segments: string[]) => segments.map((s) => `/${s.replaceAll(
 
 /** The documented path template that `pathname` is an instance of (`/public/signatures/abc` → `/public/signatures/{token}`). */
 export function documentedPath(pathname: string): string | undefined {
-  return Object.keys(document.paths).find((template) => new RegExp(`^${template.replace(/\{[^}]+\}/g, "[^/]+")}$`).test(pathname));
+  const matching = Object.keys(document.paths).filter((template) => new RegExp(`^${template.replace(/\{[^}]+\}/g, "[^/]+")}$`).test(pathname));
+  // A literal segment wins over a parameter (`/uploads/policy` is not `/uploads/{uploadId}`), as in the router.
+  const parameters = (template: string) => (template.match(/\{/g) ?? []).length;
+  return matching.sort((a, b) => parameters(a) - parameters(b))[0];
 }
 
 /** Fails unless `reply` (status and parsed JSON body) is a documented reply of `method url`. */

@@ -7,32 +7,17 @@
 import { configSchemas } from "@fitkit/core/config";
 import { beforeAll, describe, expect, it } from "vitest";
 import { MAX_STAGE_LENGTH, resolveStageConfig } from "../stage-config.js";
+import { placeholderSecrets } from "./harness/placeholder-secrets.js";
 import { ofType, TYPES } from "./harness/queries.js";
 import { type Synthesis, synthesize } from "./harness/synthesize.js";
 
 const LONGEST_STAGE = "preview-pr-12345";
-const SECRETS = Object.fromEntries(
-  [
-    "R2AccountId",
-    "R2MediaWriterAccessKeyId",
-    "R2MediaWriterSecretAccessKey",
-    "R2ComplianceWriterAccessKeyId",
-    "R2ComplianceWriterSecretAccessKey",
-    "R2ReaderAccessKeyId",
-    "R2ReaderSecretAccessKey",
-    "R2PublicWriterAccessKeyId",
-    "R2PublicWriterSecretAccessKey",
-    "UpstashRedisRestToken",
-    "ClerkJwtKey",
-    "ClerkAuthorizedParties",
-  ].map((name) => [name, `${name}-value`]),
-);
 
 let app: Synthesis;
 
 beforeAll(async () => {
   expect(LONGEST_STAGE).toHaveLength(MAX_STAGE_LENGTH);
-  app = await synthesize({ stage: LONGEST_STAGE, secrets: { ...SECRETS, UpstashRedisRestUrl: "https://ci.upstash.io" } });
+  app = await synthesize({ stage: LONGEST_STAGE, secrets: placeholderSecrets("https://ci.upstash.io") });
 });
 
 const namesOf = (type: string, field = "name") => ofType(app, type).map((resource) => String(resource.inputs[field]));

@@ -3,33 +3,18 @@
  * the lock are Pulumi-protected, so a deploy that would replace or delete them fails instead.
  */
 import { beforeAll, describe, expect, it } from "vitest";
+import { placeholderSecrets } from "./harness/placeholder-secrets.js";
 import { ofType, TYPES, theOne } from "./harness/queries.js";
 import { type Synthesis, synthesize } from "./harness/synthesize.js";
 
 const SEVEN_YEARS_SECONDS = (7 * 365 + 2) * 86_400;
-const SECRETS = Object.fromEntries(
-  [
-    "R2AccountId",
-    "R2MediaWriterAccessKeyId",
-    "R2MediaWriterSecretAccessKey",
-    "R2ComplianceWriterAccessKeyId",
-    "R2ComplianceWriterSecretAccessKey",
-    "R2ReaderAccessKeyId",
-    "R2ReaderSecretAccessKey",
-    "R2PublicWriterAccessKeyId",
-    "R2PublicWriterSecretAccessKey",
-    "UpstashRedisRestToken",
-    "ClerkJwtKey",
-    "ClerkAuthorizedParties",
-  ].map((name) => [name, `${name}-value`]),
-);
 
 let app: Synthesis;
 
 beforeAll(async () => {
   app = await synthesize({
     stage: "production",
-    secrets: { ...SECRETS, UpstashRedisRestUrl: "https://prod.upstash.io" },
+    secrets: placeholderSecrets("https://prod.upstash.io"),
     program: async () => {
       const { resolveStageConfig } = await import("../stage-config.js");
       const { createUploadsApp } = await import("../app.js");

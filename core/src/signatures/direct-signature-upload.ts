@@ -24,7 +24,6 @@ import {
   UnsupportedMediaTypeError,
 } from "../errors.js";
 import { type Log, silentLog } from "../logging.js";
-import { incomingComplianceKey } from "../policies/object-keys.js";
 import { maxBytesFor } from "../policies/owner-types.js";
 import { safeId, sha256Base64 } from "../policies/request-fields.js";
 import type { Scanner, ScanVerdict } from "../scanning/scanner.js";
@@ -33,10 +32,9 @@ import type { StagingStore } from "../staging/staging-store.js";
 import type { ObjectStore } from "../storage/object-store.js";
 import type { UrlSigner } from "../storage/url-signer.js";
 import { type Clock, systemClock } from "../time/clock.js";
-import { type NewUpload, newUploadId } from "../uploads/upload.js";
 import type { StoredSignature } from "./public-signature-upload.js";
 import type { PendingSignatureUpload, SignatureTokens } from "./signature-tokens.js";
-import { TOKEN_ERRORS, validToken } from "./token-access.js";
+import { signatureUpload, TOKEN_ERRORS, validToken } from "./token-access.js";
 
 export const requestSignatureUploadSchema = z.object({
   contentType: z.string().min(1).max(255),
@@ -96,19 +94,8 @@ export async function requestSignatureUpload(
   if (size > maxBytes) throw new TooLargeError(`A ${contentType} signature is at most ${maxBytes} bytes.`, [{ maxBytes }]);
 
   const { tokenHash, token } = await validToken(deps.tokens, caller, deps.settings.publicPutRatePerMinute);
-  const uploadId = newUploadId();
-  const upload: NewUpload = {
-    uploadId,
-    ownerType: "form_signature",
-    orgId: token.orgId,
-    userId: null,
-    bucket: deps.complianceBucket,
-    key: incomingComplianceKey({ orgId: token.orgId, uploadId, contentType }),
-    contentType,
-    size,
-    ...(body.sha256 ? { sha256: body.sha256 } : {}),
-    meta: { formId: token.formId, submissionId: token.submissionId },
-  };
+  const upload = signatureUpload(token, deps.complianceBucket, { contentType, size, ...(body.sha256 ? { sha256: body.sha256 } : {}) });
+  const { uploadId } = upload;
   const { presignTtlSeconds, stagingGraceSeconds } = deps.settings;
   const staged = await deps.store.stage({
     uploads: [upload],

@@ -21,14 +21,13 @@ import {
   UnsupportedMediaTypeError,
 } from "../errors.js";
 import { type Log, silentLog } from "../logging.js";
-import { incomingComplianceKey } from "../policies/object-keys.js";
 import { maxBytesFor } from "../policies/owner-types.js";
 import type { Scanner } from "../scanning/scanner.js";
 import type { StagingStore } from "../staging/staging-store.js";
 import type { ObjectStore } from "../storage/object-store.js";
-import { type NewUpload, newUploadId, serverMetadataFor } from "../uploads/upload.js";
+import { serverMetadataFor } from "../uploads/upload.js";
 import type { SignatureTokens } from "./signature-tokens.js";
-import { mediaTypeOf, TOKEN_ERRORS, validToken } from "./token-access.js";
+import { mediaTypeOf, signatureUpload, TOKEN_ERRORS, validToken } from "./token-access.js";
 
 export interface PublicSignatureDeps {
   store: Pick<StagingStore, "stage" | "discardStaged">;
@@ -94,19 +93,8 @@ export async function publicSignatureUpload(deps: PublicSignatureDeps, request: 
   }
 
   const sha256 = createHash("sha256").update(request.body).digest("base64");
-  const uploadId = newUploadId();
-  const upload: NewUpload = {
-    uploadId,
-    ownerType: "form_signature",
-    orgId: token.orgId,
-    userId: null,
-    bucket: deps.complianceBucket,
-    key: incomingComplianceKey({ orgId: token.orgId, uploadId, contentType }),
-    contentType,
-    size: request.body.length,
-    sha256,
-    meta: { formId: token.formId, submissionId: token.submissionId },
-  };
+  const upload = signatureUpload(token, deps.complianceBucket, { contentType, size: request.body.length, sha256 });
+  const { uploadId } = upload;
   // Listed for the sweeper before any byte is stored.
   const staged = await deps.store.stage({
     uploads: [upload],

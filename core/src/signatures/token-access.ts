@@ -3,6 +3,8 @@
  * rate limit and the token's state, with the error each failure is answered with.
  */
 import { ExpiredError, NotFoundError, RateLimitedError, TokenUsedError, type UploadError } from "../errors.js";
+import { incomingComplianceKey } from "../policies/object-keys.js";
+import { type NewUpload, newUploadId } from "../uploads/upload.js";
 import { hashToken, type SignatureToken, type SignatureTokenState, type SignatureTokens, TOKEN_PATTERN } from "./signature-tokens.js";
 
 export const TOKEN_ERRORS: Record<Exclude<SignatureTokenState, "valid">, () => UploadError> = {
@@ -31,4 +33,21 @@ export async function validToken(
   if (checked.state !== "valid") throw TOKEN_ERRORS[checked.state]();
   // Found by the SHA-256 of the secret: no comparison of the secret itself can leak its bytes through timing.
   return { tokenHash, token: checked.token! };
+}
+
+/** The staged record of a signature for `token`'s submission: org-owned, under the compliance bucket's `incoming/`, key made here. */
+export function signatureUpload(token: SignatureToken, complianceBucket: string, file: { contentType: string; size: number; sha256?: string }): NewUpload {
+  const uploadId = newUploadId();
+  return {
+    uploadId,
+    ownerType: "form_signature",
+    orgId: token.orgId,
+    userId: null,
+    bucket: complianceBucket,
+    key: incomingComplianceKey({ orgId: token.orgId, uploadId, contentType: file.contentType }),
+    contentType: file.contentType,
+    size: file.size,
+    ...(file.sha256 ? { sha256: file.sha256 } : {}),
+    meta: { formId: token.formId, submissionId: token.submissionId },
+  };
 }

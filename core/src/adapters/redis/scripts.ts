@@ -33,11 +33,23 @@ local function rateCount(key, member, window, now)
 end
 `;
 
+/** A claim's reply: what it claimed, and the work list (KEYS[1]) still due by \`due\` with the age of its oldest entry. */
+const CLAIM_REPLY = `
+local function claimReply(now, due, claimed)
+  local remaining = redis.call('ZCOUNT', KEYS[1], '-inf', due)
+  local oldest = redis.call('ZRANGE', KEYS[1], 0, 0, 'WITHSCORES')
+  local overdue = 0
+  if oldest[2] and tonumber(oldest[2]) <= due then overdue = due - tonumber(oldest[2]) end
+  return cjson.encode({ now = now, claimed = claimed, remaining = remaining, oldestOverdueMs = overdue })
+end
+`;
+
 /**
  * A user's bytes in flight: field `inflight:<userId>` of the org's quota hash, the user's share of
  * `reserved`. Added at stage and taken off by every step that takes the upload's bytes off
  * `reserved`; a field that reaches zero is removed. Org-owned records (no user) have no share.
  */
+
 const IN_FLIGHT = `
 local function inFlightField(r)
   local userId = r.userId
@@ -241,7 +253,7 @@ return cjson.encode({ used = tonumber(q[1]) or 0, reserved = tonumber(q[2]) or 0
  */
 export const CLAIM_EXPIRED = luaScript(
   "claim_expired",
-  `${NOW}
+  `${NOW}${CLAIM_REPLY}
 local ids = redis.call('ZRANGEBYSCORE', KEYS[1], '-inf', now, 'LIMIT', 0, tonumber(ARGV[1]))
 local claimed = {}
 local leaseUntil = now + tonumber(ARGV[2])
@@ -264,11 +276,7 @@ for _, id in ipairs(ids) do
     end
   end
 end
-local remaining = redis.call('ZCOUNT', KEYS[1], '-inf', now)
-local oldest = redis.call('ZRANGE', KEYS[1], 0, 0, 'WITHSCORES')
-local overdue = 0
-if oldest[2] and tonumber(oldest[2]) <= now then overdue = now - tonumber(oldest[2]) end
-return cjson.encode({ now = now, claimed = claimed, remaining = remaining, oldestOverdueMs = overdue })
+return claimReply(now, now, claimed)
 `,
 );
 
@@ -311,7 +319,7 @@ return cjson.encode({ finalised = finalised, releasedBytes = released })
  */
 export const CLAIM_URL_EXPIRED = luaScript(
   "claim_url_expired",
-  `${NOW}
+  `${NOW}${CLAIM_REPLY}
 local settle = tonumber(ARGV[3])
 local cutoff = now - settle
 local ids = redis.call('ZRANGEBYSCORE', KEYS[1], '-inf', cutoff, 'LIMIT', 0, tonumber(ARGV[1]))
@@ -326,11 +334,7 @@ for _, id in ipairs(ids) do
     redis.call('ZREM', KEYS[1], id)
   end
 end
-local remaining = redis.call('ZCOUNT', KEYS[1], '-inf', cutoff)
-local oldest = redis.call('ZRANGE', KEYS[1], 0, 0, 'WITHSCORES')
-local overdue = 0
-if oldest[2] and tonumber(oldest[2]) <= cutoff then overdue = cutoff - tonumber(oldest[2]) end
-return cjson.encode({ now = now, claimed = claimed, remaining = remaining, oldestOverdueMs = overdue })
+return claimReply(now, cutoff, claimed)
 `,
 );
 

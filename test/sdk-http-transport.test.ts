@@ -6,7 +6,7 @@
  */
 import { createUploadsClient, httpTransport, type UploadsApiError } from "@fitkit/uploads-sdk";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
-import { pngImage } from "../support/media.js";
+import { mp4Bytes } from "../support/media.js";
 import { uniqueId } from "./support/fixtures.js";
 import { postJson, putPresigned } from "./support/http.js";
 import { type LocalStackProcess, startLocalStackProcess } from "./support/local-stack-process.js";
@@ -32,9 +32,13 @@ const caught = (promise: Promise<unknown>) =>
 const summary = (error: UploadsApiError) => ({ name: error.name, code: error.code, status: error.status, details: error.details });
 
 /** What an app does: presign with the user's session token, then PUT the bytes to storage. */
+/**
+ * A video: an image would be processed in the background, and its variants' bytes join `used` at a
+ * moment the test does not control.
+ */
 async function uploadAsApp(who: { userId: string; orgId: string }, bytes: Buffer) {
   const token = await stack.token({ ...who, role: "member" });
-  const presigned = await postJson(`${stack.api}/uploads`, { ownerType: "progress_photo", files: [{ contentType: "image/png", size: bytes.length }] }, token);
+  const presigned = await postJson(`${stack.api}/uploads`, { ownerType: "exercise_comment", files: [{ contentType: "video/mp4", size: bytes.length }] }, token);
   expect(presigned.status).toBe(201);
   const upload = presigned.body.uploads[0] as { uploadId: string; key: string; url: string; headers: Record<string, string> };
   expect((await putPresigned(upload, bytes)).status).toBe(200);
@@ -44,19 +48,19 @@ async function uploadAsApp(who: { userId: string; orgId: string }, bytes: Buffer
 describe("the SDK against the local stack", () => {
   it("presign → PUT → consume → usage → release, with the idempotency key the SDK made", async () => {
     const who = { userId: uniqueId("user"), orgId: uniqueId("org") };
-    const bytes = pngImage(8, 8);
+    const bytes = mp4Bytes();
     const upload = await uploadAsApp(who, bytes);
     const uploads = sdk();
 
-    const linked = await uploads.consume({ uploadIds: [upload.uploadId], ownerType: "progress_photo", owner: who });
+    const linked = await uploads.consume({ uploadIds: [upload.uploadId], ownerType: "exercise_comment", owner: who });
     expect(linked).toEqual({
       uploads: [
-        { uploadId: upload.uploadId, bucket: stack.buckets.media, key: upload.key, contentType: "image/png", size: bytes.length, etag: expect.any(String) },
+        { uploadId: upload.uploadId, bucket: stack.buckets.media, key: upload.key, contentType: "video/mp4", size: bytes.length, etag: expect.any(String) },
       ],
       idempotencyKey: expect.stringMatching(/^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/),
     });
     // The key it returned replays the same reply (what the service stores for its own retries).
-    expect(await uploads.consume({ uploadIds: [upload.uploadId], ownerType: "progress_photo", owner: who, idempotencyKey: linked.idempotencyKey })).toEqual(
+    expect(await uploads.consume({ uploadIds: [upload.uploadId], ownerType: "exercise_comment", owner: who, idempotencyKey: linked.idempotencyKey })).toEqual(
       linked,
     );
     expect(await uploads.usage({ orgId: who.orgId })).toEqual({ used: bytes.length, reserved: 0, quota: QUOTA_BYTES });

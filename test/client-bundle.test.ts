@@ -67,6 +67,20 @@ describe("the client bundle", () => {
     expect(binding.code).toMatch(/from\s*["']react["']/);
   });
 
+  it("carries no Uppy: the adapter is its own entry that imports only Uppy's types (the app brings Uppy)", async () => {
+    const adapter = await bundle("client/uppy.ts");
+    // The control: a module that imports Uppy for real does pull it into its bundle.
+    const page = await bundle("test/support/uppy-page.ts");
+
+    expect(client.inputs.filter((path) => /uppy/.test(path))).toEqual([]);
+    expect(adapter.inputs.filter((path) => !/^client\/[a-z-]+\.ts$/.test(path))).toEqual(["core/src/contract/catalog.ts"]);
+    expect(adapter.inputs).toContain("client/uppy.ts");
+    expect(adapter.code).not.toMatch(/@uppy\//);
+    expect(adapter.code).not.toMatch(ZOD);
+    expect(page.inputs.some((path) => path.startsWith("node_modules/@uppy/core/"))).toBe(true);
+    expect(page.inputs.some((path) => path.startsWith("node_modules/@uppy/aws-s3/"))).toBe(true);
+  });
+
   it("exposes exactly core's error codes, in the contract's order", async () => {
     const file = join(outdir, "client.mjs");
     await writeFile(file, client.code);

@@ -32,6 +32,8 @@ let scripts: { app: string; serviceWorker: string };
 let dir: string;
 /** Every API call the page made through the app's origin, as "METHOD /path". */
 let apiCalls: string[] = [];
+/** The API's presign answers, as the page received them. */
+let presigned: { uploads: { uploadId: string; mode: string; url?: string; headers?: Record<string, string> }[] }[] = [];
 
 /** The app's origin: the page, its script, Golden Retriever's service worker, and the API forwarded to the stack. */
 async function startAppOrigin(): Promise<{ origin: string; server: Server }> {
@@ -49,7 +51,9 @@ async function startAppOrigin(): Promise<{ origin: string; server: Server }> {
     const forwarded = Object.fromEntries(
       ["content-type", "date", "retry-after"].flatMap((name) => (answer.headers.get(name) ? [[name, answer.headers.get(name)!]] : [])),
     );
-    res.writeHead(answer.status, forwarded).end(Buffer.from(await answer.arrayBuffer()));
+    const body = Buffer.from(await answer.arrayBuffer());
+    if (req.method === "POST" && req.url === "/uploads" && answer.status === 201) presigned.push(JSON.parse(body.toString()));
+    res.writeHead(answer.status, forwarded).end(body);
   });
   await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
   return { origin: `http://127.0.0.1:${(server.address() as AddressInfo).port}`, server };
@@ -164,6 +168,7 @@ describe("Uppy with @uppy/aws-s3 through the FitKit adapter, in chromium", () =>
     const video = await videoFile("clip.mp4", 2 * MiB);
     const { page, context, pageErrors, puts, token } = await openPage(who);
     apiCalls = [];
+    presigned = [];
 
     await page.setInputFiles("#files", video.path);
     await settled(page);
@@ -183,7 +188,12 @@ describe("Uppy with @uppy/aws-s3 through the FitKit adapter, in chromium", () =>
     // One presign, no other API call; one PUT carrying the signed headers (the browser sets content-length).
     expect(apiCalls).toEqual(["POST /uploads"]);
     expect(puts).toHaveLength(1);
-    expect(puts[0]).toMatchObject({ partNumber: null, headers: { "content-type": "video/mp4", "if-none-match": "*" } });
+    const [single] = presigned[0]!.uploads;
+    expect(single).toMatchObject({ uploadId: uploaded!.uploadId, mode: "single" });
+    const { "content-length": length, ...signedHeaders } = single!.headers!;
+    expect(length).toBe(String(2 * MiB));
+    expect(signedHeaders).toMatchObject({ "content-type": "video/mp4", "if-none-match": "*" });
+    expect(puts[0]).toMatchObject({ partNumber: null, headers: signedHeaders });
 
     const { linked, sha256 } = await linkAndReadBack(who, token, uploaded!.uploadId);
     expect(linked.status).toBe(200);
@@ -223,6 +233,31 @@ describe("Uppy with @uppy/aws-s3 through the FitKit adapter, in chromium", () =>
     expect(pageErrors).toEqual([]);
     await context.close();
   }, 120_000);
+
+  it("cancelling a parts upload calls DELETE: the staged upload and its reservation are gone, nothing can be linked", async () => {
+    const who = member();
+    const video = await videoFile("cancelled.mp4", 70 * MiB);
+    const { page, context, pageErrors } = await openPage(who);
+    const cdp = await context.newCDPSession(page);
+    await cdp.send("Network.enable");
+    await cdp.send("Network.emulateNetworkConditions", { offline: false, latency: 5, downloadThroughput: -1, uploadThroughput: 8 * MiB });
+    apiCalls = [];
+    presigned = [];
+
+    await page.setInputFiles("#files", video.path);
+    await page.waitForFunction(() => window.uppyPage.partsUploaded.length >= 1, undefined, { timeout: 60_000 });
+    const uploadId = presigned[0]!.uploads[0]!.uploadId;
+    const usage = () => stack.internal("usage", { orgId: who.orgId });
+    expect((await usage()).body).toMatchObject({ reserved: 70 * MiB });
+    await page.evaluate(() => window.cancelAll());
+
+    await expect.poll(() => apiCalls).toContain(`DELETE /uploads/${uploadId}`);
+    await expect.poll(async () => (await usage()).body).toMatchObject({ reserved: 0 });
+    const consumed = await stack.internal("consume", { uploadIds: [uploadId], ownerType: "exercise_comment", owner: who, idempotencyKey: uniqueId("consume") });
+    expect(consumed.status).toBe(404);
+    expect(pageErrors).toEqual([]);
+    await context.close();
+  }, 90_000);
 
   it("Golden Retriever resumes after a reload mid-upload: the parts storage already holds are not sent again", async () => {
     const who = member();

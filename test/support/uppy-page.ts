@@ -28,6 +28,8 @@ declare global {
     uppyPage: PageState;
     /** What the Dashboard's "resume" button does: continue the restored upload. */
     confirmRestore(): void;
+    /** What the Dashboard's "cancel" button does: stop and remove every file. */
+    cancelAll(): void;
   }
 }
 
@@ -72,6 +74,8 @@ async function start() {
     page.status = "uploading";
     uppy.emit("restore-confirmed");
   };
+
+  window.cancelAll = () => uppy.cancelAll();
 
   const input = document.getElementById("files") as HTMLInputElement;
   input.addEventListener("change", () => {

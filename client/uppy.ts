@@ -259,20 +259,22 @@ export function fitkitAwsS3(uppy: AnyUppy, options: FitKitUppyOptions): AwsS3Mul
   ): Promise<AwsS3UploadParameters> {
     const signer = signerFor(uploadId);
     const partCount = planOf(uppy.getFile(file.id) ?? file)?.partCount ?? partNumber;
-    for (;;) {
+    const aborted = signal && new Promise<never>((_, reject) => signal.addEventListener("abort", () => reject(abortError(signal)), { once: true }));
+    aborted?.catch(() => undefined);
+    for (let signings = 0; ; signings++) {
       if (signal?.aborted) throw abortError(signal);
       const ready = signer.ready.get(partNumber);
-      if (ready && ready.deadline - Date.now() > EXPIRY_MARGIN_MS) {
+      signer.ready.delete(partNumber);
+      // A URL signed ahead must have time left; one just signed for this part is used as it is
+      // (near the upload's maximum lifetime the server signs short-lived URLs).
+      if (ready && (signings > 0 || ready.deadline - Date.now() > EXPIRY_MARGIN_MS)) {
         // Each URL once: a retry of this part (e.g. after "Request has expired") gets a fresh one.
-        signer.ready.delete(partNumber);
         signer.done.add(partNumber);
         return { method: "PUT", url: ready.url, headers: withoutForbidden(ready.headers) };
       }
-      signer.ready.delete(partNumber);
+      if (signings > 0) throw new UploadClientError("BAD_RESPONSE", `The part-URL answer has no URL for part ${partNumber}.`, { status: 201 });
       const waitFor = signer.pending.get(partNumber) ?? signBatch(uploadId, partNumber, partCount);
-      await (signal
-        ? Promise.race([waitFor, new Promise<never>((_, reject) => signal.addEventListener("abort", () => reject(abortError(signal)), { once: true }))])
-        : waitFor);
+      await (aborted ? Promise.race([waitFor, aborted]) : waitFor);
     }
   }
 

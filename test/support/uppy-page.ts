@@ -24,7 +24,7 @@ interface PageState {
 
 declare global {
   interface Window {
-    uppyPageConfig: { apiBaseUrl: string; token: string; ownerType: "exercise_comment" | "progress_photo"; goldenRetriever: boolean };
+    uppyPageConfig: { apiBaseUrl: string; token: string; ownerType: "exercise_comment" | "progress_photo"; goldenRetriever: boolean; partsPerSigning?: number };
     uppyPage: PageState;
     /** What the Dashboard's "resume" button does: continue the restored upload. */
     confirmRestore(): void;
@@ -46,7 +46,15 @@ async function start() {
   }
   const page = window.uppyPage;
   const uppy = new Uppy({ autoProceed: false });
-  uppy.use(AwsS3, { ...fitkitAwsS3(uppy, { apiBaseUrl: config.apiBaseUrl, getToken: () => config.token, ownerType: config.ownerType }), limit: 4 });
+  uppy.use(AwsS3, {
+    ...fitkitAwsS3(uppy, {
+      apiBaseUrl: config.apiBaseUrl,
+      getToken: () => config.token,
+      ownerType: config.ownerType,
+      ...(config.partsPerSigning ? { partsPerSigning: config.partsPerSigning } : {}),
+    }),
+    limit: 4,
+  });
   uppy.on("upload-success", (file, response) => {
     if (!file) return;
     page.uploaded.push(fitkitUploadOf(uppy.getFile(file.id))!);

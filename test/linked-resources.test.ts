@@ -212,7 +212,7 @@ const chain = {
   logo: { uploadId: "", key: "" },
   photo: { uploadId: "" },
   video: { uploadId: "", part: Buffer.alloc(0) },
-  signatureTokens: [] as string[],
+  signature: { tokens: [] as string[], directUploadId: "", uploadIds: [] as string[] },
 };
 
 const logo = pngImage(64, 48);
@@ -275,6 +275,36 @@ const STEPS = {
   "cancel-upload": async (invoke) => {
     expect(http(await invoke(httpEvent("cancel-upload", { token: chain.token, params: { uploadId: chain.photo.uploadId } }))).status).toBe(204);
   },
+  "issue-signature-token": async (invoke) => {
+    for (const submissionId of ["sub_put", "sub_direct"]) {
+      const { reply } = await invoke({ orgId: ORG, formId: "form_links", submissionId });
+      expect(reply).toMatchObject({ token: expect.any(String), path: expect.stringMatching(/^\/public\/signatures\//) });
+      chain.signature.tokens.push((reply as { token: string }).token);
+    }
+  },
+  "public-signature-put": async (invoke) => {
+    const scans = aws.invoked.length;
+    const event = httpEvent("public-signature-put", { params: { token: chain.signature.tokens[0]! }, bytes: { contentType: "image/png", body: signature } });
+    const { status, body } = http(await invoke(event));
+    expect({ status, size: body.size }).toEqual({ status: 201, size: signature.length });
+    expect(aws.invoked.slice(scans)).toEqual([SCANNER_FUNCTION]);
+    chain.signature.uploadIds.push(body.uploadId);
+  },
+  "public-signature-upload-request": async (invoke) => {
+    const json = { contentType: "application/pdf", size: signaturePdf.length };
+    const { status, body } = http(await invoke(httpEvent("public-signature-upload-request", { params: { token: chain.signature.tokens[1]! }, json })));
+    expect(status).toBe(201);
+    expect(await putTo(body.url, body.headers, signaturePdf)).toBe(200);
+    chain.signature.directUploadId = body.uploadId;
+  },
+  "public-signature-complete": async (invoke) => {
+    const scans = aws.invoked.length;
+    const event = httpEvent("public-signature-complete", { params: { token: chain.signature.tokens[1]! }, json: { uploadId: chain.signature.directUploadId } });
+    const { status, body } = http(await invoke(event));
+    expect({ status, size: body.size }).toEqual({ status: 200, size: signaturePdf.length });
+    expect(aws.invoked.slice(scans)).toEqual([SCANNER_FUNCTION]);
+    chain.signature.uploadIds.push(body.uploadId);
+  },
   consume: async (invoke) => {
     const scans = aws.invoked.length;
     const { reply } = await invoke({
@@ -286,6 +316,18 @@ const STEPS = {
     expect(reply).toEqual({ uploads: [expect.objectContaining({ uploadId: chain.logo.uploadId, key: chain.logo.key, size: logo.length })] });
     // Scanned by the scanner Lambda, and the image handed to the media queue.
     expect(aws.invoked.slice(scans)).toEqual([SCANNER_FUNCTION]);
+
+    // The signatures: promoted from the compliance bucket's incoming/ to its retained records/.
+    const signed = await invoke({
+      uploadIds: chain.signature.uploadIds,
+      ownerType: "form_signature",
+      owner: { orgId: ORG },
+      idempotencyKey: "links-consume-2",
+    });
+    expect((signed.reply as { uploads: Json[] }).uploads.map((u) => ({ bucket: u.bucket, record: u.key.startsWith(RECORDS_PREFIX) }))).toEqual([
+      { bucket: BUCKETS.compliance, record: true },
+      { bucket: BUCKETS.compliance, record: true },
+    ]);
   },
   "process-media": async (invoke) => {
     const messages = aws.receive("MediaQueue");
@@ -321,37 +363,11 @@ const STEPS = {
     expect(reply).toEqual({ released: 1, bytes: expect.any(Number) });
     expect((reply as { bytes: number }).bytes).toBeGreaterThan(logo.length);
   },
-  "issue-signature-token": async (invoke) => {
-    for (const submissionId of ["sub_put", "sub_direct"]) {
-      const { reply } = await invoke({ orgId: ORG, formId: "form_links", submissionId });
-      expect(reply).toMatchObject({ token: expect.any(String), path: expect.stringMatching(/^\/public\/signatures\//) });
-      chain.signatureTokens.push((reply as { token: string }).token);
-    }
-  },
-  "public-signature-put": async (invoke) => {
-    const scans = aws.invoked.length;
-    const event = httpEvent("public-signature-put", { params: { token: chain.signatureTokens[0]! }, bytes: { contentType: "image/png", body: signature } });
-    expect(http(await invoke(event)).status).toBe(201);
-    expect(aws.invoked.slice(scans)).toEqual([SCANNER_FUNCTION]);
-  },
-  "public-signature-upload-request": async (invoke) => {
-    const json = { contentType: "application/pdf", size: signaturePdf.length };
-    const { status, body } = http(await invoke(httpEvent("public-signature-upload-request", { params: { token: chain.signatureTokens[1]! }, json })));
-    expect(status).toBe(201);
-    expect(await putTo(body.url, body.headers, signaturePdf)).toBe(200);
-    chain.signatureTokens.push(body.uploadId);
-  },
-  "public-signature-complete": async (invoke) => {
-    const scans = aws.invoked.length;
-    const [, token, uploadId] = chain.signatureTokens as [string, string, string];
-    expect(http(await invoke(httpEvent("public-signature-complete", { params: { token }, json: { uploadId } }))).status).toBe(200);
-    expect(aws.invoked.slice(scans)).toEqual([SCANNER_FUNCTION]);
-  },
   usage: async (invoke) => {
-    // The logo was released; the video and both signatures stay reserved until they are consumed.
+    // The logo was released; the signatures were consumed; the video stays reserved until it is.
     expect((await invoke({ orgId: ORG })).reply).toEqual({
-      used: 0,
-      reserved: chain.video.part.length + signature.length + signaturePdf.length,
+      used: signature.length + signaturePdf.length,
+      reserved: chain.video.part.length,
       quota: configSchemas.UploadSettings.parse({}).orgQuotaBytes,
     });
   },

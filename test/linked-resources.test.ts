@@ -38,6 +38,7 @@ import { mp4Bytes, pdfBytes, pngImage } from "../support/media.js";
 import { type RedisServer, startRedisServer } from "../support/redis-server.js";
 import { startUpstashBridge, type UpstashBridge } from "../support/upstash-bridge.js";
 import { type AwsEndpoints, startAwsEndpoints } from "./support/aws-endpoints.js";
+import { sleep } from "./support/fixtures.js";
 
 const RUNNER = fileURLToPath(new URL("./support/invoke-bundle.mjs", import.meta.url));
 const BUCKETS = { media: "fitkit-media", compliance: "fitkit-compliance", public: "fitkit-public" };
@@ -99,11 +100,14 @@ afterAll(async () => {
   await rm(outdir, { recursive: true, force: true });
 });
 
-/** What a function's Lambda environment holds: its links, `App`, and what the runtime sets. */
-function lambdaEnvironment(key: FunctionKey): Record<string, string> {
+type LinkValues = Partial<Record<LinkName, unknown>>;
+
+/** What a function's Lambda environment holds: its links (values as linked, or as `overrides` says), `App`, and what the runtime sets. */
+function lambdaEnvironment(key: FunctionKey, overrides: LinkValues): Record<string, string> {
   const links: readonly LinkName[] = FUNCTIONS[key].links;
+  const values = { ...linkValues, ...overrides };
   return {
-    ...resourceVariables({ App: { name: "fitkit-uploads", stage: "test" }, ...Object.fromEntries(links.map((link) => [link, linkValues[link]])) }),
+    ...resourceVariables({ App: { name: "fitkit-uploads", stage: "test" }, ...Object.fromEntries(links.map((link) => [link, values[link]])) }),
     AWS_REGION: "eu-west-1",
     AWS_ACCESS_KEY_ID: "AKIDLINKSTEST",
     AWS_SECRET_ACCESS_KEY: "links-test-secret",
@@ -118,9 +122,9 @@ interface Invocation {
 }
 
 /** One invocation of `key`'s bundle in a process of its own (test/support/invoke-bundle.mjs). */
-async function invokeBundle(key: FunctionKey, event: unknown): Promise<Invocation> {
+async function invokeBundle(key: FunctionKey, event: unknown, overrides: LinkValues = {}): Promise<Invocation> {
   const bundle = join(outdir, basename(FUNCTIONS[key].handler, ".handler"), "index.mjs");
-  const child: ChildProcess = fork(RUNNER, [], { cwd: outdir, env: lambdaEnvironment(key), execArgv: [], stdio: ["ignore", "pipe", "pipe", "ipc"] });
+  const child: ChildProcess = fork(RUNNER, [], { cwd: outdir, env: lambdaEnvironment(key, overrides), execArgv: [], stdio: ["ignore", "pipe", "pipe", "ipc"] });
   let log = "";
   child.stdout!.on("data", (chunk: Buffer) => {
     log += chunk.toString("utf8");
@@ -143,6 +147,13 @@ async function invokeBundle(key: FunctionKey, event: unknown): Promise<Invocatio
 /** Log lines that say a link was missing, or that a function runs without virus scanning. */
 const linkProblems = (log: string): string[] =>
   log.split("\n").filter((line) => /ConfigError|is not linked|holds no token|virus scanning is OFF|unhandled error/.test(line));
+
+/** An invocation that logged no link problem: checked first, so a missing link fails naming itself rather than as the status it causes. */
+async function invokeChecked(key: FunctionKey, event: unknown, overrides: LinkValues = {}): Promise<Invocation> {
+  const invocation = await invokeBundle(key, event, overrides);
+  expect(linkProblems(invocation.log), `${key} logged`).toEqual([]);
+  return invocation;
+}
 
 type HttpFunctionKey = { [K in FunctionKey]: (typeof FUNCTIONS)[K] extends { route: RouteKey } ? K : never }[FunctionKey];
 
@@ -375,8 +386,21 @@ const STEPS = {
     expect((await invoke({ orgId: ORG, quotaBytes: 5_000_000 })).reply).toEqual({ orgId: ORG, quota: 5_000_000 });
   },
   sweeper: async (invoke) => {
+    // Something to sweep in each bucket: a photo and a signature staged with one-second URLs and no
+    // grace (presigned as a stage with those settings would), never uploaded, overdue a moment later.
+    const shortLived = { UploadSettings: configSchemas.UploadSettings.parse({ presignTtlSeconds: 1, stagingGraceSeconds: 0 }) };
+    const photo = { ownerType: "progress_photo", files: [{ contentType: "image/png", size: logo.length }] };
+    expect(http(await invokeChecked("presign", httpEvent("presign", { token: chain.token, json: photo }), shortLived)).status).toBe(201);
+    const { token } = (await invokeChecked("issue-signature-token", { orgId: ORG, formId: "form_links", submissionId: "sub_swept" })).reply as {
+      token: string;
+    };
+    const direct = httpEvent("public-signature-upload-request", { params: { token }, json: { contentType: "application/pdf", size: signaturePdf.length } });
+    expect(http(await invokeChecked("public-signature-upload-request", direct, shortLived)).status).toBe(201);
+    await sleep(2000);
+
     const { reply } = await invoke(SCHEDULED_EVENT);
-    expect(reply).toMatchObject({ failed: 0, mediaJobsRedriven: 0 });
+    // Both deleted (an object never uploaded is already gone, which storage confirms) with each bucket's writer.
+    expect(reply).toMatchObject({ claimed: 2, deleted: 2, failed: 0, mediaJobsRedriven: 0 });
   },
   "orphan-audit": async (invoke) => {
     const { reply } = await invoke(SCHEDULED_EVENT);
@@ -391,12 +415,7 @@ describe("each deployed function, in a process of its own with only its links", 
 
   for (const [key, step] of Object.entries(STEPS) as [FunctionKey, Step][]) {
     it(`${key} (${FUNCTIONS[key].links.join(", ") || "no links"}) answers its documented success`, async () => {
-      await step(async (event) => {
-        const invocation = await invokeBundle(key, event);
-        // First, so that a missing link fails here, naming itself, rather than as the wrong status.
-        expect(linkProblems(invocation.log), `${key} logged`).toEqual([]);
-        return invocation;
-      });
+      await step((event) => invokeChecked(key, event));
     });
   }
 });

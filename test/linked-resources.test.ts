@@ -53,11 +53,14 @@ let s3: EmbeddedS3;
 let clamd: ClamdServer;
 let aws: AwsEndpoints;
 let keys: DevKeyPair;
+/** A session of an admin of ORG, signed with the key the Clerk link carries. */
+let adminToken: string;
 let linkValues: Record<LinkName, unknown>;
 
 beforeAll(async () => {
   outdir = await mkdtemp(join(tmpdir(), "fitkit-links-"));
   keys = generateDevKeyPair();
+  adminToken = await signDevToken(keys.privateKeyPem, { userId: ADMIN, orgId: ORG, role: "admin" });
   [, redis, s3, clamd] = await Promise.all([
     buildHandlers({ outdir }),
     startRedisServer(),
@@ -219,7 +222,6 @@ async function putTo(url: string, headers: Record<string, string>, body: Buffer)
 
 /** What the steps hand on to later ones. */
 const chain = {
-  token: "",
   logo: { uploadId: "", key: "" },
   photo: { uploadId: "" },
   video: { uploadId: "", part: Buffer.alloc(0) },
@@ -242,14 +244,13 @@ const STEPS = {
     expect(http(await invoke(httpEvent("health")))).toEqual({ status: 200, body: { ok: true } });
   },
   "upload-policy": async (invoke) => {
-    chain.token = await signDevToken(keys.privateKeyPem, { userId: ADMIN, orgId: ORG, role: "admin" });
-    const { status, body } = http(await invoke(httpEvent("upload-policy", { token: chain.token })));
+    const { status, body } = http(await invoke(httpEvent("upload-policy", { token: adminToken })));
     expect({ status, logo: body.ownerTypes.some((t: Json) => t.ownerType === "organization_logo") }).toEqual({ status: 200, logo: true });
   },
   presign: async (invoke) => {
     const logoReply = http(
       await invoke(
-        httpEvent("presign", { token: chain.token, json: { ownerType: "organization_logo", files: [{ contentType: "image/png", size: logo.length }] } }),
+        httpEvent("presign", { token: adminToken, json: { ownerType: "organization_logo", files: [{ contentType: "image/png", size: logo.length }] } }),
       ),
     );
     expect(logoReply.status).toBe(201);
@@ -263,28 +264,28 @@ const STEPS = {
       { contentType: "image/png", size: logo.length },
       { contentType: "video/mp4", size: chain.video.part.length, multipart: true },
     ];
-    const commentReply = http(await invoke(httpEvent("presign", { token: chain.token, json: { ownerType: "exercise_comment", files } })));
+    const commentReply = http(await invoke(httpEvent("presign", { token: adminToken, json: { ownerType: "exercise_comment", files } })));
     expect({ status: commentReply.status, modes: commentReply.body.uploads.map((u: Json) => u.mode) }).toEqual({ status: 201, modes: ["single", "multipart"] });
     chain.photo.uploadId = commentReply.body.uploads[0].uploadId;
     chain.video.uploadId = commentReply.body.uploads[1].uploadId;
   },
   "upload-parts": async (invoke) => {
     const { status, body } = http(
-      await invoke(httpEvent("upload-parts", { token: chain.token, params: { uploadId: chain.video.uploadId }, json: { partNumbers: [1] } })),
+      await invoke(httpEvent("upload-parts", { token: adminToken, params: { uploadId: chain.video.uploadId }, json: { partNumbers: [1] } })),
     );
     expect(status).toBe(201);
     expect(await putTo(body.parts[0].url, body.parts[0].headers, chain.video.part)).toBe(200);
   },
   "list-upload-parts": async (invoke) => {
-    const { status, body } = http(await invoke(httpEvent("list-upload-parts", { token: chain.token, params: { uploadId: chain.video.uploadId } })));
+    const { status, body } = http(await invoke(httpEvent("list-upload-parts", { token: adminToken, params: { uploadId: chain.video.uploadId } })));
     expect({ status, parts: body.parts.map((p: Json) => [p.partNumber, p.size]) }).toEqual({ status: 200, parts: [[1, chain.video.part.length]] });
   },
   "complete-upload": async (invoke) => {
-    const { status, body } = http(await invoke(httpEvent("complete-upload", { token: chain.token, params: { uploadId: chain.video.uploadId }, json: {} })));
+    const { status, body } = http(await invoke(httpEvent("complete-upload", { token: adminToken, params: { uploadId: chain.video.uploadId }, json: {} })));
     expect({ status, size: body.size }).toEqual({ status: 200, size: chain.video.part.length });
   },
   "cancel-upload": async (invoke) => {
-    expect(http(await invoke(httpEvent("cancel-upload", { token: chain.token, params: { uploadId: chain.photo.uploadId } }))).status).toBe(204);
+    expect(http(await invoke(httpEvent("cancel-upload", { token: adminToken, params: { uploadId: chain.photo.uploadId } }))).status).toBe(204);
   },
   "issue-signature-token": async (invoke) => {
     for (const submissionId of ["sub_put", "sub_direct"]) {
@@ -353,7 +354,7 @@ const STEPS = {
     expect(log).toContain("media processed");
   },
   "signed-get": async (invoke) => {
-    const { status, body } = http(await invoke(httpEvent("signed-get", { token: chain.token, json: { keys: [chain.logo.key], variant: "thumb" } })));
+    const { status, body } = http(await invoke(httpEvent("signed-get", { token: adminToken, json: { keys: [chain.logo.key], variant: "thumb" } })));
     expect({ status, urls: body.urls.map((u: Json) => ({ status: u.status, signed: typeof u.url === "string" })) }).toEqual({
       status: 200,
       urls: [{ status: "ready", signed: true }],
@@ -390,7 +391,7 @@ const STEPS = {
     // grace (presigned as a stage with those settings would), never uploaded, overdue a moment later.
     const shortLived = { UploadSettings: configSchemas.UploadSettings.parse({ presignTtlSeconds: 1, stagingGraceSeconds: 0 }) };
     const photo = { ownerType: "progress_photo", files: [{ contentType: "image/png", size: logo.length }] };
-    expect(http(await invokeChecked("presign", httpEvent("presign", { token: chain.token, json: photo }), shortLived)).status).toBe(201);
+    expect(http(await invokeChecked("presign", httpEvent("presign", { token: adminToken, json: photo }), shortLived)).status).toBe(201);
     const { token } = (await invokeChecked("issue-signature-token", { orgId: ORG, formId: "form_links", submissionId: "sub_swept" })).reply as {
       token: string;
     };

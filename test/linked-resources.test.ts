@@ -95,7 +95,7 @@ beforeAll(async () => {
     MediaQueue: { url: aws.queueUrl("MediaQueue") },
     PublicMedia: { ...r2, name: BUCKETS.public, baseUrl: "https://media.fitkit.test/" },
   };
-}, 120_000);
+}, 180_000);
 
 afterAll(async () => {
   await Promise.all([aws?.close(), bridge?.close(), s3?.close(), clamd?.close()]);
@@ -417,6 +417,7 @@ describe("each deployed function, in a process of its own with only its links", 
   for (const [key, step] of Object.entries(STEPS) as [FunctionKey, Step][]) {
     it(`${key} (${FUNCTIONS[key].links.join(", ") || "no links"}) answers its documented success`, async () => {
       await step((event) => invokeChecked(key, event));
-    });
+      // A few cold processes per step (the sweeper's: four and a wait); generous for a loaded machine.
+    }, 90_000);
   }
 });

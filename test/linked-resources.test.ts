@@ -147,7 +147,7 @@ async function invokeBundle(key: FunctionKey, event: unknown, overrides: LinkVal
   return { reply: outcome.reply, log };
 }
 
-/** Log lines that say a link was missing, or that a function runs without virus scanning. */
+/** Log lines that say a link was missing, that a function runs without virus scanning, or any unhandled error (a 500). */
 const linkProblems = (log: string): string[] =>
   log.split("\n").filter((line) => /ConfigError|is not linked|holds no token|virus scanning is OFF|unhandled error/.test(line));
 

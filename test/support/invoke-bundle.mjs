@@ -5,8 +5,13 @@
 import { randomUUID } from "node:crypto";
 import { pathToFileURL } from "node:url";
 
+// No orphan: the process ends with its parent (the IPC channel closes).
+process.once("disconnect", () => process.exit(1));
+
 process.once("message", async ({ bundle, functionName, timeoutMs, event }) => {
   const started = Date.now();
+  // Lambda ends an invocation at the function's timeout.
+  setTimeout(() => process.send({ thrown: `Task timed out after ${timeoutMs / 1000} seconds` }, () => process.exit(1)), timeoutMs).unref();
   const context = {
     callbackWaitsForEmptyEventLoop: false,
     functionName,

@@ -11,7 +11,7 @@
  * with the SDK's presigner (the full S3 client and getSignedUrl) in place of FastUrlSigner.
  */
 import { readdirSync } from "node:fs";
-import { mkdir, stat } from "node:fs/promises";
+import { stat } from "node:fs/promises";
 import { basename, dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import { build, type Plugin } from "esbuild";
@@ -54,13 +54,19 @@ export interface BuiltHandler {
 
 export async function buildHandlers(options: { outdir?: string; naive?: boolean } = {}): Promise<BuiltHandler[]> {
   const outdir = options.outdir ?? join(root, options.naive ? "dist-naive" : "dist");
-  const built: BuiltHandler[] = [];
+  // One esbuild run per set of installed packages (the externals differ): each handler is still its
+  // own bundle, byte for byte what building it alone gives, but the modules they share are parsed
+  // once — a fraction of the time of one run per handler.
+  const groups = new Map<string, string[]>();
   for (const name of HANDLERS) {
-    const file = join(outdir, name, "index.mjs");
-    await mkdir(dirname(file), { recursive: true });
+    const external = JSON.stringify(INSTALLED_PACKAGES[name] ?? []);
+    groups.set(external, [...(groups.get(external) ?? []), name]);
+  }
+  for (const [external, names] of groups) {
     await build({
-      entryPoints: [join(root, "functions", `${name}.ts`)],
-      outfile: file,
+      entryPoints: Object.fromEntries(names.map((name) => [join(name, "index"), join(root, "functions", `${name}.ts`)])),
+      outdir,
+      outExtension: { ".js": ".mjs" },
       bundle: true,
       platform: "node",
       target: "node22",
@@ -74,12 +80,16 @@ export async function buildHandlers(options: { outdir?: string; naive?: boolean 
         js: "import { createRequire as __cr } from 'node:module'; import { fileURLToPath as __fup } from 'node:url'; const require = __cr(import.meta.url); const __filename = __fup(import.meta.url); const __dirname = __fup(new URL('.', import.meta.url));",
       },
       plugins: options.naive ? [sdkSignerPlugin] : [],
-      external: [...(INSTALLED_PACKAGES[name] ?? [])],
+      external: JSON.parse(external) as string[],
       logLevel: "warning",
     });
-    built.push({ name, file, bytes: (await stat(file)).size });
   }
-  return built;
+  return Promise.all(
+    HANDLERS.map(async (name) => {
+      const file = join(outdir, name, "index.mjs");
+      return { name, file, bytes: (await stat(file)).size };
+    }),
+  );
 }
 
 if (process.argv[1] && resolve(process.argv[1]) === fileURLToPath(import.meta.url)) {

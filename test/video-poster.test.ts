@@ -5,7 +5,7 @@
  * path through the local stack (`npm start`) and `POST /uploads/signed-urls` with `variant: "poster"`.
  */
 import { createHash, randomBytes } from "node:crypto";
-import { mkdtemp } from "node:fs/promises";
+import { mkdtemp, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { createIoredisClient } from "@fitkit/core/adapters/redis/ioredis-driver";
@@ -16,7 +16,7 @@ import { S3ObjectStore } from "@fitkit/core/adapters/s3/s3-object-store";
 import { POSTER_LONG_EDGE } from "@fitkit/core/media/image-pipeline";
 import { encodeMediaJob, isReadyVideo, type MediaJob, type ReadyVideo } from "@fitkit/core/media/media-variants";
 import { processMedia } from "@fitkit/core/media/process-media";
-import { parseVideoFacts, posterTimeSeconds } from "@fitkit/core/media/video-pipeline";
+import { parseVideoFacts, posterTimeSeconds, renderVideoPoster, runFfmpeg } from "@fitkit/core/media/video-pipeline";
 import { mediaKey, VARIANTS_PREFIX } from "@fitkit/core/policies/object-keys";
 import { consume } from "@fitkit/core/staging/consume";
 import exifr from "exifr";
@@ -66,6 +66,39 @@ describe("the facts ffmpeg prints", () => {
 
   it("takes the poster at 1 s, halfway through a clip under 2 s, and at 1 s when the duration is unknown", () => {
     expect([posterTimeSeconds(3000), posterTimeSeconds(2000), posterTimeSeconds(200), posterTimeSeconds(null)]).toEqual([1, 1, 0.1, 1]);
+  });
+});
+
+describe("ffmpeg is held short", () => {
+  const ffmpeg = packagedFfmpeg();
+
+  it("a run is killed once its time is up", async () => {
+    const started = performance.now();
+    const run = await runFfmpeg(ffmpeg, ["-f", "lavfi", "-i", "testsrc=size=1920x1080:duration=600", "-f", "null", "-"], { timeoutMs: 300, maxStdoutBytes: 0 });
+    expect({ timedOut: run.timedOut, exitCode: run.exitCode }).toEqual({ timedOut: true, exitCode: null });
+    expect(performance.now() - started).toBeLessThan(10_000);
+  });
+
+  it("a run is killed once its output passes the cap, and keeps no more than the cap", async () => {
+    const run = await runFfmpeg(ffmpeg, ["-f", "lavfi", "-i", "testsrc=size=640x480:duration=600", "-f", "rawvideo", "pipe:1"], {
+      timeoutMs: 20_000,
+      maxStdoutBytes: 1024 * 1024,
+    });
+    expect({ overflowed: run.overflowed, timedOut: run.timedOut, exitCode: run.exitCode }).toEqual({ overflowed: true, timedOut: false, exitCode: null });
+    expect(run.stdout.length).toBeLessThanOrEqual(1024 * 1024);
+  });
+
+  it("a concat list posing as an MP4 is not followed: the demuxer comes from the type, never from the content", async () => {
+    const directory = await mkdtemp(join(tmpdir(), "fitkit-concat-"));
+    const target = join(directory, "other.mp4");
+    await writeFile(target, landscape);
+    const list = join(directory, "upload");
+    await writeFile(list, `ffconcat version 1.0\nfile '${target}'\n`);
+    // Left to guess, ffmpeg reads the list and decodes the other file: what forcing the demuxer prevents.
+    const guessed = await runFfmpeg(ffmpeg, ["-hide_banner", "-safe", "0", "-i", list], { timeoutMs: 20_000, maxStdoutBytes: 0 });
+    expect(parseVideoFacts(guessed.stderr)).toMatchObject({ codedWidth: 1920, codedHeight: 1080 });
+
+    await expect(renderVideoPoster(ffmpeg, list, "video/mp4")).rejects.toMatchObject({ name: "VideoRejectedError", code: "VIDEO_UNREADABLE" });
   });
 });
 

@@ -340,7 +340,12 @@ function printTable(results: Record<string, any>) {
       `${(g.thumbBytes / 1024).toFixed(0)} / ${(g.displayBytes / 1024).toFixed(0)} / ${(g.originalBytes / 1024).toFixed(0)} → ${g.originalsOverThumbs}×`,
     ]);
     for (const [name, r] of Object.entries<any>(m.signedGet100))
-      rows.push([`signed-urls 100 images vs 100 videos (${name}), ms`, `${r.imagesMs} vs ${r.videosMs} → ${r.imagesOverVideos}×`]);
+      rows.push([`signed-urls 100 images (state read) vs 100 videos (no read) (${name}), ms`, `${r.imagesMs} vs ${r.videosMs} → ${r.imagesOverVideos}×`]);
+    if (m.videoPoster)
+      rows.push([
+        `poster of a ${m.videoPoster.seconds} s ${m.videoPoster.width}×${m.videoPoster.height} clip (probe + frame + JPEG), ms`,
+        `${m.videoPoster.ms} → ${m.videoPoster.poster.width}×${m.videoPoster.poster.height}, ${(m.videoPoster.poster.bytes / 1024).toFixed(0)} KiB`,
+      ]);
   }
   const width = Math.max(...rows.map(([k]) => k.length));
   console.log(rows.map(([k, v]) => `${k.padEnd(width)}  ${v}`).join("\n"));

@@ -1,11 +1,14 @@
 /**
- * `process-media` — the media queue's subscriber: renders each linked image's variants
- * (docs/ARCHITECTURE.md, "Media processing"). A rejected image is recorded as failed, not retried;
+ * `process-media` — the media queue's subscriber: renders each linked image's variants and each
+ * linked video's poster frame (docs/ARCHITECTURE.md, "Media processing"). A rejected image or
+ * video is recorded as failed, not retried;
  * a storage or store failure reports the record failed, so the queue redelivers it (dead-letter
  * queue after 3 deliveries).
  */
+import { isProcessableVideo } from "@fitkit/core/media/media-variants";
 import { mediaJobSchema, processMedia } from "@fitkit/core/media/process-media";
 import type { SQSBatchResponse, SQSEvent } from "aws-lambda";
+import { ffmpegPath } from "./lib/deps/ffmpeg.js";
 import { mediaVariants } from "./lib/deps/media-variants.js";
 import { objectStore } from "./lib/deps/storage.js";
 import { coreLog, logger } from "./lib/logger.js";
@@ -26,7 +29,8 @@ export async function handler(event: SQSEvent): Promise<SQSBatchResponse> {
       continue;
     }
     try {
-      const result = await processMedia({ objects: objectStore(), variants: await mediaVariants(), log: coreLog }, parsed.data);
+      const video = isProcessableVideo(parsed.data.contentType) ? { ffmpegPath: ffmpegPath() } : {};
+      const result = await processMedia({ objects: objectStore(), variants: await mediaVariants(), log: coreLog, ...video }, parsed.data);
       logger.info("media processed", { key: parsed.data.key, result });
     } catch (error) {
       logger.error("media processing failed; the queue redelivers it", { key: parsed.data.key, error: String(error) });

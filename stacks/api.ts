@@ -32,6 +32,7 @@ export function createApi(args: { links: Record<LinkName, LinkTarget>; queues: Q
         architecture: "arm64",
         timeout: spec.timeout,
         memory: spec.memory,
+        ...(spec.storage ? { storage: spec.storage } : {}),
         link: spec.links.map((name) => links[name]),
         ...(spec.install ? { nodejs: { install: [...spec.install] } } : {}),
         // What Lambda's SQS event source needs of its function's role (the subscription is made by ARN below).

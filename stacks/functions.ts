@@ -50,6 +50,8 @@ interface FunctionSpecBase {
   timeout?: `${number} ${"second" | "seconds" | "minute" | "minutes"}`;
   /** Lambda memory; SST's default (1024 MB) when absent. */
   memory?: `${number} MB`;
+  /** Lambda's ephemeral storage (`/tmp`); SST's default (512 MB) when absent. */
+  storage?: `${number} MB`;
   /** Packages SST installs into the bundle (`nodejs.install`) instead of inlining them: native binaries for Lambda's Linux. */
   install?: readonly string[];
   /**
@@ -255,8 +257,11 @@ export const FUNCTIONS = {
     // Lambda's proportional CPU share for the encoders.
     memory: "3008 MB",
     timeout: "2 minutes",
-    // sharp loads a native libvips: SST installs it for the function's platform rather than bundling it.
-    install: ["sharp"],
+    // A 500 MiB video is copied to /tmp for ffmpeg (which seeks in it): more than Lambda's default 512 MB.
+    storage: "1024 MB",
+    // sharp loads a native libvips and ffmpeg is a static binary: SST installs both for the
+    // function's platform (arm64) rather than bundling them.
+    install: ["sharp", "@ffmpeg-installer/ffmpeg"],
   },
 } as const satisfies Record<string, FunctionSpec>;
 

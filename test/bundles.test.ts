@@ -6,7 +6,7 @@
 import { execFile } from "node:child_process";
 import { mkdir, mkdtemp, readFile, rm, symlink } from "node:fs/promises";
 import { tmpdir } from "node:os";
-import { join, resolve } from "node:path";
+import { dirname, join, resolve } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { type BuiltHandler, buildHandlers, HANDLERS, INSTALLED_PACKAGES } from "../scripts/build.js";
 
@@ -56,7 +56,7 @@ describe("handler bundles", () => {
   });
 
   it("only process-media and publish load image codecs, with sharp left to SST's install; consume, the sweeper, release and unpublish carry none", async () => {
-    expect(INSTALLED_PACKAGES).toEqual({ "process-media": ["sharp"], publish: ["sharp"] });
+    expect(INSTALLED_PACKAGES).toEqual({ "process-media": ["sharp", "@ffmpeg-installer/ffmpeg"], publish: ["sharp"] });
     for (const name of ["process-media", "publish"]) {
       const code = await source(name);
       expect(code).toMatch(/from\s*"sharp"/);
@@ -73,10 +73,20 @@ describe("handler bundles", () => {
     }
   });
 
+  it("only process-media loads the packaged ffmpeg, and only when a video arrives (left to SST's install, never bundled)", async () => {
+    const loaders = [];
+    for (const name of HANDLERS) if ((await source(name)).includes("@ffmpeg-installer/")) loaders.push(name);
+    expect(loaders).toEqual(["process-media"]);
+    // Not imported at module scope: a missing binary could not fail the cold start (or an image's job).
+    expect(await source("process-media")).not.toMatch(/from\s*"@ffmpeg-installer/);
+  });
+
   it("every bundle starts in a fresh Node with only its installed packages beside it, as on Lambda", async () => {
     // What SST installs next to process-media's bundle; nothing else has node_modules to fall back on.
-    await mkdir(join(outdir, "node_modules"), { recursive: true });
-    for (const name of new Set(Object.values(INSTALLED_PACKAGES).flat())) await symlink(resolve("node_modules", name), join(outdir, "node_modules", name));
+    for (const name of new Set(Object.values(INSTALLED_PACKAGES).flat())) {
+      await mkdir(dirname(join(outdir, "node_modules", name)), { recursive: true });
+      await symlink(resolve("node_modules", name), join(outdir, "node_modules", name));
+    }
     const start = (file: string) =>
       new Promise<string>((done) =>
         execFile(process.execPath, [file], { cwd: outdir, env: { PATH: process.env.PATH } }, (error, _out, stderr) =>

@@ -48,6 +48,13 @@ async function storeOne(stack: LocalStackProcess) {
     idempotencyKey: "k",
   });
   expect(consumed.status).toBe(200);
+  // Linked videos are processed in the background (their poster; this stand-in fails, as it should):
+  // let that settle, so none of its storage requests is caught by the server about to be killed.
+  await expect
+    .poll(async () => (await postJson(`${stack.api}/uploads/signed-urls`, { keys: [upload.key], variant: "poster" }, token)).body.urls[0].status, {
+      timeout: 20_000,
+    })
+    .toBe("failed");
   return { key: upload.key as string, bytes, token };
 }
 

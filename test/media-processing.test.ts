@@ -18,7 +18,7 @@ import { S3ObjectStore } from "@fitkit/core/adapters/s3/s3-object-store";
 import { SqsJobQueue } from "@fitkit/core/adapters/sqs/sqs-job-queue";
 import { DISPLAY_LONG_EDGE, THUMB_LONG_EDGE } from "@fitkit/core/media/image-pipeline";
 import { redriveMediaJobs } from "@fitkit/core/media/media-handoff";
-import { encodeMediaJob, type MediaJob } from "@fitkit/core/media/media-variants";
+import { encodeMediaJob, isReadyVideo, type MediaJob } from "@fitkit/core/media/media-variants";
 import { mediaJobSchema, processMedia } from "@fitkit/core/media/process-media";
 import { mediaKey } from "@fitkit/core/policies/object-keys";
 import { consume } from "@fitkit/core/staging/consume";
@@ -89,7 +89,7 @@ async function readObject(key: string): Promise<Buffer> {
 
 async function readyState(key: string) {
   const [state] = await store.mediaStates([{ bucket: MEDIA, key }]);
-  if (state?.status !== "ready") throw new Error(`not ready: ${JSON.stringify(state)}`);
+  if (state?.status !== "ready" || isReadyVideo(state)) throw new Error(`not a ready image: ${JSON.stringify(state)}`);
   return state;
 }
 

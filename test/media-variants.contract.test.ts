@@ -113,6 +113,37 @@ describe.each(ADAPTERS)("media variants contract: %s", (adapter) => {
     expect((await quotas.usage(orgId, DEFAULT_QUOTA)).used).toBe(50);
   });
 
+  it.each([
+    ["with its duration", 3000],
+    ["whose container states no duration (null survives the store's encoding)", null],
+  ] as const)("a video's outcome %s reads back whole, its poster counted in used and released with it", async (_name, durationMs) => {
+    const orgId = uniqueId("org");
+    const upload = newUpload({
+      orgId,
+      size: 5000,
+      ownerType: "exercise_comment",
+      contentType: "video/mp4",
+      key: `${orgId}/exercise_comment/user_test/${uniqueId("v")}.mp4`,
+    });
+    await link(upload);
+    const object = { bucket: "media", key: upload.key };
+    const outcome: MediaOutcome = {
+      status: "ready",
+      width: 1080,
+      height: 1920,
+      durationMs,
+      placeholder: "3OcRJYB4d3h/iIeHeEh3eIhw+j2w",
+      variants: { poster: { key: `variants/${upload.key}/poster.jpg`, contentType: "image/jpeg", size: 250 } },
+    };
+
+    expect(await media.recordMedia({ ...object, orgId }, outcome)).toEqual({ linked: true, recorded: true });
+
+    expect(await media.mediaStates([object])).toEqual([outcome]);
+    expect((await quotas.usage(orgId, DEFAULT_QUOTA)).used).toBe(5250);
+    expect((await links.linkedObjects([object]))[0]?.variantKeys).toEqual([`variants/${upload.key}/poster.jpg`]);
+    expect(await links.unlinkObjects(orgId, [object])).toEqual({ released: 1, bytes: 5250 });
+  });
+
   it("release sees the variant keys, and unlinking gives back the object's and its variants' bytes", async () => {
     const orgId = uniqueId("org");
     const upload = newUpload({ orgId, size: 1000 });

@@ -75,7 +75,8 @@ export const OPERATION_DOCS: Readonly<Record<string, OperationDoc>> = {
   },
   "signed-get": {
     summary: "Get signed download URLs",
-    description: "Presigned GET URLs for keys the caller may read; linked images only from their processed variants.",
+    description:
+      "Presigned GET URLs for keys the caller may read; linked images only from their processed variants, linked videos as uploaded or as their poster frame.",
     tag: "uploads",
     request: { json: signedUrlsRequestSchema },
     response: signedUrlsResponseSchema,

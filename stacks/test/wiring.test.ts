@@ -357,17 +357,19 @@ describe("media processing", () => {
     expect(queue().inputs.visibilityTimeoutSeconds).toBeGreaterThanOrEqual(fn("functions/process-media.handler").lambda.inputs.timeout);
   });
 
-  it("process-media has the memory for a 48-megapixel photo and sharp installed for Lambda's platform, not bundled", () => {
+  it("process-media has the memory for a 48-megapixel photo, /tmp for a 500 MiB video, and sharp and ffmpeg installed for Lambda's platform, not bundled", () => {
     const processMedia = fn("functions/process-media.handler");
     expect(processMedia.lambda.inputs.memorySize).toBe(3008);
-    expect(processMedia.build.properties.install).toEqual({ sharp: "*" });
+    expect(processMedia.lambda.inputs.ephemeralStorage).toEqual({ size: 1024 });
+    // "*": SST installs the version package.json pins; @ffmpeg-installer/ffmpeg pins its per-platform binaries.
+    expect(processMedia.build.properties.install).toEqual({ sharp: "*", "@ffmpeg-installer/ffmpeg": "*" });
     expect(processMedia.build.properties.architecture).toBe(processMedia.lambda.inputs.architectures[0]);
   });
 
-  it("only the image encoders (process-media, publish) install native packages: sharp", () => {
+  it("only the media encoders install native packages: sharp (process-media, publish) and ffmpeg (process-media)", () => {
     const installing = [...functions.values()].filter((d) => d.build.properties.install).map((d) => [d.handler, d.build.properties.install]);
     expect(installing.sort()).toEqual([
-      ["functions/process-media.handler", { sharp: "*" }],
+      ["functions/process-media.handler", { sharp: "*", "@ffmpeg-installer/ffmpeg": "*" }],
       ["functions/publish.handler", { sharp: "*" }],
     ]);
   });

@@ -15,7 +15,7 @@
  */
 import * as z from "zod";
 import type { Log } from "../logging.js";
-import { PROCESSABLE_IMAGE_TYPES } from "../media/media-variants.js";
+import { PROCESSABLE_IMAGE_TYPES, PROCESSABLE_VIDEO_TYPES } from "../media/media-variants.js";
 import { parseObjectKey, RECORDS_PREFIX, VARIANTS_PREFIX } from "../policies/object-keys.js";
 import { EXTENSION_BY_TYPE } from "../policies/owner-types.js";
 import type { LinkedObjects, ObjectRef } from "../quotas/linked-objects.js";
@@ -83,12 +83,12 @@ export const orphanAuditReportSchema = z.object({
 });
 export type OrphanAuditReport = z.output<typeof orphanAuditReportSchema>;
 
-/** The linked originals a processed copy may belong to: one per processable image extension. */
+/** The linked originals a processed copy may belong to: one per processable image or video extension. */
 function originalCandidates(variant: string): string[] {
   const parts = variant.slice(VARIANTS_PREFIX.length).split("/");
   if (parts.length !== 5) return [];
   const [orgId, ownerType, userId, uploadId] = parts;
-  return [...PROCESSABLE_IMAGE_TYPES].map((type) => `${orgId}/${ownerType}/${userId}/${uploadId}.${EXTENSION_BY_TYPE[type]}`);
+  return [...PROCESSABLE_IMAGE_TYPES, ...PROCESSABLE_VIDEO_TYPES].map((type) => `${orgId}/${ownerType}/${userId}/${uploadId}.${EXTENSION_BY_TYPE[type]}`);
 }
 
 /** Which objects of one listed page have a record of any kind, in one read per port. */

@@ -177,3 +177,73 @@ describe("images are served from their processed copies only", () => {
     expect(signer.gets.map((g) => g.key)).toEqual([comment]);
   });
 });
+
+describe("videos are served as uploaded, and their poster once processed", () => {
+  const coach = member("org_1", "user_c", "coach");
+  const video = (id: string) => `org_1/exercise_comment/user_a/${id.repeat(32)}.mp4`;
+  const processed = video("a");
+  const streamed = video("b");
+  const pending = video("c");
+  const unreadable = video("d");
+  const unlinked = video("e");
+  const poster = { key: "variants/org_1/exercise_comment/user_a/aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa/poster.jpg", contentType: "image/jpeg", size: 10 };
+  for (const key of [processed, streamed, pending, unreadable]) variants.linked.set(`media\u0000${key}`, { orgId: "org_1", size: 1000 });
+  const ready = { status: "ready", width: 1080, height: 1920, placeholder: "BBBB", variants: { poster } } as const;
+
+  it("a processed video's poster is signed from its JPEG, and every other variant signs the video itself; both carry its facts", async () => {
+    await variants.recordMedia({ bucket: "media", key: processed, orgId: "org_1" }, { ...ready, durationMs: 3000 });
+    const signer = new CountingSigner();
+
+    const answers = [];
+    for (const variant of ["poster", "original", "thumb"] as const) {
+      const { urls } = await signedUrls({ signer, buckets, variants }, coach, { keys: [processed], expiresIn: 3600, variant });
+      answers.push(urls[0]);
+    }
+
+    const facts = { key: processed, status: "ready", width: 1080, height: 1920, durationMs: 3000, placeholder: "BBBB" };
+    expect(answers).toEqual([0, 1, 2].map(() => ({ ...facts, url: expect.any(String), expiresAt: expect.any(String) })));
+    expect(signer.gets.map((g) => [g.key, g.responseContentType])).toEqual([
+      [poster.key, "image/jpeg"],
+      [processed, "video/mp4"],
+      [processed, "video/mp4"],
+    ]);
+  });
+
+  it("a video whose container states no duration has no durationMs", async () => {
+    await variants.recordMedia({ bucket: "media", key: streamed, orgId: "org_1" }, { ...ready, durationMs: null });
+    const { urls } = await signedUrls({ signer: new CountingSigner(), buckets, variants }, coach, { keys: [streamed], expiresIn: 3600, variant: "poster" });
+    expect(urls[0]).toEqual({
+      key: streamed,
+      status: "ready",
+      url: expect.any(String),
+      expiresAt: expect.any(String),
+      width: 1080,
+      height: 1920,
+      placeholder: "BBBB",
+    });
+  });
+
+  it("a poster still processing, failed or never linked has a status and no URL, while the video itself is signed in every case", async () => {
+    await variants.recordMedia({ bucket: "media", key: unreadable, orgId: "org_1" }, { status: "failed", code: "VIDEO_UNREADABLE" });
+    const keys = [pending, unreadable, unlinked];
+    const signer = new CountingSigner();
+
+    const posters = await signedUrls({ signer, buckets, variants }, coach, { keys, expiresIn: 3600, variant: "poster" });
+    const originals = await signedUrls({ signer, buckets, variants }, coach, { keys, expiresIn: 3600 });
+
+    expect(posters.urls).toEqual([
+      { key: pending, status: "processing" },
+      { key: unreadable, status: "failed", code: "VIDEO_UNREADABLE" },
+      { key: unlinked, status: "failed", code: "NOT_LINKED" },
+    ]);
+    expect(originals.urls).toEqual(keys.map((key) => ({ key, status: "ready", url: expect.any(String), expiresAt: expect.any(String) })));
+    expect(signer.gets.map((g) => g.key)).toEqual(keys);
+  });
+
+  it("an image's poster is its display copy, so a gallery can ask one variant for every key", async () => {
+    const signer = new CountingSigner();
+    const { urls } = await signedUrls({ signer, buckets, variants }, coach, { keys: [photo], expiresIn: 3600, variant: "poster" });
+    expect(urls[0]).toMatchObject({ key: photo, status: "ready", width: 3, height: 4 });
+    expect(signer.gets.map((g) => g.key.split("/").at(-1))).toEqual(["display.webp"]);
+  });
+});

@@ -15,12 +15,22 @@
  * handed out, so no shared cache keeps it and no browser keeps it past the URL's life.
  *
  * Linked images are served only from their processed copies (docs/API.md, "Image variants"): the
- * phone's bytes are never signed. Their state is read from the store in one round trip per request.
+ * phone's bytes are never signed. Linked videos are served as uploaded, and their poster frame and
+ * facts once processed ("Video posters"). The state of both is read from the store in one round
+ * trip per request.
  */
 import * as z from "zod";
 import type { Identity } from "../auth/identity.js";
 import { ForbiddenError } from "../errors.js";
-import { isProcessableImage, type MediaFailureCode, type MediaState, type MediaVariants } from "../media/media-variants.js";
+import {
+  isProcessableImage,
+  isProcessableVideo,
+  isReadyVideo,
+  type MediaFailureCode,
+  type MediaState,
+  type MediaVariants,
+  type StoredVariant,
+} from "../media/media-variants.js";
 import { MEDIA_VARIANTS, type MediaVariant, type ParsedKey, parseObjectKey } from "../policies/object-keys.js";
 import { EXTENSION_BY_TYPE, isInlineType, OWNER_TYPE_POLICIES } from "../policies/owner-types.js";
 import type { Buckets } from "../storage/buckets.js";
@@ -35,7 +45,7 @@ const MEMO_LIMIT = 10_000;
 
 export interface SignedUrlsDeps {
   signer: UrlSigner;
-  /** The processing state of linked images (one batched read per request). */
+  /** The processing state of linked images and videos (one batched read per request). */
   variants: Pick<MediaVariants, "mediaStates">;
   buckets: Buckets;
   clock?: Clock;
@@ -46,16 +56,26 @@ export interface SignedUrlsDeps {
 export const signedUrlsRequestSchema = z.object({
   keys: z.array(z.string().min(1).max(1024)).min(1).max(100),
   expiresIn: z.number().int().min(60).max(604_800).default(3600),
-  /** Which copy of an image: full-size, ≤ 1600 px, or ≤ 320 px. Other uploads have only their original. */
+  /**
+   * Which copy: of an image, full-size, ≤ 1600 px or ≤ 320 px (`poster` is its ≤ 1600 px copy);
+   * of a video, `poster` is its frame (≤ 1280 px JPEG) and any other value the video itself.
+   * Other uploads have only their original.
+   */
   variant: z.enum(MEDIA_VARIANTS).default("original"),
 });
 /** `variant` defaults to `original` (as the schema parses it). */
 export type SignedUrlsRequest = Omit<z.output<typeof signedUrlsRequestSchema>, "variant"> & { variant?: MediaVariant };
 
-/** Why an image has no URL: its processing failed for good, or it was never linked. */
-const SIGNED_URL_FAILURE_CODES = ["IMAGE_TOO_LARGE", "IMAGE_UNREADABLE", "NOT_LINKED"] as const satisfies readonly (MediaFailureCode | "NOT_LINKED")[];
+/** Why an image or a video poster has no URL: its processing failed for good, or it was never linked. */
+const SIGNED_URL_FAILURE_CODES = ["IMAGE_TOO_LARGE", "IMAGE_UNREADABLE", "VIDEO_TOO_LARGE", "VIDEO_UNREADABLE", "NOT_LINKED"] as const satisfies readonly (
+  | MediaFailureCode
+  | "NOT_LINKED"
+)[];
 
-/** `url` and `expiresAt` only when ready; `width`, `height`, `placeholder` once an image is processed; `code` when failed. */
+/**
+ * `url` and `expiresAt` only when ready; `width`, `height`, `placeholder` once an image or a video
+ * is processed, and `durationMs` for a video whose container states it; `code` when failed.
+ */
 export const signedUrlSchema = z.object({
   key: z.string(),
   status: z.enum(["ready", "processing", "failed"]),
@@ -63,8 +83,10 @@ export const signedUrlSchema = z.object({
   expiresAt: z.iso.datetime().optional(),
   width: z.number().int().min(1).optional(),
   height: z.number().int().min(1).optional(),
-  /** ThumbHash, base64. */
+  /** ThumbHash (of an image, or of a video's poster), base64. */
   placeholder: z.string().optional(),
+  /** A video's duration in milliseconds. */
+  durationMs: z.number().int().min(0).optional(),
   code: z.enum(SIGNED_URL_FAILURE_CODES).optional(),
 });
 export type SignedUrl = z.output<typeof signedUrlSchema>;
@@ -123,12 +145,30 @@ export function cacheControlFor(expiresIn: number, stable: boolean): string {
   return `private, max-age=${stable ? MIN_REMAINING_SECONDS : expiresIn - 1}`;
 }
 
-/** A media-bucket image: served from its variants once processed. */
-const isProcessed = (parsed: ParsedKey): boolean => parsed.bucket === "media" && isProcessableImage(parsed.contentType);
+/** How a key is served: a media-bucket image from its variants, a media-bucket video as stored plus its poster, anything else as stored. */
+function servedAs(parsed: ParsedKey): "image" | "video" | "stored" {
+  if (parsed.bucket !== "media") return "stored";
+  if (isProcessableImage(parsed.contentType)) return "image";
+  return isProcessableVideo(parsed.contentType) ? "video" : "stored";
+}
+
+/** The facts a processed image or video answers with, whatever variant was asked for. */
+function factsOf(state: MediaState | null): Pick<SignedUrl, "width" | "height" | "placeholder" | "durationMs"> {
+  if (state?.status !== "ready") return {};
+  const facts = { width: state.width, height: state.height, placeholder: state.placeholder };
+  return isReadyVideo(state) && state.durationMs !== null ? { ...facts, durationMs: state.durationMs } : facts;
+}
+
+/** The stored copy that answers `variant` of a processed upload (an image's `poster` is its display copy). */
+function storedVariant(state: MediaState & { status: "ready" }, variant: MediaVariant): StoredVariant | undefined {
+  if (isReadyVideo(state)) return variant === "poster" ? state.variants.poster : undefined;
+  return state.variants[variant === "poster" ? "display" : variant];
+}
 
 /**
  * Invariants: a URL is returned only if every key is readable by the caller (otherwise 403 and
- * none); for a media image, only a processed variant is ever signed — never the uploaded bytes.
+ * none); for a media image, only a processed variant is ever signed — never the uploaded bytes;
+ * a media video's own bytes are signed whatever its processing state, its poster only once made.
  */
 export async function signedUrls(deps: SignedUrlsDeps, identity: Identity, request: SignedUrlsRequest): Promise<SignedUrlsResponse> {
   const denied: { index: number }[] = [];
@@ -139,31 +179,37 @@ export async function signedUrls(deps: SignedUrlsDeps, identity: Identity, reque
   });
   if (denied.length > 0) throw new ForbiddenError("At least one key is not readable by the caller.", denied);
 
-  const images = request.keys.flatMap((key, i) => (isProcessed(parsedKeys[i]!) ? [key] : []));
+  const processed = request.keys.flatMap((key, i) => (servedAs(parsedKeys[i]!) !== "stored" ? [key] : []));
   const states = new Map<string, MediaState | null>();
-  if (images.length > 0) {
-    const read = await deps.variants.mediaStates(images.map((key) => ({ bucket: deps.buckets.media, key })));
-    images.forEach((key, i) => {
+  if (processed.length > 0) {
+    const read = await deps.variants.mediaStates(processed.map((key) => ({ bucket: deps.buckets.media, key })));
+    processed.forEach((key, i) => {
       states.set(key, read[i] ?? null);
     });
   }
 
+  const variant = request.variant ?? "original";
   const now = (deps.clock ?? systemClock).now();
   const urls = await Promise.all(
     parsedKeys.map(async (parsed, i): Promise<SignedUrl> => {
       const key = request.keys[i]!;
-      if (!isProcessed(parsed))
+      const served = servedAs(parsed);
+      const state = states.get(key) ?? null;
+      // The stored object itself: every upload but a media image, except a video's poster.
+      if (served === "stored" || (served === "video" && variant !== "poster"))
         return {
           key,
           status: "ready",
           ...(await sign(deps, request, now, parsed.bucket, key, parsed.uploadId, parsed.contentType, parsed.bucket === "compliance")),
+          ...factsOf(state),
         };
-      const state = states.get(key) ?? null;
       if (!state) return { key, status: "failed", code: "NOT_LINKED" };
       if (state.status !== "ready") return { key, ...state };
-      const variant = state.variants[request.variant ?? "original"];
-      const signed = await sign(deps, request, now, "media", variant.key, parsed.uploadId, variant.contentType, false);
-      return { key, status: "ready", ...signed, width: state.width, height: state.height, placeholder: state.placeholder };
+      const stored = storedVariant(state, variant);
+      // A record of the other kind (never written for this key's type): nothing of it to serve.
+      if (!stored) return { key, status: "failed", code: served === "video" ? "VIDEO_UNREADABLE" : "IMAGE_UNREADABLE" };
+      const signed = await sign(deps, request, now, "media", stored.key, parsed.uploadId, stored.contentType, false);
+      return { key, status: "ready", ...signed, ...factsOf(state) };
     }),
   );
   return { urls };

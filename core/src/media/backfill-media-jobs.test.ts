@@ -37,11 +37,12 @@ async function linkedWithoutJobs(store: MemoryStore, objects: MemoryObjectStore,
 }
 
 describe("backfillMediaJobs", () => {
-  it("schedules every linked image of the bucket in batches of at most 100, skipping videos and variant keys; a second run schedules nothing", async () => {
+  it("schedules every linked image and video of the bucket in batches of at most 100, skipping PDFs and variant keys; a second run schedules nothing", async () => {
     const store = new MemoryStore();
     const objects = new MemoryObjectStore();
     const images = Array.from({ length: 2 * BACKFILL_BATCH_SIZE + 5 }, (_, i) => upload("org_a", i));
-    await linkedWithoutJobs(store, objects, [...images, upload("org_a", 999, "video/mp4", "mp4")]);
+    const video = upload("org_a", 999, "video/mp4", "mp4");
+    await linkedWithoutJobs(store, objects, [...images, video, upload("org_a", 998, "application/pdf", "pdf")]);
     await linkedWithoutJobs(store, objects, [upload("org_b", 0, "image/heic", "heic")]);
     await objects.put({
       bucket: "media",
@@ -62,12 +63,13 @@ describe("backfillMediaJobs", () => {
     const second = await backfillMediaJobs({ variants, objects, mediaBucket: "media" }, {});
     const orgB = await backfillMediaJobs({ variants, objects, mediaBucket: "media" }, { orgId: "org_b" });
 
-    expect(first).toEqual({ images: images.length + 1, scheduled: images.length + 1 });
-    expect(second).toEqual({ images: images.length + 1, scheduled: 0 });
+    expect(first).toEqual({ images: images.length + 2, scheduled: images.length + 2 });
+    expect(second).toEqual({ images: images.length + 2, scheduled: 0 });
     expect(orgB).toEqual({ images: 1, scheduled: 0 });
     expect(Math.max(...batches)).toBeLessThanOrEqual(BACKFILL_BATCH_SIZE);
     const claimed = await store.claimMediaJobs({ limit: 10_000, leaseSeconds: 60 });
-    expect(claimed).toHaveLength(images.length + 1);
+    expect(claimed).toHaveLength(images.length + 2);
+    expect(claimed).toContainEqual({ bucket: "media", key: video.key, contentType: "video/mp4", orgId: "org_a" });
     expect(claimed).toContainEqual({ bucket: "media", key: "org_b/progress_photo/user_1/u0.heic", contentType: "image/heic", orgId: "org_b" });
   });
 });

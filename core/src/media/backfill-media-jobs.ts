@@ -1,12 +1,12 @@
 /**
- * The backfill of images linked before processing existed: they have no outcome and no job, so
- * they would stay `processing` forever. It lists the media bucket and puts a job in the outbox for
- * each linked image without an outcome; the sweeper's re-drive (`redriveMediaJobs`) then hands them
+ * The backfill of images (and videos) linked before their processing existed: they have no outcome
+ * and no job, so they would stay `processing` forever. It lists the media bucket and puts a job in
+ * the outbox for each linked image or video without an outcome; the sweeper's re-drive (`redriveMediaJobs`) then hands them
  * to the queue, as for any hand-off that did not complete.
  */
 import { parseObjectKey } from "../policies/object-keys.js";
 import type { ObjectStore } from "../storage/object-store.js";
-import { isProcessableImage, type MediaJob, type MediaVariants } from "./media-variants.js";
+import { isProcessableMedia, type MediaJob, type MediaVariants } from "./media-variants.js";
 
 /** Jobs scheduled per store step: one bounded script (and one outbox write) at a time. */
 export const BACKFILL_BATCH_SIZE = 100;
@@ -18,9 +18,9 @@ export interface BackfillMediaDeps {
 }
 
 export interface BackfillMediaReport {
-  /** Images (processable types, under upload keys) found in the listing. */
+  /** Images and videos (processable types, under upload keys) found in the listing; the name predates video posters. */
   images: number;
-  /** Jobs put in the outbox: linked images with no outcome and no pending job. */
+  /** Jobs put in the outbox: linked images and videos with no outcome and no pending job. */
   scheduled: number;
 }
 
@@ -39,7 +39,7 @@ export async function backfillMediaJobs(deps: BackfillMediaDeps, request: { orgI
     const jobs: MediaJob[] = [];
     for (const { key } of page) {
       const parsed = parseObjectKey(key);
-      if (parsed?.bucket !== "media" || !isProcessableImage(parsed.contentType)) continue;
+      if (parsed?.bucket !== "media" || !isProcessableMedia(parsed.contentType)) continue;
       jobs.push({ bucket: deps.mediaBucket, key, contentType: parsed.contentType, orgId: parsed.orgId });
     }
     images += jobs.length;

@@ -6,13 +6,15 @@
 import decodeHeic from "heic-decode";
 import sharp, { type Sharp } from "sharp";
 import { rgbaToThumbHash } from "thumbhash";
-import type { MediaVariant } from "../policies/object-keys.js";
+import type { ImageVariant } from "../policies/object-keys.js";
 import type { MediaFailureCode } from "./media-variants.js";
 
 /** Decoded pixels allowed per image: a 48-MP phone photo fits, a decompression bomb does not. */
 export const MAX_INPUT_PIXELS = 50_000_000;
 export const DISPLAY_LONG_EDGE = 1600;
 export const THUMB_LONG_EDGE = 320;
+/** A video's poster frame: long edge at most this (never upscaled). */
+export const POSTER_LONG_EDGE = 1280;
 /** ThumbHash encodes images of at most 100×100. */
 const PLACEHOLDER_LONG_EDGE = 100;
 
@@ -28,7 +30,7 @@ export class ImageRejectedError extends Error {
 }
 
 export interface RenderedVariant {
-  variant: MediaVariant;
+  variant: ImageVariant;
   bytes: Buffer;
   contentType: string;
   extension: string;
@@ -132,4 +134,26 @@ export async function renderVariants(input: Uint8Array, contentType: string): Pr
       { variant: "thumb", bytes: thumb, contentType: "image/webp", extension: "webp" },
     ],
   };
+}
+
+export interface RenderedPoster {
+  bytes: Buffer;
+  width: number;
+  height: number;
+  /** ThumbHash of the frame, base64. */
+  placeholder: string;
+}
+
+/**
+ * A video's poster from one decoded frame (a PNG written by ffmpeg): JPEG re-encoded from its
+ * pixels, so nothing but pixels survives, at most POSTER_LONG_EDGE on the long edge, plus its
+ * ThumbHash. A frame sharp cannot read throws ImageRejectedError (the caller maps it to the video's code).
+ */
+export async function renderPoster(frame: Uint8Array): Promise<RenderedPoster> {
+  const pixels = await decode(frame, "image/png");
+  const [bytes, placeholder] = await Promise.all([
+    bounded(pixels, POSTER_LONG_EDGE).jpeg({ quality: 82, mozjpeg: true }).toBuffer({ resolveWithObject: true }),
+    placeholderOf(pixels),
+  ]);
+  return { bytes: bytes.data, width: bytes.info.width, height: bytes.info.height, placeholder };
 }

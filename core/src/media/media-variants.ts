@@ -4,13 +4,19 @@
  * method is one atomic step and one round trip; the state lives with the object's link, so release
  * and reconciliation see the variants of exactly the objects they see.
  */
-import type { MediaVariant } from "../policies/object-keys.js";
+import type { ImageVariant } from "../policies/object-keys.js";
 import type { ObjectRef } from "../quotas/linked-objects.js";
 
-/** The upload types that are processed into variants (video and PDF are served as uploaded). */
+/** The image types that are processed into variants (and never served as uploaded). */
 export const PROCESSABLE_IMAGE_TYPES: ReadonlySet<string> = new Set(["image/jpeg", "image/png", "image/webp", "image/heic"]);
 
+/** The video types that get a poster frame and their facts (the video itself is served as uploaded). */
+export const PROCESSABLE_VIDEO_TYPES: ReadonlySet<string> = new Set(["video/mp4", "video/quicktime", "video/webm"]);
+
 export const isProcessableImage = (contentType: string): boolean => PROCESSABLE_IMAGE_TYPES.has(contentType);
+export const isProcessableVideo = (contentType: string): boolean => PROCESSABLE_VIDEO_TYPES.has(contentType);
+/** Whether a linked upload of this type is processed in the background (images and videos; PDFs are not). */
+export const isProcessableMedia = (contentType: string): boolean => isProcessableImage(contentType) || isProcessableVideo(contentType);
 
 /**
  * How long consume has to hand its own jobs to the queue (and acknowledge them) before the
@@ -18,10 +24,10 @@ export const isProcessableImage = (contentType: string): boolean => PROCESSABLE_
  */
 export const MEDIA_HANDOFF_GRACE_SECONDS = 60;
 
-/** Why an image has no variants: too many pixels declared, or not decodable. Final: never retried. */
-export type MediaFailureCode = "IMAGE_TOO_LARGE" | "IMAGE_UNREADABLE";
+/** Why an image or a video has no variants: too many pixels declared, or not decodable. Final: never retried. */
+export type MediaFailureCode = "IMAGE_TOO_LARGE" | "IMAGE_UNREADABLE" | "VIDEO_TOO_LARGE" | "VIDEO_UNREADABLE";
 
-/** One linked image to process. Its JSON (`encodeMediaJob`) is its identity in the outbox and on the queue. */
+/** One linked image or video to process. Its JSON (`encodeMediaJob`) is its identity in the outbox and on the queue. */
 export interface MediaJob {
   bucket: string;
   key: string;
@@ -40,17 +46,34 @@ export interface StoredVariant {
   size: number;
 }
 
-export type MediaOutcome =
-  | {
-      status: "ready";
-      /** Of the oriented image (as displayed). */
-      width: number;
-      height: number;
-      /** ThumbHash, base64. */
-      placeholder: string;
-      variants: Record<MediaVariant, StoredVariant>;
-    }
-  | { status: "failed"; code: MediaFailureCode };
+/** A processed image: its three copies; the uploaded bytes are never served. */
+export interface ReadyImage {
+  status: "ready";
+  /** Of the oriented image (as displayed). */
+  width: number;
+  height: number;
+  /** ThumbHash, base64. */
+  placeholder: string;
+  variants: Record<ImageVariant, StoredVariant>;
+}
+
+/** A processed video: its poster frame and facts; the video itself is served as uploaded. */
+export interface ReadyVideo {
+  status: "ready";
+  /** As displayed (the container's rotation applied). */
+  width: number;
+  height: number;
+  /** From the container; null when it states none (e.g. a WebM recorded by a browser). */
+  durationMs: number | null;
+  /** ThumbHash of the poster, base64. */
+  placeholder: string;
+  variants: { poster: StoredVariant };
+}
+
+export type MediaOutcome = ReadyImage | ReadyVideo | { status: "failed"; code: MediaFailureCode };
+
+/** A ready outcome is a video's when it carries the video facts (records of images never do). */
+export const isReadyVideo = (outcome: ReadyImage | ReadyVideo): outcome is ReadyVideo => "durationMs" in outcome;
 
 /** A linked image's state: recorded outcome, or still processing. */
 export type MediaState = MediaOutcome | { status: "processing" };

@@ -1,34 +1,57 @@
 /**
- * Processing of one linked image (the `process-media` worker): read the upload, render its
- * variants, store them under server-made keys and record the outcome on the link. Runs in the
- * background, after consume; a job may arrive more than once.
+ * Processing of one linked image or video (the `process-media` worker): read the upload, render
+ * its variants (an image's three copies; a video's poster frame and facts), store them under
+ * server-made keys and record the outcome on the link. Runs in the background, after consume; a
+ * job may arrive more than once.
  */
 import { createHash } from "node:crypto";
+import { createWriteStream } from "node:fs";
+import { mkdtemp, rm } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { pipeline } from "node:stream/promises";
 import * as z from "zod";
 import { type Log, silentLog } from "../logging.js";
-import { MEDIA_VARIANTS, type MediaVariant, variantKey } from "../policies/object-keys.js";
+import { IMAGE_VARIANTS, type ImageVariant, type MediaVariant, variantKey } from "../policies/object-keys.js";
 import type { ObjectStore } from "../storage/object-store.js";
 import { ImageRejectedError, renderVariants } from "./image-pipeline.js";
-import { isProcessableImage, type MediaJob, type MediaOutcome, type MediaVariants, type StoredVariant } from "./media-variants.js";
+import {
+  isProcessableMedia,
+  isProcessableVideo,
+  type MediaJob,
+  type MediaOutcome,
+  type MediaVariants,
+  type ReadyImage,
+  type ReadyVideo,
+  type StoredVariant,
+} from "./media-variants.js";
+import { renderVideoPoster, VideoRejectedError } from "./video-pipeline.js";
 
 /** A queue message, as produced by `encodeMediaJob`. */
 export const mediaJobSchema = z.object({
   bucket: z.string().min(1),
   key: z.string().min(1).max(1024),
-  contentType: z.string().refine(isProcessableImage, "not a processable image type"),
+  contentType: z.string().refine(isProcessableMedia, "not a processable image or video type"),
   orgId: z.string().min(1),
 });
 
-/** Larger sources are not read whole into memory (uploads are far smaller; see the owner-type table). */
+/** Larger image sources are not read whole into memory (uploads are far smaller; see the owner-type table). */
 export const MAX_SOURCE_BYTES = 64 * 1024 * 1024;
+/** Videos are copied to a temporary file (ffmpeg seeks in them): the owner-type table allows 500 MiB. */
+export const MAX_VIDEO_SOURCE_BYTES = 512 * 1024 * 1024;
 
 export interface ProcessMediaDeps {
   objects: Pick<ObjectStore, "stream" | "put" | "deleteObjects">;
   variants: Pick<MediaVariants, "recordMedia">;
+  /** The ffmpeg binary videos are read with; a video job without it throws (a deployment fault, retried). */
+  ffmpegPath?: string;
   log?: Log;
 }
 
 export type ProcessMediaResult = "ready" | "failed" | "already-recorded" | "not-linked";
+
+/** Writes one variant of the job's upload (same key, same bytes for the same job) and notes its key. */
+type StoreVariant = (variant: MediaVariant, rendered: { bytes: Buffer; contentType: string; extension: string }) => Promise<StoredVariant>;
 
 async function readAll(objects: ProcessMediaDeps["objects"], job: MediaJob): Promise<Buffer | null> {
   const stream = await objects.stream(job.bucket, job.key, MAX_SOURCE_BYTES);
@@ -40,37 +63,70 @@ async function readAll(objects: ProcessMediaDeps["objects"], job: MediaJob): Pro
 
 const base64Sha256 = (bytes: Uint8Array): string => createHash("sha256").update(bytes).digest("base64");
 
+async function processImage(deps: ProcessMediaDeps, job: MediaJob, store: StoreVariant): Promise<ReadyImage | null> {
+  const source = await readAll(deps.objects, job);
+  if (!source) return null;
+  const rendered = await renderVariants(source, job.contentType);
+  const stored = {} as Record<ImageVariant, StoredVariant>;
+  await Promise.all(
+    rendered.variants.map(async (v) => {
+      stored[v.variant] = await store(v.variant, v);
+    }),
+  );
+  if (IMAGE_VARIANTS.some((v) => !stored[v])) throw new Error("a variant was not rendered");
+  return { status: "ready", width: rendered.width, height: rendered.height, placeholder: rendered.placeholder, variants: stored };
+}
+
+/** The video is copied to a private temporary directory (ffmpeg seeks in it), removed whatever happens. */
+async function processVideo(deps: ProcessMediaDeps, job: MediaJob, store: StoreVariant): Promise<ReadyVideo | null> {
+  if (!deps.ffmpegPath) throw new Error("process-media has no ffmpeg binary for video jobs");
+  const stream = await deps.objects.stream(job.bucket, job.key, MAX_VIDEO_SOURCE_BYTES);
+  if (!stream) return null;
+  const directory = await mkdtemp(join(tmpdir(), "fitkit-video-"));
+  try {
+    const file = join(directory, "source");
+    await pipeline(stream, createWriteStream(file, { mode: 0o600 }));
+    const rendered = await renderVideoPoster(deps.ffmpegPath, file, job.contentType);
+    const poster = await store("poster", { bytes: rendered.poster.bytes, contentType: "image/jpeg", extension: "jpg" });
+    return {
+      status: "ready",
+      width: rendered.width,
+      height: rendered.height,
+      durationMs: rendered.durationMs,
+      placeholder: rendered.poster.placeholder,
+      variants: { poster },
+    };
+  } finally {
+    await rm(directory, { recursive: true, force: true });
+  }
+}
+
 /**
  * Invariant: idempotent — the same job always writes the same keys with the same bytes, and the
  * outcome (with its bytes counted in the org's `used`) is recorded once; variants written for an
- * object released meanwhile are deleted again. A rejected image (bomb, truncated, undecodable) is
- * recorded as failed with its code and never throws; storage or store failures throw, so the
- * queue retries the job.
+ * object released meanwhile are deleted again. A rejected image (bomb, truncated, undecodable) or
+ * video (container or frame ffmpeg cannot read, too many pixels, too slow) is recorded as failed
+ * with its code and never throws; storage or store failures throw, so the queue retries the job.
  */
 export async function processMedia(deps: ProcessMediaDeps, job: MediaJob): Promise<ProcessMediaResult> {
   const log = deps.log ?? silentLog;
-  const source = await readAll(deps.objects, job);
-  // Released (and deleted) before processing: nothing to do, and no link to record on.
-  if (!source) return "not-linked";
+  const written: string[] = [];
+  const store: StoreVariant = async (variant, rendered) => {
+    const key = variantKey(job.key, variant, rendered.extension);
+    written.push(key);
+    await deps.objects.put({ bucket: job.bucket, key, body: rendered.bytes, contentType: rendered.contentType, checksumSha256: base64Sha256(rendered.bytes) });
+    return { key, contentType: rendered.contentType, size: rendered.bytes.length };
+  };
 
   let outcome: MediaOutcome;
-  const written: string[] = [];
   try {
-    const rendered = await renderVariants(source, job.contentType);
-    const stored = {} as Record<MediaVariant, StoredVariant>;
-    await Promise.all(
-      rendered.variants.map(async (v) => {
-        const key = variantKey(job.key, v.variant, v.extension);
-        written.push(key);
-        await deps.objects.put({ bucket: job.bucket, key, body: v.bytes, contentType: v.contentType, checksumSha256: base64Sha256(v.bytes) });
-        stored[v.variant] = { key, contentType: v.contentType, size: v.bytes.length };
-      }),
-    );
-    if (MEDIA_VARIANTS.some((v) => !stored[v])) throw new Error("a variant was not rendered");
-    outcome = { status: "ready", width: rendered.width, height: rendered.height, placeholder: rendered.placeholder, variants: stored };
+    const ready = isProcessableVideo(job.contentType) ? await processVideo(deps, job, store) : await processImage(deps, job, store);
+    // Released (and deleted) before processing: nothing to do, and no link to record on.
+    if (!ready) return "not-linked";
+    outcome = ready;
   } catch (error) {
-    if (!(error instanceof ImageRejectedError)) throw error;
-    log.warn("image rejected by processing", { key: job.key, orgId: job.orgId, code: error.code, reason: error.message });
+    if (!(error instanceof ImageRejectedError || error instanceof VideoRejectedError)) throw error;
+    log.warn("media rejected by processing", { key: job.key, orgId: job.orgId, code: error.code, reason: error.message });
     outcome = { status: "failed", code: error.code };
   }
 

@@ -14,14 +14,18 @@ export const INCOMING_PREFIX = "incoming/";
 export const RECORDS_PREFIX = "records/";
 
 /**
- * Processed copies of linked images (docs/ARCHITECTURE.md, "Media processing"), in the media bucket:
- *   variants/{orgId}/{ownerType}/{userId}/{uploadId}/{original|display|thumb}.{ext}
+ * Processed copies of linked images and video posters (docs/ARCHITECTURE.md, "Media processing"), in the media bucket:
+ *   variants/{orgId}/{ownerType}/{userId}/{uploadId}/{original|display|thumb|poster}.{ext}
  * They are written by process-media only; readers never name them (signed-urls maps a linked key
  * and a variant onto them), and parseObjectKey does not accept them.
  */
 export const VARIANTS_PREFIX = "variants/";
 
-export const MEDIA_VARIANTS = ["original", "display", "thumb"] as const;
+/** An image's processed copies. */
+export const IMAGE_VARIANTS = ["original", "display", "thumb"] as const;
+export type ImageVariant = (typeof IMAGE_VARIANTS)[number];
+/** Every variant a reader may ask for: an image's copies, and a video's poster frame. */
+export const MEDIA_VARIANTS = [...IMAGE_VARIANTS, "poster"] as const;
 export type MediaVariant = (typeof MEDIA_VARIANTS)[number];
 
 /** Where `variant` of the linked media object `originalKey` is stored (the extension names the encoding). */

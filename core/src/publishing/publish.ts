@@ -6,7 +6,7 @@
 import { createHash } from "node:crypto";
 import * as z from "zod";
 import { NotFoundError, NotUploadedError, UnsupportedMediaTypeError } from "../errors.js";
-import type { MediaVariants } from "../media/media-variants.js";
+import { isReadyVideo, type MediaVariants } from "../media/media-variants.js";
 import { MAX_SOURCE_BYTES } from "../media/process-media.js";
 import { publicRenditionKey } from "../policies/object-keys.js";
 import type { ObjectStore } from "../storage/object-store.js";
@@ -97,6 +97,8 @@ export async function publish(deps: PublishDeps, request: PublishRequest): Promi
   if (state.status === "failed")
     throw new UnsupportedMediaTypeError("The image could not be processed, so it cannot be published.", [{ key: request.key, reason: state.code }]);
 
+  // Publishable owner types take images only (the owner-type table), so a video's record cannot be here.
+  if (isReadyVideo(state)) throw new UnsupportedMediaTypeError("Only images can be published.", [{ key: request.key, reason: "NOT_AN_IMAGE" }]);
   const source = await readAll(deps.media, deps.mediaBucket, state.variants.original.key);
   if (!source) throw new NotFoundError("No linked upload has this key.", [{ key: request.key }]);
   const digest = createHash("sha256").update(request.key).update("\u0000").update(source).digest("hex").slice(0, 32);

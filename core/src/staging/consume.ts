@@ -9,7 +9,7 @@ import { type ErrorCode, errorForCode, InvalidRequestError } from "../errors.js"
 import { sha256Hex } from "../hashing.js";
 import { type Log, silentLog } from "../logging.js";
 import { handOffMediaJobs, type MediaHandoffDeps } from "../media/media-handoff.js";
-import { isProcessableImage, type MediaJob } from "../media/media-variants.js";
+import { isProcessableMedia, type MediaJob } from "../media/media-variants.js";
 import { recordsKeyFor } from "../policies/object-keys.js";
 import { idempotencyKeySchema, ownerTypeSchema, safeId } from "../policies/request-fields.js";
 import type { Scanner } from "../scanning/scanner.js";
@@ -37,7 +37,7 @@ export interface ConsumeDeps {
   /** How long the deadlines of a batch that promotes are held before the copy (default PROMOTION_HOLD_SECONDS). */
   promotionHoldSeconds?: number;
   /**
-   * Hands linked images to background processing after the commit. Absent: the jobs stay in the
+   * Hands linked images and videos to background processing after the commit. Absent: the jobs stay in the
    * outbox the commit wrote, and the sweeper's re-drive hands them over.
    */
   media?: Omit<MediaHandoffDeps, "log">;
@@ -223,9 +223,9 @@ export async function consume(deps: ConsumeDeps, request: ConsumeRequest): Promi
     }),
   };
 
-  // Every linked image of the media bucket is processed; compliance records stay as retained.
+  // Every linked image and video of the media bucket is processed; compliance records stay as retained.
   const mediaJobs = response.uploads.map((u): MediaJob | null =>
-    u.bucket !== deps.complianceBucket && isProcessableImage(u.contentType)
+    u.bucket !== deps.complianceBucket && isProcessableMedia(u.contentType)
       ? { bucket: u.bucket, key: u.key, contentType: u.contentType, orgId: owner.orgId }
       : null,
   );

@@ -4,11 +4,12 @@
  * carries it since it begins multipart uploads, but still signs without the SDK presigner.
  */
 import { execFile } from "node:child_process";
-import { mkdir, mkdtemp, readFile, rm, symlink } from "node:fs/promises";
+import { mkdtemp, readFile, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
-import { dirname, join, resolve } from "node:path";
+import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { type BuiltHandler, buildHandlers, HANDLERS, INSTALLED_PACKAGES } from "../scripts/build.js";
+import { linkInstalledPackages } from "./support/installed-packages.js";
 
 let outdir: string;
 let built: BuiltHandler[];
@@ -82,11 +83,7 @@ describe("handler bundles", () => {
   });
 
   it("every bundle starts in a fresh Node with only its installed packages beside it, as on Lambda", async () => {
-    // What SST installs next to process-media's bundle; nothing else has node_modules to fall back on.
-    for (const name of new Set(Object.values(INSTALLED_PACKAGES).flat())) {
-      await mkdir(dirname(join(outdir, "node_modules", name)), { recursive: true });
-      await symlink(resolve("node_modules", name), join(outdir, "node_modules", name));
-    }
+    await linkInstalledPackages(outdir);
     const start = (file: string) =>
       new Promise<string>((done) =>
         execFile(process.execPath, [file], { cwd: outdir, env: { PATH: process.env.PATH } }, (error, _out, stderr) =>

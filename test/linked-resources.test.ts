@@ -16,9 +16,9 @@
  * virus scanning on wherever the function scans.
  */
 import { type ChildProcess, fork } from "node:child_process";
-import { mkdir, mkdtemp, rm, symlink } from "node:fs/promises";
+import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
-import { basename, join, resolve } from "node:path";
+import { basename, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { ClamdScanner } from "@fitkit/core/adapters/clamd/clamd-scanner";
 import { configSchemas } from "@fitkit/core/config";
@@ -31,7 +31,7 @@ import { type EmbeddedS3, startEmbeddedS3 } from "../local/embedded-s3.js";
 import { resourceVariables } from "../local/env.js";
 import { sqsEvent, timeoutToMs } from "../local/functions.js";
 import { handleScanRequest } from "../scanner/src/scan.js";
-import { buildHandlers, INSTALLED_PACKAGES } from "../scripts/build.js";
+import { buildHandlers } from "../scripts/build.js";
 import { FUNCTION_KEYS, FUNCTIONS, type FunctionKey, functionSpec, type LinkName, type RouteKey } from "../stacks/functions.js";
 import { type ClamdServer, startClamd } from "../support/clamd.js";
 import { mp4Bytes, pdfBytes, pngImage } from "../support/media.js";
@@ -39,6 +39,7 @@ import { type RedisServer, startRedisServer } from "../support/redis-server.js";
 import { startUpstashBridge, type UpstashBridge } from "../support/upstash-bridge.js";
 import { type AwsEndpoints, startAwsEndpoints } from "./support/aws-endpoints.js";
 import { sleep } from "./support/fixtures.js";
+import { linkInstalledPackages } from "./support/installed-packages.js";
 
 const RUNNER = fileURLToPath(new URL("./support/invoke-bundle.mjs", import.meta.url));
 const BUCKETS = { media: "fitkit-media", compliance: "fitkit-compliance", public: "fitkit-public" };
@@ -71,9 +72,7 @@ beforeAll(async () => {
     }),
     startClamd(),
   ]);
-  // What SST installs beside the bundles of the functions that list `install` (sharp).
-  await mkdir(join(outdir, "node_modules"), { recursive: true });
-  for (const name of new Set(Object.values(INSTALLED_PACKAGES).flat())) await symlink(resolve("node_modules", name), join(outdir, "node_modules", name));
+  await linkInstalledPackages(outdir);
   bridge = await startUpstashBridge({ redisUrl: redis.url });
   const scanner = new ClamdScanner({ host: clamd.host, port: clamd.port });
   // The scanner Lambda's own handler (scanner/src/scan.ts), reading the objects from the local S3 server.

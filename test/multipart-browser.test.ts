@@ -176,7 +176,7 @@ describe("a 70 MiB video through the demo page", () => {
     // The outage hit parts in flight (the page saw the browser go offline and back); they, and only
     // a few more, were sent again.
     expect(duringOutage).toBeGreaterThan(0);
-    const log = await page.locator("#log").innerText();
+    const log = await page.locator("#log").textContent();
     expect(log).toContain("Offline: the upload waits for the network.");
     expect(log).toContain("Back online: the upload goes on.");
     expect(seen.stored()).toEqual(Array.from({ length: PARTS }, (_, i) => i + 1));

@@ -59,7 +59,7 @@ class MemoryStorage implements ResumeStorage {
  * `network`, every part in flight and every later request fail too (the device lost its network).
  */
 function meteredFetch(interrupt?: { atByte: number; network: boolean }) {
-  const counts = { sentBytes: 0, presign: 0, signings: 0, complete: 0, partNumbers: new Set<number>(), partSize: 0, lastPartStoredAt: 0 };
+  const counts = { sentBytes: 0, presign: 0, signings: 0, complete: 0, partNumbers: new Set<number>(), partSize: 0, lastPartStoredAt: 0, api: [] as string[] };
   let interrupted = false;
   let down = false;
   const wrapped: typeof fetch = async (input, init = {}) => {
@@ -68,7 +68,11 @@ function meteredFetch(interrupt?: { atByte: number; network: boolean }) {
     if (init.method === "POST" && path === "/uploads") counts.presign++;
     if (init.method === "POST" && path.endsWith("/parts")) counts.signings++;
     if (init.method === "POST" && path.endsWith("/complete")) counts.complete++;
-    if (init.method !== "PUT" || !(init.body instanceof ReadableStream)) return fetch(input, init);
+    if (init.method !== "PUT" || !(init.body instanceof ReadableStream)) {
+      const response = await fetch(input, init);
+      counts.api.push(`${init.method ?? "GET"} ${path} ${response.status}`);
+      return response;
+    }
     counts.partNumbers.add(Number(new URL(String(input)).searchParams.get("partNumber")));
     counts.partSize = Math.max(counts.partSize, Number((init.headers as Record<string, string>)["content-length"]));
     const reader = (init.body as ReadableStream<Uint8Array>).getReader();
@@ -99,7 +103,9 @@ function meteredFetch(interrupt?: { atByte: number; network: boolean }) {
 }
 
 export async function benchMultipart({ quick }: { quick: boolean }): Promise<MultipartBenchResult> {
-  const size = (quick ? 70 : 200) * MiB;
+  // 100 MiB, not the 200 MiB the goal names: the local S3 server drops a single PUT of 200 MiB
+  // (EPIPE after ~15 s; 100 MiB goes through), so the one-PUT baseline cannot be measured there.
+  const size = (quick ? 70 : 100) * MiB;
   const rounds = quick ? 1 : 3;
   const trials = quick ? 2 : 5;
   const partConcurrency = 4;
@@ -155,16 +161,16 @@ export async function benchMultipart({ quick }: { quick: boolean }): Promise<Mul
 
       const storage = new MemoryStorage();
       const lost = meteredFetch({ atByte, network: true });
-      const crashed = await (await uploader(lost.fetch, { resumeStorage: storage, retries: 0 }))
+      const crash = await (await uploader(lost.fetch, { resumeStorage: storage, retries: 0 }))
         .upload(file(`loss-${trial}.mp4`), { ownerType: "exercise_comment" })
         .then(
-          () => false,
-          () => true,
+          () => "no error",
+          (error: { code?: string }) => String(error.code),
         );
-      if (!crashed) throw new Error("the network loss did not interrupt the upload");
+      if (crash !== "NETWORK_ERROR") throw new Error(`the network loss at byte ${atByte} ended the upload with ${crash}, not NETWORK_ERROR`);
       const resumed = meteredFetch();
       await (await uploader(resumed.fetch, { resumeStorage: storage })).upload(file(`loss-${trial}.mp4`), { ownerType: "exercise_comment" });
-      if (resumed.counts.presign !== 0) throw new Error("the upload after the network loss did not resume");
+      if (resumed.counts.presign !== 0) throw new Error(`the upload after the network loss at byte ${atByte} did not resume: ${resumed.counts.api.join(", ")}`);
       resentParts.network.push((lost.counts.sentBytes + resumed.counts.sentBytes - size) / plan.partSize);
     }
 
@@ -209,8 +215,23 @@ function video(size: number): Uint8Array<ArrayBuffer> {
   return bytes;
 }
 
-/** ms for one PUT of `bytes` to a URL presigned with `multipart: false` (the same server, the same SigV4 checks). */
+/**
+ * ms for one PUT of `bytes` to a URL presigned with `multipart: false` (the same server, the same
+ * SigV4 checks). A PUT the server drops (a loaded machine) is tried again, from byte 0 as a single
+ * PUT must; only the attempt that succeeded is timed.
+ */
 async function singlePut(stack: LocalStackRun, token: string, bytes: Uint8Array): Promise<number> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await singlePutOnce(stack, token, bytes);
+    } catch (error) {
+      if (attempt >= 3) throw error;
+      console.error(`single PUT attempt ${attempt} failed (${(error as Error).message}); again`);
+    }
+  }
+}
+
+async function singlePutOnce(stack: LocalStackRun, token: string, bytes: Uint8Array): Promise<number> {
   const presigned = await fetch(`${stack.api}/uploads`, {
     method: "POST",
     headers: { "content-type": "application/json", authorization: `Bearer ${token}` },

@@ -106,6 +106,7 @@ export class FlowClient {
       return { ok: false, error: `presign: ${(error as Error).message}`, retries };
     }
     retries += this.records.slice(recordsBefore).filter((r) => r.kind === "presign").length - 1;
+    if (upload.mode !== "single") return { ok: false, error: "presign: a multipart upload (the flows send files below the threshold)", retries };
 
     // The PUT: a lost answer makes the next attempt's 412 (If-None-Match) mean the bytes are there.
     let uncertain = false;

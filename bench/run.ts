@@ -33,6 +33,8 @@ import { pngImage } from "../support/media.js";
 import { startRedisServer } from "../support/redis-server.js";
 import { createUpstashTestClient, startUpstashBridge } from "../support/upstash-bridge.js";
 import { benchMedia } from "./media.js";
+import { benchMultipart, multipartRows } from "./multipart.js";
+import { mergeResults } from "./results.js";
 import { benchSigning } from "./signing.js";
 
 const quick = process.argv.includes("--quick");
@@ -74,6 +76,16 @@ async function cachedSigning(
 }
 
 async function main() {
+  // `--only multipart`: that section alone, merged into results.json (the others are kept as they are).
+  if (process.argv.includes("--only")) {
+    const only = process.argv[process.argv.indexOf("--only") + 1];
+    if (only !== "multipart") throw new Error(`--only knows one section: multipart (not ${only})`);
+    const multipart = await benchMultipart({ quick });
+    await mergeResults("multipart", { quick, date: new Date().toISOString(), ...multipart });
+    printRows(multipartRows(multipart));
+    console.log(`\nwritten: bench/results.json → multipart${quick ? " (--quick)" : ""}`);
+    return;
+  }
   const results: Record<string, unknown> = { quick, node: process.version, date: new Date().toISOString() };
   const rounds = quick ? 15 : 60;
 
@@ -240,6 +252,9 @@ async function main() {
     await s3.close();
   }
 
+  console.error("multipart…");
+  results.multipart = await benchMultipart({ quick });
+
   console.error("bundles…");
   // Inside the repository, so a package SST installs beside a bundle (sharp, for process-media)
   // resolves from node_modules as it would from the function's own package.
@@ -347,9 +362,14 @@ function printTable(results: Record<string, any>) {
         `${m.videoPoster.ms} → ${m.videoPoster.poster.width}×${m.videoPoster.poster.height}, ${(m.videoPoster.poster.bytes / 1024).toFixed(0)} KiB`,
       ]);
   }
+  if (results.multipart) rows.push(...multipartRows(results.multipart));
+  printRows(rows);
+  console.log(`\nwritten: bench/results.json${results.quick ? " (--quick)" : ""}`);
+}
+
+function printRows(rows: [string, string][]) {
   const width = Math.max(...rows.map(([k]) => k.length));
   console.log(rows.map(([k, v]) => `${k.padEnd(width)}  ${v}`).join("\n"));
-  console.log(`\nwritten: bench/results.json${results.quick ? " (--quick)" : ""}`);
 }
 
 await main();

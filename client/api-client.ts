@@ -1,7 +1,8 @@
 /**
- * The upload API's HTTP client: `POST /uploads` (presign), `POST /uploads/signed-urls` and
- * `GET /uploads/policy`, with the
- * session token, retries on network errors and transient answers, and the API's errors as typed
+ * The upload API's HTTP client: `POST /uploads` (presign), the multipart routes
+ * (`POST|GET /uploads/{uploadId}/parts`, `POST /uploads/{uploadId}/complete`), `DELETE
+ * /uploads/{uploadId}`, `POST /uploads/signed-urls` and `GET /uploads/policy`, with the session
+ * token, retries on network errors and transient answers, and the API's errors as typed
  * `UploadClientError`s. Knows nothing of storage or progress.
  */
 import type { PresignableOwnerType } from "@fitkit/core/contract/catalog";
@@ -27,13 +28,52 @@ export interface FileToPresign {
   sha256?: string;
 }
 
-export interface PresignedUpload {
+/** A file presign answered with one PUT URL. */
+export interface PresignedPut {
+  mode: "single";
   uploadId: string;
   key: string;
   url: string;
   headers: Record<string, string>;
   /** Local-clock time after which the URL is expired (computed from the server's own clock). */
   deadline: number;
+}
+
+/** A file presign answered as a multipart upload: no URL; its parts are signed on demand. */
+export interface PresignedMultipart {
+  mode: "multipart";
+  uploadId: string;
+  key: string;
+  /** Every part is this long but the last (the remainder). */
+  partSize: number;
+  partCount: number;
+}
+
+/** The server decides the mode (multipart above its threshold). */
+export type PresignedUpload = PresignedPut | PresignedMultipart;
+
+/** One part's URL from `POST /uploads/{uploadId}/parts`, with its expiry placed on the local clock. */
+export interface SignedPart {
+  partNumber: number;
+  url: string;
+  /** Send exactly (`content-length`, which the runtime sets from the body). */
+  headers: Record<string, string>;
+  /** Local-clock time after which the URL is expired (computed from the server's own clock). */
+  deadline: number;
+}
+
+/** A part storage already holds (`GET /uploads/{uploadId}/parts`). */
+export interface StoredPart {
+  partNumber: number;
+  size: number;
+  etag: string;
+}
+
+/** `POST /uploads/{uploadId}/complete`: the assembled object. */
+export interface CompletedUpload {
+  uploadId: string;
+  key: string;
+  size: number;
 }
 
 /** One key's answer: a `url` only when `ready`; images also carry their size and placeholder once processed. */
@@ -73,6 +113,14 @@ export interface ApiClient {
   signedUrls(keys: readonly string[], options?: SignedUrlsOptions): Promise<SignedUrl[]>;
   /** What the caller may upload, to check a file before presigning it. */
   policy(options?: { signal?: AbortSignal }): Promise<UploadPolicy>;
+  /** URLs for parts of a multipart upload (at most 100 per call), in request order. */
+  signParts(uploadId: string, partNumbers: readonly number[], signal: AbortSignal): Promise<SignedPart[]>;
+  /** The parts storage already holds, ascending (to resume). */
+  listParts(uploadId: string, signal: AbortSignal): Promise<StoredPart[]>;
+  /** Assembles a multipart upload from its parts; safe to repeat. */
+  completeMultipart(uploadId: string, signal: AbortSignal): Promise<CompletedUpload>;
+  /** Cancels a staged upload (single or multipart): storage drops it, the reservation is given back. */
+  cancel(uploadId: string, signal: AbortSignal): Promise<void>;
 }
 
 const TRANSIENT_STATUSES = new Set([429, 502, 503, 504]);
@@ -81,8 +129,16 @@ export function createApiClient(options: ApiClientOptions): ApiClient {
   const base = options.apiBaseUrl.replace(/\/+$/, "");
   const { retry } = options;
 
-  /** A JSON call to the API (POST with `payload`, GET without), retried on network errors and transient answers. */
-  async function call<T>(path: string, payload: unknown, signal: AbortSignal): Promise<{ body: T; receivedAt: number; serverNow: number }> {
+  /**
+   * A JSON call to the API (POST with `payload`, GET without, or DELETE), retried on network errors
+   * and transient answers. Every route here may be repeated safely (presign through its idempotency key).
+   */
+  async function call<T>(
+    path: string,
+    payload: unknown,
+    signal: AbortSignal,
+    method: "GET" | "POST" | "DELETE" = payload === undefined ? "GET" : "POST",
+  ): Promise<{ body: T; receivedAt: number; serverNow: number }> {
     for (let attempt = 1; ; attempt++) {
       if (signal.aborted) throw abortedError();
       let token: string | null | undefined;
@@ -99,8 +155,8 @@ export function createApiClient(options: ApiClientOptions): ApiClient {
         response = await options.fetch(
           `${base}${path}`,
           payload === undefined
-            ? { method: "GET", headers: { authorization: `Bearer ${token}` }, signal }
-            : { method: "POST", headers: { "content-type": "application/json", authorization: `Bearer ${token}` }, body: JSON.stringify(payload), signal },
+            ? { method, headers: { authorization: `Bearer ${token}` }, signal }
+            : { method, headers: { "content-type": "application/json", authorization: `Bearer ${token}` }, body: JSON.stringify(payload), signal },
         );
         text = await response.text();
       } catch (error) {
@@ -116,6 +172,7 @@ export function createApiClient(options: ApiClientOptions): ApiClient {
       } catch {
         /* not JSON: handled below */
       }
+      if (response.status === 204) return { body: {} as T, receivedAt, serverNow: receivedAt };
       if (response.ok) {
         if (body === null || typeof body !== "object")
           throw new UploadClientError("BAD_RESPONSE", `The API answered ${response.status} without a JSON body.`, { status: response.status });
@@ -151,8 +208,6 @@ export function createApiClient(options: ApiClientOptions): ApiClient {
           size: file.size,
           ...(file.fileName ? { fileName: file.fileName.slice(0, 255) } : {}),
           ...(file.sha256 ? { sha256: file.sha256 } : {}),
-          // This uploader sends single PUTs only, so it asks for one whatever the size.
-          multipart: false,
         })),
         idempotencyKey,
       },
@@ -162,17 +217,51 @@ export function createApiClient(options: ApiClientOptions): ApiClient {
     if (!Array.isArray(uploads) || uploads.length !== files.length || !uploads.every(isPresignAnswer)) {
       throw new UploadClientError("BAD_RESPONSE", "The presign answer is not the contract's.", { status: 201 });
     }
-    // The URL's lifetime by the server's clock, placed on ours: a phone's wrong clock does not matter.
-    return uploads.map((upload) => {
-      const expires = Math.min(Date.parse(upload.expiresAt), signedUrlExpiry(upload.url) ?? Infinity);
+    return uploads.map((upload): PresignedUpload => {
+      if (upload.mode === "multipart") {
+        return { mode: "multipart", uploadId: upload.uploadId, key: upload.key, partSize: upload.partSize, partCount: upload.partCount };
+      }
       return {
+        mode: "single",
         uploadId: upload.uploadId,
         key: upload.key,
         url: upload.url,
         headers: upload.headers,
-        deadline: Number.isFinite(expires) ? receivedAt + (expires - serverNow) : Infinity,
+        deadline: localDeadline(upload.expiresAt, upload.url, receivedAt, serverNow),
       };
     });
+  }
+
+  async function signParts(uploadId: string, partNumbers: readonly number[], signal: AbortSignal): Promise<SignedPart[]> {
+    const { body, receivedAt, serverNow } = await call<{ parts?: unknown; expiresAt?: unknown }>(
+      `/uploads/${encodeURIComponent(uploadId)}/parts`,
+      { partNumbers },
+      signal,
+    );
+    const parts = body.parts;
+    if (!Array.isArray(parts) || typeof body.expiresAt !== "string" || !parts.every(isSignedPart))
+      throw new UploadClientError("BAD_RESPONSE", "The part-signing answer is not the contract's.", { status: 201 });
+    const expiresAt = body.expiresAt;
+    return parts.map((part) => ({ ...part, deadline: localDeadline(expiresAt, part.url, receivedAt, serverNow) }));
+  }
+
+  async function listParts(uploadId: string, signal: AbortSignal): Promise<StoredPart[]> {
+    const { body } = await call<{ parts?: StoredPart[] }>(`/uploads/${encodeURIComponent(uploadId)}/parts`, undefined, signal);
+    const parts = body.parts;
+    if (!Array.isArray(parts) || !parts.every((p) => Number.isInteger(p?.partNumber) && Number.isInteger(p?.size)))
+      throw new UploadClientError("BAD_RESPONSE", "The list-parts answer is not the contract's.", { status: 200 });
+    return parts;
+  }
+
+  async function completeMultipart(uploadId: string, signal: AbortSignal): Promise<CompletedUpload> {
+    const { body } = await call<Partial<CompletedUpload>>(`/uploads/${encodeURIComponent(uploadId)}/complete`, {}, signal);
+    if (typeof body.key !== "string" || typeof body.uploadId !== "string" || !Number.isInteger(body.size))
+      throw new UploadClientError("BAD_RESPONSE", "The complete answer is not the contract's.", { status: 200 });
+    return body as CompletedUpload;
+  }
+
+  async function cancel(uploadId: string, signal: AbortSignal): Promise<void> {
+    await call(`/uploads/${encodeURIComponent(uploadId)}`, undefined, signal, "DELETE");
   }
 
   async function signedUrls(keys: readonly string[], signedOptions: SignedUrlsOptions = {}): Promise<SignedUrl[]> {
@@ -199,7 +288,7 @@ export function createApiClient(options: ApiClientOptions): ApiClient {
     return body as UploadPolicy;
   }
 
-  return { presign, signedUrls, policy };
+  return { presign, signedUrls, policy, signParts, listParts, completeMultipart, cancel };
 }
 
 /**
@@ -218,17 +307,26 @@ export function newIdempotencyKey(): string {
   return `${hex.slice(0, 8)}-${hex.slice(8, 12)}-${hex.slice(12, 16)}-${hex.slice(16, 20)}-${hex.slice(20)}`;
 }
 
-function isPresignAnswer(value: unknown): value is { uploadId: string; key: string; url: string; headers: Record<string, string>; expiresAt: string } {
+type PresignAnswer =
+  | { mode?: "single"; uploadId: string; key: string; url: string; headers: Record<string, string>; expiresAt: string }
+  | { mode: "multipart"; uploadId: string; key: string; partSize: number; partCount: number };
+
+function isPresignAnswer(value: unknown): value is PresignAnswer {
   const v = value as Record<string, unknown> | null;
-  return (
-    !!v &&
-    typeof v.uploadId === "string" &&
-    typeof v.key === "string" &&
-    typeof v.url === "string" &&
-    typeof v.expiresAt === "string" &&
-    !!v.headers &&
-    typeof v.headers === "object"
-  );
+  if (!v || typeof v.uploadId !== "string" || typeof v.key !== "string") return false;
+  if (v.mode === "multipart") return Number.isInteger(v.partSize) && (v.partSize as number) > 0 && Number.isInteger(v.partCount) && (v.partCount as number) > 0;
+  return typeof v.url === "string" && typeof v.expiresAt === "string" && !!v.headers && typeof v.headers === "object";
+}
+
+function isSignedPart(value: unknown): value is Omit<SignedPart, "deadline"> {
+  const v = value as Record<string, unknown> | null;
+  return !!v && Number.isInteger(v.partNumber) && typeof v.url === "string" && !!v.headers && typeof v.headers === "object";
+}
+
+/** A URL's lifetime by the server's clock, placed on ours: a phone's wrong clock does not matter. */
+function localDeadline(expiresAt: string, url: string, receivedAt: number, serverNow: number): number {
+  const expires = Math.min(Date.parse(expiresAt), signedUrlExpiry(url) ?? Infinity);
+  return Number.isFinite(expires) ? receivedAt + (expires - serverNow) : Infinity;
 }
 
 /**

@@ -3,7 +3,7 @@
  * answers with backoff, presigns again when the URL has expired (or will have before it is sent),
  * treats storage's 412 after a lost answer as stored, and stops at once on abort.
  */
-import type { PresignedUpload } from "./api-client.js";
+import type { PresignedPut } from "./api-client.js";
 import { UploadClientError } from "./errors.js";
 import type { FileProgressChange } from "./progress.js";
 import { backoffDelay, type RetryPolicy, sleep } from "./retry.js";
@@ -15,9 +15,9 @@ export interface PutFileRequest {
   body: UploadBody;
   size: number;
   /** The URL presign gave this file first. */
-  first: PresignedUpload;
+  first: PresignedPut;
   /** A new presign for this same file, when its URL has expired. */
-  represign: (signal: AbortSignal) => Promise<PresignedUpload>;
+  represign: (signal: AbortSignal) => Promise<PresignedPut>;
   transport: PutTransport;
   retry: RetryPolicy;
   /** New presigns allowed for this file. */
@@ -27,14 +27,15 @@ export interface PutFileRequest {
   signal: AbortSignal;
 }
 
-const STORAGE_TRANSIENT_STATUSES = new Set([429, 500, 502, 503, 504]);
+/** Storage answers worth another attempt of the same request. */
+export const STORAGE_TRANSIENT_STATUSES = new Set([429, 500, 502, 503, 504]);
 
 /**
  * Resolves with the presigned upload storage accepted (its `uploadId` is the one to link), or
  * rejects with an UploadClientError: `ABORTED`, `NETWORK_ERROR` after the retries,
  * `DEPENDENCY_UNAVAILABLE` (storage kept failing) or `STORAGE_REJECTED`.
  */
-export async function putFile(request: PutFileRequest): Promise<PresignedUpload> {
+export async function putFile(request: PutFileRequest): Promise<PresignedPut> {
   const { signal, retry, report } = request;
   let current = request.first;
   let failures = 0;
@@ -103,7 +104,7 @@ export async function putFile(request: PutFileRequest): Promise<PresignedUpload>
 }
 
 /** Code and message of storage's XML error document (S3 and R2 answer the same shape). */
-function storageError(text: string): { code?: string; message?: string } {
+export function storageError(text: string): { code?: string; message?: string } {
   const code = /<Code>([^<]{1,100})<\/Code>/.exec(text)?.[1];
   const message = /<Message>([^<]{1,300})<\/Message>/.exec(text)?.[1];
   return { ...(code ? { code } : {}), ...(message ? { message } : {}) };

@@ -41,3 +41,31 @@ export function sleep(ms: number, signal: AbortSignal): Promise<void> {
     signal.addEventListener("abort", onAbort, { once: true });
   });
 }
+
+/**
+ * When the runtime says it is offline (`navigator.onLine === false`: a browser or React Native
+ * that lost its network), waits for the `online` event and resolves true; resolves false at once
+ * otherwise. A wait for the network is not a failed attempt: a long upload outlives a tunnel.
+ * Rejects with `ABORTED` as soon as the signal fires.
+ */
+export function waitUntilOnline(signal: AbortSignal): Promise<boolean> {
+  const g = globalThis as { navigator?: { onLine?: boolean }; addEventListener?: typeof addEventListener; removeEventListener?: typeof removeEventListener };
+  if (g.navigator?.onLine !== false || typeof g.addEventListener !== "function") return Promise.resolve(false);
+  return new Promise((resolve, reject) => {
+    if (signal.aborted) return reject(abortedError());
+    const done = () => {
+      g.removeEventListener?.("online", onOnline);
+      signal.removeEventListener("abort", onAbort);
+    };
+    const onOnline = () => {
+      done();
+      resolve(true);
+    };
+    const onAbort = () => {
+      done();
+      reject(abortedError());
+    };
+    g.addEventListener!("online", onOnline);
+    signal.addEventListener("abort", onAbort, { once: true });
+  });
+}

@@ -124,14 +124,22 @@ function countingStream(body: UploadBody, onProgress: (loaded: number) => void):
   let loaded = 0;
   if (typeof Blob !== "undefined" && body instanceof Blob) {
     let reader: ReadableStreamDefaultReader<Uint8Array> | undefined;
+    // A Blob may stream in large chunks (Node gives an in-memory Blob's slice as one): hand them
+    // on in CHUNK_BYTES pieces, so progress moves while a large part is sent.
+    let rest: Uint8Array = new Uint8Array(0);
     return new ReadableStream<Uint8Array>(
       {
         async pull(controller) {
-          reader ??= (body.stream() as ReadableStream<Uint8Array>).getReader();
-          const { done, value } = await reader.read();
-          if (done) return controller.close();
-          loaded += value.byteLength;
-          controller.enqueue(value);
+          if (rest.byteLength === 0) {
+            reader ??= (body.stream() as ReadableStream<Uint8Array>).getReader();
+            const { done, value } = await reader.read();
+            if (done) return controller.close();
+            rest = value;
+          }
+          const chunk = rest.subarray(0, CHUNK_BYTES);
+          rest = rest.subarray(chunk.byteLength);
+          loaded += chunk.byteLength;
+          controller.enqueue(chunk);
           onProgress(loaded);
         },
         cancel: (reason) => reader?.cancel(reason),

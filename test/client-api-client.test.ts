@@ -4,7 +4,7 @@
  * the server's clock, retries on transient answers (and Retry-After), and the typed errors.
  */
 import { afterEach, describe, expect, it } from "vitest";
-import { createApiClient, signedUrlExpiry } from "../client/api-client.js";
+import { createApiClient, type PresignedPut, signedUrlExpiry } from "../client/api-client.js";
 import type { UploadClientError } from "../client/errors.js";
 import { retryPolicy } from "../client/retry.js";
 import { json, type ScriptedAnswer, type ScriptedServer, startScriptedServer } from "./support/scripted-server.js";
@@ -25,7 +25,7 @@ const client = (origin: string, overrides: Partial<Parameters<typeof createApiCl
   createApiClient({ apiBaseUrl: `${origin}/`, getToken: () => "session-token", fetch, retry: fastRetry, ...overrides });
 
 const presignAnswer = (expiresAt: string, url = "http://storage.test/bucket/key") => ({
-  uploads: [{ uploadId: "u1", key: "org/progress_photo/user/u1.png", method: "PUT", url, headers: { "content-type": "image/png" }, expiresAt }],
+  uploads: [{ uploadId: "u1", key: "org/progress_photo/user/u1.png", mode: "single", method: "PUT", url, headers: { "content-type": "image/png" }, expiresAt }],
 });
 
 const never = () => new AbortController().signal;
@@ -56,18 +56,19 @@ describe("createApiClient().presign", () => {
     expect(request).toMatchObject({ method: "POST", url: "/uploads", headers: { authorization: "Bearer session-token", "content-type": "application/json" } });
     expect(JSON.parse(request!.body.toString())).toEqual({
       ownerType: "progress_photo",
-      files: [{ contentType: "image/png", size: 42, fileName: "n".repeat(255), sha256: "c2hh", multipart: false }],
+      files: [{ contentType: "image/png", size: 42, fileName: "n".repeat(255), sha256: "c2hh" }],
       idempotencyKey: expect.stringMatching(UUID),
     });
     expect(upload).toMatchObject({
+      mode: "single",
       uploadId: "u1",
       key: "org/progress_photo/user/u1.png",
       url: "http://storage.test/bucket/key",
       headers: { "content-type": "image/png" },
     });
     // `Date` has whole seconds, so the deadline errs up to ~2 s early, never late.
-    expect(upload!.deadline).toBeLessThanOrEqual(after + 600_000);
-    expect(upload!.deadline).toBeGreaterThan(before + 600_000 - 2_000);
+    expect((upload as PresignedPut).deadline).toBeLessThanOrEqual(after + 600_000);
+    expect((upload as PresignedPut).deadline).toBeGreaterThan(before + 600_000 - 2_000);
   });
 
   it("the URL's own X-Amz-Date + X-Amz-Expires wins when it ends before expiresAt", async () => {
@@ -84,8 +85,9 @@ describe("createApiClient().presign", () => {
 
     const [upload] = await client(api.origin).presign("message", [{ contentType: "image/png", size: 1 }], never());
 
-    expect(upload!.deadline).toBeLessThanOrEqual(Date.now() + 60_000);
-    expect(upload!.deadline).toBeGreaterThan(now + 60_000 - 3_000);
+    expect(upload).toMatchObject({ mode: "single" });
+    expect((upload as PresignedPut).deadline).toBeLessThanOrEqual(Date.now() + 60_000);
+    expect((upload as PresignedPut).deadline).toBeGreaterThan(now + 60_000 - 3_000);
   });
 
   it("retries a 503 after its Retry-After, and then succeeds", async () => {

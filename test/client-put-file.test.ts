@@ -4,7 +4,7 @@
  * and before sending a URL already past its deadline), the lost-answer 412, the typed errors, abort.
  */
 import { afterEach, describe, expect, it } from "vitest";
-import type { PresignedUpload } from "../client/api-client.js";
+import type { PresignedPut } from "../client/api-client.js";
 import type { UploadClientError } from "../client/errors.js";
 import type { FileProgressChange } from "../client/progress.js";
 import { type PutFileRequest, putFile } from "../client/put-file.js";
@@ -27,7 +27,8 @@ const BYTES = new TextEncoder().encode("eight by");
 const OK: ScriptedAnswer = { status: 200, headers: { etag: '"e"' } };
 
 /** A presigned upload on the scripted storage; `deadline` defaults to far in the future. */
-const presigned = (origin: string, name: string, deadline = Date.now() + 600_000): PresignedUpload => ({
+const presigned = (origin: string, name: string, deadline = Date.now() + 600_000): PresignedPut => ({
+  mode: "single",
   uploadId: name,
   key: `org/progress_photo/user/${name}.png`,
   url: `${origin}/bucket/${name}`,

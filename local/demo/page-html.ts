@@ -49,7 +49,7 @@ export function renderPage(config: DemoConfig): string {
 
   <section class="card" id="upload">
     <h2><span class="step">2</span>Upload</h2>
-    <p class="hint">Files go straight to storage with the exact signed headers; nothing is linked yet.</p>
+    <p class="hint">Files go straight to storage with the exact signed headers; nothing is linked yet. A file over the server's multipart threshold (a large video) goes in parts, four at a time: a lost connection costs one part, and after a reload picking the same file again resumes it.</p>
     <div class="row">
       <label>Owner type <select id="owner-type"></select></label>
       <label class="file-pick">Files <input type="file" id="files" multiple></label>

@@ -293,6 +293,14 @@ ui.uploadButton.addEventListener("click", async () => {
 
 ui.cancelButton.addEventListener("click", () => controller?.abort());
 
+// Parts of a multipart upload wait for the network while the browser is offline, then go on.
+window.addEventListener("offline", () => {
+  if (state.phase === "uploading") log("Offline: the upload waits for the network.", "error");
+});
+window.addEventListener("online", () => {
+  if (state.phase === "uploading") log("Back online: the upload goes on.", "ok");
+});
+
 // ───────────────────────────── 3. link, 4. gallery ─────────────────────────────
 
 ui.linkButton.addEventListener("click", async () => {

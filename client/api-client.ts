@@ -5,7 +5,7 @@
  * token, retries on network errors and transient answers, and the API's errors as typed
  * `UploadClientError`s. Knows nothing of storage or progress.
  */
-import type { PresignableOwnerType } from "@fitkit/core/contract/catalog";
+import type { MediaVariant, PresignableOwnerType } from "@fitkit/core/contract/catalog";
 import type { CallerPolicy } from "@fitkit/core/policies/caller-policy";
 import { apiError, UploadClientError } from "./errors.js";
 import { backoffDelay, type RetryPolicy, sleep } from "./retry.js";
@@ -76,7 +76,10 @@ export interface CompletedUpload {
   size: number;
 }
 
-/** One key's answer: a `url` only when `ready`; images also carry their size and placeholder once processed. */
+/**
+ * One key's answer: a `url` only when `ready`; images and videos also carry their displayed size and
+ * placeholder once processed, and videos their duration when the container states it.
+ */
 export interface SignedUrl {
   key: string;
   status: "ready" | "processing" | "failed";
@@ -86,16 +89,18 @@ export interface SignedUrl {
   height?: number;
   /** ThumbHash, base64. */
   placeholder?: string;
-  /** Why a `failed` image has no URL: IMAGE_TOO_LARGE, IMAGE_UNREADABLE, NOT_LINKED. */
+  /** A video's duration in milliseconds, once processed (left out when its container gives none). */
+  durationMs?: number;
+  /** Why a `failed` variant has no URL: IMAGE_TOO_LARGE, IMAGE_UNREADABLE, VIDEO_TOO_LARGE, VIDEO_UNREADABLE, NOT_LINKED. */
   code?: string;
 }
 
-/** Which copy of an image to sign (docs/API.md, "Image variants"). */
-export type ImageVariant = "original" | "display" | "thumb";
+/** Which copy to sign: an image's processed copies, or a video's poster frame (docs/API.md, "Image variants", "Video posters"). */
+export type { MediaVariant };
 
 export interface SignedUrlsOptions {
   expiresIn?: number;
-  variant?: ImageVariant;
+  variant?: MediaVariant;
   signal?: AbortSignal;
 }
 

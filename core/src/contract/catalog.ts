@@ -138,3 +138,10 @@ export const EXTENSION_BY_TYPE: Readonly<Record<string, string>> = {
 };
 
 export const TYPE_BY_EXTENSION: Readonly<Record<string, string>> = Object.fromEntries(Object.entries(EXTENSION_BY_TYPE).map(([type, ext]) => [ext, type]));
+
+/** An image's processed copies. */
+export const IMAGE_VARIANTS = ["original", "display", "thumb"] as const;
+export type ImageVariant = (typeof IMAGE_VARIANTS)[number];
+/** Every variant a reader may ask for: an image's copies, and a video's poster frame. */
+export const MEDIA_VARIANTS = [...IMAGE_VARIANTS, "poster"] as const;
+export type MediaVariant = (typeof MEDIA_VARIANTS)[number];

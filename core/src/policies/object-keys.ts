@@ -4,6 +4,7 @@
  *   compliance:  incoming/{orgId}/{uploadId}.{ext}  →  records/{orgId}/{uploadId}.{ext}
  * Every segment is checked against SAFE_SEGMENT, so no client string can shape a key.
  */
+import type { MediaVariant } from "../contract/catalog.js";
 import { EXTENSION_BY_TYPE, isOwnerType, type OwnerType, TYPE_BY_EXTENSION } from "./owner-types.js";
 
 /**
@@ -21,12 +22,7 @@ export const RECORDS_PREFIX = "records/";
  */
 export const VARIANTS_PREFIX = "variants/";
 
-/** An image's processed copies. */
-export const IMAGE_VARIANTS = ["original", "display", "thumb"] as const;
-export type ImageVariant = (typeof IMAGE_VARIANTS)[number];
-/** Every variant a reader may ask for: an image's copies, and a video's poster frame. */
-export const MEDIA_VARIANTS = [...IMAGE_VARIANTS, "poster"] as const;
-export type MediaVariant = (typeof MEDIA_VARIANTS)[number];
+export { IMAGE_VARIANTS, type ImageVariant, MEDIA_VARIANTS, type MediaVariant } from "../contract/catalog.js";
 
 /** Where `variant` of the linked media object `originalKey` is stored (the extension names the encoding). */
 export function variantKey(originalKey: string, variant: MediaVariant, extension: string): string {

@@ -13,7 +13,7 @@ import type { Browser, Page } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createDemoRoutes } from "../local/demo/index.js";
 import { pngBomb } from "../support/media.js";
-import { gradientPng, launchChromium, startOriginServer } from "./support/browser.js";
+import { closeChromium, gradientPng, launchChromium, startOriginServer } from "./support/browser.js";
 import { uniqueId } from "./support/fixtures.js";
 import { errorBody, postJson } from "./support/http.js";
 import { type LocalStackProcess, startLocalStackProcess } from "./support/local-stack-process.js";
@@ -36,14 +36,7 @@ beforeAll(async () => {
   ]);
 }, 60_000);
 afterAll(async () => {
-  await Promise.all([
-    launched?.then(
-      (b) => b.close(),
-      () => undefined,
-    ),
-    stack?.close(),
-    otherOrigin?.close(),
-  ]);
+  await Promise.all([closeChromium(launched), stack?.close(), otherOrigin?.close()]);
 });
 
 interface NetworkEvent {

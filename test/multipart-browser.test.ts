@@ -14,7 +14,7 @@ import { join } from "node:path";
 import type { Browser, BrowserContext, Page } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { mp4Bytes } from "../support/media.js";
-import { launchChromium } from "./support/browser.js";
+import { closeChromium, launchChromium } from "./support/browser.js";
 import { sleep, uniqueId } from "./support/fixtures.js";
 import { type LocalStackProcess, startLocalStackProcess } from "./support/local-stack-process.js";
 
@@ -46,13 +46,7 @@ beforeAll(async () => {
   });
 }, 90_000);
 afterAll(async () => {
-  await Promise.all([
-    launched?.then(
-      (b) => b.close(),
-      () => undefined,
-    ),
-    stack?.close(),
-  ]);
+  await Promise.all([closeChromium(launched), stack?.close()]);
   if (dir) await rm(dir, { recursive: true, force: true });
 });
 

@@ -15,7 +15,7 @@ import { createUploadsClient, httpTransport } from "@fitkit/uploads-sdk";
 import { build } from "esbuild";
 import type { Browser, Page } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { gradientPng, launchChromium } from "./support/browser.js";
+import { closeChromium, gradientPng, launchChromium } from "./support/browser.js";
 import { uniqueId } from "./support/fixtures.js";
 import { type LocalStackProcess, startLocalStackProcess } from "./support/local-stack-process.js";
 
@@ -65,10 +65,7 @@ beforeAll(async () => {
 }, 90_000);
 afterAll(async () => {
   await Promise.all([
-    launched?.then(
-      (b) => b.close(),
-      () => undefined,
-    ),
+    closeChromium(launched),
     stack?.close(),
     new Promise<void>((resolve) => {
       app?.server.closeAllConnections();

@@ -18,7 +18,7 @@ import { build } from "esbuild";
 import type { Browser, BrowserContext, Page } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { mp4Bytes } from "../support/media.js";
-import { launchChromium } from "./support/browser.js";
+import { closeChromium, launchChromium } from "./support/browser.js";
 import { uniqueId } from "./support/fixtures.js";
 import { type LocalStackProcess, startLocalStackProcess } from "./support/local-stack-process.js";
 
@@ -82,10 +82,7 @@ beforeAll(async () => {
 }, 120_000);
 afterAll(async () => {
   await Promise.all([
-    launched?.then(
-      (b) => b.close(),
-      () => undefined,
-    ),
+    closeChromium(launched),
     stack?.close(),
     new Promise<void>((resolve) => {
       app?.server.closeAllConnections();

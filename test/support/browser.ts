@@ -18,6 +18,14 @@ export async function launchChromium(): Promise<Browser> {
   });
 }
 
+/** Closes a browser launchChromium started, if it started at all (for afterAll, whatever beforeAll reached). */
+export async function closeChromium(launched: Promise<Browser> | undefined): Promise<void> {
+  await launched?.then(
+    (browser) => browser.close(),
+    () => undefined,
+  );
+}
+
 /** A tiny HTTP server on 127.0.0.1 (another origin than the stack's) serving one HTML page. */
 export async function startOriginServer(html: string): Promise<{ origin: string; close(): Promise<void> }> {
   const server: Server = createServer((_req, res) => {

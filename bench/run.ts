@@ -33,6 +33,7 @@ import { pngImage } from "../support/media.js";
 import { startRedisServer } from "../support/redis-server.js";
 import { createUpstashTestClient, startUpstashBridge } from "../support/upstash-bridge.js";
 import { benchMedia } from "./media.js";
+import { benchMinisite, minisiteRows } from "./minisite.js";
 import { benchSigning } from "./signing.js";
 
 const quick = process.argv.includes("--quick");
@@ -274,6 +275,9 @@ async function main() {
   await rm(outdir, { recursive: true, force: true });
   results.bundles = bundles;
 
+  console.error("minisite (Lighthouse)…");
+  results.minisite = await benchMinisite({ quick });
+
   // Other sections (written by other benches) are kept; this run's sections replace their own.
   const file = join(here, "results.json");
   const previous = await readFile(file, "utf8").then(
@@ -342,6 +346,7 @@ function printTable(results: Record<string, any>) {
     for (const [name, r] of Object.entries<any>(m.signedGet100))
       rows.push([`signed-urls 100 images vs 100 videos (${name}), ms`, `${r.imagesMs} vs ${r.videosMs} → ${r.imagesOverVideos}×`]);
   }
+  if (results.minisite) rows.push(...minisiteRows(results.minisite));
   const width = Math.max(...rows.map(([k]) => k.length));
   console.log(rows.map(([k, v]) => `${k.padEnd(width)}  ${v}`).join("\n"));
   console.log(`\nwritten: bench/results.json${results.quick ? " (--quick)" : ""}`);

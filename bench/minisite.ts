@@ -55,7 +55,7 @@ export const minisitePlan = (quick: boolean): MinisitePlan => ({
   throttlingMethod: "simulate",
   chromeFlags: ["--headless=new", "--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update", "--no-first-run"],
   pauseAfterLoadMs: 6000,
-  goals: { lcpNaiveOverMinisiteAtLeast: 2, cls: 0, heroBytesAtMost: 100 * 1024 },
+  goals: { lcpNaiveOverMinisiteAtLeast: 2, cls: 0, heroBytesAtMost: 100_000 },
 });
 
 const median = (values: number[]) => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)]!;
@@ -274,6 +274,9 @@ export async function benchMinisite(options: { quick: boolean }): Promise<Record
     }
     const minisite = summarise(runs.minisite);
     const naive = summarise(runs.naive);
+    // What a browser without AVIF gets in the same slot: the WebP of the chosen width.
+    const webpUrl = renditionUrls(heroAnswer).find((url) => url.endsWith(`/${minisite.heroFile.replace(/\.\w+$/, ".webp")}`));
+    const webpBytes = webpUrl ? Number((await fetch(webpUrl, { method: "HEAD" })).headers.get("content-length")) : null;
     const lcpNaiveOverMinisite = round(naive.lcpMs / minisite.lcpMs, 1);
     return {
       quick: plan.quick,
@@ -282,7 +285,7 @@ export async function benchMinisite(options: { quick: boolean }): Promise<Record
       throttlingMethod: plan.throttlingMethod,
       runsPerPage: plan.runs,
       heroSource: { width: HERO_WIDTH, height: HERO_HEIGHT, bytes: hero.length, originalServedBytes: runs.naive[0]!.heroBytes },
-      minisite,
+      minisite: { ...minisite, heroWebpBytes: webpBytes },
       naive,
       ratios: {
         lcpNaiveOverMinisite,
@@ -317,7 +320,7 @@ export function minisiteRows(m: any): [string, string][] {
       `${m.naive.lcpMs} · ${m.naive.cls} · ${kib(m.naive.totalBytes)} · ${kib(m.naive.heroBytes)}`,
     ],
     [
-      "  LCP naive/minisite (goal ≥ 2×) · CLS 0 · hero ≤ 100 KiB",
+      "  LCP naive/minisite (goal ≥ 2×) · CLS 0 · hero ≤ 100 KB",
       `${m.ratios.lcpNaiveOverMinisite}× ${m.met.lcp ? "✓" : "✗"} · ${m.minisite.cls} ${m.met.cls ? "✓" : "✗"} · ${kib(m.minisite.heroBytes)} ${m.met.heroBytes ? "✓" : "✗"} (hero bytes ${m.ratios.heroBytesNaiveOverMinisite}× fewer)`,
     ],
   ];

@@ -36,7 +36,7 @@ describe("the load and chaos plans", () => {
         formFactor: "mobile",
         throttlingMethod: "simulate",
         chromeFlags: expect.arrayContaining(["--headless=new", "--no-sandbox"]),
-        goals: { lcpNaiveOverMinisiteAtLeast: 2, cls: 0, heroBytesAtMost: 102_400 },
+        goals: { lcpNaiveOverMinisiteAtLeast: 2, cls: 0, heroBytesAtMost: 100_000 },
       });
     }
   });

@@ -4,6 +4,7 @@
  * (/dev/publish → the internal publish operation) and shows `GET /minisite/{orgId}`, whose hero the
  * browser picks from its srcset. Publishing another hero replaces the first one.
  */
+import { mkdir } from "node:fs/promises";
 import type { Browser, Page } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { phoneJpeg } from "../support/media.js";
@@ -11,6 +12,8 @@ import { gradientPng, launchChromium } from "./support/browser.js";
 import { uniqueId } from "./support/fixtures.js";
 import { errorBody } from "./support/http.js";
 import { type LocalStackProcess, startLocalStackProcess } from "./support/local-stack-process.js";
+
+const SCREENSHOT = "test-output/browser-minisite.png";
 
 let stack: LocalStackProcess;
 let browser: Browser;
@@ -107,6 +110,8 @@ describe("the demo page's Minisite section", () => {
     } finally {
       await phone.close();
     }
+    await mkdir("test-output", { recursive: true });
+    await page.locator("#minisite").screenshot({ path: SCREENSHOT });
     expect(errors).toEqual([]);
     await page.close();
   });

@@ -14,6 +14,8 @@ import { errorBody } from "./support/http.js";
 import { type LocalStackProcess, startLocalStackProcess } from "./support/local-stack-process.js";
 
 const SCREENSHOT = "test-output/browser-minisite.png";
+/** Upload, processing and publishing in one flow: about 15 s alone, more when the 2 cores are shared. */
+const BROWSER_FLOW_TIMEOUT_MS = 120_000;
 
 let stack: LocalStackProcess;
 let browser: Browser;
@@ -114,7 +116,7 @@ describe("the demo page's Minisite section", () => {
     await page.locator("#minisite").screenshot({ path: SCREENSHOT });
     expect(errors).toEqual([]);
     await page.close();
-  });
+  }, BROWSER_FLOW_TIMEOUT_MS);
 
   it("publishing another hero replaces the first: its renditions go, the minisite shows the new one", async () => {
     const page = await browser.newPage({ viewport: { width: 1100, height: 900 } });
@@ -135,7 +137,7 @@ describe("the demo page's Minisite section", () => {
     // The logo was not replaced: it is still the first one.
     expect(renditionsOf(first.published.logo)).toContain(framed.logoSrc);
     await page.close();
-  });
+  }, BROWSER_FLOW_TIMEOUT_MS);
 
   it("POST /dev/publish is for admins of an organisation, with 1–10 keys of their own linked uploads", async () => {
     const orgId = uniqueId("org");

@@ -33,6 +33,7 @@ import { pngImage } from "../support/media.js";
 import { startRedisServer } from "../support/redis-server.js";
 import { createUpstashTestClient, startUpstashBridge } from "../support/upstash-bridge.js";
 import { benchMedia } from "./media.js";
+import { benchMinisite, minisiteRows } from "./minisite.js";
 import { benchMultipart, multipartRows } from "./multipart.js";
 import { mergeResults } from "./results.js";
 import { benchSigning } from "./signing.js";
@@ -75,15 +76,28 @@ async function cachedSigning(
   if (misses.length > 0) await redis.setMany(misses, 3300);
 }
 
-async function main() {
-  // `--only multipart`: that section alone, merged into results.json (the others are kept as they are).
-  if (process.argv.includes("--only")) {
-    const only = process.argv[process.argv.indexOf("--only") + 1];
-    if (only !== "multipart") throw new Error(`--only knows one section: multipart (not ${only})`);
+/** The sections `--only` can run alone: each measures, merges its section and returns its rows. */
+const SINGLE_SECTIONS = {
+  multipart: async () => {
     const multipart = await benchMultipart({ quick });
     await mergeResults("multipart", { quick, date: new Date().toISOString(), ...multipart });
-    printRows(multipartRows(multipart));
-    console.log(`\nwritten: bench/results.json → multipart${quick ? " (--quick)" : ""}`);
+    return multipartRows(multipart);
+  },
+  minisite: async () => {
+    const minisite = await benchMinisite({ quick });
+    await mergeResults("minisite", minisite);
+    return minisiteRows(minisite);
+  },
+};
+
+async function main() {
+  // `--only <section>`: that section alone, merged into results.json (the others are kept as they are).
+  if (process.argv.includes("--only")) {
+    const only = process.argv[process.argv.indexOf("--only") + 1] ?? "";
+    if (!Object.hasOwn(SINGLE_SECTIONS, only)) throw new Error(`--only knows ${Object.keys(SINGLE_SECTIONS).join(", ")} (not ${only})`);
+    const rows = await SINGLE_SECTIONS[only as keyof typeof SINGLE_SECTIONS]();
+    printRows(rows);
+    console.log(`\nwritten: bench/results.json → ${only}${quick ? " (--quick)" : ""}`);
     return;
   }
   const results: Record<string, unknown> = { quick, node: process.version, date: new Date().toISOString() };
@@ -289,6 +303,9 @@ async function main() {
   await rm(outdir, { recursive: true, force: true });
   results.bundles = bundles;
 
+  console.error("minisite (Lighthouse)…");
+  results.minisite = await benchMinisite({ quick });
+
   // Other sections (written by other benches) are kept; this run's sections replace their own.
   const file = join(here, "results.json");
   const previous = await readFile(file, "utf8").then(
@@ -363,6 +380,7 @@ function printTable(results: Record<string, any>) {
       ]);
   }
   if (results.multipart) rows.push(...multipartRows(results.multipart));
+  if (results.minisite) rows.push(...minisiteRows(results.minisite));
   printRows(rows);
   console.log(`\nwritten: bench/results.json${results.quick ? " (--quick)" : ""}`);
 }

@@ -13,7 +13,8 @@ import { thumbHashToDataURL } from "thumbhash";
 
 const PATH = /^\/minisite\/([^/]+)$/;
 
-const escapeHtml = (value: string): string => value.replace(/[&<>"']/g, (c) => ({ "&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;", "'": "&#39;" })[c]!);
+export const escapeHtml = (value: string): string =>
+  value.replace(/[&<>"']/g, (c) => ({ "&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;", "'": "&#39;" })[c]!);
 
 /** The logo's displayed height in CSS pixels (its `sizes` follows from its aspect ratio). */
 const LOGO_HEIGHT = 48;
@@ -38,11 +39,8 @@ function picture(item: PublishedItem, baseUrl: string, attributes: { className: 
   return `<picture>${sources}${img}</picture>`;
 }
 
-export function minisiteHtml(orgId: string, items: PublishedItem[], baseUrl: string): string | null {
-  const logo = items.find((i) => i.ownerType === "organization_logo");
-  const hero = items.find((i) => i.ownerType === "minisite_media");
-  if (!logo && !hero) return null;
-  const logoWidth = logo ? Math.round((LOGO_HEIGHT * logo.width) / logo.height) : 0;
+/** The minisite's markup around its two images, shared with the naive page the bench compares it with. */
+export function minisitePage(orgId: string, images: { logo: string; hero: string }): string {
   return `<!doctype html>
 <html lang="en">
 <head>
@@ -57,11 +55,27 @@ export function minisiteHtml(orgId: string, items: PublishedItem[], baseUrl: str
 </style>
 </head>
 <body>
-<header>${logo ? picture(logo, baseUrl, { className: "logo", sizes: `${logoWidth}px`, alt: `${orgId} logo`, hero: false }) : ""}<h1>${escapeHtml(orgId)}</h1></header>
-<main>${hero ? picture(hero, baseUrl, { className: "hero", sizes: "100vw", alt: "", hero: true }) : ""}</main>
+<header>${images.logo}<h1>${escapeHtml(orgId)}</h1></header>
+<main>${images.hero}</main>
 </body>
 </html>
 `;
+}
+
+/**
+ * The page of `orgId`'s published `items`, or null when there is nothing to show. It shows one
+ * logo and one hero: the first published `organization_logo` and `minisite_media` in key order (an
+ * app replacing its logo unpublishes the old one, as the demo's `POST /dev/publish` does).
+ */
+export function minisiteHtml(orgId: string, items: PublishedItem[], baseUrl: string): string | null {
+  const logo = items.find((i) => i.ownerType === "organization_logo");
+  const hero = items.find((i) => i.ownerType === "minisite_media");
+  if (!logo && !hero) return null;
+  const logoWidth = logo ? Math.round((LOGO_HEIGHT * logo.width) / logo.height) : 0;
+  return minisitePage(orgId, {
+    logo: logo ? picture(logo, baseUrl, { className: "logo", sizes: `${logoWidth}px`, alt: `${orgId} logo`, hero: false }) : "",
+    hero: hero ? picture(hero, baseUrl, { className: "hero", sizes: "100vw", alt: "", hero: true }) : "",
+  });
 }
 
 export function createMinisiteRoute(deps: { published: () => Promise<PublishedMedia>; baseUrl: string }) {

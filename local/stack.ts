@@ -109,9 +109,15 @@ export async function startLocalStack(env: LocalEnv): Promise<LocalStack> {
   }
 
   const { authenticator } = await import("../functions/lib/deps/authenticator.js");
-  const demo = createDemoRoutes({ api, internal, devPrivateKeyPem: devKey?.privateKeyPem ?? null, authenticator: authenticator() });
-  const apiReference = createApiReferenceRoutes();
   const publishing = await import("../functions/lib/deps/publishing.js");
+  const demo = createDemoRoutes({
+    api,
+    internal,
+    devPrivateKeyPem: devKey?.privateKeyPem ?? null,
+    authenticator: authenticator(),
+    published: publishing.publishedMedia,
+  });
+  const apiReference = createApiReferenceRoutes();
   const publicMedia = createPublicMediaRoute(publishing.publicBucket());
   const minisite = createMinisiteRoute({ published: publishing.publishedMedia, baseUrl: publicBaseUrl });
   options = {

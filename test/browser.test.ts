@@ -491,6 +491,7 @@ describe("the demo's dev-only routes", () => {
       internal: {},
       devPrivateKeyPem: null,
       authenticator: { authenticate: async () => ({ userId: "u", orgId: "o", role: "member" }) },
+      published: async () => ({ publishedItems: async () => [] }),
     });
     const server = createServer((req, res) => {
       const chunks: Buffer[] = [];

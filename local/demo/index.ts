@@ -17,6 +17,11 @@
  * - `POST /dev/signature-token` `{ formId, submissionId, ttlSeconds? }` with an admin's bearer token →
  *                           `issue-signature-token` for the admin's organisation → `{ token, path,
  *                           expiresAt }` (what an app's backend does when it asks someone to sign)
+ * - `POST /dev/publish`     `{ keys }` with an admin's bearer token → `publish` of each linked logo or
+ *                           minisite image for the admin's organisation, then `unpublish` of the
+ *                           org's other published items of those owner types (what an app's backend
+ *                           does when an admin sets the logo or the hero) → `{ published, unpublished,
+ *                           minisite }`; a key still being processed answers `409 NOT_UPLOADED`
  *
  * The dev routes answer only same-origin JSON requests from loopback: a page on another origin
  * cannot have them run (a JSON body needs a CORS preflight, which this server never grants).
@@ -27,8 +32,9 @@ import type { IncomingMessage, ServerResponse } from "node:http";
 import { fileURLToPath } from "node:url";
 import type { Authenticator, Identity } from "@fitkit/core/auth/identity";
 import { type ErrorCode, HTTP_STATUS_BY_CODE, UploadError } from "@fitkit/core/errors";
-import { SAFE_SEGMENT } from "@fitkit/core/policies/object-keys";
+import { parseObjectKey, SAFE_SEGMENT } from "@fitkit/core/policies/object-keys";
 import { isOwnerType, isRole, OWNER_TYPE_POLICIES, OWNER_TYPES, ROLES } from "@fitkit/core/policies/owner-types";
+import type { PublishedMedia } from "@fitkit/core/publishing/published-media";
 import type { InternalOperationName } from "../../stacks/functions.js";
 import { signDevToken } from "../dev-auth.js";
 import { type InternalOperation, lambdaContext } from "../server.js";
@@ -43,6 +49,8 @@ export interface DemoContext {
   devPrivateKeyPem: string | null;
   /** Verifies session tokens exactly as the deployed handlers do. */
   authenticator: Authenticator;
+  /** The published records (read-only here): which items a new logo or hero replaces. */
+  published: () => Promise<Pick<PublishedMedia, "publishedItems">>;
 }
 
 type DemoHandler = (req: IncomingMessage, res: ServerResponse, body: Buffer) => Promise<boolean>;
@@ -51,6 +59,8 @@ const DEV_TOKEN_TTL_SECONDS = 3600;
 const DEV_TOKEN_MAX_TTL_SECONDS = 7 * 86_400;
 /** A signing link's default lifetime (the internal operation's own default). */
 const SIGNATURE_LINK_TTL_SECONDS = 86_400;
+/** A logo and a hero: what the demo's Minisite section publishes in one request. */
+const MAX_PUBLISH_KEYS = 10;
 const PAGE_SCRIPT = fileURLToPath(new URL("./page.ts", import.meta.url));
 const PAGE_STYLES = fileURLToPath(new URL("./app.css", import.meta.url));
 
@@ -147,6 +157,36 @@ export function createDemoRoutes(context: DemoContext): DemoHandler {
       const { formId, submissionId, ttlSeconds = SIGNATURE_LINK_TTL_SECONDS } = input;
       await invokeInternal(res, "issue-signature-token", { orgId: identity.orgId, formId, submissionId, ttlSeconds });
     },
+    "POST /dev/publish": async (req, res, body) => {
+      const identity = await authenticate(req, res);
+      if (!identity) return;
+      const keys = jsonObject(body)?.keys;
+      if (!Array.isArray(keys) || keys.length === 0 || keys.length > MAX_PUBLISH_KEYS || !keys.every((key) => typeof key === "string"))
+        return fail(res, "INVALID_REQUEST", "Invalid publish request.", [{ path: "keys", message: `an array of 1 to ${MAX_PUBLISH_KEYS} upload keys` }]);
+      if (identity.role !== "admin") return fail(res, "FORBIDDEN", "Only an organisation admin may publish.");
+      if (!identity.orgId) return fail(res, "FORBIDDEN", "An active organisation is required to publish.");
+      const orgId = identity.orgId;
+      // The publish operation checks each key (this org's, a publishable type, processed).
+      const published: unknown[] = [];
+      for (const key of keys as string[]) {
+        const reply = await callInternal("publish", { orgId, key });
+        if (reply.status !== 200) return sendJson(res, reply.status, reply.body);
+        published.push({ key, ...(reply.body as object) });
+      }
+      // One logo and one hero: what was published before under the same owner types goes.
+      const ownerTypes = new Set(
+        (keys as string[]).map((key) => {
+          const parsed = parseObjectKey(key); // a media key: publish accepted it
+          return parsed?.bucket === "media" ? parsed.ownerType : null;
+        }),
+      );
+      const replaced = (await (await context.published()).publishedItems(orgId)).filter((item) => ownerTypes.has(item.ownerType) && !keys.includes(item.key));
+      for (const item of replaced) {
+        const reply = await callInternal("unpublish", { orgId, key: item.key });
+        if (reply.status !== 200) return sendJson(res, reply.status, reply.body);
+      }
+      sendJson(res, 200, { published, unpublished: replaced.map((item) => item.key), minisite: `/minisite/${orgId}` });
+    },
   };
 
   /** The verified identity of the bearer token, or null after answering 401. */
@@ -163,13 +203,19 @@ export function createDemoRoutes(context: DemoContext): DemoHandler {
     }
   }
 
-  /** Runs an internal operation in-process and answers with its reply, as its HTTP transport does. */
-  async function invokeInternal(res: ServerResponse, name: InternalOperationName, payload: unknown): Promise<void> {
+  /** Runs an internal operation in-process: its reply and the status its HTTP transport gives it. */
+  async function callInternal(name: InternalOperationName, payload: unknown): Promise<{ status: number; body: unknown }> {
     const operation = context.internal[name];
-    if (!operation) return fail(res, "INTERNAL", `The ${name} operation is not available.`);
+    if (!operation) return { status: 500, body: { error: { code: "INTERNAL", message: `The ${name} operation is not available.` } } };
     const result = await operation.handler(payload, lambdaContext(operation.functionName, operation.timeoutMs));
     const error = (result as { error?: { code: ErrorCode } } | null)?.error;
-    sendJson(res, error ? HTTP_STATUS_BY_CODE[error.code] : operation.successStatus, result);
+    return { status: error ? HTTP_STATUS_BY_CODE[error.code] : operation.successStatus, body: result };
+  }
+
+  /** Runs an internal operation in-process and answers with its reply, as its HTTP transport does. */
+  async function invokeInternal(res: ServerResponse, name: InternalOperationName, payload: unknown): Promise<void> {
+    const reply = await callInternal(name, payload);
+    sendJson(res, reply.status, reply.body);
   }
 
   return async (req, res, body) => {

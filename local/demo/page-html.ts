@@ -1,4 +1,5 @@
 /** The demo page's HTML; the script (page.ts) reads its configuration from a JSON data block. */
+import { MINISITE_SECTION } from "./minisite-html.js";
 
 export interface DemoOwnerType {
   name: string;
@@ -146,6 +147,8 @@ export function renderPage(config: DemoConfig): string {
       </li>
     </ol>
   </section>
+
+  ${MINISITE_SECTION}
 
   <section class="card" id="log-card">
     <h2>Activity</h2>

@@ -6,6 +6,7 @@
 import { thumbHashToDataURL } from "thumbhash";
 import { createUploader, isUploadClientError, type OwnerType, type SignedUrl, type UploadedFile, type UploadProgress } from "../../client/index.js";
 import { el, formatBytes, h, postJson, setStatus } from "./dom.js";
+import { initialMinisiteState, type MinisiteState, mountMinisite } from "./minisite.js";
 import type { DemoConfig, DemoOwnerType } from "./page-html.js";
 import { initialSignatureState, mountSignaturePad, type SignatureState } from "./signature-pad.js";
 
@@ -24,6 +25,7 @@ interface DemoState {
   linked: { uploadId: string; key: string; contentType: string; size: number }[];
   lastError: { code: string; status: number; message: string } | null;
   signature: SignatureState;
+  minisite: MinisiteState;
   /** Gallery tiles by key (their status history, placeholder and failure code). */
   gallery: Record<string, GalleryItem>;
   /** What the lightbox shows: the `display` URL it was given. */
@@ -43,6 +45,7 @@ const state: DemoState = {
   linked: [],
   lastError: null,
   signature: initialSignatureState(),
+  minisite: initialMinisiteState(),
   gallery: {},
   lightbox: null,
 };
@@ -253,6 +256,7 @@ function refreshButtons(): void {
   ui.linkButton.textContent = state.uploaded.length > 0 ? `Link ${state.uploaded.length} upload${state.uploaded.length === 1 ? "" : "s"}` : "Link uploads";
   for (const input of [ui.files, ui.ownerType, ui.role, ui.userId, ui.orgId]) input.disabled = busy;
   signaturePad.refresh();
+  minisite.refresh();
 }
 
 ui.uploadButton.addEventListener("click", async () => {
@@ -479,6 +483,10 @@ ui.lightbox.addEventListener("close", () => {
 // ───────────────────────────── ✎ signature pad (signature-pad.ts) ─────────────────────────────
 
 const signaturePad = mountSignaturePad({ page: state, config, uploader, log });
+
+// ───────────────────────────── ★ minisite (minisite.ts) ─────────────────────────────
+
+const minisite = mountMinisite({ page: state, config, uploader, log });
 
 // ───────────────────────────── start ─────────────────────────────
 

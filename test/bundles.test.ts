@@ -56,7 +56,7 @@ describe("handler bundles", () => {
     expect(await source("consume")).toContain("S3Client");
   });
 
-  it("only process-media and publish load image codecs, with sharp left to SST's install; consume, the sweeper, release and unpublish carry none", async () => {
+  it("only process-media and publish load image codecs (HEIC's only in process-media), with sharp left to SST's install; consume, the sweeper, release and unpublish carry none", async () => {
     expect(INSTALLED_PACKAGES).toEqual({ "process-media": ["sharp", "@ffmpeg-installer/ffmpeg"], publish: ["sharp"] });
     for (const name of ["process-media", "publish"]) {
       const code = await source(name);
@@ -64,6 +64,8 @@ describe("handler bundles", () => {
       expect(code).not.toContain("sharp.pixelplumbing");
     }
     expect(await source("process-media")).toContain("libheif");
+    // publish renders sharp-decodable display copies only: no HEIC decoder in its bundle.
+    expect(await source("publish")).not.toContain("libheif");
     for (const name of HANDLERS.filter((h) => h !== "process-media" && h !== "publish")) {
       const code = await source(name);
       expect({ name, sharp: /from\s*"sharp"|sharp\.pixelplumbing/.test(code), libheif: code.includes("libheif") }).toEqual({

@@ -7,10 +7,9 @@ import decodeHeic from "heic-decode";
 import sharp, { type Sharp } from "sharp";
 import { rgbaToThumbHash } from "thumbhash";
 import type { ImageVariant } from "../policies/object-keys.js";
+import { MAX_INPUT_PIXELS } from "./limits.js";
 import type { MediaFailureCode } from "./media-variants.js";
 
-/** Decoded pixels allowed per image: a 48-MP phone photo fits, a decompression bomb does not. */
-export const MAX_INPUT_PIXELS = 50_000_000;
 export const DISPLAY_LONG_EDGE = 1600;
 export const THUMB_LONG_EDGE = 320;
 /** A video's poster frame: long edge at most this (never upscaled). */

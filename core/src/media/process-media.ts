@@ -4,6 +4,7 @@
  * server-made keys and record the outcome on the link. Runs in the background, after consume; a
  * job may arrive more than once.
  */
+
 import { createHash } from "node:crypto";
 import { createWriteStream } from "node:fs";
 import { mkdtemp, rm } from "node:fs/promises";
@@ -15,6 +16,7 @@ import { type Log, silentLog } from "../logging.js";
 import { IMAGE_VARIANTS, type ImageVariant, type MediaVariant, variantKey } from "../policies/object-keys.js";
 import type { ObjectStore } from "../storage/object-store.js";
 import { ImageRejectedError, renderVariants } from "./image-pipeline.js";
+import { MAX_SOURCE_BYTES } from "./limits.js";
 import {
   isProcessableMedia,
   isProcessableVideo,
@@ -35,8 +37,6 @@ export const mediaJobSchema = z.object({
   orgId: z.string().min(1),
 });
 
-/** Larger image sources are not read whole into memory (uploads are far smaller; see the owner-type table). */
-export const MAX_SOURCE_BYTES = 64 * 1024 * 1024;
 /** Videos are copied to a temporary file (ffmpeg seeks in them): the owner-type table allows 500 MiB. */
 export const MAX_VIDEO_SOURCE_BYTES = 512 * 1024 * 1024;
 

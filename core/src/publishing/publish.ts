@@ -6,8 +6,8 @@
 import { createHash } from "node:crypto";
 import * as z from "zod";
 import { NotFoundError, NotUploadedError, UnsupportedMediaTypeError } from "../errors.js";
+import { MAX_SOURCE_BYTES } from "../media/limits.js";
 import { isReadyVideo, type MediaVariants } from "../media/media-variants.js";
-import { MAX_SOURCE_BYTES } from "../media/process-media.js";
 import { publicRenditionKey } from "../policies/object-keys.js";
 import type { ObjectStore } from "../storage/object-store.js";
 import type { PublishedItem, PublishedMedia, Rendition } from "./published-media.js";

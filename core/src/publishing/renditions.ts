@@ -3,7 +3,7 @@
  * plus AVIF where it is smaller. Pure CPU work on bytes (sharp): no storage, no state.
  */
 import sharp from "sharp";
-import { MAX_INPUT_PIXELS } from "../media/image-pipeline.js";
+import { MAX_INPUT_PIXELS } from "../media/limits.js";
 
 /** The widths a published image is offered in (a `srcset` ladder for phones up to full-HD screens). */
 export const RENDITION_WIDTHS = [320, 640, 960, 1280, 1920] as const;

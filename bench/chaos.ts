@@ -12,7 +12,7 @@
 import { fileURLToPath } from "node:url";
 import { createS3Client } from "@fitkit/core/adapters/s3/s3-client";
 import { S3ObjectStore } from "@fitkit/core/adapters/s3/s3-object-store";
-import { type LocalStackRun, startLocalStackRun } from "../support/local-stack.js";
+import { type LocalStack, startLocalStack } from "../support/local-stack.js";
 import { type RedisServer, startRedisServer } from "../support/redis-server.js";
 import { FlowClient, type FlowOutcome, type RequestRecord } from "./flow-client.js";
 import { mergeResults } from "./results.js";
@@ -62,7 +62,7 @@ export interface FaultRow {
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
-async function inject(fault: FaultName, stack: LocalStackRun, redis: RedisServer): Promise<void> {
+async function inject(fault: FaultName, stack: LocalStack, redis: RedisServer): Promise<void> {
   switch (fault) {
     case "redis-paused-7s": {
       const pid = redis.pid();
@@ -138,7 +138,7 @@ function summarise(records: RequestRecord[]): { saw: Record<string, Record<strin
   return { saw, longestApiMs: Math.round(longestApiMs), longest };
 }
 
-async function check(stack: LocalStackRun, consumed: NonNullable<FlowOutcome["consumed"]>[]) {
+async function check(stack: LocalStack, consumed: NonNullable<FlowOutcome["consumed"]>[]) {
   const lost: string[] = [];
   const objects = new S3ObjectStore(createS3Client({ endpoint: stack.s3, region: "auto", accessKeyId: "S3RVER", secretAccessKey: "S3RVER" }));
   let intact = true;
@@ -169,7 +169,7 @@ async function check(stack: LocalStackRun, consumed: NonNullable<FlowOutcome["co
 
 export async function runChaos(plan: ChaosPlan, log: (line: string) => void = console.log): Promise<FaultRow[]> {
   const redis = await startRedisServer({ appendOnly: true });
-  const stack = await startLocalStackRun({
+  const stack = await startLocalStack({
     REDIS_URL: redis.url,
     DEPENDENCY_TIMEOUT_MS: String(DEPENDENCY_TIMEOUT_MS),
     PRESIGN_TTL_SECONDS: String(PRESIGN_TTL_SECONDS),

@@ -9,7 +9,7 @@
 import { randomUUID } from "node:crypto";
 import { createApiClient } from "../client/api-client.js";
 import { backoffDelay, type RetryPolicy, retryPolicy } from "../client/retry.js";
-import type { LocalStackRun } from "../support/local-stack.js";
+import type { LocalStack } from "../support/local-stack.js";
 import { mp4Bytes } from "../support/media.js";
 
 export interface RequestRecord {
@@ -38,7 +38,7 @@ export class FlowClient {
   private readonly retry: RetryPolicy;
 
   constructor(
-    private readonly stack: LocalStackRun,
+    private readonly stack: LocalStack,
     private readonly who: { orgId: string; userId: string; token: string },
     retry: Partial<RetryPolicy> = {},
   ) {

@@ -11,7 +11,7 @@
  * Printed as a table and merged into bench/results.json under `load`.
  */
 import { fileURLToPath } from "node:url";
-import { startLocalStackRun } from "../support/local-stack.js";
+import { startLocalStack } from "../support/local-stack.js";
 import { startRedisServer } from "../support/redis-server.js";
 import { FlowClient } from "./flow-client.js";
 import { mergeResults } from "./results.js";
@@ -75,7 +75,7 @@ async function drive(concurrency: number, durationMs: number, request: (worker: 
 
 export async function runLoad(plan: LoadPlan): Promise<Record<string, ScenarioResult>> {
   const redis = await startRedisServer();
-  const stack = await startLocalStackRun({
+  const stack = await startLocalStack({
     REDIS_URL: redis.url,
     PRESIGN_RATE_PER_MINUTE: "100000000",
     ORG_QUOTA_BYTES: String(1e15),

@@ -19,7 +19,7 @@ import * as chromeLauncher from "chrome-launcher";
 import lighthouse from "lighthouse";
 import sharp from "sharp";
 import { escapeHtml, minisitePage } from "../local/minisite.js";
-import { startLocalStackRun } from "../support/local-stack.js";
+import { startLocalStack } from "../support/local-stack.js";
 
 const CHROMIUM = "/usr/bin/chromium";
 const HERO_WIDTH = 4000;
@@ -169,7 +169,7 @@ const summarise = (runs: PageMetrics[]) => ({
 
 /** Presigns, PUTs and links `bytes` as the admin's upload of `ownerType`; answers its key. */
 async function linkedUpload(
-  stack: Awaited<ReturnType<typeof startLocalStackRun>>,
+  stack: Awaited<ReturnType<typeof startLocalStack>>,
   admin: { orgId: string; userId: string; token: string },
   ownerType: string,
   bytes: Buffer,
@@ -201,7 +201,7 @@ interface PublishAnswer {
 }
 
 /** `publish`, asked again while the image is being processed (a 12-MP photo takes seconds). */
-async function publishWhenProcessed(stack: Awaited<ReturnType<typeof startLocalStackRun>>, orgId: string, key: string): Promise<PublishAnswer> {
+async function publishWhenProcessed(stack: Awaited<ReturnType<typeof startLocalStack>>, orgId: string, key: string): Promise<PublishAnswer> {
   const deadline = Date.now() + PUBLISH_TIMEOUT_MS;
   for (;;) {
     const reply = await stack.internal("publish", { orgId, key }, PUBLISH_TIMEOUT_MS);
@@ -230,7 +230,7 @@ export async function benchMinisite(options: { quick: boolean }): Promise<Record
   const plan = minisitePlan(options.quick);
   console.error("minisite: making a 12-MP hero photo…");
   const [hero, logo] = [await heroPhoto(), await logoPng()];
-  const stack = await startLocalStackRun();
+  const stack = await startLocalStack();
   let chrome: chromeLauncher.LaunchedChrome | undefined;
   let naiveServer: Awaited<ReturnType<typeof serveNaivePage>> | undefined;
   try {

@@ -13,7 +13,7 @@
 import { randomBytes } from "node:crypto";
 import { createUploader } from "../client/index.js";
 import type { ResumeStorage } from "../client/resume-store.js";
-import { type LocalStackRun, startLocalStackRun } from "../support/local-stack.js";
+import { type LocalStack, startLocalStack } from "../support/local-stack.js";
 import { mp4Bytes } from "../support/media.js";
 
 const MiB = 1024 * 1024;
@@ -110,12 +110,12 @@ export async function benchMultipart({ quick }: { quick: boolean }): Promise<Mul
   const quotas = { ORG_QUOTA_BYTES: String(64 * 1024 * MiB), USER_IN_FLIGHT_BYTES: String(16 * 1024 * MiB) };
   // The server's defaults (8 MiB parts) for throughput and interruptions; 5 MiB parts (R2's least)
   // for the request count, so that a 500 MiB video (the policy's largest) is exactly 100 parts.
-  const [stack, smallParts] = await Promise.all([startLocalStackRun(quotas), startLocalStackRun({ ...quotas, MULTIPART_PART_BYTES: String(5 * MiB) })]);
+  const [stack, smallParts] = await Promise.all([startLocalStack(quotas), startLocalStack({ ...quotas, MULTIPART_PART_BYTES: String(5 * MiB) })]);
   try {
     const who = { userId: "user_bench_mp", orgId: "org_bench_mp" };
     const bytes = video(size);
     const file = (name: string, content = bytes) => new File([content], name, { type: "video/mp4", lastModified: 1_764_000_000_000 });
-    const uploaderOn = async (on: LocalStackRun, fetchFn: typeof fetch, options: { resumeStorage?: ResumeStorage; retries?: number } = {}) => {
+    const uploaderOn = async (on: LocalStack, fetchFn: typeof fetch, options: { resumeStorage?: ResumeStorage; retries?: number } = {}) => {
       const token = await on.token({ ...who, role: "member" });
       return createUploader({
         apiBaseUrl: on.api,
@@ -218,7 +218,7 @@ function video(size: number): Uint8Array<ArrayBuffer> {
  * SigV4 checks). A PUT the server drops (a loaded machine) is tried again, from byte 0 as a single
  * PUT must; only the attempt that succeeded is timed.
  */
-async function singlePut(stack: LocalStackRun, token: string, bytes: Uint8Array): Promise<number> {
+async function singlePut(stack: LocalStack, token: string, bytes: Uint8Array): Promise<number> {
   for (let attempt = 1; ; attempt++) {
     try {
       return await singlePutOnce(stack, token, bytes);
@@ -229,7 +229,7 @@ async function singlePut(stack: LocalStackRun, token: string, bytes: Uint8Array)
   }
 }
 
-async function singlePutOnce(stack: LocalStackRun, token: string, bytes: Uint8Array): Promise<number> {
+async function singlePutOnce(stack: LocalStack, token: string, bytes: Uint8Array): Promise<number> {
   const presigned = await fetch(`${stack.api}/uploads`, {
     method: "POST",
     headers: { "content-type": "application/json", authorization: `Bearer ${token}` },

@@ -1,57 +1,86 @@
-// The local stack as `npm start` runs it (a separate process on loopback), for the load test and
-// the chaos suite: fixed ports and one data directory across restarts (so presigned URLs and the
-// persisted state survive a SIGKILL of the whole stack), the pids of the stack and of its
-// supervised embedded S3 child (to pause or kill them), dev tokens and internal calls.
+// The local stack as `npm start` runs it (a separate process on loopback), for the tests, the
+// benches, the load test and the chaos suite: its ready line, its structured logs, dev tokens and
+// internal calls, the pids of the stack and of its supervised embedded S3 child (to pause or kill
+// them), and a SIGKILL-and-restart on the same ports and data directory (so presigned URLs and
+// the persisted state survive it).
 import { type ChildProcess, execFileSync, spawn } from "node:child_process";
 import { once } from "node:events";
 import { createInterface } from "node:readline";
 import { type DevTokenOptions, ensureDevKey, signDevToken } from "../local/dev-auth.js";
-import { freePort, makeTempDir, removeTempDir, sleep } from "./child-processes.js";
+import { makeTempDir, removeTempDir, sleep } from "./child-processes.js";
 
-export interface LocalStackRun {
+export interface LocalStack {
   api: string;
   s3: string;
-  buckets: { media: string; compliance: string };
+  buckets: { media: string; compliance: string; public: string };
+  /** Where published renditions are served. */
+  publicBaseUrl: string;
   dataDir: string;
+  internalApiKey: string;
+  /** Every JSON line the stack printed on stdout since it last started (its structured logs), in order. */
+  logs: Record<string, unknown>[];
+  /** The stack's stderr since it last started. */
+  stderr(): string;
   /** The stack's process id (the node process running local/main.ts). */
   pid(): number;
   /** The embedded S3 server's process id: the stack's child, found afresh (the supervisor may have replaced it). */
   s3Pid(): Promise<number>;
   token(options: DevTokenOptions): Promise<string>;
+  /** Resolves with the process's exit code once it has exited on its own (or been closed). */
+  exitCode(): Promise<number | null>;
   /** POST /internal/<operation> with the internal key; `timeoutMs` bounds the wait. */
   internal(operation: string, payload: unknown, timeoutMs?: number): Promise<{ status: number; body: any }>;
   /** SIGKILL the stack (its S3 child follows it), then start it again on the same ports and data. */
   killAndRestart(): Promise<void>;
-  /** The stack's stderr since it last started. */
-  stderr(): string;
   close(): Promise<void>;
 }
 
-const INTERNAL_API_KEY = "local-stack-run-key";
-const READY_TIMEOUT_MS = 60_000;
+export interface LocalStackOptions {
+  /** Reuse a data directory (a restart on the same data); close() then leaves it for the caller to remove. */
+  dataDir?: string;
+}
 
-/** Starts the stack with `env` added to this process's environment (loopback ports picked here). */
-export async function startLocalStackRun(env: Record<string, string> = {}): Promise<LocalStackRun> {
-  const dataDir = await makeTempDir("fitkit-stack-run-");
-  const [port, s3Port] = [await freePort(), await freePort()];
+interface ReadyLine {
+  api: string;
+  s3: string;
+  buckets: LocalStack["buckets"];
+  publicBaseUrl: string;
+}
+
+const INTERNAL_API_KEY = "local-stack-internal-key";
+const READY_TIMEOUT_MS = 90_000;
+
+/**
+ * Starts the stack with `env` added to this process's environment. The first start lets the
+ * system pick free ports; a restart binds the ones it got.
+ */
+export async function startLocalStack(env: Record<string, string> = {}, options: LocalStackOptions = {}): Promise<LocalStack> {
+  const dataDir = options.dataDir ?? (await makeTempDir("fitkit-local-"));
+  let ports = { api: "0", s3: "0" };
   let child: ChildProcess;
+  let exited: Promise<number | null>;
   let stderr = "";
-  let ready: { api: string; s3: string; buckets: { media: string; compliance: string } };
+  const logs: Record<string, unknown>[] = [];
+  let ready: ReadyLine;
 
   async function start(): Promise<void> {
     stderr = "";
-    child = spawn(process.execPath, ["--import", "tsx", "local/main.ts"], {
-      env: { ...process.env, PORT: String(port), S3_PORT: String(s3Port), UPLOADS_DATA_DIR: dataDir, INTERNAL_API_KEY, ...env },
+    logs.length = 0;
+    const started = spawn(process.execPath, ["--import", "tsx", "local/main.ts"], {
+      env: { ...process.env, PORT: ports.api, S3_PORT: ports.s3, UPLOADS_DATA_DIR: dataDir, INTERNAL_API_KEY, ...env },
       stdio: ["ignore", "pipe", "pipe"],
     });
-    child.stderr!.on("data", (chunk) => (stderr += String(chunk)));
-    const started = child;
-    ready = await new Promise((resolve, reject) => {
+    child = started;
+    exited = new Promise((resolve) => started.once("exit", (code) => resolve(code)));
+    started.stderr!.on("data", (chunk) => (stderr += String(chunk)));
+    ready = await new Promise<ReadyLine>((resolve, reject) => {
       const timer = setTimeout(() => reject(new Error(`local stack not ready after ${READY_TIMEOUT_MS} ms:\n${stderr}`)), READY_TIMEOUT_MS);
+      // Reading every line also keeps the stdout pipe draining, or the stack would block on its own logs.
       createInterface({ input: started.stdout! }).on("line", (line) => {
         if (!line.startsWith("{")) return;
         try {
           const event = JSON.parse(line);
+          logs.push(event);
           if (event.event === "ready") {
             clearTimeout(timer);
             resolve(event);
@@ -60,13 +89,28 @@ export async function startLocalStackRun(env: Record<string, string> = {}): Prom
           /* a log line that is not JSON */
         }
       });
-      started.once("exit", (code) => reject(new Error(`local stack exited (${code}) before ready:\n${stderr}`)));
+      started.once("exit", (code) => {
+        clearTimeout(timer);
+        reject(new Error(`local stack exited (${code}) before ready:\n${stderr}`));
+      });
     });
-    // The stdout pipe must keep draining, or the stack blocks on its own logs.
-    started.stdout!.resume();
+    ports = { api: new URL(ready.api).port, s3: new URL(ready.s3).port };
   }
 
   const alive = () => child.exitCode === null && child.signalCode === null;
+  const s3ChildPid = (): number => {
+    try {
+      return (
+        Number(
+          execFileSync("ps", ["-o", "pid=", "--ppid", String(child.pid)], { encoding: "utf8" })
+            .trim()
+            .split(/\s+/)[0],
+        ) || 0
+      );
+    } catch {
+      return 0; // ps exits non-zero when the stack has no child
+    }
+  };
   await start();
   const key = await ensureDevKey(dataDir);
 
@@ -80,18 +124,24 @@ export async function startLocalStackRun(env: Record<string, string> = {}): Prom
     get buckets() {
       return ready.buckets;
     },
+    get publicBaseUrl() {
+      return ready.publicBaseUrl;
+    },
     dataDir,
+    internalApiKey: INTERNAL_API_KEY,
+    logs,
+    stderr: () => stderr,
     pid: () => child.pid!,
     s3Pid: async () => {
       for (let attempt = 0; attempt < 100; attempt++) {
-        const out = execFileSync("ps", ["-o", "pid=", "--ppid", String(child.pid)], { encoding: "utf8" }).trim();
-        const pid = Number(out.split(/\s+/)[0]);
+        const pid = s3ChildPid();
         if (pid > 0) return pid;
         await sleep(100);
       }
       throw new Error("the embedded S3 server has no process");
     },
     token: (options) => signDevToken(key.privateKeyPem, options),
+    exitCode: () => exited,
     internal: async (operation, payload, timeoutMs = 60_000) => {
       const res = await fetch(`${ready.api}/internal/${operation}`, {
         method: "POST",
@@ -103,18 +153,7 @@ export async function startLocalStackRun(env: Record<string, string> = {}): Prom
       return { status: res.status, body: text ? JSON.parse(text) : null };
     },
     killAndRestart: async () => {
-      const s3 = await (async () => {
-        try {
-          return Number(
-            execFileSync("ps", ["-o", "pid=", "--ppid", String(child.pid)], { encoding: "utf8" })
-              .trim()
-              .split(/\s+/)[0],
-          );
-        } catch {
-          return 0;
-        }
-      })();
-      const exited = once(child, "exit");
+      const s3 = s3ChildPid();
       child.kill("SIGKILL");
       await exited;
       // The S3 child notices its parent is gone and exits; wait for its port to be free.
@@ -128,14 +167,13 @@ export async function startLocalStackRun(env: Record<string, string> = {}): Prom
       }
       await start();
     },
-    stderr: () => stderr,
     close: async () => {
       if (alive()) {
-        const exited = once(child, "exit");
+        const stopped = once(child, "exit");
         child.kill("SIGTERM");
-        await exited;
+        await stopped;
       }
-      await removeTempDir(dataDir);
+      if (!options.dataDir) await removeTempDir(dataDir);
     },
   };
 }

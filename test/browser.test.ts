@@ -12,18 +12,18 @@ import { createServer } from "node:http";
 import type { Browser, Page } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createDemoRoutes } from "../local/demo/index.js";
+import { type LocalStack, startLocalStack } from "../support/local-stack.js";
 import { pngBomb } from "../support/media.js";
 import { closeChromium, gradientPng, launchChromium, startOriginServer } from "./support/browser.js";
 import { uniqueId } from "./support/fixtures.js";
 import { errorBody, postJson } from "./support/http.js";
-import { type LocalStackProcess, startLocalStackProcess } from "./support/local-stack-process.js";
 
 const SCREENSHOT = "test-output/browser-demo.png";
 const SIGNATURE_SCREENSHOT = "test-output/browser-signature.png";
 
 /** Launched once; without chromium every browser test fails with the launch error (never a skip). */
 let launched: Promise<Browser>;
-let stack: LocalStackProcess;
+let stack: LocalStack;
 let otherOrigin: { origin: string; close(): Promise<void> };
 const browser = () => launched;
 
@@ -31,7 +31,7 @@ beforeAll(async () => {
   launched = launchChromium();
   launched.catch(() => undefined); // reported by each test that needs it
   [stack, otherOrigin] = await Promise.all([
-    startLocalStackProcess(),
+    startLocalStack(),
     startOriginServer("<!doctype html><title>another app</title><p>An origin the bucket's CORS rule does not list.</p>"),
   ]);
 }, 60_000);

@@ -9,15 +9,15 @@ import { createHash, randomBytes } from "node:crypto";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createUploader, UploadClientError, type UploaderOptions, type UploadProgress } from "../client/index.js";
 import type { ResumeStorage } from "../client/resume-store.js";
+import { type LocalStack, startLocalStack } from "../support/local-stack.js";
 import { mp4Bytes } from "../support/media.js";
 import { sleep, uniqueId } from "./support/fixtures.js";
-import { type LocalStackProcess, startLocalStackProcess } from "./support/local-stack-process.js";
 
 const MiB = 1024 * 1024;
 const PART = 5 * MiB;
-let stack: LocalStackProcess;
+let stack: LocalStack;
 /** Part URLs that live 2 s (SigV4 dates have whole seconds: 1–2 s in fact). */
-let shortTtl: LocalStackProcess;
+let shortTtl: LocalStack;
 
 const settings = {
   MULTIPART_THRESHOLD_BYTES: String(6 * MiB),
@@ -27,13 +27,13 @@ const settings = {
 };
 
 beforeAll(async () => {
-  [stack, shortTtl] = await Promise.all([startLocalStackProcess(settings), startLocalStackProcess({ ...settings, PRESIGN_TTL_SECONDS: "2" })]);
+  [stack, shortTtl] = await Promise.all([startLocalStack(settings), startLocalStack({ ...settings, PRESIGN_TTL_SECONDS: "2" })]);
 }, 90_000);
 afterAll(async () => {
   await Promise.all([stack?.close(), shortTtl?.close()]);
 });
 
-async function member(on: LocalStackProcess) {
+async function member(on: LocalStack) {
   const userId = uniqueId("user");
   const orgId = uniqueId("org");
   return { userId, orgId, token: await on.token({ userId, orgId, role: "member" }) };
@@ -124,7 +124,7 @@ function expectMonotonic(events: UploadProgress[], size: number) {
   expect(events.at(-1)).toMatchObject({ loaded: size, total: size, percent: 100 });
 }
 
-async function consumeAndRead(on: LocalStackProcess, who: { orgId: string; userId: string; token: string }, uploadId: string): Promise<Uint8Array> {
+async function consumeAndRead(on: LocalStack, who: { orgId: string; userId: string; token: string }, uploadId: string): Promise<Uint8Array> {
   const consumed = await on.internal("consume", {
     uploadIds: [uploadId],
     ownerType: "exercise_comment",
@@ -139,7 +139,7 @@ async function consumeAndRead(on: LocalStackProcess, who: { orgId: string; userI
   return new Uint8Array(await response.arrayBuffer());
 }
 
-const usage = async (on: LocalStackProcess, orgId: string) => (await on.internal("usage", { orgId })).body;
+const usage = async (on: LocalStack, orgId: string) => (await on.internal("usage", { orgId })).body;
 
 describe("createUploader().upload of a file over the multipart threshold", () => {
   it("a 70 MiB video goes in parts, four at a time, signed in batches, and reads back byte-identical through a signed URL", async () => {

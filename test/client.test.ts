@@ -8,29 +8,29 @@ import sharp from "sharp";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createUploader, UploadClientError, type UploaderOptions, type UploadProgress } from "../client/index.js";
 import { typeForFileName } from "../client/uploader.js";
+import { type LocalStack, startLocalStack } from "../support/local-stack.js";
 import { pngImage } from "../support/media.js";
 import { gradientPng } from "./support/browser.js";
 import { sleep, uniqueId } from "./support/fixtures.js";
 import { errorBody } from "./support/http.js";
-import { type LocalStackProcess, startLocalStackProcess } from "./support/local-stack-process.js";
 
-let stack: LocalStackProcess;
+let stack: LocalStack;
 /**
  * A stack whose presigned URLs live 2 s, for expiry (SigV4 dates have whole seconds, so a URL
  * really lives 1–2 s: enough for one PUT on loopback).
  */
-let shortTtl: LocalStackProcess;
+let shortTtl: LocalStack;
 const SHORT_TTL_SECONDS = 2;
 const PAST_EXPIRY_MS = SHORT_TTL_SECONDS * 1000 + 1_100;
 
 beforeAll(async () => {
-  [stack, shortTtl] = await Promise.all([startLocalStackProcess(), startLocalStackProcess({ PRESIGN_TTL_SECONDS: String(SHORT_TTL_SECONDS) })]);
+  [stack, shortTtl] = await Promise.all([startLocalStack(), startLocalStack({ PRESIGN_TTL_SECONDS: String(SHORT_TTL_SECONDS) })]);
 }, 60_000);
 afterAll(async () => {
   await Promise.all([stack?.close(), shortTtl?.close()]);
 });
 
-async function member(on: LocalStackProcess, role = "member") {
+async function member(on: LocalStack, role = "member") {
   const userId = uniqueId("user");
   const orgId = uniqueId("org");
   return { userId, orgId, token: await on.token({ userId, orgId, role }) };
@@ -75,7 +75,7 @@ function headerRecord(headers: HeadersInit | undefined): Record<string, string> 
 
 const fastRetry: UploaderOptions["retry"] = { retries: 3, minDelayMs: 10, maxDelayMs: 50 };
 
-function consume(on: LocalStackProcess, who: { orgId: string; userId: string }, uploadIds: string[], ownerType = "progress_photo") {
+function consume(on: LocalStack, who: { orgId: string; userId: string }, uploadIds: string[], ownerType = "progress_photo") {
   return on.internal("consume", { uploadIds, ownerType, owner: { orgId: who.orgId, userId: who.userId }, idempotencyKey: uniqueId("link") });
 }
 

@@ -19,6 +19,7 @@ import { type PresignedUpload, presign } from "@fitkit/core/staging/presign";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { type EmbeddedS3, startEmbeddedS3 } from "../local/embedded-s3.js";
 import { type ClamdServer, EICAR, EICAR_SIGNATURE, startClamd } from "../support/clamd.js";
+import { startLocalStack } from "../support/local-stack.js";
 import {
   heicBytes,
   htmlBytes,
@@ -34,7 +35,6 @@ import {
 } from "../support/media.js";
 import { uniqueId } from "./support/fixtures.js";
 import { postJson, putPresigned, singlePut } from "./support/http.js";
-import { startLocalStackProcess } from "./support/local-stack-process.js";
 
 const MEDIA = "media-trust";
 let s3: EmbeddedS3;
@@ -187,7 +187,7 @@ describe("virus scanning with a real clamd", () => {
 
 describe("the local stack with CLAMD_HOST set", () => {
   it("scans at consume and at the public signature upload: EICAR is 422 MALWARE_DETECTED, clean files pass", async () => {
-    const stack = await startLocalStackProcess({ CLAMD_HOST: clamd.host, CLAMD_PORT: String(clamd.port) });
+    const stack = await startLocalStack({ CLAMD_HOST: clamd.host, CLAMD_PORT: String(clamd.port) });
     try {
       const userId = uniqueId("user");
       const orgId = uniqueId("org");

@@ -7,21 +7,21 @@
 import { mkdir } from "node:fs/promises";
 import type { Browser, Page } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { type LocalStack, startLocalStack } from "../support/local-stack.js";
 import { phoneJpeg } from "../support/media.js";
 import { gradientPng, launchChromium } from "./support/browser.js";
 import { uniqueId } from "./support/fixtures.js";
 import { errorBody } from "./support/http.js";
-import { type LocalStackProcess, startLocalStackProcess } from "./support/local-stack-process.js";
 
 const SCREENSHOT = "test-output/browser-minisite.png";
 /** Upload, processing and publishing in one flow: about 15 s alone, more when the 2 cores are shared. */
 const BROWSER_FLOW_TIMEOUT_MS = 120_000;
 
-let stack: LocalStackProcess;
+let stack: LocalStack;
 let browser: Browser;
 
 beforeAll(async () => {
-  [stack, browser] = await Promise.all([startLocalStackProcess(), launchChromium()]);
+  [stack, browser] = await Promise.all([startLocalStack(), launchChromium()]);
 }, 90_000);
 afterAll(async () => {
   await browser?.close();

@@ -12,9 +12,9 @@ import { fileURLToPath } from "node:url";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { devKeyPath, generateDevKeyPair } from "../local/dev-auth.js";
 import { freePort } from "../support/child-processes.js";
+import { type LocalStack, startLocalStack } from "../support/local-stack.js";
 import { uniqueId } from "./support/fixtures.js";
 import { postJson } from "./support/http.js";
-import { type LocalStackProcess, startLocalStackProcess } from "./support/local-stack-process.js";
 
 const root = fileURLToPath(new URL("..", import.meta.url));
 
@@ -41,9 +41,9 @@ beforeAll(async () => {
 afterAll(() => rm(scratch, { recursive: true, force: true }));
 
 describe("dev:token with a stack running", () => {
-  let stack: LocalStackProcess;
+  let stack: LocalStack;
   beforeAll(async () => {
-    stack = await startLocalStackProcess();
+    stack = await startLocalStack();
   }, 60_000);
   afterAll(() => stack?.close());
 
@@ -88,7 +88,7 @@ describe("dev:token with no stack running", () => {
     const nobody = `http://127.0.0.1:${await freePort()}`;
 
     const run = await devToken(["--api", nobody, "--user", uniqueId("user"), "--org", uniqueId("org"), "--role", "admin"], { UPLOADS_DATA_DIR: dataDir });
-    const stack = await startLocalStackProcess({ UPLOADS_DATA_DIR: dataDir });
+    const stack = await startLocalStack({ UPLOADS_DATA_DIR: dataDir });
     try {
       expect(run.code).toBe(0);
       expect(run.stderr).toContain(`No local stack answered at ${nobody}`);
@@ -101,7 +101,7 @@ describe("dev:token with no stack running", () => {
 
 describe("dev:token against a stack that verifies real Clerk tokens", () => {
   it("exits 1 saying dev tokens are off, instead of printing a token the stack would refuse", async () => {
-    const stack = await startLocalStackProcess({ CLERK_JWT_KEY: generateDevKeyPair().publicKeyPem });
+    const stack = await startLocalStack({ CLERK_JWT_KEY: generateDevKeyPair().publicKeyPem });
     try {
       const run = await devToken(["--api", stack.api, "--org", "org_1"], {});
 

@@ -6,19 +6,19 @@
 import { PutObjectCommand, S3Client } from "@aws-sdk/client-s3";
 import sharp from "sharp";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { type LocalStack, startLocalStack } from "../support/local-stack.js";
 import { mp4Bytes, pngImage } from "../support/media.js";
 import { sleep, uniqueId } from "./support/fixtures.js";
 import { errorBody, putPresigned } from "./support/http.js";
-import { type LocalStackProcess, startLocalStackProcess } from "./support/local-stack-process.js";
 // Every reply of the API in this file is checked against docs/openapi.json (status and body).
 import { documentedInternal, expectDocumentedReply, documentedPostJson as postJson } from "./support/openapi.js";
 
 const TTL_SECONDS = 6;
 const MiB = 1024 * 1024;
-let stack: LocalStackProcess;
+let stack: LocalStack;
 
 beforeAll(async () => {
-  stack = await startLocalStackProcess({
+  stack = await startLocalStack({
     PRESIGN_TTL_SECONDS: String(TTL_SECONDS),
     STAGING_GRACE_SECONDS: "0",
     ORG_QUOTA_BYTES: String(30 * MiB),

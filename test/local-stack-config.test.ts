@@ -5,11 +5,11 @@
 import { spawnSync } from "node:child_process";
 import { Redis } from "ioredis";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { startLocalStack } from "../support/local-stack.js";
 import { type RedisServer, startRedisServer } from "../support/redis-server.js";
 import { startUpstashBridge, type UpstashBridge } from "../support/upstash-bridge.js";
 import { uniqueId } from "./support/fixtures.js";
 import { postJson } from "./support/http.js";
-import { startLocalStackProcess } from "./support/local-stack-process.js";
 
 let redis: RedisServer;
 let bridge: UpstashBridge;
@@ -31,7 +31,7 @@ describe.each([
   ["UPSTASH_REDIS_REST_URL + TOKEN (@upstash/redis)", () => ({ UPSTASH_REDIS_REST_URL: bridge.url, UPSTASH_REDIS_REST_TOKEN: bridge.token })],
 ])("the local stack with %s", (_name, env) => {
   it("keeps staging records and quota counters in that Redis", async () => {
-    const stack = await startLocalStackProcess(env());
+    const stack = await startLocalStack(env());
     try {
       const orgId = uniqueId("org");
       const userId = uniqueId("user");

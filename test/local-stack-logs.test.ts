@@ -4,13 +4,13 @@
  * holds trivially).
  */
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { type LocalStack, startLocalStack } from "../support/local-stack.js";
 import { uniqueId } from "./support/fixtures.js";
 import { postJson } from "./support/http.js";
-import { type LocalStackProcess, startLocalStackProcess } from "./support/local-stack-process.js";
 
-let stack: LocalStackProcess;
+let stack: LocalStack;
 beforeAll(async () => {
-  stack = await startLocalStackProcess();
+  stack = await startLocalStack();
 }, 30_000);
 afterAll(async () => {
   await stack?.close();

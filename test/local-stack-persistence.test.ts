@@ -6,10 +6,10 @@ import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
+import { startLocalStack } from "../support/local-stack.js";
 import { mp4Bytes } from "../support/media.js";
 import { uniqueId } from "./support/fixtures.js";
 import { postJson, putPresigned } from "./support/http.js";
-import { startLocalStackProcess } from "./support/local-stack-process.js";
 
 describe("the local stack's default store across a restart", () => {
   it("keeps linked uploads linked, replays, usage and staged uploads after SIGTERM and a restart on the same data directory", async () => {
@@ -22,7 +22,7 @@ describe("the local stack's default store across a restart", () => {
       const linkedBytes = mp4Bytes();
       const stagedBytes = Buffer.concat([mp4Bytes(), Buffer.alloc(16)]);
 
-      const first = await startLocalStackProcess({}, { dataDir });
+      const first = await startLocalStack({}, { dataDir });
       const token = await first.token({ userId, orgId, role: "member" });
       const presigned = await postJson(
         `${first.api}/uploads`,
@@ -43,7 +43,7 @@ describe("the local stack's default store across a restart", () => {
       const usageBefore = await first.internal("usage", { orgId });
       await first.close(); // SIGTERM
 
-      const second = await startLocalStackProcess({}, { dataDir });
+      const second = await startLocalStack({}, { dataDir });
       try {
         const replay = await second.internal("consume", consumeLinked);
         const usageAfter = await second.internal("usage", { orgId });

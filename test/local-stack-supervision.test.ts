@@ -5,13 +5,13 @@
  */
 import { createServer, type Server } from "node:net";
 import { describe, expect, it } from "vitest";
+import { type LocalStack, startLocalStack } from "../support/local-stack.js";
 import { mp4Bytes } from "../support/media.js";
 import { sleep, uniqueId } from "./support/fixtures.js";
 import { errorBody, postJson, putPresigned } from "./support/http.js";
-import { type LocalStackProcess, startLocalStackProcess } from "./support/local-stack-process.js";
 
-const startedLines = (stack: LocalStackProcess) => stack.logs.filter((l) => l.message === "embedded S3 server started");
-const exitedLines = (stack: LocalStackProcess) => stack.logs.filter((l) => l.message === "embedded S3 server exited");
+const startedLines = (stack: LocalStack) => stack.logs.filter((l) => l.message === "embedded S3 server started");
+const exitedLines = (stack: LocalStack) => stack.logs.filter((l) => l.message === "embedded S3 server exited");
 
 /** Binds `port` as soon as the killed server has let go of it, so restarts fail until released. */
 async function holdPort(port: number): Promise<Server> {
@@ -31,7 +31,7 @@ async function holdPort(port: number): Promise<Server> {
 }
 
 /** presign → PUT → consume on the stack; returns the linked key and its bytes. */
-async function storeOne(stack: LocalStackProcess) {
+async function storeOne(stack: LocalStack) {
   const userId = uniqueId("user");
   const orgId = uniqueId("org");
   const token = await stack.token({ userId, orgId, role: "member" });
@@ -60,7 +60,7 @@ async function storeOne(stack: LocalStackProcess) {
 
 describe("embedded S3 supervision on the local stack", () => {
   it("a killed S3 server is logged, /health answers 503 while it is down, and it comes back with its objects", async () => {
-    const stack = await startLocalStackProcess();
+    const stack = await startLocalStack();
     let held: Server | undefined;
     try {
       const before = await storeOne(stack);
@@ -94,7 +94,7 @@ describe("embedded S3 supervision on the local stack", () => {
   }, 60_000);
 
   it("when the S3 server cannot be restarted, the stack gives up after a bounded number of attempts and exits non-zero", async () => {
-    const stack = await startLocalStackProcess();
+    const stack = await startLocalStack();
     let held: Server | undefined;
     try {
       const [first] = startedLines(stack);

@@ -6,17 +6,17 @@
  */
 import type { Browser } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { type LocalStack, startLocalStack } from "../support/local-stack.js";
 import { phoneJpeg } from "../support/media.js";
 import { launchChromium } from "./support/browser.js";
 import { sleep, uniqueId } from "./support/fixtures.js";
 import { postJson, putPresigned } from "./support/http.js";
-import { type LocalStackProcess, startLocalStackProcess } from "./support/local-stack-process.js";
 
-let stack: LocalStackProcess;
+let stack: LocalStack;
 let browser: Browser;
 
 beforeAll(async () => {
-  [stack, browser] = await Promise.all([startLocalStackProcess(), launchChromium()]);
+  [stack, browser] = await Promise.all([startLocalStack(), launchChromium()]);
 }, 90_000);
 afterAll(async () => {
   await browser?.close();

@@ -13,10 +13,10 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import type { Browser, BrowserContext, Page } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { type LocalStack, startLocalStack } from "../support/local-stack.js";
 import { mp4Bytes } from "../support/media.js";
 import { closeChromium, launchChromium } from "./support/browser.js";
 import { sleep, uniqueId } from "./support/fixtures.js";
-import { type LocalStackProcess, startLocalStackProcess } from "./support/local-stack-process.js";
 
 const MiB = 1024 * 1024;
 const PART = 5 * MiB;
@@ -24,7 +24,7 @@ const SIZE = 70 * MiB;
 const PARTS = Math.ceil(SIZE / PART);
 
 let launched: Promise<Browser>;
-let stack: LocalStackProcess;
+let stack: LocalStack;
 let dir: string;
 let videoPath: string;
 let videoSha256: string;
@@ -39,7 +39,7 @@ beforeAll(async () => {
   videoPath = join(dir, "squat-form.mp4");
   await writeFile(videoPath, bytes);
   videoSha256 = createHash("sha256").update(bytes).digest("hex");
-  stack = await startLocalStackProcess({
+  stack = await startLocalStack({
     MULTIPART_PART_BYTES: String(PART),
     ORG_QUOTA_BYTES: String(1024 * MiB),
     USER_IN_FLIGHT_BYTES: String(1024 * MiB),

@@ -6,18 +6,18 @@
 import { createHash } from "node:crypto";
 import { GetObjectCommand, ListMultipartUploadsCommand, S3Client } from "@aws-sdk/client-s3";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { type LocalStack, startLocalStack } from "../support/local-stack.js";
 import { mp4Bytes } from "../support/media.js";
 import { sleep, uniqueId } from "./support/fixtures.js";
 import { errorBody, postJson } from "./support/http.js";
-import { type LocalStackProcess, startLocalStackProcess } from "./support/local-stack-process.js";
 
 const MiB = 1024 * 1024;
 const TTL_SECONDS = 12;
-let stack: LocalStackProcess;
+let stack: LocalStack;
 let s3: S3Client;
 
 beforeAll(async () => {
-  stack = await startLocalStackProcess({
+  stack = await startLocalStack({
     PRESIGN_TTL_SECONDS: String(TTL_SECONDS),
     STAGING_GRACE_SECONDS: "0",
     ORG_QUOTA_BYTES: String(400 * MiB),

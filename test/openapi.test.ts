@@ -10,8 +10,8 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { buildOpenApiDocument, type OpenApiDocument, serializeOpenApiDocument } from "../scripts/openapi/document.js";
 import { OPERATION_DOCS } from "../scripts/openapi/operations.js";
 import { FUNCTIONS, type FunctionSpec } from "../stacks/functions.js";
+import { type LocalStack, startLocalStack } from "../support/local-stack.js";
 import { launchChromium } from "./support/browser.js";
-import { type LocalStackProcess, startLocalStackProcess } from "./support/local-stack-process.js";
 import { expectDocumentedReply, expectDocumentedResponse } from "./support/openapi.js";
 
 const committedText = () => readFile(new URL("../docs/openapi.json", import.meta.url), "utf8");
@@ -165,9 +165,9 @@ describe("checking replies against the document (test/support/openapi.ts)", () =
 });
 
 describe("the API reference on the local stack", () => {
-  let stack: LocalStackProcess;
+  let stack: LocalStack;
   beforeAll(async () => {
-    stack = await startLocalStackProcess();
+    stack = await startLocalStack();
   }, 30_000);
   afterAll(async () => {
     await stack?.close();

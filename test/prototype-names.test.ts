@@ -5,15 +5,15 @@
  * error body, never a 500 — over HTTP against the local stack as `npm start` runs it.
  */
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { type LocalStack, startLocalStack } from "../support/local-stack.js";
 import { uniqueId } from "./support/fixtures.js";
 import { postJson } from "./support/http.js";
-import { type LocalStackProcess, startLocalStackProcess } from "./support/local-stack-process.js";
 
 const PROTOTYPE_NAMES = ["__proto__", "constructor", "toString", "hasOwnProperty", "valueOf", "isPrototypeOf"];
-let stack: LocalStackProcess;
+let stack: LocalStack;
 
 beforeAll(async () => {
-  stack = await startLocalStackProcess();
+  stack = await startLocalStack();
 }, 90_000);
 afterAll(() => stack?.close());
 

@@ -15,12 +15,12 @@ import { createUploadsClient, httpTransport } from "@fitkit/uploads-sdk";
 import { build } from "esbuild";
 import type { Browser, Page } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { type LocalStack, startLocalStack } from "../support/local-stack.js";
 import { closeChromium, gradientPng, launchChromium } from "./support/browser.js";
 import { uniqueId } from "./support/fixtures.js";
-import { type LocalStackProcess, startLocalStackProcess } from "./support/local-stack-process.js";
 
 let launched: Promise<Browser>;
-let stack: LocalStackProcess;
+let stack: LocalStack;
 let script: string;
 let app: { origin: string; server: Server };
 
@@ -61,7 +61,7 @@ beforeAll(async () => {
     define: { "process.env.NODE_ENV": '"production"' },
     logLevel: "silent",
   });
-  [stack, script] = await Promise.all([startLocalStackProcess({ APP_ORIGINS: app.origin }), bundled.then((result) => result.outputFiles[0]!.text)]);
+  [stack, script] = await Promise.all([startLocalStack({ APP_ORIGINS: app.origin }), bundled.then((result) => result.outputFiles[0]!.text)]);
 }, 90_000);
 afterAll(async () => {
   await Promise.all([

@@ -6,17 +6,17 @@
  */
 import { createUploadsClient, httpTransport, type UploadsApiError } from "@fitkit/uploads-sdk";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
+import { type LocalStack, startLocalStack } from "../support/local-stack.js";
 import { mp4Bytes } from "../support/media.js";
 import { uniqueId } from "./support/fixtures.js";
 import { postJson, putPresigned } from "./support/http.js";
-import { type LocalStackProcess, startLocalStackProcess } from "./support/local-stack-process.js";
 import { json, type ScriptedServer, startScriptedServer } from "./support/scripted-server.js";
 
 const QUOTA_BYTES = 50 * 1024 * 1024;
-let stack: LocalStackProcess;
+let stack: LocalStack;
 
 beforeAll(async () => {
-  stack = await startLocalStackProcess({ ORG_QUOTA_BYTES: String(QUOTA_BYTES) });
+  stack = await startLocalStack({ ORG_QUOTA_BYTES: String(QUOTA_BYTES) });
 }, 90_000);
 afterAll(() => stack?.close());
 

@@ -10,11 +10,11 @@ import { RedisStore } from "@fitkit/core/adapters/redis/redis-store";
 import { hashToken } from "@fitkit/core/signatures/signature-tokens";
 import type { Redis } from "ioredis";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { type LocalStack, startLocalStack } from "../support/local-stack.js";
 import { pdfOfSize, zipBytes } from "../support/media.js";
 import { type RedisServer, startRedisServer } from "../support/redis-server.js";
 import { sleep, uniqueId } from "./support/fixtures.js";
 import { errorBody, putPresigned } from "./support/http.js";
-import { type LocalStackProcess, startLocalStackProcess } from "./support/local-stack-process.js";
 // Every reply of the API in this file is checked against docs/openapi.json (status and body).
 import { documentedInternal, expectDocumentedResponse, documentedPostJson as postJson } from "./support/openapi.js";
 
@@ -22,12 +22,12 @@ const MiB = 1024 * 1024;
 const TTL_SECONDS = 5;
 let redis: RedisServer;
 let client: Redis;
-let stack: LocalStackProcess;
+let stack: LocalStack;
 
 beforeAll(async () => {
   redis = await startRedisServer();
   client = createIoredisClient(redis.url);
-  stack = await startLocalStackProcess({
+  stack = await startLocalStack({
     REDIS_URL: redis.url,
     PRESIGN_TTL_SECONDS: String(TTL_SECONDS),
     STAGING_GRACE_SECONDS: "0",

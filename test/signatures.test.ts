@@ -5,18 +5,18 @@
  */
 import { createHash } from "node:crypto";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { type LocalStack, startLocalStack } from "../support/local-stack.js";
 import { pdfBytes, pngImage, zipBytes } from "../support/media.js";
 import { sleep, uniqueId } from "./support/fixtures.js";
 import { errorBody } from "./support/http.js";
-import { type LocalStackProcess, startLocalStackProcess } from "./support/local-stack-process.js";
 // Every reply of the API in this file is checked against docs/openapi.json (status and body).
 import { documentedInternal, expectDocumentedResponse, documentedPostJson as postJson } from "./support/openapi.js";
 
 const TTL_SECONDS = 6;
-let stack: LocalStackProcess;
+let stack: LocalStack;
 
 beforeAll(async () => {
-  stack = await startLocalStackProcess({ PRESIGN_TTL_SECONDS: String(TTL_SECONDS), STAGING_GRACE_SECONDS: "0", PUBLIC_PUT_RATE_PER_MINUTE: "1000" });
+  stack = await startLocalStack({ PRESIGN_TTL_SECONDS: String(TTL_SECONDS), STAGING_GRACE_SECONDS: "0", PUBLIC_PUT_RATE_PER_MINUTE: "1000" });
 }, 90_000);
 afterAll(() => stack?.close());
 

@@ -6,15 +6,15 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createUploader } from "../client/index.js";
+import { type LocalStack, startLocalStack } from "../support/local-stack.js";
 import { uniqueId } from "./support/fixtures.js";
 import { errorBody } from "./support/http.js";
-import { type LocalStackProcess, startLocalStackProcess } from "./support/local-stack-process.js";
 // Every reply of the API in this file is checked against docs/openapi.json (status and body).
 import { expectDocumentedResponse, documentedPostJson as postJson } from "./support/openapi.js";
 
-let stack: LocalStackProcess;
+let stack: LocalStack;
 beforeAll(async () => {
-  stack = await startLocalStackProcess();
+  stack = await startLocalStack();
 }, 90_000);
 afterAll(() => stack?.close());
 

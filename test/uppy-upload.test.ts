@@ -17,16 +17,16 @@ import { join } from "node:path";
 import { build } from "esbuild";
 import type { Browser, BrowserContext, Page } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { type LocalStack, startLocalStack } from "../support/local-stack.js";
 import { mp4Bytes } from "../support/media.js";
 import { closeChromium, launchChromium } from "./support/browser.js";
 import { uniqueId } from "./support/fixtures.js";
-import { type LocalStackProcess, startLocalStackProcess } from "./support/local-stack-process.js";
 
 const MiB = 1024 * 1024;
 const PAGE = '<!doctype html><title>Uppy</title><input id="files" type="file"><script src="/uppy/app.js"></script>';
 
 let launched: Promise<Browser>;
-let stack: LocalStackProcess;
+let stack: LocalStack;
 let app: { origin: string; server: Server };
 let scripts: { app: string; serviceWorker: string };
 let dir: string;
@@ -78,7 +78,7 @@ beforeAll(async () => {
     bundle("node_modules/@uppy/golden-retriever/lib/ServiceWorker.js"),
   ]);
   scripts = { app: appScript, serviceWorker };
-  stack = await startLocalStackProcess({ APP_ORIGINS: app.origin });
+  stack = await startLocalStack({ APP_ORIGINS: app.origin });
 }, 120_000);
 afterAll(async () => {
   await Promise.all([

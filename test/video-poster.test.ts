@@ -23,11 +23,11 @@ import exifr from "exifr";
 import sharp from "sharp";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { type EmbeddedS3, startEmbeddedS3 } from "../local/embedded-s3.js";
+import { type LocalStack, startLocalStack } from "../support/local-stack.js";
 import { isoBmffBytes, mp4Bytes } from "../support/media.js";
 import { packagedFfmpeg, testVideo } from "../support/video.js";
 import { newUpload, sleep, uniqueId } from "./support/fixtures.js";
 import { putPresigned } from "./support/http.js";
-import { type LocalStackProcess, startLocalStackProcess } from "./support/local-stack-process.js";
 import { documentedInternal, documentedPostJson as postJson } from "./support/openapi.js";
 import { RedisBackends } from "./support/staging-adapters.js";
 
@@ -244,9 +244,9 @@ describe("a linked video's poster and facts, on real Redis and S3", () => {
 });
 
 describe("through the local stack: a linked video's poster over signed-urls", () => {
-  let stack: LocalStackProcess;
+  let stack: LocalStack;
   beforeAll(async () => {
-    stack = await startLocalStackProcess();
+    stack = await startLocalStack();
   }, 90_000);
   afterAll(() => stack?.close());
 

@@ -279,8 +279,10 @@ describe("Uppy with @uppy/aws-s3 through the FitKit adapter, in chromium", () =>
     await page.waitForFunction(() => window.uppyPage.partsUploaded.length >= 3, undefined, { timeout: 60_000 });
     const before = await pageState(page);
     expect(signings[0]).toEqual([1, 2, 3, 4]);
-    recorder.phase = "after reload";
     await page.reload();
+    // Marked once the new page has loaded: a PUT the old page began as it unloaded is its own (and
+    // aborted), not a part sent again; the new page sends nothing before confirmRestore below.
+    recorder.phase = "after reload";
     await page.waitForFunction(() => window.uppyPage.restored !== null, undefined, { timeout: 30_000 });
 
     // The file came back with its bytes and its upload; storage holds the parts sent before the reload.

@@ -5,16 +5,12 @@
  * commit and the enqueue loses no job, and a job delivered twice counts nothing twice.
  */
 import { createHash } from "node:crypto";
-import { mkdtemp } from "node:fs/promises";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
 import { SendMessageBatchCommand, SQSClient } from "@aws-sdk/client-sqs";
 import { InProcessJobQueue } from "@fitkit/core/adapters/memory/in-process-job-queue";
 import { createIoredisClient } from "@fitkit/core/adapters/redis/ioredis-driver";
 import { redisKeys } from "@fitkit/core/adapters/redis/redis-keys";
 import type { RedisStore } from "@fitkit/core/adapters/redis/redis-store";
-import { createS3Client } from "@fitkit/core/adapters/s3/s3-client";
-import { S3ObjectStore } from "@fitkit/core/adapters/s3/s3-object-store";
+import type { S3ObjectStore } from "@fitkit/core/adapters/s3/s3-object-store";
 import { SqsJobQueue } from "@fitkit/core/adapters/sqs/sqs-job-queue";
 import { DISPLAY_LONG_EDGE, THUMB_LONG_EDGE } from "@fitkit/core/media/image-pipeline";
 import { redriveMediaJobs } from "@fitkit/core/media/media-handoff";
@@ -26,10 +22,11 @@ import { mockClient } from "aws-sdk-client-mock";
 import exifr from "exifr";
 import sharp from "sharp";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { type EmbeddedS3, startEmbeddedS3 } from "../local/embedded-s3.js";
+import type { EmbeddedS3 } from "../local/embedded-s3.js";
 import { commentedPng, exifWebp, PHONE_METADATA, phoneHeic, phoneJpeg, pngBomb, truncatedJpeg, undecodableHeic } from "../support/media.js";
 import { newUpload, uniqueId } from "./support/fixtures.js";
-import { RedisBackends } from "./support/staging-adapters.js";
+import { type MediaBackends, startMediaBackends } from "./support/media-backends.js";
+import type { RedisBackends } from "./support/staging-adapters.js";
 
 const MEDIA = "media";
 /** Every metadata block exifr reads (IHDR, JFIF: image structure, not metadata). */
@@ -47,21 +44,17 @@ const METADATA_BLOCKS = {
   jfif: false,
 };
 const COMPLIANCE = "compliance";
+let parts: MediaBackends;
 let s3: EmbeddedS3;
 let objects: S3ObjectStore;
-const backends = new RedisBackends();
+let backends: RedisBackends;
 let store: RedisStore;
 
 beforeAll(async () => {
-  await backends.start();
-  store = backends.store("ioredis") as RedisStore;
-  s3 = await startEmbeddedS3({ directory: await mkdtemp(join(tmpdir(), "fitkit-media-")), buckets: [MEDIA, COMPLIANCE] });
-  objects = new S3ObjectStore(createS3Client({ endpoint: s3.endpoint, region: s3.region, accessKeyId: s3.accessKeyId, secretAccessKey: s3.secretAccessKey }));
+  parts = await startMediaBackends({ media: MEDIA, compliance: COMPLIANCE }, "fitkit-media-");
+  ({ s3, objects, backends, store } = parts);
 }, 30_000);
-afterAll(async () => {
-  await s3?.close();
-  await backends.close();
-});
+afterAll(() => parts?.close());
 
 /** Stages `bytes` as a progress photo of a fresh org, stores them, and consumes them with `media` hand-off deps. */
 async function linkPhoto(bytes: Buffer, contentType: string, media?: Parameters<typeof consume>[0]["media"]) {

@@ -11,8 +11,7 @@ import { join } from "node:path";
 import { createIoredisClient } from "@fitkit/core/adapters/redis/ioredis-driver";
 import { redisKeys } from "@fitkit/core/adapters/redis/redis-keys";
 import type { RedisStore } from "@fitkit/core/adapters/redis/redis-store";
-import { createS3Client } from "@fitkit/core/adapters/s3/s3-client";
-import { S3ObjectStore } from "@fitkit/core/adapters/s3/s3-object-store";
+import type { S3ObjectStore } from "@fitkit/core/adapters/s3/s3-object-store";
 import { POSTER_LONG_EDGE } from "@fitkit/core/media/image-pipeline";
 import { encodeMediaJob, isReadyVideo, type MediaJob, type ReadyVideo } from "@fitkit/core/media/media-variants";
 import { processMedia } from "@fitkit/core/media/process-media";
@@ -22,14 +21,14 @@ import { consume } from "@fitkit/core/staging/consume";
 import exifr from "exifr";
 import sharp from "sharp";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { type EmbeddedS3, startEmbeddedS3 } from "../local/embedded-s3.js";
 import { type LocalStack, startLocalStack } from "../support/local-stack.js";
 import { isoBmffBytes, mp4Bytes } from "../support/media.js";
 import { packagedFfmpeg, testVideo } from "../support/video.js";
 import { newUpload, sleep, uniqueId } from "./support/fixtures.js";
 import { putPresigned } from "./support/http.js";
+import { type MediaBackends, startMediaBackends } from "./support/media-backends.js";
 import { documentedInternal, documentedPostJson as postJson } from "./support/openapi.js";
-import { RedisBackends } from "./support/staging-adapters.js";
+import type { RedisBackends } from "./support/staging-adapters.js";
 
 const MEDIA = "media";
 const COMPLIANCE = "compliance";
@@ -103,22 +102,17 @@ describe("ffmpeg is held short", () => {
 });
 
 describe("a linked video's poster and facts, on real Redis and S3", () => {
-  let s3: EmbeddedS3;
+  let parts: MediaBackends;
   let objects: S3ObjectStore;
-  const backends = new RedisBackends();
+  let backends: RedisBackends;
   let store: RedisStore;
   const ffmpegPath = packagedFfmpeg();
 
   beforeAll(async () => {
-    await backends.start();
-    store = backends.store("ioredis") as RedisStore;
-    s3 = await startEmbeddedS3({ directory: await mkdtemp(join(tmpdir(), "fitkit-video-")), buckets: [MEDIA, COMPLIANCE] });
-    objects = new S3ObjectStore(createS3Client({ endpoint: s3.endpoint, region: s3.region, accessKeyId: s3.accessKeyId, secretAccessKey: s3.secretAccessKey }));
+    parts = await startMediaBackends({ media: MEDIA, compliance: COMPLIANCE }, "fitkit-video-");
+    ({ objects, backends, store } = parts);
   }, 30_000);
-  afterAll(async () => {
-    await s3?.close();
-    await backends.close();
-  });
+  afterAll(() => parts?.close());
 
   /** Stages `bytes` as an exercise comment of a fresh org, stores and consumes them (the job stays in the outbox). */
   async function linkVideo(bytes: Buffer, contentType = "video/mp4") {

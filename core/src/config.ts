@@ -43,15 +43,15 @@ export const configSchemas = {
       /** Signing parts keeps a multipart upload staged, but never longer than this after its presign. */
       multipartMaxLifetimeSeconds: positiveInt.default(86_400),
       /**
-       * The longest one storage or Redis call may wait (connect, request, idle socket) before it
-       * fails with DependencyUnavailableError (503). S3 makes at most two attempts, so a stalled
-       * bucket answers within about twice this; keep it well under the functions' timeouts.
-       */
-      /**
        * The orphan audit's circuit breaker: when more than this share (percent) of a bucket has no
        * record, records were lost rather than objects orphaned, and the audit deletes nothing.
        */
       orphanAuditMaxUnknownPercent: z.coerce.number().min(0, "must be ≥ 0").max(100, "must be ≤ 100").default(5),
+      /**
+       * The longest one storage or Redis call may wait (connect, request, idle socket) before it
+       * fails with DependencyUnavailableError (503). S3 makes at most two attempts, so a stalled
+       * bucket answers within about twice this; keep it well under the functions' timeouts.
+       */
       dependencyTimeoutMs: positiveInt.min(100, "must be ≥ 100").max(30_000, "must be ≤ 30000").default(DEFAULT_DEPENDENCY_TIMEOUT_MS),
     })
     // A replay hands out the first answer's URLs: they must not outlive what the sweeper assumes.

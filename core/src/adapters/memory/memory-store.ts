@@ -1,8 +1,9 @@
 /**
- * The in-memory twin of RedisStore — staging, signature tokens, quotas and linked objects in one
- * process: the embedded default for the local stack, and the fake behind core unit tests. It keeps
- * the same semantics as the Redis scripts (the contract suites run it too); JavaScript's single
- * thread makes each method atomic as long as it never awaits mid-step.
+ * The in-memory twin of RedisStore — staging, signature tokens, quotas, linked objects, media
+ * variants and published media (the same six ports) in one process: the embedded default for the
+ * local stack, and the fake behind core unit tests. It keeps the same semantics as the Redis
+ * scripts (the contract suites run it too); JavaScript's single thread makes each method atomic
+ * as long as it never awaits mid-step.
  */
 import {
   encodeMediaJob,

@@ -1,6 +1,6 @@
 /**
- * Staging, signature tokens, quotas and linked objects on Redis, shared by the ioredis and Upstash
- * drivers. One class implements the four ports because their Lua scripts (scripts.ts) span each
+ * Staging, signature tokens, quotas, linked objects, media variants and published media on Redis,
+ * shared by the ioredis and Upstash drivers. One class implements the six ports because their Lua scripts (scripts.ts) span each
  * other's keys atomically (stage reserves quota, commitConsume links objects); this class only
  * lays out keys and arguments and decodes replies.
  */

@@ -10,8 +10,6 @@
  * functions) can call it.
  */
 import path from "node:path";
-// Type only here: the module itself is loaded inside createScanner (see there).
-import type { Image } from "@pulumi/docker-build";
 import { SCANNER_ROLES, type ScannerRole } from "../scanner/src/roles.js";
 
 /** Lambda's image architecture; the Dockerfile builds for it. */
@@ -81,9 +79,14 @@ export async function createScanner(args: ScannerArgs) {
     registries: [{ address: repository.repositoryUrl, username: token.userName, password: token.password }],
   });
 
+  // Lambda takes an image by tag or by digest, never both: `image.ref` is `repo:latest@sha256:…`,
+  // which it refuses ("Source image … is not valid"; pulumi-docker-build issue 571 — SST's own
+  // function.ts strips the tag). The digest pins exactly the image this deploy built.
+  const imageUri = $interpolate`${repository.repositoryUrl}@${image.digest}`;
+
   const scanner = imageFunction("Scanner", {
     name: args.functionName,
-    image,
+    imageUri,
     command: SCANNER_ROLES.scan,
     definitionsAccess: ["s3:GetObject", "s3:ListBucket"],
     definitions,
@@ -95,7 +98,7 @@ export async function createScanner(args: ScannerArgs) {
 
   const updater = imageFunction("ScannerDefinitions", {
     name: `${args.functionName}-definitions`,
-    image,
+    imageUri,
     command: SCANNER_ROLES.updateDefinitions,
     definitionsAccess: ["s3:GetObject", "s3:ListBucket", "s3:PutObject", "s3:DeleteObject"],
     definitions,
@@ -113,7 +116,8 @@ export async function createScanner(args: ScannerArgs) {
 
 interface ImageFunctionArgs {
   name: string;
-  image: Image;
+  /** `<repository>@sha256:…`: Lambda refuses a tag and a digest together. */
+  imageUri: $util.Input<string>;
   /** The image's role (scanner/src/main.ts). */
   command: ScannerRole;
   definitions: sst.aws.Bucket;
@@ -152,7 +156,7 @@ function imageFunction(component: string, args: ImageFunctionArgs): aws.lambda.F
     name: args.name,
     description: `fitkit-uploads virus scanner: ${args.command}`,
     packageType: "Image",
-    imageUri: args.image.ref,
+    imageUri: args.imageUri,
     imageConfig: { commands: [args.command] },
     architectures: [ARCHITECTURE],
     role: role.arn,

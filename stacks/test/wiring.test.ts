@@ -548,6 +548,15 @@ describe("buckets", () => {
   });
 });
 
+/**
+ * An ECR image URI as Lambda's CreateFunction takes it: the repository with either a tag or a digest,
+ * never both (AWS Lambda API reference, `Code.ImageUri`; the "Source image … is not valid" refusal of
+ * `repo:tag@sha256:…` is pulumi-docker-build issue 571 and serverless issue 8636).
+ */
+function lambdaAcceptsImageUri(uri: string): boolean {
+  return /^\d{12}\.dkr\.ecr\.[a-z0-9-]+\.amazonaws\.com\/[a-z0-9]+(?:[._/-][a-z0-9]+)*(?::[\w][\w.-]{0,127}|@sha256:[0-9a-f]{64})$/.test(uri);
+}
+
 describe("the virus scanner", () => {
   it("is a container-image Lambda built from scanner/Dockerfile for arm64 and pushed to its own repository", () => {
     const image = theOne(app, TYPES.image);
@@ -570,7 +579,19 @@ describe("the virus scanner", () => {
       imageUri: scanner().inputs.imageUri,
       command: scanner().inputs.imageConfig.commands,
       architectures: scanner().inputs.architectures,
-    }).toEqual({ packageType: "Image", imageUri: image.state.ref, command: ["scan"], architectures: ["arm64"] });
+    }).toEqual({ packageType: "Image", imageUri: `${repository.state.repositoryUrl}@${image.state.digest}`, command: ["scan"], architectures: ["arm64"] });
+  });
+
+  it("names its image by repository and digest, a URI Lambda accepts — not the provider's ref, which carries tag and digest", () => {
+    const image = theOne(app, TYPES.image);
+    // The harness gives `ref` the provider's real shape (harness/synthesize.ts, from
+    // pulumi-docker-build's image.go): `<repo>:latest@sha256:…`, which Lambda refuses ("Source image
+    // … is not valid", pulumi-docker-build issue 571; SST's own function.ts strips ":latest").
+    expect(image.state.ref).toMatch(/:latest@sha256:[0-9a-f]{64}$/);
+    expect(lambdaAcceptsImageUri(image.state.ref)).toBe(false);
+    for (const fn of imageFunctions(app).values()) {
+      expect({ function: fn.inputs.name, accepted: lambdaAcceptsImageUri(fn.inputs.imageUri) }).toEqual({ function: fn.inputs.name, accepted: true });
+    }
   });
 
   it("has the memory, disk and time to load the definitions, a concurrency cap, and clamd's stream limit set to the stage's scanMaxBytes", () => {

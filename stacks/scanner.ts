@@ -30,6 +30,13 @@ export const SCANNER_SETTINGS = {
   /** ClamAV publishes daily updates several times a day; its mirrors ask for at most one check an hour. */
   definitionsSchedule: "rate(3 hours)",
   definitionsTimeoutSeconds: 600,
+  /**
+   * A clean verdict needs definitions built at most this long ago (ClamAV publishes daily several
+   * times a day): older, every scan is an error (fail closed) and the stale-definitions alarm fires.
+   */
+  definitionsMaxAgeHours: 48,
+  /** The updater-stopped alarm fires when no update completed in this long (two missed runs). */
+  definitionsUpdateAlarmHours: 6,
   logRetentionDays: 30,
 } as const;
 
@@ -93,7 +100,7 @@ export async function createScanner(args: ScannerArgs) {
     memoryMb: SCANNER_SETTINGS.memoryMb,
     timeoutSeconds: SCANNER_SETTINGS.timeoutSeconds,
     reservedConcurrency: SCANNER_SETTINGS.reservedConcurrency,
-    environment: { SCAN_STREAM_MAX_BYTES: String(args.streamMaxBytes) },
+    environment: { SCAN_STREAM_MAX_BYTES: String(args.streamMaxBytes), DEFINITIONS_MAX_AGE_HOURS: String(SCANNER_SETTINGS.definitionsMaxAgeHours) },
   });
 
   const updater = imageFunction("ScannerDefinitions", {
@@ -165,7 +172,8 @@ function imageFunction(component: string, args: ImageFunctionArgs): aws.lambda.F
     timeout: args.timeoutSeconds,
     reservedConcurrentExecutions: args.reservedConcurrency,
     loggingConfig: { logFormat: "Text", logGroup: logGroup.name },
-    environment: { variables: { DEFINITIONS_BUCKET: args.definitions.name, ...args.environment } },
+    // STAGE: the dimension of the image's metrics, which the alarms (stacks/alarms.ts) watch per stage.
+    environment: { variables: { DEFINITIONS_BUCKET: args.definitions.name, STAGE: $app.stage, ...args.environment } },
   });
 }
 

@@ -699,6 +699,46 @@ describe("alarms", () => {
     expect(alarmOn("SweepOldestOverdueSeconds", dimensions)).toHaveLength(1);
   });
 
+  it("watch the scanner's own metrics: error verdicts and stale definitions per scan, and an updater that stopped (no data is breaching)", () => {
+    // What the scanner image emits (scanner/test/definitions-age.test.ts checks the EMF it writes).
+    const dimensions = { service: "scanner", stage: "wiring" };
+    const shape = (metricName: string) => {
+      const [alarm, ...others] = alarmOn(metricName, dimensions);
+      return {
+        alarms: others.length + (alarm ? 1 : 0),
+        namespace: alarm?.inputs.namespace,
+        statistic: alarm?.inputs.statistic,
+        period: alarm?.inputs.period,
+        comparison: alarm?.inputs.comparisonOperator,
+        threshold: alarm?.inputs.threshold,
+        missing: alarm?.inputs.treatMissingData,
+      };
+    };
+    const perScan = {
+      alarms: 1,
+      namespace: "FitKitUploads",
+      statistic: "Sum",
+      period: 300,
+      comparison: "GreaterThanOrEqualToThreshold",
+      threshold: 1,
+      missing: "notBreaching",
+    };
+    expect(shape("ScanErrors")).toEqual(perScan);
+    expect(shape("ScanStaleDefinitions")).toEqual(perScan);
+    expect(shape("DefinitionsUpdated")).toEqual({
+      alarms: 1,
+      namespace: "FitKitUploads",
+      statistic: "Sum",
+      period: 6 * 3600,
+      comparison: "LessThanThreshold",
+      threshold: 1,
+      missing: "breaching",
+    });
+    // The image reads the stage for its metrics' dimension, and the age limit, from its environment.
+    for (const fn of imageFunctions(app).values()) expect(fn.inputs.environment.variables.STAGE).toBe("wiring");
+    expect(scanner().inputs.environment.variables.DEFINITIONS_MAX_AGE_HOURS).toBe("48");
+  });
+
   it("every dead-letter queue has an alarm on the jobs waiting in it", () => {
     const queues = ofType(app, TYPES.sqsQueue);
     const deadLetters = queues.filter((queue) => queues.some((other) => JSON.stringify(other.inputs.redrivePolicy ?? "").includes(queue.state.arn)));

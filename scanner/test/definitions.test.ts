@@ -107,7 +107,10 @@ describe("updateDefinitions (freshclam)", () => {
       workDirectory: work,
       mirror: `http://127.0.0.1:${await freePort()}`,
       timeoutMs: 60_000,
-    }).catch((e: unknown) => e as Error);
+    }).then(
+      () => new Error("freshclam succeeded against a closed port"),
+      (e: unknown) => e as Error,
+    );
 
     // freshclam read every line of the config (an unknown option stops it with "Parse error") and
     // failed only where it should: at the mirror.

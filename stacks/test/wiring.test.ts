@@ -39,6 +39,7 @@ const SECRETS = {
   UpstashRedisRestToken: "upstash-rest-token",
   ClerkJwtKey: "-----BEGIN PUBLIC KEY-----clerk-jwt-key-----END PUBLIC KEY-----",
   ClerkAuthorizedParties: "https://app.fitkit.test,https://admin.fitkit.test",
+  CloudflareCachePurgeToken: "cloudflare-cache-purge-token",
 };
 
 const UPLOAD_SETTINGS = {
@@ -406,6 +407,8 @@ describe("links", () => {
         endpoint: `https://${SECRETS.R2AccountId}.r2.cloudflarestorage.com`,
         accessKeyId: SECRETS.R2PublicWriterAccessKeyId,
         secretAccessKey: SECRETS.R2PublicWriterSecretAccessKey,
+        // The custom domain's zone, whose cache unpublish and release purge.
+        cachePurge: { zoneId: PUBLIC_MEDIA_DOMAIN.zoneId, apiToken: SECRETS.CloudflareCachePurgeToken },
       },
     };
     for (const [handler, names] of Object.entries(EXPECTED_LINKS)) {

@@ -27,8 +27,6 @@ export interface ScanDeps {
     builtAt: () => Promise<Date | null>;
     maxAgeSeconds: number;
   };
-  /** Milliseconds since the epoch; defaults to Date.now. */
-  now?: () => number;
 }
 
 /** A failure whose message is ours (safe to return): no file content, no signed URL. */
@@ -61,7 +59,7 @@ async function assertFresh(deps: ScanDeps): Promise<void> {
     throw new ScanFailure(`could not read the definitions' build time from clamd: ${error instanceof Error ? error.message : String(error)}`);
   });
   if (!builtAt) throw new StaleDefinitionsFailure("the loaded definitions have no build time (no daily database): a clean verdict is refused");
-  const ageSeconds = Math.floor(((deps.now ?? Date.now)() - builtAt.getTime()) / 1000);
+  const ageSeconds = Math.floor((Date.now() - builtAt.getTime()) / 1000);
   if (ageSeconds > deps.definitions.maxAgeSeconds) {
     throw new StaleDefinitionsFailure(
       `the virus definitions are stale (built ${builtAt.toISOString()}, ${Math.floor(ageSeconds / 3600)} h ago; at most ${deps.definitions.maxAgeSeconds / 3600} h): a clean verdict is refused`,

@@ -1,8 +1,8 @@
 /** Internal `unpublish` — deletes a published upload's public renditions and gives their bytes back. */
 import { unpublish, unpublishRequestSchema } from "@fitkit/core/publishing/unpublish";
-import { publicBucket, publishedMedia } from "./lib/deps/publishing.js";
+import { edgeCache, publicBucket, publishedMedia } from "./lib/deps/publishing.js";
 import { internalOperation } from "./lib/internal.js";
 
 export const handler = internalOperation(unpublishRequestSchema, async (request) =>
-  unpublish({ published: await publishedMedia(), public: publicBucket() }, request),
+  unpublish({ published: await publishedMedia(), public: publicBucket(), edgeCache: edgeCache() }, request),
 );

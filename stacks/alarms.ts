@@ -5,6 +5,8 @@
  * Every dead-letter queue has an alarm here (the wiring tests fail on a queue without one).
  */
 import { SWEEP_METRICS, sweepMetricDimensions } from "../functions/lib/sweep-metrics.js";
+import { SCANNER_METRICS, scannerMetricDimensions } from "../scanner/src/metric-names.js";
+import { SCANNER_SETTINGS } from "./scanner.js";
 
 export interface AlarmTargets {
   consume: sst.aws.Function;
@@ -116,5 +118,56 @@ export function createAlarms(targets: AlarmTargets) {
       "A media-processing job failed every delivery and sits in the dead-letter queue: that image stays 'processing'. Read the process-media log for its key; after fixing the cause, move the job back (redrive) to the queue.",
   });
 
+  createScannerHealthAlarms(topic, targets);
+
   return { topic };
+}
+
+// ── The scanner's health (issue 24 item 4): what Lambda's own metrics cannot see. ──────────────────
+// A scan that gives no verdict is a *successful* invocation answering `{ verdict: "error" }` (empty
+// definitions bucket, clamd not starting, storage unreadable, stale definitions), so the alarms read
+// the metrics the scanner image emits itself (scanner/src/metric-names.ts).
+
+/** Alarms on the scanner image's own metrics, notifying `topic`. */
+function createScannerHealthAlarms(topic: sst.aws.SnsTopic, targets: Pick<AlarmTargets, "scanner">) {
+  const scannerAlarm = (name: string, args: Omit<aws.cloudwatch.MetricAlarmArgs, "alarmActions" | "okActions" | "namespace" | "dimensions" | "statistic">) =>
+    new aws.cloudwatch.MetricAlarm(name, {
+      namespace: SCANNER_METRICS.namespace,
+      dimensions: scannerMetricDimensions($app.stage),
+      statistic: "Sum",
+      ...args,
+      name: $interpolate`${$app.name}-${$app.stage}-${name}`,
+      alarmActions: [topic.arn],
+      okActions: [topic.arn],
+    });
+
+  scannerAlarm("ScannerScanErrors", {
+    metricName: SCANNER_METRICS.scanErrors,
+    period: FIVE_MINUTES,
+    evaluationPeriods: 1,
+    threshold: 1,
+    comparisonOperator: "GreaterThanOrEqualToThreshold",
+    // No scans, no errors.
+    treatMissingData: "notBreaching",
+    alarmDescription: $interpolate`Scans answered without a verdict, so their uploads were refused with 503 (fail closed). Read the log of ${targets.scanner.name} for the reason: "the definitions bucket is empty" (seed it, docs/deploy.md), "clamd exited", "could not read the object" (storage), or stale definitions (see ScannerStaleDefinitions).`,
+  });
+  scannerAlarm("ScannerStaleDefinitions", {
+    metricName: SCANNER_METRICS.staleDefinitions,
+    period: FIVE_MINUTES,
+    evaluationPeriods: 1,
+    threshold: 1,
+    comparisonOperator: "GreaterThanOrEqualToThreshold",
+    treatMissingData: "notBreaching",
+    alarmDescription: `The loaded virus definitions are older than ${SCANNER_SETTINGS.definitionsMaxAgeHours} h, so every clean scan is refused (503). The definitions update is not publishing: see ScannerDefinitionsNotUpdated and the updater's log (rate-limited by ClamAV's CDN?), then run it by hand (docs/deploy.md).`,
+  });
+  scannerAlarm("ScannerDefinitionsNotUpdated", {
+    metricName: SCANNER_METRICS.definitionsUpdated,
+    period: SCANNER_SETTINGS.definitionsUpdateAlarmHours * 3600,
+    evaluationPeriods: 1,
+    threshold: 1,
+    comparisonOperator: "LessThanThreshold",
+    // No data is the failure this alarm exists for: the schedule stopped, or every run failed.
+    treatMissingData: "breaching",
+    alarmDescription: `No definitions update completed in ${SCANNER_SETTINGS.definitionsUpdateAlarmHours} h (it runs ${SCANNER_SETTINGS.definitionsSchedule}): the schedule is disabled or every run fails. Definitions go stale after ${SCANNER_SETTINGS.definitionsMaxAgeHours} h, after which every upload is refused. Check the ScannerDefinitionsSchedule and the updater's log.`,
+  });
 }

@@ -29,7 +29,14 @@ export async function createUploadsApp(config: StageConfig) {
     streamMaxBytes: config.uploadSettings.scanMaxBytes,
     retain,
   });
-  const links = createLinks({ secrets, storage, scanner: scanner.scanner, queues, uploadSettings: config.uploadSettings });
+  const links = createLinks({
+    secrets,
+    storage,
+    scanner: scanner.scanner,
+    queues,
+    uploadSettings: config.uploadSettings,
+    publicMediaDomain: config.publicMediaDomain,
+  });
   const { api, functions } = createApi({ links, queues, config });
   const alarms = createAlarms({
     consume: functions.consume,

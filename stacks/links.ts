@@ -6,8 +6,8 @@
  */
 import type { LinkName } from "./functions.js";
 import type { Queues } from "./queues.js";
-import type { Secrets } from "./secrets.js";
-import type { UploadSettings } from "./stage-config.js";
+import { CACHE_PURGE_SECRET, type Secrets } from "./secrets.js";
+import type { PublicMediaDomain, UploadSettings } from "./stage-config.js";
 import type { Storage } from "./storage.js";
 
 /** What `link: [...]` accepts from us: SST components that carry link properties. */
@@ -28,6 +28,8 @@ export function createLinks(args: {
   scanner: ScannerLinkTarget;
   queues: Queues;
   uploadSettings: UploadSettings;
+  /** The public bucket's custom domain: its zone's cache is purged on unpublish. Null on r2.dev. */
+  publicMediaDomain: PublicMediaDomain | null;
 }): Record<LinkName, LinkTarget> {
   const { secrets, storage } = args;
   const endpoint = r2Endpoint(secrets.R2AccountId.value);
@@ -69,6 +71,9 @@ export function createLinks(args: {
         endpoint,
         accessKeyId: secrets.R2PublicWriterAccessKeyId.value,
         secretAccessKey: secrets.R2PublicWriterSecretAccessKey.value,
+        // Renditions are cached at Cloudflare's edge for a year: unpublish purges their URLs there.
+        // The token may only purge that zone's cache; r2.dev has no cache of ours to purge.
+        cachePurge: args.publicMediaDomain ? { zoneId: args.publicMediaDomain.zoneId, apiToken: new sst.Secret(CACHE_PURGE_SECRET.name).value } : null,
       },
     }),
     // The queue's URL (core's Queue config section) and the right to send to it — only that, where

@@ -10,8 +10,6 @@
  * functions) can call it.
  */
 import path from "node:path";
-// Type only here: the module itself is loaded inside createScanner (see there).
-import type { Image } from "@pulumi/docker-build";
 import { SCANNER_ROLES, type ScannerRole } from "../scanner/src/roles.js";
 
 /** Lambda's image architecture; the Dockerfile builds for it. */
@@ -32,6 +30,13 @@ export const SCANNER_SETTINGS = {
   /** ClamAV publishes daily updates several times a day; its mirrors ask for at most one check an hour. */
   definitionsSchedule: "rate(3 hours)",
   definitionsTimeoutSeconds: 600,
+  /**
+   * A clean verdict needs definitions built at most this long ago (ClamAV publishes daily several
+   * times a day): older, every scan is an error (fail closed) and the stale-definitions alarm fires.
+   */
+  definitionsMaxAgeHours: 48,
+  /** The updater-stopped alarm fires when no update completed in this long (two missed runs). */
+  definitionsUpdateAlarmHours: 6,
   logRetentionDays: 30,
 } as const;
 
@@ -81,21 +86,26 @@ export async function createScanner(args: ScannerArgs) {
     registries: [{ address: repository.repositoryUrl, username: token.userName, password: token.password }],
   });
 
+  // Lambda takes an image by tag or by digest, never both: `image.ref` is `repo:latest@sha256:…`,
+  // which it refuses ("Source image … is not valid"; pulumi-docker-build issue 571 — SST's own
+  // function.ts strips the tag). The digest pins exactly the image this deploy built.
+  const imageUri = $interpolate`${repository.repositoryUrl}@${image.digest}`;
+
   const scanner = imageFunction("Scanner", {
     name: args.functionName,
-    image,
+    imageUri,
     command: SCANNER_ROLES.scan,
     definitionsAccess: ["s3:GetObject", "s3:ListBucket"],
     definitions,
     memoryMb: SCANNER_SETTINGS.memoryMb,
     timeoutSeconds: SCANNER_SETTINGS.timeoutSeconds,
     reservedConcurrency: SCANNER_SETTINGS.reservedConcurrency,
-    environment: { SCAN_STREAM_MAX_BYTES: String(args.streamMaxBytes) },
+    environment: { SCAN_STREAM_MAX_BYTES: String(args.streamMaxBytes), DEFINITIONS_MAX_AGE_HOURS: String(SCANNER_SETTINGS.definitionsMaxAgeHours) },
   });
 
   const updater = imageFunction("ScannerDefinitions", {
     name: `${args.functionName}-definitions`,
-    image,
+    imageUri,
     command: SCANNER_ROLES.updateDefinitions,
     definitionsAccess: ["s3:GetObject", "s3:ListBucket", "s3:PutObject", "s3:DeleteObject"],
     definitions,
@@ -113,7 +123,8 @@ export async function createScanner(args: ScannerArgs) {
 
 interface ImageFunctionArgs {
   name: string;
-  image: Image;
+  /** `<repository>@sha256:…`: Lambda refuses a tag and a digest together. */
+  imageUri: $util.Input<string>;
   /** The image's role (scanner/src/main.ts). */
   command: ScannerRole;
   definitions: sst.aws.Bucket;
@@ -152,7 +163,7 @@ function imageFunction(component: string, args: ImageFunctionArgs): aws.lambda.F
     name: args.name,
     description: `fitkit-uploads virus scanner: ${args.command}`,
     packageType: "Image",
-    imageUri: args.image.ref,
+    imageUri: args.imageUri,
     imageConfig: { commands: [args.command] },
     architectures: [ARCHITECTURE],
     role: role.arn,
@@ -161,7 +172,8 @@ function imageFunction(component: string, args: ImageFunctionArgs): aws.lambda.F
     timeout: args.timeoutSeconds,
     reservedConcurrentExecutions: args.reservedConcurrency,
     loggingConfig: { logFormat: "Text", logGroup: logGroup.name },
-    environment: { variables: { DEFINITIONS_BUCKET: args.definitions.name, ...args.environment } },
+    // STAGE: the dimension of the image's metrics, which the alarms (stacks/alarms.ts) watch per stage.
+    environment: { variables: { DEFINITIONS_BUCKET: args.definitions.name, STAGE: $app.stage, ...args.environment } },
   });
 }
 

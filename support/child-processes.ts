@@ -154,6 +154,8 @@ export interface SpawnServerOptions {
   isReady: () => Promise<boolean>;
   timeoutMs: number;
   pollIntervalMs: number;
+  /** The server's environment; the test process's own when unset. */
+  env?: NodeJS.ProcessEnv;
 }
 
 /**
@@ -163,7 +165,7 @@ export interface SpawnServerOptions {
 export async function spawnServer(options: SpawnServerOptions): Promise<ServerProcess> {
   const { name, port, dir } = options;
   installExitHooks();
-  const server = spawn(options.binary, options.args, { stdio: ["ignore", "pipe", "pipe"], cwd: dir });
+  const server = spawn(options.binary, options.args, { stdio: ["ignore", "pipe", "pipe"], cwd: dir, ...(options.env ? { env: options.env } : {}) });
   live.add(server);
 
   let output = "";

@@ -7,6 +7,10 @@
 // signatures from unofficial databases with an ".UNOFFICIAL" suffix: the verdict's signature is
 // exactly `EICAR_SIGNATURE` ("FitKit.Test.EICAR.UNOFFICIAL").
 //
+// It also holds a daily database (clamd-databases.ts) built at a time the test chooses (default: at
+// start), as the official daily.cvd/.cld would be, so clamd's VERSION reply carries a build time the
+// scanner's staleness check reads. clamd runs with TZ=UTC only, as the scanner image starts it.
+//
 // No leaks: see child-processes.ts (exit hooks, plus an `sh` watchdog per server that also covers
 // this process being SIGKILLed).
 import { mkdir, writeFile } from "node:fs/promises";
@@ -24,6 +28,7 @@ import {
   spawnServer,
   startOnFreePort,
 } from "./child-processes.js";
+import { writeDailyDatabase } from "./clamd-databases.js";
 
 export interface ClamdServer {
   host: string;
@@ -42,6 +47,8 @@ export interface StartClamdOptions {
    * Default "100M". A small value lets a test hit "INSTREAM size limit exceeded".
    */
   streamMaxLength?: string;
+  /** The daily database's build time (default: now); null for no daily database at all. */
+  definitionsBuiltAt?: Date | null;
 }
 
 /** The standard 68-byte EICAR anti-virus test string. */
@@ -82,6 +89,9 @@ function clamdConfig(port: number, dir: string, streamMaxLength: string): string
   ].join("\n");
 }
 
+/** The daily database's one signature: a marker no upload carries by chance. */
+const DAILY_MARKER_SIGNATURE = `FitKit.Test.Daily.Marker:0:*:${Buffer.from("FITKIT-DAILY-DATABASE-MARKER-7c1e0b", "latin1").toString("hex")}`;
+
 /** Body signature: name:target type (0 = any):offset (* = anywhere):hex bytes. */
 function eicarSignatureDb(): string {
   return `FitKit.Test.EICAR:0:*:${Buffer.from(EICAR, "latin1").toString("hex")}\n`;
@@ -98,6 +108,7 @@ async function spawnClamd(binary: string, port: number, dir: string, streamMaxLe
     port,
     notFoundMessage: NOT_FOUND_MESSAGE,
     isReady: () => pingClamd({ host: HOST, port, timeoutMs: 500 }),
+    env: { TZ: "UTC" },
     timeoutMs: START_TIMEOUT_MS,
     pollIntervalMs: PING_INTERVAL_MS,
   });
@@ -117,6 +128,8 @@ export async function startClamd(options: StartClamdOptions = {}): Promise<Clamd
     await mkdir(join(dir, "db"));
     await mkdir(join(dir, "tmp"));
     await writeFile(join(dir, "db", "fitkit-test.ndb"), eicarSignatureDb());
+    const builtAt = options.definitionsBuiltAt === undefined ? new Date() : options.definitionsBuiltAt;
+    if (builtAt) await writeDailyDatabase(join(dir, "db"), { builtAt, ndb: [DAILY_MARKER_SIGNATURE] });
     ({ port, value: running } = await startOnFreePort(async (candidate) => {
       const started = performance.now();
       const spawned = await spawnClamd(binary, candidate, dir, streamMaxLength);

@@ -30,6 +30,7 @@ import { type DevKeyPair, generateDevKeyPair, signDevToken } from "../local/dev-
 import { type EmbeddedS3, startEmbeddedS3 } from "../local/embedded-s3.js";
 import { resourceVariables } from "../local/env.js";
 import { sqsEvent, timeoutToMs } from "../local/functions.js";
+import { readDefinitionsBuiltAt } from "../scanner/src/clamd-daemon.js";
 import { handleScanRequest } from "../scanner/src/scan.js";
 import { buildHandlers } from "../scripts/build.js";
 import { FUNCTION_KEYS, FUNCTIONS, type FunctionKey, functionSpec, type LinkName, type RouteKey } from "../stacks/functions.js";
@@ -77,7 +78,16 @@ beforeAll(async () => {
   const scanner = new ClamdScanner({ host: clamd.host, port: clamd.port });
   // The scanner Lambda's own handler (scanner/src/scan.ts), reading the objects from the local S3 server.
   aws = await startAwsEndpoints({
-    [SCANNER_FUNCTION]: (payload) => handleScanRequest({ scanner: async () => scanner, sourceHostSuffix: "127.0.0.1", allowHttp: true }, payload),
+    [SCANNER_FUNCTION]: (payload) =>
+      handleScanRequest(
+        {
+          scanner: async () => scanner,
+          sourceHostSuffix: "127.0.0.1",
+          allowHttp: true,
+          definitions: { builtAt: () => readDefinitionsBuiltAt(clamd), maxAgeSeconds: 48 * 3600 },
+        },
+        payload,
+      ),
   });
   // The shapes stacks/links.ts links (R2 tokens without a region: R2's "auto" is the default).
   const r2 = { endpoint: s3.endpoint, accessKeyId: s3.accessKeyId, secretAccessKey: s3.secretAccessKey };

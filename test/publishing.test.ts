@@ -13,7 +13,8 @@ import { S3ObjectStore } from "@fitkit/core/adapters/s3/s3-object-store";
 import type { OwnerType } from "@fitkit/core/contract/catalog";
 import { processMedia } from "@fitkit/core/media/process-media";
 import { mediaKey } from "@fitkit/core/policies/object-keys";
-import { type PublishDeps, publish, unpublish } from "@fitkit/core/publishing/publish";
+import { NO_EDGE_CACHE } from "@fitkit/core/publishing/edge-cache";
+import { type PublishDeps, publish, type UnpublishDeps, unpublish } from "@fitkit/core/publishing/publish";
 import { IMMUTABLE_CACHE_CONTROL, RENDITION_WIDTHS } from "@fitkit/core/publishing/renditions";
 import { release } from "@fitkit/core/quotas/release";
 import { consume } from "@fitkit/core/staging/consume";
@@ -37,7 +38,8 @@ let objects: S3ObjectStore;
 let publicObjects: CountingObjectStore;
 const backends = new RedisBackends();
 let store: RedisStore;
-let deps: PublishDeps;
+// Nothing caches in front here (as the local stack): test/takedown.test.ts covers the purge.
+let deps: PublishDeps & UnpublishDeps;
 
 beforeAll(async () => {
   await backends.start();
@@ -45,7 +47,14 @@ beforeAll(async () => {
   s3 = await startEmbeddedS3({ directory: await mkdtemp(join(tmpdir(), "fitkit-publish-")), buckets: [MEDIA, COMPLIANCE, PUBLIC] });
   objects = new S3ObjectStore(createS3Client({ endpoint: s3.endpoint, region: s3.region, accessKeyId: s3.accessKeyId, secretAccessKey: s3.secretAccessKey }));
   publicObjects = new CountingObjectStore(objects);
-  deps = { mediaBucket: MEDIA, media: objects, variants: store, published: store, public: { name: PUBLIC, baseUrl: BASE_URL, objects: publicObjects } };
+  deps = {
+    mediaBucket: MEDIA,
+    media: objects,
+    variants: store,
+    published: store,
+    public: { name: PUBLIC, baseUrl: BASE_URL, objects: publicObjects },
+    edgeCache: NO_EDGE_CACHE,
+  };
 }, 30_000);
 afterAll(async () => {
   await s3?.close();
@@ -207,7 +216,12 @@ describe("unpublish and release", () => {
     const [item] = await store.publishedItems(orgId);
 
     const released = await release(
-      { links: store, objects, buckets: { media: MEDIA, compliance: COMPLIANCE }, unpublishing: { published: store, public: deps.public } },
+      {
+        links: store,
+        objects,
+        buckets: { media: MEDIA, compliance: COMPLIANCE },
+        unpublishing: { published: store, public: deps.public, edgeCache: NO_EDGE_CACHE },
+      },
       { orgId, keys: [key] },
     );
 
@@ -219,7 +233,12 @@ describe("unpublish and release", () => {
 
   it("a publish that races a release leaves no rendition behind", async () => {
     const { orgId, key } = await linkedImage("organization_logo", phoneJpeg(800, 600));
-    const releaseDeps = { links: store, objects, buckets: { media: MEDIA, compliance: COMPLIANCE }, unpublishing: { published: store, public: deps.public } };
+    const releaseDeps = {
+      links: store,
+      objects,
+      buckets: { media: MEDIA, compliance: COMPLIANCE },
+      unpublishing: { published: store, public: deps.public, edgeCache: NO_EDGE_CACHE },
+    };
 
     const [published] = await Promise.allSettled([publish(deps, { orgId, key }), release(releaseDeps, { orgId, keys: [key] })]);
     // Whichever order they ran in, a release after the record unpublishes; a record after the release is refused.

@@ -45,3 +45,25 @@ describe("the UploadSettings section", () => {
     expect(configProblems("UploadSettings", { presignTtlSeconds: 300, presignIdempotencySeconds: 300 }, "uploadSettings")).toEqual([]);
   });
 });
+
+describe("the PublicMedia section's cache purge", () => {
+  const bucket = {
+    name: "public-bucket",
+    baseUrl: "https://media.fitkit.test/",
+    endpoint: "https://a.r2.cloudflarestorage.com",
+    accessKeyId: "k",
+    secretAccessKey: "s",
+  };
+
+  it("is null when not given (nothing caches in front: r2.dev, the local stack)", () => {
+    expect(parseConfig("PublicMedia", bucket).cachePurge).toBeNull();
+  });
+
+  it("takes a zone id and a token, and names a zone id that is not one", () => {
+    const cachePurge = { zoneId: "0123456789abcdef0123456789abcdef", apiToken: "t" };
+    expect(parseConfig("PublicMedia", { ...bucket, cachePurge }).cachePurge).toEqual(cachePurge);
+    expect(configProblems("PublicMedia", { ...bucket, cachePurge: { zoneId: "media.fitkit.test", apiToken: "t" } }, "Resource.PublicMedia")).toEqual([
+      "Resource.PublicMedia.cachePurge.zoneId: must be a Cloudflare zone id (32 hex digits)",
+    ]);
+  });
+});

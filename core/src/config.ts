@@ -68,8 +68,17 @@ export const configSchemas = {
   /**
    * The public bucket of published renditions: its name, the public URL it is served at (a custom
    * domain deployed, `/public-media/` of the local stack), and a writer token scoped to it alone.
+   * `cachePurge`: the Cloudflare zone of that custom domain and a token allowed to purge its cache
+   * (unpublish purges the renditions' URLs); null where nothing caches in front (r2.dev, local).
    */
-  PublicMedia: r2Credentials.extend({ name: bucketName, baseUrl: z.url() }),
+  PublicMedia: r2Credentials.extend({
+    name: bucketName,
+    baseUrl: z.url(),
+    cachePurge: z
+      .object({ zoneId: z.string().regex(/^[0-9a-f]{32}$/, "must be a Cloudflare zone id (32 hex digits)"), apiToken: z.string().min(1) })
+      .nullable()
+      .default(null),
+  }),
   /**
    * Upstash (restUrl + restToken) in production; `url` (ioredis) for a self-hosted Redis; or an
    * explicit `kind: "memory"` — the in-memory store, for one process (only the local stack sets

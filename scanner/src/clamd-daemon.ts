@@ -29,6 +29,11 @@ export interface ClamdDaemon {
   port: number;
   /** Makes clamd load the definitions again (after they changed on disk). */
   reload(): Promise<void>;
+  /**
+   * When the definitions clamd has loaded were built: the daily database's build time, from clamd's
+   * VERSION reply. Null when no daily database is loaded (clamd then reports no database version).
+   */
+  definitionsBuiltAt(): Promise<Date | null>;
   stop(): Promise<void>;
 }
 
@@ -61,7 +66,9 @@ export function clamdConfig(options: ClamdDaemonOptions): string {
 export async function startClamdDaemon(options: ClamdDaemonOptions): Promise<ClamdDaemon> {
   const configPath = join(options.workDirectory, "clamd.conf");
   await writeFile(configPath, clamdConfig(options));
-  const child = spawn(options.binary, ["--foreground", `--config-file=${configPath}`], { stdio: ["ignore", "inherit", "inherit"] });
+  // clamd parses untrusted files: it gets no environment of ours (no credentials), only TZ=UTC, so
+  // the time in its VERSION reply (printed in local time) reads unambiguously.
+  const child = spawn(options.binary, ["--foreground", `--config-file=${configPath}`], { stdio: ["ignore", "inherit", "inherit"], env: { TZ: "UTC" } });
   const exited = new Promise<string>((resolve) => {
     child.once("error", (error) => resolve(`could not start clamd: ${error.message}`));
     child.once("exit", (code, signal) => resolve(`clamd exited (${signal ?? `code ${code}`}) before answering`));
@@ -80,7 +87,10 @@ export async function startClamdDaemon(options: ClamdDaemonOptions): Promise<Cla
   return {
     host: HOST,
     port: options.port,
-    reload: () => command(options.port, "zRELOAD\0"),
+    reload: async () => {
+      await command(HOST, options.port, "zRELOAD\0");
+    },
+    definitionsBuiltAt: () => readDefinitionsBuiltAt({ host: HOST, port: options.port }),
     stop: async () => {
       kill(child);
       await exited;
@@ -92,17 +102,50 @@ function kill(child: ChildProcess): void {
   if (child.exitCode === null && child.signalCode === null) child.kill("SIGKILL");
 }
 
-/** Sends one command and waits for clamd's reply (RELOAD answers "RELOADING"). */
-function command(port: number, text: string): Promise<void> {
+/** The build time of the daily database a running clamd has loaded (VERSION); null when it has none. */
+export async function readDefinitionsBuiltAt(clamd: { host: string; port: number }): Promise<Date | null> {
+  return parseVersionReply(await command(clamd.host, clamd.port, "zVERSION\0")).builtAt;
+}
+
+/** Sends one z-command and resolves clamd's NUL-terminated reply (RELOAD answers "RELOADING"). */
+function command(host: string, port: number, text: string): Promise<string> {
   return new Promise((resolve, reject) => {
-    const socket = connect({ host: HOST, port }, () => socket.write(text));
+    let reply = "";
+    const socket = connect({ host, port }, () => socket.write(text));
     socket.setTimeout(5000, () => socket.destroy(new Error("clamd did not answer")));
-    socket.once("data", () => {
+    socket.on("data", (chunk: Buffer) => {
+      reply += chunk.toString("latin1");
+      if (reply.length > 1024) socket.destroy(new Error("clamd's reply is too long"));
+      if (!reply.includes("\0")) return;
       socket.destroy();
-      resolve();
+      resolve(reply.slice(0, reply.indexOf("\0")));
     });
+    socket.once("close", () => reject(new Error("clamd closed the connection without a reply")));
     socket.once("error", reject);
   });
+}
+
+const MONTHS = ["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"];
+
+/**
+ * clamd's VERSION reply: `ClamAV 1.4.6/27777/Fri Dec  4 03:38:34 2026` — the engine, the daily
+ * database's version and its build time (the `stime` of daily.cvd/.cld's header, printed by
+ * ctime(3) in clamd's time zone: UTC, as started here) — or just `ClamAV 1.4.6` when no daily
+ * database is loaded (clamd's session.c, print_ver; libclamav's cvd.c sets it from "daily.*").
+ */
+export function parseVersionReply(reply: string): { engine: string; databaseVersion: number | null; builtAt: Date | null } {
+  const full = /^ClamAV ([^/\s]+)\/(\d+)\/\w{3} (\w{3}) +(\d{1,2}) (\d{2}):(\d{2}):(\d{2}) (\d{4})$/.exec(reply.trim());
+  if (full) {
+    const [, engine, version, month, day, hours, minutes, seconds, year] = full;
+    const monthIndex = MONTHS.indexOf(month!);
+    if (monthIndex >= 0) {
+      const builtAt = new Date(Date.UTC(Number(year), monthIndex, Number(day), Number(hours), Number(minutes), Number(seconds)));
+      return { engine: engine!, databaseVersion: Number(version), builtAt };
+    }
+  }
+  const bare = /^ClamAV (\S+)$/.exec(reply.trim());
+  if (bare) return { engine: bare[1]!, databaseVersion: null, builtAt: null };
+  throw new Error(`unexpected VERSION reply from clamd: ${JSON.stringify(reply.slice(0, 200))}`);
 }
 
 const delay = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));

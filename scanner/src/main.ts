@@ -10,6 +10,7 @@ import { ClamdScanner } from "@fitkit/core/adapters/clamd/clamd-scanner";
 import { type ClamdDaemon, startClamdDaemon } from "./clamd-daemon.js";
 import { readConfig } from "./config.js";
 import { downloadDefinitions } from "./definitions.js";
+import { createScannerMetrics } from "./metrics.js";
 import { SCANNER_ROLES } from "./roles.js";
 import { type Handler, reportInitError, serveInvocations } from "./runtime-api.js";
 import { handleScanRequest } from "./scan.js";
@@ -33,6 +34,7 @@ async function createHandler(role: string | undefined): Promise<Handler> {
   const config = readConfig(process.env);
   const store = { client: new S3Client({}), bucket: config.DEFINITIONS_BUCKET };
   const databaseDirectory = join(config.WORK_DIRECTORY, "db");
+  const metrics = createScannerMetrics(config.STAGE);
   await mkdir(config.WORK_DIRECTORY, { recursive: true });
 
   if (role === SCANNER_ROLES.updateDefinitions) {
@@ -45,6 +47,8 @@ async function createHandler(role: string | undefined): Promise<Handler> {
         ...(config.FRESHCLAM_MIRROR ? { mirror: config.FRESHCLAM_MIRROR } : {}),
       });
       console.log(JSON.stringify({ message: "definitions updated", ...report }));
+      // The alarm on this metric fires when no run completed for 6 hours, whatever the cause.
+      metrics.definitionsUpdated();
       return report;
     };
   }
@@ -54,7 +58,7 @@ async function createHandler(role: string | undefined): Promise<Handler> {
   // kept; the definitions are re-read from the bucket when older than the refresh interval.
   let daemon: Promise<ClamdDaemon> | undefined;
   let loadedAt = 0;
-  const scanner = async () => {
+  const running = async (): Promise<ClamdDaemon> => {
     if (!daemon) {
       daemon = (async () => {
         const changed = await downloadDefinitions(store, databaseDirectory);
@@ -71,14 +75,29 @@ async function createHandler(role: string | undefined): Promise<Handler> {
       // A failed start is retried by the next invocation, not remembered.
       daemon.catch(() => (daemon = undefined));
     }
-    const running = await daemon;
+    const started = await daemon;
     if (Date.now() - loadedAt > config.DEFINITIONS_REFRESH_SECONDS * 1000) {
       loadedAt = Date.now();
-      if ((await downloadDefinitions(store, databaseDirectory)).length > 0) await running.reload();
+      if ((await downloadDefinitions(store, databaseDirectory)).length > 0) await started.reload();
     }
-    return new ClamdScanner({ host: running.host, port: running.port });
+    return started;
   };
-  return (event) => handleScanRequest({ scanner, sourceHostSuffix: config.SOURCE_HOST_SUFFIX }, event);
+  const deps = {
+    scanner: async () => {
+      const started = await running();
+      return new ClamdScanner({ host: started.host, port: started.port });
+    },
+    sourceHostSuffix: config.SOURCE_HOST_SUFFIX,
+    definitions: {
+      builtAt: async () => (await running()).definitionsBuiltAt(),
+      maxAgeSeconds: config.DEFINITIONS_MAX_AGE_HOURS * 3600,
+    },
+  };
+  return async (event) => {
+    const reply = await handleScanRequest(deps, event);
+    metrics.scanned(reply);
+    return reply;
+  };
 }
 
 main().catch((error: unknown) => {

@@ -4,6 +4,10 @@
  * `maxBytes`) or inline, and are streamed to clamd's INSTREAM by core's ClamdScanner — never
  * buffered whole. Every failure to get a verdict is an `error` reply with our own reason text
  * (never file content, never the URL with its signature): the caller fails closed on it.
+ *
+ * Stale definitions are not trusted to call anything clean: a clean result from definitions built
+ * longer ago than `definitions.maxAgeSeconds` (or whose build time clamd cannot tell) is an error
+ * reply with `cause: "stale-definitions"`. A detection stands however old the definitions are.
  */
 
 import { type ScanReply, scanRequestSchema } from "@fitkit/core/adapters/lambda/scanner-protocol";
@@ -17,10 +21,18 @@ export interface ScanDeps {
   sourceHostSuffix: string;
   /** Tests only: also accept http (the embedded S3 server on 127.0.0.1). */
   allowHttp?: boolean;
+  /** How fresh the loaded definitions must be for a clean verdict. */
+  definitions: {
+    /** When the definitions clamd has loaded were built; null when it cannot tell. */
+    builtAt: () => Promise<Date | null>;
+    maxAgeSeconds: number;
+  };
 }
 
 /** A failure whose message is ours (safe to return): no file content, no signed URL. */
 class ScanFailure extends Error {}
+/** A clean result the definitions are too old (or too unknown) to vouch for. */
+class StaleDefinitionsFailure extends ScanFailure {}
 
 export async function handleScanRequest(deps: ScanDeps, event: unknown): Promise<ScanReply> {
   const parsed = scanRequestSchema.safeParse(event);
@@ -33,9 +45,25 @@ export async function handleScanRequest(deps: ScanDeps, event: unknown): Promise
     });
     const source = "url" in request ? await openUrl(deps, request.url, request.maxBytes) : once(Buffer.from(request.bytesBase64, "base64"));
     const verdict = await scanner.scan(source);
-    return verdict.clean ? { verdict: "clean" } : { verdict: "infected", signature: verdict.signature };
+    if (!verdict.clean) return { verdict: "infected", signature: verdict.signature };
+    await assertFresh(deps);
+    return { verdict: "clean" };
   } catch (error) {
+    if (error instanceof StaleDefinitionsFailure) return { verdict: "error", reason: error.message, cause: "stale-definitions" };
     return { verdict: "error", reason: reasonOf(error) };
+  }
+}
+
+async function assertFresh(deps: ScanDeps): Promise<void> {
+  const builtAt = await deps.definitions.builtAt().catch((error: unknown) => {
+    throw new ScanFailure(`could not read the definitions' build time from clamd: ${error instanceof Error ? error.message : String(error)}`);
+  });
+  if (!builtAt) throw new StaleDefinitionsFailure("the loaded definitions have no build time (no daily database): a clean verdict is refused");
+  const ageSeconds = Math.floor((Date.now() - builtAt.getTime()) / 1000);
+  if (ageSeconds > deps.definitions.maxAgeSeconds) {
+    throw new StaleDefinitionsFailure(
+      `the virus definitions are stale (built ${builtAt.toISOString()}, ${Math.floor(ageSeconds / 3600)} h ago; at most ${deps.definitions.maxAgeSeconds / 3600} h): a clean verdict is refused`,
+    );
   }
 }
 

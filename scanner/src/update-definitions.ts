@@ -40,6 +40,11 @@ export function freshclamConfig(options: Pick<UpdateDefinitionsOptions, "directo
     "MaxAttempts 1",
     "ConnectTimeout 30",
     "ReceiveTimeout 120",
+    // By default freshclam loads every new database into a libclamav engine to test it before
+    // replacing the old one: main.cvd alone needs about 1 GB that way, more than the updater has
+    // (stacks/scanner.ts). The databases are signed and freshclam still checks those signatures;
+    // the scanners load them for real and fail loudly (ScanErrors alarm) if one does not load.
+    "TestDatabases no",
     // No clamd to notify here: the scanners load the new files from the bucket.
     "",
   ].join("\n");
@@ -54,9 +59,26 @@ export async function updateDefinitions(options: UpdateDefinitionsOptions): Prom
   return uploadDefinitions(options.store, options.directory, before);
 }
 
+/** freshclam's error lines kept for the failure message (the full output goes to the log). */
+const ERROR_LINES_KEPT = 2;
+
 function run(binary: string, args: string[], timeoutMs: number): Promise<void> {
   return new Promise((resolve, reject) => {
-    const child = spawn(binary, args, { stdio: ["ignore", "inherit", "inherit"] });
+    // No environment of ours (the function's credentials stay out of the downloader's reach).
+    const child = spawn(binary, args, { stdio: ["ignore", "pipe", "pipe"], env: {} });
+    const errors: string[] = [];
+    let partial = "";
+    const collect = (chunk: Buffer, to: NodeJS.WriteStream) => {
+      to.write(chunk);
+      const lines = (partial + chunk.toString("utf8")).split("\n");
+      partial = lines.pop()!.slice(-1000);
+      for (const line of lines.filter((candidate) => candidate.startsWith("ERROR:"))) {
+        errors.push(line.trim().slice(0, 300));
+        if (errors.length > ERROR_LINES_KEPT) errors.shift();
+      }
+    };
+    child.stdout.on("data", (chunk: Buffer) => collect(chunk, process.stdout));
+    child.stderr.on("data", (chunk: Buffer) => collect(chunk, process.stderr));
     const timer = setTimeout(() => child.kill("SIGKILL"), timeoutMs);
     child.once("error", (error) => {
       clearTimeout(timer);
@@ -65,7 +87,10 @@ function run(binary: string, args: string[], timeoutMs: number): Promise<void> {
     child.once("exit", (code, signal) => {
       clearTimeout(timer);
       if (code === 0) resolve();
-      else reject(new Error(`freshclam failed (${signal ?? `exit code ${code}`}); nothing was published`));
+      else {
+        const said = errors.length > 0 ? `: ${errors.join(" / ")}` : "";
+        reject(new Error(`freshclam failed (${signal ?? `exit code ${code}`})${said}; nothing was published`));
+      }
     });
   });
 }

@@ -9,6 +9,7 @@ import { ClamdScanner } from "@fitkit/core/adapters/clamd/clamd-scanner";
 import { afterAll, describe, expect, it } from "vitest";
 import { freePort, makeTempDir, removeTempDir } from "../../support/child-processes.js";
 import { EICAR } from "../../support/clamd.js";
+import { writeDailyDatabase } from "../../support/clamd-databases.js";
 import { type ClamdDaemon, clamdConfig, startClamdDaemon } from "../src/clamd-daemon.js";
 
 const CLAMD = "/usr/sbin/clamd";
@@ -51,6 +52,16 @@ describe("startClamdDaemon", () => {
     await expect
       .poll(() => scanner.scan(once(Buffer.from(marker))), { timeout: 20_000, interval: 200 })
       .toEqual({ clean: false, signature: "Scanner.Test.Marker.UNOFFICIAL" });
+  });
+
+  it("tells the loaded daily database's build time (clamd runs with TZ=UTC only, so its VERSION time reads exactly)", async () => {
+    const { work, db } = await definitions({ "eicar.ndb": bodySignature("Scanner.Test.EICAR", EICAR) });
+    const builtAt = new Date("2026-11-30T23:59:58Z");
+    await writeDailyDatabase(db, { builtAt, ndb: [bodySignature("Scanner.Test.Daily", "FITKIT-DAILY-MARKER-41")] });
+    const daemon = await startClamdDaemon({ binary: CLAMD, databaseDirectory: db, workDirectory: work, port: await freePort(), streamMaxBytes: 1024 });
+    daemons.push(daemon);
+
+    expect(await daemon.definitionsBuiltAt()).toEqual(builtAt);
   });
 
   it("refuses a stream longer than the configured limit instead of passing it", async () => {

@@ -93,9 +93,30 @@ describe("updateDefinitions (freshclam)", () => {
         mirror: `http://127.0.0.1:${closedPort}`,
         timeoutMs: 60_000,
       }),
-    ).rejects.toThrow(/^freshclam failed \(exit code \d+\); nothing was published$/);
+    ).rejects.toThrow(/^freshclam failed \(exit code \d+\): ERROR: .+; nothing was published$/);
     expect(await listed()).toEqual(["main.cvd"]);
     expect(await remote("main.cvd")).toBe("main-1");
+  });
+
+  it("runs freshclam with a config it accepts, without test-loading new databases (about 1 GB for main.cvd)", async () => {
+    const work = await tempDir();
+    const error = await updateDefinitions({
+      store,
+      binary: "/usr/bin/freshclam",
+      directory: join(work, "db"),
+      workDirectory: work,
+      mirror: `http://127.0.0.1:${await freePort()}`,
+      timeoutMs: 60_000,
+    }).then(
+      () => new Error("freshclam succeeded against a closed port"),
+      (e: unknown) => e as Error,
+    );
+
+    // freshclam read every line of the config (an unknown option stops it with "Parse error") and
+    // failed only where it should: at the mirror.
+    expect(error.message).not.toMatch(/Parse error|Unknown option|config file/);
+    expect(error.message).toMatch(/^freshclam failed \(exit code \d+\): ERROR: .*(database|HTTP|server)/i);
+    expect(freshclamConfig({ directory: "/d" }).split("\n")).toContain("TestDatabases no");
   });
 
   it("configures freshclam for its own directory and user, one attempt per run", () => {

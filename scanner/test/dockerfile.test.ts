@@ -1,8 +1,10 @@
 /**
  * The image recipe against what the code expects of it. (No container engine runs in CI; the image
- * itself was built with podman from a Debian trixie base — see docs/deploy.md.) A Dockerfile edit
+ * itself was built with podman from a Debian trixie base — see docs/deploy.md.) The base image and
+ * ClamAV are pinned, and the pinned ClamAV is the release the tests' own clamd runs. A Dockerfile edit
  * that drops a package, moves the bundle, or copies a path the ignore file leaves out fails here.
  */
+import { execFileSync } from "node:child_process";
 import { readFileSync } from "node:fs";
 import { describe, expect, it } from "vitest";
 import { SCANNER_ROLES } from "../src/roles.js";
@@ -11,9 +13,21 @@ const dockerfile = readFileSync(new URL("../Dockerfile", import.meta.url), "utf8
 const ignore = readFileSync(new URL("../Dockerfile.dockerignore", import.meta.url), "utf8");
 const stages = dockerfile.split(/^FROM /m).slice(1);
 const runtime = stages.at(-1)!;
+const CLAMD = "/usr/sbin/clamd";
+/** A Dockerfile variable reference, as the file spells it. */
+const dockerVariable = (name: string) => ["$", "{", name, "}"].join("");
+
+const arg = (name: string) => new RegExp(`^ARG ${name}=(\\S+)$`, "m").exec(dockerfile)?.[1];
+const runtimePackages = () =>
+  /apt-get install -y --no-install-recommends ([^&]+)/
+    .exec(runtime)?.[1]
+    ?.trim()
+    .split(/\s+/)
+    .map((entry) => entry.split("="));
 
 describe("scanner/Dockerfile", () => {
-  it("builds on Debian in both stages", () => {
+  it("builds both stages on one Debian trixie base pinned by digest (the same bytes on every build)", () => {
+    expect(arg("BASE_IMAGE")).toMatch(/^debian:trixie-slim@sha256:[0-9a-f]{64}$/);
     expect(
       stages.map((stage) =>
         stage
@@ -21,12 +35,25 @@ describe("scanner/Dockerfile", () => {
           .replace(/ AS \w+$/, "")
           .replace("--platform=$BUILDPLATFORM ", ""),
       ),
-    ).toEqual(["debian:trixie-slim", "debian:trixie-slim"]);
+    ).toEqual([dockerVariable("BASE_IMAGE"), dockerVariable("BASE_IMAGE")]);
   });
 
   it("installs Debian's ClamAV daemon, freshclam and Node in the image that runs", () => {
-    const packages = /apt-get install -y --no-install-recommends ([^&]+)/.exec(runtime)?.[1]?.trim().split(/\s+/);
-    expect(packages).toEqual(expect.arrayContaining(["nodejs", "clamav", "clamav-daemon", "clamav-freshclam", "ca-certificates"]));
+    expect(runtimePackages()?.map(([name]) => name)).toEqual(
+      expect.arrayContaining(["nodejs", "clamav", "clamav-daemon", "clamav-freshclam", "ca-certificates"]),
+    );
+  });
+
+  it("pins ClamAV and its engine library to one exact Debian version, of the engine the tests run", () => {
+    const version = arg("CLAMAV_VERSION");
+    expect(version).toMatch(/^\d+\.\d+\.\d+\+dfsg-[\w.~+]+$/);
+    expect(runtime).toMatch(/^ARG CLAMAV_VERSION$/m);
+    const pinned = Object.fromEntries((runtimePackages() ?? []).filter(([, pin]) => pin !== undefined));
+    const pin = dockerVariable("CLAMAV_VERSION");
+    expect(pinned).toEqual({ clamav: pin, "clamav-daemon": pin, "clamav-freshclam": pin, "clamav-base": pin, libclamav12: pin });
+    // The tests' clamd (Debian's, on this machine) is the same upstream release as the image's.
+    const tested = /^ClamAV (\d+\.\d+\.\d+)/.exec(execFileSync(CLAMD, ["--version"], { encoding: "utf8", env: {} }))?.[1];
+    expect(version?.split("+")[0]).toBe(tested);
   });
 
   it("bundles scanner/src/main.ts to the file the entry point runs, with the scan role by default", () => {

@@ -18,6 +18,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { type EmbeddedS3, startEmbeddedS3 } from "../../local/embedded-s3.js";
 import { type ClamdServer, EICAR, EICAR_SIGNATURE, startClamd } from "../../support/clamd.js";
 import { pngImage } from "../../support/media.js";
+import { readDefinitionsBuiltAt } from "../src/clamd-daemon.js";
 import { handleScanRequest, type ScanDeps } from "../src/scan.js";
 
 const BUCKET = "media-scan";
@@ -41,7 +42,12 @@ beforeAll(async () => {
   ] as const) {
     await client.send(new PutObjectCommand({ Bucket: BUCKET, Key: key, Body: body }));
   }
-  deps = { scanner: async () => new ClamdScanner({ host: clamd.host, port: clamd.port }), sourceHostSuffix: "127.0.0.1", allowHttp: true };
+  deps = {
+    scanner: async () => new ClamdScanner({ host: clamd.host, port: clamd.port }),
+    sourceHostSuffix: "127.0.0.1",
+    allowHttp: true,
+    definitions: { builtAt: () => readDefinitionsBuiltAt(clamd), maxAgeSeconds: 48 * 3600 },
+  };
 });
 afterAll(async () => {
   await Promise.all([clamd?.close(), s3?.close()]);

@@ -62,6 +62,11 @@ describe("sst.config.ts on a development stage", () => {
     expect(theOne(app, TYPES.api).inputs.corsConfiguration.allowOrigins).toEqual(["http://localhost:3000"]);
   });
 
+  it("on R2's r2.dev domain has no edge cache to purge, and asks for no purge token (it is not among SECRETS)", () => {
+    const unpublish = deployedFunctions(app).get("functions/unpublish.handler");
+    expect(unpublish?.build.links.PublicMedia).toMatchObject({ cachePurge: null });
+  });
+
   it("scans with the stage's own scanner Lambda", () => {
     const consume = deployedFunctions(app).get("functions/consume.handler");
     expect(consume?.build.links.ScannerFunction).toMatchObject({ name: "fitkit-uploads-ci-scanner" });

@@ -39,6 +39,7 @@ const SECRETS = {
   UpstashRedisRestToken: "upstash-rest-token",
   ClerkJwtKey: "-----BEGIN PUBLIC KEY-----clerk-jwt-key-----END PUBLIC KEY-----",
   ClerkAuthorizedParties: "https://app.fitkit.test,https://admin.fitkit.test",
+  CloudflareCachePurgeToken: "cloudflare-cache-purge-token",
 };
 
 const UPLOAD_SETTINGS = {
@@ -406,6 +407,8 @@ describe("links", () => {
         endpoint: `https://${SECRETS.R2AccountId}.r2.cloudflarestorage.com`,
         accessKeyId: SECRETS.R2PublicWriterAccessKeyId,
         secretAccessKey: SECRETS.R2PublicWriterSecretAccessKey,
+        // The custom domain's zone, whose cache unpublish and release purge.
+        cachePurge: { zoneId: PUBLIC_MEDIA_DOMAIN.zoneId, apiToken: SECRETS.CloudflareCachePurgeToken },
       },
     };
     for (const [handler, names] of Object.entries(EXPECTED_LINKS)) {
@@ -548,6 +551,15 @@ describe("buckets", () => {
   });
 });
 
+/**
+ * An ECR image URI as Lambda's CreateFunction takes it: the repository with either a tag or a digest,
+ * never both (AWS Lambda API reference, `Code.ImageUri`; the "Source image … is not valid" refusal of
+ * `repo:tag@sha256:…` is pulumi-docker-build issue 571 and serverless issue 8636).
+ */
+function lambdaAcceptsImageUri(uri: string): boolean {
+  return /^\d{12}\.dkr\.ecr\.[a-z0-9-]+\.amazonaws\.com\/[a-z0-9]+(?:[._/-][a-z0-9]+)*(?::[\w][\w.-]{0,127}|@sha256:[0-9a-f]{64})$/.test(uri);
+}
+
 describe("the virus scanner", () => {
   it("is a container-image Lambda built from scanner/Dockerfile for arm64 and pushed to its own repository", () => {
     const image = theOne(app, TYPES.image);
@@ -570,7 +582,19 @@ describe("the virus scanner", () => {
       imageUri: scanner().inputs.imageUri,
       command: scanner().inputs.imageConfig.commands,
       architectures: scanner().inputs.architectures,
-    }).toEqual({ packageType: "Image", imageUri: image.state.ref, command: ["scan"], architectures: ["arm64"] });
+    }).toEqual({ packageType: "Image", imageUri: `${repository.state.repositoryUrl}@${image.state.digest}`, command: ["scan"], architectures: ["arm64"] });
+  });
+
+  it("names its image by repository and digest, a URI Lambda accepts — not the provider's ref, which carries tag and digest", () => {
+    const image = theOne(app, TYPES.image);
+    // The harness gives `ref` the provider's real shape (harness/synthesize.ts, from
+    // pulumi-docker-build's image.go): `<repo>:latest@sha256:…`, which Lambda refuses ("Source image
+    // … is not valid", pulumi-docker-build issue 571; SST's own function.ts strips ":latest").
+    expect(image.state.ref).toMatch(/:latest@sha256:[0-9a-f]{64}$/);
+    expect(lambdaAcceptsImageUri(image.state.ref)).toBe(false);
+    for (const fn of imageFunctions(app).values()) {
+      expect({ function: fn.inputs.name, accepted: lambdaAcceptsImageUri(fn.inputs.imageUri) }).toEqual({ function: fn.inputs.name, accepted: true });
+    }
   });
 
   it("has the memory, disk and time to load the definitions, a concurrency cap, and clamd's stream limit set to the stage's scanMaxBytes", () => {
@@ -676,6 +700,46 @@ describe("alarms", () => {
       threshold: growing?.inputs.threshold,
     }).toEqual({ namespace: "FitKitUploads", statistic: "Minimum", periods: 3, comparison: "GreaterThanThreshold", threshold: 0 });
     expect(alarmOn("SweepOldestOverdueSeconds", dimensions)).toHaveLength(1);
+  });
+
+  it("watch the scanner's own metrics: error verdicts and stale definitions per scan, and an updater that stopped (no data is breaching)", () => {
+    // What the scanner image emits (scanner/test/definitions-age.test.ts checks the EMF it writes).
+    const dimensions = { service: "scanner", stage: "wiring" };
+    const shape = (metricName: string) => {
+      const [alarm, ...others] = alarmOn(metricName, dimensions);
+      return {
+        alarms: others.length + (alarm ? 1 : 0),
+        namespace: alarm?.inputs.namespace,
+        statistic: alarm?.inputs.statistic,
+        period: alarm?.inputs.period,
+        comparison: alarm?.inputs.comparisonOperator,
+        threshold: alarm?.inputs.threshold,
+        missing: alarm?.inputs.treatMissingData,
+      };
+    };
+    const perScan = {
+      alarms: 1,
+      namespace: "FitKitUploads",
+      statistic: "Sum",
+      period: 300,
+      comparison: "GreaterThanOrEqualToThreshold",
+      threshold: 1,
+      missing: "notBreaching",
+    };
+    expect(shape("ScanErrors")).toEqual(perScan);
+    expect(shape("ScanStaleDefinitions")).toEqual(perScan);
+    expect(shape("DefinitionsUpdated")).toEqual({
+      alarms: 1,
+      namespace: "FitKitUploads",
+      statistic: "Sum",
+      period: 6 * 3600,
+      comparison: "LessThanThreshold",
+      threshold: 1,
+      missing: "breaching",
+    });
+    // The image reads the stage for its metrics' dimension, and the age limit, from its environment.
+    for (const fn of imageFunctions(app).values()) expect(fn.inputs.environment.variables.STAGE).toBe("wiring");
+    expect(scanner().inputs.environment.variables.DEFINITIONS_MAX_AGE_HOURS).toBe("48");
   });
 
   it("every dead-letter queue has an alarm on the jobs waiting in it", () => {

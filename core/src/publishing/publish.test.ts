@@ -2,6 +2,7 @@
 import { createHash } from "node:crypto";
 import sharp from "sharp";
 import { describe, expect, it } from "vitest";
+import { MemoryEdgeCache } from "../adapters/memory/memory-edge-cache.js";
 import { MemoryObjectStore } from "../adapters/memory/memory-object-store.js";
 import { MemoryStore } from "../adapters/memory/memory-store.js";
 import { variantKey } from "../policies/object-keys.js";
@@ -20,7 +21,7 @@ const logo: NewUpload = {
 };
 
 /** A linked, processed logo (a real 700×400 PNG as its original variant). */
-async function processedLogo(): Promise<PublishDeps & { store: MemoryStore; objects: MemoryObjectStore }> {
+async function processedLogo(): Promise<PublishDeps & { store: MemoryStore; objects: MemoryObjectStore; edgeCache: MemoryEdgeCache }> {
   const store = new MemoryStore();
   const objects = new MemoryObjectStore();
   await store.stage({ uploads: [logo], lifetimeSeconds: 60, quota: { orgId: "org_1", defaultQuotaBytes: 1e9 } });
@@ -51,6 +52,7 @@ async function processedLogo(): Promise<PublishDeps & { store: MemoryStore; obje
     variants: store,
     published: store,
     public: { name: "public", baseUrl: "https://media.example.test", objects },
+    edgeCache: new MemoryEdgeCache(),
   };
 }
 
@@ -81,6 +83,40 @@ describe("unpublish", () => {
 
     expect(await unpublish(deps, { orgId: "org_1", key: logo.key })).toEqual({ deleted: item!.renditions.length });
     for (const rendition of item!.renditions) expect(await deps.objects.head("public", rendition.key)).toBeNull();
+    expect((await deps.store.usage("org_1", 1e9)).used).toBe(before);
+  });
+
+  it("purges every rendition's public URL from the edge cache, after storage confirmed the renditions gone", async () => {
+    const deps = await processedLogo();
+    const answer = await publish(deps, { orgId: "org_1", key: logo.key });
+    const [item] = await deps.store.publishedItems("org_1");
+    const purgedWhileStored: string[] = [];
+    const purge = deps.edgeCache.purge.bind(deps.edgeCache);
+    deps.edgeCache.purge = async (urls) => {
+      for (const rendition of item!.renditions) if (await deps.objects.head("public", rendition.key)) purgedWhileStored.push(rendition.key);
+      return purge(urls);
+    };
+
+    await unpublish(deps, { orgId: "org_1", key: logo.key });
+
+    expect(deps.edgeCache.purged.sort()).toEqual(item!.renditions.map((r) => `https://media.example.test/${r.key}`).sort());
+    expect(deps.edgeCache.purged).toContain(answer.url);
+    expect(purgedWhileStored).toEqual([]);
+  });
+
+  it("a failed purge keeps the record (and its bytes): the retry purges again, then gives the bytes back", async () => {
+    const deps = await processedLogo();
+    const before = (await deps.store.usage("org_1", 1e9)).used;
+    await publish(deps, { orgId: "org_1", key: logo.key });
+    const [item] = await deps.store.publishedItems("org_1");
+    deps.edgeCache.failNext = true;
+
+    await expect(unpublish(deps, { orgId: "org_1", key: logo.key })).rejects.toMatchObject({ code: "DEPENDENCY_UNAVAILABLE", dependency: "cdn" });
+    expect(await deps.store.publishedItems("org_1")).toEqual([item]);
+    expect(deps.edgeCache.purged).toEqual([]);
+
+    expect(await unpublish(deps, { orgId: "org_1", key: logo.key })).toEqual({ deleted: item!.renditions.length });
+    expect(deps.edgeCache.purged).toHaveLength(item!.renditions.length);
     expect((await deps.store.usage("org_1", 1e9)).used).toBe(before);
   });
 

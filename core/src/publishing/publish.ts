@@ -12,7 +12,7 @@ import { publicRenditionKey } from "../policies/object-keys.js";
 import type { ObjectStore } from "../storage/object-store.js";
 import type { PublishedItem, PublishedMedia, Rendition } from "./published-media.js";
 import { DEFAULT_RENDITION_WIDTH, IMMUTABLE_CACHE_CONTROL, renderRenditions } from "./renditions.js";
-import { type PublicBucket, type PublishRequest, publishableKey } from "./unpublish.js";
+import { type PublicBucket, type PublishRequest, publicUrlOf, publishableKey } from "./unpublish.js";
 
 export const publishResponseSchema = z.object({
   /** The default rendition (WebP, 1280 wide or the widest below). */
@@ -49,7 +49,7 @@ export interface PublishDeps {
   public: PublicBucket;
 }
 
-const urlOf = (baseUrl: string, key: string): string => `${baseUrl.replace(/\/?$/, "/")}${key}`;
+const urlOf = publicUrlOf;
 
 const srcsetOf = (baseUrl: string, renditions: Rendition[]): string => renditions.map((r) => `${urlOf(baseUrl, r.key)} ${r.width}w`).join(", ");
 

@@ -14,6 +14,7 @@
  * The program itself runs through SST's own `run` (platform src/auto/run.ts), as `sst deploy` does.
  * One synthesis per process: Pulumi's runtime state is global (vitest runs each file in its own fork).
  */
+import { createHash } from "node:crypto";
 import { mkdir, mkdtemp, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import path from "node:path";
@@ -204,7 +205,7 @@ function computedOutputs(type: string, name: string, inputs: Record<string, any>
     case "aws:apigatewayv2/api:Api":
       return { executionArn: `arn:aws:execute-api:${REGION}:${ACCOUNT_ID}:${name}`, apiEndpoint: `https://${name}.execute-api.${REGION}.amazonaws.com` };
     case "docker-build:index:Image":
-      return { ref: `${inputs.tags?.[0] ?? name}@sha256:${"0".repeat(64)}`, digest: `sha256:${"0".repeat(64)}` };
+      return dockerBuildImageOutputs(name, inputs);
     case "aws:ecr/repository:Repository":
       return {
         arn: `arn:aws:ecr:${REGION}:${ACCOUNT_ID}:repository/${inputs.name}`,
@@ -223,6 +224,28 @@ function computedOutputs(type: string, name: string, inputs: Record<string, any>
     default:
       return inputs.arn ? {} : { arn: `arn:mock:${type}:${name}` };
   }
+}
+
+/**
+ * `ref` and `digest` as @pulumi/docker-build computes them (pulumi/pulumi-docker-build,
+ * provider/internal/image.go, `Image.Create` and `addDigest`): `ref` starts as the first tag; once a
+ * build exported an image (here: pushed), `digest` is the manifest's sha256 and `ref` becomes
+ * `<name>:<tag, default latest>@<digest>` — tag *and* digest, the shape Lambda refuses as an image URI
+ * (pulumi-docker-build issue 571). Provenance is off in that provider (internal/client.go), so the
+ * digest names the one-platform image manifest. The digest differs per image, so a test cannot
+ * pass by matching a constant.
+ */
+function dockerBuildImageOutputs(name: string, inputs: Record<string, any>): Record<string, unknown> {
+  const tags: string[] = inputs.tags ?? [];
+  if (!inputs.push) return { ref: tags[0] ?? "", digest: "" };
+  const digest = `sha256:${createHash("sha256").update(JSON.stringify({ name, inputs })).digest("hex")}`;
+  const [tag] = tags;
+  if (!tag) return { ref: "", digest };
+  // A tag's name part ends at the last ':' after the last '/' (a registry may carry a port).
+  const slash = tag.lastIndexOf("/");
+  const colon = tag.lastIndexOf(":");
+  const [repository, version] = colon > slash ? [tag.slice(0, colon), tag.slice(colon + 1)] : [tag, "latest"];
+  return { ref: `${repository}:${version}@${digest}`, digest };
 }
 
 function providerFunction(token: string, inputs: Record<string, any>): Record<string, unknown> {

@@ -8,7 +8,8 @@
  *   `{ bytesBase64 }`    the bytes themselves, for content not stored yet (a synchronous invoke
  *                        carries at most 6 MB of payload, so only small content travels inline).
  * Reply — `{ verdict: "clean" }`, `{ verdict: "infected", signature }`, or `{ verdict: "error",
- * reason }` when no verdict could be had (the reason is the scanner's own text, never file content).
+ * reason }` when no verdict could be had (the reason is the scanner's own text, never file content);
+ * `cause: "stale-definitions"` marks a clean result refused because the definitions are too old.
  */
 import * as z from "zod";
 
@@ -24,6 +25,6 @@ export type ScanRequest = z.output<typeof scanRequestSchema>;
 export const scanReplySchema = z.discriminatedUnion("verdict", [
   z.object({ verdict: z.literal("clean") }),
   z.object({ verdict: z.literal("infected"), signature: z.string().min(1) }),
-  z.object({ verdict: z.literal("error"), reason: z.string() }),
+  z.object({ verdict: z.literal("error"), reason: z.string(), cause: z.literal("stale-definitions").optional() }),
 ]);
 export type ScanReply = z.output<typeof scanReplySchema>;

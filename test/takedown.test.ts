@@ -1,0 +1,179 @@
+/**
+ * Takedown reaches the edge. Published renditions are cached for a year, so unpublish (and release,
+ * and so erasure) must purge their URLs from Cloudflare's cache, and must not report success when the
+ * purge was not confirmed. On real parts: the SigV4-checking embedded S3 server, the publish and
+ * unpublish use-cases, Cloudflare's purge API as support/cloudflare-api.ts documents it, and the
+ * local stack's public media route.
+ */
+import { createHash } from "node:crypto";
+import { mkdtemp } from "node:fs/promises";
+import { createServer, type Server } from "node:http";
+import type { AddressInfo } from "node:net";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { CloudflareCachePurge } from "@fitkit/core/adapters/cloudflare/cloudflare-cache-purge";
+import { MemoryStore } from "@fitkit/core/adapters/memory/memory-store";
+import { createS3Client } from "@fitkit/core/adapters/s3/s3-client";
+import { S3ObjectStore } from "@fitkit/core/adapters/s3/s3-object-store";
+import { variantKey } from "@fitkit/core/policies/object-keys";
+import { type EdgeCache, NO_EDGE_CACHE } from "@fitkit/core/publishing/edge-cache";
+import { type PublishResponse, publish, unpublish } from "@fitkit/core/publishing/publish";
+import { release } from "@fitkit/core/quotas/release";
+import sharp from "sharp";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { type EmbeddedS3, startEmbeddedS3 } from "../local/embedded-s3.js";
+import { createPublicMediaRoute, PUBLIC_MEDIA_PATH } from "../local/public-media.js";
+import { type CloudflarePurgeApi, startCloudflarePurgeApi } from "./support/cloudflare-api.js";
+import { uniqueId } from "./support/fixtures.js";
+
+const MEDIA = "media-takedown";
+const COMPLIANCE = "compliance-takedown";
+const PUBLIC = "public-takedown";
+const CDN_BASE_URL = "https://media.fitkit.test/";
+const ZONE = "0123456789abcdef0123456789abcdef";
+const TOKEN = "cache-purge-token";
+
+let s3: EmbeddedS3;
+let objects: S3ObjectStore;
+let api: CloudflarePurgeApi;
+let cloudflare: EdgeCache;
+let publicServer: Server;
+let localBaseUrl: string;
+const store = new MemoryStore();
+
+beforeAll(async () => {
+  [s3, api] = await Promise.all([
+    startEmbeddedS3({ directory: await mkdtemp(join(tmpdir(), "fitkit-takedown-")), buckets: [MEDIA, COMPLIANCE, PUBLIC] }),
+    startCloudflarePurgeApi({ zoneId: ZONE, apiToken: TOKEN }),
+  ]);
+  objects = new S3ObjectStore(createS3Client({ endpoint: s3.endpoint, region: s3.region, accessKeyId: s3.accessKeyId, secretAccessKey: s3.secretAccessKey }));
+  cloudflare = new CloudflareCachePurge({ zoneId: ZONE, apiToken: TOKEN, timeoutMs: 2000, apiBaseUrl: api.apiBaseUrl });
+  // The local stack's public media route, on its own server (local/stack.ts mounts the same route).
+  const route = createPublicMediaRoute({ name: PUBLIC, baseUrl: "unused", objects });
+  publicServer = createServer((req, res) => {
+    void route(req, res).then((served) => {
+      if (!served) res.writeHead(404).end();
+    });
+  });
+  await new Promise<void>((resolve) => publicServer.listen(0, "127.0.0.1", resolve));
+  localBaseUrl = `http://127.0.0.1:${(publicServer.address() as AddressInfo).port}${PUBLIC_MEDIA_PATH}`;
+}, 30_000);
+afterAll(async () => {
+  await new Promise((resolve) => publicServer?.close(resolve));
+  await Promise.all([s3?.close(), api?.close()]);
+});
+
+/** A consumed, processed organisation logo in a fresh org (a real 900×500 PNG as its original variant). */
+async function processedLogo(): Promise<{ orgId: string; key: string }> {
+  const orgId = uniqueId("org");
+  const userId = uniqueId("user");
+  const uploadId = uniqueId("u");
+  const key = `${orgId}/organization_logo/${userId}/${uploadId}.png`;
+  const upload = { uploadId, ownerType: "organization_logo" as const, orgId, userId, bucket: MEDIA, key, contentType: "image/png", size: 100 };
+  await store.stage({ uploads: [upload], lifetimeSeconds: 600, quota: { orgId, defaultQuotaBytes: 1e9 } });
+  await store.commitConsume({
+    uploadIds: [uploadId],
+    owner: { orgId, userId },
+    ownerType: upload.ownerType,
+    replayKey: uniqueId("r"),
+    stored: { fingerprint: "f", response: "{}" },
+    replayTtlSeconds: 60,
+    finalObjects: [{ bucket: MEDIA, key }],
+  });
+  const png = await sharp({ create: { width: 900, height: 500, channels: 3, background: { r: 200, g: 60, b: 30 } } })
+    .png()
+    .toBuffer();
+  const original = variantKey(key, "original", "png");
+  await objects.put({ bucket: MEDIA, key: original, body: png, contentType: "image/png", checksumSha256: createHash("sha256").update(png).digest("base64") });
+  const variant = { key: original, contentType: "image/png", size: png.length };
+  await store.recordMedia(
+    { bucket: MEDIA, key, orgId },
+    { status: "ready", width: 900, height: 500, placeholder: "AAAA", variants: { original: variant, display: variant, thumb: variant } },
+  );
+  return { orgId, key };
+}
+
+const deps = (baseUrl: string, edgeCache: EdgeCache) => ({
+  mediaBucket: MEDIA,
+  media: objects,
+  variants: store,
+  published: store,
+  public: { name: PUBLIC, baseUrl, objects },
+  edgeCache,
+});
+
+/** Every URL a publish answer hands out: the `<img>` src, its srcset and the AVIF sources. */
+const servedUrls = (answer: PublishResponse) =>
+  [answer.url, ...[answer.srcset, ...answer.sources.map((source) => source.srcset)].flatMap((set) => set.split(", ").map((entry) => entry.split(" ")[0]!))]
+    .filter((url, index, all) => all.indexOf(url) === index)
+    .sort();
+
+describe("unpublish behind Cloudflare's cache", () => {
+  it("purges exactly the URLs publish handed out, once the renditions are deleted", async () => {
+    const { orgId, key } = await processedLogo();
+    const answer = await publish(deps(CDN_BASE_URL, cloudflare), { orgId, key });
+    const before = api.purges.length;
+
+    const result = await unpublish(deps(CDN_BASE_URL, cloudflare), { orgId, key });
+
+    expect(api.purges.slice(before).flat().sort()).toEqual(servedUrls(answer));
+    expect(result).toEqual({ deleted: servedUrls(answer).length });
+    for (const url of servedUrls(answer)) expect(await objects.head(PUBLIC, url.slice(CDN_BASE_URL.length))).toBeNull();
+  });
+
+  it("a purge Cloudflare refuses is a 503 (dependency cdn) that keeps the record; the retry purges and completes", async () => {
+    const { orgId, key } = await processedLogo();
+    const answer = await publish(deps(CDN_BASE_URL, cloudflare), { orgId, key });
+    const [item] = await store.publishedItems(orgId);
+    api.refuseNext({
+      status: 429,
+      headers: { "retry-after": "60" },
+      body: JSON.stringify({ success: false, errors: [{ code: 1015, message: "rate limited" }] }),
+    });
+
+    await expect(unpublish(deps(CDN_BASE_URL, cloudflare), { orgId, key })).rejects.toMatchObject({
+      code: "DEPENDENCY_UNAVAILABLE",
+      status: 503,
+      dependency: "cdn",
+    });
+    expect(await store.publishedItems(orgId)).toEqual([item]);
+
+    const before = api.purges.length;
+    expect(await unpublish(deps(CDN_BASE_URL, cloudflare), { orgId, key })).toEqual({ deleted: item!.renditions.length });
+    expect(api.purges.slice(before).flat().sort()).toEqual(servedUrls(answer));
+    expect(await store.publishedItems(orgId)).toEqual([]);
+  });
+
+  it("releasing a published upload purges its URLs too", async () => {
+    const { orgId, key } = await processedLogo();
+    const answer = await publish(deps(CDN_BASE_URL, cloudflare), { orgId, key });
+    const before = api.purges.length;
+
+    const released = await release(
+      { links: store, objects, buckets: { media: MEDIA, compliance: COMPLIANCE }, unpublishing: deps(CDN_BASE_URL, cloudflare) },
+      { orgId, keys: [key] },
+    );
+
+    expect(released.released).toBe(1);
+    expect(api.purges.slice(before).flat().sort()).toEqual(servedUrls(answer));
+  });
+});
+
+describe("the local public media server", () => {
+  it("stops serving an unpublished rendition at once (no cache in front, nothing to purge)", async () => {
+    const { orgId, key } = await processedLogo();
+    const answer = await publish(deps(localBaseUrl, NO_EDGE_CACHE), { orgId, key });
+    const served = await fetch(answer.url);
+    expect({ status: served.status, cacheControl: served.headers.get("cache-control") }).toEqual({
+      status: 200,
+      cacheControl: "public, max-age=31536000, immutable",
+    });
+    await served.arrayBuffer();
+
+    await unpublish(deps(localBaseUrl, NO_EDGE_CACHE), { orgId, key });
+
+    for (const url of servedUrls(answer)) {
+      expect({ url, get: (await fetch(url)).status, head: (await fetch(url, { method: "HEAD" })).status }).toEqual({ url, get: 404, head: 404 });
+    }
+  });
+});

@@ -16,7 +16,13 @@ beforeAll(async () => {
 }, 90_000);
 afterAll(() => stack?.close());
 
-const corsHeaders = (response: Response) => Object.fromEntries([...response.headers].filter(([name]) => name.startsWith("access-control-") || name === "vary"));
+function corsHeaders(response: Response): Record<string, string> {
+  const headers: Record<string, string> = {};
+  response.headers.forEach((value, name) => {
+    if (name.startsWith("access-control-") || name === "vary") headers[name] = value;
+  });
+  return headers;
+}
 
 describe("CORS on the local API", () => {
   it("answers a preflight from an app origin with the deployed rule", async () => {

@@ -32,7 +32,7 @@ export function uploadCorsRule(appOrigins: readonly string[]): BucketCorsRule {
  */
 export interface ApiCorsRule {
   allowOrigins: string[];
-  allowMethods: string[];
+  allowMethods: ("GET" | "POST" | "PUT" | "DELETE" | "PATCH" | "HEAD")[];
   allowHeaders: string[];
   exposeHeaders: string[];
   maxAgeSeconds: number;

@@ -21,7 +21,7 @@
  *                           minisite image for the admin's organisation, then `unpublish` of the
  *                           org's other published items of those owner types (what an app's backend
  *                           does when an admin sets the logo or the hero) → `{ published, unpublished,
- *                           minisite }`; a key still being processed answers `409 NOT_UPLOADED`
+ *                           minisite }`; a key still being processed answers `409 STILL_PROCESSING`
  *
  * The dev routes answer only same-origin JSON requests from loopback: a page on another origin
  * cannot have them run (a JSON body needs a CORS preflight, which this server never grants).

@@ -38,7 +38,7 @@ import type { PublishedMedia } from "@fitkit/core/publishing/published-media";
 import type { InternalOperationName } from "../../stacks/functions.js";
 import { signDevToken } from "../dev-auth.js";
 import { type InternalOperation, lambdaContext } from "../server.js";
-import { type DemoConfig, renderPage } from "./page-html.js";
+import { type DemoConfig, FAVICON, renderPage } from "./page-html.js";
 
 export interface DemoContext {
   /** The API's own origin, e.g. http://127.0.0.1:3000. */
@@ -84,6 +84,8 @@ export function createDemoRoutes(context: DemoContext): DemoHandler {
 
   const routes: Record<string, (req: IncomingMessage, res: ServerResponse, body: Buffer) => Promise<void>> = {
     "GET /": async (_req, res) => send(res, 200, "text/html; charset=utf-8", html, { "content-security-policy": CONTENT_SECURITY_POLICY }),
+    // Pages that name no icon (the minisite, /docs) get the same one instead of a 404.
+    "GET /favicon.ico": async (_req, res) => send(res, 200, "image/svg+xml", decodeURIComponent(FAVICON.slice(FAVICON.indexOf(",") + 1))),
     "GET /demo/app.js": async (_req, res) => {
       bundle ??= bundlePage().catch((error: unknown) => {
         bundle = undefined; // try again on the next request (e.g. after fixing a syntax error)

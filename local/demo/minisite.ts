@@ -176,7 +176,7 @@ export function mountMinisite(context: MinisiteContext): { refresh(): void } {
       log(`Published ${uploaded.map((u) => u.slot).join(" and ")}${reply.unpublished.length ? `, replacing ${reply.unpublished.length} earlier` : ""}.`, "ok");
       ui.open.href = reply.minisite;
       ui.open.textContent = `Open ${reply.minisite}`;
-      ui.frame.src = reply.minisite; // (re)loads it, also when the path is the same as before
+      ui.frame.src = reply.minisite; // (re)loads it, also when the path is the same as before (sized to it on load, below)
       ui.result.hidden = false;
     } catch (error) {
       const failure =
@@ -195,6 +195,12 @@ export function mountMinisite(context: MinisiteContext): { refresh(): void } {
     }
   }
 
+  // The frame is as tall as the page it shows (same origin): no empty space under a short page.
+  ui.frame.addEventListener("load", () => {
+    const height = ui.frame.contentDocument?.documentElement.scrollHeight;
+    // With its borders (the page's box-sizing may count them in `height`).
+    if (height) ui.frame.style.height = `${height + ui.frame.offsetHeight - ui.frame.clientHeight}px`;
+  });
   ui.button.addEventListener("click", () => void run());
   refresh();
   return { refresh };

@@ -6,9 +6,9 @@
  * `UploadClientError`s. Knows nothing of storage or progress.
  */
 import type { MediaVariant, PresignableOwnerType } from "@fitkit/core/contract/catalog";
-import type { CallerPolicy } from "@fitkit/core/policies/caller-policy";
+import type { CompletedUpload, PresignAnswer, SignedUrl, SignPartsAnswer, StoredPart, UploadPolicy } from "./contract.js";
 import { apiError, UploadClientError } from "./errors.js";
-import { backoffDelay, type RetryPolicy, sleep } from "./retry.js";
+import { parseRetryAfter, type RetryPolicy, retryDelay, sleep } from "./retry.js";
 import { abortedError } from "./transport.js";
 
 export interface ApiClientOptions {
@@ -26,6 +26,8 @@ export interface FileToPresign {
   size: number;
   fileName?: string;
   sha256?: string;
+  /** Ask for a multipart (resumable) upload even below the server's threshold (videos over 5 MiB). */
+  multipart?: boolean;
 }
 
 /** A file presign answered with one PUT URL. */
@@ -62,39 +64,6 @@ export interface SignedPart {
   deadline: number;
 }
 
-/** A part storage already holds (`GET /uploads/{uploadId}/parts`). */
-export interface StoredPart {
-  partNumber: number;
-  size: number;
-  etag: string;
-}
-
-/** `POST /uploads/{uploadId}/complete`: the assembled object. */
-export interface CompletedUpload {
-  uploadId: string;
-  key: string;
-  size: number;
-}
-
-/**
- * One key's answer: a `url` only when `ready`; images and videos also carry their displayed size and
- * placeholder once processed, and videos their duration when the container states it.
- */
-export interface SignedUrl {
-  key: string;
-  status: "ready" | "processing" | "failed";
-  url?: string;
-  expiresAt?: string;
-  width?: number;
-  height?: number;
-  /** ThumbHash, base64. */
-  placeholder?: string;
-  /** A video's duration in milliseconds, once processed (left out when its container gives none). */
-  durationMs?: number;
-  /** Why a `failed` variant has no URL: IMAGE_TOO_LARGE, IMAGE_UNREADABLE, VIDEO_TOO_LARGE, VIDEO_UNREADABLE, NOT_LINKED. */
-  code?: string;
-}
-
 /** Which copy to sign: an image's processed copies, or a video's poster frame (docs/API.md, "Image variants", "Video posters"). */
 export type { MediaVariant };
 
@@ -104,8 +73,7 @@ export interface SignedUrlsOptions {
   signal?: AbortSignal;
 }
 
-/** `GET /uploads/policy`: the owner types this caller may presign, their types and size limits. */
-export type UploadPolicy = CallerPolicy;
+export type { CompletedUpload, SignedUrl, StoredPart, UploadPolicy };
 
 export interface ApiClient {
   /**
@@ -166,8 +134,9 @@ export function createApiClient(options: ApiClientOptions): ApiClient {
         text = await response.text();
       } catch (error) {
         if (signal.aborted) throw abortedError();
-        if (attempt > retry.retries) throw new UploadClientError("NETWORK_ERROR", "The upload API could not be reached.", { cause: error });
-        await sleep(backoffDelay(retry, attempt), signal);
+        const delay = retryDelay(retry, attempt);
+        if (delay === undefined) throw new UploadClientError("NETWORK_ERROR", "The upload API could not be reached.", { cause: error });
+        await sleep(delay, signal);
         continue;
       }
       const receivedAt = Date.now();
@@ -185,10 +154,9 @@ export function createApiClient(options: ApiClientOptions): ApiClient {
         const date = Date.parse(response.headers.get("date") ?? "");
         return { body: body as T, receivedAt, serverNow: Number.isFinite(date) ? date + 999 : receivedAt };
       }
-      if (TRANSIENT_STATUSES.has(response.status) && attempt <= retry.retries) {
-        const retryAfter = Number(response.headers.get("retry-after")) * 1000;
-        const delay = Number.isFinite(retryAfter) && retryAfter > 0 ? retryAfter : backoffDelay(retry, attempt);
-        if (delay <= retry.maxDelayMs) {
+      if (TRANSIENT_STATUSES.has(response.status)) {
+        const delay = retryDelay(retry, attempt, parseRetryAfter(response.headers.get("retry-after")));
+        if (delay !== undefined) {
           await sleep(delay, signal);
           continue;
         }
@@ -213,6 +181,7 @@ export function createApiClient(options: ApiClientOptions): ApiClient {
           size: file.size,
           ...(file.fileName ? { fileName: file.fileName.slice(0, 255) } : {}),
           ...(file.sha256 ? { sha256: file.sha256 } : {}),
+          ...(file.multipart ? { multipart: true } : {}),
         })),
         idempotencyKey,
       },
@@ -238,11 +207,7 @@ export function createApiClient(options: ApiClientOptions): ApiClient {
   }
 
   async function signParts(uploadId: string, partNumbers: readonly number[], signal: AbortSignal): Promise<SignedPart[]> {
-    const { body, receivedAt, serverNow } = await call<{ parts?: unknown; expiresAt?: unknown }>(
-      `/uploads/${encodeURIComponent(uploadId)}/parts`,
-      { partNumbers },
-      signal,
-    );
+    const { body, receivedAt, serverNow } = await call<Partial<SignPartsAnswer>>(`/uploads/${encodeURIComponent(uploadId)}/parts`, { partNumbers }, signal);
     const parts = body.parts;
     if (!Array.isArray(parts) || typeof body.expiresAt !== "string" || !parts.every(isSignedPart))
       throw new UploadClientError("BAD_RESPONSE", "The part-signing answer is not the contract's.", { status: 201 });
@@ -312,10 +277,6 @@ export function newIdempotencyKey(): string {
   return `${hex.slice(0, 8)}-${hex.slice(8, 12)}-${hex.slice(12, 16)}-${hex.slice(16, 20)}-${hex.slice(20)}`;
 }
 
-type PresignAnswer =
-  | { mode?: "single"; uploadId: string; key: string; url: string; headers: Record<string, string>; expiresAt: string }
-  | { mode: "multipart"; uploadId: string; key: string; partSize: number; partCount: number };
-
 function isPresignAnswer(value: unknown): value is PresignAnswer {
   const v = value as Record<string, unknown> | null;
   if (!v || typeof v.uploadId !== "string" || typeof v.key !== "string") return false;
@@ -323,7 +284,7 @@ function isPresignAnswer(value: unknown): value is PresignAnswer {
   return typeof v.url === "string" && typeof v.expiresAt === "string" && !!v.headers && typeof v.headers === "object";
 }
 
-function isSignedPart(value: unknown): value is Omit<SignedPart, "deadline"> {
+function isSignedPart(value: unknown): value is SignPartsAnswer["parts"][number] {
   const v = value as Record<string, unknown> | null;
   return !!v && Number.isInteger(v.partNumber) && typeof v.url === "string" && !!v.headers && typeof v.headers === "object";
 }

@@ -1,29 +1,28 @@
 /**
- * Backoff shared by the API calls and the PUTs: jittered exponential delays, and waits that end at
- * once when the upload is cancelled.
+ * The client's retries: the one backoff policy it shares with the server SDK
+ * (core/src/contract/backoff.ts) with the client's defaults, and waits that end at once when the
+ * upload is cancelled or resume when a browser comes back online.
  */
+import { type BackoffOptions, type BackoffPolicy, backoffPolicy } from "@fitkit/core/contract/backoff";
 import { abortedError } from "./transport.js";
 
-export interface RetryOptions {
-  /** Retries after a network error or a transient answer (429, 502, 503, 504), per request. Default 4. */
-  retries?: number;
-  /** First backoff delay; doubles each retry, with jitter. Default 500 ms. */
-  minDelayMs?: number;
-  /** Longest backoff delay (and longest `Retry-After` honoured). Default 15 000 ms. */
-  maxDelayMs?: number;
-}
+export { backoffDelay, parseRetryAfter, retryDelay } from "@fitkit/core/contract/backoff";
+
+/**
+ * Retries after a network error or a transient answer (429, 502, 503, 504), per request:
+ * `retries` (default 4), `minDelayMs` (first backoff step, doubling with jitter; default 500 ms),
+ * `maxDelayMs` (longest wait, and longest `Retry-After` honoured; default 15 000 ms).
+ */
+export type RetryOptions = BackoffOptions;
 
 /** `RetryOptions` with every default filled in. */
-export type RetryPolicy = Required<RetryOptions>;
+export type RetryPolicy = BackoffPolicy;
+
+/** A browser or a phone on a bad network waits longer between tries than a service does. */
+const CLIENT_BACKOFF: BackoffPolicy = { retries: 4, minDelayMs: 500, maxDelayMs: 15_000 };
 
 export function retryPolicy(options: RetryOptions = {}): RetryPolicy {
-  return { retries: options.retries ?? 4, minDelayMs: options.minDelayMs ?? 500, maxDelayMs: options.maxDelayMs ?? 15_000 };
-}
-
-/** The wait before retry number `attempt` (1-based): between half and all of min·2^(attempt−1), capped. */
-export function backoffDelay(policy: RetryPolicy, attempt: number): number {
-  const ceiling = Math.min(policy.maxDelayMs, policy.minDelayMs * 2 ** (attempt - 1));
-  return ceiling / 2 + Math.random() * (ceiling / 2);
+  return backoffPolicy(options, CLIENT_BACKOFF);
 }
 
 /** Resolves after `ms`, or rejects with `ABORTED` as soon as the signal fires. */

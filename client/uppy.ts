@@ -13,7 +13,9 @@
  * before Uppy's uploader runs and records the answer in each file's `meta.fitkit`, so
  * `shouldUseMultipart` follows the server's `mode` and `getChunkSize` is its `partSize` (every
  * part but the last exactly that size, as the signed part URLs require). Part URLs are signed in
- * batches and handed out once each; everything else is one route per callback.
+ * batches and handed out once each; everything else is one route per callback. Every API call goes
+ * through the uploader's own HTTP client (`api-client.ts`): the same token handling, retries,
+ * `Retry-After`, server-clock deadlines and typed errors.
  *
  * Only Uppy's types are imported: this module adds no Uppy code to a bundle (the app brings it).
  */
@@ -21,9 +23,9 @@
 import type { PresignableOwnerType } from "@fitkit/core/contract/catalog";
 import type { AwsS3MultipartOptions, AwsS3Part, AwsS3UploadParameters } from "@uppy/aws-s3";
 import type { Body, Meta, Uppy, UppyFile } from "@uppy/core";
-import { newIdempotencyKey } from "./api-client.js";
-import { apiError, UploadClientError } from "./errors.js";
-import { backoffDelay, type RetryOptions, retryPolicy, sleep } from "./retry.js";
+import { createApiClient } from "./api-client.js";
+import { UploadClientError } from "./errors.js";
+import { type RetryOptions, retryPolicy } from "./retry.js";
 import { typeForFileName, type UploadedFile } from "./uploader.js";
 
 export interface FitKitUppyOptions {
@@ -71,7 +73,7 @@ interface SinglePut {
   deadline: number;
 }
 
-interface SignedPart extends SinglePut {}
+type SignedPart = SinglePut;
 
 /** One multipart upload's part URLs: signed ahead in batches, each handed out once. */
 interface PartSigner {
@@ -96,7 +98,6 @@ const EXPIRY_MARGIN_MS = 15_000;
 const PRESIGN_BATCH = 10;
 /** Uppy 5 sends a file of 5 MiB or less in one request whatever `shouldUseMultipart` says. */
 const UPPY_MIN_PART_BYTES = 5 * 1024 * 1024;
-const TRANSIENT_STATUSES = new Set([429, 502, 503, 504]);
 
 const withoutForbidden = (headers: Record<string, string>) =>
   Object.fromEntries(Object.entries(headers).filter(([name]) => !FORBIDDEN_HEADERS.has(name.toLowerCase())));
@@ -111,59 +112,24 @@ function abortError(signal: AbortSignal): Error {
  * the presign preprocessor to `uppy`. Read each file's upload with {@link fitkitUploadOf}.
  */
 export function fitkitAwsS3(uppy: AnyUppy, options: FitKitUppyOptions): AwsS3MultipartOptions<Meta, Body> {
-  const base = options.apiBaseUrl.replace(/\/+$/, "");
-  const fetchFn = options.fetch ?? ((input: RequestInfo | URL, init?: RequestInit) => globalThis.fetch(input, init));
-  const retry = retryPolicy(options.retry);
+  const api = createApiClient({
+    apiBaseUrl: options.apiBaseUrl,
+    getToken: options.getToken,
+    fetch: options.fetch ?? ((input: RequestInfo | URL, init?: RequestInit) => globalThis.fetch(input, init)),
+    retry: retryPolicy(options.retry),
+  });
   const partsPerSigning = Math.min(100, Math.max(1, options.partsPerSigning ?? 10));
   const singlePuts = new Map<string, SinglePut>();
   const signers = new Map<string, PartSigner>();
+  const never = new AbortController().signal;
 
-  /** One API call with the session token, retried on network errors and transient answers. */
-  async function call<T>(method: string, path: string, payload: unknown, signal?: AbortSignal): Promise<{ body: T; toLocal: (serverTime: number) => number }> {
-    const never = new AbortController().signal;
-    for (let attempt = 1; ; attempt++) {
+  /** An API call under Uppy's optional signal; a cancellation is the AbortError Uppy expects. */
+  async function uppyCall<T>(signal: AbortSignal | undefined, send: (signal: AbortSignal) => Promise<T>): Promise<T> {
+    try {
+      return await send(signal ?? never);
+    } catch (error) {
       if (signal?.aborted) throw abortError(signal);
-      let token: string | null | undefined;
-      try {
-        token = await options.getToken();
-      } catch (error) {
-        throw new UploadClientError("UNAUTHENTICATED", "getToken() failed.", { cause: error });
-      }
-      if (!token) throw new UploadClientError("UNAUTHENTICATED", "No session token: getToken() returned nothing.");
-      let response: Response;
-      let text: string;
-      try {
-        response = await fetchFn(`${base}${path}`, {
-          method,
-          headers: { authorization: `Bearer ${token}`, ...(payload === undefined ? {} : { "content-type": "application/json" }) },
-          ...(payload === undefined ? {} : { body: JSON.stringify(payload) }),
-          ...(signal ? { signal } : {}),
-        });
-        text = await response.text();
-      } catch (error) {
-        if (signal?.aborted) throw abortError(signal);
-        if (attempt > retry.retries) throw new UploadClientError("NETWORK_ERROR", "The upload API could not be reached.", { cause: error });
-        await sleep(backoffDelay(retry, attempt), signal ?? never);
-        continue;
-      }
-      let body: unknown = null;
-      try {
-        body = text ? JSON.parse(text) : null;
-      } catch {
-        /* not JSON: handled below */
-      }
-      if (response.ok) {
-        // The server's clock placed on ours (`Date` has whole seconds: its "now" is up to 999 ms later).
-        const receivedAt = Date.now();
-        const date = Date.parse(response.headers.get("date") ?? "");
-        const serverNow = Number.isFinite(date) ? date + 999 : receivedAt;
-        return { body: body as T, toLocal: (serverTime) => receivedAt + (serverTime - serverNow) };
-      }
-      if (TRANSIENT_STATUSES.has(response.status) && attempt <= retry.retries) {
-        await sleep(backoffDelay(retry, attempt), signal ?? never);
-        continue;
-      }
-      throw apiError(response.status, body);
+      throw error;
     }
   }
 
@@ -172,37 +138,24 @@ export function fitkitAwsS3(uppy: AnyUppy, options: FitKitUppyOptions): AwsS3Mul
 
   /** Presigns `files` (at most 10) in one call and records each plan in its file's meta. */
   async function presign(files: UppyFile<Meta, Body>[], signal?: AbortSignal): Promise<void> {
-    const { body, toLocal } = await call<{ uploads?: PresignAnswer[] }>(
-      "POST",
-      "/uploads",
-      {
-        ownerType: options.ownerType,
-        files: files.map((file) => {
+    const uploads = await uppyCall(signal, (callSignal) =>
+      api.presign(
+        options.ownerType,
+        files.map((file) => {
           const contentType = contentTypeOf(file);
-          const askMultipart = options.multipartVideos && contentType.startsWith("video/") && (file.size ?? 0) > UPPY_MIN_PART_BYTES;
-          return {
-            contentType,
-            size: file.size ?? 0,
-            ...(file.name ? { fileName: file.name.slice(0, 255) } : {}),
-            ...(askMultipart ? { multipart: true } : {}),
-          };
+          const askMultipart = options.multipartVideos === true && contentType.startsWith("video/") && (file.size ?? 0) > UPPY_MIN_PART_BYTES;
+          return { contentType, size: file.size ?? 0, ...(file.name ? { fileName: file.name } : {}), ...(askMultipart ? { multipart: true } : {}) };
         }),
-        idempotencyKey: newIdempotencyKey(),
-      },
-      signal,
+        callSignal,
+      ),
     );
-    const uploads = body.uploads;
-    if (!Array.isArray(uploads) || uploads.length !== files.length)
-      throw new UploadClientError("BAD_RESPONSE", "The presign answer is not the contract's.", { status: 201 });
     files.forEach((file, index) => {
       const upload = uploads[index]!;
       const plan: FitKitUploadMeta =
         upload.mode === "multipart"
-          ? { uploadId: upload.uploadId, key: upload.key, mode: "multipart", partSize: upload.partSize!, partCount: upload.partCount! }
+          ? { uploadId: upload.uploadId, key: upload.key, mode: "multipart", partSize: upload.partSize, partCount: upload.partCount }
           : { uploadId: upload.uploadId, key: upload.key, mode: "single" };
-      if (plan.mode === "single") {
-        singlePuts.set(plan.uploadId, { url: upload.url!, headers: upload.headers ?? {}, deadline: toLocal(Date.parse(upload.expiresAt!)) });
-      }
+      if (upload.mode === "single") singlePuts.set(upload.uploadId, { url: upload.url, headers: upload.headers, deadline: upload.deadline });
       uppy.setFileMeta(file.id, { fitkit: plan });
     });
   }
@@ -236,15 +189,9 @@ export function fitkitAwsS3(uppy: AnyUppy, options: FitKitUppyOptions): AwsS3Mul
     for (let n = partNumber + 1; n <= partCount && numbers.length < partsPerSigning; n++) {
       if (!signer.done.has(n) && !signer.ready.has(n) && !signer.pending.has(n)) numbers.push(n);
     }
-    const batch = call<{ parts?: { partNumber: number; url: string; headers?: Record<string, string> }[]; expiresAt?: string }>(
-      "POST",
-      `/uploads/${uploadId}/parts`,
-      { partNumbers: numbers },
-    ).then(({ body, toLocal }) => {
-      if (!Array.isArray(body.parts) || typeof body.expiresAt !== "string")
-        throw new UploadClientError("BAD_RESPONSE", "The part-URL answer is not the contract's.", { status: 201 });
-      const deadline = toLocal(Date.parse(body.expiresAt));
-      for (const part of body.parts) signer.ready.set(part.partNumber, { url: part.url, headers: part.headers ?? {}, deadline });
+    // Not under one part's signal: the batch serves the other parts too.
+    const batch = api.signParts(uploadId, numbers, never).then((parts) => {
+      for (const part of parts) signer.ready.set(part.partNumber, { url: part.url, headers: part.headers, deadline: part.deadline });
     });
     const settled = batch.finally(() => {
       for (const n of numbers) if (signer.pending.get(n) === settled) signer.pending.delete(n);
@@ -311,16 +258,15 @@ export function fitkitAwsS3(uppy: AnyUppy, options: FitKitUppyOptions): AwsS3Mul
     signPart: (file, { uploadId, partNumber, signal }) => signPart(file, { uploadId, partNumber, ...(signal ? { signal } : {}) }),
 
     async listParts(_file, { uploadId, signal }) {
-      const { body } = await call<{ parts?: { partNumber: number; size: number; etag: string }[] }>("GET", `/uploads/${uploadId}/parts`, undefined, signal);
-      if (!Array.isArray(body.parts)) throw new UploadClientError("BAD_RESPONSE", "The parts answer is not the contract's.", { status: 200 });
+      const parts = await uppyCall(signal, (callSignal) => api.listParts(uploadId!, callSignal));
       const signer = signerFor(uploadId!);
-      for (const part of body.parts) signer.done.add(part.partNumber);
-      return body.parts.map((part): AwsS3Part => ({ PartNumber: part.partNumber, Size: part.size, ETag: part.etag }));
+      for (const part of parts) signer.done.add(part.partNumber);
+      return parts.map((part): AwsS3Part => ({ PartNumber: part.partNumber, Size: part.size, ETag: part.etag }));
     },
 
     async completeMultipartUpload(_file, { uploadId, signal }) {
       // The server lists the parts itself and checks each one's planned size: Uppy's ETags are not needed.
-      const { body } = await call<{ uploadId: string; key: string; size: number }>("POST", `/uploads/${uploadId}/complete`, {}, signal);
+      const body = await uppyCall(signal, (callSignal) => api.completeMultipart(uploadId!, callSignal));
       signers.delete(uploadId);
       // Uppy's upload-success `body`. No `location`: objects are read through signed URLs only.
       const result: { location?: string; uploadId: string; key: string; size: number } = { uploadId: body.uploadId, key: body.key, size: body.size };
@@ -332,22 +278,11 @@ export function fitkitAwsS3(uppy: AnyUppy, options: FitKitUppyOptions): AwsS3Mul
       // The file's plan goes with it: a retry presigns a new upload.
       if (uppy.getFile(file.id)) uppy.setFileMeta(file.id, { fitkit: undefined });
       try {
-        await call("DELETE", `/uploads/${uploadId}`, undefined);
+        await api.cancel(uploadId!, never);
       } catch (error) {
         // Already gone (swept, expired, cancelled): nothing left to give back.
         if (!(error instanceof UploadClientError && (error.status === 404 || error.status === 410))) throw error;
       }
     },
   };
-}
-
-interface PresignAnswer {
-  uploadId: string;
-  key: string;
-  mode?: "single" | "multipart";
-  url?: string;
-  headers?: Record<string, string>;
-  expiresAt?: string;
-  partSize?: number;
-  partCount?: number;
 }

@@ -29,8 +29,21 @@ const PAGE = `<!doctype html>
 </html>
 `;
 
-// Scalar's default fonts come from its CDN, and its "try it" client would go through its proxy: both off.
-const INIT = `Scalar.createApiReference("#app", { url: "/openapi.json", withDefaultFonts: false, hideClientButton: true, telemetry: false });\n`;
+/**
+ * Nothing that needs the network or Scalar's hosted services: its CDN fonts, its "try it" client
+ * (which goes through its proxy), the "Ask AI" agent (which asks its registry through that proxy),
+ * and the developer toolbar (its share and deploy menus) are all off. The page shows every
+ * operation, the internal ones included (the document marks them with a tag, not `x-internal`).
+ */
+const SCALAR_CONFIGURATION = {
+  url: "/openapi.json",
+  withDefaultFonts: false,
+  hideClientButton: true,
+  telemetry: false,
+  agent: { disabled: true },
+  showDeveloperTools: "never",
+};
+const INIT = `Scalar.createApiReference("#app", ${JSON.stringify(SCALAR_CONFIGURATION)});\n`;
 
 /** Scalar styles its elements inline and loads nothing but its own origin. */
 const CONTENT_SECURITY_POLICY = [

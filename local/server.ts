@@ -8,6 +8,7 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import { type ErrorBody, type ErrorCode, HTTP_STATUS_BY_CODE } from "@fitkit/core/errors";
 import { constantTimeEqual } from "@fitkit/core/hashing";
 import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2, Context } from "aws-lambda";
+import type { ApiCorsRule } from "../stacks/cors.js";
 
 export type HttpHandler = (event: APIGatewayProxyEventV2, context: Context) => Promise<APIGatewayProxyStructuredResultV2 | undefined>;
 export type InternalHandler = (payload: unknown, context: Context) => Promise<unknown>;
@@ -39,6 +40,8 @@ export interface LocalServerOptions {
   /** By operation name: `POST /internal/<name>`. */
   internal: Record<string, InternalOperation>;
   internalApiKey: string;
+  /** The deployed API's CORS rule (stacks/cors.ts) for the configured app origins; the API routes only. */
+  cors?: ApiCorsRule;
   /** Extra non-Lambda routes of the local stack (e.g. the demo page); return false when not matched. */
   extra?: (req: IncomingMessage, res: ServerResponse, body: Buffer) => Promise<boolean>;
 }
@@ -165,6 +168,30 @@ async function serveInternal(options: LocalServerOptions, req: IncomingMessage, 
 }
 
 /**
+ * CORS as API Gateway answers it: a preflight (`OPTIONS` with `access-control-request-method`)
+ * from an allowed origin gets 204 with the rule; any other request from one gets its origin
+ * allowed and the rule's headers exposed. Other origins get no CORS header (the browser refuses).
+ * Returns true when the request was a preflight and has been answered.
+ */
+function applyCors(rule: ApiCorsRule | undefined, req: IncomingMessage, res: ServerResponse): boolean {
+  const origin = req.headers.origin;
+  if (!rule || !origin || !(rule.allowOrigins.includes(origin) || rule.allowOrigins.includes("*"))) return false;
+  res.setHeader("access-control-allow-origin", origin);
+  res.setHeader("vary", "origin");
+  if (req.method === "OPTIONS" && req.headers["access-control-request-method"]) {
+    res.writeHead(204, {
+      "access-control-allow-methods": rule.allowMethods.join(","),
+      "access-control-allow-headers": rule.allowHeaders.join(","),
+      "access-control-max-age": String(rule.maxAgeSeconds),
+    });
+    res.end();
+    return true;
+  }
+  res.setHeader("access-control-expose-headers", rule.exposeHeaders.join(","));
+  return false;
+}
+
+/**
  * The server can listen before its handlers exist (the embedded S3's CORS needs the API's origin,
  * known only once bound); until `current()` returns options it answers 503.
  */
@@ -177,6 +204,8 @@ export function createLocalServer(current: () => LocalServerOptions | null): Ser
       const body = await readBody(req);
       if (body === null) return errorReply(res, "TOO_LARGE", "The request body is too large.");
       if (url.pathname.startsWith("/internal/")) return serveInternal(options, req, res, url.pathname.slice("/internal/".length), body);
+      const isApiRoute = options.routes.some((route) => matchPath(route.path, url.pathname));
+      if (isApiRoute && applyCors(options.cors, req, res)) return;
       for (const route of options.routes) {
         if (route.method !== req.method) continue;
         const params = matchPath(route.path, url.pathname);

@@ -9,7 +9,7 @@ import { MemoryStore } from "@fitkit/core/adapters/memory/memory-store";
 import { DependencyUnavailableError } from "@fitkit/core/errors";
 import { RECORDS_PREFIX } from "@fitkit/core/policies/object-keys";
 import { SCHEDULED_EVENT } from "../functions/lib/scheduled-event.js";
-import { uploadCorsRule } from "../stacks/cors.js";
+import { apiCorsRule, uploadCorsRule } from "../stacks/cors.js";
 import { createApiReferenceRoutes } from "./api-reference.js";
 import { createDemoRoutes } from "./demo/index.js";
 import { ensureDevKey } from "./dev-auth.js";
@@ -124,6 +124,8 @@ export async function startLocalStack(env: LocalEnv): Promise<LocalStack> {
     routes,
     internal,
     internalApiKey: env.internalApiKey,
+    // The deployed API's rule, for the app origins configured (an app served from another port).
+    cors: apiCorsRule(env.appOrigins),
     extra: async (req, res, body) => (await apiReference(req, res)) || (await publicMedia(req, res)) || (await minisite(req, res)) || demo(req, res, body),
   };
   // The deployed schedules (the sweeper every 5 minutes), with the payload the deployed schedule sends.

@@ -6,6 +6,7 @@
 import { createHash } from "node:crypto";
 // The schedule's payload is owned by the handlers that must recognise it.
 import { SCHEDULED_EVENT } from "../functions/lib/scheduled-event.js";
+import { apiCorsRule } from "./cors.js";
 import { componentName, FUNCTION_KEYS, type FunctionKey, functionSpec, INTERNAL_FUNCTION_KEYS, isPublicRoute, type LinkName } from "./functions.js";
 import type { LinkTarget } from "./links.js";
 import type { Queues } from "./queues.js";
@@ -65,16 +66,8 @@ export function createApi(args: { links: Record<LinkName, LinkTarget>; queues: Q
         options.dependsOn = routesCreated.promise;
       },
     },
-    cors: {
-      allowOrigins: [...config.appOrigins],
-      // DELETE: a browser cancels its own upload (DELETE /uploads/{uploadId}).
-      allowMethods: ["GET", "POST", "PUT", "DELETE"],
-      allowHeaders: ["authorization", "content-type"],
-      // Not CORS-safelisted, so hidden from a cross-origin script unless exposed: the client reads
-      // `date` to correct its clock skew and `retry-after` to back off on 429/503.
-      exposeHeaders: ["date", "retry-after"],
-      maxAge: "1 hour",
-    },
+    // One rule for API Gateway and the local stack (stacks/cors.ts).
+    cors: (({ maxAgeSeconds, ...rule }) => ({ ...rule, maxAge: `${maxAgeSeconds} seconds` as const }))(apiCorsRule(config.appOrigins)),
   });
 
   const routes: $util.Resource[] = [];

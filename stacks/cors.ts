@@ -25,6 +25,32 @@ export function uploadCorsRule(appOrigins: readonly string[]): BucketCorsRule {
   };
 }
 
+/**
+ * The API's CORS rule: which app origins may call the API from a browser, and what such a script
+ * may send and read. `stacks/api.ts` gives it to API Gateway; the local stack answers it itself
+ * (local/server.ts) for `APP_ORIGINS`, so an app on another port behaves as it will when deployed.
+ */
+export interface ApiCorsRule {
+  allowOrigins: string[];
+  allowMethods: ("GET" | "POST" | "PUT" | "DELETE" | "PATCH" | "HEAD")[];
+  allowHeaders: string[];
+  exposeHeaders: string[];
+  maxAgeSeconds: number;
+}
+
+export function apiCorsRule(appOrigins: readonly string[]): ApiCorsRule {
+  return {
+    allowOrigins: [...appOrigins],
+    // DELETE: a browser cancels its own upload (DELETE /uploads/{uploadId}).
+    allowMethods: ["GET", "POST", "PUT", "DELETE"],
+    allowHeaders: ["authorization", "content-type"],
+    // Not CORS-safelisted, so hidden from a cross-origin script unless exposed: the client reads
+    // `date` to correct its clock skew and `retry-after` to back off on 429/503.
+    exposeHeaders: ["date", "retry-after"],
+    maxAgeSeconds: 3600,
+  };
+}
+
 /** The public bucket's rule: anyone may GET/HEAD a published rendition (a page on any site may show it); nothing else. */
 export function publicReadCorsRule(): BucketCorsRule {
   return { allowedOrigins: ["*"], allowedMethods: ["GET", "HEAD"], allowedHeaders: [], exposeHeaders: [], maxAgeSeconds: 86_400 };

@@ -1,6 +1,6 @@
 /**
  * The upload client ships to browsers and React Native, so what it imports must be dependency-free:
- * its own modules and core's contract catalog, nothing else (no zod, no Node built-in). Checked in
+ * its own modules and core's plain contract modules (the catalog, the shared backoff), nothing else (no zod, no Node built-in). Checked in
  * the real esbuild bundle; and the facts it exposes are core's, not a copy that could drift.
  */
 import { mkdtemp, rm, writeFile } from "node:fs/promises";
@@ -30,6 +30,8 @@ async function bundle(entry: string, external: string[] = []): Promise<{ code: s
 }
 
 const ZOD = /zod|ZodError|safeParse/;
+/** Core's modules the client may carry: plain code with no imports. */
+const CONTRACT = ["core/src/contract/backoff.ts", "core/src/contract/catalog.ts"];
 let client: { code: string; inputs: string[] };
 let outdir: string;
 beforeAll(async () => {
@@ -39,8 +41,8 @@ beforeAll(async () => {
 afterAll(() => rm(outdir, { recursive: true, force: true }));
 
 describe("the client bundle", () => {
-  it("is made of the client's own modules and core's contract catalog only", () => {
-    expect(client.inputs.filter((path) => !/^client\/[a-z-]+\.ts$/.test(path))).toEqual(["core/src/contract/catalog.ts"]);
+  it("is made of the client's own modules and core's contract catalog and backoff only", () => {
+    expect(client.inputs.filter((path) => !/^client\/[a-z-]+\.ts$/.test(path))).toEqual(CONTRACT);
     expect(client.inputs).toContain("client/uploader.ts");
   });
 
@@ -62,7 +64,7 @@ describe("the client bundle", () => {
     expect(client.inputs.filter((path) => /react/.test(path))).toEqual([]);
     expect(client.code).not.toMatch(/from\s*["']react["']|useState|useEffect/);
     // The control: the binding's own bundle is the client plus an import of the app's React.
-    expect(binding.inputs.filter((path) => !/^client\/[a-z-]+\.ts$/.test(path))).toEqual(["core/src/contract/catalog.ts"]);
+    expect(binding.inputs.filter((path) => !/^client\/[a-z-]+\.ts$/.test(path))).toEqual(CONTRACT);
     expect(binding.inputs).toContain("client/react.ts");
     expect(binding.code).toMatch(/from\s*["']react["']/);
   });
@@ -73,7 +75,7 @@ describe("the client bundle", () => {
     const page = await bundle("test/support/uppy-page.ts");
 
     expect(client.inputs.filter((path) => /uppy/.test(path))).toEqual([]);
-    expect(adapter.inputs.filter((path) => !/^client\/[a-z-]+\.ts$/.test(path))).toEqual(["core/src/contract/catalog.ts"]);
+    expect(adapter.inputs.filter((path) => !/^client\/[a-z-]+\.ts$/.test(path))).toEqual(CONTRACT);
     expect(adapter.inputs).toContain("client/uppy.ts");
     expect(adapter.code).not.toMatch(/@uppy\//);
     expect(adapter.code).not.toMatch(ZOD);

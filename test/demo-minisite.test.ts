@@ -78,6 +78,10 @@ describe("the demo page's Minisite section", () => {
       const page = await browser.newPage({ viewport: { width: 1100, height: 900 } });
       const errors: string[] = [];
       page.on("pageerror", (error) => errors.push(String(error)));
+      // While the images process the page waits on a status, not on failed requests (no red 409s).
+      page.on("response", (response) => {
+        if (response.status() >= 400) errors.push(`${response.status()} ${response.request().method()} ${new URL(response.url()).pathname}`);
+      });
       const orgId = uniqueId("org");
       await signInAsAdmin(page, orgId);
 
@@ -101,6 +105,12 @@ describe("the demo page's Minisite section", () => {
       expect(renditionsOf(state.published.logo)).toContain(framed.logoSrc);
       expect(framed.logoVisible).toBe(true);
       expect(framed.logoBox).toEqual([true, 48]);
+      // The frame is as tall as the page it shows: no empty space under it.
+      const [frameHeight, pageHeight] = await page.$eval("#ms-frame", (frame: HTMLIFrameElement) => [
+        frame.clientHeight,
+        frame.contentDocument!.documentElement.scrollHeight,
+      ]);
+      expect(frameHeight).toBe(pageHeight);
 
       // The link opens the public page on its own, no session: a 412 px phone at 2x picks the 960.
       const phone = await browser.newPage({ viewport: { width: 412, height: 823 }, deviceScaleFactor: 2 });

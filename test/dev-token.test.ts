@@ -47,6 +47,15 @@ describe("dev:token with a stack running", () => {
   }, 60_000);
   afterAll(() => stack?.close());
 
+  it("without --api asks the stack on http://127.0.0.1:$PORT (as the README's walk-through runs it)", async () => {
+    const orgId = uniqueId("org");
+
+    const run = await devToken(["--user", uniqueId("user"), "--org", orgId, "--role", "member"], { PORT: new URL(stack.api).port });
+
+    expect(run).toMatchObject({ code: 0, stderr: "" });
+    expect((await presignMessage(stack.api, run.stdout.trim())).status).toBe(201);
+  });
+
   it("prints a token the stack accepts although this shell's UPLOADS_DATA_DIR is another directory (no key is made there)", async () => {
     const elsewhere = join(scratch, "elsewhere");
     const orgId = uniqueId("org");

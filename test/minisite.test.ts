@@ -39,10 +39,10 @@ async function linkedUpload(who: { orgId: string; userId: string; token: string 
   return upload.key;
 }
 
-/** `publish`, asked again while the image is still being processed (409 NOT_UPLOADED). */
+/** `publish`, asked again while the image is still being processed (409 STILL_PROCESSING). */
 async function publishWhenProcessed(orgId: string, key: string) {
   let reply = await stack.internal("publish", { orgId, key });
-  for (let i = 0; reply.status === 409 && reply.body.error.code === "NOT_UPLOADED" && i < 80; i++) {
+  for (let i = 0; reply.status === 409 && reply.body.error.code === "STILL_PROCESSING" && i < 80; i++) {
     await sleep(250);
     reply = await stack.internal("publish", { orgId, key });
   }

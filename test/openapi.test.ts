@@ -88,7 +88,7 @@ describe("the API document", () => {
       Object.entries(document.paths).flatMap(([path, operations]) =>
         Object.entries(operations).map(([method, operation]) => [
           `${method.toUpperCase()} ${path}`,
-          { security: operation.security, internal: operation["x-internal"] ?? false, tags: operation.tags },
+          { security: operation.security, internal: operation["x-fitkit-internal"] ?? false, tags: operation.tags },
         ]),
       ),
     );
@@ -187,11 +187,17 @@ describe("the API reference on the local stack", () => {
     expect(await res.json()).toEqual({ ok: true });
   });
 
-  it("GET /docs renders the operations in Chromium with nothing loaded from another origin", async () => {
+  it("GET /docs renders every operation, internal ones included, in Chromium with nothing loaded from another origin and no console error", async () => {
     const browser = await launchChromium();
     try {
       const page = await browser.newPage();
       const offOrigin: string[] = [];
+      // A CSP refusal (Scalar's hosted proxy, AI agent) is a console error.
+      const consoleErrors: string[] = [];
+      page.on("console", (message) => {
+        if (message.type() === "error") consoleErrors.push(message.text());
+      });
+      page.on("pageerror", (error) => consoleErrors.push(String(error)));
       await page.route("**/*", (route) => {
         const url = route.request().url();
         if (url.startsWith(`${stack.api}/`)) return route.continue();
@@ -201,6 +207,19 @@ describe("the API reference on the local stack", () => {
       await page.goto(`${stack.api}/docs`);
       await page.getByText("Presign uploads").first().waitFor({ timeout: 30_000 });
       await page.getByRole("heading", { name: "FitKit Uploads API" }).first().waitFor({ timeout: 10_000 });
+      await page
+        .getByRole("button", { name: /^internal/ })
+        .first()
+        .click();
+      // The internal group lists every internal operation of the document (none hidden as x-internal).
+      const internalPaths = Object.keys((await committed()).paths).filter((path) => path.startsWith("/internal/"));
+      for (const path of internalPaths) await page.getByText(path, { exact: true }).first().waitFor({ timeout: 10_000 });
+      // Scalar's hosted-only controls do nothing offline: not shown.
+      const hostedControls = await page.getByRole("button", { name: /^(Ask AI|Share|Deploy|Developer Tools|Configure)$/ }).count();
+
+      expect(internalPaths).toEqual(expect.arrayContaining(["/internal/consume", "/internal/sweep", "/internal/audit-orphans"]));
+      expect(hostedControls).toBe(0);
+      expect(consoleErrors).toEqual([]);
       expect(offOrigin).toEqual([]);
     } finally {
       await browser.close();

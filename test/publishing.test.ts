@@ -183,11 +183,11 @@ describe("publish", () => {
     await expect(publish(deps, { orgId: uniqueId("org"), key })).rejects.toMatchObject({ code: "FORBIDDEN" });
   });
 
-  it("an image still processing is NOT_UPLOADED (409); a key never linked is NOT_FOUND", async () => {
+  it("an image still processing is STILL_PROCESSING (409); a key never linked is NOT_FOUND", async () => {
     const { orgId, key } = await linkedImage("organization_logo", phoneJpeg(400, 300), { process: false });
     const never = mediaKey({ orgId, ownerType: "organization_logo", userId: "user_x", uploadId: "nope", contentType: "image/jpeg" });
 
-    await expect(publish(deps, { orgId, key })).rejects.toMatchObject({ code: "NOT_UPLOADED", status: 409 });
+    await expect(publish(deps, { orgId, key })).rejects.toMatchObject({ code: "STILL_PROCESSING", status: 409 });
     await expect(publish(deps, { orgId, key: never })).rejects.toMatchObject({ code: "NOT_FOUND" });
     expect(await store.publishedItems(orgId)).toEqual([]);
   });

@@ -11,10 +11,10 @@
 
 import { createServer, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
-import { createUploadsClient, httpTransport } from "@fitkit/uploads-sdk";
 import { build } from "esbuild";
 import type { Browser, Page } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { createUploadsClient, httpTransport } from "../sdk/src/index.js";
 import { type LocalStack, startLocalStack } from "../support/local-stack.js";
 import { closeChromium, gradientPng, launchChromium } from "./support/browser.js";
 import { uniqueId } from "./support/fixtures.js";

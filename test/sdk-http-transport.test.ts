@@ -4,8 +4,9 @@
  * token): an app presigns and PUTs, the service links with the SDK, reads the usage and releases.
  * Then the transport's own failures, on a scripted server: retried with the same idempotency key.
  */
-import { createUploadsClient, httpTransport, type UploadsApiError } from "@fitkit/uploads-sdk";
+
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
+import { createUploadsClient, httpTransport, type UploadsApiError } from "../sdk/src/index.js";
 import { type LocalStack, startLocalStack } from "../support/local-stack.js";
 import { mp4Bytes } from "../support/media.js";
 import { uniqueId } from "./support/fixtures.js";

@@ -4,9 +4,9 @@
  * request it is sent. The operations' own replies are the handlers' `{ error }` bodies.
  */
 import { InvokeCommand, LambdaClient, ResourceNotFoundException, TooManyRequestsException } from "@aws-sdk/client-lambda";
-import { createUploadsClient, lambdaTransport, UPLOADS_OPERATIONS, type UploadsApiError, type UploadsOperation } from "@fitkit/uploads-sdk";
 import { mockClient } from "aws-sdk-client-mock";
 import { afterEach, describe, expect, expectTypeOf, it } from "vitest";
+import { createUploadsClient, lambdaTransport, UPLOADS_OPERATIONS, type UploadsApiError, type UploadsOperation } from "../sdk/src/index.js";
 import { FUNCTIONS, INTERNAL_FUNCTION_KEYS, type InternalOperationName } from "../stacks/functions.js";
 
 const lambda = mockClient(LambdaClient);

@@ -74,6 +74,10 @@ export class TokenUsedError extends UploadError {
 export class NotUploadedError extends UploadError {
   readonly code = "NOT_UPLOADED";
 }
+/** A linked image asked for something that needs its processed copies (publish) before they exist: ask again once its status is ready. */
+export class StillProcessingError extends UploadError {
+  readonly code = "STILL_PROCESSING";
+}
 export class ExpiredError extends UploadError {
   readonly code = "EXPIRED";
 }
@@ -143,6 +147,7 @@ const ERROR_CLASS_BY_CODE: Record<PlainErrorCode, new (message: string, details?
   ALREADY_CONSUMED: AlreadyConsumedError,
   TOKEN_USED: TokenUsedError,
   NOT_UPLOADED: NotUploadedError,
+  STILL_PROCESSING: StillProcessingError,
   EXPIRED: ExpiredError,
   TOO_LARGE: TooLargeError,
   UNSUPPORTED_MEDIA_TYPE: UnsupportedMediaTypeError,

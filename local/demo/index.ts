@@ -21,7 +21,7 @@
  *                           minisite image for the admin's organisation, then `unpublish` of the
  *                           org's other published items of those owner types (what an app's backend
  *                           does when an admin sets the logo or the hero) → `{ published, unpublished,
- *                           minisite }`; a key still being processed answers `409 NOT_UPLOADED`
+ *                           minisite }`; a key still being processed answers `409 STILL_PROCESSING`
  *
  * The dev routes answer only same-origin JSON requests from loopback: a page on another origin
  * cannot have them run (a JSON body needs a CORS preflight, which this server never grants).
@@ -38,7 +38,7 @@ import type { PublishedMedia } from "@fitkit/core/publishing/published-media";
 import type { InternalOperationName } from "../../stacks/functions.js";
 import { signDevToken } from "../dev-auth.js";
 import { type InternalOperation, lambdaContext } from "../server.js";
-import { type DemoConfig, renderPage } from "./page-html.js";
+import { type DemoConfig, FAVICON, renderPage } from "./page-html.js";
 
 export interface DemoContext {
   /** The API's own origin, e.g. http://127.0.0.1:3000. */
@@ -84,6 +84,8 @@ export function createDemoRoutes(context: DemoContext): DemoHandler {
 
   const routes: Record<string, (req: IncomingMessage, res: ServerResponse, body: Buffer) => Promise<void>> = {
     "GET /": async (_req, res) => send(res, 200, "text/html; charset=utf-8", html, { "content-security-policy": CONTENT_SECURITY_POLICY }),
+    // Pages that name no icon (the minisite, /docs) get the same one instead of a 404.
+    "GET /favicon.ico": async (_req, res) => send(res, 200, "image/svg+xml", decodeURIComponent(FAVICON.slice(FAVICON.indexOf(",") + 1))),
     "GET /demo/app.js": async (_req, res) => {
       bundle ??= bundlePage().catch((error: unknown) => {
         bundle = undefined; // try again on the next request (e.g. after fixing a syntax error)

@@ -1,8 +1,9 @@
 /**
  * The demo page's Minisite section (part of the page script, bundled with it): an admin picks a
  * logo and a hero image, which are uploaded as `organization_logo` and `minisite_media`, linked
- * (/dev/link → consume), published (/dev/publish → the internal publish operation, asked again
- * while the images are still being processed) and shown on the organisation's public page.
+ * (/dev/link → consume), published once processed (the page polls signed-urls, whose `processing`
+ * status is a 200, not an error; then /dev/publish → the internal publish operation) and shown on
+ * the organisation's public page.
  */
 import { isUploadClientError, type OwnerType, type Uploader } from "../../client/index.js";
 import { el, formatBytes, h, postJson, setStatus } from "./dom.js";
@@ -52,9 +53,9 @@ export interface MinisiteContext {
 }
 
 const OWNER_TYPES: Record<Slot, OwnerType> = { logo: "organization_logo", hero: "minisite_media" };
-/** Processing a photo takes about a second here; a 12-MP one several. */
-const PUBLISH_ATTEMPTS = 120;
-const PUBLISH_RETRY_MS = 250;
+/** Processing a photo takes about a second here; a 12-MP one several: ask for up to 30 s. */
+const PROCESSED_ATTEMPTS = 120;
+const PROCESSED_POLL_MS = 250;
 
 class MinisiteError extends Error {
   constructor(
@@ -116,14 +117,21 @@ export function mountMinisite(context: MinisiteContext): { refresh(): void } {
     if (item) item.dataset.state = stepState;
   }
 
-  /** `POST /dev/publish`, asked again while an image is still being processed (409 NOT_UPLOADED). */
+  /**
+   * Waits until every image's processing is over (signed-urls answers `processing` with a 200, so
+   * nothing shows as a failed request meanwhile), then `POST /dev/publish` once: an image whose
+   * processing failed is refused there with its reason.
+   */
   async function publish(keys: string[]) {
     for (let attempt = 1; ; attempt++) {
-      const res = await postJson("/dev/publish", { keys }, page.token);
-      if (res.status === 200) return res.body as { published: PublishedImage[]; unpublished: string[]; minisite: string };
-      if (res.status !== 409 || res.body?.error?.code !== "NOT_UPLOADED" || attempt >= PUBLISH_ATTEMPTS) throw replyError(res.status, res.body);
-      await new Promise((resolve) => setTimeout(resolve, PUBLISH_RETRY_MS));
+      const states = await uploader.signedUrls(keys, { variant: "thumb" });
+      if (states.every((url) => url.status !== "processing")) break;
+      if (attempt >= PROCESSED_ATTEMPTS) throw new MinisiteError("STILL_PROCESSING", 0, "The images are still being processed; try again in a moment.");
+      await new Promise((resolve) => setTimeout(resolve, PROCESSED_POLL_MS));
     }
+    const res = await postJson("/dev/publish", { keys }, page.token);
+    if (res.status !== 200) throw replyError(res.status, res.body);
+    return res.body as { published: PublishedImage[]; unpublished: string[]; minisite: string };
   }
 
   async function run(): Promise<void> {
@@ -168,7 +176,7 @@ export function mountMinisite(context: MinisiteContext): { refresh(): void } {
       log(`Published ${uploaded.map((u) => u.slot).join(" and ")}${reply.unpublished.length ? `, replacing ${reply.unpublished.length} earlier` : ""}.`, "ok");
       ui.open.href = reply.minisite;
       ui.open.textContent = `Open ${reply.minisite}`;
-      ui.frame.src = reply.minisite; // (re)loads it, also when the path is the same as before
+      ui.frame.src = reply.minisite; // (re)loads it, also when the path is the same as before (sized to it on load, below)
       ui.result.hidden = false;
     } catch (error) {
       const failure =
@@ -187,6 +195,12 @@ export function mountMinisite(context: MinisiteContext): { refresh(): void } {
     }
   }
 
+  // The frame is as tall as the page it shows (same origin): no empty space under a short page.
+  ui.frame.addEventListener("load", () => {
+    const height = ui.frame.contentDocument?.documentElement.scrollHeight;
+    // With its borders (the page's box-sizing may count them in `height`).
+    if (height) ui.frame.style.height = `${height + ui.frame.offsetHeight - ui.frame.clientHeight}px`;
+  });
   ui.button.addEventListener("click", () => void run());
   refresh();
   return { refresh };

@@ -16,6 +16,10 @@ export interface DemoConfig {
   ownerTypes: DemoOwnerType[];
 }
 
+/** The page's icon, inline (no request, so no 404 in the console): the header's "FK" mark. */
+export const FAVICON =
+  "data:image/svg+xml,%3Csvg xmlns='http://www.w3.org/2000/svg' viewBox='0 0 32 32'%3E%3Crect width='32' height='32' rx='7' fill='%232f6fed'/%3E%3Ctext x='16' y='21' font-family='sans-serif' font-size='14' font-weight='700' text-anchor='middle' fill='white'%3EFK%3C/text%3E%3C/svg%3E";
+
 /** JSON that is safe inside a <script> element (no `</script>`, no `<!--`). */
 const scriptJson = (value: unknown) => JSON.stringify(value).replace(/</g, "\\u003c");
 
@@ -26,6 +30,7 @@ export function renderPage(config: DemoConfig): string {
 <meta charset="utf-8">
 <meta name="viewport" content="width=device-width, initial-scale=1">
 <title>FitKit Uploads · local demo</title>
+<link rel="icon" href="${FAVICON}">
 <link rel="stylesheet" href="/demo/app.css">
 <script type="application/json" id="demo-config">${scriptJson(config)}</script>
 <script type="module" src="/demo/app.js"></script>

@@ -465,8 +465,17 @@ async function openLightbox(item: GalleryItem): Promise<void> {
   }
   state.lightbox = { key: item.key, url: signed.url };
   ui.lightboxImage.alt = item.key;
+  // signed-urls' width and height are the image's own; the caption states the display copy's, once it has loaded.
+  ui.lightboxCaption.textContent = `${item.key} · display copy`;
+  ui.lightboxImage.addEventListener(
+    "load",
+    () => {
+      const original = signed.width && signed.height ? ` (original ${signed.width}×${signed.height})` : "";
+      ui.lightboxCaption.textContent = `${item.key} · display copy ${ui.lightboxImage.naturalWidth}×${ui.lightboxImage.naturalHeight}${original}`;
+    },
+    { once: true },
+  );
   ui.lightboxImage.src = signed.url;
-  ui.lightboxCaption.textContent = signed.width && signed.height ? `${item.key} · ${signed.width}×${signed.height}` : item.key;
   if (!ui.lightbox.open) ui.lightbox.showModal();
 }
 
@@ -492,8 +501,8 @@ const minisite = mountMinisite({ page: state, config, uploader, log });
 
 renderOwnerTypes();
 refreshButtons();
-if (config.devTokens) void signIn();
-else {
+// No sign-in until asked: the header says "Not signed in" until the form is sent.
+if (!config.devTokens) {
   ui.who.textContent = "Dev tokens off (CLERK_JWT_KEY set)";
   log("This stack verifies real Clerk tokens; the dev sign-in is disabled.", "error");
 }

@@ -234,7 +234,8 @@ export function mountSignaturePad(context: SignaturePadContext): SignaturePad {
     return { x: event.clientX - rect.left, y: event.clientY - rect.top, pressure };
   }
 
-  const padEnabled = () => state.signature.link !== null && state.signature.phase !== "submitting";
+  /** A link signs once: after its signature is stored there is nothing more to draw or send with it. */
+  const padEnabled = () => state.signature.link !== null && state.signature.stored === null && state.signature.phase !== "submitting";
 
   sig.canvas.addEventListener("pointerdown", (event) => {
     if (activePointer !== null || !padEnabled()) return;
@@ -311,9 +312,13 @@ export function mountSignaturePad(context: SignaturePadContext): SignaturePad {
     sig.issueNote.className = admin ? "sig-note" : "sig-note sig-note-warn";
 
     sig.pad.dataset.disabled = String(!padEnabled());
-    sigPlaceholder.textContent = s.link ? "Sign here with a mouse, a finger or a pen" : "Create a signing link first";
-    sig.submitButton.disabled = busy || !s.link || s.strokes === 0;
-    sig.clearButton.disabled = busy || s.strokes === 0;
+    sigPlaceholder.textContent = !s.link
+      ? "Create a signing link first"
+      : s.stored
+        ? "Signed — this link is used"
+        : "Sign here with a mouse, a finger or a pen";
+    sig.submitButton.disabled = busy || !s.link || !!s.stored || s.strokes === 0;
+    sig.clearButton.disabled = busy || !!s.stored || s.strokes === 0;
     sig.linkButton.disabled = busy || !s.stored || !!s.linked || !state.token;
 
     sig.stepIssue.dataset.state = s.link ? "done" : "active";

@@ -79,7 +79,8 @@ export function buildOpenApiDocument(
       summary: op.doc.summary,
       ...(op.doc.description ? { description: op.doc.description } : {}),
       tags: [op.internal ? "internal" : op.doc.tag],
-      ...(op.internal ? { "x-internal": true } : {}),
+      // Not `x-internal`: reference renderers (Scalar) hide operations so marked, and these are what a service integrates.
+      ...(op.internal ? { "x-fitkit-internal": true } : {}),
       security: op.internal ? [{ internalKey: [] }] : op.clerk ? [{ clerkSession: [] }] : [],
     };
     const pathParameters = [...op.path.matchAll(/\{([^}]+)\}/g)].map((match) => match[1]!);

@@ -190,7 +190,7 @@ export const OPERATION_DOCS: Readonly<Record<string, OperationDoc>> = {
       "Writes responsive, immutable renditions of a processed, linked logo or minisite image to the public bucket and answers its public URL and srcset. Publishing again writes nothing and answers the same.",
     request: { json: publishRequestSchema },
     response: publishResponseSchema,
-    errors: ["FORBIDDEN", "NOT_FOUND", "NOT_UPLOADED", "UNSUPPORTED_MEDIA_TYPE"],
+    errors: ["FORBIDDEN", "NOT_FOUND", "STILL_PROCESSING", "UNSUPPORTED_MEDIA_TYPE"],
   },
   unpublish: {
     summary: "Unpublish an image",

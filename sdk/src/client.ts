@@ -1,9 +1,11 @@
 /**
  * `createUploadsClient`: typed calls to the internal operations over a transport, with one retry
  * rule — a `DEPENDENCY_UNAVAILABLE` answer or a transport failure is sent again, unchanged (same
- * payload, same idempotency key), with jittered exponential backoff, a bounded number of times;
- * every other error is thrown at once.
+ * payload, same idempotency key), after the backoff the upload client uses too
+ * (core/src/contract/backoff.ts: jittered exponential, `Retry-After` honoured up to `maxDelayMs`),
+ * a bounded number of times; every other error is thrown at once.
  */
+import { type BackoffOptions, type BackoffPolicy, backoffPolicy, retryDelay } from "@fitkit/core/contract/backoff";
 import { errorOfReply, UploadsApiError } from "./errors.js";
 import type {
   ConsumeInput,
@@ -24,14 +26,15 @@ import type {
 } from "./operations.js";
 import type { UploadsTransport } from "./transport.js";
 
-export interface UploadsRetryOptions {
-  /** Attempts after the first. Default 3. */
-  retries?: number;
-  /** Backoff before the first retry (doubled each time, full jitter). Default 100 ms. */
-  minDelayMs?: number;
-  /** Cap of one backoff. Default 2000 ms. */
-  maxDelayMs?: number;
-}
+/**
+ * `retries`: attempts after the first (default 3); `minDelayMs`: the first backoff step, doubling
+ * with jitter (default 100 ms); `maxDelayMs`: the longest wait, and the longest `Retry-After`
+ * honoured (default 2000 ms).
+ */
+export type UploadsRetryOptions = BackoffOptions;
+
+/** A service's caller is usually a request in flight: shorter waits than a phone's. */
+const SDK_BACKOFF: BackoffPolicy = { retries: 3, minDelayMs: 100, maxDelayMs: 2000 };
 
 export interface UploadsClientOptions {
   transport: UploadsTransport;
@@ -57,9 +60,7 @@ export interface UploadsClient {
 
 export function createUploadsClient(options: UploadsClientOptions): UploadsClient {
   const { transport } = options;
-  const retries = Math.max(0, options.retry?.retries ?? 3);
-  const minDelayMs = options.retry?.minDelayMs ?? 100;
-  const maxDelayMs = options.retry?.maxDelayMs ?? 2000;
+  const policy = backoffPolicy(options.retry, SDK_BACKOFF);
 
   async function call<T>(operation: UploadsOperation, payload: unknown): Promise<T> {
     for (let attempt = 1; ; attempt++) {
@@ -72,9 +73,9 @@ export function createUploadsClient(options: UploadsClientOptions): UploadsClien
       } catch (error) {
         failure = error instanceof UploadsApiError ? error : new UploadsApiError("INTERNAL", `The ${operation} transport failed.`, { operation, cause: error });
       }
-      if (!failure.retryable || attempt > retries) throw failure;
-      // Full jitter: callers that failed together do not come back together.
-      await new Promise((resolve) => setTimeout(resolve, Math.random() * Math.min(maxDelayMs, minDelayMs * 2 ** (attempt - 1))));
+      const delay = failure.retryable ? retryDelay(policy, attempt, failure.retryAfterMs) : undefined;
+      if (delay === undefined) throw failure;
+      await new Promise((resolve) => setTimeout(resolve, delay));
     }
   }
 

@@ -12,6 +12,8 @@ export interface UploadsApiErrorOptions {
   details?: unknown[];
   /** The operation that failed, when known. */
   operation?: UploadsOperation;
+  /** How long the server asked to wait before the same call (its `Retry-After`), when it said. */
+  retryAfterMs?: number;
   cause?: unknown;
 }
 
@@ -22,6 +24,8 @@ export class UploadsApiError extends Error {
   readonly status: number;
   readonly details: unknown[] | undefined;
   readonly operation: UploadsOperation | undefined;
+  /** How long to wait before sending the same call again, when the server said (`Retry-After`, or `details[].retryAfterSeconds`). */
+  readonly retryAfterMs: number | undefined;
 
   constructor(code: ErrorCode, message: string, options: UploadsApiErrorOptions = {}) {
     super(message, options.cause === undefined ? undefined : { cause: options.cause });
@@ -29,6 +33,10 @@ export class UploadsApiError extends Error {
     this.status = HTTP_STATUS_BY_CODE[code];
     this.details = options.details;
     this.operation = options.operation;
+    const fromDetails = options.details?.find(
+      (detail): detail is { retryAfterSeconds: number } => typeof (detail as { retryAfterSeconds?: unknown })?.retryAfterSeconds === "number",
+    );
+    this.retryAfterMs = options.retryAfterMs ?? (fromDetails ? fromDetails.retryAfterSeconds * 1000 : undefined);
   }
 
   /** Only a `DEPENDENCY_UNAVAILABLE` (nothing was changed) is worth the same call again. */

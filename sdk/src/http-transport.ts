@@ -2,6 +2,7 @@
  * The local stack's transport: `POST /internal/<operation>` with the `x-internal-key` header
  * (docs/API.md, "The local stack"). The reply body is the same JSON a Lambda invoke returns.
  */
+import { parseRetryAfter } from "@fitkit/core/contract/backoff";
 import { UploadsApiError } from "./errors.js";
 import type { UploadsOperation } from "./operations.js";
 import { type UploadsTransport, unavailable } from "./transport.js";
@@ -39,7 +40,8 @@ export function httpTransport(options: HttpTransportOptions): UploadsTransport {
       try {
         return JSON.parse(text) as unknown;
       } catch {
-        if (UNAVAILABLE_STATUSES.has(response.status)) throw unavailable(operation, `HTTP ${response.status}`);
+        if (UNAVAILABLE_STATUSES.has(response.status))
+          throw unavailable(operation, `HTTP ${response.status}`, undefined, parseRetryAfter(response.headers.get("retry-after")));
         throw new UploadsApiError("INTERNAL", `${operation} answered HTTP ${response.status} without a JSON body.`, { operation });
       }
     },

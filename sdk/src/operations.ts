@@ -5,10 +5,9 @@
  */
 import type { OwnerType } from "@fitkit/core/contract/catalog";
 import type { PublishResponse, publishRequestSchema, unpublish, unpublishRequestSchema } from "@fitkit/core/publishing/publish";
-import type { QuotaUsage } from "@fitkit/core/quotas/quota-ledger";
 import type { release, releaseRequestSchema } from "@fitkit/core/quotas/release";
 import type { setQuota, setQuotaRequestSchema } from "@fitkit/core/quotas/set-quota";
-import type { usageRequestSchema } from "@fitkit/core/quotas/usage";
+import type { UsageResponse, usageRequestSchema } from "@fitkit/core/quotas/usage";
 import type { issueSignatureToken, issueSignatureTokenSchema } from "@fitkit/core/signatures/issue-signature-token";
 import type { ConsumeResponse, consumeRequestSchema } from "@fitkit/core/staging/consume";
 import type { z } from "zod";
@@ -41,7 +40,7 @@ export type IssueSignatureTokenInput = z.input<typeof issueSignatureTokenSchema>
 export type IssueSignatureTokenResult = Awaited<ReturnType<typeof issueSignatureToken>>;
 
 export type UsageInput = z.input<typeof usageRequestSchema>;
-export type UsageResult = QuotaUsage;
+export type UsageResult = UsageResponse;
 
 export type SetQuotaInput = z.input<typeof setQuotaRequestSchema>;
 export type SetQuotaResult = Awaited<ReturnType<typeof setQuota>>;

@@ -13,10 +13,11 @@ export interface UploadsTransport {
 }
 
 /** A failure to reach the operation that a retry may cure. */
-export function unavailable(operation: UploadsOperation, reason: string, cause?: unknown): UploadsApiError {
+export function unavailable(operation: UploadsOperation, reason: string, cause?: unknown, retryAfterMs?: number): UploadsApiError {
   return new UploadsApiError("DEPENDENCY_UNAVAILABLE", `${operation} could not be reached or did not answer (${reason}). The same call may be sent again.`, {
     operation,
     details: [{ reason }],
     cause,
+    ...(retryAfterMs === undefined ? {} : { retryAfterMs }),
   });
 }

@@ -3,7 +3,9 @@
  * browser download). Missing chromium is a test failure with the fix in the message, never a skip.
  */
 import { existsSync } from "node:fs";
+import { readFile } from "node:fs/promises";
 import { createServer, type Server } from "node:http";
+import { extname, join, normalize } from "node:path";
 import { deflateSync } from "node:zlib";
 import { type Browser, chromium } from "playwright-core";
 
@@ -31,6 +33,46 @@ export async function startOriginServer(html: string): Promise<{ origin: string;
   const server: Server = createServer((_req, res) => {
     res.writeHead(200, { "content-type": "text/html; charset=utf-8" });
     res.end(html);
+  });
+  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+  const address = server.address();
+  const port = typeof address === "object" && address ? address.port : 0;
+  return {
+    origin: `http://127.0.0.1:${port}`,
+    close: () =>
+      new Promise<void>((resolve) => {
+        server.close(() => resolve());
+        server.closeAllConnections();
+      }),
+  };
+}
+
+const CONTENT_TYPES: Record<string, string> = {
+  ".html": "text/html; charset=utf-8",
+  ".js": "text/javascript; charset=utf-8",
+  ".css": "text/css; charset=utf-8",
+  ".svg": "image/svg+xml",
+  ".json": "application/json",
+};
+
+/**
+ * A static server on 127.0.0.1 (another origin than the stack's) for a built app's directory:
+ * `/` is its index.html; anything outside `directory` or missing is 404.
+ */
+export async function serveDirectory(directory: string): Promise<{ origin: string; close(): Promise<void> }> {
+  const server: Server = createServer((req, res) => {
+    const path = normalize(decodeURIComponent(new URL(req.url ?? "/", "http://x").pathname)).replace(/^(\.\.[/\\])+/, "");
+    const file = join(directory, path === "/" ? "index.html" : path);
+    readFile(file).then(
+      (bytes) => {
+        res.writeHead(200, { "content-type": CONTENT_TYPES[extname(file)] ?? "application/octet-stream" });
+        res.end(bytes);
+      },
+      () => {
+        res.writeHead(404, { "content-type": "text/plain" });
+        res.end("not found");
+      },
+    );
   });
   await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
   const address = server.address();

@@ -5,7 +5,7 @@
  */
 import { createHash } from "node:crypto";
 import * as z from "zod";
-import { NotFoundError, NotUploadedError, UnsupportedMediaTypeError } from "../errors.js";
+import { NotFoundError, StillProcessingError, UnsupportedMediaTypeError } from "../errors.js";
 import { MAX_SOURCE_BYTES } from "../media/limits.js";
 import { isReadyVideo, type MediaVariants } from "../media/media-variants.js";
 import { publicRenditionKey } from "../policies/object-keys.js";
@@ -93,7 +93,7 @@ export async function publish(deps: PublishDeps, request: PublishRequest): Promi
   const [state] = await deps.variants.mediaStates([object]);
   if (!state) throw new NotFoundError("No linked upload has this key.", [{ key: request.key }]);
   if (state.status === "processing")
-    throw new NotUploadedError("The image is still being processed; publish it once its status is ready.", [{ key: request.key }]);
+    throw new StillProcessingError("The image is still being processed; publish it once its status is ready.", [{ key: request.key }]);
   if (state.status === "failed")
     throw new UnsupportedMediaTypeError("The image could not be processed, so it cannot be published.", [{ key: request.key, reason: state.code }]);
 

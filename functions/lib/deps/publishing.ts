@@ -17,6 +17,6 @@ export const publicBucket = lazy((): PublicBucket & { objects: S3ObjectStore } =
   return { name: settings.name, baseUrl: settings.baseUrl, objects: new S3ObjectStore(createS3Client(settings, dependencyTimeout())) };
 });
 
-export const mediaReader = lazy(() => new S3ObjectStore(createS3Client(readLinked("R2Reader", "R2"), dependencyTimeout())));
+export const mediaReader = lazy(() => new S3ObjectStore(createS3Client(readLinked("R2MediaReader", "R2"), dependencyTimeout())));
 
 export const publishedMedia = (): Promise<PublishedMedia> => stagingStore();

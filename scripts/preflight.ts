@@ -10,7 +10,7 @@ import { arch, homedir } from "node:os";
 import { join } from "node:path";
 import { parseArgs } from "node:util";
 import { GetAccountSettingsCommand, LambdaClient } from "@aws-sdk/client-lambda";
-import { formatReport, type PreflightProbes, runPreflight } from "../stacks/preflight.js";
+import { formatReport, type PreflightProbes, parseSecretList, runPreflight } from "../stacks/preflight.js";
 
 const { values } = parseArgs({ options: { stage: { type: "string" } } });
 if (!values.stage) {
@@ -52,10 +52,7 @@ const probes: PreflightProbes = {
     return limit;
   },
   async secretNames(stage) {
-    // `sst secret list` prints one `Name=value` line per secret; only the names are kept.
-    const listed = run("npx", ["sst", "secret", "list", "--stage", stage], 120_000);
-    if (listed.status !== 0) throw new Error(listed.stderr.trim().split("\n").at(-1) || "sst secret list failed");
-    return listed.stdout.split("\n").flatMap((line) => /^([A-Za-z][A-Za-z0-9]*)=/.exec(line.trim())?.[1] ?? []);
+    return parseSecretList(run("npx", ["sst", "secret", "list", "--stage", stage], 120_000));
   },
 };
 

@@ -166,6 +166,19 @@ function fixFor(text: string): string {
   return "edit the stage's entry in STAGES (stacks/stage-config.ts)";
 }
 
+/**
+ * The secret names in the output of `sst secret list`: SST's CmdSecretList (cmd/sst/secret.go)
+ * prints a `# <app>/<stage>` header and one `Name=value` line per secret, and fails with
+ * "No secrets found" when there are none — then the list is empty, not unknown.
+ */
+export function parseSecretList(output: { status: number | null; stdout: string; stderr: string }): string[] {
+  if (output.status !== 0) {
+    if (/No secrets found/.test(output.stdout + output.stderr)) return [];
+    throw new Error(output.stderr.trim().split("\n").at(-1) || "sst secret list failed");
+  }
+  return output.stdout.split("\n").flatMap((line) => /^([A-Z][A-Za-z0-9]*)=/.exec(line.trim())?.[1] ?? []);
+}
+
 /** The report as printed: one line per check, problems with their fix; exit code 1 when any problem. */
 export function formatReport(stage: string, results: readonly CheckResult[]): { text: string; exitCode: 0 | 1 } {
   const lines = [`preflight for stage "${stage}"`];

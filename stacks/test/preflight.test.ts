@@ -7,7 +7,7 @@
 import { spawnSync } from "node:child_process";
 import { describe, expect, it } from "vitest";
 import { requiredAccountConcurrency } from "../concurrency.js";
-import { type CheckResult, formatReport, type PreflightProbes, runPreflight } from "../preflight.js";
+import { type CheckResult, formatReport, type PreflightProbes, parseSecretList, runPreflight } from "../preflight.js";
 import { SECRET_DESCRIPTIONS } from "../secrets.js";
 import { REPO_ROOT } from "./harness/synthesize.js";
 
@@ -81,6 +81,13 @@ describe("preflight", () => {
       ["Docker", "start Docker"],
       ["arm64 builds", "docker run --privileged --rm tonistiigi/binfmt --install arm64 (or install qemu-user-static and binfmt-support)"],
     ]);
+  });
+
+  it("reads secret names from `sst secret list` as SST prints them (cmd/sst/secret.go: a header, then Name=value)", () => {
+    const stdout = "# fitkit-uploads/production\nR2AccountId=0123\nClerkJwtKey=-----BEGIN PUBLIC KEY-----\nab=c\n";
+    expect(parseSecretList({ status: 0, stdout, stderr: "" })).toEqual(["R2AccountId", "ClerkJwtKey"]);
+    expect(parseSecretList({ status: 1, stdout: "", stderr: "✕  No secrets found" })).toEqual([]);
+    expect(() => parseSecretList({ status: 1, stdout: "", stderr: "✕  Could not get secrets" })).toThrow("Could not get secrets");
   });
 
   it("skips the account checks without AWS credentials, saying so", async () => {

@@ -515,7 +515,7 @@ describe("links", () => {
 
 describe("buckets", () => {
   it("every R2 resource is in the account of the R2AccountId secret", () => {
-    const r2 = [TYPES.r2Bucket, TYPES.r2Cors, TYPES.r2Lifecycle, TYPES.r2Lock, TYPES.r2CustomDomain].flatMap((type) => ofType(app, type));
+    const r2 = [TYPES.r2Bucket, TYPES.r2Cors, TYPES.r2Lifecycle, TYPES.r2Lock, TYPES.r2CustomDomain, TYPES.accountToken].flatMap((type) => ofType(app, type));
     expect(new Set(r2.map((resource) => resource.inputs.accountId))).toEqual(new Set([SECRETS.R2AccountId]));
   });
 

@@ -43,7 +43,7 @@ export interface MediaBenchDeps {
   quick: boolean;
   objects: ObjectStore;
   signer: UrlSigner;
-  buckets: { media: string; compliance: string };
+  buckets: { media: string; compliance: string; records: string };
   /** The same Redis through both drivers. */
   stores: { ioredis: RedisStore; upstash: RedisStore };
 }

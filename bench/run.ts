@@ -55,7 +55,7 @@ async function timeMs(run: () => Promise<unknown>, rounds: number): Promise<numb
 }
 
 const admin: Identity = { userId: "user_bench", orgId: "org_bench", role: "admin" };
-const buckets = { media: "bench-media", compliance: "bench-compliance" };
+const buckets = { media: "bench-media", compliance: "bench-compliance", records: "bench-records" };
 const settings = { presignTtlSeconds: 600, stagingGraceSeconds: 3600, orgQuotaBytes: 1e15, userInFlightBytes: 1e15, presignRatePerMinute: 1e9 };
 
 /** The design signed-get replaced, measured for comparison: a Redis cache of signed URLs (MGET, then SET EX for misses). */

@@ -18,6 +18,7 @@ export const handler = internalOperation(consumeRequestSchema, async (request) =
       scanner: scanner(),
       scanMaxBytes: uploadSettings().scanMaxBytes,
       complianceBucket: readBucket("ComplianceBucket"),
+      recordsBucket: readBucket("RecordsBucket"),
       media: { queue: jobQueue(), outbox: await mediaVariants() },
       log: coreLog,
     },

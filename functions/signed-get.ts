@@ -6,11 +6,11 @@ import { createUrlMemo, signedUrls, signedUrlsRequestSchema } from "@fitkit/core
 import { mediaVariants } from "./lib/deps/media-variants.js";
 import { readerSigner } from "./lib/deps/signer.js";
 import { authenticatedJsonRoute } from "./lib/http.js";
-import { readBuckets } from "./lib/resources.js";
+import { readBucketsWithRecords } from "./lib/resources.js";
 
 const memo = createUrlMemo();
 
 export const handler = authenticatedJsonRoute(signedUrlsRequestSchema, async (identity, body) => ({
   status: 200,
-  body: await signedUrls({ signer: readerSigner(), buckets: readBuckets(), variants: await mediaVariants(), memo }, identity, body),
+  body: await signedUrls({ signer: readerSigner(), buckets: readBucketsWithRecords(), variants: await mediaVariants(), memo }, identity, body),
 }));

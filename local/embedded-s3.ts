@@ -36,7 +36,7 @@ export interface EmbeddedS3Options {
   /**
    * R2 bucket-lock rules to emulate: an existing object under `prefix` in `bucket` cannot be
    * overwritten (PUT, copy, multipart complete) or deleted — 403 AccessDenied. The local stack
-   * locks the compliance bucket's `records/`, as `stacks/storage.ts` does on R2.
+   * locks the whole records bucket, as `stacks/storage.ts` does on R2.
    */
   retentionLocks?: { bucket: string; prefix: string }[];
 }

@@ -18,7 +18,7 @@ export interface LocalEnv {
   internalApiKeyGenerated: boolean;
   /** Null = start the embedded S3 server. */
   r2: Config<"R2"> | null;
-  buckets: { media: string; compliance: string; public: string };
+  buckets: { media: string; compliance: string; records: string; public: string };
   /** Where the public bucket is served (PUBLIC_BASE_URL); null = the stack's own `/public-media/` route. */
   publicBaseUrl: string | null;
   redis: Config<"Redis">;
@@ -66,6 +66,7 @@ export function readLocalEnv(env: Env): LocalEnv {
     buckets: {
       media: section(env, "Bucket", { name: "R2_BUCKET_NAME" }, { name: "fitkit-media" }).name,
       compliance: section(env, "Bucket", { name: "R2_COMPLIANCE_BUCKET_NAME" }, { name: "fitkit-compliance" }).name,
+      records: section(env, "Bucket", { name: "R2_RECORDS_BUCKET_NAME" }, { name: "fitkit-records" }).name,
       public: section(env, "Bucket", { name: "R2_PUBLIC_BUCKET_NAME" }, { name: "fitkit-public" }).name,
     },
     publicBaseUrl: env.PUBLIC_BASE_URL ? publicBaseUrlOf(env.PUBLIC_BASE_URL) : null,

@@ -1,13 +1,12 @@
 /**
  * The local stack: the deployed handlers behind one Node HTTP server, on the embedded defaults
- * (the patched S3 server on disk with both buckets, the in-memory store, a dev Clerk key) unless
+ * (the patched S3 server on disk with the media, compliance, records and public buckets, the in-memory store, a dev Clerk key) unless
  * the variables point at real services.
  */
 import type { Server } from "node:http";
 import { join } from "node:path";
 import { MemoryStore } from "@fitkit/core/adapters/memory/memory-store";
 import { DependencyUnavailableError } from "@fitkit/core/errors";
-import { RECORDS_PREFIX } from "@fitkit/core/policies/object-keys";
 import { SCHEDULED_EVENT } from "../functions/lib/scheduled-event.js";
 import { apiCorsRule, uploadCorsRule } from "../stacks/cors.js";
 import { createApiReferenceRoutes } from "./api-reference.js";
@@ -24,7 +23,7 @@ import { createLocalServer, type InternalOperation, type LocalServerOptions, lam
 export interface LocalStack {
   api: string;
   s3: string;
-  buckets: { media: string; compliance: string; public: string };
+  buckets: { media: string; compliance: string; records: string; public: string };
   /** Where published renditions are served (PUBLIC_BASE_URL, or this stack's `/public-media/`). */
   publicBaseUrl: string;
   /** Resolves only if the stack cannot go on (the embedded S3 server could not be kept running). */
@@ -50,9 +49,9 @@ export async function startLocalStack(env: LocalEnv): Promise<LocalStack> {
       {
         port: env.s3Port,
         directory: join(env.dataDir, "s3"),
-        buckets: [env.buckets.media, env.buckets.compliance, env.buckets.public],
-        // As on R2 (stacks/storage.ts): retained records can be neither overwritten nor deleted.
-        retentionLocks: [{ bucket: env.buckets.compliance, prefix: RECORDS_PREFIX }],
+        buckets: [env.buckets.media, env.buckets.compliance, env.buckets.records, env.buckets.public],
+        // As on R2 (stacks/storage.ts): retained records, in their own bucket, can be neither overwritten nor deleted.
+        retentionLocks: [{ bucket: env.buckets.records, prefix: "" }],
         // The production rule set, for the pages this stack serves and any configured app origins.
         cors: uploadCorsRule([api, `http://localhost:${port}`, ...env.appOrigins]),
       },
@@ -76,10 +75,13 @@ export async function startLocalStack(env: LocalEnv): Promise<LocalStack> {
       App: { name: "fitkit-uploads", stage: "local" },
       MediaBucket: { name: env.buckets.media },
       ComplianceBucket: { name: env.buckets.compliance },
+      RecordsBucket: { name: env.buckets.records },
       // One key pair serves every token name: the embedded server knows only one (R2 scopes each to its bucket).
       R2MediaWriter: r2,
       R2ComplianceWriter: r2,
+      R2RecordsWriter: r2,
       R2Reader: r2,
+      R2MediaReader: r2,
       Redis: env.redis,
       Clerk: { jwtKey, authorizedParties: env.clerkAuthorizedParties },
       Clamd: env.clamd,

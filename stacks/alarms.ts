@@ -9,10 +9,17 @@ import { SCANNER_METRICS, scannerMetricDimensions } from "../scanner/src/metric-
 import { SCANNER_SETTINGS } from "./scanner.js";
 
 export interface AlarmTargets {
+  /** The HTTP API: its 5xx rate, and its 429 rate (from its access log). */
+  api: sst.aws.ApiGatewayV2;
+  /** Its ERROR line "orphan audit: too many objects have no record…" is the alert that records were lost. */
+  orphanAudit: sst.aws.Function;
   consume: sst.aws.Function;
   sweeper: sst.aws.Function;
   scanner: aws.lambda.Function;
   scannerDefinitions: aws.lambda.Function;
+  processMedia: sst.aws.Function;
+  /** The media jobs queue process-media consumes. */
+  mediaQueue: sst.aws.Queue;
   /** Where media jobs land after MAX_RECEIVES failed deliveries (stacks/queues.ts). */
   mediaDeadLetterQueue: sst.aws.Queue;
   /** Email addresses subscribed to the topic (each must confirm the subscription). */
@@ -20,6 +27,35 @@ export interface AlarmTargets {
 }
 
 const FIVE_MINUTES = 300;
+
+/**
+ * The oldest media job may wait this long before the alarm: a burst (the backfill) queues jobs for
+ * a while at process-media's concurrency, but an hour means processing stopped or cannot keep up.
+ */
+export const MEDIA_JOB_MAX_AGE_SECONDS = 3600;
+
+/** Share of the API's responses, in 5 minutes, above which the alarms fire. */
+export const API_ALARM_RATES = {
+  /** Server errors: ours (a 500 is a bug; 503 a dependency down) and API Gateway's own. */
+  serverErrorPercent: 1,
+  /** Throttled (API Gateway's 429 above the stage's throttle, or the app's own rate limits). */
+  throttledPercent: 5,
+} as const;
+
+/** The namespace of the metrics this stack derives from logs (metric filters): one per stage. */
+export const logMetricNamespace = (stage: string) => `FitKitUploads/${stage}`;
+
+/**
+ * The orphan audit logs its "records were probably lost" line at ERROR (functions/orphan-audit.ts,
+ * core/src/audit/orphan-audit.ts); Powertools writes each line as JSON with `level` and `message`.
+ */
+export const ORPHAN_AUDIT_ERROR_PATTERN = '{ $.level = "ERROR" && $.message = "orphan audit*" }';
+/**
+ * HTTP API access log lines in SST's format (apigatewayv2.ts) carry `status` as a *string*: SST
+ * JSON.stringify-s the format, which quotes `$context.status` despite its "do not wrap" comment.
+ * A JSON metric filter compares strings only with a quoted value.
+ */
+export const API_THROTTLED_PATTERN = '{ $.status = "429" }';
 
 export function createAlarms(targets: AlarmTargets) {
   const topic = new sst.aws.SnsTopic("Alarms");
@@ -103,6 +139,80 @@ export function createAlarms(targets: AlarmTargets) {
     period: 3 * 3600,
     alarmDescription:
       "The scheduled freshclam run failed; scanners keep the definitions they have. Read its log (mirror unreachable or rate-limited). If it keeps failing the definitions go stale.",
+  });
+
+  alarm("ProcessMediaErrors", {
+    ...lambdaMetric(targets.processMedia.nodes.function, "Errors"),
+    alarmDescription:
+      "process-media crashed or timed out on a job (a rejected image or video is recorded as failed, not an Error). The job is delivered again, up to 5 times, then dead-lettered. Read the process-media log.",
+  });
+  alarm("MediaJobsOldestAge", {
+    namespace: "AWS/SQS",
+    metricName: "ApproximateAgeOfOldestMessage",
+    dimensions: { QueueName: targets.mediaQueue.nodes.queue.name },
+    statistic: "Maximum",
+    period: FIVE_MINUTES,
+    evaluationPeriods: 1,
+    threshold: MEDIA_JOB_MAX_AGE_SECONDS,
+    comparisonOperator: "GreaterThanThreshold",
+    alarmDescription:
+      "The oldest media job has waited over an hour: images stay 'processing'. process-media is failing, throttled or too slow for the backlog: see ProcessMediaErrors, its log, and its concurrency (the event source runs at most its reservation).",
+  });
+  // The API: rates of all its responses (AWS/ApiGateway for HTTP APIs: Count, 5xx by ApiId and Stage).
+  const apiDimensions = { ApiId: targets.api.nodes.api.id, Stage: "$default" };
+  const apiCount = {
+    id: "requests",
+    metric: { namespace: "AWS/ApiGateway", metricName: "Count", dimensions: apiDimensions, period: FIVE_MINUTES, stat: "Sum" },
+  };
+  const rate = (id: string, label: string) => ({ id: "rate", expression: `IF(requests > 0, 100 * ${id} / requests, 0)`, label, returnData: true });
+  alarm("ApiServerErrorRate", {
+    metricQueries: [
+      apiCount,
+      { id: "errors", metric: { namespace: "AWS/ApiGateway", metricName: "5xx", dimensions: apiDimensions, period: FIVE_MINUTES, stat: "Sum" } },
+      rate("errors", "5xx responses, % of requests"),
+    ],
+    evaluationPeriods: 1,
+    threshold: API_ALARM_RATES.serverErrorPercent,
+    comparisonOperator: "GreaterThanThreshold",
+    alarmDescription: `Over ${API_ALARM_RATES.serverErrorPercent} % of API responses in 5 minutes were 5xx: a dependency is down (503, see the functions' 'dependency unavailable' log lines), a function crashed (500), or API Gateway itself failed. Read the API's access log and the failing route's function log.`,
+  });
+  const apiLog = targets.api.nodes.logGroup;
+  const throttledMetric = "ApiThrottled";
+  new aws.cloudwatch.LogMetricFilter("ApiThrottledFilter", {
+    logGroupName: apiLog.name,
+    pattern: API_THROTTLED_PATTERN,
+    metricTransformation: { name: throttledMetric, namespace: logMetricNamespace($app.stage), value: "1", defaultValue: "0" },
+  });
+  alarm("ApiThrottledRate", {
+    metricQueries: [
+      apiCount,
+      { id: "throttled", metric: { namespace: logMetricNamespace($app.stage), metricName: throttledMetric, period: FIVE_MINUTES, stat: "Sum" } },
+      rate("throttled", "429 responses, % of requests"),
+    ],
+    evaluationPeriods: 1,
+    threshold: API_ALARM_RATES.throttledPercent,
+    comparisonOperator: "GreaterThanThreshold",
+    alarmDescription: `Over ${API_ALARM_RATES.throttledPercent} % of API responses in 5 minutes were 429: callers hit the stage's throttle or the app's rate limits. A flood on /public/ (see the access log's ip and routeKey) or a throttle set too low (stage config).`,
+  });
+
+  // The orphan audit's ERROR line: records were probably lost (docs/deploy.md, "The daily orphan audit").
+  const auditMetric = "OrphanAuditErrors";
+  new aws.cloudwatch.LogMetricFilter("OrphanAuditErrorFilter", {
+    logGroupName: targets.orphanAudit.nodes.logGroup.apply((group) => group!.name),
+    pattern: ORPHAN_AUDIT_ERROR_PATTERN,
+    metricTransformation: { name: auditMetric, namespace: logMetricNamespace($app.stage), value: "1", defaultValue: "0" },
+  });
+  alarm("OrphanAuditRecordsLost", {
+    namespace: logMetricNamespace($app.stage),
+    metricName: auditMetric,
+    statistic: "Sum",
+    // The audit runs daily.
+    period: 86_400,
+    evaluationPeriods: 1,
+    threshold: 1,
+    comparisonOperator: "GreaterThanOrEqualToThreshold",
+    alarmDescription:
+      "The orphan audit found too many objects with no record and deleted nothing: Redis probably lost data. Do not delete anything; follow docs/deploy.md, 'The daily orphan audit'.",
   });
 
   alarm("MediaJobsDeadLettered", {

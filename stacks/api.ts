@@ -33,6 +33,7 @@ export function createApi(args: { links: Record<LinkName, LinkTarget>; queues: Q
         architecture: "arm64",
         timeout: spec.timeout,
         memory: spec.memory,
+        logging: { retention: config.logRetention },
         ...(spec.storage ? { storage: spec.storage } : {}),
         link: spec.links.map((name) => links[name]),
         ...(spec.install ? { nodejs: { install: [...spec.install] } } : {}),
@@ -75,7 +76,23 @@ export function createApi(args: { links: Record<LinkName, LinkTarget>; queues: Q
     const spec = functionSpec(key);
     if (spec.route) routes.push(api.route(spec.route, functions[key].arn));
     // One job per invocation (a photo fills the memory), failures reported per message.
-    if (spec.queue) queues[spec.queue].subscribe(functions[key].arn, { batch: { size: 1, partialResponses: true } });
+    if (spec.queue) {
+      const maximumConcurrency = spec.reservedConcurrency;
+      queues[spec.queue].subscribe(functions[key].arn, {
+        batch: { size: 1, partialResponses: true },
+        // The poller hands over at most as many jobs as the function may run (its reservation):
+        // without this, a burst is received, throttled, and burns receives into the DLQ.
+        ...(maximumConcurrency === undefined
+          ? {}
+          : {
+              transform: {
+                eventSourceMapping: (mapping) => {
+                  mapping.scalingConfig = { maximumConcurrency };
+                },
+              },
+            }),
+      });
+    }
     if (spec.schedule) {
       new sst.aws.CronV2(`${componentName(key)}Schedule`, {
         function: functions[key],

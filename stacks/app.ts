@@ -1,5 +1,5 @@
 /**
- * The whole app for one stage: secrets → buckets → scanner → links → functions and API → alarms.
+ * The whole app for one stage: secrets → buckets → scanner → links (and the R2 tokens) → functions and API → alarms.
  * `sst.config.ts` calls this with the stage's config; the wiring tests call it with theirs.
  */
 import { createAlarms } from "./alarms.js";
@@ -18,6 +18,7 @@ export async function createUploadsApp(config: StageConfig) {
   const secrets = createSecrets();
   const storage = createStorage({
     accountId: secrets.R2AccountId.value,
+    jurisdiction: config.r2Jurisdiction,
     appOrigins: config.appOrigins,
     publicMediaDomain: config.publicMediaDomain,
     retain,
@@ -36,13 +37,18 @@ export async function createUploadsApp(config: StageConfig) {
     queues,
     uploadSettings: config.uploadSettings,
     publicMediaDomain: config.publicMediaDomain,
+    jurisdiction: config.r2Jurisdiction,
   });
   const { api, functions } = createApi({ links, queues, config });
   const alarms = createAlarms({
+    api,
+    orphanAudit: functions["orphan-audit"],
     consume: functions.consume,
     sweeper: functions.sweeper,
     scanner: scanner.scanner,
     scannerDefinitions: scanner.updater,
+    processMedia: functions["process-media"],
+    mediaQueue: queues.MediaQueue,
     mediaDeadLetterQueue: queues.mediaDeadLetter,
     emails: config.alarmEmails,
   });
@@ -52,6 +58,7 @@ export async function createUploadsApp(config: StageConfig) {
     api: api.url,
     mediaBucket: storage.media.name,
     complianceBucket: storage.compliance.name,
+    recordsBucket: storage.records.name,
     publicMediaBucket: storage.publicMedia.name,
     publicBaseUrl: storage.publicBaseUrl,
     mediaDeadLetterQueue: queues.mediaDeadLetter.url,

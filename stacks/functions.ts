@@ -5,9 +5,10 @@
  *
  * Links are least privilege: a function that is not linked to a resource gets neither its values
  * (SST bundles linked values, encrypted, into each function's own package) nor anything else.
- * The public signature functions never see Clerk; the GET-signing function only holds the
- * read-only R2 token; each writer holds only the bucket-scoped R2 write token of the buckets it
- * writes (`R2MediaWriter`, `R2ComplianceWriter`). `ScannerFunction` also grants invoke on the
+ * The public signature functions never see Clerk, and their token reaches the compliance bucket
+ * only, never the retained records; the GET-signing function only holds the read-only R2 token;
+ * each writer holds only the bucket-scoped R2 write token of the buckets it writes
+ * (`R2MediaWriter`, `R2ComplianceWriter`; `R2RecordsWriter` — consume's promotion only). `ScannerFunction` also grants invoke on the
  * virus scanner (`stacks/scanner.ts`).
  *
  * The local stack serves the same table (`local/functions.ts`): routes, internal operations and
@@ -21,9 +22,12 @@
 export const LINK_NAMES = [
   "MediaBucket",
   "ComplianceBucket",
+  "RecordsBucket",
   "R2MediaWriter",
   "R2ComplianceWriter",
+  "R2RecordsWriter",
   "R2Reader",
+  "R2MediaReader",
   "Redis",
   "Clerk",
   "ScannerFunction",
@@ -123,7 +127,8 @@ export const FUNCTIONS = {
     route: "POST /uploads/{uploadId}/complete",
     // ListParts + CompleteMultipartUpload: R2 assembles up to 500 MiB server-side.
     links: ["MediaBucket", "R2MediaWriter", "Redis", "Clerk", "UploadSettings"],
-    timeout: "60 seconds",
+    // Behind API Gateway's 30-second integration limit (ROUTE_TIMEOUT_LIMIT_SECONDS).
+    timeout: "28 seconds",
   },
   "cancel-upload": {
     handler: "functions/cancel-upload.handler",
@@ -135,7 +140,7 @@ export const FUNCTIONS = {
     route: "POST /uploads/signed-urls",
     // Stable URLs come from time-bucketed signing dates, not a cache; Redis is read (one batched
     // read) only for the processing state and variant keys of images; UploadSettings bounds that read.
-    links: ["MediaBucket", "ComplianceBucket", "R2Reader", "Clerk", "Redis", "UploadSettings"],
+    links: ["MediaBucket", "ComplianceBucket", "RecordsBucket", "R2Reader", "Clerk", "Redis", "UploadSettings"],
   },
   "upload-policy": {
     handler: "functions/upload-policy.handler",
@@ -147,6 +152,10 @@ export const FUNCTIONS = {
     handler: "functions/public-signature-put.handler",
     route: "PUT /public/signatures/{token}",
     links: ["ComplianceBucket", "R2ComplianceWriter", "Redis", "ScannerFunction", "UploadSettings"],
+    // Waits on a (possibly cold) scanner: the app's own 503 comes before API Gateway's limit.
+    timeout: "28 seconds",
+    // Bounds the scans this route can run at once, which the scanner's reservation covers.
+    reservedConcurrency: 5,
   },
   "public-signature-upload-request": {
     handler: "functions/public-signature-upload-request.handler",
@@ -158,8 +167,11 @@ export const FUNCTIONS = {
     handler: "functions/public-signature-complete.handler",
     route: "POST /public/signatures/{token}/complete",
     links: ["ComplianceBucket", "R2ComplianceWriter", "Redis", "ScannerFunction", "UploadSettings"],
-    // HEAD, a range read and one pass over up to 25 MiB (hash, and the scanner reading the stored object).
-    timeout: "60 seconds",
+    // HEAD, a range read and one pass over up to 25 MiB (hash, and the scanner reading the stored
+    // object), within API Gateway's 30-second integration limit (ROUTE_TIMEOUT_LIMIT_SECONDS).
+    timeout: "28 seconds",
+    // Bounds the scans this route can run at once, which the scanner's reservation covers.
+    reservedConcurrency: 5,
   },
   health: {
     handler: "functions/health.handler",
@@ -171,11 +183,25 @@ export const FUNCTIONS = {
     handler: "functions/consume.handler",
     internal: true,
     operation: "consume",
-    links: ["MediaBucket", "ComplianceBucket", "R2MediaWriter", "R2ComplianceWriter", "Redis", "ScannerFunction", "UploadSettings", "MediaQueue"],
-    // N parallel HEAD/range reads plus a scan of up to scanMaxBytes each; a scanner that starts
-    // cold loads its definitions first (tens of seconds), so well above one scan.
-    timeout: "2 minutes",
-    reservedConcurrency: 50,
+    // The records writer: promotion copies a signature into the locked records bucket.
+    links: [
+      "MediaBucket",
+      "ComplianceBucket",
+      "RecordsBucket",
+      "R2MediaWriter",
+      "R2ComplianceWriter",
+      "R2RecordsWriter",
+      "Redis",
+      "ScannerFunction",
+      "UploadSettings",
+      "MediaQueue",
+    ],
+    // N parallel HEAD/range reads plus a scan of up to scanMaxBytes each (SCAN_CLIENT.maxConcurrentScans
+    // at once); a scanner that starts cold loads its definitions first (tens of seconds), and one
+    // scan call with its retry may take SCAN_CLIENT's whole budget: above that.
+    timeout: "4 minutes",
+    // Each consume scans up to SCAN_CLIENT.maxConcurrentScans at once: the scanner reserves for all.
+    reservedConcurrency: 10,
   },
   release: {
     handler: "functions/release.handler",
@@ -190,8 +216,8 @@ export const FUNCTIONS = {
     handler: "functions/publish.handler",
     internal: true,
     operation: "publish",
-    // Reads the processed image with the read-only token; writes only the public bucket (its own token).
-    links: ["MediaBucket", "R2Reader", "Redis", "PublicMedia", "UploadSettings"],
+    // Reads the processed image with a reader of the media bucket only; writes only the public bucket (its own token).
+    links: ["MediaBucket", "R2MediaReader", "Redis", "PublicMedia", "UploadSettings"],
     // Up to 10 encodings (WebP and AVIF at five widths) of an image of up to 50 MP.
     memory: "2048 MB",
     timeout: "60 seconds",
@@ -298,4 +324,37 @@ export function componentName(key: FunctionKey): string {
     .split("-")
     .map((part) => part.charAt(0).toUpperCase() + part.slice(1))
     .join("");
+}
+
+/**
+ * API Gateway HTTP API integrations time out after 30 seconds, a limit that cannot be raised (API
+ * Gateway quotas, "Maximum integration timeout"): a routed function must end before it, with the
+ * app's own 503 (functions/lib/time-limit.ts) rather than API Gateway's. Every route's timeout is
+ * below this.
+ */
+export const ROUTE_TIMEOUT_LIMIT_SECONDS = 29;
+
+/** SST's default Lambda timeout (20 seconds), which a spec without `timeout` gets. */
+export const DEFAULT_TIMEOUT_SECONDS = 20;
+
+/** `"2 minutes"` → 120: a spec's duration in seconds. */
+export function durationSeconds(duration: `${number} ${"second" | "seconds" | "minute" | "minutes"}`): number {
+  const [amount, unit] = duration.split(" ") as [string, string];
+  return Number(amount) * (unit.startsWith("minute") ? 60 : 1);
+}
+
+/** A function's Lambda timeout in seconds, SST's default included. */
+export function timeoutSeconds(key: FunctionKey): number {
+  const spec: FunctionSpec = FUNCTIONS[key];
+  return spec.timeout ? durationSeconds(spec.timeout) : DEFAULT_TIMEOUT_SECONDS;
+}
+
+/** The functions of the table that reserve concurrency, with how much (the scanner's are in stacks/scanner.ts). */
+export function reservedConcurrencyOf(): Partial<Record<FunctionKey, number>> {
+  return Object.fromEntries(
+    FUNCTION_KEYS.flatMap((key) => {
+      const reserved = (FUNCTIONS[key] as FunctionSpec).reservedConcurrency;
+      return reserved === undefined ? [] : [[key, reserved]];
+    }),
+  );
 }

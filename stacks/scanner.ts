@@ -25,8 +25,11 @@ export const SCANNER_SETTINGS = {
   ephemeralStorageMb: 2048,
   /** A cold container downloads and loads the definitions (tens of seconds) before its first scan. */
   timeoutSeconds: 90,
-  /** At most this many scans at once; more are throttled, which callers answer with 503 (fail closed). */
-  reservedConcurrency: 20,
+  /**
+   * At most this many scans at once; more are throttled, which callers answer with 503 (fail closed).
+   * Sized for every scanning function at its own reservation at once (stacks/concurrency.ts).
+   */
+  reservedConcurrency: 40,
   /** ClamAV publishes daily updates several times a day; its mirrors ask for at most one check an hour. */
   definitionsSchedule: "rate(3 hours)",
   definitionsTimeoutSeconds: 600,
@@ -37,6 +40,8 @@ export const SCANNER_SETTINGS = {
   definitionsMaxAgeHours: 48,
   /** The updater-stopped alarm fires when no update completed in this long (two missed runs). */
   definitionsUpdateAlarmHours: 6,
+  /** One freshclam run at a time. */
+  definitionsReservedConcurrency: 1,
   logRetentionDays: 30,
 } as const;
 
@@ -111,7 +116,7 @@ export async function createScanner(args: ScannerArgs) {
     definitions,
     memoryMb: 1024,
     timeoutSeconds: SCANNER_SETTINGS.definitionsTimeoutSeconds,
-    reservedConcurrency: 1,
+    reservedConcurrency: SCANNER_SETTINGS.definitionsReservedConcurrency,
     environment: {},
   });
   // The schedule is the retry: a failed run is reported (alarm), not repeated against ClamAV's mirrors.

@@ -1,20 +1,13 @@
 /**
- * The secrets, set per stage with `npx sst secret set <Name> <value> --stage <stage>`.
+ * The secrets, set per stage with `npx sst secret set <Name> <value> --stage <stage>`. No R2
+ * credential is among them: the stack creates the scoped R2 tokens itself (stacks/tokens.ts).
  * Functions never link a secret directly: `stacks/links.ts` groups them into the links the
  * handlers read, so a function gets only the groups it is linked to.
  */
 
 /** Name → what to set (used by docs/deploy.md; keep both in step). */
 export const SECRET_DESCRIPTIONS = {
-  R2AccountId: "Cloudflare account id that owns the R2 buckets (endpoint https://<id>.r2.cloudflarestorage.com)",
-  R2MediaWriterAccessKeyId: "R2 API token with Object Read & Write on the media bucket only: access key id",
-  R2MediaWriterSecretAccessKey: "the same token: secret access key",
-  R2ComplianceWriterAccessKeyId: "R2 API token with Object Read & Write on the compliance bucket only: access key id",
-  R2ComplianceWriterSecretAccessKey: "the same token: secret access key",
-  R2ReaderAccessKeyId: "R2 API token with Object Read only on both buckets (signs GET URLs): access key id",
-  R2ReaderSecretAccessKey: "the same token: secret access key",
-  R2PublicWriterAccessKeyId: "R2 API token with Object Read & Write on the PUBLIC bucket only (publish, unpublish, release): access key id",
-  R2PublicWriterSecretAccessKey: "the same token: secret access key",
+  R2AccountId: "Cloudflare account id that owns the R2 buckets (the stack creates the buckets and their scoped R2 tokens in it)",
   UpstashRedisRestUrl: "Upstash Redis REST URL (https://…upstash.io)",
   UpstashRedisRestToken: "Upstash Redis REST token (read/write)",
   ClerkJwtKey: "Clerk JWT verification key (PEM public key), for networkless token verification",

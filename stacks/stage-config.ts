@@ -7,6 +7,7 @@
  */
 import { configProblems, configSchemas, type UploadSettings } from "@fitkit/core/config";
 import { FUNCTIONS, INTERNAL_FUNCTION_KEYS, type InternalFunctionKey } from "./functions.js";
+import { OPERATOR_SETTINGS, type OperatorSettingName, type OperatorValues, REQUIRED_IN_PRODUCTION, readOperatorSettings } from "./operator-settings.js";
 
 /** The `UploadSettings` link (numbers). Handlers parse it with the same core schema. */
 export type { UploadSettings };
@@ -51,6 +52,16 @@ export interface PublicMediaDomain {
   zoneId: string;
 }
 
+/**
+ * Where R2 keeps a stage's buckets (data residency). `eu` buckets live in R2's EU jurisdiction,
+ * are reached only through `https://<account>.eu.r2.cloudflarestorage.com`, and are named in
+ * token policies as `<account>_eu_<bucket>`. Fixed when a bucket is created.
+ */
+export type R2Jurisdiction = "default" | "eu";
+
+/** CloudWatch Logs retention of the functions' logs (SST's `logging.retention` values we use). */
+export type LogRetention = "1 month" | "3 months" | "6 months" | "1 year";
+
 export interface StageConfig {
   /** Browser origins allowed by the buckets' and the API's CORS, e.g. `https://app.example.com`. */
   appOrigins: readonly string[];
@@ -65,6 +76,9 @@ export interface StageConfig {
   /** Subscribed by email to the alarms topic (each address confirms once). */
   alarmEmails: readonly string[];
   uploadSettings: UploadSettings;
+  /** Every bucket of the stage, every token policy and every client endpoint use this jurisdiction. */
+  r2Jurisdiction: R2Jurisdiction;
+  logRetention: LogRetention;
 }
 
 export interface StageOverrides {
@@ -74,24 +88,27 @@ export interface StageOverrides {
   throttle?: Partial<ApiThrottle>;
   alarmEmails?: readonly string[];
   uploadSettings?: Partial<UploadSettings>;
+  r2Jurisdiction?: R2Jurisdiction;
+  logRetention?: LogRetention;
 }
 
 /**
- * Stages with their own settings. A stage not listed here (a personal or preview stage) gets
- * `DEVELOPMENT_DEFAULTS`; the stages in `STAGES_REQUIRING_CONFIG` must be listed.
- *
- * Example:
- *   production: {
- *     appOrigins: ["https://app.fitkit.example"],
- *     publicMediaDomain: { domain: "media.fitkit.example", zoneId: "0123456789abcdef0123456789abcdef" },
- *     internalCallers: [
- *       { roleArn: "arn:aws:iam::111111111111:role/fitkit-records-api", functions: ["consume", "release", "issue-signature-token"] },
- *       { roleArn: "arn:aws:iam::111111111111:role/fitkit-admin-api", functions: ["usage", "set-quota"] },
- *     ],
- *     uploadSettings: { orgQuotaBytes: 53_687_091_200 },
- *   },
+ * Stages with our own settings: the values that are ours to decide and review (quotas, API
+ * throttling, log retention). The operator's values (origins, the public media domain, alarm
+ * e-mails, internal callers, the R2 jurisdiction) come from the `FITKIT_*` settings of the
+ * deploying shell (stacks/operator-settings.ts), which `npm run preflight` checks. A stage not
+ * listed here (a personal or preview stage) gets `DEVELOPMENT_DEFAULTS`.
  */
-export const STAGES: Readonly<Record<string, StageOverrides>> = {};
+export const STAGES: Readonly<Record<string, StageOverrides>> = {
+  production: {
+    // The public routes take no session: tighter than the development default (20/s, burst 40).
+    throttle: { default: { rateLimit: 200, burstLimit: 400 }, public: { rateLimit: 10, burstLimit: 20 } },
+    // 50 GiB per organisation; every other upload setting keeps core's default.
+    uploadSettings: { orgQuotaBytes: 53_687_091_200 },
+    // Incidents are investigated for longer than a development stage keeps logs.
+    logRetention: "3 months",
+  },
+};
 
 /**
  * The one stage whose data is kept: protected resources, retained buckets, the 7-year lock on
@@ -107,6 +124,8 @@ export const DEVELOPMENT_DEFAULTS: Readonly<Required<Omit<StageOverrides, "uploa
   appOrigins: ["http://localhost:3000"],
   internalCallers: [],
   alarmEmails: [],
+  r2Jurisdiction: "default",
+  logRetention: "1 month",
 };
 
 /**
@@ -122,38 +141,75 @@ export class StageConfigError extends Error {
   override name = "StageConfigError";
 }
 
-export function resolveStageConfig(stage: string, stages: Readonly<Record<string, StageOverrides>> = STAGES): StageConfig {
+/**
+ * The configuration a deploy of `stage` uses: our entry in `stages`, with the operator's settings
+ * from `env` (stacks/operator-settings.ts) on top. Throws a StageConfigError listing every
+ * problem, each with its fix — the same check `npm run preflight` runs before a deploy.
+ */
+export function resolveStageConfig(
+  stage: string,
+  stages: Readonly<Record<string, StageOverrides>> = STAGES,
+  env: Readonly<Record<string, string | undefined>> = process.env,
+): StageConfig {
   if (!/^[a-z][a-z0-9-]*$/.test(stage) || stage.length > MAX_STAGE_LENGTH) {
     throw new StageConfigError(
       `Stage "${stage}" must be lower-case letters, digits and hyphens, starting with a letter, at most ${MAX_STAGE_LENGTH} characters.`,
     );
   }
   const overrides = stages[stage];
-  if (!overrides && STAGES_REQUIRING_CONFIG.includes(stage)) {
-    throw new StageConfigError(`Stage "${stage}" has no entry in STAGES (stacks/stage-config.ts); add its app origins and internal callers.`);
+  const requiring = STAGES_REQUIRING_CONFIG.includes(stage);
+  if (!overrides && requiring) {
+    throw new StageConfigError(`Stage "${stage}" has no entry in STAGES (stacks/stage-config.ts); add its quotas and throttling.`);
   }
+  const operator = readOperatorSettings(env);
+  const value = <K extends keyof OperatorValues>(key: K): OperatorValues[K] | StageOverrides[K] => operator.values[key] ?? overrides?.[key];
   const config: StageConfig = {
-    appOrigins: overrides?.appOrigins ?? DEVELOPMENT_DEFAULTS.appOrigins,
-    publicMediaDomain: overrides?.publicMediaDomain ?? null,
-    internalCallers: overrides?.internalCallers ?? DEVELOPMENT_DEFAULTS.internalCallers,
+    appOrigins: value("appOrigins") ?? DEVELOPMENT_DEFAULTS.appOrigins,
+    publicMediaDomain: value("publicMediaDomain") ?? null,
+    internalCallers: value("internalCallers") ?? DEVELOPMENT_DEFAULTS.internalCallers,
     throttle: { ...DEFAULT_API_THROTTLE, ...overrides?.throttle },
-    alarmEmails: overrides?.alarmEmails ?? DEVELOPMENT_DEFAULTS.alarmEmails,
+    alarmEmails: value("alarmEmails") ?? DEVELOPMENT_DEFAULTS.alarmEmails,
     uploadSettings: { ...DEFAULT_UPLOAD_SETTINGS, ...overrides?.uploadSettings },
+    r2Jurisdiction: value("r2Jurisdiction") ?? DEVELOPMENT_DEFAULTS.r2Jurisdiction,
+    logRetention: overrides?.logRetention ?? DEVELOPMENT_DEFAULTS.logRetention,
   };
-  validateStageConfig(stage, config);
+  // A production deploy must name the operator's values itself, never fall back to development ones.
+  const unset = requiring ? REQUIRED_IN_PRODUCTION.filter((name) => !settingGiven(name, operator.values, overrides)) : [];
+  validateStageConfig(stage, config, [
+    ...operator.problems,
+    ...unset.map((name) => `${name} is required for this stage: set ${name} (${OPERATOR_SETTINGS[name]})`),
+  ]);
   return config;
+}
+
+function settingGiven(name: OperatorSettingName, values: OperatorValues, overrides: StageOverrides | undefined): boolean {
+  switch (name) {
+    case "FITKIT_APP_ORIGINS":
+      return Boolean(values.appOrigins ?? overrides?.appOrigins);
+    case "FITKIT_PUBLIC_MEDIA_DOMAIN":
+    case "FITKIT_PUBLIC_MEDIA_ZONE_ID":
+      return Boolean(values.publicMediaDomain ?? overrides?.publicMediaDomain);
+    case "FITKIT_ALARM_EMAILS":
+      return (values.alarmEmails ?? overrides?.alarmEmails ?? []).length > 0;
+    case "FITKIT_INTERNAL_CALLERS":
+      return Boolean(values.internalCallers ?? overrides?.internalCallers);
+    case "FITKIT_R2_JURISDICTION":
+      return Boolean(values.r2Jurisdiction ?? overrides?.r2Jurisdiction);
+  }
 }
 
 const ORIGIN = /^https?:\/\/[a-z0-9.-]+(:\d{1,5})?$/;
 const HOSTNAME = /^(?=.{1,253}$)([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,63}$/;
 const ROLE_ARN = /^arn:aws(-[a-z]+)*:iam::\d{12}:role\/[\w+=,.@/-]{1,512}$/;
 
-export function validateStageConfig(stage: string, config: StageConfig): void {
-  const problems: string[] = [];
+export function validateStageConfig(stage: string, config: StageConfig, known: readonly string[] = []): void {
+  const problems: string[] = [...known];
 
   if (config.appOrigins.length === 0) problems.push("appOrigins is empty");
   for (const origin of config.appOrigins) {
     if (!ORIGIN.test(origin)) problems.push(`appOrigins: "${origin}" is not an origin like https://app.example.com (no path, no trailing slash, lower-case)`);
+    else if (STAGES_REQUIRING_CONFIG.includes(stage) && !origin.startsWith("https://") && !problems.some((p) => p.startsWith("FITKIT_APP_ORIGINS")))
+      problems.push(`appOrigins: "${origin}" must be https on this stage`);
   }
 
   const seenRoles = new Set<string>();
@@ -188,7 +244,7 @@ export function validateStageConfig(stage: string, config: StageConfig): void {
     const { domain, zoneId } = config.publicMediaDomain;
     if (!HOSTNAME.test(domain)) problems.push(`publicMediaDomain.domain: "${domain}" is not a lower-case host name like media.example.com`);
     if (!/^[0-9a-f]{32}$/.test(zoneId)) problems.push(`publicMediaDomain.zoneId: "${zoneId}" is not a Cloudflare zone id (32 hex digits)`);
-  } else if (STAGES_REQUIRING_CONFIG.includes(stage)) {
+  } else if (STAGES_REQUIRING_CONFIG.includes(stage) && !problems.some((problem) => problem.startsWith("FITKIT_PUBLIC_MEDIA_DOMAIN"))) {
     problems.push("publicMediaDomain is required (the r2.dev domain is rate-limited and for development only)");
   }
 

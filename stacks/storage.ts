@@ -1,8 +1,13 @@
 /**
  * The R2 buckets and their rules: CORS for direct browser uploads/downloads through presigned
- * URLs, a lifecycle rule that aborts abandoned multipart uploads, and on the compliance bucket a
- * retention lock on `records/` (where consume promotes signed documents). The prefixes are core's,
- * where the keys are made: the lock cannot drift from where records are written.
+ * URLs, a lifecycle rule that aborts abandoned multipart uploads, and the retained records' own
+ * bucket (`records/…`, where consume promotes signed documents), locked whole. Records are kept
+ * apart from the compliance bucket because R2 tokens scope to a bucket, not a prefix: the
+ * unauthenticated signature functions hold the compliance bucket's token and must not be able to
+ * read any org's records. The prefixes are core's, where the keys are made.
+ *
+ * Every bucket is created in the stage's R2 jurisdiction (`r2Jurisdiction`), and so is every rule
+ * on it: the provider addresses a bucket by account, jurisdiction and name.
  *
  * Only production keeps records for 7 years. R2 refuses to delete a locked object, and the lock
  * rule outlives nothing: a stage whose compliance bucket held a 7-year lock could never be emptied
@@ -12,9 +17,9 @@
  * edit rights can change or delete the lock rules (and then the objects). In production the buckets
  * and the lock are Pulumi-`protect`ed so no deploy replaces or deletes them (docs/deploy.md).
  */
-import { INCOMING_PREFIX, RECORDS_PREFIX } from "@fitkit/core/policies/object-keys";
+import { INCOMING_PREFIX } from "@fitkit/core/policies/object-keys";
 import { publicReadCorsRule, uploadCorsRule } from "./cors.js";
-import type { PublicMediaDomain } from "./stage-config.js";
+import type { PublicMediaDomain, R2Jurisdiction } from "./stage-config.js";
 
 /**
  * The backstop for multipart uploads nobody completed: well past their longest life in the app
@@ -35,6 +40,8 @@ export const INCOMING_EXPIRY_SECONDS = 7 * 24 * 60 * 60;
 export interface StorageArgs {
   /** The Cloudflare account of the buckets (the R2AccountId secret, so buckets and endpoint agree). */
   accountId: $util.Input<string>;
+  /** The jurisdiction every bucket (and every rule on it) is created in. */
+  jurisdiction: R2Jurisdiction;
   appOrigins: readonly string[];
   /** The public bucket's custom domain; null = R2's managed r2.dev domain (development stages). */
   publicMediaDomain: PublicMediaDomain | null;
@@ -48,13 +55,15 @@ export function createStorage(args: StorageArgs) {
   const options = { retainOnDelete: args.retain };
   // `protect` on the R2 resources themselves (a component's own option does not stop its children).
   const kept = { ...options, protect: args.production };
+  const where = { accountId: args.accountId, jurisdiction: args.jurisdiction };
   const bucket = (name: string) =>
     new sst.cloudflare.Bucket(
       name,
       {
         accountId: args.accountId,
         transform: {
-          bucket: (_bucket, opts) => {
+          bucket: (bucketArgs, opts) => {
+            bucketArgs.jurisdiction = args.jurisdiction;
             opts.protect = args.production;
           },
         },
@@ -63,6 +72,9 @@ export function createStorage(args: StorageArgs) {
     );
   const media = bucket("MediaBucket");
   const compliance = bucket("ComplianceBucket");
+  // The retained records: written only by consume's promotion (R2RecordsWriter), read only
+  // through GET URLs that signed-get makes (R2Reader). Locked whole.
+  const records = bucket("RecordsBucket");
 
   // The same rule the local stack applies to its embedded S3 (stacks/cors.ts).
   const cors = uploadCorsRule(args.appOrigins);
@@ -74,7 +86,7 @@ export function createStorage(args: StorageArgs) {
     new cloudflare.R2BucketCors(
       `${name}Cors`,
       {
-        accountId: args.accountId,
+        ...where,
         bucketName: bucket.name,
         rules: [
           {
@@ -91,7 +103,7 @@ export function createStorage(args: StorageArgs) {
     new cloudflare.R2BucketLifecycle(
       `${name}Lifecycle`,
       {
-        accountId: args.accountId,
+        ...where,
         bucketName: bucket.name,
         rules: [
           {
@@ -102,8 +114,8 @@ export function createStorage(args: StorageArgs) {
               condition: { type: "Age", maxAge: ABORT_MULTIPART_AFTER_SECONDS },
             },
           },
-          // A signature's incoming/ copy is swept (unconsumed) or deleted after promotion to
-          // records/; if that delete ever fails, the copy expires here instead of lingering.
+          // A signature's incoming/ copy is swept (unconsumed) or deleted after promotion to the
+          // records bucket; if that delete ever fails, the copy expires here instead of lingering.
           ...(name === "ComplianceBucket"
             ? [
                 {
@@ -120,18 +132,30 @@ export function createStorage(args: StorageArgs) {
     );
   }
 
-  new cloudflare.R2BucketLock(
-    "ComplianceBucketLock",
+  // Records are only ever read (signed GET URLs from the app's origins), never uploaded by a browser.
+  new cloudflare.R2BucketCors(
+    "RecordsBucketCors",
     {
-      accountId: args.accountId,
-      bucketName: compliance.name,
+      ...where,
+      bucketName: records.name,
+      rules: [{ id: "signed-read", allowed: { origins: cors.allowedOrigins, methods: ["GET", "HEAD"] }, maxAgeSeconds: cors.maxAgeSeconds }],
+    },
+    options,
+  );
+
+  // Every object of the records bucket: nothing else is ever written there.
+  new cloudflare.R2BucketLock(
+    "RecordsBucketLock",
+    {
+      ...where,
+      bucketName: records.name,
       rules: [
         args.production
-          ? { id: "records-retention-7-years", enabled: true, prefix: RECORDS_PREFIX, condition: { type: "Age", maxAgeSeconds: RECORDS_RETENTION_SECONDS } }
+          ? { id: "records-retention-7-years", enabled: true, prefix: "", condition: { type: "Age", maxAgeSeconds: RECORDS_RETENTION_SECONDS } }
           : {
               id: "records-retention-1-day",
               enabled: true,
-              prefix: RECORDS_PREFIX,
+              prefix: "",
               condition: { type: "Age", maxAgeSeconds: NON_PRODUCTION_RECORDS_RETENTION_SECONDS },
             },
       ],
@@ -140,15 +164,15 @@ export function createStorage(args: StorageArgs) {
   );
 
   // Published renditions (core's PUBLIC_PREFIX) — the only bucket served without a signature; the
-  // media and compliance buckets have no public domain at all (R2's default). Named "Published" so
-  // its physical name (…-publishedbucket-<8>) fits 63 characters at the longest stage name, and
-  // protected in production like the others (a replacement would break every published URL).
+  // other buckets have no public domain at all (R2's default). Named "Published" so its physical
+  // name (…-publishedbucket-<8>) fits 63 characters at the longest stage name, and protected in
+  // production like the others (a replacement would break every published URL).
   const publicMedia = bucket("Published");
   const publicCors = publicReadCorsRule();
   new cloudflare.R2BucketCors(
     "PublicMediaBucketCors",
     {
-      accountId: args.accountId,
+      ...where,
       bucketName: publicMedia.name,
       rules: [
         {
@@ -164,7 +188,7 @@ export function createStorage(args: StorageArgs) {
     ? new cloudflare.R2CustomDomain(
         "PublicMediaDomain",
         {
-          accountId: args.accountId,
+          ...where,
           bucketName: publicMedia.name,
           domain: args.publicMediaDomain.domain,
           zoneId: args.publicMediaDomain.zoneId,
@@ -173,9 +197,9 @@ export function createStorage(args: StorageArgs) {
         },
         options,
       ).domain
-    : new cloudflare.R2ManagedDomain("PublicMediaManagedDomain", { accountId: args.accountId, bucketName: publicMedia.name, enabled: true }, options).domain;
+    : new cloudflare.R2ManagedDomain("PublicMediaManagedDomain", { ...where, bucketName: publicMedia.name, enabled: true }, options).domain;
 
-  return { media, compliance, publicMedia, publicBaseUrl: $interpolate`https://${publicDomain}/` };
+  return { media, compliance, records, publicMedia, publicBaseUrl: $interpolate`https://${publicDomain}/` };
 }
 
 export type Storage = ReturnType<typeof createStorage>;

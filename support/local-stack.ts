@@ -12,7 +12,7 @@ import { makeTempDir, removeTempDir, sleep } from "./child-processes.js";
 export interface LocalStack {
   api: string;
   s3: string;
-  buckets: { media: string; compliance: string; public: string };
+  buckets: { media: string; compliance: string; records: string; public: string };
   /** Where published renditions are served. */
   publicBaseUrl: string;
   dataDir: string;

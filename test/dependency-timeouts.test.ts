@@ -40,16 +40,19 @@ let publicSignaturePut: typeof import("../functions/public-signature-put.js").ha
 beforeAll(async () => {
   redis = await startRedisServer();
   bridge = await startUpstashBridge({ redisUrl: redis.url });
-  s3 = await startEmbeddedS3({ directory: await mkdtemp(join(tmpdir(), "fitkit-s3-")), buckets: ["media-t", "compliance-t"] });
+  s3 = await startEmbeddedS3({ directory: await mkdtemp(join(tmpdir(), "fitkit-s3-")), buckets: ["media-t", "compliance-t", "records-t"] });
   const r2 = { endpoint: s3.endpoint, accessKeyId: s3.accessKeyId, secretAccessKey: s3.secretAccessKey, region: s3.region };
   Object.assign(
     process.env,
     resourceVariables({
       MediaBucket: { name: "media-t" },
       ComplianceBucket: { name: "compliance-t" },
+      RecordsBucket: { name: "records-t" },
       R2MediaWriter: r2,
       R2ComplianceWriter: r2,
+      R2RecordsWriter: r2,
       R2Reader: r2,
+      R2MediaReader: r2,
       Redis: { url: redis.url },
       Clerk: { jwtKey: key.publicKeyPem, authorizedParties: APP_ORIGIN },
       UploadSettings: { dependencyTimeoutMs: DEPENDENCY_TIMEOUT_MS },

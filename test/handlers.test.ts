@@ -30,17 +30,20 @@ let consume: typeof import("../functions/consume.js").handler;
 beforeAll(async () => {
   redis = await startRedisServer();
   admin = new Redis(redis.url);
-  s3 = await startEmbeddedS3({ directory: await mkdtemp(join(tmpdir(), "fitkit-s3-")), buckets: ["media-h", "compliance-h"] });
+  s3 = await startEmbeddedS3({ directory: await mkdtemp(join(tmpdir(), "fitkit-s3-")), buckets: ["media-h", "compliance-h", "records-h"] });
   const r2 = { endpoint: s3.endpoint, accessKeyId: s3.accessKeyId, secretAccessKey: s3.secretAccessKey, region: s3.region };
   Object.assign(
     process.env,
     resourceVariables({
       MediaBucket: { name: "media-h" },
       ComplianceBucket: { name: "compliance-h" },
+      RecordsBucket: { name: "records-h" },
       // One key pair serves every token name: the embedded server knows only one (R2 scopes each to its bucket).
       R2MediaWriter: r2,
       R2ComplianceWriter: r2,
+      R2RecordsWriter: r2,
       R2Reader: r2,
+      R2MediaReader: r2,
       Redis: { url: redis.url },
       Clerk: { jwtKey: key.publicKeyPem, authorizedParties: APP_ORIGIN },
       UploadSettings: {},

@@ -43,7 +43,7 @@ import { sleep } from "./support/fixtures.js";
 import { linkInstalledPackages } from "./support/installed-packages.js";
 
 const RUNNER = fileURLToPath(new URL("./support/invoke-bundle.mjs", import.meta.url));
-const BUCKETS = { media: "fitkit-media", compliance: "fitkit-compliance", public: "fitkit-public" };
+const BUCKETS = { media: "fitkit-media", compliance: "fitkit-compliance", records: "fitkit-records", public: "fitkit-public" };
 const SCANNER_FUNCTION = "fitkit-uploads-test-scanner";
 const ORG = "org_links";
 const ADMIN = "user_admin";
@@ -69,7 +69,8 @@ beforeAll(async () => {
     startEmbeddedS3({
       directory: join(outdir, "s3"),
       buckets: Object.values(BUCKETS),
-      retentionLocks: [{ bucket: BUCKETS.compliance, prefix: RECORDS_PREFIX }],
+      // The records bucket is locked whole, as stacks/storage.ts locks it on R2.
+      retentionLocks: [{ bucket: BUCKETS.records, prefix: "" }],
     }),
     startClamd(),
   ]);
@@ -94,9 +95,12 @@ beforeAll(async () => {
   linkValues = {
     MediaBucket: { name: BUCKETS.media },
     ComplianceBucket: { name: BUCKETS.compliance },
+    RecordsBucket: { name: BUCKETS.records },
     R2MediaWriter: r2,
     R2ComplianceWriter: r2,
+    R2RecordsWriter: r2,
     R2Reader: r2,
+    R2MediaReader: r2,
     Redis: { restUrl: bridge.url, restToken: bridge.token },
     Clerk: { jwtKey: keys.publicKeyPem, authorizedParties: "" },
     ScannerFunction: { name: SCANNER_FUNCTION },
@@ -234,7 +238,7 @@ const chain = {
   logo: { uploadId: "", key: "" },
   photo: { uploadId: "" },
   video: { uploadId: "", part: Buffer.alloc(0) },
-  signature: { tokens: [] as string[], directUploadId: "", uploadIds: [] as string[] },
+  signature: { tokens: [] as string[], directUploadId: "", uploadIds: [] as string[], recordKeys: [] as string[] },
 };
 
 const logo = pngImage(64, 48);
@@ -338,7 +342,7 @@ const STEPS = {
     // Scanned by the scanner Lambda, and the image handed to the media queue.
     expect(aws.invoked.slice(scans)).toEqual([SCANNER_FUNCTION]);
 
-    // The signatures: promoted from the compliance bucket's incoming/ to its retained records/.
+    // The signatures: promoted from the compliance bucket's incoming/ to records/ of the records bucket.
     const signed = await invoke({
       uploadIds: chain.signature.uploadIds,
       ownerType: "form_signature",
@@ -346,9 +350,10 @@ const STEPS = {
       idempotencyKey: "links-consume-2",
     });
     expect((signed.reply as { uploads: Json[] }).uploads.map((u) => ({ bucket: u.bucket, record: u.key.startsWith(RECORDS_PREFIX) }))).toEqual([
-      { bucket: BUCKETS.compliance, record: true },
-      { bucket: BUCKETS.compliance, record: true },
+      { bucket: BUCKETS.records, record: true },
+      { bucket: BUCKETS.records, record: true },
     ]);
+    chain.signature.recordKeys = (signed.reply as { uploads: Json[] }).uploads.map((u) => u.key as string);
   },
   "process-media": async (invoke) => {
     const messages = aws.receive("MediaQueue");
@@ -368,6 +373,11 @@ const STEPS = {
       status: 200,
       urls: [{ status: "ready", signed: true }],
     });
+    // A retained record is read from the records bucket, through a URL signed with the reader.
+    const records = http(await invoke(httpEvent("signed-get", { token: adminToken, json: { keys: chain.signature.recordKeys } })));
+    const reads = await Promise.all(records.body.urls.map(async (u: Json) => (await fetch(u.url as string)).status));
+    expect({ status: records.status, reads }).toEqual({ status: 200, reads: [200, 200] });
+    expect(records.body.urls.map((u: Json) => new URL(u.url as string).pathname.split("/")[1])).toEqual([BUCKETS.records, BUCKETS.records]);
   },
   publish: async (invoke) => {
     const { reply } = await invoke({ orgId: ORG, key: chain.logo.key });

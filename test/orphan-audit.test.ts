@@ -154,7 +154,10 @@ describe("the orphan audit", () => {
 
     await client.flushall();
 
-    const blind = await reconcile({ quotas: store, links: store, objects, buckets, defaultQuotaBytes: QUOTA }, { orgId, apply: false });
+    const blind = await reconcile(
+      { quotas: store, links: store, objects, buckets: { ...buckets, records: buckets.compliance }, defaultQuotaBytes: QUOTA },
+      { orgId, apply: false },
+    );
     expect(blind.difference).toBe(0);
     const log = recordingLog();
     const after = await auditOrphans(deps(buckets, { log }), { delete: true });

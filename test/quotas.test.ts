@@ -25,7 +25,7 @@ import { type RedisServer, startRedisServer } from "../support/redis-server.js";
 import { sleep, uniqueId } from "./support/fixtures.js";
 import { putPresigned } from "./support/http.js";
 
-const buckets = { media: "media-quota", compliance: "compliance-quota" };
+const buckets = { media: "media-quota", compliance: "compliance-quota", records: "records-quota" };
 let redis: RedisServer;
 let client: Redis;
 let s3: EmbeddedS3;
@@ -227,6 +227,7 @@ describe("counters never drift", () => {
             R2_SECRET_ACCESS_KEY: s3.secretAccessKey,
             R2_BUCKET_NAME: buckets.media,
             R2_COMPLIANCE_BUCKET_NAME: buckets.compliance,
+            R2_RECORDS_BUCKET_NAME: buckets.records,
           },
         },
         (error, stdout, stderr) => (error ? reject(new Error(stderr)) : resolve(stdout)),

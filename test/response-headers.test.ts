@@ -25,7 +25,8 @@ import { singlePut } from "./support/http.js";
 
 const MEDIA = "media-headers";
 const COMPLIANCE = "compliance-headers";
-const buckets = { media: MEDIA, compliance: COMPLIANCE };
+const RECORDS = "records-headers";
+const buckets = { media: MEDIA, compliance: COMPLIANCE, records: RECORDS };
 let s3: EmbeddedS3;
 let client: ReturnType<typeof createS3Client>;
 let objects: S3ObjectStore;
@@ -34,7 +35,7 @@ const store = new MemoryStore();
 const settings = { presignTtlSeconds: 600, stagingGraceSeconds: 600, orgQuotaBytes: 1e12, userInFlightBytes: 1e12, presignRatePerMinute: 10_000 };
 
 beforeAll(async () => {
-  s3 = await startEmbeddedS3({ directory: await mkdtemp(join(tmpdir(), "fitkit-s3-")), buckets: [MEDIA, COMPLIANCE] });
+  s3 = await startEmbeddedS3({ directory: await mkdtemp(join(tmpdir(), "fitkit-s3-")), buckets: [MEDIA, COMPLIANCE, RECORDS] });
   const connection = { endpoint: s3.endpoint, region: s3.region, accessKeyId: s3.accessKeyId, secretAccessKey: s3.secretAccessKey };
   client = createS3Client(connection);
   objects = new S3ObjectStore(client);
@@ -134,11 +135,11 @@ describe("a signed GET pins the response headers, whatever storage kept", () => 
     expect(read.headers.get("cache-control")).toBe("private, max-age=300");
   });
 
-  it("a retained record is served as an attachment under its server-made name", async () => {
+  it("a retained record is served from the records bucket as an attachment under its server-made name", async () => {
     const who: Identity = { ...member(), role: "admin" };
     const uploadId = "fedcba9876543210fedcba9876543210";
     const key = `records/${who.orgId}/${uploadId}.pdf`;
-    await storeHostile(key, COMPLIANCE);
+    await storeHostile(key, RECORDS);
 
     const { urls } = await signedUrls({ signer, buckets, variants: store }, who, { keys: [key], expiresIn: 3600 });
     const read = await fetch(urls[0]!.url!);

@@ -115,7 +115,7 @@ describe("PUT /public/signatures/{token}", () => {
 });
 
 describe("linking a signature to its submission", () => {
-  it("consume promotes the object to records/ byte for byte, and only an admin of the org reads it", async () => {
+  it("consume promotes the object to records/ of the records bucket byte for byte, and only an admin of the org reads it", async () => {
     const { path, orgId } = await issue();
     const pdf = pdfBytes();
     const stored = await (await putSignature(path, pdf, "application/pdf")).json();
@@ -126,7 +126,7 @@ describe("linking a signature to its submission", () => {
     const linked = consumed.body.uploads[0];
     expect(linked).toEqual({
       uploadId: stored.uploadId,
-      bucket: stack.buckets.compliance,
+      bucket: stack.buckets.records,
       key: `records/${orgId}/${stored.uploadId}.pdf`,
       contentType: "application/pdf",
       size: pdf.length,
@@ -135,6 +135,9 @@ describe("linking a signature to its submission", () => {
     });
     const incoming = await fetch(`${stack.s3}/${stack.buckets.compliance}/incoming/${orgId}/${stored.uploadId}.pdf`, { method: "HEAD" });
     expect(incoming.status).toBe(404);
+    // Nothing of the record in the compliance bucket, the one the public signature routes' token reaches.
+    const inCompliance = await fetch(`${stack.s3}/${stack.buckets.compliance}/${linked.key}`, { method: "HEAD" });
+    expect(inCompliance.status).toBe(404);
 
     const admin = await stack.token({ userId: uniqueId("user"), orgId, role: "admin" });
     const signed = await postJson(`${stack.api}/uploads/signed-urls`, { keys: [linked.key], expiresIn: 3600 }, admin);
@@ -184,9 +187,9 @@ describe("the sweeper and signatures", () => {
     expect(swept.status).toBe(200);
     expect(swept.body).toMatchObject({ failed: 0 });
     expect(swept.body.deleted).toBeGreaterThanOrEqual(1);
-    const head = (key: string) => fetch(`${stack.s3}/${stack.buckets.compliance}/${key}`, { method: "HEAD" }).then((r) => r.status);
-    expect(await head(`incoming/${abandoned.orgId}/${lost.uploadId}.png`)).toBe(404);
-    expect(await head(`records/${linked.orgId}/${kept.uploadId}.png`)).toBe(200);
+    const head = (bucket: string, key: string) => fetch(`${stack.s3}/${bucket}/${key}`, { method: "HEAD" }).then((r) => r.status);
+    expect(await head(stack.buckets.compliance, `incoming/${abandoned.orgId}/${lost.uploadId}.png`)).toBe(404);
+    expect(await head(stack.buckets.records, `records/${linked.orgId}/${kept.uploadId}.png`)).toBe(200);
     expect((await consumeSignature(abandoned.orgId, lost.uploadId)).status).toBe(410);
   });
 });

@@ -27,8 +27,13 @@ export function readBuckets(): { media: string; compliance: string } {
   return { media: readLinked("MediaBucket", "Bucket").name, compliance: readLinked("ComplianceBucket", "Bucket").name };
 }
 
+/** The upload buckets and the retained records' bucket (signed-get, which signs records too). */
+export function readBucketsWithRecords(): { media: string; compliance: string; records: string } {
+  return { ...readBuckets(), records: readBucket("RecordsBucket") };
+}
+
 /** Like readBuckets, for functions linked to one bucket only (the other name is then unusable). */
-export function readBucket(name: "MediaBucket" | "ComplianceBucket"): string {
+export function readBucket(name: "MediaBucket" | "ComplianceBucket" | "RecordsBucket"): string {
   return readLinked(name, "Bucket").name;
 }
 

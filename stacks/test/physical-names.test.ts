@@ -27,9 +27,9 @@ describe(`a stage name of ${MAX_STAGE_LENGTH} characters`, () => {
     expect(() => resolveStageConfig(LONGEST_STAGE, {})).not.toThrow();
   });
 
-  it("gives the three R2 buckets (media, compliance, public) names the handlers' config schema accepts (3–63 characters)", () => {
+  it("gives the four R2 buckets (media, compliance, records, public) names the handlers' config schema accepts (3–63 characters)", () => {
     const names = namesOf(TYPES.r2Bucket);
-    expect(names).toHaveLength(3);
+    expect(names).toHaveLength(4);
     for (const name of names) expect({ name, valid: configSchemas.Bucket.safeParse({ name }).success }).toEqual({ name, valid: true });
     expect(Math.max(...names.map((name) => name.length))).toBe(63);
   });

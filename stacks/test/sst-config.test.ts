@@ -9,14 +9,6 @@ import { type Synthesis, synthesize } from "./harness/synthesize.js";
 
 const SECRETS = {
   R2AccountId: "00112233445566778899aabbccddeeff",
-  R2MediaWriterAccessKeyId: "mw-id",
-  R2MediaWriterSecretAccessKey: "mw-secret",
-  R2ComplianceWriterAccessKeyId: "cw-id",
-  R2ComplianceWriterSecretAccessKey: "cw-secret",
-  R2ReaderAccessKeyId: "r-id",
-  R2ReaderSecretAccessKey: "r-secret",
-  R2PublicWriterAccessKeyId: "p-id",
-  R2PublicWriterSecretAccessKey: "p-secret",
   UpstashRedisRestUrl: "https://ci.upstash.io",
   UpstashRedisRestToken: "token",
   ClerkJwtKey: "-----BEGIN PUBLIC KEY-----k-----END PUBLIC KEY-----",

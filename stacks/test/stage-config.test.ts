@@ -13,20 +13,51 @@ describe("resolveStageConfig", () => {
       throttle: DEFAULT_API_THROTTLE,
       alarmEmails: [],
       uploadSettings: DEFAULT_UPLOAD_SETTINGS,
+      r2Jurisdiction: "default",
+      logRetention: "1 month",
     });
   });
 
+  it("takes the operator's values from FITKIT_* settings, over the stage's entry", () => {
+    const config = resolveStageConfig(
+      "staging",
+      { staging: { appOrigins: ["https://old.example.com"], uploadSettings: { orgQuotaBytes: 1024 } } },
+      {
+        FITKIT_APP_ORIGINS: "https://app.example.com, https://admin.example.com",
+        FITKIT_ALARM_EMAILS: "oncall@example.com",
+        FITKIT_INTERNAL_CALLERS: JSON.stringify([{ roleArn: ROLE_A, functions: ["consume"] }]),
+        FITKIT_R2_JURISDICTION: "eu",
+      },
+    );
+    expect(config).toMatchObject({
+      appOrigins: ["https://app.example.com", "https://admin.example.com"],
+      alarmEmails: ["oncall@example.com"],
+      internalCallers: [{ roleArn: ROLE_A, functions: ["consume"] }],
+      r2Jurisdiction: "eu",
+      uploadSettings: { orgQuotaBytes: 1024 },
+    });
+  });
+
+  it("names unreadable operator settings with their fix", () => {
+    const attempt = () =>
+      resolveStageConfig("staging", {}, { FITKIT_INTERNAL_CALLERS: "consume", FITKIT_R2_JURISDICTION: "us", FITKIT_PUBLIC_MEDIA_DOMAIN: "media.example.com" });
+    expect(attempt).toThrow('FITKIT_INTERNAL_CALLERS is not a JSON list of {"roleArn": string, "functions": string[] | "all"}');
+    expect(attempt).toThrow('FITKIT_R2_JURISDICTION: "us" is not one of default, eu');
+    expect(attempt).toThrow("FITKIT_PUBLIC_MEDIA_ZONE_ID is not set but its pair is: set FITKIT_PUBLIC_MEDIA_ZONE_ID (");
+  });
+
   it("refuses production without a public media domain, and a domain or zone id that is not one", () => {
-    expect(() => resolveStageConfig("production", { production: { appOrigins: ["https://app.example.com"] } })).toThrow(
-      /publicMediaDomain is required \(the r2\.dev domain is rate-limited and for development only\)/,
+    const operator = { FITKIT_ALARM_EMAILS: "oncall@example.com", FITKIT_R2_JURISDICTION: "default" };
+    expect(() => resolveStageConfig("production", { production: { appOrigins: ["https://app.example.com"] } }, operator)).toThrow(
+      /FITKIT_PUBLIC_MEDIA_DOMAIN is required for this stage: set FITKIT_PUBLIC_MEDIA_DOMAIN \(host name/,
     );
     const bad = () => resolveStageConfig("staging", { staging: { publicMediaDomain: { domain: "https://Media.example.com/", zoneId: "zone" } } });
     expect(bad).toThrow('publicMediaDomain.domain: "https://Media.example.com/" is not a lower-case host name like media.example.com');
     expect(bad).toThrow('publicMediaDomain.zoneId: "zone" is not a Cloudflare zone id (32 hex digits)');
     const domain = { domain: "media.example.com", zoneId: "0123456789abcdef0123456789abcdef" };
-    expect(resolveStageConfig("production", { production: { appOrigins: ["https://app.example.com"], publicMediaDomain: domain } }).publicMediaDomain).toEqual(
-      domain,
-    );
+    expect(
+      resolveStageConfig("production", { production: { appOrigins: ["https://app.example.com"], publicMediaDomain: domain } }, operator).publicMediaDomain,
+    ).toEqual(domain);
   });
 
   it("refuses to deploy production without an explicit entry", () => {

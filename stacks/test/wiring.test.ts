@@ -3,8 +3,11 @@
  * The expectations below restate the deployment requirements; they are deliberately not derived
  * from stacks/functions.ts, so a mistake in that table fails here.
  */
+import { createHash } from "node:crypto";
+import { readFileSync } from "node:fs";
 import path from "node:path";
 import { beforeAll, describe, expect, it } from "vitest";
+import { TIME_LIMIT } from "../../functions/lib/time-limit.js";
 import {
   type DeployedFunction,
   deployedFunctions,
@@ -27,14 +30,6 @@ const PUBLIC_MEDIA_DOMAIN = { domain: "media.fitkit.test", zoneId: "0123456789ab
 
 const SECRETS = {
   R2AccountId: "0f1e2d3c4b5a69788796a5b4c3d2e1f0",
-  R2MediaWriterAccessKeyId: "media-writer-access-key-id",
-  R2MediaWriterSecretAccessKey: "media-writer-secret-access-key",
-  R2ComplianceWriterAccessKeyId: "compliance-writer-access-key-id",
-  R2ComplianceWriterSecretAccessKey: "compliance-writer-secret-access-key",
-  R2ReaderAccessKeyId: "reader-access-key-id",
-  R2ReaderSecretAccessKey: "reader-secret-access-key",
-  R2PublicWriterAccessKeyId: "public-bucket-access-key-id",
-  R2PublicWriterSecretAccessKey: "public-bucket-secret-key",
   UpstashRedisRestUrl: "https://eu1-fitkit.upstash.io",
   UpstashRedisRestToken: "upstash-rest-token",
   ClerkJwtKey: "-----BEGIN PUBLIC KEY-----clerk-jwt-key-----END PUBLIC KEY-----",
@@ -86,7 +81,7 @@ const EXPECTED_INVOKERS = {
 
 const EXPECTED_LINKS = {
   "functions/presign.handler": ["MediaBucket", "R2MediaWriter", "Redis", "Clerk", "UploadSettings"],
-  "functions/signed-get.handler": ["MediaBucket", "ComplianceBucket", "R2Reader", "Clerk", "Redis", "UploadSettings"],
+  "functions/signed-get.handler": ["MediaBucket", "ComplianceBucket", "RecordsBucket", "R2Reader", "Clerk", "Redis", "UploadSettings"],
   "functions/public-signature-put.handler": ["ComplianceBucket", "R2ComplianceWriter", "Redis", "ScannerFunction", "UploadSettings"],
   "functions/public-signature-upload-request.handler": ["ComplianceBucket", "R2ComplianceWriter", "Redis", "UploadSettings"],
   "functions/public-signature-complete.handler": ["ComplianceBucket", "R2ComplianceWriter", "Redis", "ScannerFunction", "UploadSettings"],
@@ -94,15 +89,17 @@ const EXPECTED_LINKS = {
   "functions/consume.handler": [
     "MediaBucket",
     "ComplianceBucket",
+    "RecordsBucket",
     "R2MediaWriter",
     "R2ComplianceWriter",
+    "R2RecordsWriter",
     "Redis",
     "ScannerFunction",
     "UploadSettings",
     "MediaQueue",
   ],
   "functions/release.handler": ["MediaBucket", "ComplianceBucket", "R2MediaWriter", "R2ComplianceWriter", "Redis", "UploadSettings", "PublicMedia"],
-  "functions/publish.handler": ["MediaBucket", "R2Reader", "Redis", "PublicMedia", "UploadSettings"],
+  "functions/publish.handler": ["MediaBucket", "R2MediaReader", "Redis", "PublicMedia", "UploadSettings"],
   "functions/unpublish.handler": ["Redis", "PublicMedia", "UploadSettings"],
   "functions/upload-parts.handler": ["MediaBucket", "R2MediaWriter", "Redis", "Clerk", "UploadSettings"],
   "functions/list-upload-parts.handler": ["MediaBucket", "R2MediaWriter", "Redis", "Clerk", "UploadSettings"],
@@ -134,6 +131,17 @@ let functions: Map<string, DeployedFunction>;
 let mediaBucketName: string;
 let complianceBucketName: string;
 let publicBucketName: string;
+let recordsBucketName: string;
+
+/** The S3 credentials of the stack's R2 token `component`, as Cloudflare defines them: id, and SHA-256 (hex) of the value. */
+function tokenCredentials(component: string) {
+  const token = theOne(app, TYPES.accountToken, (t) => t.name === component);
+  return {
+    endpoint: `https://${SECRETS.R2AccountId}.r2.cloudflarestorage.com`,
+    accessKeyId: token.id,
+    secretAccessKey: createHash("sha256").update(token.state.value).digest("hex"),
+  };
+}
 
 function scanner(): RecordedResource {
   const found = imageFunctions(app).get("fitkit-uploads-wiring-scanner");
@@ -175,7 +183,8 @@ beforeAll(async () => {
   mediaBucketName = theOne(app, TYPES.r2Bucket, (b) => b.name === "MediaBucketBucket").state.name;
   complianceBucketName = theOne(app, TYPES.r2Bucket, (b) => b.name === "ComplianceBucketBucket").state.name;
   publicBucketName = theOne(app, TYPES.r2Bucket, (b) => b.name === "PublishedBucket").state.name;
-  expect(buckets).toHaveLength(3);
+  recordsBucketName = theOne(app, TYPES.r2Bucket, (b) => b.name === "RecordsBucketBucket").state.name;
+  expect(buckets).toHaveLength(4);
 });
 
 describe("functions", () => {
@@ -208,9 +217,40 @@ describe("functions", () => {
     }
   });
 
-  it("reserves concurrency for consume (50) and the sweeper (2), so a flood on the public routes cannot take theirs", () => {
-    const reserved = Object.fromEntries([...functions.values()].map((deployed) => [deployed.handler, deployed.lambda.inputs.reservedConcurrentExecutions]));
-    expect(reserved).toMatchObject({ "functions/consume.handler": 50, "functions/sweeper.handler": 2 });
+  it("reserves concurrency for consume, the sweeper and process-media, and bounds the scanning public routes", () => {
+    const reserved = Object.fromEntries(
+      [...functions.values()].flatMap((deployed) => {
+        const value = deployed.lambda.inputs.reservedConcurrentExecutions;
+        return value === undefined || value === -1 ? [] : [[deployed.handler, value]];
+      }),
+    );
+    expect(reserved).toEqual({
+      "functions/consume.handler": 10,
+      "functions/sweeper.handler": 2,
+      "functions/process-media.handler": 10,
+      "functions/public-signature-put.handler": 5,
+      "functions/public-signature-complete.handler": 5,
+    });
+  });
+
+  it("every routed function ends, with the app's own 503, before API Gateway's 30-second integration timeout", () => {
+    // AWS API Gateway quotas: HTTP API "Maximum integration timeout: 30 seconds", not raisable.
+    // functions/lib/time-limit.ts answers 503 timeoutEarlyInMillis before Lambda's timeout.
+    for (const handler of Object.values(EXPECTED_ROUTES)) {
+      const timeoutMs = fn(handler).lambda.inputs.timeout * 1000;
+      expect({ handler, endsBefore29s: timeoutMs < 29_000, ours: timeoutMs - TIME_LIMIT.timeoutEarlyInMillis < timeoutMs }).toEqual({
+        handler,
+        endsBefore29s: true,
+        ours: true,
+      });
+    }
+  });
+
+  it("logs are kept for the stage's retention", () => {
+    const groups = ofType(app, TYPES.logGroup).filter((group) => String(group.inputs.name).startsWith("/aws/lambda/fitkit-uploads-wiring-"));
+    const ours = groups.filter((group) => !String(group.inputs.name).includes("-scanner"));
+    expect(ours.length).toBe(functions.size);
+    expect(new Set(ours.map((group) => group.inputs.retentionInDays))).toEqual(new Set([30]));
   });
 
   it("no Lambda has a function URL", () => {
@@ -352,10 +392,22 @@ describe("media processing", () => {
     });
   });
 
-  it("a job failing 3 deliveries moves to the dead-letter queue; a running job is not redelivered before its timeout", () => {
+  it("a job failing 5 deliveries moves to the dead-letter queue, kept there 14 days; visibility is 6× process-media's timeout", () => {
+    // AWS, Lambda developer guide "Using Lambda with Amazon SQS": visibility timeout at least six
+    // times the function's timeout, and maxReceiveCount at least 5, so throttled retries do not
+    // dead-letter a job that never ran. 1209600 s is SQS's longest retention.
     const deadLetter = theOne(app, TYPES.sqsQueue, (q) => q.name === "MediaJobsDeadLetterQueue");
-    expect(JSON.parse(queue().inputs.redrivePolicy)).toEqual({ deadLetterTargetArn: deadLetter.state.arn, maxReceiveCount: 3 });
-    expect(queue().inputs.visibilityTimeoutSeconds).toBeGreaterThanOrEqual(fn("functions/process-media.handler").lambda.inputs.timeout);
+    expect(JSON.parse(queue().inputs.redrivePolicy)).toEqual({ deadLetterTargetArn: deadLetter.state.arn, maxReceiveCount: 5 });
+    expect(queue().inputs.visibilityTimeoutSeconds).toBeGreaterThanOrEqual(6 * fn("functions/process-media.handler").lambda.inputs.timeout);
+    expect(deadLetter.inputs.messageRetentionSeconds).toBe(14 * 86_400);
+  });
+
+  it("the event source runs process-media at most at its reserved concurrency (SQS accepts 2–1000)", () => {
+    // AWS: an SQS event source mapping's scalingConfig.maximumConcurrency (2..1000) is what stops the
+    // poller; the function's reserved concurrency alone lets throttled deliveries burn receives.
+    const reserved = fn("functions/process-media.handler").lambda.inputs.reservedConcurrentExecutions;
+    const maximumConcurrency = theOne(app, TYPES.eventSourceMapping).inputs.scalingConfig?.maximumConcurrency;
+    expect({ maximumConcurrency, inRange: maximumConcurrency >= 2 && maximumConcurrency <= 1000 }).toEqual({ maximumConcurrency: reserved, inRange: true });
   });
 
   it("process-media has the memory for a 48-megapixel photo, /tmp for a 500 MiB video, and sharp and ffmpeg installed for Lambda's platform, not bundled", () => {
@@ -381,21 +433,12 @@ describe("links", () => {
     const values: Record<string, Record<string, unknown>> = {
       MediaBucket: { name: mediaBucketName },
       ComplianceBucket: { name: complianceBucketName },
-      R2MediaWriter: {
-        endpoint: `https://${SECRETS.R2AccountId}.r2.cloudflarestorage.com`,
-        accessKeyId: SECRETS.R2MediaWriterAccessKeyId,
-        secretAccessKey: SECRETS.R2MediaWriterSecretAccessKey,
-      },
-      R2ComplianceWriter: {
-        endpoint: `https://${SECRETS.R2AccountId}.r2.cloudflarestorage.com`,
-        accessKeyId: SECRETS.R2ComplianceWriterAccessKeyId,
-        secretAccessKey: SECRETS.R2ComplianceWriterSecretAccessKey,
-      },
-      R2Reader: {
-        endpoint: `https://${SECRETS.R2AccountId}.r2.cloudflarestorage.com`,
-        accessKeyId: SECRETS.R2ReaderAccessKeyId,
-        secretAccessKey: SECRETS.R2ReaderSecretAccessKey,
-      },
+      RecordsBucket: { name: recordsBucketName },
+      R2MediaWriter: tokenCredentials("R2MediaWriterToken"),
+      R2ComplianceWriter: tokenCredentials("R2ComplianceWriterToken"),
+      R2RecordsWriter: tokenCredentials("R2RecordsWriterToken"),
+      R2Reader: tokenCredentials("R2ReaderToken"),
+      R2MediaReader: tokenCredentials("R2MediaReaderToken"),
       Redis: { restUrl: SECRETS.UpstashRedisRestUrl, restToken: SECRETS.UpstashRedisRestToken },
       Clerk: { jwtKey: SECRETS.ClerkJwtKey, authorizedParties: SECRETS.ClerkAuthorizedParties },
       ScannerFunction: { name: "fitkit-uploads-wiring-scanner" },
@@ -404,9 +447,7 @@ describe("links", () => {
       PublicMedia: {
         name: publicBucketName,
         baseUrl: `https://${PUBLIC_MEDIA_DOMAIN.domain}/`,
-        endpoint: `https://${SECRETS.R2AccountId}.r2.cloudflarestorage.com`,
-        accessKeyId: SECRETS.R2PublicWriterAccessKeyId,
-        secretAccessKey: SECRETS.R2PublicWriterSecretAccessKey,
+        ...tokenCredentials("PublicMediaToken"),
         // The custom domain's zone, whose cache unpublish and release purge.
         cachePurge: { zoneId: PUBLIC_MEDIA_DOMAIN.zoneId, apiToken: SECRETS.CloudflareCachePurgeToken },
       },
@@ -434,38 +475,37 @@ describe("links", () => {
   it("the GET-signing function holds the read-only R2 token and no writer's", () => {
     const signedGet = fn("functions/signed-get.handler");
     const delivered = everythingDeliveredTo(signedGet);
-    for (const secret of [
-      SECRETS.R2MediaWriterAccessKeyId,
-      SECRETS.R2MediaWriterSecretAccessKey,
-      SECRETS.R2ComplianceWriterAccessKeyId,
-      SECRETS.R2ComplianceWriterSecretAccessKey,
-    ]) {
-      expect(delivered).not.toContain(secret);
+    for (const writer of ["R2MediaWriterToken", "R2ComplianceWriterToken", "R2RecordsWriterToken", "PublicMediaToken"]) {
+      expect(delivered).not.toContain(tokenCredentials(writer).secretAccessKey);
     }
-    expect(linkValues(signedGet.build).R2Reader).toMatchObject({ accessKeyId: SECRETS.R2ReaderAccessKeyId });
+    expect(linkValues(signedGet.build).R2Reader).toEqual(tokenCredentials("R2ReaderToken"));
   });
 
   it("a function holds the write token of a bucket only if it is linked to that bucket, and each token only its bucket's secret", () => {
-    const writers = { R2MediaWriter: "MediaBucket", R2ComplianceWriter: "ComplianceBucket" } as const;
+    const writers = { R2MediaWriter: "MediaBucket", R2ComplianceWriter: "ComplianceBucket", R2RecordsWriter: "RecordsBucket" } as const;
     for (const deployed of functions.values()) {
       const linked = Object.keys(deployed.build.links);
       const stray = Object.entries(writers).filter(([writer, bucket]) => linked.includes(writer) && !linked.includes(bucket));
       expect({ handler: deployed.handler, writersWithoutTheirBucket: stray }).toEqual({ handler: deployed.handler, writersWithoutTheirBucket: [] });
     }
+    const secretOf = (token: string) => tokenCredentials(token).secretAccessKey;
     const presign = everythingDeliveredTo(fn("functions/presign.handler"));
-    expect(presign).toContain(SECRETS.R2MediaWriterSecretAccessKey);
-    expect(presign).not.toContain(SECRETS.R2ComplianceWriterSecretAccessKey);
+    expect(presign).toContain(secretOf("R2MediaWriterToken"));
+    expect(presign).not.toContain(secretOf("R2ComplianceWriterToken"));
     const publicPut = everythingDeliveredTo(fn("functions/public-signature-put.handler"));
-    expect(publicPut).toContain(SECRETS.R2ComplianceWriterSecretAccessKey);
-    expect(publicPut).not.toContain(SECRETS.R2MediaWriterSecretAccessKey);
+    expect(publicPut).toContain(secretOf("R2ComplianceWriterToken"));
+    expect(publicPut).not.toContain(secretOf("R2MediaWriterToken"));
   });
 
-  it("only publish, unpublish and release hold the public bucket's writer token; publish reads uploads with the read-only token", () => {
-    const holders = [...functions.values()].filter((d) => everythingDeliveredTo(d).includes(SECRETS.R2PublicWriterSecretAccessKey)).map((d) => d.handler);
+  it("only publish, unpublish and release hold the public bucket's writer token; publish reads uploads with a reader of the media bucket only", () => {
+    const publicSecret = tokenCredentials("PublicMediaToken").secretAccessKey;
+    const holders = [...functions.values()].filter((d) => everythingDeliveredTo(d).includes(publicSecret)).map((d) => d.handler);
     expect(holders.sort()).toEqual(["functions/publish.handler", "functions/release.handler", "functions/unpublish.handler"]);
     const delivered = everythingDeliveredTo(fn("functions/publish.handler"));
-    expect(delivered).not.toContain(SECRETS.R2MediaWriterSecretAccessKey);
-    expect(delivered).not.toContain(SECRETS.R2ComplianceWriterSecretAccessKey);
+    for (const other of ["R2MediaWriterToken", "R2ComplianceWriterToken", "R2RecordsWriterToken", "R2ReaderToken"]) {
+      expect(delivered).not.toContain(tokenCredentials(other).secretAccessKey);
+    }
+    expect(linkValues(fn("functions/publish.handler").build).R2MediaReader).toEqual(tokenCredentials("R2MediaReaderToken"));
   });
 
   it("no secret is put in a Lambda's environment (linked values travel encrypted in the package)", () => {
@@ -478,7 +518,7 @@ describe("links", () => {
 
 describe("buckets", () => {
   it("every R2 resource is in the account of the R2AccountId secret", () => {
-    const r2 = [TYPES.r2Bucket, TYPES.r2Cors, TYPES.r2Lifecycle, TYPES.r2Lock, TYPES.r2CustomDomain].flatMap((type) => ofType(app, type));
+    const r2 = [TYPES.r2Bucket, TYPES.r2Cors, TYPES.r2Lifecycle, TYPES.r2Lock, TYPES.r2CustomDomain, TYPES.accountToken].flatMap((type) => ofType(app, type));
     expect(new Set(r2.map((resource) => resource.inputs.accountId))).toEqual(new Set([SECRETS.R2AccountId]));
   });
 
@@ -523,6 +563,7 @@ describe("buckets", () => {
     const domain = theOne(app, TYPES.r2CustomDomain);
     expect(domain.inputs).toEqual({
       accountId: SECRETS.R2AccountId,
+      jurisdiction: "default",
       bucketName: publicBucketName,
       domain: PUBLIC_MEDIA_DOMAIN.domain,
       zoneId: PUBLIC_MEDIA_DOMAIN.zoneId,
@@ -538,12 +579,17 @@ describe("buckets", () => {
     ]);
   });
 
-  it("outside production the compliance bucket locks records/ for 1 day only, so the stage can be emptied and removed", () => {
+  it("outside production the records bucket is locked whole for 1 day only, so the stage can be emptied and removed", () => {
     const lock = theOne(app, TYPES.r2Lock);
-    expect(lock.inputs.bucketName).toBe(complianceBucketName);
-    expect(lock.inputs.rules).toEqual([
-      { id: "records-retention-1-day", enabled: true, prefix: "records/", condition: { type: "Age", maxAgeSeconds: 86_400 } },
+    expect(lock.inputs.bucketName).toBe(recordsBucketName);
+    expect(lock.inputs.rules).toEqual([{ id: "records-retention-1-day", enabled: true, prefix: "", condition: { type: "Age", maxAgeSeconds: 86_400 } }]);
+  });
+
+  it("the records bucket is only read, by signed GET URLs from the app origins: no upload CORS, no lifecycle", () => {
+    expect(theOne(app, TYPES.r2Cors, (c) => c.inputs.bucketName === recordsBucketName).inputs.rules).toEqual([
+      { id: "signed-read", allowed: { origins: APP_ORIGINS, methods: ["GET", "HEAD"] }, maxAgeSeconds: 3600 },
     ]);
+    expect(ofType(app, TYPES.r2Lifecycle).filter((l) => l.inputs.bucketName === recordsBucketName)).toEqual([]);
   });
 
   it("outside production nothing is protected from removal", () => {
@@ -559,6 +605,104 @@ describe("buckets", () => {
 function lambdaAcceptsImageUri(uri: string): boolean {
   return /^\d{12}\.dkr\.ecr\.[a-z0-9-]+\.amazonaws\.com\/[a-z0-9]+(?:[._/-][a-z0-9]+)*(?::[\w][\w.-]{0,127}|@sha256:[0-9a-f]{64})$/.test(uri);
 }
+
+/** Cloudflare's permission group ids (developers.cloudflare.com/r2/api/tokens/, "Permission groups"). */
+const ITEM_READ = "6a018a9f2fc74eb6b293b0c548f38b39";
+const ITEM_WRITE = "2efd5506f9c8494dacb1fa10a3e7d5b6";
+
+/** What a recorded AccountToken may do, read from its policies as Cloudflare reads them. */
+function tokenScope(token: RecordedResource): { write: string[]; read: string[] } {
+  const scope = { write: [] as string[], read: [] as string[] };
+  for (const policy of token.inputs.policies) {
+    // @pulumi/cloudflare 6.15.0 types/input.d.ts AccountTokenPolicy: `resources` is a JSON string.
+    expect(typeof policy.resources).toBe("string");
+    const buckets = Object.entries(JSON.parse(policy.resources) as Record<string, string>).map(([resource, level]) => {
+      expect(level).toBe("*");
+      const match = /^com\.cloudflare\.edge\.r2\.bucket\.([0-9a-f]{32})_(default|eu)_([a-z0-9-]+)$/.exec(resource);
+      if (!match) throw new Error(`${token.name}: ${resource} is not an R2 bucket resource`);
+      expect(match[1]).toBe(SECRETS.R2AccountId);
+      return match[3]!;
+    });
+    const groups = policy.permissionGroups.map((group: { id: string }) => group.id).sort();
+    expect(policy.effect).toBe("allow");
+    if (groups.includes(ITEM_WRITE)) {
+      expect(groups).toEqual([ITEM_WRITE, ITEM_READ].sort());
+      scope.write.push(...buckets);
+    } else {
+      expect(groups).toEqual([ITEM_READ]);
+      scope.read.push(...buckets);
+    }
+  }
+  return scope;
+}
+
+describe("R2 tokens, created in the stack", () => {
+  const bucketNames = () => ({ media: mediaBucketName, compliance: complianceBucketName, records: recordsBucketName, public: publicBucketName });
+  const named = (names: string[]) => names.map((name) => Object.entries(bucketNames()).find(([, bucket]) => bucket === name)?.[0] ?? name);
+
+  it("one account token per role, each scoped to its buckets by permission-group id and a JSON resources string", () => {
+    const scopes = Object.fromEntries(ofType(app, TYPES.accountToken).map((token) => [token.name, tokenScope(token)]));
+    expect(Object.fromEntries(Object.entries(scopes).map(([name, scope]) => [name, { write: named(scope.write), read: named(scope.read) }]))).toEqual({
+      R2MediaWriterToken: { write: ["media"], read: [] },
+      R2ComplianceWriterToken: { write: ["compliance"], read: [] },
+      R2RecordsWriterToken: { write: ["records"], read: ["compliance"] },
+      R2ReaderToken: { write: [], read: ["media", "records"] },
+      R2MediaReaderToken: { write: [], read: ["media"] },
+      PublicMediaToken: { write: ["public"], read: [] },
+    });
+    for (const token of ofType(app, TYPES.accountToken)) expect(token.inputs.accountId).toBe(SECRETS.R2AccountId);
+  });
+
+  it("a function's S3 secret is the SHA-256 (hex) of the token value, never the value itself; its key id is the token id", () => {
+    const token = theOne(app, TYPES.accountToken, (t) => t.name === "R2MediaWriterToken");
+    const linked = linkValues(fn("functions/presign.handler").build).R2MediaWriter as { accessKeyId: string; secretAccessKey: string };
+    expect(linked.accessKeyId).toBe(token.id);
+    expect(linked.secretAccessKey).toMatch(/^[0-9a-f]{64}$/);
+    expect(linked.secretAccessKey).toBe(createHash("sha256").update(token.state.value).digest("hex"));
+    for (const deployed of functions.values()) {
+      for (const t of ofType(app, TYPES.accountToken)) expect(everythingDeliveredTo(deployed)).not.toContain(t.state.value);
+    }
+  });
+});
+
+describe("retained records (least privilege)", () => {
+  /** The buckets each function's R2 tokens may read and write. */
+  function reach(handler: string): { read: Set<string>; write: Set<string> } {
+    const links = linkValues(fn(handler).build) as Record<string, { accessKeyId?: string }>;
+    const result = { read: new Set<string>(), write: new Set<string>() };
+    for (const token of ofType(app, TYPES.accountToken)) {
+      if (!Object.values(links).some((link) => link.accessKeyId === token.id)) continue;
+      const scope = tokenScope(token);
+      for (const bucket of scope.write) {
+        result.write.add(bucket);
+        result.read.add(bucket);
+      }
+      for (const bucket of scope.read) result.read.add(bucket);
+    }
+    return result;
+  }
+
+  it("only consume (its promotion) can write the records bucket", () => {
+    const writers = [...functions.keys()].filter((handler) => reach(handler).write.has(recordsBucketName));
+    expect(writers).toEqual(["functions/consume.handler"]);
+  });
+
+  it("only signed-get, and consume's promotion, can read the records bucket; the unauthenticated signature functions cannot", () => {
+    const readers = [...functions.keys()].filter((handler) => reach(handler).read.has(recordsBucketName)).sort();
+    expect(readers).toEqual(["functions/consume.handler", "functions/signed-get.handler"]);
+    for (const handler of [
+      "functions/public-signature-put.handler",
+      "functions/public-signature-upload-request.handler",
+      "functions/public-signature-complete.handler",
+    ]) {
+      expect({ handler, reach: [...reach(handler).read].map((b) => b === complianceBucketName) }).toEqual({ handler, reach: [true] });
+    }
+  });
+
+  it("publish reads the media bucket only", () => {
+    expect(reach("functions/publish.handler")).toEqual({ read: new Set([mediaBucketName, publicBucketName]), write: new Set([publicBucketName]) });
+  });
+});
 
 describe("the virus scanner", () => {
   it("is a container-image Lambda built from scanner/Dockerfile for arm64 and pushed to its own repository", () => {
@@ -604,7 +748,7 @@ describe("the virus scanner", () => {
       timeout: scanner().inputs.timeout,
       reserved: scanner().inputs.reservedConcurrentExecutions,
       streamMax: scanner().inputs.environment.variables.SCAN_STREAM_MAX_BYTES,
-    }).toEqual({ memory: 4096, disk: 2048, timeout: 90, reserved: 20, streamMax: String(UPLOAD_SETTINGS.scanMaxBytes) });
+    }).toEqual({ memory: 4096, disk: 2048, timeout: 90, reserved: 40, streamMax: String(UPLOAD_SETTINGS.scanMaxBytes) });
     // consume waits for a cold scanner: its own timeout must be longer.
     expect(fn("functions/consume.handler").lambda.inputs.timeout).toBeGreaterThan(scanner().inputs.timeout);
   });
@@ -740,6 +884,68 @@ describe("alarms", () => {
     // The image reads the stage for its metrics' dimension, and the age limit, from its environment.
     for (const fn of imageFunctions(app).values()) expect(fn.inputs.environment.variables.STAGE).toBe("wiring");
     expect(scanner().inputs.environment.variables.DEFINITIONS_MAX_AGE_HOURS).toBe("48");
+  });
+
+  it("watch process-media's errors and the age of the oldest media job", () => {
+    expect(alarmOn("Errors", { FunctionName: fn("functions/process-media.handler").name })).toHaveLength(1);
+    const queueName = theOne(app, TYPES.sqsQueue, (q) => q.name === "MediaJobsQueue").state.name;
+    const [age, ...others] = alarmOn("ApproximateAgeOfOldestMessage", { QueueName: queueName });
+    expect(others).toEqual([]);
+    expect({ namespace: age?.inputs.namespace, statistic: age?.inputs.statistic, threshold: age?.inputs.threshold }).toEqual({
+      namespace: "AWS/SQS",
+      statistic: "Maximum",
+      threshold: 3600,
+    });
+  });
+
+  it("watch the API's 5xx rate: AWS/ApiGateway 5xx over Count of this API's $default stage, above 1 %", () => {
+    const apiId = theOne(app, TYPES.api).id;
+    const alarm = theOne(app, TYPES.alarm, (a) => a.inputs.name === "fitkit-uploads-wiring-ApiServerErrorRate");
+    const metrics = alarm.inputs.metricQueries.filter((q: { metric?: unknown }) => q.metric).map((q: { metric: Record<string, unknown> }) => q.metric);
+    // AWS: HTTP API metrics are published with the dimensions ApiId and Stage.
+    expect(metrics.map((m: Record<string, unknown>) => [m.namespace, m.metricName, m.dimensions])).toEqual([
+      ["AWS/ApiGateway", "Count", { ApiId: apiId, Stage: "$default" }],
+      ["AWS/ApiGateway", "5xx", { ApiId: apiId, Stage: "$default" }],
+    ]);
+    expect(alarm.inputs.metricQueries.find((q: { returnData?: boolean }) => q.returnData)?.expression).toBe("IF(requests > 0, 100 * errors / requests, 0)");
+    expect(alarm.inputs.threshold).toBe(1);
+  });
+
+  it("watch the API's 429 rate through a metric filter on its access log, comparing the status as the log line types it", () => {
+    const stage = theOne(app, TYPES.stage);
+    const accessLog = theOne(app, TYPES.logGroup, (g) => g.state.arn === stage.inputs.accessLogSettings.destinationArn);
+    const filter = theOne(app, TYPES.metricFilter, (f) => f.inputs.metricTransformation.name === "ApiThrottled");
+    expect(filter.inputs.logGroupName).toBe(accessLog.inputs.name ?? accessLog.state.name);
+    // The access-log line API Gateway writes for a 429, from the format SST really configures
+    // (apigatewayv2.ts JSON.stringify-s it, so `status` arrives quoted, as a string): the filter
+    // must compare against exactly that JSON value, or it never matches.
+    const line = String(stage.inputs.accessLogSettings.format)
+      .replace(/\$context\.status/g, "429")
+      .replace(/\$context\.[\w.]+/g, "0");
+    const status = JSON.parse(line).status;
+    expect(status).toBe("429");
+    expect(filter.inputs.pattern).toBe(`{ $.status = ${JSON.stringify(status)} }`);
+    const alarm = theOne(app, TYPES.alarm, (a) => a.inputs.name === "fitkit-uploads-wiring-ApiThrottledRate");
+    expect(
+      alarm.inputs.metricQueries.map((q: { metric?: { metricName: string; namespace: string } }) => q.metric && [q.metric.namespace, q.metric.metricName]),
+    ).toEqual([["AWS/ApiGateway", "Count"], ["FitKitUploads/wiring", "ApiThrottled"], undefined]);
+    expect(alarm.inputs.threshold).toBe(5);
+  });
+
+  it("watch the orphan audit's ERROR line (records lost) through a metric filter on its log group", () => {
+    const audit = fn("functions/orphan-audit.handler");
+    const filter = theOne(app, TYPES.metricFilter, (f) => f.inputs.metricTransformation.name === "OrphanAuditErrors");
+    expect(filter.inputs.logGroupName).toBe(`/aws/lambda/${audit.name}`);
+    expect(filter.inputs.pattern).toBe('{ $.level = "ERROR" && $.message = "orphan audit*" }');
+    // The line the pattern must match, as the audit logs it (Powertools: JSON with level and message).
+    const source = readFileSync(path.join(REPO_ROOT, "core/src/audit/orphan-audit.ts"), "utf8");
+    expect(source).toMatch(/log\?\.error\("orphan audit[^"]*records were probably lost/);
+    const alarm = theOne(app, TYPES.alarm, (a) => a.inputs.name === "fitkit-uploads-wiring-OrphanAuditRecordsLost");
+    expect({ namespace: alarm.inputs.namespace, metric: alarm.inputs.metricName, threshold: alarm.inputs.threshold }).toEqual({
+      namespace: "FitKitUploads/wiring",
+      metric: "OrphanAuditErrors",
+      threshold: 1,
+    });
   });
 
   it("every dead-letter queue has an alarm on the jobs waiting in it", () => {

@@ -6,7 +6,7 @@ import type { Identity } from "../auth/identity.js";
 import type { PresignGetInput, UrlSigner } from "../storage/url-signer.js";
 import { createUrlMemo, signedUrls } from "./signed-urls.js";
 
-const buckets = { media: "media", compliance: "compliance" };
+const buckets = { media: "media", compliance: "compliance", records: "records-b" };
 const realSigner = new FastUrlSigner({ endpoint: "https://acct.r2.cloudflarestorage.com", region: "auto", accessKeyId: "AKID", secretAccessKey: "secret" });
 class CountingSigner implements UrlSigner {
   gets: PresignGetInput[] = [];

@@ -47,7 +47,8 @@ export interface SignedUrlsDeps {
   signer: UrlSigner;
   /** The processing state of linked images and videos (one batched read per request). */
   variants: Pick<MediaVariants, "mediaStates">;
-  buckets: Buckets;
+  /** The upload buckets, and the retained records' own bucket (`records/…` keys are signed there). */
+  buckets: Buckets & { records: string };
   clock?: Clock;
   /** Per-container memo of URLs already signed (see `createUrlMemo`). */
   memo?: UrlMemo;
@@ -200,7 +201,7 @@ export async function signedUrls(deps: SignedUrlsDeps, identity: Identity, reque
         return {
           key,
           status: "ready",
-          ...(await sign(deps, request, now, parsed.bucket, key, parsed.uploadId, parsed.contentType, parsed.bucket === "compliance")),
+          ...(await sign(deps, request, now, bucketOf(parsed), key, parsed.uploadId, parsed.contentType, parsed.bucket === "compliance")),
           ...factsOf(state),
         };
       if (!state) return { key, status: "failed", code: "NOT_LINKED" };
@@ -215,11 +216,16 @@ export async function signedUrls(deps: SignedUrlsDeps, identity: Identity, reque
   return { urls };
 }
 
+/** Retained records live in their own bucket; every other key in the bucket of its kind. */
+function bucketOf(parsed: ParsedKey): "media" | "compliance" | "records" {
+  return parsed.bucket === "compliance" && parsed.stage === "records" ? "records" : parsed.bucket;
+}
+
 async function sign(
   deps: SignedUrlsDeps,
   request: SignedUrlsRequest,
   now: number,
-  bucketName: "media" | "compliance",
+  bucketName: "media" | "compliance" | "records",
   key: string,
   uploadId: string,
   contentType: string,

@@ -27,7 +27,8 @@ export interface ReconcileDeps {
   quotas: Pick<QuotaLedger, "usage" | "setUsed">;
   links: Pick<LinkedObjects, "linkedObjects">;
   objects: Pick<ObjectStore, "list">;
-  buckets: Buckets;
+  /** The upload buckets and the retained records' own bucket. */
+  buckets: Buckets & { records: string };
   defaultQuotaBytes: number;
 }
 
@@ -38,7 +39,7 @@ export async function reconcile(deps: ReconcileDeps, request: { orgId: string; a
   let unlinkedObjects = 0;
   const prefixes = [
     { bucket: deps.buckets.media, prefix: `${request.orgId}/` },
-    { bucket: deps.buckets.compliance, prefix: `${RECORDS_PREFIX}${request.orgId}/` },
+    { bucket: deps.buckets.records, prefix: `${RECORDS_PREFIX}${request.orgId}/` },
   ];
   for (const { bucket, prefix } of prefixes) {
     for await (const page of deps.objects.list(bucket, prefix)) {

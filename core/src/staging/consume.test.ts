@@ -31,15 +31,18 @@ async function prepare() {
 const records = "records/org_1/u1.png";
 
 describe("consume of a compliance upload", () => {
-  it("promotes it to records/ and links the records key", async () => {
+  it("promotes it to records/ of the records bucket and links the records key there", async () => {
     const { store, objects } = await prepare();
 
-    const reply = await consume({ store, objects, complianceBucket: "compliance" }, request);
+    const reply = await consume({ store, objects, complianceBucket: "compliance", recordsBucket: "records" }, request);
 
     expect(reply.uploads.map((u) => u.key)).toEqual(["records/org_1/u1.png"]);
-    expect(await objects.head("compliance", "records/org_1/u1.png")).toMatchObject({ size: png.length });
+    expect(await objects.head("records", "records/org_1/u1.png")).toMatchObject({ size: png.length });
     expect(await objects.head("compliance", upload.key)).toBeNull();
-    expect(await store.linkedObjects([{ bucket: "compliance", key: "records/org_1/u1.png" }])).toEqual([{ orgId: "org_1", size: png.length }]);
+    // The record is kept in its own bucket, never in the bucket the public signature functions reach.
+    expect(await objects.head("compliance", "records/org_1/u1.png")).toBeNull();
+    expect(reply.uploads.map((u) => u.bucket)).toEqual(["records"]);
+    expect(await store.linkedObjects([{ bucket: "records", key: "records/org_1/u1.png" }])).toEqual([{ orgId: "org_1", size: png.length }]);
   });
 
   it("whose object is deleted between the checks and the promotion is 409 NOT_UPLOADED and stays staged", async () => {
@@ -50,7 +53,7 @@ describe("consume of a compliance upload", () => {
       return copy(bucket, fromKey, toKey);
     };
 
-    await expect(consume({ store, objects, complianceBucket: "compliance" }, request)).rejects.toMatchObject({
+    await expect(consume({ store, objects, complianceBucket: "compliance", recordsBucket: "records" }, request)).rejects.toMatchObject({
       code: "NOT_UPLOADED",
       status: 409,
       details: [{ uploadId: "u1", code: "NOT_UPLOADED" }],
@@ -70,11 +73,11 @@ describe("consume of a compliance upload", () => {
       return copied;
     };
 
-    const reply = await consume({ store, objects, complianceBucket: "compliance" }, request);
+    const reply = await consume({ store, objects, complianceBucket: "compliance", recordsBucket: "records" }, request);
 
     expect(sweptMidCopy).toMatchObject({ claimed: 0, deleted: 0 });
     expect(reply.uploads.map((u) => u.key)).toEqual([records]);
-    expect(await store.linkedObjects([{ bucket: "compliance", key: records }])).toEqual([{ orgId: "org_1", size: png.length }]);
+    expect(await store.linkedObjects([{ bucket: "records", key: records }])).toEqual([{ orgId: "org_1", size: png.length }]);
     expect(await store.usage("org_1", 1e6)).toEqual({ used: png.length, reserved: 0, quota: 1e6 });
   });
 
@@ -86,8 +89,8 @@ describe("consume of a compliance upload", () => {
       return head(bucket, key);
     };
 
-    await expect(consume({ store, objects, complianceBucket: "compliance" }, request)).rejects.toMatchObject({ code: "EXPIRED" });
-    expect(objects.objects.has(`compliance/${records}`)).toBe(false);
+    await expect(consume({ store, objects, complianceBucket: "compliance", recordsBucket: "records" }, request)).rejects.toMatchObject({ code: "EXPIRED" });
+    expect(objects.objects.has(`records/${records}`)).toBe(false);
   });
 
   it("succeeds on a retry after the first attempt's copy landed, without copying again", async () => {
@@ -97,26 +100,35 @@ describe("consume of a compliance upload", () => {
       store.commitConsume = commit;
       throw new DependencyUnavailableError("redis"); // the first attempt dies after its copy
     };
-    await expect(consume({ store, objects, complianceBucket: "compliance" }, request)).rejects.toMatchObject({ code: "DEPENDENCY_UNAVAILABLE" });
-    expect(objects.objects.has(`compliance/${records}`)).toBe(true);
+    await expect(consume({ store, objects, complianceBucket: "compliance", recordsBucket: "records" }, request)).rejects.toMatchObject({
+      code: "DEPENDENCY_UNAVAILABLE",
+    });
+    expect(objects.objects.has(`records/${records}`)).toBe(true);
     // R2's lock refuses any write to the retained key, copies included.
     objects.copy = async () => {
       throw new DependencyUnavailableError("storage");
     };
 
-    const reply = await consume({ store, objects, complianceBucket: "compliance" }, request);
+    const reply = await consume({ store, objects, complianceBucket: "compliance", recordsBucket: "records" }, request);
 
     expect(reply.uploads.map((u) => u.key)).toEqual([records]);
-    expect(await store.linkedObjects([{ bucket: "compliance", key: records }])).toEqual([{ orgId: "org_1", size: png.length }]);
+    expect(await store.linkedObjects([{ bucket: "records", key: records }])).toEqual([{ orgId: "org_1", size: png.length }]);
   });
 
   it("refuses loudly, and never overwrites, when the records key already holds other bytes", async () => {
     const { store, objects } = await prepare();
     const other = pngImage(3, 3);
-    await objects.put({ bucket: "compliance", key: records, body: other, contentType: "image/png", checksumSha256: "" });
+    await objects.put({ bucket: "records", key: records, body: other, contentType: "image/png", checksumSha256: "" });
 
-    await expect(consume({ store, objects, complianceBucket: "compliance" }, request)).rejects.toThrow(/records\/org_1\/u1\.png/);
-    expect(objects.objects.get(`compliance/${records}`)?.body).toEqual(new Uint8Array(other));
+    await expect(consume({ store, objects, complianceBucket: "compliance", recordsBucket: "records" }, request)).rejects.toThrow(/records\/org_1\/u1\.png/);
+    expect(objects.objects.get(`records/${records}`)?.body).toEqual(new Uint8Array(other));
     expect(store.uploads.get("u1")?.status).toBe("staged");
+  });
+
+  it("is refused, with nothing copied or committed, when no records bucket is configured", async () => {
+    const { store, objects } = await prepare();
+    await expect(consume({ store, objects, complianceBucket: "compliance" }, request)).rejects.toThrow(/recordsBucket/);
+    expect([...objects.objects.keys()].filter((id) => id.includes("records/"))).toEqual([]);
+    expect(await store.linkedObjects([{ bucket: "compliance", key: records }])).toEqual([null]);
   });
 });

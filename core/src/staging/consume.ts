@@ -32,8 +32,14 @@ export interface ConsumeDeps {
   scanner?: Scanner | null;
   /** Largest prefix of an object that is streamed to the scanner. */
   scanMaxBytes?: number;
-  /** Compliance uploads (under `incoming/` there) are promoted to `records/` when consumed. */
+  /** Compliance uploads (under `incoming/` there) are promoted to `records/` of `recordsBucket` when consumed. */
   complianceBucket?: string;
+  /**
+   * The retained records' own bucket (locked; written only here, read only through signed GETs).
+   * Required when a batch holds a compliance upload: a record is never kept in the bucket the
+   * public signature functions can reach.
+   */
+  recordsBucket?: string;
   /** How long the deadlines of a batch that promotes are held before the copy (default PROMOTION_HOLD_SECONDS). */
   promotionHoldSeconds?: number;
   /**
@@ -196,12 +202,14 @@ export async function consume(deps: ConsumeDeps, request: ConsumeRequest): Promi
   // or the sweeper and leave a retained copy unlinked (docs/ARCHITECTURE.md, "Promotion").
   const finalKeys = uploads.map((u) => (isIncomingCompliance(deps, u) ? recordsKeyFor(u.key) : u.key));
   const promoting = uploads.some((u, i) => finalKeys[i] !== u.key);
+  const recordsBucket = deps.recordsBucket;
+  if (promoting && !recordsBucket) throw new TypeError("consume promotes compliance uploads into recordsBucket, which is not configured");
   if (promoting) {
     const held = await deps.store.holdForPromotion(uploadIds, deps.promotionHoldSeconds ?? PROMOTION_HOLD_SECONDS);
     if (!held.ok) throw batchError(held.failures);
   }
   const promoted = await Promise.all(
-    uploads.map((u, i) => (finalKeys[i] === u.key ? null : promote(deps, u, finalKeys[i]!, (verified[i] as { info: StoredObjectInfo }).info))),
+    uploads.map((u, i) => (finalKeys[i] === u.key ? null : promote(deps, u, recordsBucket!, finalKeys[i]!, (verified[i] as { info: StoredObjectInfo }).info))),
   );
   // A source gone since it was verified (deleted meanwhile) cannot be linked.
   const vanished = uploads.flatMap((u, i) => (finalKeys[i] !== u.key && promoted[i] === null ? [{ uploadId: u.uploadId, code: "NOT_UPLOADED" as const }] : []));
@@ -213,7 +221,7 @@ export async function consume(deps: ConsumeDeps, request: ConsumeRequest): Promi
       const sha256 = info.checksumSha256 ?? upload.sha256;
       return {
         uploadId: upload.uploadId,
-        bucket: upload.bucket,
+        bucket: finalKeys[i] === upload.key ? upload.bucket : recordsBucket!,
         key: finalKeys[i]!,
         contentType: upload.contentType,
         size: upload.size,
@@ -225,7 +233,7 @@ export async function consume(deps: ConsumeDeps, request: ConsumeRequest): Promi
 
   // Every linked image and video of the media bucket is processed; compliance records stay as retained.
   const mediaJobs = response.uploads.map((u): MediaJob | null =>
-    u.bucket !== deps.complianceBucket && isProcessableMedia(u.contentType)
+    u.bucket !== deps.complianceBucket && u.bucket !== recordsBucket && isProcessableMedia(u.contentType)
       ? { bucket: u.bucket, key: u.key, contentType: u.contentType, orgId: owner.orgId }
       : null,
   );
@@ -253,14 +261,20 @@ export async function consume(deps: ConsumeDeps, request: ConsumeRequest): Promi
 }
 
 /**
- * Copies a verified incoming object to its records key — unless an earlier attempt's copy is
+ * Copies a verified incoming object to its records key in the records bucket — unless an earlier attempt's copy is
  * already there: R2's lock refuses every write to a retained key, copies included, so a retry must
  * not copy again. An object there with other bytes is never overwritten (the lock would refuse
  * anyway): that is a bug or tampering, refused loudly. Null when the source is gone.
  */
-async function promote(deps: ConsumeDeps, upload: StagedUpload, recordsKey: string, source: StoredObjectInfo): Promise<{ etag: string } | null> {
-  const existing = await deps.objects.head(upload.bucket, recordsKey);
-  if (!existing) return deps.objects.copy(upload.bucket, upload.key, recordsKey);
+async function promote(
+  deps: ConsumeDeps,
+  upload: StagedUpload,
+  recordsBucket: string,
+  recordsKey: string,
+  source: StoredObjectInfo,
+): Promise<{ etag: string } | null> {
+  const existing = await deps.objects.head(recordsBucket, recordsKey);
+  if (!existing) return deps.objects.copy(upload.bucket, upload.key, recordsKey, recordsBucket);
   const sameBytes =
     existing.size === source.size &&
     existing.etag === source.etag &&

@@ -89,8 +89,12 @@ export interface ObjectStore {
   stream(bucket: string, key: string, maxBytes: number): Promise<AsyncIterable<Uint8Array> | null>;
   /** Stores a copy of the bytes; answers the etag, or that a condition refused the write. */
   put(input: PutObjectInput): Promise<PutOutcome>;
-  /** Server-side copy within a bucket (metadata and checksum kept); null when there is no source. Safe to repeat. */
-  copy(bucket: string, fromKey: string, toKey: string): Promise<{ etag: string } | null>;
+  /**
+   * Server-side copy (metadata and checksum kept) to `toKey` of `toBucket` (default: the same
+   * bucket, which must be of the same account); null when there is no source. Safe to repeat.
+   * Across buckets the destination's credentials must also read the source bucket.
+   */
+  copy(bucket: string, fromKey: string, toKey: string, toBucket?: string): Promise<{ etag: string } | null>;
   /** Every object under `prefix` in key order (UTF-8 bytes, as S3 lists), page by page (up to 1000 a page). */
   list(bucket: string, prefix: string): AsyncIterable<ListedObject[]>;
   /** Deletes any number of keys, in requests of at most 1000 (S3/R2's DeleteObjects limit). */

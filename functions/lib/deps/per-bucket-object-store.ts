@@ -43,8 +43,9 @@ export class PerBucketObjectStore implements ObjectStore {
   async put(input: PutObjectInput): Promise<PutOutcome> {
     return this.#for(input.bucket).put(input);
   }
-  async copy(bucket: string, fromKey: string, toKey: string): Promise<{ etag: string } | null> {
-    return this.#for(bucket).copy(bucket, fromKey, toKey);
+  /** With the destination's token, which also reads the source (the records writer reads the compliance bucket). */
+  async copy(bucket: string, fromKey: string, toKey: string, toBucket: string = bucket): Promise<{ etag: string } | null> {
+    return this.#for(toBucket).copy(bucket, fromKey, toKey, toBucket);
   }
   async *list(bucket: string, prefix: string): AsyncIterable<ListedObject[]> {
     yield* this.#for(bucket).list(bucket, prefix);

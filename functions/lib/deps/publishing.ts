@@ -30,6 +30,6 @@ export const edgeCache = lazy((): EdgeCache => {
   return cachePurge ? new CloudflareCachePurge({ ...cachePurge, ...dependencyTimeout() }) : NO_EDGE_CACHE;
 });
 
-export const mediaReader = lazy(() => new S3ObjectStore(createS3Client(readLinked("R2Reader", "R2"), dependencyTimeout())));
+export const mediaReader = lazy(() => new S3ObjectStore(createS3Client(readLinked("R2MediaReader", "R2"), dependencyTimeout())));
 
 export const publishedMedia = (): Promise<PublishedMedia> => stagingStore();

@@ -10,6 +10,7 @@ import type { Scanner } from "@fitkit/core/scanning/scanner";
 import { lazy } from "../lazy.js";
 import { logger } from "../logger.js";
 import { isLinked, readLinked } from "../resources.js";
+import { SCAN_CLIENT } from "../scan-client.js";
 import { signerForBucket } from "./signer.js";
 
 export const scanner = lazy((): Scanner | null => {
@@ -17,11 +18,14 @@ export const scanner = lazy((): Scanner | null => {
     const { name } = readLinked("ScannerFunction", "ScannerFunction");
     logger.info("virus scanning is on", { scannerFunction: name });
     return new LambdaScanner({
-      // One retry (a throttle or a dropped connection); then fail closed. The scanner's own timeout
-      // (stacks/scanner.ts) bounds a call, a cold start included.
-      client: new LambdaClient({ maxAttempts: 2, requestHandler: { connectionTimeout: 2000, requestTimeout: 100_000 } }),
+      // Timing and parallelism sized against the scanner and consume (functions/lib/scan-client.ts).
+      client: new LambdaClient({
+        maxAttempts: SCAN_CLIENT.maxAttempts,
+        requestHandler: { connectionTimeout: SCAN_CLIENT.connectionTimeoutMs, requestTimeout: SCAN_CLIENT.requestTimeoutMs },
+      }),
       functionName: name,
       signerFor: signerForBucket,
+      maxConcurrentScans: SCAN_CLIENT.maxConcurrentScans,
     });
   }
   const clamd = isLinked("Clamd") ? readLinked("Clamd", "Clamd") : null;

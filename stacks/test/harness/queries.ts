@@ -30,6 +30,9 @@ export const TYPES = {
   snsSubscription: "aws:sns/topicSubscription:TopicSubscription",
   r2CustomDomain: "cloudflare:index/r2CustomDomain:R2CustomDomain",
   r2ManagedDomain: "cloudflare:index/r2ManagedDomain:R2ManagedDomain",
+  logGroup: "aws:cloudwatch/logGroup:LogGroup",
+  metricFilter: "aws:cloudwatch/logMetricFilter:LogMetricFilter",
+  accountToken: "cloudflare:index/accountToken:AccountToken",
 } as const;
 
 export function ofType(synthesis: Synthesis, type: string): RecordedResource[] {

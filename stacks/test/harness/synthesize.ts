@@ -217,6 +217,9 @@ function computedOutputs(type: string, name: string, inputs: Record<string, any>
       return { arn: `arn:aws:s3:::${inputs.bucket ?? name}`, bucket: inputs.bucket ?? name };
     case "aws:sns/topic:Topic":
       return { arn: `arn:aws:sns:${REGION}:${ACCOUNT_ID}:${inputs.name ?? name}` };
+    // @pulumi/cloudflare 6.15.0 accountToken.d.ts: `value` is the token's secret (an output); its id is the resource id.
+    case "cloudflare:index/accountToken:AccountToken":
+      return { value: `cf-token-value-of-${name}` };
     case "cloudflare:index/r2ManagedDomain:R2ManagedDomain":
       return { domain: `pub-${name.toLowerCase()}.r2.dev`, bucketId: inputs.bucketName };
     case "random:index/randomBytes:RandomBytes":

@@ -169,4 +169,46 @@ describe("how the LambdaScanner reads the answer", () => {
       expect((error.cause as Error).message).toBe("the scanner sent a reply of another shape");
     }
   });
+
+  it("keeps at most maxConcurrentScans invokes in flight; the others wait their turn and all get their verdict", async () => {
+    let inFlight = 0;
+    let most = 0;
+    const answers: (() => void)[] = [];
+    lambda.on(InvokeCommand).callsFake(async () => {
+      inFlight += 1;
+      most = Math.max(most, inFlight);
+      await new Promise<void>((resolve) => answers.push(resolve));
+      inFlight -= 1;
+      return reply({ verdict: "clean" });
+    });
+    const limited = new LambdaScanner({ client, functionName: "scanner", signerFor: () => signers.media, maxConcurrentScans: 3 });
+
+    const scans = Array.from({ length: 10 }, (_, i) => limited.scan(once(new Uint8Array([i])), { bucket: "media-b", key: `k${i}`, maxBytes: 1 }));
+    // Answer the scans one at a time as they arrive.
+    let answered = 0;
+    while (answered < 10) {
+      await new Promise((resolve) => setTimeout(resolve, 1));
+      const next = answers.shift();
+      if (next) {
+        next();
+        answered += 1;
+      }
+    }
+
+    expect(await Promise.all(scans)).toEqual(Array.from({ length: 10 }, () => ({ clean: true })));
+    expect({ invokes: lambda.commandCalls(InvokeCommand).length, most }).toEqual({ invokes: 10, most: 3 });
+  });
+
+  it("a failed scan frees its turn for the next", async () => {
+    lambda
+      .on(InvokeCommand)
+      .rejectsOnce(new Error("boom"))
+      .resolves(reply({ verdict: "clean" }));
+    const limited = new LambdaScanner({ client, functionName: "scanner", signerFor: () => signers.media, maxConcurrentScans: 1 });
+
+    const [first, second] = await Promise.allSettled([limited.scan(once(new Uint8Array(1))), limited.scan(once(new Uint8Array(1)))]);
+
+    expect(first.status).toBe("rejected");
+    expect(second).toEqual({ status: "fulfilled", value: { clean: true } });
+  });
 });

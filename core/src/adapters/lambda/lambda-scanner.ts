@@ -8,6 +8,12 @@
  * would find no credential there). Content that is not stored yet (the public signature upload)
  * travels inline, up to MAX_INLINE_SCAN_BYTES.
  *
+ * At most `maxConcurrentScans` invokes are in flight from one client (one per container, and a
+ * Lambda container runs one invocation at a time): the scanner's reserved concurrency is sized
+ * against it (stacks/test/concurrency.test.ts), so one consume of 100 uploads queues its scans
+ * here instead of being throttled by the scanner. A waiting scan holds no storage stream: the
+ * caller's stream is released before the wait.
+ *
  * Fails closed: a throttled or failed invoke, a function error (timeout, crash), an `error` verdict
  * or a reply of another shape is DependencyUnavailableError("scanner") with a `LambdaScannerError`
  * cause (our message, safe to log). Errors thrown by the source propagate unchanged.
@@ -26,6 +32,8 @@ export interface LambdaScannerOptions {
   signerFor: (bucket: string) => UrlSigner;
   /** Lifetime of those URLs; default 300 s — enough for a cold scanner to load its definitions. */
   urlTtlSeconds?: number;
+  /** Invokes in flight at once from this scanner; more wait their turn. Unbounded when absent. */
+  maxConcurrentScans?: number;
 }
 
 const DEFAULT_URL_TTL_SECONDS = 300;
@@ -40,14 +48,36 @@ export class LambdaScannerError extends Error {
 
 export class LambdaScanner implements Scanner {
   readonly #options: LambdaScannerOptions;
+  #inFlight = 0;
+  readonly #waiting: (() => void)[] = [];
 
   constructor(options: LambdaScannerOptions) {
+    if (options.maxConcurrentScans !== undefined && !(Number.isInteger(options.maxConcurrentScans) && options.maxConcurrentScans >= 1)) {
+      throw new RangeError("maxConcurrentScans must be a whole number ≥ 1");
+    }
     this.#options = options;
   }
 
   async scan(source: AsyncIterable<Uint8Array>, stored?: StoredScanSource): Promise<ScanVerdict> {
     const request = stored ? await this.#byUrl(source, stored) : await inline(source);
-    return this.#invoke(request);
+    await this.#turn();
+    try {
+      return await this.#invoke(request);
+    } finally {
+      this.#done();
+    }
+  }
+
+  /** Waits until fewer than maxConcurrentScans invokes are in flight, then counts this one. */
+  async #turn(): Promise<void> {
+    const limit = this.#options.maxConcurrentScans ?? Number.POSITIVE_INFINITY;
+    while (this.#inFlight >= limit) await new Promise<void>((resolve) => this.#waiting.push(resolve));
+    this.#inFlight += 1;
+  }
+
+  #done(): void {
+    this.#inFlight -= 1;
+    this.#waiting.shift()?.();
   }
 
   async #byUrl(source: AsyncIterable<Uint8Array>, stored: StoredScanSource): Promise<ScanRequest> {

@@ -169,11 +169,11 @@ export class MemoryObjectStore implements ObjectStore {
     return { ok: true, etag };
   }
 
-  async copy(bucket: string, fromKey: string, toKey: string): Promise<{ etag: string } | null> {
+  async copy(bucket: string, fromKey: string, toKey: string, toBucket: string = bucket): Promise<{ etag: string } | null> {
     this.check("copy");
     const object = this.objects.get(MemoryObjectStore.id(bucket, fromKey));
     if (!object) return null;
-    this.objects.set(MemoryObjectStore.id(bucket, toKey), { ...object, lastModified: this.clock.now() });
+    this.objects.set(MemoryObjectStore.id(toBucket, toKey), { ...object, lastModified: this.clock.now() });
     return { etag: object.etag };
   }
 

@@ -199,11 +199,11 @@ export class S3ObjectStore implements ObjectStore {
     }
   }
 
-  async copy(bucket: string, fromKey: string, toKey: string): Promise<{ etag: string } | null> {
+  async copy(bucket: string, fromKey: string, toKey: string, toBucket: string = bucket): Promise<{ etag: string } | null> {
     try {
       const out = await this.client.send(
         new CopyObjectCommand({
-          Bucket: bucket,
+          Bucket: toBucket,
           Key: toKey,
           CopySource: `${bucket}/${encodeURIComponent(fromKey).replaceAll("%2F", "/")}`,
           MetadataDirective: "COPY",

@@ -4,13 +4,13 @@
  * method is one atomic step and one round trip; the state lives with the object's link, so release
  * and reconciliation see the variants of exactly the objects they see.
  */
-import type { ImageVariant } from "../policies/object-keys.js";
+import type { ImageVariant, VideoVariant } from "../contract/catalog.js";
 import type { ObjectRef } from "../quotas/linked-objects.js";
 
 /** The image types that are processed into variants (and never served as uploaded). */
 export const PROCESSABLE_IMAGE_TYPES: ReadonlySet<string> = new Set(["image/jpeg", "image/png", "image/webp", "image/heic"]);
 
-/** The video types that get a poster frame and their facts (the video itself is served as uploaded). */
+/** The video types that are processed into a playback rendition, a metadata-free copy and a poster (never served as uploaded). */
 export const PROCESSABLE_VIDEO_TYPES: ReadonlySet<string> = new Set(["video/mp4", "video/quicktime", "video/webm"]);
 
 export const isProcessableImage = (contentType: string): boolean => PROCESSABLE_IMAGE_TYPES.has(contentType);
@@ -57,7 +57,7 @@ export interface ReadyImage {
   variants: Record<ImageVariant, StoredVariant>;
 }
 
-/** A processed video: its poster frame and facts; the video itself is served as uploaded. */
+/** A processed video: its three copies and facts; the uploaded bytes are never served. */
 export interface ReadyVideo {
   status: "ready";
   /** As displayed (the container's rotation applied). */
@@ -67,7 +67,8 @@ export interface ReadyVideo {
   durationMs: number | null;
   /** ThumbHash of the poster, base64. */
   placeholder: string;
-  variants: { poster: StoredVariant };
+  /** `original`: the streams without metadata; `playback`: H.264/AAC MP4 ≤ 1280 px; `poster`: a JPEG frame. */
+  variants: Record<VideoVariant, StoredVariant>;
 }
 
 export type MediaOutcome = ReadyImage | ReadyVideo | { status: "failed"; code: MediaFailureCode };

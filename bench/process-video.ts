@@ -1,0 +1,31 @@
+/**
+ * Child process of the video bench: renders one video as process-media does (the ffmpeg codec
+ * with the worker's settings from functions/lib/deps/ffmpeg.ts, sharp for the poster) and prints
+ * the time and the sizes of what it wrote as JSON. The parent samples this process's tree (Node
+ * and its ffmpeg children) for the worker's peak RSS.
+ */
+import { mkdtemp, rm, stat } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { renderVideo } from "@fitkit/core/media/video-pipeline";
+import sharp from "sharp";
+import { videoCodec } from "../functions/lib/deps/ffmpeg.js";
+
+const [file, contentType] = process.argv.slice(2);
+const directory = await mkdtemp(join(tmpdir(), "fitkit-bench-video-"));
+try {
+  const files = { playback: join(directory, "playback.mp4"), original: join(directory, "original") };
+  const start = performance.now();
+  const rendered = await renderVideo(videoCodec(), {
+    input: { file: file!, contentType: contentType! },
+    ownerType: "exercise_comment",
+    files,
+    inputBytes: (await stat(file!)).size,
+  });
+  const ms = performance.now() - start;
+  const bytes = { playback: (await stat(files.playback)).size, original: (await stat(files.original)).size, poster: rendered.poster.bytes.length };
+  const facts = { width: rendered.width, height: rendered.height, durationMs: rendered.durationMs, playback: [rendered.playback.width, rendered.playback.height] };
+  process.stdout.write(`${JSON.stringify({ ms, bytes, facts, sharpConcurrency: sharp.concurrency() })}\n`);
+} finally {
+  await rm(directory, { recursive: true, force: true });
+}

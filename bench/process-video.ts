@@ -24,7 +24,12 @@ try {
   });
   const ms = performance.now() - start;
   const bytes = { playback: (await stat(files.playback)).size, original: (await stat(files.original)).size, poster: rendered.poster.bytes.length };
-  const facts = { width: rendered.width, height: rendered.height, durationMs: rendered.durationMs, playback: [rendered.playback.width, rendered.playback.height] };
+  const facts = {
+    width: rendered.width,
+    height: rendered.height,
+    durationMs: rendered.durationMs,
+    playback: [rendered.playback.width, rendered.playback.height],
+  };
   process.stdout.write(`${JSON.stringify({ ms, bytes, facts, sharpConcurrency: sharp.concurrency() })}\n`);
 } finally {
   await rm(directory, { recursive: true, force: true });

@@ -27,11 +27,25 @@ export function videoPlan(quick: boolean) {
   const seconds = quick ? 6 : 20;
   const clips: Record<string, { spec: VideoSpec; contentType: string }> = {
     phone1080pHevc: {
-      spec: { width: 1920, height: 1080, seconds, format: "mov", codec: "hevc", audio: true, phoneMetadata: true, frameRate: 30, bitrateKbps: 10_000, noise: true },
+      spec: {
+        width: 1920,
+        height: 1080,
+        seconds,
+        format: "mov",
+        codec: "hevc",
+        audio: true,
+        phoneMetadata: true,
+        frameRate: 30,
+        bitrateKbps: 10_000,
+        noise: true,
+      },
       contentType: "video/quicktime",
     },
     uhd4kH264: { spec: { width: 3840, height: 2160, seconds, audio: true, frameRate: 30, bitrateKbps: 40_000, noise: true }, contentType: "video/mp4" },
-    portrait1080p: { spec: { width: 1920, height: 1080, seconds, audio: true, frameRate: 30, rotate: 90, bitrateKbps: 8_000, noise: true }, contentType: "video/mp4" },
+    portrait1080p: {
+      spec: { width: 1920, height: 1080, seconds, audio: true, frameRate: 30, rotate: 90, bitrateKbps: 8_000, noise: true },
+      contentType: "video/mp4",
+    },
   };
   return { quick, seconds, clips };
 }
@@ -71,7 +85,10 @@ async function renderInChild(file: string, contentType: string) {
   const exitCode = await new Promise<number | null>((resolve) => child.on("close", resolve));
   clearInterval(sampler);
   if (exitCode !== 0) throw new Error(`process-video exited ${exitCode}`);
-  return { ...(JSON.parse(output.trim().split("\n").at(-1)!) as { ms: number; bytes: Record<string, number>; facts: object; sharpConcurrency: number }), peakMiB };
+  return {
+    ...(JSON.parse(output.trim().split("\n").at(-1)!) as { ms: number; bytes: Record<string, number>; facts: object; sharpConcurrency: number }),
+    peakMiB,
+  };
 }
 
 export async function benchVideo(options: { quick: boolean }) {
@@ -114,7 +131,14 @@ export async function benchVideo(options: { quick: boolean }) {
   }
 }
 
-type Clip = { secondsPerSourceMinute: number; playbackOverOriginal: number; sourceMbps: number; workerPeakRssMiB: number; playbackBytes: number; sourceBytes: number };
+type Clip = {
+  secondsPerSourceMinute: number;
+  playbackOverOriginal: number;
+  sourceMbps: number;
+  workerPeakRssMiB: number;
+  playbackBytes: number;
+  sourceBytes: number;
+};
 
 export function videoRows(result: Awaited<ReturnType<typeof benchVideo>>): [string, string][] {
   const clips = result.clips as Record<string, Clip>;

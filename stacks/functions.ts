@@ -259,9 +259,9 @@ export const FUNCTIONS = {
     timeout: "2 minutes",
     // A 500 MiB video is copied to /tmp for ffmpeg (which seeks in it): more than Lambda's default 512 MB.
     storage: "1024 MB",
-    // sharp loads a native libvips and ffmpeg is a static binary: SST installs both for the
-    // function's platform (arm64) rather than bundling them.
-    install: ["sharp", "@ffmpeg-installer/ffmpeg"],
+    // sharp loads a native libvips: SST installs it for the function's platform (arm64) rather
+    // than bundling it.
+    install: ["sharp"],
   },
 } as const satisfies Record<string, FunctionSpec>;
 

@@ -356,6 +356,45 @@ describe("through the local stack: a coach's phone video, played from its rendit
     }
   }, 240_000);
 
+  it("the demo page plays a coach's linked video from its playback rendition, with its poster", async () => {
+    const page = await (await browser!).newPage({ viewport: { width: 1100, height: 900 } });
+    const errors: string[] = [];
+    page.on("pageerror", (error) => errors.push(String(error)));
+    try {
+      await page.goto(`${stack.api}/`);
+      await page.fill("#user-id", uniqueId("user"));
+      await page.fill("#org-id", uniqueId("org"));
+      await page.selectOption("#role", "coach");
+      await page.click("#sign-in");
+      await page.waitForFunction(() => (window as any).fitkitDemo.identity !== null);
+      await page.selectOption("#owner-type", "exercise_comment");
+      await page.setInputFiles("#files", { name: "squat.mov", mimeType: "video/quicktime", buffer: phone });
+      await page.click("#upload-button");
+      await page.waitForFunction(() => ["uploaded", "error"].includes((window as any).fitkitDemo.phase));
+      const [uploaded] = (await page.evaluate(() => (window as any).fitkitDemo.uploaded)) as { key: string; uploadId: string }[];
+      await page.click("#link-button");
+
+      const video = page.locator(`video[data-key="${uploaded!.key}"][data-variant="playback"]`);
+      await video.waitFor({ timeout: 180_000 });
+      const variantUrl = (name: string) => new RegExp(`/variants/[^?]+/${uploaded!.uploadId}/${name}\\?`);
+      expect(await video.getAttribute("src")).toMatch(variantUrl("playback\\.mp4"));
+      expect(await video.getAttribute("poster")).toMatch(variantUrl("poster\\.jpg"));
+      const played = await video.evaluate(async (element: HTMLVideoElement) => {
+        element.muted = true;
+        await element.play();
+        const deadline = Date.now() + 20_000;
+        while (element.currentTime < 0.5 && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 50));
+        return { advanced: element.currentTime >= 0.5, size: [element.videoWidth, element.videoHeight] };
+      });
+      expect(played).toEqual({ advanced: true, size: [1280, 720] });
+      const tile = await page.evaluate((key) => (window as any).fitkitDemo.gallery[key], uploaded!.key);
+      expect(tile.statuses).toEqual(["processing", "ready"]);
+      expect(errors).toEqual([]);
+    } finally {
+      await page.close();
+    }
+  }, 240_000);
+
   it("an 8000×6000 video is failed with VIDEO_TOO_LARGE for every variant, and nothing of it is signed", async () => {
     const { token, key } = await linkVideo(await hugeVideo(), "video/mp4");
 

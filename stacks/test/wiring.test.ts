@@ -361,15 +361,15 @@ describe("media processing", () => {
     const processMedia = fn("functions/process-media.handler");
     expect(processMedia.lambda.inputs.memorySize).toBe(3008);
     expect(processMedia.lambda.inputs.ephemeralStorage).toEqual({ size: 1024 });
-    // "*": SST installs the version package.json pins; @ffmpeg-installer/ffmpeg pins its per-platform binaries.
-    expect(processMedia.build.properties.install).toEqual({ sharp: "*", "@ffmpeg-installer/ffmpeg": "*" });
+    // "*": SST installs the version package.json pins.
+    expect(processMedia.build.properties.install).toEqual({ sharp: "*" });
     expect(processMedia.build.properties.architecture).toBe(processMedia.lambda.inputs.architectures[0]);
   });
 
   it("only the media encoders install native packages: sharp (process-media, publish) and ffmpeg (process-media)", () => {
     const installing = [...functions.values()].filter((d) => d.build.properties.install).map((d) => [d.handler, d.build.properties.install]);
     expect(installing.sort()).toEqual([
-      ["functions/process-media.handler", { sharp: "*", "@ffmpeg-installer/ffmpeg": "*" }],
+      ["functions/process-media.handler", { sharp: "*" }],
       ["functions/publish.handler", { sharp: "*" }],
     ]);
   });

@@ -43,7 +43,13 @@ export const FFMPEG_PRESET = "veryfast";
 export const videoCodec = lazy((): VideoCodec => {
   const tools = videoTools();
   if (!tools.ffmpeg || !tools.ffprobe) throw new Error("ffmpeg and ffprobe are not on PATH: process-media cannot read videos (apt install ffmpeg)");
-  return new FfmpegVideoCodec({ ffmpegPath: tools.ffmpeg, ffprobePath: tools.ffprobe, prlimitPath: tools.prlimit, threads: VIDEO_THREADS, preset: FFMPEG_PRESET });
+  return new FfmpegVideoCodec({
+    ffmpegPath: tools.ffmpeg,
+    ffprobePath: tools.ffprobe,
+    prlimitPath: tools.prlimit,
+    threads: VIDEO_THREADS,
+    preset: FFMPEG_PRESET,
+  });
 });
 
 /**

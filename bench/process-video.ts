@@ -4,7 +4,7 @@
  * the time and the sizes of what it wrote as JSON. The parent samples this process's tree (Node
  * and its ffmpeg children) for the worker's peak RSS.
  */
-import { mkdtemp, rm, stat } from "node:fs/promises";
+import { mkdtemp, readFile, rm, stat } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { renderVideo } from "@fitkit/core/media/video-pipeline";
@@ -30,7 +30,10 @@ try {
     durationMs: rendered.durationMs,
     playback: [rendered.playback.width, rendered.playback.height],
   };
-  process.stdout.write(`${JSON.stringify({ ms, bytes, facts, sharpConcurrency: sharp.concurrency() })}\n`);
+  // CPU seconds of this process and of its (waited-for) ffmpeg children: utime, stime, cutime, cstime of /proc/self/stat, in ticks of 1/100 s.
+  const fields = (await readFile("/proc/self/stat", "utf8")).split(") ")[1]!.split(" ");
+  const cpuSeconds = fields.slice(11, 15).reduce((sum, ticks) => sum + Number(ticks), 0) / 100;
+  process.stdout.write(`${JSON.stringify({ ms, cpuSeconds, bytes, facts, sharpConcurrency: sharp.concurrency() })}\n`);
 } finally {
   await rm(directory, { recursive: true, force: true });
 }

@@ -11,7 +11,7 @@
  */
 import { spawn } from "node:child_process";
 import { mkdtemp, readdir, readFile, rm, writeFile } from "node:fs/promises";
-import { tmpdir } from "node:os";
+import { loadavg, tmpdir } from "node:os";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { FFMPEG_PRESET, VIDEO_THREADS } from "../functions/lib/deps/ffmpeg.js";
@@ -86,7 +86,13 @@ async function renderInChild(file: string, contentType: string) {
   clearInterval(sampler);
   if (exitCode !== 0) throw new Error(`process-video exited ${exitCode}`);
   return {
-    ...(JSON.parse(output.trim().split("\n").at(-1)!) as { ms: number; bytes: Record<string, number>; facts: object; sharpConcurrency: number }),
+    ...(JSON.parse(output.trim().split("\n").at(-1)!) as {
+      ms: number;
+      cpuSeconds: number;
+      bytes: Record<string, number>;
+      facts: object;
+      sharpConcurrency: number;
+    }),
     peakMiB,
   };
 }
@@ -111,6 +117,9 @@ export async function benchVideo(options: { quick: boolean }) {
         sourceMbps: round((bytes.length * 8) / spec.seconds / 1e6, 1),
         processingMs: round(run.ms, 0),
         secondsPerSourceMinute: round((run.ms / 1000) * (60 / spec.seconds), 1),
+        // What the same work costs in CPU (Node and ffmpeg): on an idle 2-core machine, wall time is about half of it.
+        cpuSecondsPerSourceMinute: round(run.cpuSeconds * (60 / spec.seconds), 1),
+        loadAverage: round(loadavg()[0]!, 1),
         playbackBytes: run.bytes.playback,
         playbackOverOriginal: round(run.bytes.playback! / bytes.length, 3),
         originalCopyBytes: run.bytes.original,
@@ -132,6 +141,8 @@ export async function benchVideo(options: { quick: boolean }) {
 }
 
 type Clip = {
+  cpuSecondsPerSourceMinute: number;
+  loadAverage: number;
   secondsPerSourceMinute: number;
   playbackOverOriginal: number;
   sourceMbps: number;
@@ -145,7 +156,10 @@ export function videoRows(result: Awaited<ReturnType<typeof benchVideo>>): [stri
   const s = result.settings;
   const rows: [string, string][] = [[`video: ffmpeg threads ${s.ffmpegThreads}, x264 preset ${s.x264Preset}, sharp concurrency ${s.sharpConcurrency}`, ""]];
   for (const [name, clip] of Object.entries(clips)) {
-    rows.push([`video ${name}: s per minute of source (1080p goal ≤ ${VIDEO_GOALS.secondsPer1080pMinuteAtMost})`, `${clip.secondsPerSourceMinute}`]);
+    rows.push([
+      `video ${name}: s per minute of source (1080p goal ≤ ${VIDEO_GOALS.secondsPer1080pMinuteAtMost}) · CPU s · load average`,
+      `${clip.secondsPerSourceMinute} · ${clip.cpuSecondsPerSourceMinute} · ${clip.loadAverage}`,
+    ]);
     rows.push([
       `video ${name}: playback / original bytes (goal ≤ ${VIDEO_GOALS.playbackOverOriginalAtMost} at ≥ 8 Mbit/s)`,
       `${clip.playbackBytes} / ${clip.sourceBytes} (${clip.sourceMbps} Mbit/s) → ${clip.playbackOverOriginal}`,

@@ -140,6 +140,25 @@ function scanner(): RecordedResource {
   return found;
 }
 
+/** Handlers deployed as container images (not SST zip packages), by handler → function name. */
+const IMAGE_HANDLERS: Record<string, string> = { "functions/process-media.handler": "fitkit-uploads-wiring-process-media" };
+
+/** The media worker: the container-image Lambda that runs process-media. */
+function processMedia(): RecordedResource {
+  const found = imageFunctions(app).get(IMAGE_HANDLERS["functions/process-media.handler"]!);
+  if (!found) throw new Error("No process-media Lambda");
+  return found;
+}
+
+/** The links a container-image Lambda gets: its `SST_RESOURCE_<Name>` variables (what `sst/resource` reads), App aside. */
+function imageLinkValues(lambda: RecordedResource): Record<string, Record<string, unknown>> {
+  return Object.fromEntries(
+    Object.entries<string>(lambda.inputs.environment.variables)
+      .filter(([name]) => name.startsWith("SST_RESOURCE_") && name !== "SST_RESOURCE_App")
+      .map(([name, value]) => [name.slice("SST_RESOURCE_".length), JSON.parse(value)]),
+  );
+}
+
 function fn(handler: string): DeployedFunction {
   const found = functions.get(handler);
   if (!found) throw new Error(`No Lambda runs ${handler}`);
@@ -179,7 +198,14 @@ beforeAll(async () => {
 
 describe("functions", () => {
   it("every handler is its own Lambda, and there is no other", () => {
-    expect([...functions.keys()].sort()).toEqual(Object.keys(EXPECTED_LINKS).sort());
+    expect([...functions.keys()].sort()).toEqual(
+      Object.keys(EXPECTED_LINKS)
+        .filter((handler) => !IMAGE_HANDLERS[handler])
+        .sort(),
+    );
+    expect([...imageFunctions(app).keys()].sort()).toEqual(
+      [...Object.values(IMAGE_HANDLERS), "fitkit-uploads-wiring-scanner", "fitkit-uploads-wiring-scanner-definitions"].sort(),
+    );
   });
 
   it("every Lambda runs Node 22 (nodejs22.x), as built and as deployed", () => {
@@ -345,7 +371,7 @@ describe("media processing", () => {
       responseTypes: mapping.inputs.functionResponseTypes,
     }).toEqual({
       source: queue().state.arn,
-      target: fn("functions/process-media.handler").arn,
+      target: processMedia().state.arn,
       batchSize: 1,
       responseTypes: ["ReportBatchItemFailures"],
     });
@@ -354,24 +380,70 @@ describe("media processing", () => {
   it("a job failing 3 deliveries moves to the dead-letter queue; a running job is not redelivered before its timeout", () => {
     const deadLetter = theOne(app, TYPES.sqsQueue, (q) => q.name === "MediaJobsDeadLetterQueue");
     expect(JSON.parse(queue().inputs.redrivePolicy)).toEqual({ deadLetterTargetArn: deadLetter.state.arn, maxReceiveCount: 3 });
-    expect(queue().inputs.visibilityTimeoutSeconds).toBeGreaterThanOrEqual(fn("functions/process-media.handler").lambda.inputs.timeout);
+    expect(queue().inputs.visibilityTimeoutSeconds).toBeGreaterThanOrEqual(processMedia().inputs.timeout);
   });
 
-  it("process-media has the memory for a 48-megapixel photo, /tmp for a 500 MiB video, and sharp and ffmpeg installed for Lambda's platform, not bundled", () => {
-    const processMedia = fn("functions/process-media.handler");
-    expect(processMedia.lambda.inputs.memorySize).toBe(3008);
-    expect(processMedia.lambda.inputs.ephemeralStorage).toEqual({ size: 1024 });
-    // "*": SST installs the version package.json pins.
-    expect(processMedia.build.properties.install).toEqual({ sharp: "*" });
-    expect(processMedia.build.properties.architecture).toBe(processMedia.lambda.inputs.architectures[0]);
+  it("process-media is a container-image Lambda built from media-worker/Dockerfile (Debian's ffmpeg and libheif) for arm64, pushed by digest", () => {
+    const image = theOne(app, TYPES.image, (i) => i.name === "MediaWorkerImage");
+    const repository = theOne(app, TYPES.ecrRepository, (r) => r.name === "MediaWorkerRepository");
+    expect({
+      dockerfile: image.inputs.dockerfile.location,
+      context: path.resolve(image.inputs.context.location),
+      platforms: image.inputs.platforms,
+      push: image.inputs.push,
+      repository: repository.inputs.name,
+    }).toEqual({
+      dockerfile: `${REPO_ROOT}media-worker/Dockerfile`,
+      context: path.resolve(REPO_ROOT),
+      platforms: ["linux/arm64"],
+      push: true,
+      repository: "fitkit-uploads-wiring-process-media",
+    });
+    expect({
+      packageType: processMedia().inputs.packageType,
+      imageUri: processMedia().inputs.imageUri,
+      architectures: processMedia().inputs.architectures,
+    }).toEqual({
+      packageType: "Image",
+      // Lambda takes `repository@digest` (Image.ref's `repo:tag@sha256:…` is refused).
+      imageUri: `${repository.state.repositoryUrl}@${image.state.digest}`,
+      architectures: ["arm64"],
+    });
   });
 
-  it("only the media encoders install native packages: sharp (process-media, publish) and ffmpeg (process-media)", () => {
+  it("the image installs Debian's ffmpeg, libheif tools and prlimit, and exactly the row's `install` packages beside an esbuild bundle that leaves them external", async () => {
+    const { readFile } = await import("node:fs/promises");
+    const { FUNCTIONS } = await import("../functions.js");
+    const dockerfile = await readFile(path.join(REPO_ROOT, "media-worker/Dockerfile"), "utf8");
+    const runtimePackages = /FROM debian:\S+\nRUN apt-get update \\\n && apt-get install -y --no-install-recommends ([^\\\n]+)/
+      .exec(dockerfile)?.[1]
+      ?.trim()
+      .split(/\s+/);
+    expect(runtimePackages).toEqual(["nodejs", "ffmpeg", "libheif-examples", "util-linux", "ca-certificates"]);
+    const installed = FUNCTIONS["process-media"].install;
+    expect([...dockerfile.matchAll(/--external:(\S+)/g)].map((m) => m[1])).toEqual([...installed]);
+    expect([...dockerfile.matchAll(/"(\S+)@\$\(node -p/g)].map((m) => m[1])).toEqual([...installed]);
+  });
+
+  it("process-media has the memory for a 48-megapixel photo, /tmp and time for a 500 MiB video, and bounded concurrency", () => {
+    expect({
+      memory: processMedia().inputs.memorySize,
+      disk: processMedia().inputs.ephemeralStorage,
+      timeout: processMedia().inputs.timeout,
+      reserved: processMedia().inputs.reservedConcurrentExecutions,
+    }).toEqual({ memory: 3008, disk: { size: 2048 }, timeout: 600, reserved: 10 });
+  });
+
+  it("process-media's role may only consume the media queue (and write its logs)", () => {
+    const role = theOne(app, TYPES.role, (r) => r.name === "ProcessMediaRole");
+    expect(processMedia().inputs.role).toBe(role.state.arn);
+    expect(roleStatements(role)).toEqual([{ Effect: "Allow", Action: CONSUME_MEDIA_QUEUE, Resource: [queue().state.arn] }]);
+    expect(role.inputs.managedPolicyArns).toEqual(["arn:aws:iam::aws:policy/service-role/AWSLambdaBasicExecutionRole"]);
+  });
+
+  it("only the media encoders install native packages: sharp (publish's package; process-media's image)", () => {
     const installing = [...functions.values()].filter((d) => d.build.properties.install).map((d) => [d.handler, d.build.properties.install]);
-    expect(installing.sort()).toEqual([
-      ["functions/process-media.handler", { sharp: "*" }],
-      ["functions/publish.handler", { sharp: "*" }],
-    ]);
+    expect(installing.sort()).toEqual([["functions/publish.handler", { sharp: "*" }]]);
   });
 });
 
@@ -409,7 +481,8 @@ describe("links", () => {
       },
     };
     for (const [handler, names] of Object.entries(EXPECTED_LINKS)) {
-      expect({ handler, links: linkValues(fn(handler).build) }).toEqual({
+      const links = IMAGE_HANDLERS[handler] ? imageLinkValues(processMedia()) : linkValues(fn(handler).build);
+      expect({ handler, links }).toEqual({
         handler,
         links: Object.fromEntries(names.map((name) => [name, values[name]])),
       });
@@ -550,8 +623,8 @@ describe("buckets", () => {
 
 describe("the virus scanner", () => {
   it("is a container-image Lambda built from scanner/Dockerfile for arm64 and pushed to its own repository", () => {
-    const image = theOne(app, TYPES.image);
-    const repository = theOne(app, TYPES.ecrRepository);
+    const image = theOne(app, TYPES.image, (i) => i.name === "ScannerImage");
+    const repository = theOne(app, TYPES.ecrRepository, (r) => r.name === "ScannerRepository");
     expect({
       dockerfile: image.inputs.dockerfile.location,
       context: path.resolve(image.inputs.context.location),

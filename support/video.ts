@@ -89,6 +89,19 @@ export async function testVideo(spec: VideoSpec): Promise<Buffer> {
   }
 }
 
+/** 8000×6000 pixels in one gray H.264 frame: over every owner type's 40 MP limit, made in a few seconds. */
+export async function oversizedVideo(): Promise<Buffer> {
+  const directory = await mkdtemp(join(tmpdir(), "fitkit-video-fixture-"));
+  try {
+    const file = join(directory, "oversized.mp4");
+    const frame = ["-f", "lavfi", "-i", "color=c=gray:size=8000x6000:rate=1:duration=1"];
+    await run(FFMPEG, ["-hide_banner", "-v", "error", ...frame, "-c:v", "libx264", "-preset", "ultrafast", "-pix_fmt", "yuv420p", "-y", file]);
+    return await readFile(file);
+  } finally {
+    await rm(directory, { recursive: true, force: true });
+  }
+}
+
 /** ffprobe's JSON of a file (streams and format). */
 export async function probeJson(file: string): Promise<{
   streams: Record<string, unknown>[];

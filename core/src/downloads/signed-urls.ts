@@ -25,6 +25,7 @@ import {
   isProcessableImage,
   isProcessableVideo,
   isReadyVideo,
+  isSupersededOutcome,
   type MediaFailureCode,
   type MediaState,
   type MediaVariants,
@@ -204,8 +205,10 @@ export async function signedUrls(deps: SignedUrlsDeps, identity: Identity, reque
         };
       if (!state) return { key, status: "failed", code: "NOT_LINKED" };
       if (state.status !== "ready") return { key, ...state };
+      // Recorded by a release before videos had these copies: the backfill processes it again (docs/deploy.md).
+      if (isSupersededOutcome(state)) return { key, status: "processing" };
       const stored = storedVariant(state, variant);
-      // A record of the other kind, or of a video processed before it had these copies: nothing of it to serve.
+      // A record of the other kind (never written for this key's type): nothing of it to serve.
       if (!stored) return { key, status: "failed", code: served === "video" ? "VIDEO_UNREADABLE" : "IMAGE_UNREADABLE" };
       const signed = await sign(deps, request, now, "media", stored.key, parsed.uploadId, stored.contentType, false);
       return { key, status: "ready", ...signed, ...factsOf(state) };

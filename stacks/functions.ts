@@ -262,9 +262,10 @@ export const FUNCTIONS = {
     // A 48-MP photo decodes to ~190 MB of RGBA, held while three encodings run; 3008 MB also buys
     // Lambda's proportional CPU share (about two vCPUs) for the encoders.
     memory: "3008 MB",
-    // A 300 s video's transcode is bounded at 30 s + 1.5 s per second of video (8 minutes), plus
-    // its copy, poster and uploads (core/src/media/video-pipeline.ts).
-    timeout: "10 minutes",
+    // Lambda's longest: a 300 s video's transcode is bounded at 60 s + 1.5 s per second of video
+    // (8.5 minutes), its copy at 1 minute, plus its probe, poster and uploads
+    // (core/src/media/video-pipeline.ts).
+    timeout: "15 minutes",
     // A 500 MiB video is copied to /tmp for ffmpeg (which seeks in it), then its copy and rendition.
     storage: "2048 MB",
     // Debian's ffmpeg, ffprobe, heif-convert and prlimit: native tools with the distribution's

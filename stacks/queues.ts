@@ -10,7 +10,7 @@ import type { QueueName } from "./functions.js";
 /** Deliveries before a job moves to the dead-letter queue. */
 export const MAX_RECEIVES = 3;
 /** SQS hides a delivered job this long: longer than process-media's timeout, so a running job is not delivered twice. */
-export const MEDIA_VISIBILITY_TIMEOUT = "12 minutes";
+export const MEDIA_VISIBILITY_TIMEOUT = "16 minutes";
 
 export function createQueues(): Record<QueueName, sst.aws.Queue> & { mediaDeadLetter: sst.aws.Queue } {
   const mediaDeadLetter = new sst.aws.Queue("MediaJobsDeadLetter");

@@ -181,7 +181,7 @@ describe("a linked video's copies and facts, on real Redis and S3", () => {
   it("a transcode that outruns its time bound ends failed (VIDEO_UNREADABLE), not in the queue's retries", async () => {
     const { job } = await linkVideo(landscape);
 
-    const result = await processMedia({ objects, variants: store, videoCodec, videoTimeBounds: { baseMs: 30, transcodeMsPerSecond: 0 } }, job);
+    const result = await processMedia({ objects, variants: store, videoCodec, videoTimeBounds: { baseMs: 30, transcodeMsPerSecond: 0, copyMs: 60_000 } }, job);
 
     expect(result).toBe("failed");
     expect(await store.mediaStates([{ bucket: MEDIA, key: job.key }])).toEqual([{ status: "failed", code: "VIDEO_UNREADABLE" }]);

@@ -431,7 +431,7 @@ describe("media processing", () => {
       disk: processMedia().inputs.ephemeralStorage,
       timeout: processMedia().inputs.timeout,
       reserved: processMedia().inputs.reservedConcurrentExecutions,
-    }).toEqual({ memory: 3008, disk: { size: 2048 }, timeout: 600, reserved: 10 });
+    }).toEqual({ memory: 3008, disk: { size: 2048 }, timeout: 900, reserved: 10 });
   });
 
   it("process-media's role may only consume the media queue (and write its logs)", () => {

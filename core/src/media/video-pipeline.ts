@@ -22,14 +22,19 @@ const POSTER_AT_SECONDS = 1;
 
 /** How long the codec may take: a fixed allowance plus a multiple of the video's (or its limit's) duration. */
 export interface VideoTimeBounds {
-  /** Fixed part of the transcode's and the copy's bound, ms. */
+  /** Fixed part of the transcode's bound, ms (a short clip on a busy CPU still gets this long). */
   baseMs: number;
   /** Transcode time allowed per second of source, ms (1000 = as long as the video plays). */
   transcodeMsPerSecond: number;
+  /** The stream copy's bound, ms (it reads and writes the file once, without decoding). */
+  copyMs: number;
 }
 
-/** Defaults: a 300 s video may take 30 s + 1.5 × 300 s = 8 min to transcode, within process-media's timeout. */
-export const DEFAULT_VIDEO_TIME_BOUNDS: VideoTimeBounds = { baseMs: 30_000, transcodeMsPerSecond: 1500 };
+/**
+ * Defaults: a 300 s video may take 60 s + 1.5 × 300 s = 8.5 min to transcode and 1 min to copy —
+ * with the probe and the poster's frames, within process-media's 15 minutes (stacks/functions.ts).
+ */
+export const DEFAULT_VIDEO_TIME_BOUNDS: VideoTimeBounds = { baseMs: 60_000, transcodeMsPerSecond: 1500, copyMs: 60_000 };
 
 /** The limits of an owner type that accepts videos. */
 export function videoLimitsOf(ownerType: OwnerType): VideoLimits {
@@ -119,7 +124,7 @@ export async function renderVideo(codec: VideoCodec, request: RenderVideoRequest
   });
   await codec.remuxOriginal(request.input, {
     output: request.files.original,
-    timeoutMs: bounds.baseMs,
+    timeoutMs: bounds.copyMs,
     maxBytes: request.inputBytes + 16 * 1024 * 1024,
   });
 

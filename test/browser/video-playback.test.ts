@@ -81,6 +81,10 @@ describe("through the local stack: a coach's phone video, played from its rendit
     return { bytes, file, type: response.headers.get("content-type") };
   }
 
+  it("npm start said at start which video tools it runs: ffmpeg and ffprobe from PATH, bounded by prlimit", () => {
+    expect(stack.stderr()).toMatch(/^videos: \S+\/ffmpeg and \S+\/ffprobe from PATH, memory, file size and CPU bounded by \S+\/prlimit$/m);
+  });
+
   it("an HEVC .mov with location → playback H.264/AAC MP4, moov first, ≤ 1280 px, playing in Chromium; no location, make or model in any copy; the poster works", async () => {
     const { token, key } = await linkVideo(phone, "video/quicktime");
 

@@ -129,6 +129,21 @@ describe("ffmpeg and ffprobe are bounded children", () => {
     }
   });
 
+  it("without prlimit (a machine lacking util-linux) the child still gets an empty environment", async () => {
+    process.env.FITKIT_TEST_SECRET = "r2-secret";
+    try {
+      const child = await runBoundedChild({
+        command: tools.ffmpegPath,
+        args: ["-v", "error", "-f", "data", "-i", "/proc/self/environ", "-map", "0", "-c", "copy", "-f", "data", "pipe:1"],
+        prlimitPath: null,
+        limits,
+      });
+      expect({ exitCode: child.exitCode, environment: child.stdout.toString("latin1") }).toEqual({ exitCode: 0, environment: "" });
+    } finally {
+      delete process.env.FITKIT_TEST_SECRET;
+    }
+  });
+
   it("under the kernel's limits: address space, written file size, CPU time, no core dump", async () => {
     const table = await childSees("limits");
     const limit = (name: string) =>

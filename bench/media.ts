@@ -2,8 +2,8 @@
  * The media part of `npm run bench`: what processing costs (time and peak memory of a 12-MP JPEG
  * and HEIC, single-threaded, each in its own process), what it saves (bytes a coach downloads for
  * a gallery of 30 progress photos as thumbs versus originals, through real signed URLs), what
- * it adds to signed-get (the batched Redis read for images and videos, ioredis and Upstash), and
- * the time to make a 1080p video's poster (the packaged ffmpeg, as process-media runs it).
+ * it adds to signed-get (the batched Redis read for images and videos, ioredis and Upstash). Videos
+ * have their own section (bench/video.ts).
  *
  * Photos are made with real tools as the test fixtures are (support/media.ts): ImageMagick draws a
  * camera-like 12-MP picture (gradient + sensor-like noise, so it does not compress to nothing),
@@ -12,7 +12,7 @@
  */
 import { execFileSync } from "node:child_process";
 import { createHash, randomBytes } from "node:crypto";
-import { mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
+import { mkdtemp, readFile, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -22,12 +22,10 @@ import type { Identity } from "@fitkit/core/auth/identity";
 import { signedUrls } from "@fitkit/core/downloads/signed-urls";
 import type { MediaJob } from "@fitkit/core/media/media-variants";
 import { processMedia } from "@fitkit/core/media/process-media";
-import { renderVideoPoster } from "@fitkit/core/media/video-pipeline";
 import { mediaKey } from "@fitkit/core/policies/object-keys";
 import type { ObjectStore } from "@fitkit/core/storage/object-store";
 import type { UrlSigner } from "@fitkit/core/storage/url-signer";
 import sharp from "sharp";
-import { packagedFfmpeg, testVideo } from "../support/video.js";
 
 const here = dirname(fileURLToPath(import.meta.url));
 const IMAGEMAGICK = "/usr/bin/convert";
@@ -247,22 +245,6 @@ async function signedGetRedisRead(deps: MediaBenchDeps, rounds: number) {
   return result;
 }
 
-/** Probe + one frame + JPEG of a 10 s 1920×1080 H.264 clip (testsrc, made by the same ffmpeg), median of `rounds`. */
-async function posterOf1080p(dir: string, rounds: number) {
-  const file = join(dir, "clip.mp4");
-  await writeFile(file, await testVideo({ width: 1920, height: 1080, seconds: 10 }));
-  const ffmpeg = packagedFfmpeg();
-  const samples: number[] = [];
-  let poster = { width: 0, height: 0, bytes: 0 };
-  for (let i = 0; i < rounds; i++) {
-    const start = performance.now();
-    const rendered = await renderVideoPoster(ffmpeg, file, "video/mp4");
-    samples.push(performance.now() - start);
-    poster = { width: rendered.poster.width, height: rendered.poster.height, bytes: rendered.poster.bytes.length };
-  }
-  return { seconds: 10, width: 1920, height: 1080, ms: round(median(samples), 0), poster };
-}
-
 export async function benchMedia(deps: MediaBenchDeps): Promise<Record<string, unknown>> {
   const dir = await mkdtemp(join(tmpdir(), "fitkit-bench-media-"));
   try {
@@ -275,9 +257,7 @@ export async function benchMedia(deps: MediaBenchDeps): Promise<Record<string, u
     const signedGet = await signedGetRedisRead(deps, deps.quick ? 20 : 60);
     console.error(`media: gallery of ${GALLERY_PHOTOS} photos…`);
     const galleryResult = await gallery(deps, files.jpeg, GALLERY_PHOTOS);
-    console.error("media: a 1080p video's poster…");
-    const videoPoster = await posterOf1080p(dir, deps.quick ? 1 : 3);
-    return { processing: processed, gallery30: galleryResult, signedGet100: signedGet, videoPoster };
+    return { processing: processed, gallery30: galleryResult, signedGet100: signedGet };
   } finally {
     await rm(dir, { recursive: true, force: true });
   }

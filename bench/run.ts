@@ -37,6 +37,7 @@ import { benchMinisite, minisiteRows } from "./minisite.js";
 import { benchMultipart, multipartRows } from "./multipart.js";
 import { mergeResults } from "./results.js";
 import { benchSigning } from "./signing.js";
+import { benchVideo, videoRows } from "./video.js";
 
 const quick = process.argv.includes("--quick");
 const here = dirname(fileURLToPath(import.meta.url));
@@ -82,6 +83,11 @@ const SINGLE_SECTIONS = {
     const multipart = await benchMultipart({ quick });
     await mergeResults("multipart", { quick, date: new Date().toISOString(), ...multipart });
     return multipartRows(multipart);
+  },
+  video: async () => {
+    const video = await benchVideo({ quick });
+    await mergeResults("video", video);
+    return videoRows(video);
   },
   minisite: async () => {
     const minisite = await benchMinisite({ quick });
@@ -269,6 +275,9 @@ async function main() {
   console.error("multipart…");
   results.multipart = await benchMultipart({ quick });
 
+  console.error("video…");
+  results.video = await benchVideo({ quick });
+
   console.error("bundles…");
   // Inside the repository, so a package SST installs beside a bundle (sharp, for process-media)
   // resolves from node_modules as it would from the function's own package.
@@ -373,13 +382,9 @@ function printTable(results: Record<string, any>) {
     ]);
     for (const [name, r] of Object.entries<any>(m.signedGet100))
       rows.push([`signed-urls 100 images (state read) vs 100 videos (no read) (${name}), ms`, `${r.imagesMs} vs ${r.videosMs} → ${r.imagesOverVideos}×`]);
-    if (m.videoPoster)
-      rows.push([
-        `poster of a ${m.videoPoster.seconds} s ${m.videoPoster.width}×${m.videoPoster.height} clip (probe + frame + JPEG), ms`,
-        `${m.videoPoster.ms} → ${m.videoPoster.poster.width}×${m.videoPoster.poster.height}, ${(m.videoPoster.poster.bytes / 1024).toFixed(0)} KiB`,
-      ]);
   }
   if (results.multipart) rows.push(...multipartRows(results.multipart));
+  if (results.video) rows.push(...videoRows(results.video));
   if (results.minisite) rows.push(...minisiteRows(results.minisite));
   printRows(rows);
   console.log(`\nwritten: bench/results.json${results.quick ? " (--quick)" : ""}`);

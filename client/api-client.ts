@@ -64,7 +64,11 @@ export interface SignedPart {
   deadline: number;
 }
 
-/** Which copy to sign: an image's processed copies, or a video's poster frame (docs/API.md, "Image variants", "Video posters"). */
+/**
+ * Which copy to sign: an image's processed copies (`original`, `display`, `thumb`), or a video's
+ * (`original` without metadata, `playback` — the H.264/AAC MP4 to play — and `poster`)
+ * (docs/API.md, "Image variants", "Video variants").
+ */
 export type { MediaVariant };
 
 export interface SignedUrlsOptions {

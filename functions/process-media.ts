@@ -1,6 +1,6 @@
 /**
  * `process-media` — the media queue's subscriber: renders each linked image's variants and each
- * linked video's poster frame (docs/ARCHITECTURE.md, "Media processing"). A rejected image or
+ * linked video's playback rendition, metadata-free copy and poster frame (docs/ARCHITECTURE.md, "Media processing"). A rejected image or
  * video is recorded as failed, not retried;
  * a storage or store failure reports the record failed, so the queue redelivers it (dead-letter
  * queue after 3 deliveries).
@@ -8,7 +8,7 @@
 import { isProcessableVideo } from "@fitkit/core/media/media-variants";
 import { mediaJobSchema, processMedia } from "@fitkit/core/media/process-media";
 import type { SQSBatchResponse, SQSEvent } from "aws-lambda";
-import { ffmpegPath } from "./lib/deps/ffmpeg.js";
+import { videoCodec } from "./lib/deps/ffmpeg.js";
 import { mediaVariants } from "./lib/deps/media-variants.js";
 import { objectStore } from "./lib/deps/storage.js";
 import { coreLog, logger } from "./lib/logger.js";
@@ -29,7 +29,7 @@ export async function handler(event: SQSEvent): Promise<SQSBatchResponse> {
       continue;
     }
     try {
-      const video = isProcessableVideo(parsed.data.contentType) ? { ffmpegPath: ffmpegPath() } : {};
+      const video = isProcessableVideo(parsed.data.contentType) ? { videoCodec: videoCodec() } : {};
       const result = await processMedia({ objects: objectStore(), variants: await mediaVariants(), log: coreLog, ...video }, parsed.data);
       logger.info("media processed", { key: parsed.data.key, result });
     } catch (error) {

@@ -1,5 +1,6 @@
 /**
- * `npm start`: the local stack on the embedded defaults; prints one JSON ready line.
+ * `npm start`: the local stack on the embedded defaults; prints one JSON ready line, and on stderr
+ * which video tools it found on PATH (or what it does without them).
  *
  * Leaves nothing behind however it is stopped: SIGINT, SIGTERM or SIGHUP close the stack (its
  * embedded S3 server too) and exit; so does losing the parent process (tsx runs this file in a
@@ -7,6 +8,7 @@
  * since a stack without its storage only fails. The S3 server follows this process if it dies.
  */
 import { ConfigError } from "@fitkit/core/config";
+import { describeVideoTools, videoTools } from "../functions/lib/deps/ffmpeg.js";
 import { readLocalEnv } from "./env.js";
 import { startLocalStack } from "./stack.js";
 
@@ -18,6 +20,8 @@ try {
   const env = readLocalEnv(process.env);
   const stack = await startLocalStack(env);
   if (env.internalApiKeyGenerated) process.stderr.write(`x-internal-key for /internal/* (generated; set INTERNAL_API_KEY to fix it): ${env.internalApiKey}\n`);
+  // What process-media runs videos with, or plainly what it does without them.
+  process.stderr.write(`${describeVideoTools(videoTools())}\n`);
   process.stdout.write(`${JSON.stringify({ event: "ready", api: stack.api, s3: stack.s3, buckets: stack.buckets, publicBaseUrl: stack.publicBaseUrl })}\n`);
 
   let stopping = false;

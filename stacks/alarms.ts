@@ -17,7 +17,7 @@ export interface AlarmTargets {
   sweeper: sst.aws.Function;
   scanner: aws.lambda.Function;
   scannerDefinitions: aws.lambda.Function;
-  processMedia: sst.aws.Function;
+  processMedia: aws.lambda.Function;
   /** The media jobs queue process-media consumes. */
   mediaQueue: sst.aws.Queue;
   /** Where media jobs land after MAX_RECEIVES failed deliveries (stacks/queues.ts). */
@@ -142,7 +142,7 @@ export function createAlarms(targets: AlarmTargets) {
   });
 
   alarm("ProcessMediaErrors", {
-    ...lambdaMetric(targets.processMedia.nodes.function, "Errors"),
+    ...lambdaMetric(targets.processMedia, "Errors"),
     alarmDescription:
       "process-media crashed or timed out on a job (a rejected image or video is recorded as failed, not an Error). The job is delivered again, up to 5 times, then dead-lettered. Read the process-media log.",
   });

@@ -7,7 +7,7 @@ import { createHash } from "node:crypto";
 // The schedule's payload is owned by the handlers that must recognise it.
 import { SCHEDULED_EVENT } from "../functions/lib/scheduled-event.js";
 import { apiCorsRule } from "./cors.js";
-import { componentName, FUNCTION_KEYS, type FunctionKey, functionSpec, INTERNAL_FUNCTION_KEYS, isPublicRoute, type LinkName } from "./functions.js";
+import { componentName, FUNCTION_KEYS, FUNCTIONS, type FunctionKey, functionSpec, INTERNAL_FUNCTION_KEYS, isPublicRoute, type LinkName } from "./functions.js";
 import type { LinkTarget } from "./links.js";
 import type { Queues } from "./queues.js";
 import { callersOf, type RouteThrottle, type StageConfig } from "./stage-config.js";
@@ -19,11 +19,26 @@ export function physicalFunctionName(key: FunctionKey): string {
   return `${$app.name}-${$app.stage}-${key}`;
 }
 
-export function createApi(args: { links: Record<LinkName, LinkTarget>; queues: Queues; config: StageConfig }) {
+/** The functions deployed as container images (`image` in their row): built by their own module, not by SST. */
+export type ImageFunctionKey = {
+  [K in FunctionKey]: (typeof FUNCTIONS)[K] extends { image: object } ? K : never;
+}[FunctionKey];
+export const IMAGE_FUNCTION_KEYS = FUNCTION_KEYS.filter((key): key is ImageFunctionKey => "image" in FUNCTIONS[key]);
+
+export type DeployedFunctions = { [K in FunctionKey]: K extends ImageFunctionKey ? aws.lambda.Function : sst.aws.Function };
+
+export function createApi(args: {
+  links: Record<LinkName, LinkTarget>;
+  queues: Queues;
+  config: StageConfig;
+  /** The container-image functions, already made (stacks/media-worker.ts). */
+  imageFunctions: Record<ImageFunctionKey, aws.lambda.Function>;
+}) {
   const { links, queues, config } = args;
 
   const functions = Object.fromEntries(
     FUNCTION_KEYS.map((key) => {
+      if (Object.hasOwn(args.imageFunctions, key)) return [key, args.imageFunctions[key as ImageFunctionKey]];
       const spec = functionSpec(key);
       const fn = new sst.aws.Function(componentName(key), {
         name: physicalFunctionName(key),
@@ -53,7 +68,7 @@ export function createApi(args: { links: Record<LinkName, LinkTarget>; queues: Q
       });
       return [key, fn];
     }),
-  ) as Record<FunctionKey, sst.aws.Function>;
+  ) as DeployedFunctions;
 
   const routeKeys = FUNCTION_KEYS.flatMap((key) => functionSpec(key).route ?? []);
   // Stage route settings may only name routes that exist, so the stage waits for them (on a first
@@ -95,7 +110,8 @@ export function createApi(args: { links: Record<LinkName, LinkTarget>; queues: Q
     }
     if (spec.schedule) {
       new sst.aws.CronV2(`${componentName(key)}Schedule`, {
-        function: functions[key],
+        // Scheduled functions are SST's (no image function has a schedule).
+        function: functions[key] as sst.aws.Function,
         schedule: spec.schedule,
         event: SCHEDULED_EVENT,
       });

@@ -1,11 +1,13 @@
 /**
- * The whole app for one stage: secrets → buckets → scanner → links (and the R2 tokens) → functions and API → alarms.
+ * The whole app for one stage: secrets → buckets → scanner → links (and the R2 tokens) → media
+ * worker → functions and API → alarms.
  * `sst.config.ts` calls this with the stage's config; the wiring tests call it with theirs.
  */
 import { createAlarms } from "./alarms.js";
-import { createApi } from "./api.js";
+import { createApi, physicalFunctionName } from "./api.js";
 import { FUNCTIONS, INTERNAL_FUNCTION_KEYS } from "./functions.js";
 import { createLinks } from "./links.js";
+import { createMediaWorker } from "./media-worker.js";
 import { createQueues } from "./queues.js";
 import { createScanner } from "./scanner.js";
 import { createSecrets } from "./secrets.js";
@@ -39,7 +41,15 @@ export async function createUploadsApp(config: StageConfig) {
     publicMediaDomain: config.publicMediaDomain,
     jurisdiction: config.r2Jurisdiction,
   });
-  const { api, functions } = createApi({ links, queues, config });
+  const mediaWorker = await createMediaWorker({
+    functionName: physicalFunctionName("process-media"),
+    spec: FUNCTIONS["process-media"],
+    links,
+    queueArn: queues.MediaQueue.arn,
+    retain,
+    logRetention: config.logRetention,
+  });
+  const { api, functions } = createApi({ links, queues, config, imageFunctions: { "process-media": mediaWorker.fn } });
   const alarms = createAlarms({
     api,
     orphanAudit: functions["orphan-audit"],

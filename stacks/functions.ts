@@ -65,6 +65,12 @@ interface FunctionSpecBase {
   reservedConcurrency?: number;
   /** Lambda's retries of a failed asynchronous invoke (a schedule's); Lambda's default (2) when absent. */
   asyncRetries?: 0 | 1 | 2;
+  /**
+   * Deployed as a container image built from this Dockerfile (the handler's bundle with native
+   * tools from Debian) instead of SST's zip package: `stacks/media-worker.ts`. Its `install`
+   * packages are installed in the image, beside the bundle.
+   */
+  image?: { dockerfile: string };
 }
 
 /** Served by API Gateway v2 on `route`. */
@@ -280,14 +286,19 @@ export const FUNCTIONS = {
     // Bounded so a burst of uploads cannot take the account's concurrency from consume and the API.
     reservedConcurrency: 10,
     // A 48-MP photo decodes to ~190 MB of RGBA, held while three encodings run; 3008 MB also buys
-    // Lambda's proportional CPU share for the encoders.
+    // Lambda's proportional CPU share (about two vCPUs) for the encoders.
     memory: "3008 MB",
-    timeout: "2 minutes",
-    // A 500 MiB video is copied to /tmp for ffmpeg (which seeks in it): more than Lambda's default 512 MB.
-    storage: "1024 MB",
-    // sharp loads a native libvips and ffmpeg is a static binary: SST installs both for the
-    // function's platform (arm64) rather than bundling them.
-    install: ["sharp", "@ffmpeg-installer/ffmpeg"],
+    // Lambda's longest: a 300 s video's transcode is bounded at 60 s + 1.5 s per second of video
+    // (8.5 minutes), its copy at 1 minute, plus its probe, poster and uploads
+    // (core/src/media/video-pipeline.ts).
+    timeout: "15 minutes",
+    // A 500 MiB video is copied to /tmp for ffmpeg (which seeks in it), then its copy and rendition.
+    storage: "2048 MB",
+    // Debian's ffmpeg, ffprobe, heif-convert and prlimit: native tools with the distribution's
+    // security fixes, in a container image built from this Dockerfile.
+    image: { dockerfile: "media-worker/Dockerfile" },
+    // sharp loads a native libvips: installed in the image for its platform (arm64), not bundled.
+    install: ["sharp"],
   },
 } as const satisfies Record<string, FunctionSpec>;
 

@@ -57,7 +57,7 @@ describe("handler bundles", () => {
   });
 
   it("only process-media and publish load image codecs (HEIC's only in process-media), with sharp left to SST's install; consume, the sweeper, release and unpublish carry none", async () => {
-    expect(INSTALLED_PACKAGES).toEqual({ "process-media": ["sharp", "@ffmpeg-installer/ffmpeg"], publish: ["sharp"] });
+    expect(INSTALLED_PACKAGES).toEqual({ "process-media": ["sharp"], publish: ["sharp"] });
     for (const name of ["process-media", "publish"]) {
       const code = await source(name);
       expect(code).toMatch(/from\s*"sharp"/);
@@ -76,12 +76,11 @@ describe("handler bundles", () => {
     }
   });
 
-  it("only process-media loads the packaged ffmpeg, and only when a video arrives (left to SST's install, never bundled)", async () => {
-    const loaders = [];
-    for (const name of HANDLERS) if ((await source(name)).includes("@ffmpeg-installer/")) loaders.push(name);
-    expect(loaders).toEqual(["process-media"]);
-    // Not imported at module scope: a missing binary could not fail the cold start (or an image's job).
-    expect(await source("process-media")).not.toMatch(/from\s*"@ffmpeg-installer/);
+  it("no bundle carries or installs an ffmpeg build: process-media runs the system's ffmpeg (its image's Debian package), found on PATH", async () => {
+    const spawners = [];
+    for (const name of HANDLERS) if ((await source(name)).includes("ffprobe")) spawners.push(name);
+    expect(spawners).toEqual(["process-media"]);
+    for (const name of HANDLERS) expect({ name, packaged: (await source(name)).includes("@ffmpeg-installer") }).toEqual({ name, packaged: false });
   });
 
   it("every bundle starts in a fresh Node with only its installed packages beside it, as on Lambda", async () => {

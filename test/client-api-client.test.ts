@@ -4,7 +4,7 @@
  * the server's clock, retries on transient answers (and Retry-After), and the typed errors.
  */
 import { afterEach, describe, expect, it } from "vitest";
-import { createApiClient, type PresignedPut, signedUrlExpiry } from "../client/api-client.js";
+import { createApiClient, type MediaVariant, type PresignedPut, signedUrlExpiry } from "../client/api-client.js";
 import type { UploadClientError } from "../client/errors.js";
 import { retryPolicy } from "../client/retry.js";
 import { json, type ScriptedAnswer, type ScriptedServer, startScriptedServer } from "./support/scripted-server.js";
@@ -214,6 +214,26 @@ describe("createApiClient().signedUrls", () => {
     expect(signed).toEqual(urls);
     expect(api.requests[0]).toMatchObject({ method: "POST", url: "/uploads/signed-urls" });
     expect(JSON.parse(api.requests[0]!.body.toString())).toEqual({ keys: ["a", "b"], expiresIn: 300 });
+  });
+
+  it("asks for a video's playback rendition and hands back its facts (the variant is in the client's types)", async () => {
+    const playback = {
+      key: "v",
+      status: "ready",
+      url: "http://storage.test/v/playback.mp4",
+      expiresAt: "2030-01-01T00:00:00.000Z",
+      width: 1920,
+      height: 1080,
+      durationMs: 2000,
+      placeholder: "AAAA",
+    };
+    const api = await server(() => json(200, { urls: [playback] }));
+    const variant: MediaVariant = "playback";
+
+    const signed = await client(api.origin).signedUrls(["v"], { expiresIn: 900, variant });
+
+    expect(signed).toEqual([playback]);
+    expect(JSON.parse(api.requests[0]!.body.toString())).toEqual({ keys: ["v"], expiresIn: 900, variant: "playback" });
   });
 
   it("fewer URLs than keys is BAD_RESPONSE", async () => {

@@ -116,7 +116,7 @@ describe.each(ADAPTERS)("media variants contract: %s", (adapter) => {
   it.each([
     ["with its duration", 3000],
     ["whose container states no duration (null survives the store's encoding)", null],
-  ] as const)("a video's outcome %s reads back whole, its poster counted in used and released with it", async (_name, durationMs) => {
+  ] as const)("a video's outcome %s reads back whole, its copies counted in used and released with it", async (_name, durationMs) => {
     const orgId = uniqueId("org");
     const upload = newUpload({
       orgId,
@@ -133,15 +133,60 @@ describe.each(ADAPTERS)("media variants contract: %s", (adapter) => {
       height: 1920,
       durationMs,
       placeholder: "3OcRJYB4d3h/iIeHeEh3eIhw+j2w",
-      variants: { poster: { key: `variants/${upload.key}/poster.jpg`, contentType: "image/jpeg", size: 250 } },
+      variants: {
+        original: { key: `variants/${upload.key}/original.mp4`, contentType: "video/mp4", size: 4000 },
+        playback: { key: `variants/${upload.key}/playback.mp4`, contentType: "video/mp4", size: 1000 },
+        poster: { key: `variants/${upload.key}/poster.jpg`, contentType: "image/jpeg", size: 250 },
+      },
     };
 
     expect(await media.recordMedia({ ...object, orgId }, outcome)).toEqual({ linked: true, recorded: true });
 
     expect(await media.mediaStates([object])).toEqual([outcome]);
+    expect((await quotas.usage(orgId, DEFAULT_QUOTA)).used).toBe(10_250);
+    expect((await links.linkedObjects([object]))[0]?.variantKeys?.toSorted()).toEqual(
+      ["original.mp4", "playback.mp4", "poster.jpg"].map((name) => `variants/${upload.key}/${name}`),
+    );
+    expect(await links.unlinkObjects(orgId, [object])).toEqual({ released: 1, bytes: 10_250 });
+  });
+
+  it("a video recorded with a poster only (before its playback copy existed) is scheduled again and takes one new outcome, whose bytes replace the old", async () => {
+    const orgId = uniqueId("org");
+    const upload = newUpload({
+      orgId,
+      size: 5000,
+      ownerType: "exercise_comment",
+      contentType: "video/mp4",
+      key: `${orgId}/exercise_comment/user_test/${uniqueId("v")}.mp4`,
+    });
+    const job = await link(upload);
+    await media.ackMediaJobs([job]);
+    const object = { bucket: "media", key: upload.key };
+    const poster = { key: `variants/${upload.key}/poster.jpg`, contentType: "image/jpeg", size: 250 };
+    const facts = { status: "ready", width: 1080, height: 1920, durationMs: null, placeholder: "3OcRJYB4d3h/iIeHeEh3eIhw+j2w" } as const;
+    // What the previous release recorded (its type had only the poster).
+    const legacy = { ...facts, variants: { poster } } as unknown as MediaOutcome;
+    expect(await media.recordMedia({ ...object, orgId }, legacy)).toEqual({ linked: true, recorded: true });
     expect((await quotas.usage(orgId, DEFAULT_QUOTA)).used).toBe(5250);
-    expect((await links.linkedObjects([object]))[0]?.variantKeys).toEqual([`variants/${upload.key}/poster.jpg`]);
-    expect(await links.unlinkObjects(orgId, [object])).toEqual({ released: 1, bytes: 5250 });
+
+    expect(await media.scheduleMediaJobs([job])).toEqual({ scheduled: 1 });
+    await media.ackMediaJobs([job]);
+    const current: MediaOutcome = {
+      ...facts,
+      variants: {
+        original: { key: `variants/${upload.key}/original.mp4`, contentType: "video/mp4", size: 4000 },
+        playback: { key: `variants/${upload.key}/playback.mp4`, contentType: "video/mp4", size: 1000 },
+        poster: { ...poster, size: 300 },
+      },
+    };
+    expect(await media.recordMedia({ ...object, orgId }, current)).toEqual({ linked: true, recorded: true });
+
+    expect(await media.mediaStates([object])).toEqual([current]);
+    expect((await quotas.usage(orgId, DEFAULT_QUOTA)).used).toBe(5000 + 5300);
+    // Replaced once: the new outcome is final, like any other.
+    expect(await media.recordMedia({ ...object, orgId }, legacy)).toEqual({ linked: true, recorded: false });
+    expect(await media.scheduleMediaJobs([job])).toEqual({ scheduled: 0 });
+    expect((await quotas.usage(orgId, DEFAULT_QUOTA)).used).toBe(5000 + 5300);
   });
 
   it("release sees the variant keys, and unlinking gives back the object's and its variants' bytes", async () => {

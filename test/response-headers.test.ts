@@ -14,7 +14,7 @@ import { createS3Client } from "@fitkit/core/adapters/s3/s3-client";
 import { S3ObjectStore } from "@fitkit/core/adapters/s3/s3-object-store";
 import type { Identity } from "@fitkit/core/auth/identity";
 import { signedUrls } from "@fitkit/core/downloads/signed-urls";
-import { mediaKey } from "@fitkit/core/policies/object-keys";
+import { mediaKey, variantKey } from "@fitkit/core/policies/object-keys";
 import { consume } from "@fitkit/core/staging/consume";
 import { presign } from "@fitkit/core/staging/presign";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -119,14 +119,29 @@ describe("a signed GET pins the response headers, whatever storage kept", () => 
     await client.send(new PutObjectCommand({ Bucket: bucket, Key: key, Body: pngImage(), ...hostile }));
   }
 
-  // Images are served only from their processed copies, which the server writes; a video is signed as stored.
-  it("a video is served inline under its server-made name, with a private cache no longer than the URL lives", async () => {
+  // Images and videos are served only from their processed copies, which the server writes.
+  it("a video's copy is served inline under its server-made name, with a private cache no longer than the URL lives", async () => {
     const who: Identity = { ...member(), role: "admin" };
     const uploadId = "0123456789abcdef0123456789abcdef";
     const key = mediaKey({ orgId: who.orgId!, ownerType: "exercise_comment", userId: who.userId, uploadId, contentType: "video/mp4" });
-    await storeHostile(key);
+    const copy = (variant: "original" | "playback" | "poster", extension: string, contentType: string) => ({
+      key: variantKey(key, variant, extension),
+      contentType,
+      size: 10,
+    });
+    const copies = {
+      original: copy("original", "mp4", "video/mp4"),
+      playback: copy("playback", "mp4", "video/mp4"),
+      poster: copy("poster", "jpg", "image/jpeg"),
+    };
+    store.linked.set(`${MEDIA}\u0000${key}`, { orgId: who.orgId!, size: 10 });
+    await store.recordMedia(
+      { bucket: MEDIA, key, orgId: who.orgId! },
+      { status: "ready", width: 2, height: 2, durationMs: 1, placeholder: "A", variants: copies },
+    );
+    await storeHostile(copies.playback.key);
 
-    const { urls } = await signedUrls({ signer, buckets, variants: store }, who, { keys: [key], expiresIn: 3600 });
+    const { urls } = await signedUrls({ signer, buckets, variants: store }, who, { keys: [key], expiresIn: 3600, variant: "playback" });
     const read = await fetch(urls[0]!.url!);
 
     expect(read.status).toBe(200);

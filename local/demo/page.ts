@@ -372,7 +372,35 @@ function base64Bytes(base64: string): Uint8Array {
   return Uint8Array.from(binary, (c) => c.charCodeAt(0));
 }
 
-/** Shows one answer of signed-urls (variant `thumb`) in its tile. */
+const isVideo = (contentType: string) => contentType.startsWith("video/");
+
+/**
+ * A video plays from its playback rendition (H.264/AAC MP4, ≤ 1280 px), with its poster frame
+ * shown until it starts: both signed once processing made them (never the phone's file).
+ */
+async function renderVideo(tile: Tile, poster: SignedUrl): Promise<void> {
+  const { item } = tile;
+  const [playback] = await uploader.signedUrls([item.key], { expiresIn: 900, variant: "playback" });
+  if (playback?.status !== "ready" || !playback.url) {
+    item.code = playback?.code ?? "FAILED";
+    setTileStatus(tile, "failed", `failed: ${item.code}`);
+    return;
+  }
+  const attributes: Record<string, string> = {
+    src: playback.url,
+    controls: "",
+    playsinline: "",
+    preload: "metadata",
+    "data-key": item.key,
+    "data-variant": "playback",
+  };
+  if (poster.url) attributes.poster = poster.url;
+  tile.media.replaceChildren(h("video", attributes));
+  const seconds = playback.durationMs === undefined ? "" : ` · ${(playback.durationMs / 1000).toFixed(1)} s`;
+  setTileStatus(tile, "ready", playback.width && playback.height ? `${playback.width}×${playback.height}${seconds}` : "");
+}
+
+/** Shows one answer of signed-urls (variant `thumb`: an image's thumb, a video's poster) in its tile. */
 function renderSigned(tile: Tile, signed: SignedUrl): void {
   const { item } = tile;
   if (signed.status === "failed") {
@@ -382,12 +410,12 @@ function renderSigned(tile: Tile, signed: SignedUrl): void {
     return;
   }
   if (signed.status !== "ready" || !signed.url) return;
+  if (isVideo(item.contentType)) {
+    void renderVideo(tile, signed);
+    return;
+  }
   if (!isImage(item.contentType)) {
-    tile.media.replaceChildren(
-      item.contentType.startsWith("video/")
-        ? h("video", { src: signed.url, controls: "", preload: "metadata", "data-key": item.key })
-        : h("a", { href: signed.url, "data-key": item.key, target: "_blank", rel: "noopener" }, "Open file"),
-    );
+    tile.media.replaceChildren(h("a", { href: signed.url, "data-key": item.key, target: "_blank", rel: "noopener" }, "Open file"));
     setTileStatus(tile, "ready");
     return;
   }
@@ -407,11 +435,11 @@ function renderSigned(tile: Tile, signed: SignedUrl): void {
   thumb.src = signed.url;
 }
 
-/** Linked images are processed in the background: ask again while any is still processing (about 20 s at most). */
+/** Linked images and videos are processed in the background: ask again while any is still processing. */
 async function pollGallery(tiles: Tile[]): Promise<void> {
   let waiting = tiles;
   for (let attempt = 0; waiting.length > 0; attempt++) {
-    // The thumb copy: ≤ 320 px WebP, metadata-free (HEIC becomes WebP); other files answer as stored.
+    // The thumb copy: ≤ 320 px WebP, metadata-free (HEIC becomes WebP); a video's poster; other files answer as stored.
     const urls = await uploader.signedUrls(
       waiting.map((t) => t.item.key),
       { expiresIn: 900, variant: "thumb" },
@@ -419,7 +447,8 @@ async function pollGallery(tiles: Tile[]): Promise<void> {
     for (const [i, signed] of urls.entries()) renderSigned(waiting[i]!, signed);
     waiting = waiting.filter((_, i) => urls[i]!.status === "processing");
     if (waiting.length === 0) return;
-    if (attempt >= 80) {
+    // About 2 minutes: a video's transcode takes longer than an image's variants.
+    if (attempt >= 480) {
       for (const tile of waiting) tile.note.textContent = "still processing — reload later";
       return;
     }
@@ -448,8 +477,8 @@ async function showLinked(linked: DemoState["linked"]): Promise<void> {
     );
     ui.gallery.prepend(figure);
     const tile = { item, figure, media, note };
-    // Every image starts processing: its variants are made after consume, in the background.
-    if (isImage(upload.contentType)) setTileStatus(tile, "processing", "processing…");
+    // Every image and video starts processing: its variants are made after consume, in the background.
+    if (isImage(upload.contentType) || isVideo(upload.contentType)) setTileStatus(tile, "processing", "processing…");
     return tile;
   });
   await pollGallery(tiles);

@@ -149,6 +149,25 @@ function scanner(): RecordedResource {
   return found;
 }
 
+/** Handlers deployed as container images (not SST zip packages), by handler → function name. */
+const IMAGE_HANDLERS: Record<string, string> = { "functions/process-media.handler": "fitkit-uploads-wiring-process-media" };
+
+/** The media worker: the container-image Lambda that runs process-media. */
+function processMedia(): RecordedResource {
+  const found = imageFunctions(app).get(IMAGE_HANDLERS["functions/process-media.handler"]!);
+  if (!found) throw new Error("No process-media Lambda");
+  return found;
+}
+
+/** The links a container-image Lambda gets: its `SST_RESOURCE_<Name>` variables (what `sst/resource` reads), App aside. */
+function imageLinkValues(lambda: RecordedResource): Record<string, Record<string, unknown>> {
+  return Object.fromEntries(
+    Object.entries<string>(lambda.inputs.environment.variables)
+      .filter(([name]) => name.startsWith("SST_RESOURCE_") && name !== "SST_RESOURCE_App")
+      .map(([name, value]) => [name.slice("SST_RESOURCE_".length), JSON.parse(value)]),
+  );
+}
+
 function fn(handler: string): DeployedFunction {
   const found = functions.get(handler);
   if (!found) throw new Error(`No Lambda runs ${handler}`);
@@ -189,7 +208,14 @@ beforeAll(async () => {
 
 describe("functions", () => {
   it("every handler is its own Lambda, and there is no other", () => {
-    expect([...functions.keys()].sort()).toEqual(Object.keys(EXPECTED_LINKS).sort());
+    expect([...functions.keys()].sort()).toEqual(
+      Object.keys(EXPECTED_LINKS)
+        .filter((handler) => !IMAGE_HANDLERS[handler])
+        .sort(),
+    );
+    expect([...imageFunctions(app).keys()].sort()).toEqual(
+      [...Object.values(IMAGE_HANDLERS), "fitkit-uploads-wiring-scanner", "fitkit-uploads-wiring-scanner-definitions"].sort(),
+    );
   });
 
   it("every Lambda runs Node 22 (nodejs22.x), as built and as deployed", () => {
@@ -217,7 +243,7 @@ describe("functions", () => {
     }
   });
 
-  it("reserves concurrency for consume, the sweeper and process-media, and bounds the scanning public routes", () => {
+  it("reserves concurrency for consume and the sweeper (process-media: its image, below), and bounds the scanning public routes", () => {
     const reserved = Object.fromEntries(
       [...functions.values()].flatMap((deployed) => {
         const value = deployed.lambda.inputs.reservedConcurrentExecutions;
@@ -227,7 +253,6 @@ describe("functions", () => {
     expect(reserved).toEqual({
       "functions/consume.handler": 10,
       "functions/sweeper.handler": 2,
-      "functions/process-media.handler": 10,
       "functions/public-signature-put.handler": 5,
       "functions/public-signature-complete.handler": 5,
     });
@@ -249,7 +274,8 @@ describe("functions", () => {
   it("logs are kept for the stage's retention", () => {
     const groups = ofType(app, TYPES.logGroup).filter((group) => String(group.inputs.name).startsWith("/aws/lambda/fitkit-uploads-wiring-"));
     const ours = groups.filter((group) => !String(group.inputs.name).includes("-scanner"));
-    expect(ours.length).toBe(functions.size);
+    // SST's functions and the media worker's image function alike.
+    expect(ours.length).toBe(functions.size + Object.keys(IMAGE_HANDLERS).length);
     expect(new Set(ours.map((group) => group.inputs.retentionInDays))).toEqual(new Set([30]));
   });
 
@@ -386,7 +412,7 @@ describe("media processing", () => {
       responseTypes: mapping.inputs.functionResponseTypes,
     }).toEqual({
       source: queue().state.arn,
-      target: fn("functions/process-media.handler").arn,
+      target: processMedia().state.arn,
       batchSize: 1,
       responseTypes: ["ReportBatchItemFailures"],
     });
@@ -398,33 +424,79 @@ describe("media processing", () => {
     // dead-letter a job that never ran. 1209600 s is SQS's longest retention.
     const deadLetter = theOne(app, TYPES.sqsQueue, (q) => q.name === "MediaJobsDeadLetterQueue");
     expect(JSON.parse(queue().inputs.redrivePolicy)).toEqual({ deadLetterTargetArn: deadLetter.state.arn, maxReceiveCount: 5 });
-    expect(queue().inputs.visibilityTimeoutSeconds).toBeGreaterThanOrEqual(6 * fn("functions/process-media.handler").lambda.inputs.timeout);
+    expect(queue().inputs.visibilityTimeoutSeconds).toBeGreaterThanOrEqual(6 * processMedia().inputs.timeout);
     expect(deadLetter.inputs.messageRetentionSeconds).toBe(14 * 86_400);
   });
 
   it("the event source runs process-media at most at its reserved concurrency (SQS accepts 2–1000)", () => {
     // AWS: an SQS event source mapping's scalingConfig.maximumConcurrency (2..1000) is what stops the
     // poller; the function's reserved concurrency alone lets throttled deliveries burn receives.
-    const reserved = fn("functions/process-media.handler").lambda.inputs.reservedConcurrentExecutions;
+    const reserved = processMedia().inputs.reservedConcurrentExecutions;
     const maximumConcurrency = theOne(app, TYPES.eventSourceMapping).inputs.scalingConfig?.maximumConcurrency;
     expect({ maximumConcurrency, inRange: maximumConcurrency >= 2 && maximumConcurrency <= 1000 }).toEqual({ maximumConcurrency: reserved, inRange: true });
   });
 
-  it("process-media has the memory for a 48-megapixel photo, /tmp for a 500 MiB video, and sharp and ffmpeg installed for Lambda's platform, not bundled", () => {
-    const processMedia = fn("functions/process-media.handler");
-    expect(processMedia.lambda.inputs.memorySize).toBe(3008);
-    expect(processMedia.lambda.inputs.ephemeralStorage).toEqual({ size: 1024 });
-    // "*": SST installs the version package.json pins; @ffmpeg-installer/ffmpeg pins its per-platform binaries.
-    expect(processMedia.build.properties.install).toEqual({ sharp: "*", "@ffmpeg-installer/ffmpeg": "*" });
-    expect(processMedia.build.properties.architecture).toBe(processMedia.lambda.inputs.architectures[0]);
+  it("process-media is a container-image Lambda built from media-worker/Dockerfile (Debian's ffmpeg and libheif) for arm64, pushed by digest", () => {
+    const image = theOne(app, TYPES.image, (i) => i.name === "MediaWorkerImage");
+    const repository = theOne(app, TYPES.ecrRepository, (r) => r.name === "MediaWorkerRepository");
+    expect({
+      dockerfile: image.inputs.dockerfile.location,
+      context: path.resolve(image.inputs.context.location),
+      platforms: image.inputs.platforms,
+      push: image.inputs.push,
+      repository: repository.inputs.name,
+    }).toEqual({
+      dockerfile: `${REPO_ROOT}media-worker/Dockerfile`,
+      context: path.resolve(REPO_ROOT),
+      platforms: ["linux/arm64"],
+      push: true,
+      repository: "fitkit-uploads-wiring-process-media",
+    });
+    expect({
+      packageType: processMedia().inputs.packageType,
+      imageUri: processMedia().inputs.imageUri,
+      architectures: processMedia().inputs.architectures,
+    }).toEqual({
+      packageType: "Image",
+      // Lambda takes `repository@digest` (Image.ref's `repo:tag@sha256:…` is refused).
+      imageUri: `${repository.state.repositoryUrl}@${image.state.digest}`,
+      architectures: ["arm64"],
+    });
   });
 
-  it("only the media encoders install native packages: sharp (process-media, publish) and ffmpeg (process-media)", () => {
+  it("the image installs Debian's ffmpeg, libheif tools and prlimit, and exactly the row's `install` packages beside an esbuild bundle that leaves them external", async () => {
+    const { readFile } = await import("node:fs/promises");
+    const { FUNCTIONS } = await import("../functions.js");
+    const dockerfile = await readFile(path.join(REPO_ROOT, "media-worker/Dockerfile"), "utf8");
+    const runtimePackages = /FROM debian:\S+\nRUN apt-get update \\\n && apt-get install -y --no-install-recommends ([^\\\n]+)/
+      .exec(dockerfile)?.[1]
+      ?.trim()
+      .split(/\s+/);
+    expect(runtimePackages).toEqual(["nodejs", "ffmpeg", "libheif-examples", "util-linux", "ca-certificates"]);
+    const installed = FUNCTIONS["process-media"].install;
+    expect([...dockerfile.matchAll(/--external:(\S+)/g)].map((m) => m[1])).toEqual([...installed]);
+    expect([...dockerfile.matchAll(/"(\S+)@\$\(node -p/g)].map((m) => m[1])).toEqual([...installed]);
+  });
+
+  it("process-media has the memory for a 48-megapixel photo, /tmp and time for a 500 MiB video, and bounded concurrency", () => {
+    expect({
+      memory: processMedia().inputs.memorySize,
+      disk: processMedia().inputs.ephemeralStorage,
+      timeout: processMedia().inputs.timeout,
+      reserved: processMedia().inputs.reservedConcurrentExecutions,
+    }).toEqual({ memory: 3008, disk: { size: 2048 }, timeout: 900, reserved: 10 });
+  });
+
+  it("process-media's role may only consume the media queue (and write its logs)", () => {
+    const role = theOne(app, TYPES.role, (r) => r.name === "ProcessMediaRole");
+    expect(processMedia().inputs.role).toBe(role.state.arn);
+    expect(roleStatements(role)).toEqual([{ Effect: "Allow", Action: CONSUME_MEDIA_QUEUE, Resource: [queue().state.arn] }]);
+    expect(role.inputs.managedPolicyArns).toEqual(["arn:aws:iam::aws:policy/service-role/AWSLambdaBasicExecutionRole"]);
+  });
+
+  it("only the media encoders install native packages: sharp (publish's package; process-media's image)", () => {
     const installing = [...functions.values()].filter((d) => d.build.properties.install).map((d) => [d.handler, d.build.properties.install]);
-    expect(installing.sort()).toEqual([
-      ["functions/process-media.handler", { sharp: "*", "@ffmpeg-installer/ffmpeg": "*" }],
-      ["functions/publish.handler", { sharp: "*" }],
-    ]);
+    expect(installing.sort()).toEqual([["functions/publish.handler", { sharp: "*" }]]);
   });
 });
 
@@ -453,7 +525,8 @@ describe("links", () => {
       },
     };
     for (const [handler, names] of Object.entries(EXPECTED_LINKS)) {
-      expect({ handler, links: linkValues(fn(handler).build) }).toEqual({
+      const links = IMAGE_HANDLERS[handler] ? imageLinkValues(processMedia()) : linkValues(fn(handler).build);
+      expect({ handler, links }).toEqual({
         handler,
         links: Object.fromEntries(names.map((name) => [name, values[name]])),
       });
@@ -706,8 +779,8 @@ describe("retained records (least privilege)", () => {
 
 describe("the virus scanner", () => {
   it("is a container-image Lambda built from scanner/Dockerfile for arm64 and pushed to its own repository", () => {
-    const image = theOne(app, TYPES.image);
-    const repository = theOne(app, TYPES.ecrRepository);
+    const image = theOne(app, TYPES.image, (i) => i.name === "ScannerImage");
+    const repository = theOne(app, TYPES.ecrRepository, (r) => r.name === "ScannerRepository");
     expect({
       dockerfile: image.inputs.dockerfile.location,
       context: path.resolve(image.inputs.context.location),
@@ -730,7 +803,7 @@ describe("the virus scanner", () => {
   });
 
   it("names its image by repository and digest, a URI Lambda accepts — not the provider's ref, which carries tag and digest", () => {
-    const image = theOne(app, TYPES.image);
+    const image = theOne(app, TYPES.image, (i) => i.name === "ScannerImage");
     // The harness gives `ref` the provider's real shape (harness/synthesize.ts, from
     // pulumi-docker-build's image.go): `<repo>:latest@sha256:…`, which Lambda refuses ("Source image
     // … is not valid", pulumi-docker-build issue 571; SST's own function.ts strips ":latest").
@@ -881,13 +954,15 @@ describe("alarms", () => {
       threshold: 1,
       missing: "breaching",
     });
-    // The image reads the stage for its metrics' dimension, and the age limit, from its environment.
-    for (const fn of imageFunctions(app).values()) expect(fn.inputs.environment.variables.STAGE).toBe("wiring");
+    // The scanner image reads the stage for its metrics' dimension, and the age limit, from its environment.
+    const scannerFunctions = [...imageFunctions(app).values()].filter((fn) => String(fn.inputs.name).includes("-scanner"));
+    expect(scannerFunctions).toHaveLength(2);
+    for (const fn of scannerFunctions) expect(fn.inputs.environment.variables.STAGE).toBe("wiring");
     expect(scanner().inputs.environment.variables.DEFINITIONS_MAX_AGE_HOURS).toBe("48");
   });
 
   it("watch process-media's errors and the age of the oldest media job", () => {
-    expect(alarmOn("Errors", { FunctionName: fn("functions/process-media.handler").name })).toHaveLength(1);
+    expect(alarmOn("Errors", { FunctionName: IMAGE_HANDLERS["functions/process-media.handler"] })).toHaveLength(1);
     const queueName = theOne(app, TYPES.sqsQueue, (q) => q.name === "MediaJobsQueue").state.name;
     const [age, ...others] = alarmOn("ApproximateAgeOfOldestMessage", { QueueName: queueName });
     expect(others).toEqual([]);

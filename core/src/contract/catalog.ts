@@ -54,6 +54,16 @@ export interface OwnerTypePolicy {
    * copied as responsive renditions to the public bucket, readable by anyone without a signature.
    */
   readonly publishable: boolean;
+  /**
+   * Of an owner type that accepts videos: the longest video and the largest frame (pixels of any
+   * video stream) processing accepts; over either, the video ends `failed` with VIDEO_TOO_LARGE.
+   */
+  readonly video?: VideoLimits;
+}
+
+export interface VideoLimits {
+  readonly maxDurationSeconds: number;
+  readonly maxPixels: number;
 }
 
 const MiB = 1024 * 1024;
@@ -82,6 +92,8 @@ const OWNER_TYPE_TABLE = {
     bucket: "media",
     read: "org-member",
     publishable: false,
+    // Form videos are short; DCI 8K (8192×4320, 35 MP) fits, a frame that would exhaust the worker does not.
+    video: { maxDurationSeconds: 300, maxPixels: 40_000_000 },
   },
   message: { createRoles: ROLES, maxBytesByType: images(10 * MiB), bucket: "media", read: "org-member", publishable: false },
   organization_logo: {
@@ -143,6 +155,9 @@ export const TYPE_BY_EXTENSION: Readonly<Record<string, string>> = Object.fromEn
 /** An image's processed copies. */
 export const IMAGE_VARIANTS = ["original", "display", "thumb"] as const;
 export type ImageVariant = (typeof IMAGE_VARIANTS)[number];
-/** Every variant a reader may ask for: an image's copies, and a video's poster frame. */
-export const MEDIA_VARIANTS = [...IMAGE_VARIANTS, "poster"] as const;
+/** A video's processed copies: its streams without metadata, the web-safe rendition and a frame. */
+export const VIDEO_VARIANTS = ["original", "playback", "poster"] as const;
+export type VideoVariant = (typeof VIDEO_VARIANTS)[number];
+/** Every variant a reader may ask for: an image's copies, and a video's. */
+export const MEDIA_VARIANTS = [...IMAGE_VARIANTS, "playback", "poster"] as const;
 export type MediaVariant = (typeof MEDIA_VARIANTS)[number];

@@ -24,7 +24,7 @@ const comment = "org_1/exercise_comment/user_a/0123456789abcdef0123456789abcdef.
 const logo = "org_1/organization_logo/user_admin/0123456789abcdef0123456789abcdef.png";
 const record = "records/org_1/0123456789abcdef0123456789abcdef.pdf";
 
-/** The photo is linked and processed; the logo is linked and still processing. */
+/** The photo and the comment's video are linked and processed; the logo is linked and still processing. */
 const variants = new MemoryStore();
 const photoVariant = (name: string, contentType: string) => ({
   key: `variants/org_1/progress_photo/user_a/0123456789abcdef0123456789abcdef/${name}`,
@@ -44,6 +44,28 @@ await variants.recordMedia(
       original: photoVariant("original.jpg", "image/jpeg"),
       display: photoVariant("display.webp", "image/webp"),
       thumb: photoVariant("thumb.webp", "image/webp"),
+    },
+  },
+);
+
+const commentVariant = (name: string, contentType: string) => ({
+  key: `variants/org_1/exercise_comment/user_a/0123456789abcdef0123456789abcdef/${name}`,
+  contentType,
+  size: 10,
+});
+variants.linked.set(`media\u0000${comment}`, { orgId: "org_1", size: 100 });
+await variants.recordMedia(
+  { bucket: "media", key: comment, orgId: "org_1" },
+  {
+    status: "ready",
+    width: 1920,
+    height: 1080,
+    durationMs: 3000,
+    placeholder: "CCCC",
+    variants: {
+      original: commentVariant("original.mp4", "video/mp4"),
+      playback: commentVariant("playback.mp4", "video/mp4"),
+      poster: commentVariant("poster.jpg", "image/jpeg"),
     },
   },
 );
@@ -131,7 +153,7 @@ describe("stable URLs", () => {
     const memo = createUrlMemo();
     const deps = { signer, buckets, variants, memo, clock: { now: () => start + 5 } };
     for (let i = 0; i < 3; i++) await signedUrls(deps, admin, { keys: [photo, comment, record], expiresIn: 3600 });
-    expect(signer.gets.map((g) => g.key)).toEqual([photoVariant("original.jpg", "").key, comment, record, record, record]);
+    expect(signer.gets.map((g) => g.key)).toEqual([photoVariant("original.jpg", "").key, commentVariant("original.mp4", "").key, record, record, record]);
   });
 
   it("short-lived URLs (expiresIn ≤ 300 s) are signed fresh for each request", async () => {
@@ -172,13 +194,13 @@ describe("images are served from their processed copies only", () => {
       { key: logo, status: "processing" },
       { key: failed, status: "failed", code: "IMAGE_TOO_LARGE" },
       { key: unlinked, status: "failed", code: "NOT_LINKED" },
-      { key: comment, status: "ready" },
+      { key: comment, status: "ready", width: 1920, height: 1080, durationMs: 3000, placeholder: "CCCC" },
     ]);
-    expect(signer.gets.map((g) => g.key)).toEqual([comment]);
+    expect(signer.gets.map((g) => g.key)).toEqual([commentVariant("poster.jpg", "").key]);
   });
 });
 
-describe("videos are served as uploaded, and their poster once processed", () => {
+describe("videos are served from their processed copies only", () => {
   const coach = member("org_1", "user_c", "coach");
   const video = (id: string) => `org_1/exercise_comment/user_a/${id.repeat(32)}.mp4`;
   const processed = video("a");
@@ -186,32 +208,45 @@ describe("videos are served as uploaded, and their poster once processed", () =>
   const pending = video("c");
   const unreadable = video("d");
   const unlinked = video("e");
-  const poster = { key: "variants/org_1/exercise_comment/user_a/aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa/poster.jpg", contentType: "image/jpeg", size: 10 };
-  for (const key of [processed, streamed, pending, unreadable]) variants.linked.set(`media\u0000${key}`, { orgId: "org_1", size: 1000 });
-  const ready = { status: "ready", width: 1080, height: 1920, placeholder: "BBBB", variants: { poster } } as const;
+  const legacy = video("f");
+  const copy = (id: string, name: string, contentType: string) => ({
+    key: `variants/org_1/exercise_comment/user_a/${id.repeat(32)}/${name}`,
+    contentType,
+    size: 10,
+  });
+  const copies = (id: string) => ({
+    original: copy(id, "original.mp4", "video/mp4"),
+    playback: copy(id, "playback.mp4", "video/mp4"),
+    poster: copy(id, "poster.jpg", "image/jpeg"),
+  });
+  for (const key of [processed, streamed, pending, unreadable, legacy]) variants.linked.set(`media\u0000${key}`, { orgId: "org_1", size: 1000 });
+  const ready = { status: "ready", width: 1080, height: 1920, placeholder: "BBBB" } as const;
 
-  it("a processed video's poster is signed from its JPEG, and every other variant signs the video itself; both carry its facts", async () => {
-    await variants.recordMedia({ bucket: "media", key: processed, orgId: "org_1" }, { ...ready, durationMs: 3000 });
+  it("each variant of a processed video is signed from its own copy (never the uploaded bytes), with the video's facts and its poster's placeholder", async () => {
+    await variants.recordMedia({ bucket: "media", key: processed, orgId: "org_1" }, { ...ready, durationMs: 3000, variants: copies("a") });
     const signer = new CountingSigner();
 
     const answers = [];
-    for (const variant of ["poster", "original", "thumb"] as const) {
+    for (const variant of ["original", "playback", "poster", "display", "thumb"] as const) {
       const { urls } = await signedUrls({ signer, buckets, variants }, coach, { keys: [processed], expiresIn: 3600, variant });
       answers.push(urls[0]);
     }
 
     const facts = { key: processed, status: "ready", width: 1080, height: 1920, durationMs: 3000, placeholder: "BBBB" };
-    expect(answers).toEqual([0, 1, 2].map(() => ({ ...facts, url: expect.any(String), expiresAt: expect.any(String) })));
-    expect(signer.gets.map((g) => [g.key, g.responseContentType])).toEqual([
-      [poster.key, "image/jpeg"],
-      [processed, "video/mp4"],
-      [processed, "video/mp4"],
+    expect(answers).toEqual([0, 1, 2, 3, 4].map(() => ({ ...facts, url: expect.any(String), expiresAt: expect.any(String) })));
+    expect(signer.gets.map((g) => [g.key.split("/").at(-1), g.responseContentType, g.responseContentDisposition])).toEqual([
+      ["original.mp4", "video/mp4", 'inline; filename="aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa.mp4"'],
+      ["playback.mp4", "video/mp4", 'inline; filename="aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa.mp4"'],
+      ["poster.jpg", "image/jpeg", 'inline; filename="aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa.jpg"'],
+      ["poster.jpg", "image/jpeg", 'inline; filename="aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa.jpg"'],
+      ["poster.jpg", "image/jpeg", 'inline; filename="aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa.jpg"'],
     ]);
+    expect(signer.gets.some((g) => g.key === processed)).toBe(false);
   });
 
   it("a video whose container states no duration has no durationMs", async () => {
-    await variants.recordMedia({ bucket: "media", key: streamed, orgId: "org_1" }, { ...ready, durationMs: null });
-    const { urls } = await signedUrls({ signer: new CountingSigner(), buckets, variants }, coach, { keys: [streamed], expiresIn: 3600, variant: "poster" });
+    await variants.recordMedia({ bucket: "media", key: streamed, orgId: "org_1" }, { ...ready, durationMs: null, variants: copies("b") });
+    const { urls } = await signedUrls({ signer: new CountingSigner(), buckets, variants }, coach, { keys: [streamed], expiresIn: 3600, variant: "playback" });
     expect(urls[0]).toEqual({
       key: streamed,
       status: "ready",
@@ -223,21 +258,32 @@ describe("videos are served as uploaded, and their poster once processed", () =>
     });
   });
 
-  it("a poster still processing, failed or never linked has a status and no URL, while the video itself is signed in every case", async () => {
+  it("a video still processing, failed or never linked has a status and no URL, whichever variant is asked for", async () => {
     await variants.recordMedia({ bucket: "media", key: unreadable, orgId: "org_1" }, { status: "failed", code: "VIDEO_UNREADABLE" });
     const keys = [pending, unreadable, unlinked];
     const signer = new CountingSigner();
 
-    const posters = await signedUrls({ signer, buckets, variants }, coach, { keys, expiresIn: 3600, variant: "poster" });
-    const originals = await signedUrls({ signer, buckets, variants }, coach, { keys, expiresIn: 3600 });
+    for (const variant of ["original", "playback", "poster"] as const) {
+      const { urls } = await signedUrls({ signer, buckets, variants }, coach, { keys, expiresIn: 3600, variant });
+      expect(urls).toEqual([
+        { key: pending, status: "processing" },
+        { key: unreadable, status: "failed", code: "VIDEO_UNREADABLE" },
+        { key: unlinked, status: "failed", code: "NOT_LINKED" },
+      ]);
+    }
+    expect(signer.gets).toEqual([]);
+  });
 
-    expect(posters.urls).toEqual([
-      { key: pending, status: "processing" },
-      { key: unreadable, status: "failed", code: "VIDEO_UNREADABLE" },
-      { key: unlinked, status: "failed", code: "NOT_LINKED" },
-    ]);
-    expect(originals.urls).toEqual(keys.map((key) => ({ key, status: "ready", url: expect.any(String), expiresAt: expect.any(String) })));
-    expect(signer.gets.map((g) => g.key)).toEqual(keys);
+  it("a video recorded before it had a playback copy (a poster only) is processing again, never signed as uploaded", async () => {
+    const posterOnly = { poster: copy("f", "poster.jpg", "image/jpeg") } as unknown as ReturnType<typeof copies>;
+    await variants.recordMedia({ bucket: "media", key: legacy, orgId: "org_1" }, { ...ready, durationMs: 1000, variants: posterOnly });
+    const signer = new CountingSigner();
+
+    for (const variant of ["original", "playback", "poster"] as const) {
+      const { urls } = await signedUrls({ signer, buckets, variants }, coach, { keys: [legacy], expiresIn: 3600, variant });
+      expect(urls).toEqual([{ key: legacy, status: "processing" }]);
+    }
+    expect(signer.gets).toEqual([]);
   });
 
   it("an image's poster is its display copy, so a gallery can ask one variant for every key", async () => {

@@ -14,10 +14,9 @@
  * never a client's — and `private, max-age=<n>` with n the least time the URL has left when it is
  * handed out, so no shared cache keeps it and no browser keeps it past the URL's life.
  *
- * Linked images are served only from their processed copies (docs/API.md, "Image variants"): the
- * phone's bytes are never signed. Linked videos are served as uploaded, and their poster frame and
- * facts once processed ("Video posters"). The state of both is read from the store in one round
- * trip per request.
+ * Linked images and videos are served only from their processed copies (docs/API.md, "Image
+ * variants", "Video variants"): the phone's bytes are never signed. The state of both is read
+ * from the store in one round trip per request.
  */
 import * as z from "zod";
 import type { Identity } from "../auth/identity.js";
@@ -26,6 +25,7 @@ import {
   isProcessableImage,
   isProcessableVideo,
   isReadyVideo,
+  isSupersededOutcome,
   type MediaFailureCode,
   type MediaState,
   type MediaVariants,
@@ -58,8 +58,9 @@ export const signedUrlsRequestSchema = z.object({
   keys: z.array(z.string().min(1).max(1024)).min(1).max(100),
   expiresIn: z.number().int().min(60).max(604_800).default(3600),
   /**
-   * Which copy: of an image, full-size, ≤ 1600 px or ≤ 320 px (`poster` is its ≤ 1600 px copy);
-   * of a video, `poster` is its frame (≤ 1280 px JPEG) and any other value the video itself.
+   * Which copy: of an image, full-size, ≤ 1600 px or ≤ 320 px (`poster` and `playback` are its
+   * ≤ 1600 px copy); of a video, `original` its streams without metadata, `playback` the H.264/AAC
+   * MP4 (≤ 1280 px), and `poster`, `display` or `thumb` its frame (≤ 1280 px JPEG).
    * Other uploads have only their original.
    */
   variant: z.enum(MEDIA_VARIANTS).default("original"),
@@ -67,7 +68,7 @@ export const signedUrlsRequestSchema = z.object({
 /** `variant` defaults to `original` (as the schema parses it). */
 export type SignedUrlsRequest = Omit<z.output<typeof signedUrlsRequestSchema>, "variant"> & { variant?: MediaVariant };
 
-/** Why an image or a video poster has no URL: its processing failed for good, or it was never linked. */
+/** Why an image or a video has no URL: its processing failed for good, or it was never linked. */
 const SIGNED_URL_FAILURE_CODES = ["IMAGE_TOO_LARGE", "IMAGE_UNREADABLE", "VIDEO_TOO_LARGE", "VIDEO_UNREADABLE", "NOT_LINKED"] as const satisfies readonly (
   | MediaFailureCode
   | "NOT_LINKED"
@@ -146,7 +147,7 @@ export function cacheControlFor(expiresIn: number, stable: boolean): string {
   return `private, max-age=${stable ? MIN_REMAINING_SECONDS : expiresIn - 1}`;
 }
 
-/** How a key is served: a media-bucket image from its variants, a media-bucket video as stored plus its poster, anything else as stored. */
+/** How a key is served: a media-bucket image or video from its variants, anything else as stored. */
 function servedAs(parsed: ParsedKey): "image" | "video" | "stored" {
   if (parsed.bucket !== "media") return "stored";
   if (isProcessableImage(parsed.contentType)) return "image";
@@ -160,16 +161,16 @@ function factsOf(state: MediaState | null): Pick<SignedUrl, "width" | "height" |
   return isReadyVideo(state) && state.durationMs !== null ? { ...facts, durationMs: state.durationMs } : facts;
 }
 
-/** The stored copy that answers `variant` of a processed upload (an image's `poster` is its display copy). */
+/** The stored copy that answers `variant` of a processed upload (an image's `poster` and `playback` are its display copy, a video's `display` and `thumb` its poster). */
 function storedVariant(state: MediaState & { status: "ready" }, variant: MediaVariant): StoredVariant | undefined {
-  if (isReadyVideo(state)) return variant === "poster" ? state.variants.poster : undefined;
-  return state.variants[variant === "poster" ? "display" : variant];
+  if (isReadyVideo(state)) return state.variants[variant === "display" || variant === "thumb" ? "poster" : variant];
+  return state.variants[variant === "poster" || variant === "playback" ? "display" : variant];
 }
 
 /**
  * Invariants: a URL is returned only if every key is readable by the caller (otherwise 403 and
- * none); for a media image, only a processed variant is ever signed — never the uploaded bytes;
- * a media video's own bytes are signed whatever its processing state, its poster only once made.
+ * none); for a media image or video, only a processed variant is ever signed — never the uploaded
+ * bytes — and only once processing has recorded it (`processing` until then).
  */
 export async function signedUrls(deps: SignedUrlsDeps, identity: Identity, request: SignedUrlsRequest): Promise<SignedUrlsResponse> {
   const denied: { index: number }[] = [];
@@ -196,16 +197,17 @@ export async function signedUrls(deps: SignedUrlsDeps, identity: Identity, reque
       const key = request.keys[i]!;
       const served = servedAs(parsed);
       const state = states.get(key) ?? null;
-      // The stored object itself: every upload but a media image, except a video's poster.
-      if (served === "stored" || (served === "video" && variant !== "poster"))
+      // The stored object itself: every upload but a media image or video.
+      if (served === "stored")
         return {
           key,
           status: "ready",
           ...(await sign(deps, request, now, bucketOf(parsed), key, parsed.uploadId, parsed.contentType, parsed.bucket === "compliance")),
-          ...factsOf(state),
         };
       if (!state) return { key, status: "failed", code: "NOT_LINKED" };
       if (state.status !== "ready") return { key, ...state };
+      // Recorded by a release before videos had these copies: the backfill processes it again (docs/deploy.md).
+      if (isSupersededOutcome(state)) return { key, status: "processing" };
       const stored = storedVariant(state, variant);
       // A record of the other kind (never written for this key's type): nothing of it to serve.
       if (!stored) return { key, status: "failed", code: served === "video" ? "VIDEO_UNREADABLE" : "IMAGE_UNREADABLE" };

@@ -4,13 +4,13 @@
  * method is one atomic step and one round trip; the state lives with the object's link, so release
  * and reconciliation see the variants of exactly the objects they see.
  */
-import type { ImageVariant } from "../policies/object-keys.js";
+import type { ImageVariant, VideoVariant } from "../contract/catalog.js";
 import type { ObjectRef } from "../quotas/linked-objects.js";
 
 /** The image types that are processed into variants (and never served as uploaded). */
 export const PROCESSABLE_IMAGE_TYPES: ReadonlySet<string> = new Set(["image/jpeg", "image/png", "image/webp", "image/heic"]);
 
-/** The video types that get a poster frame and their facts (the video itself is served as uploaded). */
+/** The video types that are processed into a playback rendition, a metadata-free copy and a poster (never served as uploaded). */
 export const PROCESSABLE_VIDEO_TYPES: ReadonlySet<string> = new Set(["video/mp4", "video/quicktime", "video/webm"]);
 
 export const isProcessableImage = (contentType: string): boolean => PROCESSABLE_IMAGE_TYPES.has(contentType);
@@ -57,7 +57,7 @@ export interface ReadyImage {
   variants: Record<ImageVariant, StoredVariant>;
 }
 
-/** A processed video: its poster frame and facts; the video itself is served as uploaded. */
+/** A processed video: its three copies and facts; the uploaded bytes are never served. */
 export interface ReadyVideo {
   status: "ready";
   /** As displayed (the container's rotation applied). */
@@ -67,13 +67,24 @@ export interface ReadyVideo {
   durationMs: number | null;
   /** ThumbHash of the poster, base64. */
   placeholder: string;
-  variants: { poster: StoredVariant };
+  /** `original`: the streams without metadata; `playback`: H.264/AAC MP4 ≤ 1280 px; `poster`: a JPEG frame. */
+  variants: Record<VideoVariant, StoredVariant>;
 }
 
 export type MediaOutcome = ReadyImage | ReadyVideo | { status: "failed"; code: MediaFailureCode };
 
 /** A ready outcome is a video's when it carries the video facts (records of images never do). */
 export const isReadyVideo = (outcome: ReadyImage | ReadyVideo): outcome is ReadyVideo => "durationMs" in outcome;
+
+/**
+ * An outcome a later release supersedes: a video recorded before its `playback` and `original`
+ * copies existed (a poster only), whose upload is no longer signed as stored. `recordMedia`
+ * replaces such an outcome once (its bytes replaced by the new ones) and `scheduleMediaJobs`
+ * schedules it, as if none were recorded. The Redis scripts mirror this test
+ * (`SUPERSEDED_MEDIA` in core/src/adapters/redis/scripts.ts).
+ */
+export const isSupersededOutcome = (outcome: MediaOutcome | null | undefined): boolean =>
+  outcome?.status === "ready" && "durationMs" in outcome && !("playback" in outcome.variants);
 
 /** A linked image's state: recorded outcome, or still processing. */
 export type MediaState = MediaOutcome | { status: "processing" };
@@ -82,8 +93,8 @@ export interface MediaVariants {
   /** The state of each object, in order, in one round trip; null when the object is not linked. */
   mediaStates(objects: ObjectRef[]): Promise<(MediaState | null)[]>;
   /**
-   * Records the outcome on the linked object once and adds the variants' bytes to its org's `used`
-   * in the same step. `linked: false` — the object was released meanwhile (the caller deletes what
+   * Records the outcome on the linked object once (a superseded outcome, `isSupersededOutcome`,
+   * is replaced once) and adds the variants' bytes to its org's `used` in the same step. `linked: false` — the object was released meanwhile (the caller deletes what
    * it wrote); `recorded: false` — an outcome was already recorded (a redelivered job: nothing counted twice).
    */
   recordMedia(object: ObjectRef & { orgId: string }, outcome: MediaOutcome): Promise<{ linked: boolean; recorded: boolean }>;
@@ -93,7 +104,7 @@ export interface MediaVariants {
   ackMediaJobs(jobs: MediaJob[]): Promise<void>;
   /**
    * Puts jobs in the outbox, due now — only those whose object is linked to the job's org with no
-   * outcome recorded and that are not in the outbox already (the backfill of images linked before
+   * outcome recorded (or a superseded one) and that are not in the outbox already (the backfill of images linked before
    * processing existed). Answers how many were added; repeating it adds nothing.
    */
   scheduleMediaJobs(jobs: MediaJob[]): Promise<{ scheduled: number }>;

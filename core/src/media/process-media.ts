@@ -1,19 +1,21 @@
 /**
  * Processing of one linked image or video (the `process-media` worker): read the upload, render
- * its variants (an image's three copies; a video's poster frame and facts), store them under
+ * its variants (an image's three copies; a video's playback rendition, metadata-free copy and
+ * poster frame, with its facts), store them under
  * server-made keys and record the outcome on the link. Runs in the background, after consume; a
  * job may arrive more than once.
  */
 
 import { createHash } from "node:crypto";
 import { createWriteStream } from "node:fs";
-import { mkdtemp, rm } from "node:fs/promises";
+import { mkdtemp, readFile, rm, stat } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { pipeline } from "node:stream/promises";
 import * as z from "zod";
 import { type Log, silentLog } from "../logging.js";
-import { IMAGE_VARIANTS, type ImageVariant, type MediaVariant, variantKey } from "../policies/object-keys.js";
+import { IMAGE_VARIANTS, type ImageVariant, type MediaVariant, parseObjectKey, variantKey } from "../policies/object-keys.js";
+import { EXTENSION_BY_TYPE } from "../policies/owner-types.js";
 import type { ObjectStore } from "../storage/object-store.js";
 import { ImageRejectedError, renderVariants } from "./image-pipeline.js";
 import { MAX_SOURCE_BYTES } from "./limits.js";
@@ -27,7 +29,8 @@ import {
   type ReadyVideo,
   type StoredVariant,
 } from "./media-variants.js";
-import { renderVideoPoster, VideoRejectedError } from "./video-pipeline.js";
+import type { VideoCodec } from "./video-codec.js";
+import { renderVideo, VideoRejectedError, type VideoTimeBounds } from "./video-pipeline.js";
 
 /** A queue message, as produced by `encodeMediaJob`. */
 export const mediaJobSchema = z.object({
@@ -43,8 +46,10 @@ export const MAX_VIDEO_SOURCE_BYTES = 512 * 1024 * 1024;
 export interface ProcessMediaDeps {
   objects: Pick<ObjectStore, "stream" | "put" | "deleteObjects">;
   variants: Pick<MediaVariants, "recordMedia">;
-  /** The ffmpeg binary videos are read with; a video job without it throws (a deployment fault, retried). */
-  ffmpegPath?: string;
+  /** What videos are read and written with; a video job without it throws (a deployment fault, retried). */
+  videoCodec?: VideoCodec;
+  /** The codec's time bounds (video-pipeline.ts' defaults when absent). */
+  videoTimeBounds?: VideoTimeBounds;
   log?: Log;
 }
 
@@ -79,14 +84,26 @@ async function processImage(deps: ProcessMediaDeps, job: MediaJob, store: StoreV
 
 /** The video is copied to a private temporary directory (ffmpeg seeks in it), removed whatever happens. */
 async function processVideo(deps: ProcessMediaDeps, job: MediaJob, store: StoreVariant): Promise<ReadyVideo | null> {
-  if (!deps.ffmpegPath) throw new Error("process-media has no ffmpeg binary for video jobs");
+  if (!deps.videoCodec) throw new Error("process-media has no video codec for video jobs");
+  const parsed = parseObjectKey(job.key);
+  if (parsed?.bucket !== "media") throw new TypeError("a media job names a linked media key");
   const stream = await deps.objects.stream(job.bucket, job.key, MAX_VIDEO_SOURCE_BYTES);
   if (!stream) return null;
   const directory = await mkdtemp(join(tmpdir(), "fitkit-video-"));
   try {
     const file = join(directory, "source");
     await pipeline(stream, createWriteStream(file, { mode: 0o600 }));
-    const rendered = await renderVideoPoster(deps.ffmpegPath, file, job.contentType);
+    const extension = EXTENSION_BY_TYPE[job.contentType]!;
+    const rendered = await renderVideo(deps.videoCodec, {
+      input: { file, contentType: job.contentType },
+      ownerType: parsed.ownerType,
+      files: { playback: join(directory, "playback.mp4"), original: join(directory, `original.${extension}`) },
+      inputBytes: (await stat(file)).size,
+      ...(deps.videoTimeBounds ? { bounds: deps.videoTimeBounds } : {}),
+    });
+    // One after the other: the two videos are the largest buffers the worker holds.
+    const playback = await store("playback", { bytes: await readFile(rendered.playback.file), contentType: "video/mp4", extension: "mp4" });
+    const original = await store("original", { bytes: await readFile(rendered.original.file), contentType: job.contentType, extension });
     const poster = await store("poster", { bytes: rendered.poster.bytes, contentType: "image/jpeg", extension: "jpg" });
     return {
       status: "ready",
@@ -94,7 +111,7 @@ async function processVideo(deps: ProcessMediaDeps, job: MediaJob, store: StoreV
       height: rendered.height,
       durationMs: rendered.durationMs,
       placeholder: rendered.poster.placeholder,
-      variants: { poster },
+      variants: { original, playback, poster },
     };
   } finally {
     await rm(directory, { recursive: true, force: true });
@@ -105,7 +122,7 @@ async function processVideo(deps: ProcessMediaDeps, job: MediaJob, store: StoreV
  * Invariant: idempotent — the same job always writes the same keys with the same bytes, and the
  * outcome (with its bytes counted in the org's `used`) is recorded once; variants written for an
  * object released meanwhile are deleted again. A rejected image (bomb, truncated, undecodable) or
- * video (container or frame ffmpeg cannot read, too many pixels, too slow) is recorded as failed
+ * video (unreadable, over its owner type's pixels or duration, outrunning its time bound) is recorded as failed
  * with its code and never throws; storage or store failures throw, so the queue retries the job.
  */
 export async function processMedia(deps: ProcessMediaDeps, job: MediaJob): Promise<ProcessMediaResult> {

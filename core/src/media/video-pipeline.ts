@@ -1,119 +1,46 @@
 /**
- * Reading one video with ffmpeg (a static binary shipped in an npm package): its facts from the
- * container and one frame for its poster. The bytes are an uploader's, so ffmpeg is held short:
- * the demuxer is chosen from the sniffed type (never guessed from the content, which could name a
- * playlist or a concat list), only the `file` protocol is allowed (no network, no other inputs),
- * every run is killed after FFMPEG_TIMEOUT_MS, and its output is capped. Anything ffmpeg cannot
- * read becomes VideoRejectedError — recorded as failed, never retried.
+ * What process-media makes of one linked video, through the video codec port (video-codec.ts):
+ * its facts, a web-safe playback rendition, a metadata-free copy of its streams (what `original`
+ * serves: the phone's bytes are never signed) and a poster frame. The limits come from the
+ * owner-type table; a video over them, or one the codec cannot read, throws VideoRejectedError —
+ * recorded as failed, never retried.
  */
-import { spawn } from "node:child_process";
+import { OWNER_TYPE_POLICIES, type OwnerType, type VideoLimits } from "../policies/owner-types.js";
 import { ImageRejectedError, POSTER_LONG_EDGE, type RenderedPoster, renderPoster } from "./image-pipeline.js";
-import type { MediaFailureCode } from "./media-variants.js";
+import { type VideoCodec, type VideoFacts, type VideoInput, VideoRejectedError } from "./video-codec.js";
 
-/** Pixels per frame allowed: DCI 8K (8192×4320) fits, a frame that would exhaust the worker does not. */
-export const MAX_VIDEO_PIXELS = 40_000_000;
-/** One ffmpeg run (probe or frame) is killed after this long. */
-export const FFMPEG_TIMEOUT_MS = 30_000;
-/** A PNG frame of at most 1280×1280 RGB(A) is far smaller; more means something else is being written. */
-const MAX_FRAME_BYTES = 32 * 1024 * 1024;
-/** What is kept of ffmpeg's log (the container description comes first). */
-const MAX_LOG_CHARS = 64 * 1024;
+export { VideoRejectedError } from "./video-codec.js";
+
+/** The playback rendition's long edge (never upscaled). */
+export const PLAYBACK_LONG_EDGE = 1280;
+/** Frame rates up to this are kept (coaches slow form videos down); faster ones are reduced to it. */
+export const PLAYBACK_MAX_FRAME_RATE = 60;
+/** The video bitrate cap of a 1280×720 rendition; other sizes get it in proportion to their pixels. */
+export const PLAYBACK_KBPS_AT_720P = 2500;
 /** The poster frame is taken this far in (the first frames are often black or a fade-in)… */
 const POSTER_AT_SECONDS = 1;
 
-/** The demuxer for each processable video type: ffmpeg never probes the format itself. */
-const DEMUXER_BY_TYPE: Readonly<Record<string, string>> = {
-  "video/mp4": "mov",
-  "video/quicktime": "mov",
-  "video/webm": "matroska",
-};
-
-/** The video cannot be processed, for good: the job records this code and is not retried. */
-export class VideoRejectedError extends Error {
-  constructor(
-    readonly code: Extract<MediaFailureCode, "VIDEO_TOO_LARGE" | "VIDEO_UNREADABLE">,
-    message: string,
-  ) {
-    super(message);
-    this.name = "VideoRejectedError";
-  }
-}
-
-export interface FfmpegRun {
-  /** Exit code; null when killed. */
-  exitCode: number | null;
-  stdout: Buffer;
-  /** The first MAX_LOG_CHARS of the log. */
-  stderr: string;
-  timedOut: boolean;
-  /** Killed because stdout passed its cap. */
-  overflowed: boolean;
+/** How long the codec may take: a fixed allowance plus a multiple of the video's (or its limit's) duration. */
+export interface VideoTimeBounds {
+  /** Fixed part of the transcode's bound, ms (a short clip on a busy CPU still gets this long). */
+  baseMs: number;
+  /** Transcode time allowed per second of source, ms (1000 = as long as the video plays). */
+  transcodeMsPerSecond: number;
+  /** The stream copy's bound, ms (it reads and writes the file once, without decoding). */
+  copyMs: number;
 }
 
 /**
- * Runs ffmpeg with `args`, killing it (SIGKILL) after `timeoutMs` or once stdout passes
- * `maxStdoutBytes`. Rejects only when the binary cannot be started (a deployment fault, which the
- * queue's retries and dead-letter queue surface); whatever the input does is in the result.
+ * Defaults: a 300 s video may take 60 s + 1.5 × 300 s = 8.5 min to transcode and 1 min to copy —
+ * with the probe and the poster's frames, within process-media's 15 minutes (stacks/functions.ts).
  */
-export function runFfmpeg(ffmpegPath: string, args: string[], limits: { timeoutMs: number; maxStdoutBytes: number }): Promise<FfmpegRun> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(ffmpegPath, args, { stdio: ["ignore", "pipe", "pipe"] });
-    const stdout: Buffer[] = [];
-    let stdoutBytes = 0;
-    let stderr = "";
-    let timedOut = false;
-    let overflowed = false;
-    const timer = setTimeout(() => {
-      timedOut = true;
-      child.kill("SIGKILL");
-    }, limits.timeoutMs);
-    child.stdout.on("data", (chunk: Buffer) => {
-      stdoutBytes += chunk.length;
-      if (stdoutBytes > limits.maxStdoutBytes) {
-        overflowed = true;
-        child.kill("SIGKILL");
-        return;
-      }
-      stdout.push(chunk);
-    });
-    child.stderr.setEncoding("utf8");
-    child.stderr.on("data", (chunk: string) => {
-      if (stderr.length < MAX_LOG_CHARS) stderr += chunk.slice(0, MAX_LOG_CHARS - stderr.length);
-    });
-    child.on("error", (error) => {
-      clearTimeout(timer);
-      reject(error);
-    });
-    child.on("close", (exitCode) => {
-      clearTimeout(timer);
-      resolve({ exitCode, stdout: Buffer.concat(stdout), stderr, timedOut, overflowed });
-    });
-  });
-}
+export const DEFAULT_VIDEO_TIME_BOUNDS: VideoTimeBounds = { baseMs: 60_000, transcodeMsPerSecond: 1500, copyMs: 60_000 };
 
-export interface VideoFacts {
-  /** Of the coded frame, before the container's rotation. */
-  codedWidth: number;
-  codedHeight: number;
-  /** Null when the container states no duration. */
-  durationMs: number | null;
-}
-
-/**
- * The facts ffmpeg prints when it opens the input: the first video stream's size and the
- * container's duration. Null when there is no video stream (not a video, or not readable).
- */
-export function parseVideoFacts(log: string): VideoFacts | null {
-  const stream = log.split("\n").find((line) => /^\s*Stream #\d+:\d+.*: Video: /.test(line));
-  // ", 1920x1080 [SAR 1:1 DAR 16:9]," — the codec tag ("avc1 / 0x31637661") never follows ", ".
-  const size = stream?.match(/, (\d{1,6})x(\d{1,6})(?=[ ,]|$)/);
-  if (!size) return null;
-  const codedWidth = Number(size[1]);
-  const codedHeight = Number(size[2]);
-  if (codedWidth < 1 || codedHeight < 1) return null;
-  const duration = log.match(/Duration: (\d+):(\d{2}):(\d{2}(?:\.\d+)?)/);
-  const durationMs = duration ? Math.round(((Number(duration[1]) * 60 + Number(duration[2])) * 60 + Number(duration[3])) * 1000) : null;
-  return { codedWidth, codedHeight, durationMs };
+/** The limits of an owner type that accepts videos. */
+export function videoLimitsOf(ownerType: OwnerType): VideoLimits {
+  const limits = OWNER_TYPE_POLICIES[ownerType].video;
+  if (!limits) throw new TypeError(`${ownerType} does not accept videos`);
+  return limits;
 }
 
 /**
@@ -125,45 +52,22 @@ export function posterTimeSeconds(durationMs: number | null): number {
   return durationMs / 2000;
 }
 
-const inputArgs = (file: string, contentType: string): string[] => {
-  const demuxer = DEMUXER_BY_TYPE[contentType];
-  if (!demuxer) throw new TypeError(`${contentType} is not a processable video type`);
-  return ["-protocol_whitelist", "file", "-f", demuxer, "-i", file];
-};
-
-const limits = (maxStdoutBytes: number) => ({ timeoutMs: FFMPEG_TIMEOUT_MS, maxStdoutBytes });
-
-/** Opens the container and reads its facts; VideoRejectedError when ffmpeg finds no readable video stream. */
-export async function probeVideo(ffmpegPath: string, file: string, contentType: string): Promise<VideoFacts> {
-  // With no output ffmpeg describes the input and exits 1 ("At least one output file must be specified").
-  const run = await runFfmpeg(ffmpegPath, ["-hide_banner", "-nostdin", ...inputArgs(file, contentType)], limits(0));
-  if (run.timedOut) throw new VideoRejectedError("VIDEO_UNREADABLE", "ffmpeg did not open the container in time");
-  const facts = parseVideoFacts(run.stderr);
-  if (!facts) throw new VideoRejectedError("VIDEO_UNREADABLE", `no readable video stream: ${lastLine(run.stderr)}`);
-  if (facts.codedWidth * facts.codedHeight > MAX_VIDEO_PIXELS) {
-    throw new VideoRejectedError("VIDEO_TOO_LARGE", `video declares ${facts.codedWidth}×${facts.codedHeight} pixels (limit ${MAX_VIDEO_PIXELS})`);
-  }
-  return facts;
+/** The video as displayed: the container's quarter turns applied. */
+export function displayedSize(facts: Pick<VideoFacts, "codedWidth" | "codedHeight" | "rotation">): { width: number; height: number } {
+  const turned = facts.rotation === 90 || facts.rotation === 270;
+  return turned ? { width: facts.codedHeight, height: facts.codedWidth } : { width: facts.codedWidth, height: facts.codedHeight };
 }
 
-/**
- * One frame at `atSeconds`, rotated as the container says (ffmpeg's default), scaled to fit
- * `longEdge` (never up), as PNG; null when there is no frame there (past the end, or undecodable).
- */
-export async function extractFrame(ffmpegPath: string, file: string, contentType: string, atSeconds: number, longEdge: number): Promise<Buffer | null> {
-  const fit = `scale=w='min(${longEdge},iw)':h='min(${longEdge},ih)':force_original_aspect_ratio=decrease`;
-  const run = await runFfmpeg(
-    ffmpegPath,
-    [
-      ["-hide_banner", "-nostdin", "-v", "error", "-ss", atSeconds.toFixed(3)],
-      inputArgs(file, contentType),
-      ["-map", "0:v:0", "-an", "-sn", "-dn", "-frames:v", "1", "-vf", fit, "-f", "image2pipe", "-c:v", "png", "pipe:1"],
-    ].flat(),
-    limits(MAX_FRAME_BYTES),
-  );
-  if (run.timedOut) throw new VideoRejectedError("VIDEO_UNREADABLE", "ffmpeg did not decode a frame in time");
-  if (run.overflowed) throw new VideoRejectedError("VIDEO_UNREADABLE", "ffmpeg wrote more than one frame's bytes");
-  return run.exitCode === 0 && run.stdout.length > 0 ? run.stdout : null;
+/** The playback frame: long edge at most PLAYBACK_LONG_EDGE (never up), both sides even and ≥ 2. */
+export function playbackSize(displayed: { width: number; height: number }): { width: number; height: number } {
+  const factor = Math.min(1, PLAYBACK_LONG_EDGE / Math.max(displayed.width, displayed.height));
+  const even = (side: number) => Math.max(2, Math.floor((side * factor) / 2) * 2);
+  return { width: even(displayed.width), height: even(displayed.height) };
+}
+
+/** PLAYBACK_KBPS_AT_720P in proportion to the frame's pixels (a 1280×960 frame gets more, 640×360 less). */
+export function playbackKbps(size: { width: number; height: number }): number {
+  return Math.max(300, Math.round((PLAYBACK_KBPS_AT_720P * size.width * size.height) / (1280 * 720)));
 }
 
 export interface RenderedVideo {
@@ -172,20 +76,63 @@ export interface RenderedVideo {
   height: number;
   durationMs: number | null;
   poster: RenderedPoster;
+  /** The H.264/AAC MP4 written to `files.playback`, and its frame. */
+  playback: { file: string; width: number; height: number };
+  /** The metadata-free copy of the streams, written to `files.original`. */
+  original: { file: string };
+}
+
+export interface RenderVideoRequest {
+  input: VideoInput;
+  ownerType: OwnerType;
+  /** Where the two videos are written (a private temporary directory of the caller's). */
+  files: { playback: string; original: string };
+  /** The input's size: the copy may not grow past it by more than its container's overhead. */
+  inputBytes: number;
+  bounds?: VideoTimeBounds;
 }
 
 /**
- * Invariant: the poster is a JPEG re-encoded from one decoded frame (no metadata of the video
- * survives), oriented as a player shows the video, long edge ≤ POSTER_LONG_EDGE; the facts come
- * from the container. A video ffmpeg cannot open or decode throws VideoRejectedError; the same
- * file gives the same bytes.
+ * Invariants: nothing is written before the facts are within the owner type's limits (pixels of
+ * every video stream, duration); the playback rendition is H.264/AAC in MP4 with `moov` first,
+ * long edge ≤ PLAYBACK_LONG_EDGE, no metadata; the original copy holds the same streams as the
+ * input without its metadata; the poster is a JPEG re-encoded from one decoded frame of the
+ * playback rendition. Each codec run is bounded in time relative to the duration, so a video that
+ * outruns its bound throws VideoRejectedError (failed) instead of timing out the worker (retried).
  */
-export async function renderVideoPoster(ffmpegPath: string, file: string, contentType: string): Promise<RenderedVideo> {
-  const facts = await probeVideo(ffmpegPath, file, contentType);
+export async function renderVideo(codec: VideoCodec, request: RenderVideoRequest): Promise<RenderedVideo> {
+  const limits = videoLimitsOf(request.ownerType);
+  const bounds = request.bounds ?? DEFAULT_VIDEO_TIME_BOUNDS;
+  const facts = await codec.probe(request.input);
+  if (facts.maxPixels > limits.maxPixels) {
+    throw new VideoRejectedError("VIDEO_TOO_LARGE", `a video stream has ${facts.maxPixels} pixels per frame (limit ${limits.maxPixels})`);
+  }
+  if (facts.durationMs !== null && facts.durationMs > limits.maxDurationSeconds * 1000) {
+    throw new VideoRejectedError("VIDEO_TOO_LARGE", `the video lasts ${facts.durationMs} ms (limit ${limits.maxDurationSeconds} s)`);
+  }
+  const displayed = displayedSize(facts);
+  const size = playbackSize(displayed);
+  // A container that states no duration is held to the owner type's longest (the encoder stops there too).
+  const seconds = facts.durationMs === null ? limits.maxDurationSeconds : facts.durationMs / 1000;
+  await codec.transcodePlayback(request.input, {
+    output: request.files.playback,
+    ...size,
+    maxFrameRate: PLAYBACK_MAX_FRAME_RATE,
+    maxVideoKbps: playbackKbps(size),
+    maxDurationSeconds: limits.maxDurationSeconds,
+    timeoutMs: Math.round(bounds.baseMs + bounds.transcodeMsPerSecond * seconds),
+  });
+  await codec.remuxOriginal(request.input, {
+    output: request.files.original,
+    timeoutMs: bounds.copyMs,
+    maxBytes: request.inputBytes + 16 * 1024 * 1024,
+  });
+
+  const playback: VideoInput = { file: request.files.playback, contentType: "video/mp4" };
   const at = posterTimeSeconds(facts.durationMs);
   const frame =
-    (await extractFrame(ffmpegPath, file, contentType, at, POSTER_LONG_EDGE)) ??
-    (at > 0 ? await extractFrame(ffmpegPath, file, contentType, 0, POSTER_LONG_EDGE) : null);
+    (await codec.extractFrame(playback, { atSeconds: at, longEdge: POSTER_LONG_EDGE })) ??
+    (at > 0 ? await codec.extractFrame(playback, { atSeconds: 0, longEdge: POSTER_LONG_EDGE }) : null);
   if (!frame) throw new VideoRejectedError("VIDEO_UNREADABLE", "no decodable video frame");
   let poster: RenderedPoster;
   try {
@@ -194,14 +141,11 @@ export async function renderVideoPoster(ffmpegPath: string, file: string, conten
     if (error instanceof ImageRejectedError) throw new VideoRejectedError("VIDEO_UNREADABLE", `frame not decodable: ${error.message}`);
     throw error;
   }
-  // The frame came out rotated as displayed: a frame whose orientation differs from the coded one was turned a quarter.
-  const turned = poster.width !== poster.height && poster.width > poster.height !== facts.codedWidth > facts.codedHeight;
   return {
-    width: turned ? facts.codedHeight : facts.codedWidth,
-    height: turned ? facts.codedWidth : facts.codedHeight,
+    ...displayed,
     durationMs: facts.durationMs,
     poster,
+    playback: { file: request.files.playback, ...size },
+    original: { file: request.files.original },
   };
 }
-
-const lastLine = (log: string): string => log.trim().split("\n").at(-1)?.slice(0, 300) ?? "";

@@ -18,6 +18,7 @@ export {
   ROLES,
   type Role,
   TYPE_BY_EXTENSION,
+  type VideoLimits,
 } from "../contract/catalog.js";
 
 export function isRole(value: string): value is Role {

@@ -1,29 +1,68 @@
 /**
- * The ffmpeg binary process-media reads videos with: a static build shipped inside an npm package.
- * `@ffmpeg-installer/ffmpeg` lists one package per platform as optional dependencies and answers
- * the path of the one installed — `@ffmpeg-installer/linux-arm64` on Lambda (SST installs the
- * function's `install` packages for its platform, stacks/functions.ts), `linux-x64` here.
- * Loaded on the first video job, so images (and the cold start) never depend on it.
+ * The video codec process-media reads and writes videos with: ffmpeg and ffprobe found on PATH —
+ * Debian's packages in the worker's container image (`media-worker/Dockerfile`), in CI and on a
+ * developer's machine — bounded by util-linux's `prlimit` (core/src/adapters/ffmpeg). Resolved on
+ * the first video job, so images (and the cold start) never depend on it; a missing tool is a
+ * deployment fault (the job is retried, then kept in the dead-letter queue).
  */
-import { accessSync, chmodSync, constants, copyFileSync } from "node:fs";
-import { createRequire } from "node:module";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
+import { accessSync, constants } from "node:fs";
+import { delimiter, join } from "node:path";
+import { FfmpegVideoCodec } from "@fitkit/core/adapters/ffmpeg/ffmpeg-video-codec";
+import type { VideoCodec } from "@fitkit/core/media/video-codec";
 import { lazy } from "../lazy.js";
 
-export const FFMPEG_PACKAGE = "@ffmpeg-installer/ffmpeg";
-
-export const ffmpegPath = lazy((): string => {
-  const packaged = (createRequire(import.meta.url)(FFMPEG_PACKAGE) as { path: string }).path;
-  try {
-    accessSync(packaged, constants.X_OK);
-    return packaged;
-  } catch {
-    // The packages ship the binary executable, but their postinstall (`chmod u+x`) is what npm
-    // relies on and may have been skipped; the function's code is read-only, so copy it to /tmp.
-    const copy = join(tmpdir(), "fitkit-ffmpeg");
-    copyFileSync(packaged, copy);
-    chmodSync(copy, 0o755);
-    return copy;
+/** The executable named `name` in PATH's directories, or null. */
+export function findOnPath(name: string, path = process.env.PATH ?? ""): string | null {
+  for (const directory of path.split(delimiter)) {
+    if (!directory) continue;
+    const candidate = join(directory, name);
+    try {
+      accessSync(candidate, constants.X_OK);
+      return candidate;
+    } catch {
+      // not here
+    }
   }
+  return null;
+}
+
+export interface VideoTools {
+  ffmpeg: string | null;
+  ffprobe: string | null;
+  prlimit: string | null;
+}
+
+/** What this machine has: `npm start` says at start what is missing and what that means. */
+export const videoTools = lazy((): VideoTools => ({ ffmpeg: findOnPath("ffmpeg"), ffprobe: findOnPath("ffprobe"), prlimit: findOnPath("prlimit") }));
+
+/** Threads of ffmpeg's decoder and encoder each: process-media's 3008 MB buy about two vCPUs. */
+export const VIDEO_THREADS = 2;
+/** x264's preset for the playback rendition (npm run bench, section video, measures it). */
+export const FFMPEG_PRESET = "veryfast";
+
+export const videoCodec = lazy((): VideoCodec => {
+  const tools = videoTools();
+  if (!tools.ffmpeg || !tools.ffprobe) throw new Error("ffmpeg and ffprobe are not on PATH: process-media cannot read videos (apt install ffmpeg)");
+  return new FfmpegVideoCodec({
+    ffmpegPath: tools.ffmpeg,
+    ffprobePath: tools.ffprobe,
+    prlimitPath: tools.prlimit,
+    threads: VIDEO_THREADS,
+    preset: FFMPEG_PRESET,
+  });
 });
+
+/**
+ * What the local stack says at start about video processing: which tools it uses, and plainly
+ * what happens without them (videos stay `processing`; everything else works).
+ */
+export function describeVideoTools(tools: VideoTools): string {
+  if (!tools.ffmpeg || !tools.ffprobe) {
+    const missing = [tools.ffmpeg ? null : "ffmpeg", tools.ffprobe ? null : "ffprobe"].filter(Boolean).join(" and ");
+    return `videos: ${missing} not found on PATH — video uploads are stored and linked but never processed (signed-urls answers "processing" for them); install Debian's ffmpeg (apt install ffmpeg) and restart`;
+  }
+  const bound = tools.prlimit
+    ? `memory, file size and CPU bounded by ${tools.prlimit}`
+    : "prlimit not found on PATH (util-linux): ffmpeg runs with time and output bounds but no memory bound";
+  return `videos: ${tools.ffmpeg} and ${tools.ffprobe} from PATH, ${bound}`;
+}

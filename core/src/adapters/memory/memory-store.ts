@@ -7,6 +7,7 @@
  */
 import {
   encodeMediaJob,
+  isSupersededOutcome,
   MEDIA_HANDOFF_GRACE_SECONDS,
   type MediaJob,
   type MediaOutcome,
@@ -504,9 +505,10 @@ export class MemoryStore implements StagingStore, SignatureTokens, QuotaLedger, 
   async recordMedia(object: ObjectRef & { orgId: string }, outcome: MediaOutcome): Promise<{ linked: boolean; recorded: boolean }> {
     const id = linkId(object);
     if (this.linked.get(id)?.orgId !== object.orgId) return { linked: false, recorded: false };
-    if (this.media.has(id)) return { linked: true, recorded: false };
+    const previous = this.media.get(id);
+    if (previous && !isSupersededOutcome(previous)) return { linked: true, recorded: false };
     this.media.set(id, clone(outcome));
-    this.counters(object.orgId).used += variantBytesOf(outcome);
+    this.counters(object.orgId).used += variantBytesOf(outcome) - (previous ? variantBytesOf(previous) : 0);
     return { linked: true, recorded: true };
   }
 
@@ -566,7 +568,8 @@ export class MemoryStore implements StagingStore, SignatureTokens, QuotaLedger, 
     for (const job of jobs) {
       const id = linkId(job);
       const encoded = encodeMediaJob(job);
-      if (this.linked.get(id)?.orgId !== job.orgId || this.media.has(id) || this.mediaOutbox.has(encoded)) continue;
+      const recorded = this.media.has(id) && !isSupersededOutcome(this.media.get(id));
+      if (this.linked.get(id)?.orgId !== job.orgId || recorded || this.mediaOutbox.has(encoded)) continue;
       this.mediaOutbox.set(encoded, now);
       scheduled += 1;
     }

@@ -97,6 +97,9 @@ export async function requestSignatureUpload(
   const upload = signatureUpload(token, deps.complianceBucket, { contentType, size, ...(body.sha256 ? { sha256: body.sha256 } : {}) });
   const { uploadId } = upload;
   const { presignTtlSeconds, stagingGraceSeconds } = deps.settings;
+  // SigV4 dates have whole seconds: sign at one, so expiresAt is exactly when storage stops accepting.
+  // Chosen before staging, so the URL expires no later than the record's deadline less the grace.
+  const signingDate = new Date(Math.floor((deps.clock ?? systemClock).now() / 1000) * 1000);
   const staged = await deps.store.stage({
     uploads: [upload],
     lifetimeSeconds: presignTtlSeconds + stagingGraceSeconds,
@@ -108,8 +111,6 @@ export async function requestSignatureUpload(
     throw new RateLimitedError("Too many uploads; try again later.", staged.retryAfterSeconds);
   }
 
-  // SigV4 dates have whole seconds: sign at one, so expiresAt is exactly when storage stops accepting.
-  const signingDate = new Date(Math.floor((deps.clock ?? systemClock).now() / 1000) * 1000);
   const urlExpiresAt = signingDate.getTime() + presignTtlSeconds * 1000;
   const pending: PendingSignatureUpload = { uploadId, key: upload.key, contentType, size, ...(body.sha256 ? { sha256: body.sha256 } : {}), urlExpiresAt };
   const held = await deps.tokens.holdPendingUpload(tokenHash, pending);

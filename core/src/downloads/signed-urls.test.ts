@@ -24,7 +24,7 @@ const comment = "org_1/exercise_comment/user_a/0123456789abcdef0123456789abcdef.
 const logo = "org_1/organization_logo/user_admin/0123456789abcdef0123456789abcdef.png";
 const record = "records/org_1/0123456789abcdef0123456789abcdef.pdf";
 
-/** The photo is linked and processed; the logo is linked and still processing. */
+/** The photo is linked and processed; the logo is linked and still processing; the comment video and the record are linked. */
 const variants = new MemoryStore();
 const photoVariant = (name: string, contentType: string) => ({
   key: `variants/org_1/progress_photo/user_a/0123456789abcdef0123456789abcdef/${name}`,
@@ -33,6 +33,8 @@ const photoVariant = (name: string, contentType: string) => ({
 });
 variants.linked.set(`media\u0000${photo}`, { orgId: "org_1", size: 100 });
 variants.linked.set(`media\u0000${logo}`, { orgId: "org_1", size: 100 });
+variants.linked.set(`media\u0000${comment}`, { orgId: "org_1", size: 100 });
+variants.linked.set(`compliance\u0000${record}`, { orgId: "org_1", size: 100 });
 await variants.recordMedia(
   { bucket: "media", key: photo, orgId: "org_1" },
   {
@@ -103,6 +105,10 @@ describe("stable URLs", () => {
     expect(pdf!.get("response-content-type")).toBe("application/pdf");
     expect(pdf!.get("response-content-disposition")).toBe('attachment; filename="0123456789abcdef0123456789abcdef.pdf"');
     expect(pdf!.get("X-Amz-Expires")).toBe("300");
+    // Whatever encoding or language an uploader stored, a reader gets the bytes as stored.
+    for (const params of [image!, video!, pdf!]) {
+      expect([params.get("response-content-encoding"), params.get("response-content-language")]).toEqual(["identity", "und"]);
+    }
   });
 
   it("pin a private cache lifetime no longer than the least time the URL has left when handed out", async () => {
@@ -223,7 +229,7 @@ describe("videos are served as uploaded, and their poster once processed", () =>
     });
   });
 
-  it("a poster still processing, failed or never linked has a status and no URL, while the video itself is signed in every case", async () => {
+  it("a poster still processing, failed or never linked has a status and no URL; the video itself is signed once linked, whatever its processing", async () => {
     await variants.recordMedia({ bucket: "media", key: unreadable, orgId: "org_1" }, { status: "failed", code: "VIDEO_UNREADABLE" });
     const keys = [pending, unreadable, unlinked];
     const signer = new CountingSigner();
@@ -236,8 +242,12 @@ describe("videos are served as uploaded, and their poster once processed", () =>
       { key: unreadable, status: "failed", code: "VIDEO_UNREADABLE" },
       { key: unlinked, status: "failed", code: "NOT_LINKED" },
     ]);
-    expect(originals.urls).toEqual(keys.map((key) => ({ key, status: "ready", url: expect.any(String), expiresAt: expect.any(String) })));
-    expect(signer.gets.map((g) => g.key)).toEqual(keys);
+    expect(originals.urls).toEqual([
+      { key: pending, status: "ready", url: expect.any(String), expiresAt: expect.any(String) },
+      { key: unreadable, status: "ready", url: expect.any(String), expiresAt: expect.any(String) },
+      { key: unlinked, status: "failed", code: "NOT_LINKED" },
+    ]);
+    expect(signer.gets.map((g) => g.key)).toEqual([pending, unreadable]);
   });
 
   it("an image's poster is its display copy, so a gallery can ask one variant for every key", async () => {
@@ -245,5 +255,35 @@ describe("videos are served as uploaded, and their poster once processed", () =>
     const { urls } = await signedUrls({ signer, buckets, variants }, coach, { keys: [photo], expiresIn: 3600, variant: "poster" });
     expect(urls[0]).toMatchObject({ key: photo, status: "ready", width: 3, height: 4 });
     expect(signer.gets.map((g) => g.key.split("/").at(-1))).toEqual(["display.webp"]);
+  });
+});
+
+describe("only linked objects are signed, of every type", () => {
+  const admin = member("org_1", "user_d", "admin");
+
+  it("an unlinked video, record or non-processed file is NOT_LINKED and nothing is signed; the link state costs one read for the whole request", async () => {
+    const video = "org_1/exercise_comment/user_a/99999999999999999999999999999999.mov";
+    const signedRecord = "records/org_1/99999999999999999999999999999999.pdf";
+    const png = "org_1/organization_logo/user_admin/99999999999999999999999999999999.png";
+    const reads: number[] = [];
+    const counted = {
+      mediaStates: (refs: Parameters<MemoryStore["mediaStates"]>[0]) => {
+        reads.push(refs.length);
+        return variants.mediaStates(refs);
+      },
+    };
+    const signer = new CountingSigner();
+
+    const { urls } = await signedUrls({ signer, buckets, variants: counted }, admin, { keys: [video, signedRecord, png, comment, record], expiresIn: 3600 });
+
+    expect(urls.map(({ url: _url, expiresAt: _expiresAt, ...rest }) => rest)).toEqual([
+      { key: video, status: "failed", code: "NOT_LINKED" },
+      { key: signedRecord, status: "failed", code: "NOT_LINKED" },
+      { key: png, status: "failed", code: "NOT_LINKED" },
+      { key: comment, status: "ready" },
+      { key: record, status: "ready" },
+    ]);
+    expect(signer.gets.map((g) => g.key)).toEqual([comment, record]);
+    expect(reads).toEqual([5]);
   });
 });

@@ -8,16 +8,23 @@
  * guaranteed. `npm run bench` compares both; a cache hit over Upstash costs far more than signing.
  * An in-process memo skips even the signing for URLs this container already made.
  *
+ * Only linked objects are ever signed, of every type: a key that is staged, cancelled, refused,
+ * swept or was never uploaded answers NOT_LINKED — so bytes PUT through a URL that outlived its
+ * record can never be handed out. Whether each key is linked (and, for images and videos, their
+ * processing state) is read from the store in one round trip per request, however many keys.
+ *
  * Every URL pins the response headers a reader gets (signed query parameters, which S3/R2 apply
  * over whatever the object stored): the type from the key's extension, `inline` for images and
  * video or `attachment` otherwise — always under the server-made file name `<uploadId>.<ext>`,
- * never a client's — and `private, max-age=<n>` with n the least time the URL has left when it is
- * handed out, so no shared cache keeps it and no browser keeps it past the URL's life.
+ * never a client's — `private, max-age=<n>` with n the least time the URL has left when it is
+ * handed out, so no shared cache keeps it and no browser keeps it past the URL's life, and
+ * `Content-Encoding: identity` and `Content-Language: und`, so a stored encoding or language is
+ * never served. (S3/R2 have no such parameter for `x-amz-meta-*`: consume links no object that
+ * carries metadata the server did not write, and only linked objects are signed.)
  *
  * Linked images are served only from their processed copies (docs/API.md, "Image variants"): the
  * phone's bytes are never signed. Linked videos are served as uploaded, and their poster frame and
- * facts once processed ("Video posters"). The state of both is read from the store in one round
- * trip per request.
+ * facts once processed ("Video posters").
  */
 import * as z from "zod";
 import type { Identity } from "../auth/identity.js";
@@ -37,6 +44,10 @@ import type { Buckets } from "../storage/buckets.js";
 import type { UrlSigner } from "../storage/url-signer.js";
 import { type Clock, systemClock } from "../time/clock.js";
 
+/** `Content-Encoding` of every signed download: the bytes as stored, whatever encoding an uploader set. */
+export const SERVED_CONTENT_ENCODING = "identity";
+/** `Content-Language` of every signed download (BCP 47 "undetermined"), whatever language an uploader set. */
+export const SERVED_CONTENT_LANGUAGE = "und";
 /** A URL is handed out until it has at least this long to live. */
 export const MIN_REMAINING_SECONDS = 300;
 /** Compliance records get short URLs, signed fresh each time. */
@@ -45,7 +56,7 @@ const MEMO_LIMIT = 10_000;
 
 export interface SignedUrlsDeps {
   signer: UrlSigner;
-  /** The processing state of linked images and videos (one batched read per request). */
+  /** Whether each key is linked, and the processing state of linked images and videos (one batched read per request). */
   variants: Pick<MediaVariants, "mediaStates">;
   buckets: Buckets;
   clock?: Clock;
@@ -66,7 +77,7 @@ export const signedUrlsRequestSchema = z.object({
 /** `variant` defaults to `original` (as the schema parses it). */
 export type SignedUrlsRequest = Omit<z.output<typeof signedUrlsRequestSchema>, "variant"> & { variant?: MediaVariant };
 
-/** Why an image or a video poster has no URL: its processing failed for good, or it was never linked. */
+/** Why a key has no URL: it is not linked (any type), or an image's or video poster's processing failed for good. */
 const SIGNED_URL_FAILURE_CODES = ["IMAGE_TOO_LARGE", "IMAGE_UNREADABLE", "VIDEO_TOO_LARGE", "VIDEO_UNREADABLE", "NOT_LINKED"] as const satisfies readonly (
   | MediaFailureCode
   | "NOT_LINKED"
@@ -167,8 +178,9 @@ function storedVariant(state: MediaState & { status: "ready" }, variant: MediaVa
 
 /**
  * Invariants: a URL is returned only if every key is readable by the caller (otherwise 403 and
- * none); for a media image, only a processed variant is ever signed — never the uploaded bytes;
- * a media video's own bytes are signed whatever its processing state, its poster only once made.
+ * none), and only for a key linked to the caller's org (otherwise NOT_LINKED); for a media image,
+ * only a processed variant is ever signed — never the uploaded bytes; a linked video's own bytes
+ * are signed whatever its processing state, its poster only once made. One store round trip.
  */
 export async function signedUrls(deps: SignedUrlsDeps, identity: Identity, request: SignedUrlsRequest): Promise<SignedUrlsResponse> {
   const denied: { index: number }[] = [];
@@ -179,14 +191,8 @@ export async function signedUrls(deps: SignedUrlsDeps, identity: Identity, reque
   });
   if (denied.length > 0) throw new ForbiddenError("At least one key is not readable by the caller.", denied);
 
-  const processed = request.keys.flatMap((key, i) => (servedAs(parsedKeys[i]!) !== "stored" ? [key] : []));
-  const states = new Map<string, MediaState | null>();
-  if (processed.length > 0) {
-    const read = await deps.variants.mediaStates(processed.map((key) => ({ bucket: deps.buckets.media, key })));
-    processed.forEach((key, i) => {
-      states.set(key, read[i] ?? null);
-    });
-  }
+  // Null = not linked; a linked object of a type that is never processed reads `processing` and is not looked at further.
+  const states = await deps.variants.mediaStates(request.keys.map((key, i) => ({ bucket: deps.buckets[parsedKeys[i]!.bucket], key })));
 
   const variant = request.variant ?? "original";
   const now = (deps.clock ?? systemClock).now();
@@ -194,16 +200,16 @@ export async function signedUrls(deps: SignedUrlsDeps, identity: Identity, reque
     parsedKeys.map(async (parsed, i): Promise<SignedUrl> => {
       const key = request.keys[i]!;
       const served = servedAs(parsed);
-      const state = states.get(key) ?? null;
+      const state = states[i] ?? null;
+      if (!state) return { key, status: "failed", code: "NOT_LINKED" };
       // The stored object itself: every upload but a media image, except a video's poster.
       if (served === "stored" || (served === "video" && variant !== "poster"))
         return {
           key,
           status: "ready",
           ...(await sign(deps, request, now, parsed.bucket, key, parsed.uploadId, parsed.contentType, parsed.bucket === "compliance")),
-          ...factsOf(state),
+          ...(served === "video" ? factsOf(state) : {}),
         };
-      if (!state) return { key, status: "failed", code: "NOT_LINKED" };
       if (state.status !== "ready") return { key, ...state };
       const stored = storedVariant(state, variant);
       // A record of the other kind (never written for this key's type): nothing of it to serve.
@@ -241,6 +247,8 @@ async function sign(
     responseContentType: contentType,
     responseContentDisposition: contentDispositionFor(uploadId, contentType),
     responseCacheControl: cacheControlFor(expiresIn, stable),
+    responseContentEncoding: SERVED_CONTENT_ENCODING,
+    responseContentLanguage: SERVED_CONTENT_LANGUAGE,
     signingDate: new Date(signedAt),
   });
   if (deps.memo && stable) {

@@ -219,6 +219,34 @@ describe.each(ADAPTERS)("staging store contract: %s", (adapter) => {
     expect(limited.retryAfterSeconds).toBeLessThanOrEqual(60);
   });
 
+  it("counts a request the quota refuses towards the rate limit", async () => {
+    const rateLimit = { subject: uniqueId("presign:user"), limit: 2, windowSeconds: 60 };
+    const orgId = uniqueId("org");
+    const attempt = () =>
+      store.stage({ uploads: [newUpload({ orgId, size: 5000 })], lifetimeSeconds: 600, quota: { orgId, defaultQuotaBytes: 1000 }, rateLimit });
+
+    const outcomes = [await attempt(), await attempt(), await attempt()];
+
+    expect(outcomes.map((o) => (o.ok ? "staged" : o.reason))).toEqual(["quota_exceeded", "quota_exceeded", "rate_limited"]);
+    expect(await quotas.usage(orgId, 1000)).toEqual({ used: 0, reserved: 0, quota: 1000 });
+  });
+
+  it("counts a request the per-user cap refuses towards the rate limit", async () => {
+    const rateLimit = { subject: uniqueId("presign:user"), limit: 1, windowSeconds: 60 };
+    const orgId = uniqueId("org");
+    const attempt = () =>
+      store.stage({
+        uploads: [newUpload({ orgId, size: 5000 })],
+        lifetimeSeconds: 600,
+        quota: { orgId, defaultQuotaBytes: 1e9, userInFlightBytes: 1000 },
+        rateLimit,
+      });
+
+    const outcomes = [await attempt(), await attempt()];
+
+    expect(outcomes.map((o) => (o.ok ? "staged" : o.reason))).toEqual(["quota_exceeded", "rate_limited"]);
+  });
+
   it("slides the rate-limit window: a slot frees once the oldest request leaves it", async () => {
     const rateLimit = { subject: uniqueId("presign:user"), limit: 1, windowSeconds: 1 };
     const attempt = () => store.stage({ uploads: [newUpload()], lifetimeSeconds: 600, quota: { orgId: "org_rate", defaultQuotaBytes: 1e12 }, rateLimit });
@@ -386,6 +414,24 @@ describe.each(ADAPTERS)("staging store contract: %s", (adapter) => {
     const [after] = (await store.loadForConsume([upload.uploadId], uniqueId("r"))).uploads;
 
     expect(after?.multipart).toEqual(upload.multipart);
+  });
+
+  it("attaches a multipart plan (storage's upload id) to uploads still staged, and to no other", async () => {
+    const orgId = uniqueId("org");
+    const [staged, discarded] = [newUpload({ orgId, size: 12_000 }), newUpload({ orgId, size: 12_000 })];
+    await stage(store, [staged!, discarded!]);
+    await store.discardStaged([discarded!.uploadId], orgId);
+    const multipart = { storageUploadId: "abc~/+=", partSize: 5000, partCount: 3 };
+
+    const outcome = await store.attachMultipart([
+      { uploadId: staged!.uploadId, multipart },
+      { uploadId: discarded!.uploadId, multipart },
+      { uploadId: uniqueId("none"), multipart },
+    ]);
+
+    expect(outcome).toEqual({ attached: 1 });
+    const [after] = await store.uploadRecords([staged!.uploadId]);
+    expect(after).toMatchObject({ status: "staged", multipart });
   });
 
   describe("the URL watch: keys whose URLs outlive their records", () => {

@@ -1,4 +1,4 @@
-/** Presign of large videos: the multipart answer, and no storage upload left behind when staging refuses or replays. */
+/** Presign of large videos: the multipart answer, and no storage upload begun when staging refuses or replays. */
 import { describe, expect, it } from "vitest";
 import { MemoryObjectStore } from "../adapters/memory/memory-object-store.js";
 import { MemoryStore } from "../adapters/memory/memory-store.js";
@@ -41,7 +41,7 @@ describe("presign of multipart uploads", () => {
     ).rejects.toBeInstanceOf(InvalidRequestError);
   });
 
-  it("aborts the storage upload it began when the quota refuses the presign", async () => {
+  it("begins no storage upload when the quota refuses the presign", async () => {
     const d = deps(10 * MiB);
 
     await expect(
@@ -51,7 +51,7 @@ describe("presign of multipart uploads", () => {
     expect(d.objects.multipartUploads.size).toBe(0);
   });
 
-  it("a replay answers the first upload and aborts the storage upload begun for the retry", async () => {
+  it("a replay answers the first upload (its part plan too) and begins no storage upload for the retry", async () => {
     const d = deps();
     const request = { ownerType: "exercise_comment" as const, files: [{ contentType: "video/mp4", size: 6 * MiB, multipart: true }], idempotencyKey: "k1" };
 

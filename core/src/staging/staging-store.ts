@@ -7,7 +7,7 @@
 import type { MediaJob } from "../media/media-variants.js";
 import type { OwnerType } from "../policies/owner-types.js";
 import type { RateLimit } from "../policies/rate-limit.js";
-import type { NewUpload, StagedUpload } from "../uploads/upload.js";
+import type { MultipartPlan, NewUpload, StagedUpload } from "../uploads/upload.js";
 
 export interface StageRequest {
   uploads: NewUpload[];
@@ -24,7 +24,7 @@ export interface StageRequest {
    * in-flight bytes; the cap is checked when given. Org-owned uploads (no user) never count.
    */
   quota: { orgId: string; defaultQuotaBytes: number; userInFlightBytes?: number };
-  /** Optional sliding-window rate limit, counted only when the request is staged. */
+  /** Optional sliding-window rate limit, counting every request it lets through: staged, or refused by a quota. */
   rateLimit?: RateLimit;
   /**
    * Idempotency: a reply stored under `key` answers instead (nothing is staged or counted);
@@ -124,6 +124,11 @@ export interface WatchClaimOutcome {
 export interface StagingStore {
   /** Reserves quota, counts the rate limit and writes every record and work-list entry — or nothing. */
   stage(request: StageRequest): Promise<StageOutcome>;
+  /**
+   * Sets the multipart plan (storage's upload id, begun after `stage` checked the limits) on each
+   * upload still staged; answers how many it set. One round trip.
+   */
+  attachMultipart(uploads: { uploadId: string; multipart: MultipartPlan }[]): Promise<{ attached: number }>;
   /**
    * The records of these uploads in any status, in request order (null when there is none), in one
    * round trip: the orphan audit's check that an object still has its upload record.

@@ -33,7 +33,7 @@ import type {
   WatchClaimOutcome,
 } from "../../staging/staging-store.js";
 import { type Clock, systemClock } from "../../time/clock.js";
-import type { StagedUpload } from "../../uploads/upload.js";
+import type { MultipartPlan, StagedUpload } from "../../uploads/upload.js";
 
 export interface Expiring<T> {
   value: T;
@@ -207,7 +207,9 @@ export class MemoryStore implements StagingStore, SignatureTokens, QuotaLedger, 
     const counters = this.counters(request.quota.orgId);
     const quota = counters.quota ?? request.quota.defaultQuotaBytes;
     const total = request.uploads.reduce((sum, u) => sum + u.size, 0);
+    // A request the quota refuses still counts towards the rate limit.
     if (counters.used + counters.reserved + total > quota) {
+      rate?.window.push(now);
       return {
         ok: false,
         reason: "quota_exceeded",
@@ -222,6 +224,7 @@ export class MemoryStore implements StagingStore, SignatureTokens, QuotaLedger, 
     for (const [userId, bytes] of byUser) {
       const held = counters.inFlight.get(userId) ?? 0;
       if (cap !== undefined && held + bytes > cap) {
+        rate?.window.push(now);
         return { ok: false, reason: "quota_exceeded", limit: "user_in_flight", limitBytes: cap, remainingBytes: Math.max(0, cap - held) };
       }
     }
@@ -335,6 +338,17 @@ export class MemoryStore implements StagingStore, SignatureTokens, QuotaLedger, 
       this.urlWatch.set(watchEntry(upload, false), upload.deadline);
     }
     return { releasedBytes };
+  }
+
+  async attachMultipart(uploads: { uploadId: string; multipart: MultipartPlan }[]): Promise<{ attached: number }> {
+    let attached = 0;
+    for (const { uploadId, multipart } of uploads) {
+      const upload = this.uploads.get(uploadId);
+      if (upload?.status !== "staged") continue;
+      upload.multipart = clone(multipart);
+      attached += 1;
+    }
+    return { attached };
   }
 
   async claimWatchedKeys(request: { limit: number; leaseSeconds: number }): Promise<WatchClaimOutcome> {

@@ -35,7 +35,7 @@ import type {
   WatchClaimOutcome,
   WatchedKey,
 } from "../../staging/staging-store.js";
-import type { StagedUpload } from "../../uploads/upload.js";
+import type { MultipartPlan, StagedUpload } from "../../uploads/upload.js";
 import type { LuaScript, RedisScriptDriver } from "./driver.js";
 import { redisKeys } from "./redis-keys.js";
 import * as scripts from "./scripts.js";
@@ -187,6 +187,15 @@ export class RedisStore implements StagingStore, SignatureTokens, QuotaLedger, L
       [],
     );
     return { releasedBytes: reply.released };
+  }
+
+  async attachMultipart(uploads: { uploadId: string; multipart: MultipartPlan }[]): Promise<{ attached: number }> {
+    if (uploads.length === 0) return { attached: 0 };
+    return this.run(
+      scripts.ATTACH_MULTIPART,
+      uploads.map((u) => redisKeys.upload(u.uploadId)),
+      uploads.map((u) => JSON.stringify(u.multipart)),
+    );
   }
 
   async claimWatchedKeys(request: { limit: number; leaseSeconds: number }): Promise<WatchClaimOutcome> {

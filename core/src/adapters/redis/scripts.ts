@@ -82,7 +82,8 @@ end
  * KEYS: deadlines, quota, rate, replay, urlExpiries, record…
  * ARGV: lifetimeMs, defaultQuota, rateLimit (0 = none), rateWindowMs, rateMember, userInFlightCap (0 = none),
  *       urlLifetimeMs (0 = not listed), replayJson, replayTtlMs (0 = no replay), recordJson…
- * A reply stored under the replay key answers first: nothing is checked, counted or staged.
+ * A reply stored under the replay key answers first: nothing is checked, counted or staged. The
+ * rate limit counts every request it lets through, staged or refused by a quota.
  */
 export const STAGE = luaScript(
   "stage",
@@ -109,7 +110,9 @@ end
 local q = redis.call('HMGET', KEYS[2], 'used', 'reserved', 'quota')
 local used, reserved = tonumber(q[1]) or 0, tonumber(q[2]) or 0
 local quota = tonumber(q[3]) or tonumber(ARGV[2])
+-- A request the quota refuses still counts towards the rate limit: refusals cost a slot too.
 if used + reserved + total > quota then
+  if limit > 0 then rateCount(KEYS[3], ARGV[5], window, now) end
   return cjson.encode({ ok = false, reason = 'quota_exceeded', limit = 'org_quota', limitBytes = quota, remainingBytes = math.max(0, quota - used - reserved) })
 end
 local cap = tonumber(ARGV[6])
@@ -117,6 +120,7 @@ if cap > 0 then
   for field, bytes in pairs(byField) do
     local held = counter(KEYS[2], field)
     if held + bytes > cap then
+      if limit > 0 then rateCount(KEYS[3], ARGV[5], window, now) end
       return cjson.encode({ ok = false, reason = 'quota_exceeded', limit = 'user_in_flight', limitBytes = cap, remainingBytes = math.max(0, cap - held) })
     end
   end
@@ -388,6 +392,30 @@ for i = 1, n do
 end
 for _, id in ipairs(ARGV) do redis.call('ZREM', KEYS[1], id) end
 return cjson.encode({ abandoned = abandoned, releasedBytes = released })
+`,
+);
+
+/**
+ * KEYS: record…  ARGV: multipartJson…
+ * Sets each still-staged record's multipart plan (storage's upload id, begun after `stage`);
+ * answers how many it set.
+ */
+export const ATTACH_MULTIPART = luaScript(
+  "attach_multipart",
+  `
+local attached = 0
+for i = 1, #KEYS do
+  local raw = redis.call('GET', KEYS[i])
+  if raw then
+    local r = cjson.decode(raw)
+    if r.status == 'staged' then
+      r.multipart = cjson.decode(ARGV[i])
+      redis.call('SET', KEYS[i], cjson.encode(r))
+      attached = attached + 1
+    end
+  end
+end
+return cjson.encode({ attached = attached })
 `,
 );
 

@@ -106,8 +106,7 @@ export async function requestSignatureUpload(
     quota: { orgId: token.orgId, defaultQuotaBytes: deps.settings.orgQuotaBytes },
   });
   if (!staged.ok) {
-    if (staged.reason === "quota_exceeded")
-      throw new QuotaExceededError("The organisation's storage quota is used up.", [{ remainingBytes: staged.remainingBytes }]);
+    if (staged.reason === "quota_exceeded") throw new QuotaExceededError("The organisation's storage quota is used up.");
     throw new RateLimitedError("Too many uploads; try again later.", staged.retryAfterSeconds);
   }
 

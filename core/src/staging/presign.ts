@@ -233,11 +233,13 @@ export async function presign(deps: PresignDeps, identity: Identity, request: Pr
       throw new RateLimitedError("Too many upload requests; try again later.", outcome.retryAfterSeconds);
     }
     const requestedBytes = uploads.reduce((sum, u) => sum + u.size, 0);
+    // The caller's own cap is theirs to know; the org's figures are an admin's only.
+    const figures = outcome.limit === "user_in_flight" || identity.role === "admin";
     throw new QuotaExceededError(
       outcome.limit === "user_in_flight"
         ? "You have too many uploads in progress; finish or wait for them before starting more."
         : "The organisation's storage quota does not allow these uploads.",
-      [{ limit: outcome.limit, remainingBytes: outcome.remainingBytes, requestedBytes, limitBytes: outcome.limitBytes }],
+      [{ limit: outcome.limit, requestedBytes, ...(figures ? { remainingBytes: outcome.remainingBytes, limitBytes: outcome.limitBytes } : {}) }],
     );
   }
   const answered = outcome.replayed ? replayOf(outcome.replayed, fingerprint) : first;

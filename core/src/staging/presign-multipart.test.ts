@@ -61,4 +61,23 @@ describe("presign of multipart uploads", () => {
     expect(again).toEqual(first);
     expect(d.objects.multipartUploads.size).toBe(1);
   });
+
+  it("storage refusing one of two creates: the other is aborted, the uploads discarded and their reservation given back", async () => {
+    const d = deps();
+    const createMultipart = d.objects.createMultipart.bind(d.objects);
+    let creates = 0;
+    d.objects.createMultipart = async (...args) => {
+      creates += 1;
+      if (creates === 2) throw new Error("storage refused");
+      return createMultipart(...args);
+    };
+    const files = [6, 7].map((n) => ({ contentType: "video/mp4", size: n * MiB, multipart: true }));
+
+    await expect(presign(d, member, { ownerType: "exercise_comment", files })).rejects.toThrow("storage refused");
+
+    expect(creates).toBe(2);
+    expect(d.objects.multipartUploads.size).toBe(0);
+    expect(d.store.uploads.size).toBe(0);
+    expect(await d.store.usage("org_1", 1024 * MiB)).toMatchObject({ reserved: 0 });
+  });
 });

@@ -13,6 +13,7 @@ import { createS3Client } from "@fitkit/core/adapters/s3/s3-client";
 import { S3ObjectStore } from "@fitkit/core/adapters/s3/s3-object-store";
 import { SdkUrlSigner } from "@fitkit/core/adapters/s3/sdk-url-signer";
 import type { Identity } from "@fitkit/core/auth/identity";
+import { signParts } from "@fitkit/core/multipart/sign-parts";
 import { presign } from "@fitkit/core/staging/presign";
 import type { Redis } from "ioredis";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -32,7 +33,8 @@ let signer: SdkUrlSigner;
 
 beforeAll(async () => {
   [redis, s3] = await Promise.all([
-    startRedisServer(),
+    // Persisted (AOF), so a killed and restarted server keeps what the stage step wrote.
+    startRedisServer({ appendOnly: true }),
     mkdtemp(join(tmpdir(), "fitkit-s3-")).then((directory) => startEmbeddedS3({ directory, buckets: [MEDIA] })),
   ]);
   client = createIoredisClient(redis.url, { timeoutMs: 1000 });
@@ -91,6 +93,43 @@ describe("multipart presign checks the limits first", () => {
     const [record] = await store.uploadRecords([uploads[0]!.uploadId]);
     expect(record?.multipart).toEqual({ storageUploadId: expect.any(String), partSize: 5 * MiB, partCount: 3 });
     expect(await openUploads(identity.orgId!)).toEqual([uploads[0]!.key]);
+  });
+
+  it("the retry of an idempotent presign whose upload Redis failed to attach begins it then; its parts land", async () => {
+    const identity = member();
+    const objects = new S3ObjectStore(s3Client);
+    const createMultipart = objects.createMultipart.bind(objects);
+    let killRedis = true;
+    objects.createMultipart = async (...args) => {
+      const created = await createMultipart(...args);
+      if (killRedis) await redis.stop();
+      return created;
+    };
+    const deps = { store, signer, objects, settings: settings(), mediaBucket: MEDIA };
+    const request = { ...videoRequest(5 * MiB), idempotencyKey: uniqueId("retry") };
+
+    let first: unknown;
+    try {
+      first = await presign(deps, identity, request).catch((e: unknown) => e);
+    } finally {
+      await redis.start();
+    }
+    expect(first).toMatchObject({ code: "DEPENDENCY_UNAVAILABLE" });
+    expect(await openUploads(identity.orgId!)).toEqual([]);
+    killRedis = false;
+    const retried = await presign(deps, identity, request);
+
+    const upload = retried.uploads[0]!;
+    expect(upload).toMatchObject({ mode: "multipart", partSize: 5 * MiB, partCount: 1 });
+    const [record] = await store.uploadRecords([upload.uploadId]);
+    expect(record).toMatchObject({ status: "staged", multipart: { storageUploadId: expect.any(String), partCount: 1 } });
+    expect(await openUploads(identity.orgId!)).toEqual([upload.key]);
+    const { parts } = await signParts({ store, signer, settings: { ...settings(), multipartMaxLifetimeSeconds: 3600 } }, identity, upload.uploadId, {
+      partNumbers: [1],
+    });
+    const put = await fetch(parts[0]!.url, { method: "PUT", headers: parts[0]!.headers, body: new Uint8Array(5 * MiB) });
+    expect(put.status).toBe(200);
+    expect(await store.usage(identity.orgId!, settings().orgQuotaBytes)).toMatchObject({ reserved: 5 * MiB });
   });
 
   it("Redis unreachable after storage began the upload: 503, and the storage upload is aborted, not left open", async () => {

@@ -416,7 +416,7 @@ describe.each(ADAPTERS)("staging store contract: %s", (adapter) => {
     expect(after?.multipart).toEqual(upload.multipart);
   });
 
-  it("attaches a multipart plan (storage's upload id) to uploads still staged, and to no other", async () => {
+  it("attaches a multipart plan (storage's upload id) to uploads still staged without one, and to no other", async () => {
     const orgId = uniqueId("org");
     const [staged, discarded] = [newUpload({ orgId, size: 12_000 }), newUpload({ orgId, size: 12_000 })];
     await stage(store, [staged!, discarded!]);
@@ -429,7 +429,10 @@ describe.each(ADAPTERS)("staging store contract: %s", (adapter) => {
       { uploadId: uniqueId("none"), multipart },
     ]);
 
-    expect(outcome).toEqual({ attached: 1 });
+    const again = await store.attachMultipart([{ uploadId: staged!.uploadId, multipart: { ...multipart, storageUploadId: "other" } }]);
+
+    expect(outcome).toEqual({ attached: [staged!.uploadId] });
+    expect(again).toEqual({ attached: [] });
     const [after] = await store.uploadRecords([staged!.uploadId]);
     expect(after).toMatchObject({ status: "staged", multipart });
   });

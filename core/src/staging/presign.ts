@@ -129,8 +129,9 @@ interface StoredPresign {
  * user with the same request answers the same uploads (URLs signed at the same second, so equal)
  * and stages nothing, whatever became of them since; another request under the key is refused.
  * Storage's multipart uploads begin only after the stage step passed the rate limit and quotas (a
- * refused or replayed request begins none); if beginning or attaching them fails, every one begun
- * is aborted and the staged uploads discarded (best effort: a record left behind is swept).
+ * refused request begins none); if beginning or attaching them fails, every one begun is aborted
+ * and the staged uploads discarded — or, under an idempotency key, left for the retry, whose replay
+ * begins what is still unbegun (a record nobody retries is released early and swept).
  */
 export async function presign(deps: PresignDeps, identity: Identity, request: PresignRequest): Promise<PresignResponse> {
   const { ownerType, files } = request;
@@ -244,7 +245,10 @@ export async function presign(deps: PresignDeps, identity: Identity, request: Pr
   }
   const answered = outcome.replayed ? replayOf(outcome.replayed, fingerprint) : first;
   // Only now, with the limits passed and the records written, do storage's multipart uploads begin.
-  if (!outcome.replayed) await beginMultipart(deps, uploads, plans);
+  // A retry under an idempotency key can then resume what a failure left unbegun, so only a request
+  // without one has its records discarded on failure.
+  if (outcome.replayed) await resumeMultipart(deps, answered);
+  else await beginMultipart(deps, uploads, plans, { discardOnFailure: !request.idempotencyKey });
 
   const signingDate = new Date(answered.signedAt);
   const expiresAt = new Date(answered.signedAt + presignTtlSeconds * 1000).toISOString();
@@ -284,10 +288,11 @@ export async function presign(deps: PresignDeps, identity: Identity, request: Pr
 /**
  * Begins storage's multipart upload for each planned upload and attaches it to its (staged) record.
  * On any failure — storage refusing a create, Redis unreachable for the attach — every upload begun
- * is aborted and the staged uploads are discarded (their reservation given back), then the error is
- * thrown: no storage upload is left open without a record that names it.
+ * is aborted and (with `discardOnFailure`) the staged uploads are discarded, their reservation given
+ * back; then the error is thrown. No storage upload is left open without a record that names it.
+ * Records left staged without a plan are resumed by a replay, or released early and swept.
  */
-async function beginMultipart(deps: PresignDeps, uploads: NewUpload[], plans: (PartPlan | undefined)[]): Promise<void> {
+async function beginMultipart(deps: PresignDeps, uploads: NewUpload[], plans: (PartPlan | undefined)[], options: { discardOnFailure: boolean }): Promise<void> {
   const objects = deps.objects;
   if (!objects || !plans.some(Boolean)) return;
   const begun: { upload: NewUpload; multipart: MultipartPlan }[] = [];
@@ -304,17 +309,40 @@ async function beginMultipart(deps: PresignDeps, uploads: NewUpload[], plans: (P
     const failed = created.find((c): c is PromiseRejectedResult => c.status === "rejected");
     if (failed) throw failed.reason;
     const { attached } = await deps.store.attachMultipart(begun.map(({ upload, multipart }) => ({ uploadId: upload.uploadId, multipart })));
-    if (attached !== begun.length) throw new Error(`${begun.length - attached} staged multipart uploads vanished before their storage upload was attached`);
+    // Not attached: a concurrent replay attached its own first (or the record left `staged`); ours is not named, so it goes.
+    const unnamed = begun.filter(({ upload }) => !attached.includes(upload.uploadId));
+    await Promise.all(unnamed.map(({ upload, multipart }) => objects.abortMultipart(upload.bucket, upload.key, multipart.storageUploadId).catch(() => false)));
   } catch (error) {
     await Promise.all(begun.map(({ upload, multipart }) => objects.abortMultipart(upload.bucket, upload.key, multipart.storageUploadId).catch(() => false)));
-    await deps.store
-      .discardStaged(
-        uploads.map((u) => u.uploadId),
-        uploads[0]!.orgId,
-      )
-      .catch(() => undefined);
+    if (options.discardOnFailure) {
+      await deps.store
+        .discardStaged(
+          uploads.map((u) => u.uploadId),
+          uploads[0]!.orgId,
+        )
+        .catch(() => undefined);
+    }
     throw error;
   }
+}
+
+/**
+ * A replay of a presign whose multipart uploads did not all begin (storage or Redis failed after
+ * the stage step): begins, in storage, those whose records are still staged without a plan. One
+ * more store read, only when the replayed answer has multipart uploads.
+ */
+async function resumeMultipart(deps: PresignDeps, answered: StoredPresign): Promise<void> {
+  const planned = answered.uploads.filter((u) => u.multipart);
+  if (planned.length === 0) return;
+  const records = await deps.store.uploadRecords(planned.map((u) => u.uploadId));
+  const unbegun = records.flatMap((record, i) => (record?.status === "staged" && !record.multipart ? [{ record, plan: planned[i]!.multipart }] : []));
+  if (unbegun.length === 0) return;
+  await beginMultipart(
+    deps,
+    unbegun.map((u) => u.record),
+    unbegun.map((u) => u.plan),
+    { discardOnFailure: false },
+  );
 }
 
 function replayOf(stored: StoredReply, fingerprint: string): StoredPresign {

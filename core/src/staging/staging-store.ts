@@ -126,9 +126,9 @@ export interface StagingStore {
   stage(request: StageRequest): Promise<StageOutcome>;
   /**
    * Sets the multipart plan (storage's upload id, begun after `stage` checked the limits) on each
-   * upload still staged; answers how many it set. One round trip.
+   * upload still staged that has none yet; answers the ids it set. One round trip.
    */
-  attachMultipart(uploads: { uploadId: string; multipart: MultipartPlan }[]): Promise<{ attached: number }>;
+  attachMultipart(uploads: { uploadId: string; multipart: MultipartPlan }[]): Promise<{ attached: string[] }>;
   /**
    * The records of these uploads in any status, in request order (null when there is none), in one
    * round trip: the orphan audit's check that an object still has its upload record.

@@ -340,13 +340,13 @@ export class MemoryStore implements StagingStore, SignatureTokens, QuotaLedger, 
     return { releasedBytes };
   }
 
-  async attachMultipart(uploads: { uploadId: string; multipart: MultipartPlan }[]): Promise<{ attached: number }> {
-    let attached = 0;
+  async attachMultipart(uploads: { uploadId: string; multipart: MultipartPlan }[]): Promise<{ attached: string[] }> {
+    const attached: string[] = [];
     for (const { uploadId, multipart } of uploads) {
       const upload = this.uploads.get(uploadId);
-      if (upload?.status !== "staged") continue;
+      if (upload?.status !== "staged" || upload.multipart) continue;
       upload.multipart = clone(multipart);
-      attached += 1;
+      attached.push(uploadId);
     }
     return { attached };
   }

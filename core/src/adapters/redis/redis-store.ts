@@ -189,13 +189,14 @@ export class RedisStore implements StagingStore, SignatureTokens, QuotaLedger, L
     return { releasedBytes: reply.released };
   }
 
-  async attachMultipart(uploads: { uploadId: string; multipart: MultipartPlan }[]): Promise<{ attached: number }> {
-    if (uploads.length === 0) return { attached: 0 };
-    return this.run(
+  async attachMultipart(uploads: { uploadId: string; multipart: MultipartPlan }[]): Promise<{ attached: string[] }> {
+    if (uploads.length === 0) return { attached: [] };
+    const reply = await this.run<{ attached: number[] | Record<string, never> }>(
       scripts.ATTACH_MULTIPART,
       uploads.map((u) => redisKeys.upload(u.uploadId)),
       uploads.map((u) => JSON.stringify(u.multipart)),
     );
+    return { attached: (Array.isArray(reply.attached) ? reply.attached : []).map((i) => uploads[i - 1]!.uploadId) };
   }
 
   async claimWatchedKeys(request: { limit: number; leaseSeconds: number }): Promise<WatchClaimOutcome> {

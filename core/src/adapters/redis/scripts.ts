@@ -397,21 +397,21 @@ return cjson.encode({ abandoned = abandoned, releasedBytes = released })
 
 /**
  * KEYS: record…  ARGV: multipartJson…
- * Sets each still-staged record's multipart plan (storage's upload id, begun after `stage`);
- * answers how many it set.
+ * Sets the multipart plan (storage's upload id, begun after `stage`) of each record still staged
+ * and without one; answers the positions (1-based) it set.
  */
 export const ATTACH_MULTIPART = luaScript(
   "attach_multipart",
   `
-local attached = 0
+local attached = {}
 for i = 1, #KEYS do
   local raw = redis.call('GET', KEYS[i])
   if raw then
     local r = cjson.decode(raw)
-    if r.status == 'staged' then
+    if r.status == 'staged' and type(r.multipart) ~= 'table' then
       r.multipart = cjson.decode(ARGV[i])
       redis.call('SET', KEYS[i], cjson.encode(r))
-      attached = attached + 1
+      attached[#attached + 1] = i
     end
   end
 end

@@ -283,7 +283,7 @@ describe("the orphan audit", () => {
       [buckets.media, 3.23, false],
       [buckets.compliance, 100, true],
     ]);
-    expect(log.errors.map((e) => (e.fields?.buckets as { bucket: string }[]).map((b) => b.bucket))).toEqual([[buckets.compliance]]);
+    expect(log.errors.map((e) => ((e.fields?.buckets ?? []) as { bucket: string }[]).map((b) => b.bucket))).toEqual([[buckets.compliance]]);
     expect((await keysIn(buckets.media)).sort()).toEqual(known.map((u) => u.key).sort());
     expect((await keysIn(buckets.compliance)).sort()).toEqual(lost.map((u) => u.key).sort());
   });

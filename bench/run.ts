@@ -381,7 +381,10 @@ function printTable(results: Record<string, any>) {
       `${(g.thumbBytes / 1024).toFixed(0)} / ${(g.displayBytes / 1024).toFixed(0)} / ${(g.originalBytes / 1024).toFixed(0)} → ${g.originalsOverThumbs}×`,
     ]);
     for (const [name, r] of Object.entries<any>(m.signedGet100))
-      rows.push([`signed-urls 100 images (state read) vs 100 videos (no read) (${name}), ms`, `${r.imagesMs} vs ${r.videosMs} → ${r.imagesOverVideos}×`]);
+      rows.push([
+        `signed-urls 100 images (state read) vs 100 linked videos (states from memory) (${name}), ms`,
+        `${r.imagesMs} vs ${r.videosMs} → ${r.imagesOverVideos}×`,
+      ]);
   }
   if (results.multipart) rows.push(...multipartRows(results.multipart));
   if (results.video) rows.push(...videoRows(results.video));

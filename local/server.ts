@@ -106,6 +106,18 @@ function matchPath(pattern: string, path: string): Record<string, string> | null
   return params;
 }
 
+/**
+ * The request target as a URL, or null when it is none (`http://[/` makes `new URL` throw): a
+ * bad request (400), never a 500. Origin-form (`/path`) and absolute-form targets both parse.
+ */
+export function parseRequestTarget(target: string | undefined): URL | null {
+  try {
+    return new URL(target ?? "/", "http://localhost");
+  } catch {
+    return null;
+  }
+}
+
 const isLoopback = (address: string | undefined): boolean =>
   !!address && (address === "::1" || address.startsWith("127.") || address.startsWith("::ffff:127."));
 
@@ -200,7 +212,8 @@ export function createLocalServer(current: () => LocalServerOptions | null): Ser
     void (async () => {
       const options = current();
       if (!options) return errorReply(res, "DEPENDENCY_UNAVAILABLE", "The local stack is starting.");
-      const url = new URL(req.url ?? "/", "http://localhost");
+      const url = parseRequestTarget(req.url);
+      if (!url) return errorReply(res, "INVALID_REQUEST", "The request target is not a valid URL.");
       const body = await readBody(req);
       if (body === null) return errorReply(res, "TOO_LARGE", "The request body is too large.");
       if (url.pathname.startsWith("/internal/")) return serveInternal(options, req, res, url.pathname.slice("/internal/".length), body);

@@ -16,6 +16,7 @@ import type { Identity } from "@fitkit/core/auth/identity";
 import type { OwnerType } from "@fitkit/core/policies/owner-types";
 import { consume } from "@fitkit/core/staging/consume";
 import { type PresignedUpload, presign } from "@fitkit/core/staging/presign";
+import { sweep } from "@fitkit/core/staging/sweep";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { type EmbeddedS3, startEmbeddedS3 } from "../local/embedded-s3.js";
 import { type ClamdServer, EICAR, EICAR_SIGNATURE, startClamd } from "../support/clamd.js";
@@ -158,6 +159,36 @@ describe("virus scanning with a real clamd", () => {
     expect(failure).toMatchObject({ code: "MALWARE_DETECTED", status: 422, details: [{ uploadId: presigned!.uploadId, code: "MALWARE_DETECTED" }] });
     expect(await objects.head(MEDIA, presigned!.key)).toBeNull();
     expect(EICAR_SIGNATURE).toMatch(/EICAR/);
+  });
+
+  it("EICAR PUT again through the refused upload's URL is counted nowhere and deleted when the URL's watch ends", async () => {
+    let now = Date.now();
+    const clockedStore = new MemoryStore({ now: () => now });
+    const who = member();
+    const infected = Buffer.concat([pngImage(), Buffer.from(EICAR, "latin1")]);
+    const {
+      uploads: [presigned],
+    } = await presign({ store: clockedStore, signer, settings, mediaBucket: MEDIA }, who, {
+      ownerType: "progress_photo",
+      files: [{ contentType: "image/png", size: infected.length }],
+    });
+    expect((await putPresigned(presigned!, infected)).status).toBe(200);
+    const refused = consume(
+      { store: clockedStore, objects, scanner: scanner(), scanMaxBytes: 1024 * 1024 },
+      { uploadIds: [presigned!.uploadId], ownerType: "progress_photo", owner: { orgId: who.orgId!, userId: who.userId }, idempotencyKey: uniqueId("k") },
+    );
+    await expect(refused).rejects.toMatchObject({ code: "MALWARE_DETECTED" });
+
+    // The URL still works: the bytes land again, and no record, link or counter names them.
+    expect((await putPresigned(presigned!, infected)).status).toBe(200);
+    expect(await objects.head(MEDIA, presigned!.key)).not.toBeNull();
+    expect(await clockedStore.uploadRecords([presigned!.uploadId])).toEqual([null]);
+    expect(await clockedStore.usage(who.orgId!, settings.orgQuotaBytes)).toEqual({ used: 0, reserved: 0, quota: settings.orgQuotaBytes });
+    now += (settings.presignTtlSeconds + settings.stagingGraceSeconds) * 1000 + 1000;
+    const report = await sweep({ store: clockedStore, objects, complianceBucket: "compliance-trust" });
+
+    expect(report).toMatchObject({ watchedDeleted: 1, failed: 0 });
+    expect(await objects.head(MEDIA, presigned!.key)).toBeNull();
   });
 
   it("links a clean file when scanning is on", async () => {

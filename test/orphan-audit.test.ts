@@ -22,7 +22,7 @@ import type { Redis } from "ioredis";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { type EmbeddedS3, startEmbeddedS3 } from "../local/embedded-s3.js";
 import { type RedisServer, startRedisServer } from "../support/redis-server.js";
-import { newUpload, uniqueId } from "./support/fixtures.js";
+import { newUpload, sleep, uniqueId } from "./support/fixtures.js";
 
 const STAGING_LIFETIME_SECONDS = 600;
 const QUOTA = 1_000_000_000;
@@ -35,7 +35,7 @@ let client: Redis;
 let store: RedisStore;
 let objects: S3ObjectStore;
 
-const BUCKET_SETS = ["loss", "few", "young"] as const;
+const BUCKET_SETS = ["loss", "few", "young", "one", "split"] as const;
 const bucketsOf = (set: (typeof BUCKET_SETS)[number]): Buckets => ({ media: `${set}-media`, compliance: `${set}-compliance` });
 
 beforeAll(async () => {
@@ -148,8 +148,28 @@ describe("the orphan audit", () => {
     const before = await auditOrphans(deps(buckets), { delete: true });
     expect(before).toMatchObject({ orphanCount: 0, circuitBreakerTripped: false, deleted: 0 });
     expect(before.buckets).toEqual([
-      { bucket: buckets.media, objects: 8, unknown: 0, youngUnknown: 0, orphans: 0, orphanBytes: 0, unknownPercent: 0 },
-      { bucket: buckets.compliance, objects: 1, unknown: 0, youngUnknown: 0, orphans: 0, orphanBytes: 0, unknownPercent: 0 },
+      {
+        bucket: buckets.media,
+        objects: 8,
+        unknown: 0,
+        youngUnknown: 0,
+        orphans: 0,
+        orphanBytes: 0,
+        oldObjects: 8,
+        unknownPercent: 0,
+        circuitBreakerTripped: false,
+      },
+      {
+        bucket: buckets.compliance,
+        objects: 1,
+        unknown: 0,
+        youngUnknown: 0,
+        orphans: 0,
+        orphanBytes: 0,
+        oldObjects: 1,
+        unknownPercent: 0,
+        circuitBreakerTripped: false,
+      },
     ]);
 
     await client.flushall();
@@ -168,7 +188,10 @@ describe("the orphan audit", () => {
     expect(after.orphans.map((o) => `${o.bucket}/${o.key}${o.retained ? " (retained)" : ""}`).sort()).toEqual(
       [...allKeys.media.map((k) => `${buckets.media}/${k}`), `${buckets.compliance}/${recordsKey} (retained)`].sort(),
     );
-    expect(after.buckets.map((b) => b.unknownPercent)).toEqual([100, 100]);
+    expect(after.buckets.map((b) => [b.unknownPercent, b.circuitBreakerTripped])).toEqual([
+      [100, true],
+      [100, true],
+    ]);
     expect(log.errors).toHaveLength(1);
     expect(log.errors[0]!.message).toMatch(/records were probably lost; nothing deleted/);
     expect((await keysIn(buckets.media)).sort()).toEqual(allKeys.media);
@@ -210,6 +233,62 @@ describe("the orphan audit", () => {
     expect((await keysIn(buckets.media)).sort()).toEqual(known.map((u) => u.key).sort());
     expect((await keysIn(buckets.compliance)).sort()).toEqual([...forms.map((u) => u.key), recordsOrphan].sort());
     expect(await auditOrphans(deps(buckets))).toMatchObject({ orphanCount: 1, orphans: [{ key: recordsOrphan, retained: true }] });
+  });
+
+  it("one orphan among many objects is deleted: the breaker counts only objects older than the staging lifetime", async () => {
+    const buckets = bucketsOf("one");
+    const orgId = uniqueId("org");
+    const lifetime = 2;
+    const known = videos(buckets, orgId, 30);
+    await stageAndUpload(known);
+    for (const upload of known) await link(upload);
+    const [orphan] = videos(buckets, orgId, 1);
+    await putObject(buckets.media, orphan!.key, bodyOf(orphan!));
+    await sleep(lifetime * 1000 + 100);
+    // Written since: too young to be orphans (uploads in flight, say), yet without records.
+    const young = videos(buckets, orgId, 3);
+    for (const upload of young) await putObject(buckets.media, upload.key, bodyOf(upload));
+
+    const report = await auditOrphans(deps(buckets, { stagingLifetimeSeconds: lifetime, clock: { now: () => Date.now() } }), { delete: true });
+
+    // 4 of 34 objects have no record (11.8 %), but only 1 of the 31 old ones is an orphan (3.23 %).
+    expect(report).toMatchObject({ orphanCount: 1, circuitBreakerTripped: false, deleted: 1, failed: [] });
+    expect(report.buckets[0]).toEqual({
+      bucket: buckets.media,
+      objects: 34,
+      unknown: 4,
+      youngUnknown: 3,
+      orphans: 1,
+      orphanBytes: bodyOf(orphan!).length,
+      oldObjects: 31,
+      unknownPercent: 3.23,
+      circuitBreakerTripped: false,
+    });
+    expect((await keysIn(buckets.media)).sort()).toEqual([...known, ...young].map((u) => u.key).sort());
+  });
+
+  it("the breaker counts per bucket: a tripped compliance bucket keeps its orphans, the media bucket's orphan is still deleted", async () => {
+    const buckets = bucketsOf("split");
+    const orgId = uniqueId("org");
+    const known = videos(buckets, orgId, 30);
+    await stageAndUpload(known);
+    for (const upload of known) await link(upload);
+    const [mediaOrphan] = videos(buckets, orgId, 1);
+    await putObject(buckets.media, mediaOrphan!.key, bodyOf(mediaOrphan!));
+    const lost = complianceUploads(buckets, orgId, 2);
+    for (const upload of lost) await putObject(buckets.compliance, upload.key, bodyOf(upload), "application/pdf");
+    const log = recordingLog();
+
+    const report = await auditOrphans(deps(buckets, { log }), { delete: true });
+
+    expect(report).toMatchObject({ orphanCount: 3, circuitBreakerTripped: true, deleted: 1, failed: [] });
+    expect(report.buckets.map((b) => [b.bucket, b.unknownPercent, b.circuitBreakerTripped])).toEqual([
+      [buckets.media, 3.23, false],
+      [buckets.compliance, 100, true],
+    ]);
+    expect(log.errors.map((e) => ((e.fields?.buckets ?? []) as { bucket: string }[]).map((b) => b.bucket))).toEqual([[buckets.compliance]]);
+    expect((await keysIn(buckets.media)).sort()).toEqual(known.map((u) => u.key).sort());
+    expect((await keysIn(buckets.compliance)).sort()).toEqual(lost.map((u) => u.key).sort());
   });
 
   it("never reports or deletes an object without a record that is younger than the staging lifetime", async () => {

@@ -2,6 +2,7 @@
  * Per-organisation quotas on real Redis and the real S3 server: reserve at presign, settle at
  * consume, give back on sweep, rejection and release — atomically, never negative, never drifting.
  */
+import { randomBytes } from "node:crypto";
 import { mkdtemp } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -14,6 +15,8 @@ import type { Identity } from "@fitkit/core/auth/identity";
 import { reconcile } from "@fitkit/core/quotas/reconcile";
 import { release } from "@fitkit/core/quotas/release";
 import { setQuota } from "@fitkit/core/quotas/set-quota";
+import { requestSignatureUpload } from "@fitkit/core/signatures/direct-signature-upload";
+import { hashToken } from "@fitkit/core/signatures/signature-tokens";
 import { consume } from "@fitkit/core/staging/consume";
 import { type PresignedUpload, presign } from "@fitkit/core/staging/presign";
 import { sweep } from "@fitkit/core/staging/sweep";
@@ -92,8 +95,48 @@ describe("reserve, settle, give back", () => {
     const refused = outcomes.filter((o): o is PromiseRejectedResult => o.status === "rejected").map((o) => o.reason);
     expect(refused).toHaveLength(10);
     expect(refused.every((e) => e.code === "QUOTA_EXCEEDED" && e.status === 403)).toBe(true);
-    expect(refused[0].details).toEqual([{ limit: "org_quota", remainingBytes: 0, requestedBytes: png.length, limitBytes: 10 * png.length }]);
+    // A member is told which limit and what was asked, never the org's figures.
+    expect(refused[0].details).toEqual([{ limit: "org_quota", requestedBytes: png.length }]);
     expect(await usage(who.orgId!)).toEqual({ used: 0, reserved: 10 * png.length, quota: 10 * png.length });
+  });
+
+  it("QUOTA_EXCEEDED gives the org's remaining and limit bytes to an admin only; members, coaches and signatories get no org figures", async () => {
+    const orgId = uniqueId("org");
+    await setQuota({ quotas: store }, { orgId, quotaBytes: 3 * png.length });
+    await presignPng({ userId: uniqueId("user"), orgId, role: "member" }, 2);
+    const refusal = (role: Identity["role"]) => presignPng({ userId: uniqueId("user"), orgId, role }, 2).catch((e: { code: string; details: unknown }) => e);
+    const token = randomBytes(32).toString("base64url");
+    await store.putSignatureToken({ tokenHash: hashToken(token), orgId, formId: "form_1", submissionId: "sub_1" }, 3600);
+    const signatory = await requestSignatureUpload(
+      { store, tokens: store, objects, signer, settings: { ...settings(), publicPutRatePerMinute: 100 }, complianceBucket: buckets.compliance },
+      { token, clientIp: "198.51.100.9" },
+      { contentType: "image/png", size: 2 * png.length },
+    ).catch((e: { code: string; details: unknown }) => e);
+
+    expect(await refusal("admin")).toMatchObject({
+      code: "QUOTA_EXCEEDED",
+      details: [{ limit: "org_quota", remainingBytes: png.length, requestedBytes: 2 * png.length, limitBytes: 3 * png.length }],
+    });
+    for (const role of ["member", "coach"] as const) {
+      expect(await refusal(role)).toMatchObject({ code: "QUOTA_EXCEEDED", details: [{ limit: "org_quota", requestedBytes: 2 * png.length }] });
+      expect(JSON.stringify(await refusal(role))).not.toMatch(/remainingBytes|limitBytes/);
+    }
+    expect(signatory).toMatchObject({ code: "QUOTA_EXCEEDED", status: 403 });
+    expect((signatory as { details?: unknown }).details).toBeUndefined();
+  });
+
+  it("QUOTA_EXCEEDED past a member's own bytes in flight gives the member their own cap and what is left of it", async () => {
+    const who = org();
+    const capped = { store, signer, settings: { ...settings(), userInFlightBytes: 3 * png.length }, mediaBucket: buckets.media };
+    const request = { ownerType: "progress_photo" as const, files: [png, png].map((b) => ({ contentType: "image/png", size: b.length })) };
+    await presign(capped, who, request);
+
+    const refused = await presign(capped, who, request).catch((e: { code: string; details: unknown }) => e);
+
+    expect(refused).toMatchObject({
+      code: "QUOTA_EXCEEDED",
+      details: [{ limit: "user_in_flight", remainingBytes: png.length, requestedBytes: 2 * png.length, limitBytes: 3 * png.length }],
+    });
   });
 
   it("consume moves the bytes from reserved to used", async () => {

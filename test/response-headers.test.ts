@@ -15,11 +15,13 @@ import { S3ObjectStore } from "@fitkit/core/adapters/s3/s3-object-store";
 import type { Identity } from "@fitkit/core/auth/identity";
 import { signedUrls } from "@fitkit/core/downloads/signed-urls";
 import { mediaKey, variantKey } from "@fitkit/core/policies/object-keys";
+import type { OwnerType } from "@fitkit/core/policies/owner-types";
+import { cancelUpload } from "@fitkit/core/staging/cancel";
 import { consume } from "@fitkit/core/staging/consume";
 import { presign } from "@fitkit/core/staging/presign";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { type EmbeddedS3, startEmbeddedS3 } from "../local/embedded-s3.js";
-import { pngImage } from "../support/media.js";
+import { mp4Bytes, pngImage } from "../support/media.js";
 import { uniqueId } from "./support/fixtures.js";
 import { singlePut } from "./support/http.js";
 
@@ -45,14 +47,18 @@ afterAll(() => s3?.close());
 
 const member = (): Identity => ({ userId: uniqueId("user"), orgId: uniqueId("org"), role: "member" });
 
-/** Presigns one PNG progress photo and PUTs it through the real URL with the signed headers plus `extra`. */
-async function uploadWith(identity: Identity, extra: Record<string, string>) {
-  const bytes = pngImage(4, 4);
+/** Presigns one file (a PNG progress photo unless told) and PUTs it through the real URL with the signed headers plus `extra`. */
+async function uploadWith(
+  identity: Identity,
+  extra: Record<string, string>,
+  file: { ownerType: OwnerType; contentType: string; bytes: Buffer } = { ownerType: "progress_photo", contentType: "image/png", bytes: pngImage(4, 4) },
+) {
+  const { bytes } = file;
   const {
     uploads: [presigned],
   } = await presign({ store, signer, settings, mediaBucket: MEDIA }, identity, {
-    ownerType: "progress_photo",
-    files: [{ contentType: "image/png", size: bytes.length }],
+    ownerType: file.ownerType,
+    files: [{ contentType: file.contentType, size: bytes.length }],
   });
   const single = singlePut(presigned);
   const put = await fetch(single.url, { method: "PUT", headers: { ...single.headers, ...extra }, body: new Uint8Array(bytes) });
@@ -113,11 +119,19 @@ describe("a signed GET pins the response headers, whatever storage kept", () => 
     CacheControl: "public, max-age=31536000, immutable",
     ContentDisposition: 'attachment; filename="evil.html"',
     ContentType: "text/html",
+    ContentEncoding: "gzip",
+    ContentLanguage: "de-CH",
+    Metadata: { note: "from the uploader" },
   };
 
-  async function storeHostile(key: string, bucket = MEDIA) {
+  /** Stores an object with the uploader's headers and links it (as if it had passed consume). */
+  async function storeHostile(orgId: string, key: string, bucket = MEDIA) {
     await client.send(new PutObjectCommand({ Bucket: bucket, Key: key, Body: pngImage(), ...hostile }));
+    store.linked.set(`${bucket}\u0000${key}`, { orgId, size: pngImage().length });
   }
+
+  /** The headers no signed GET may take from the stored object. */
+  const pinned = (read: Response) => [read.headers.get("content-encoding"), read.headers.get("content-language")];
 
   // Images and videos are served only from their processed copies, which the server writes.
   it("a video's copy is served inline under its server-made name, with a private cache no longer than the URL lives", async () => {
@@ -139,7 +153,7 @@ describe("a signed GET pins the response headers, whatever storage kept", () => 
       { bucket: MEDIA, key, orgId: who.orgId! },
       { status: "ready", width: 2, height: 2, durationMs: 1, placeholder: "A", variants: copies },
     );
-    await storeHostile(copies.playback.key);
+    await storeHostile(who.orgId!, copies.playback.key);
 
     const { urls } = await signedUrls({ signer, buckets, variants: store }, who, { keys: [key], expiresIn: 3600, variant: "playback" });
     const read = await fetch(urls[0]!.url!);
@@ -148,13 +162,14 @@ describe("a signed GET pins the response headers, whatever storage kept", () => 
     expect(read.headers.get("content-type")).toBe("video/mp4");
     expect(read.headers.get("content-disposition")).toBe(`inline; filename="${uploadId}.mp4"`);
     expect(read.headers.get("cache-control")).toBe("private, max-age=300");
+    expect(pinned(read)).toEqual(["identity", "und"]);
   });
 
   it("a retained record is served from the records bucket as an attachment under its server-made name", async () => {
     const who: Identity = { ...member(), role: "admin" };
     const uploadId = "fedcba9876543210fedcba9876543210";
     const key = `records/${who.orgId}/${uploadId}.pdf`;
-    await storeHostile(key, RECORDS);
+    await storeHostile(who.orgId!, key, RECORDS);
 
     const { urls } = await signedUrls({ signer, buckets, variants: store }, who, { keys: [key], expiresIn: 3600 });
     const read = await fetch(urls[0]!.url!);
@@ -163,5 +178,26 @@ describe("a signed GET pins the response headers, whatever storage kept", () => 
     expect(read.headers.get("content-type")).toBe("application/pdf");
     expect(read.headers.get("content-disposition")).toBe(`attachment; filename="${uploadId}.pdf"`);
     expect(read.headers.get("cache-control")).toBe("private, max-age=299");
+    expect(pinned(read)).toEqual(["identity", "und"]);
+    // No response parameter overrides user metadata (on S3 and R2 alike): only linking keeps it out.
+    expect(read.headers.get("x-amz-meta-note")).toBe("from the uploader");
+  });
+
+  it("a video PUT again through the URL of a cancelled upload is never signed: NOT_LINKED, whatever it carries", async () => {
+    const who = member();
+    const video = { ownerType: "exercise_comment" as const, contentType: "video/mp4", bytes: mp4Bytes() };
+    const presigned = await uploadWith(who, {}, video);
+    await cancelUpload({ store, objects }, who, presigned.uploadId);
+    const single = singlePut(presigned);
+    const again = await fetch(single.url, {
+      method: "PUT",
+      headers: { ...single.headers, "content-encoding": "gzip", "content-language": "de-CH", "x-amz-meta-note": "from the uploader" },
+      body: new Uint8Array(video.bytes),
+    });
+    expect(again.status).toBe(200);
+
+    const { urls } = await signedUrls({ signer, buckets, variants: store }, { ...who, role: "admin" }, { keys: [presigned.key], expiresIn: 3600 });
+
+    expect(urls).toEqual([{ key: presigned.key, status: "failed", code: "NOT_LINKED" }]);
   });
 });

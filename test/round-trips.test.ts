@@ -1,11 +1,13 @@
 /**
  * Round trips, counted (not timed): presign costs one Redis round trip for the whole batch;
- * consume of N uploads costs two, plus N storage checks issued in parallel; signed URLs cost none.
+ * consume of N uploads costs two, plus N storage checks issued in parallel; signed URLs cost one
+ * (the link state of every key), whatever the number and type of keys.
  */
 import { MemoryObjectStore } from "@fitkit/core/adapters/memory/memory-object-store";
 import { createIoredisClient, IoredisDriver } from "@fitkit/core/adapters/redis/ioredis-driver";
 import { RedisStore } from "@fitkit/core/adapters/redis/redis-store";
 import { FastUrlSigner } from "@fitkit/core/adapters/s3/fast-url-signer";
+import { signedUrls } from "@fitkit/core/downloads/signed-urls";
 import { consume } from "@fitkit/core/staging/consume";
 import { presign } from "@fitkit/core/staging/presign";
 import type { Redis } from "ioredis";
@@ -21,7 +23,7 @@ let driver: CountingDriver;
 let store: RedisStore;
 const signer = new FastUrlSigner({ endpoint: "http://127.0.0.1:9", region: "auto", accessKeyId: "a", secretAccessKey: "b" });
 const settings = { presignTtlSeconds: 600, stagingGraceSeconds: 600, orgQuotaBytes: 1e12, userInFlightBytes: 1e12, presignRatePerMinute: 1e6 };
-const buckets = { media: "media", compliance: "compliance" };
+const buckets = { media: "media", compliance: "compliance", records: "records" };
 const png = pngImage();
 
 beforeAll(async () => {
@@ -36,6 +38,27 @@ afterAll(async () => {
 });
 
 describe("round trips", () => {
+  it("signed URLs of 100 keys of every type (images, videos, PDFs, records) are one Redis round trip", async () => {
+    const orgId = uniqueId("org");
+    const id = (i: number) => i.toString(16).padStart(32, "0");
+    const keys = Array.from(
+      { length: 100 },
+      (_, i) =>
+        [
+          `${orgId}/progress_photo/user_1/${id(i)}.png`,
+          `${orgId}/exercise_comment/user_1/${id(i)}.mp4`,
+          `records/${orgId}/${id(i)}.pdf`,
+          `${orgId}/exercise_comment/user_1/${id(i)}.webm`,
+        ][i % 4]!,
+    );
+    driver.reset();
+
+    const { urls } = await signedUrls({ signer, buckets, variants: store }, { userId: "user_1", orgId, role: "admin" }, { keys, expiresIn: 3600 });
+
+    expect(driver.calls).toEqual(["get_many"]);
+    expect(new Set(urls.map((u) => u.code))).toEqual(new Set(["NOT_LINKED"]));
+  });
+
   it("presign of 10 files is one Redis round trip", async () => {
     driver.reset();
     await presign(

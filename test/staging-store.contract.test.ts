@@ -4,6 +4,7 @@
  * its steps are observed through the QuotaLedger port of the same store.
  */
 import type { RateLimit } from "@fitkit/core/policies/rate-limit";
+import type { LinkedObjects } from "@fitkit/core/quotas/linked-objects";
 import type { QuotaLedger } from "@fitkit/core/quotas/quota-ledger";
 import type { CommitConsumeRequest, StagingStore } from "@fitkit/core/staging/staging-store";
 import type { NewUpload } from "@fitkit/core/uploads/upload";
@@ -40,10 +41,12 @@ async function stage(store: StagingStore, uploads: NewUpload[], lifetimeSeconds 
 describe.each(ADAPTERS)("staging store contract: %s", (adapter) => {
   let store: StagingStore;
   let quotas: QuotaLedger;
+  let links: LinkedObjects;
   beforeAll(() => {
     const instance = backends.store(adapter);
     store = instance;
     quotas = instance;
+    links = instance;
   });
 
   it("stages every upload with status, deadline from store time, and the declared fields intact", async () => {
@@ -216,6 +219,34 @@ describe.each(ADAPTERS)("staging store contract: %s", (adapter) => {
     expect(limited.retryAfterSeconds).toBeLessThanOrEqual(60);
   });
 
+  it("counts a request the quota refuses towards the rate limit", async () => {
+    const rateLimit = { subject: uniqueId("presign:user"), limit: 2, windowSeconds: 60 };
+    const orgId = uniqueId("org");
+    const attempt = () =>
+      store.stage({ uploads: [newUpload({ orgId, size: 5000 })], lifetimeSeconds: 600, quota: { orgId, defaultQuotaBytes: 1000 }, rateLimit });
+
+    const outcomes = [await attempt(), await attempt(), await attempt()];
+
+    expect(outcomes.map((o) => (o.ok ? "staged" : o.reason))).toEqual(["quota_exceeded", "quota_exceeded", "rate_limited"]);
+    expect(await quotas.usage(orgId, 1000)).toEqual({ used: 0, reserved: 0, quota: 1000 });
+  });
+
+  it("counts a request the per-user cap refuses towards the rate limit", async () => {
+    const rateLimit = { subject: uniqueId("presign:user"), limit: 1, windowSeconds: 60 };
+    const orgId = uniqueId("org");
+    const attempt = () =>
+      store.stage({
+        uploads: [newUpload({ orgId, size: 5000 })],
+        lifetimeSeconds: 600,
+        quota: { orgId, defaultQuotaBytes: 1e9, userInFlightBytes: 1000 },
+        rateLimit,
+      });
+
+    const outcomes = [await attempt(), await attempt()];
+
+    expect(outcomes.map((o) => (o.ok ? "staged" : o.reason))).toEqual(["quota_exceeded", "rate_limited"]);
+  });
+
   it("slides the rate-limit window: a slot frees once the oldest request leaves it", async () => {
     const rateLimit = { subject: uniqueId("presign:user"), limit: 1, windowSeconds: 1 };
     const attempt = () => store.stage({ uploads: [newUpload()], lifetimeSeconds: 600, quota: { orgId: "org_rate", defaultQuotaBytes: 1e12 }, rateLimit });
@@ -383,6 +414,78 @@ describe.each(ADAPTERS)("staging store contract: %s", (adapter) => {
     const [after] = (await store.loadForConsume([upload.uploadId], uniqueId("r"))).uploads;
 
     expect(after?.multipart).toEqual(upload.multipart);
+  });
+
+  it("attaches a multipart plan (storage's upload id) to uploads still staged without one, and to no other", async () => {
+    const orgId = uniqueId("org");
+    const [staged, discarded] = [newUpload({ orgId, size: 12_000 }), newUpload({ orgId, size: 12_000 })];
+    await stage(store, [staged!, discarded!]);
+    await store.discardStaged([discarded!.uploadId], orgId);
+    const multipart = { storageUploadId: "abc~/+=", partSize: 5000, partCount: 3 };
+
+    const outcome = await store.attachMultipart([
+      { uploadId: staged!.uploadId, multipart },
+      { uploadId: discarded!.uploadId, multipart },
+      { uploadId: uniqueId("none"), multipart },
+    ]);
+
+    const again = await store.attachMultipart([{ uploadId: staged!.uploadId, multipart: { ...multipart, storageUploadId: "other" } }]);
+
+    expect(outcome).toEqual({ attached: [staged!.uploadId] });
+    expect(again).toEqual({ attached: [] });
+    const [after] = await store.uploadRecords([staged!.uploadId]);
+    expect(after).toMatchObject({ status: "staged", multipart });
+  });
+
+  describe("the URL watch: keys whose URLs outlive their records", () => {
+    /** Other tests' entries share the watch: look only at ours. */
+    const claimOurs = async (keys: string[], leaseSeconds = 60) =>
+      (await store.claimWatchedKeys({ limit: 1000, leaseSeconds })).claimed.filter((w) => keys.includes(w.key));
+
+    it("keeps a discarded upload's key (and multipart upload) watched until its deadline, leased once claimed, unlisted once forgotten", async () => {
+      const orgId = uniqueId("org");
+      const single = newUpload({ orgId, size: 10 });
+      const parts = { ...newUpload({ orgId, size: 20 }), multipart: { storageUploadId: "abc~/+=", partSize: 20, partCount: 1 } };
+      await stage(store, [single, parts], 1);
+      await store.discardStaged([single.uploadId, parts.uploadId], orgId);
+      const keys = [single.key, parts.key];
+
+      expect(await claimOurs(keys)).toEqual([]);
+      await sleep(1100);
+      const claimed = await claimOurs(keys, 1);
+      expect(claimed.map(({ watchId: _, ...w }) => w).sort((a, b) => a.key.localeCompare(b.key))).toEqual(
+        [
+          { bucket: single.bucket, key: single.key },
+          { bucket: parts.bucket, key: parts.key, storageUploadId: "abc~/+=" },
+        ].sort((a, b) => a.key.localeCompare(b.key)),
+      );
+      expect(await claimOurs(keys)).toEqual([]); // leased
+      await sleep(1100);
+      const again = await claimOurs(keys); // the lease ran out: a crashed run's claim comes back
+
+      expect(again.map((w) => w.key).sort()).toEqual([...keys].sort());
+      expect(await store.forgetWatchedKeys(again.map((w) => w.watchId))).toEqual({ forgotten: 2 });
+      expect(await store.forgetWatchedKeys(again.map((w) => w.watchId))).toEqual({ forgotten: 0 });
+      expect(await quotas.usage(orgId, DEFAULT_QUOTA)).toEqual({ used: 0, reserved: 0, quota: DEFAULT_QUOTA });
+    });
+
+    it("unlists a consumed key still linked at its deadline, but claims one released before then and a promoted upload's staged key", async () => {
+      const orgId = uniqueId("org");
+      const [kept, released] = [newUpload({ orgId, size: 10 }), newUpload({ orgId, size: 20 })];
+      const promoted = newUpload({ orgId, userId: null, ownerType: "form_signature", bucket: "compliance", key: `incoming/${orgId}/x.pdf`, size: 30 });
+      await stage(store, [kept!, released!], 1);
+      await stage(store, [promoted], 1);
+      await store.commitConsume(commitRequest([kept!, released!]));
+      await store.commitConsume(commitRequest([promoted], { finalObjects: [{ bucket: "compliance", key: `records/${orgId}/x.pdf` }] }));
+      await links.unlinkObjects(orgId, [{ bucket: released!.bucket, key: released!.key }]);
+      const keys = [kept!.key, released!.key, promoted.key];
+      await sleep(1100);
+
+      const claimed = await claimOurs(keys);
+
+      expect(claimed.map((w) => w.key).sort()).toEqual([released!.key, promoted.key].sort());
+      expect(await quotas.usage(orgId, DEFAULT_QUOTA)).toEqual({ used: 10 + 30, reserved: 0, quota: DEFAULT_QUOTA });
+    });
   });
 
   describe("presign idempotency: the reply stored by the stage step", () => {

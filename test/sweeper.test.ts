@@ -111,6 +111,8 @@ describe("sweeping expired uploads", () => {
       abandoned: 0,
       abandonedBytes: 0,
       urlRemaining: 0,
+      watchedDeleted: 0,
+      watchedRemaining: 0,
       failures: {},
     });
     expect([await exists(uploaded!), await exists(linked!)]).toEqual([false, true]);
@@ -328,6 +330,6 @@ describe("sweeping at scale", () => {
     expect(report).toMatchObject({ claimed: 10_000, deleted: 10_000, failed: 0, remaining: 0 });
     expect(objects.deleteBatches).toEqual(Array(10).fill(1000));
     // Ten full batches (claim + finalise each), then one claim that finds nothing.
-    expect(driver.calls).toEqual(["claim_url_expired", ...Array(10).fill(["claim_expired", "finalise_swept"]).flat(), "claim_expired"]);
+    expect(driver.calls).toEqual(["claim_url_expired", ...Array(10).fill(["claim_expired", "finalise_swept"]).flat(), "claim_expired", "claim_watched_keys"]);
   }, 120_000);
 });

@@ -24,7 +24,10 @@
  *                           minisite }`; a key still being processed answers `409 STILL_PROCESSING`
  *
  * The dev routes answer only same-origin JSON requests from loopback: a page on another origin
- * cannot have them run (a JSON body needs a CORS preflight, which this server never grants).
+ * cannot have them run (a JSON body needs a CORS preflight, which this server never grants). A
+ * loopback socket is not enough: a tunnel or reverse proxy on the same host also connects from
+ * loopback, so a request that carries a forwarding header (`Forwarded`, `X-Forwarded-*`,
+ * `X-Real-IP`, `Via`, …) or a `Host` other than a loopback name is refused too.
  */
 import { randomUUID } from "node:crypto";
 import { readFile } from "node:fs/promises";
@@ -37,7 +40,7 @@ import { isOwnerType, isRole, OWNER_TYPE_POLICIES, OWNER_TYPES, ROLES } from "@f
 import type { PublishedMedia } from "@fitkit/core/publishing/published-media";
 import type { InternalOperationName } from "../../stacks/functions.js";
 import { signDevToken } from "../dev-auth.js";
-import { type InternalOperation, lambdaContext } from "../server.js";
+import { type InternalOperation, lambdaContext, parseRequestTarget } from "../server.js";
 import { type DemoConfig, FAVICON, renderPage } from "./page-html.js";
 
 export interface DemoContext {
@@ -221,7 +224,8 @@ export function createDemoRoutes(context: DemoContext): DemoHandler {
   }
 
   return async (req, res, body) => {
-    const path = new URL(req.url ?? "/", "http://localhost").pathname;
+    const path = parseRequestTarget(req.url)?.pathname;
+    if (path === undefined) return false;
     const routeKey = `${req.method} ${path}`;
     const route = Object.hasOwn(routes, routeKey) ? routes[routeKey] : undefined;
     if (!route) return false;
@@ -241,10 +245,36 @@ export function createDemoRoutes(context: DemoContext): DemoHandler {
 function devRouteRefusal(req: IncomingMessage, sameOrigins: ReadonlySet<string>): string | null {
   const address = req.socket.remoteAddress ?? "";
   if (!(address === "::1" || address.startsWith("127.") || address.startsWith("::ffff:127."))) return "Dev routes are served on loopback only.";
+  const forwarded = Object.keys(req.headers).filter(isForwardingHeader);
+  if (forwarded.length > 0) return `Dev routes are not served through a proxy or tunnel (${forwarded.join(", ")}).`;
+  if (!isLoopbackHost(req.headers.host)) return "Dev routes are served to a loopback Host only (localhost, 127.0.0.1, [::1]).";
   if (!/^application\/json\b/i.test(req.headers["content-type"] ?? "")) return "Dev routes take a JSON body (content-type: application/json).";
   const origin = req.headers.origin;
   if (origin !== undefined && !sameOrigins.has(origin)) return "Dev routes are for the demo page's own origin.";
   return null;
+}
+
+/** Headers a proxy, load balancer or tunnel adds to say whom it forwards for (node lower-cases names). */
+const FORWARDING_HEADERS: ReadonlySet<string> = new Set([
+  "forwarded",
+  "via",
+  "x-real-ip",
+  "x-client-ip",
+  "x-cluster-client-ip",
+  "true-client-ip",
+  "cf-connecting-ip",
+  "fastly-client-ip",
+  "x-original-forwarded-for",
+  "x-original-host",
+]);
+const isForwardingHeader = (name: string): boolean => FORWARDING_HEADERS.has(name) || name.startsWith("x-forwarded-");
+
+/** `localhost`, `127.x.y.z` or `[::1]`, with or without a port; anything else (or none) is not loopback. */
+function isLoopbackHost(host: string | undefined): boolean {
+  const match = /^(\[::1\]|[^:]+)(?::\d{1,5})?$/.exec(host ?? "");
+  if (!match) return false;
+  const name = match[1]!.toLowerCase();
+  return name === "localhost" || name === "[::1]" || /^127\.\d{1,3}\.\d{1,3}\.\d{1,3}$/.test(name);
 }
 
 /**

@@ -12,6 +12,9 @@
  * no upload in flight is that old), is an orphan. Orphans are deleted only when asked, never under
  * `records/` (the retention lock: they are reported only), and never when the share of unknown
  * objects in a bucket passes the circuit breaker: that pattern means lost records, not orphans.
+ * The breaker counts per bucket, and only objects older than the staging lifetime (orphans among
+ * old objects — young ones are never orphans, whatever their number): a tripped bucket keeps its
+ * orphans, while the other bucket's are still deleted.
  */
 import * as z from "zod";
 import type { Log } from "../logging.js";
@@ -38,7 +41,7 @@ export interface OrphanAuditDeps {
   buckets: Buckets;
   /** The longest an object may wait for its record's work: `presignTtlSeconds + stagingGraceSeconds`. */
   stagingLifetimeSeconds: number;
-  /** Circuit breaker: above this share (percent) of unknown objects in a bucket, nothing is deleted. */
+  /** Circuit breaker: above this share (percent) of a bucket's old objects being orphans, nothing in that bucket is deleted. */
   maxUnknownPercent: number;
   clock?: Clock;
   log?: Log;
@@ -55,8 +58,12 @@ export const bucketAuditSchema = z.object({
   youngUnknown: count,
   orphans: count,
   orphanBytes: count,
-  /** unknown / objects, in percent (0 for an empty bucket). */
+  /** Objects written longer ago than the staging lifetime: what the circuit breaker counts. */
+  oldObjects: count,
+  /** orphans / oldObjects, in percent (0 when there is no old object). */
   unknownPercent: z.number().min(0).max(100),
+  /** unknownPercent passed `maxUnknownPercent`: records were probably lost, nothing in this bucket was deleted. */
+  circuitBreakerTripped: z.boolean(),
 });
 export type BucketAudit = z.output<typeof bucketAuditSchema>;
 
@@ -75,7 +82,7 @@ export const orphanAuditReportSchema = z.object({
   /** Up to ORPHANS_ITEMISED of them, in listing order. */
   orphans: z.array(orphanSchema),
   orphanCount: count,
-  /** A bucket's unknown share passed `maxUnknownPercent`: records were probably lost, nothing was deleted. */
+  /** Some bucket's breaker tripped (see `buckets`): its orphans were not deleted. */
   circuitBreakerTripped: z.boolean(),
   deleteRequested: z.boolean(),
   deleted: count,
@@ -109,9 +116,9 @@ async function knownObjects(deps: OrphanAuditDeps, bucket: string, page: ListedO
 /**
  * Lists every object of both buckets and reports those with no record that are older than the
  * staging lifetime; with `delete`, deletes them. Invariants: an object with any record, or younger
- * than the staging lifetime, is never reported; nothing under `records/` is ever deleted; nothing at
- * all is deleted when any bucket's unknown share exceeds `maxUnknownPercent` (then one error line is
- * logged). Like reconciliation it reads while traffic flows: an object whose record is written
+ * than the staging lifetime, is never reported; nothing under `records/` is ever deleted; nothing in
+ * a bucket is deleted when its orphans exceed `maxUnknownPercent` of its objects older than the
+ * staging lifetime (then one error line is logged; other buckets are unaffected). Like reconciliation it reads while traffic flows: an object whose record is written
  * during the listing is young, so it is never reported.
  */
 export async function auditOrphans(deps: OrphanAuditDeps, request: OrphanAuditRequest = {}): Promise<OrphanAuditReport> {
@@ -121,11 +128,22 @@ export async function auditOrphans(deps: OrphanAuditDeps, request: OrphanAuditRe
   const audits: BucketAudit[] = [];
   const orphans: Orphan[] = [];
   for (const bucket of [...new Set([deps.buckets.media, deps.buckets.compliance])]) {
-    const audit: BucketAudit = { bucket, objects: 0, unknown: 0, youngUnknown: 0, orphans: 0, orphanBytes: 0, unknownPercent: 0 };
+    const audit: BucketAudit = {
+      bucket,
+      objects: 0,
+      unknown: 0,
+      youngUnknown: 0,
+      orphans: 0,
+      orphanBytes: 0,
+      oldObjects: 0,
+      unknownPercent: 0,
+      circuitBreakerTripped: false,
+    };
     for await (const page of deps.objects.list(bucket, "")) {
       const known = await knownObjects(deps, bucket, page);
       page.forEach((object, i) => {
         audit.objects += 1;
+        if (object.lastModified <= oldestAllowed) audit.oldObjects += 1;
         if (known[i]) return;
         audit.unknown += 1;
         if (object.lastModified > oldestAllowed) {
@@ -137,11 +155,12 @@ export async function auditOrphans(deps: OrphanAuditDeps, request: OrphanAuditRe
         orphans.push({ ...object, bucket, retained: bucket === deps.buckets.compliance && object.key.startsWith(RECORDS_PREFIX) });
       });
     }
-    audit.unknownPercent = audit.objects === 0 ? 0 : Math.round((audit.unknown / audit.objects) * 10_000) / 100;
+    audit.unknownPercent = audit.oldObjects === 0 ? 0 : Math.round((audit.orphans / audit.oldObjects) * 10_000) / 100;
+    audit.circuitBreakerTripped = audit.unknownPercent > deps.maxUnknownPercent;
     audits.push(audit);
   }
 
-  const tripped = audits.filter((a) => a.unknownPercent > deps.maxUnknownPercent);
+  const tripped = audits.filter((a) => a.circuitBreakerTripped);
   const report: OrphanAuditReport = {
     buckets: audits,
     orphans: orphans.slice(0, ORPHANS_ITEMISED),
@@ -153,14 +172,13 @@ export async function auditOrphans(deps: OrphanAuditDeps, request: OrphanAuditRe
   };
   const log = deps.log;
   if (tripped.length > 0) {
-    log?.error("orphan audit: too many objects have no record — records were probably lost; nothing deleted", {
+    log?.error("orphan audit: too many objects have no record — records were probably lost; nothing deleted in these buckets", {
       maxUnknownPercent: deps.maxUnknownPercent,
       buckets: tripped,
     });
-    return report;
   }
   if (deleteRequested) {
-    for (const audit of audits) {
+    for (const audit of audits.filter((a) => !a.circuitBreakerTripped)) {
       const keys = orphans.filter((o) => o.bucket === audit.bucket && !o.retained).map((o) => o.key);
       if (keys.length === 0) continue;
       const outcome = await deps.objects.deleteObjects(audit.bucket, keys);

@@ -24,7 +24,7 @@ const comment = "org_1/exercise_comment/user_a/0123456789abcdef0123456789abcdef.
 const logo = "org_1/organization_logo/user_admin/0123456789abcdef0123456789abcdef.png";
 const record = "records/org_1/0123456789abcdef0123456789abcdef.pdf";
 
-/** The photo and the comment's video are linked and processed; the logo is linked and still processing. */
+/** The photo and the comment's video are linked and processed; the logo is linked and still processing; the record is linked. */
 const variants = new MemoryStore();
 const photoVariant = (name: string, contentType: string) => ({
   key: `variants/org_1/progress_photo/user_a/0123456789abcdef0123456789abcdef/${name}`,
@@ -33,6 +33,8 @@ const photoVariant = (name: string, contentType: string) => ({
 });
 variants.linked.set(`media\u0000${photo}`, { orgId: "org_1", size: 100 });
 variants.linked.set(`media\u0000${logo}`, { orgId: "org_1", size: 100 });
+variants.linked.set(`media\u0000${comment}`, { orgId: "org_1", size: 100 });
+variants.linked.set(`records-b\u0000${record}`, { orgId: "org_1", size: 100 });
 await variants.recordMedia(
   { bucket: "media", key: photo, orgId: "org_1" },
   {
@@ -125,6 +127,10 @@ describe("stable URLs", () => {
     expect(pdf!.get("response-content-type")).toBe("application/pdf");
     expect(pdf!.get("response-content-disposition")).toBe('attachment; filename="0123456789abcdef0123456789abcdef.pdf"');
     expect(pdf!.get("X-Amz-Expires")).toBe("300");
+    // Whatever encoding or language an uploader stored, a reader gets the bytes as stored.
+    for (const params of [image!, video!, pdf!]) {
+      expect([params.get("response-content-encoding"), params.get("response-content-language")]).toEqual(["identity", "und"]);
+    }
   });
 
   it("pin a private cache lifetime no longer than the least time the URL has left when handed out", async () => {
@@ -291,5 +297,36 @@ describe("videos are served from their processed copies only", () => {
     const { urls } = await signedUrls({ signer, buckets, variants }, coach, { keys: [photo], expiresIn: 3600, variant: "poster" });
     expect(urls[0]).toMatchObject({ key: photo, status: "ready", width: 3, height: 4 });
     expect(signer.gets.map((g) => g.key.split("/").at(-1))).toEqual(["display.webp"]);
+  });
+});
+
+describe("only linked objects are signed, of every type", () => {
+  const admin = member("org_1", "user_d", "admin");
+
+  it("an unlinked video, record or non-processed file is NOT_LINKED and nothing is signed; the link state costs one read for the whole request", async () => {
+    const video = "org_1/exercise_comment/user_a/99999999999999999999999999999999.mov";
+    const signedRecord = "records/org_1/99999999999999999999999999999999.pdf";
+    const png = "org_1/organization_logo/user_admin/99999999999999999999999999999999.png";
+    const reads: number[] = [];
+    const counted = {
+      mediaStates: (refs: Parameters<MemoryStore["mediaStates"]>[0]) => {
+        reads.push(refs.length);
+        return variants.mediaStates(refs);
+      },
+    };
+    const signer = new CountingSigner();
+
+    const { urls } = await signedUrls({ signer, buckets, variants: counted }, admin, { keys: [video, signedRecord, png, comment, record], expiresIn: 3600 });
+
+    expect(urls.map(({ url: _url, expiresAt: _expiresAt, ...rest }) => rest)).toEqual([
+      { key: video, status: "failed", code: "NOT_LINKED" },
+      { key: signedRecord, status: "failed", code: "NOT_LINKED" },
+      { key: png, status: "failed", code: "NOT_LINKED" },
+      // A linked video is served from its processed copy (without metadata), never as uploaded.
+      { key: comment, status: "ready", width: 1920, height: 1080, durationMs: 3000, placeholder: "CCCC" },
+      { key: record, status: "ready" },
+    ]);
+    expect(signer.gets.map((g) => g.key)).toEqual([commentVariant("original.mp4", "video/mp4").key, record]);
+    expect(reads).toEqual([5]);
   });
 });

@@ -8,15 +8,24 @@
  * guaranteed. `npm run bench` compares both; a cache hit over Upstash costs far more than signing.
  * An in-process memo skips even the signing for URLs this container already made.
  *
+ * Only linked objects are ever signed, of every type: a key that is staged, cancelled, refused,
+ * swept or was never uploaded answers NOT_LINKED — so bytes PUT through a URL that outlived its
+ * record can never be handed out. Whether each key is linked (and, for images and videos, their
+ * processing state) is read from the store in one round trip per request, however many keys.
+ *
  * Every URL pins the response headers a reader gets (signed query parameters, which S3/R2 apply
  * over whatever the object stored): the type from the key's extension, `inline` for images and
  * video or `attachment` otherwise — always under the server-made file name `<uploadId>.<ext>`,
- * never a client's — and `private, max-age=<n>` with n the least time the URL has left when it is
- * handed out, so no shared cache keeps it and no browser keeps it past the URL's life.
+ * never a client's — `private, max-age=<n>` with n the least time the URL has left when it is
+ * handed out, so no shared cache keeps it and no browser keeps it past the URL's life, and
+ * `Content-Encoding: identity` and `Content-Language: und`, so a stored encoding or language is
+ * never served. (S3/R2 have no such parameter for `x-amz-meta-*`: consume links no object that
+ * carries metadata the server did not write, and only linked objects are signed.)
  *
- * Linked images and videos are served only from their processed copies (docs/API.md, "Image
- * variants", "Video variants"): the phone's bytes are never signed. The state of both is read
- * from the store in one round trip per request.
+ * Only linked objects are ever signed (any type; otherwise `NOT_LINKED`). Linked images and videos
+ * are served only from their processed copies (docs/API.md, "Image variants", "Video variants"):
+ * the phone's bytes are never signed. Links and processing states are read from the store in one
+ * round trip per request.
  */
 import * as z from "zod";
 import type { Identity } from "../auth/identity.js";
@@ -37,6 +46,10 @@ import type { Buckets } from "../storage/buckets.js";
 import type { UrlSigner } from "../storage/url-signer.js";
 import { type Clock, systemClock } from "../time/clock.js";
 
+/** `Content-Encoding` of every signed download: the bytes as stored, whatever encoding an uploader set. */
+export const SERVED_CONTENT_ENCODING = "identity";
+/** `Content-Language` of every signed download (BCP 47 "undetermined"), whatever language an uploader set. */
+export const SERVED_CONTENT_LANGUAGE = "und";
 /** A URL is handed out until it has at least this long to live. */
 export const MIN_REMAINING_SECONDS = 300;
 /** Compliance records get short URLs, signed fresh each time. */
@@ -45,7 +58,7 @@ const MEMO_LIMIT = 10_000;
 
 export interface SignedUrlsDeps {
   signer: UrlSigner;
-  /** The processing state of linked images and videos (one batched read per request). */
+  /** Whether each key is linked, and the processing state of linked images and videos (one batched read per request). */
   variants: Pick<MediaVariants, "mediaStates">;
   /** The upload buckets, and the retained records' own bucket (`records/…` keys are signed there). */
   buckets: Buckets & { records: string };
@@ -68,7 +81,7 @@ export const signedUrlsRequestSchema = z.object({
 /** `variant` defaults to `original` (as the schema parses it). */
 export type SignedUrlsRequest = Omit<z.output<typeof signedUrlsRequestSchema>, "variant"> & { variant?: MediaVariant };
 
-/** Why an image or a video has no URL: its processing failed for good, or it was never linked. */
+/** Why a key has no URL: it is not linked (any type), or an image's or video's processing failed for good. */
 const SIGNED_URL_FAILURE_CODES = ["IMAGE_TOO_LARGE", "IMAGE_UNREADABLE", "VIDEO_TOO_LARGE", "VIDEO_UNREADABLE", "NOT_LINKED"] as const satisfies readonly (
   | MediaFailureCode
   | "NOT_LINKED"
@@ -169,8 +182,9 @@ function storedVariant(state: MediaState & { status: "ready" }, variant: MediaVa
 
 /**
  * Invariants: a URL is returned only if every key is readable by the caller (otherwise 403 and
- * none); for a media image or video, only a processed variant is ever signed — never the uploaded
- * bytes — and only once processing has recorded it (`processing` until then).
+ * none), and only for a key linked to the caller's org (otherwise NOT_LINKED); for a media image or
+ * video, only a processed variant is ever signed — never the uploaded bytes — and only once
+ * processing has recorded it (`processing` until then). One store round trip.
  */
 export async function signedUrls(deps: SignedUrlsDeps, identity: Identity, request: SignedUrlsRequest): Promise<SignedUrlsResponse> {
   const denied: { index: number }[] = [];
@@ -181,14 +195,8 @@ export async function signedUrls(deps: SignedUrlsDeps, identity: Identity, reque
   });
   if (denied.length > 0) throw new ForbiddenError("At least one key is not readable by the caller.", denied);
 
-  const processed = request.keys.flatMap((key, i) => (servedAs(parsedKeys[i]!) !== "stored" ? [key] : []));
-  const states = new Map<string, MediaState | null>();
-  if (processed.length > 0) {
-    const read = await deps.variants.mediaStates(processed.map((key) => ({ bucket: deps.buckets.media, key })));
-    processed.forEach((key, i) => {
-      states.set(key, read[i] ?? null);
-    });
-  }
+  // Null = not linked; a linked object of a type that is never processed reads `processing` and is not looked at further.
+  const states = await deps.variants.mediaStates(request.keys.map((key, i) => ({ bucket: deps.buckets[bucketOf(parsedKeys[i]!)], key })));
 
   const variant = request.variant ?? "original";
   const now = (deps.clock ?? systemClock).now();
@@ -196,7 +204,8 @@ export async function signedUrls(deps: SignedUrlsDeps, identity: Identity, reque
     parsedKeys.map(async (parsed, i): Promise<SignedUrl> => {
       const key = request.keys[i]!;
       const served = servedAs(parsed);
-      const state = states.get(key) ?? null;
+      const state = states[i] ?? null;
+      if (!state) return { key, status: "failed", code: "NOT_LINKED" };
       // The stored object itself: every upload but a media image or video.
       if (served === "stored")
         return {
@@ -204,7 +213,6 @@ export async function signedUrls(deps: SignedUrlsDeps, identity: Identity, reque
           status: "ready",
           ...(await sign(deps, request, now, bucketOf(parsed), key, parsed.uploadId, parsed.contentType, parsed.bucket === "compliance")),
         };
-      if (!state) return { key, status: "failed", code: "NOT_LINKED" };
       if (state.status !== "ready") return { key, ...state };
       // Recorded by a release before videos had these copies: the backfill processes it again (docs/deploy.md).
       if (isSupersededOutcome(state)) return { key, status: "processing" };
@@ -249,6 +257,8 @@ async function sign(
     responseContentType: contentType,
     responseContentDisposition: contentDispositionFor(uploadId, contentType),
     responseCacheControl: cacheControlFor(expiresIn, stable),
+    responseContentEncoding: SERVED_CONTENT_ENCODING,
+    responseContentLanguage: SERVED_CONTENT_LANGUAGE,
     signingDate: new Date(signedAt),
   });
   if (deps.memo && stable) {

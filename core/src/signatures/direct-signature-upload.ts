@@ -97,19 +97,19 @@ export async function requestSignatureUpload(
   const upload = signatureUpload(token, deps.complianceBucket, { contentType, size, ...(body.sha256 ? { sha256: body.sha256 } : {}) });
   const { uploadId } = upload;
   const { presignTtlSeconds, stagingGraceSeconds } = deps.settings;
+  // SigV4 dates have whole seconds: sign at one, so expiresAt is exactly when storage stops accepting.
+  // Chosen before staging, so the URL expires no later than the record's deadline less the grace.
+  const signingDate = new Date(Math.floor((deps.clock ?? systemClock).now() / 1000) * 1000);
   const staged = await deps.store.stage({
     uploads: [upload],
     lifetimeSeconds: presignTtlSeconds + stagingGraceSeconds,
     quota: { orgId: token.orgId, defaultQuotaBytes: deps.settings.orgQuotaBytes },
   });
   if (!staged.ok) {
-    if (staged.reason === "quota_exceeded")
-      throw new QuotaExceededError("The organisation's storage quota is used up.", [{ remainingBytes: staged.remainingBytes }]);
+    if (staged.reason === "quota_exceeded") throw new QuotaExceededError("The organisation's storage quota is used up.");
     throw new RateLimitedError("Too many uploads; try again later.", staged.retryAfterSeconds);
   }
 
-  // SigV4 dates have whole seconds: sign at one, so expiresAt is exactly when storage stops accepting.
-  const signingDate = new Date(Math.floor((deps.clock ?? systemClock).now() / 1000) * 1000);
   const urlExpiresAt = signingDate.getTime() + presignTtlSeconds * 1000;
   const pending: PendingSignatureUpload = { uploadId, key: upload.key, contentType, size, ...(body.sha256 ? { sha256: body.sha256 } : {}), urlExpiresAt };
   const held = await deps.tokens.holdPendingUpload(tokenHash, pending);

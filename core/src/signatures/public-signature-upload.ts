@@ -102,8 +102,7 @@ export async function publicSignatureUpload(deps: PublicSignatureDeps, request: 
     quota: { orgId: token.orgId, defaultQuotaBytes: deps.settings.orgQuotaBytes },
   });
   if (!staged.ok) {
-    if (staged.reason === "quota_exceeded")
-      throw new QuotaExceededError("The organisation's storage quota is used up.", [{ remainingBytes: staged.remainingBytes }]);
+    if (staged.reason === "quota_exceeded") throw new QuotaExceededError("The organisation's storage quota is used up.");
     throw new RateLimitedError("Too many uploads; try again later.", staged.retryAfterSeconds);
   }
 

@@ -20,8 +20,9 @@ export interface CancelUploadDeps {
 /**
  * Invariant: only the uploader cancels, and only a staged upload (a consumed one is ALREADY_CONSUMED).
  * The record and reservation go first, in one atomic step that skips an upload consumed meanwhile —
- * so consume can no longer link it — and then storage is cleaned; should that fail, the object is
- * unlisted but its bytes were never counted as used (the bucket lifecycle and orphan audit remove it).
+ * so consume can no longer link it — and puts its key on the sweeper's URL watch until its deadline
+ * (its URLs still work until then); then storage is cleaned now. Should that fail, or bytes land
+ * through the URL later, the watch aborts and deletes at the deadline; none is ever counted.
  */
 export async function cancelUpload(deps: CancelUploadDeps, identity: Identity, uploadId: string): Promise<void> {
   const upload = await loadOwnStagedUpload(deps.store, identity, uploadId);

@@ -1,4 +1,4 @@
-/** Presign of large videos: the multipart answer, and no storage upload left behind when staging refuses or replays. */
+/** Presign of large videos: the multipart answer, and no storage upload begun when staging refuses or replays. */
 import { describe, expect, it } from "vitest";
 import { MemoryObjectStore } from "../adapters/memory/memory-object-store.js";
 import { MemoryStore } from "../adapters/memory/memory-store.js";
@@ -41,7 +41,7 @@ describe("presign of multipart uploads", () => {
     ).rejects.toBeInstanceOf(InvalidRequestError);
   });
 
-  it("aborts the storage upload it began when the quota refuses the presign", async () => {
+  it("begins no storage upload when the quota refuses the presign", async () => {
     const d = deps(10 * MiB);
 
     await expect(
@@ -51,7 +51,7 @@ describe("presign of multipart uploads", () => {
     expect(d.objects.multipartUploads.size).toBe(0);
   });
 
-  it("a replay answers the first upload and aborts the storage upload begun for the retry", async () => {
+  it("a replay answers the first upload (its part plan too) and begins no storage upload for the retry", async () => {
     const d = deps();
     const request = { ownerType: "exercise_comment" as const, files: [{ contentType: "video/mp4", size: 6 * MiB, multipart: true }], idempotencyKey: "k1" };
 
@@ -60,5 +60,24 @@ describe("presign of multipart uploads", () => {
 
     expect(again).toEqual(first);
     expect(d.objects.multipartUploads.size).toBe(1);
+  });
+
+  it("storage refusing one of two creates: the other is aborted, the uploads discarded and their reservation given back", async () => {
+    const d = deps();
+    const createMultipart = d.objects.createMultipart.bind(d.objects);
+    let creates = 0;
+    d.objects.createMultipart = async (...args) => {
+      creates += 1;
+      if (creates === 2) throw new Error("storage refused");
+      return createMultipart(...args);
+    };
+    const files = [6, 7].map((n) => ({ contentType: "video/mp4", size: n * MiB, multipart: true }));
+
+    await expect(presign(d, member, { ownerType: "exercise_comment", files })).rejects.toThrow("storage refused");
+
+    expect(creates).toBe(2);
+    expect(d.objects.multipartUploads.size).toBe(0);
+    expect(d.store.uploads.size).toBe(0);
+    expect(await d.store.usage("org_1", 1024 * MiB)).toMatchObject({ reserved: 0 });
   });
 });

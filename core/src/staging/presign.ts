@@ -2,7 +2,8 @@
  * Presign — the first stage. Checks the caller and every file against the owner-type policy,
  * stages all uploads in one atomic store step (rate limit, org quota and the user's bytes in
  * flight, records, work lists, the idempotency reply) and signs one PUT URL per file that pins
- * the exact length and type.
+ * the exact length and type. Multipart uploads begin in storage only after that step let the
+ * request through, and are attached to their records in a second step.
  */
 import * as z from "zod";
 import type { Identity } from "../auth/identity.js";
@@ -56,7 +57,7 @@ export interface PresignDeps {
     "presignTtlSeconds" | "stagingGraceSeconds" | "orgQuotaBytes" | "userInFlightBytes" | "presignIdempotencySeconds" | "presignRatePerMinute"
   > &
     Partial<Pick<UploadSettings, "multipartThresholdBytes" | "multipartPartBytes">>;
-  /** Storage, to begin multipart uploads (CreateMultipartUpload) and abort them when staging is refused. */
+  /** Storage, to begin multipart uploads (CreateMultipartUpload) once staged, and abort them on any later failure. */
   objects?: Pick<ObjectStore, "createMultipart" | "abortMultipart">;
   /** Presign makes media keys only: compliance uploads (form signatures) arrive through their own route. */
   mediaBucket: string;
@@ -110,9 +111,13 @@ export const presignedUploadSchema = z.discriminatedUnion("mode", [
 export const presignResponseSchema = z.object({ uploads: z.array(presignedUploadSchema) });
 export type PresignResponse = z.output<typeof presignResponseSchema>;
 
+/** A multipart upload's part plan, as answered (storage's upload id stays on the record). */
+type PartPlan = Pick<MultipartPlan, "partSize" | "partCount">;
+
 /** What a presign keeps under its idempotency key: enough to answer a retry with the same uploads. */
 interface StoredPresign {
-  uploads: { uploadId: string; key: string; multipart?: MultipartPlan }[];
+  /** `multipart`: the part plan (replies stored before multipart began after staging also carry storage's id). */
+  uploads: { uploadId: string; key: string; multipart?: PartPlan }[];
   /** The signing time (ms, whole second) of the first answer: a replay signs the same URLs. */
   signedAt: number;
 }
@@ -123,6 +128,10 @@ interface StoredPresign {
  * file. With an `idempotencyKey`, the first answer is kept in that same step: a retry by the same
  * user with the same request answers the same uploads (URLs signed at the same second, so equal)
  * and stages nothing, whatever became of them since; another request under the key is refused.
+ * Storage's multipart uploads begin only after the stage step passed the rate limit and quotas (a
+ * refused request begins none); if beginning or attaching them fails, every one begun is aborted
+ * and the staged uploads discarded — or, under an idempotency key, left for the retry, whose replay
+ * begins what is still unbegun (a record nobody retries is released early and swept).
  */
 export async function presign(deps: PresignDeps, identity: Identity, request: PresignRequest): Promise<PresignResponse> {
   const { ownerType, files } = request;
@@ -169,6 +178,9 @@ export async function presign(deps: PresignDeps, identity: Identity, request: Pr
   }
 
   const { orgId, userId } = identity;
+  const partBytes = deps.settings.multipartPartBytes ?? DEFAULT_MULTIPART_PART_BYTES;
+  const plans = files.map((file, index): PartPlan | undefined => (inParts[index] ? planParts(file.size, partBytes) : undefined));
+  if (plans.some(Boolean) && !deps.objects) throw new Error("presign needs object storage (deps.objects) to begin multipart uploads");
   const uploads: NewUpload[] = files.map((file, index) => {
     const uploadId = newUploadId();
     const multipart = inParts[index];
@@ -186,9 +198,6 @@ export async function presign(deps: PresignDeps, identity: Identity, request: Pr
       ...(file.fileName ? { fileName: file.fileName } : {}),
     };
   });
-  // Storage's multipart uploads begin before staging, so the record carries their ids.
-  await beginMultipart(deps, uploads, inParts);
-
   const { presignTtlSeconds, stagingGraceSeconds } = deps.settings;
   // SigV4 dates have whole seconds: sign at one, so expiresAt is exactly when storage stops accepting.
   // Chosen before staging so that the idempotency reply (written by the same step) can carry it.
@@ -200,7 +209,7 @@ export async function presign(deps: PresignDeps, identity: Identity, request: Pr
     ]),
   );
   const first: StoredPresign = {
-    uploads: uploads.map(({ uploadId, key, multipart }) => ({ uploadId, key, ...(multipart ? { multipart } : {}) })),
+    uploads: uploads.map(({ uploadId, key }, i) => ({ uploadId, key, ...(plans[i] ? { multipart: plans[i] } : {}) })),
     signedAt,
   };
   const outcome = await deps.store.stage({
@@ -220,21 +229,26 @@ export async function presign(deps: PresignDeps, identity: Identity, request: Pr
         }
       : {}),
   });
-  // Refused, or a replay (answering the first request's uploads): the uploads begun here are not used.
-  if (!outcome.ok || outcome.replayed) await abortMultipart(deps, uploads);
   if (!outcome.ok) {
     if (outcome.reason === "rate_limited") {
       throw new RateLimitedError("Too many upload requests; try again later.", outcome.retryAfterSeconds);
     }
     const requestedBytes = uploads.reduce((sum, u) => sum + u.size, 0);
+    // The caller's own cap is theirs to know; the org's figures are an admin's only.
+    const figures = outcome.limit === "user_in_flight" || identity.role === "admin";
     throw new QuotaExceededError(
       outcome.limit === "user_in_flight"
         ? "You have too many uploads in progress; finish or wait for them before starting more."
         : "The organisation's storage quota does not allow these uploads.",
-      [{ limit: outcome.limit, remainingBytes: outcome.remainingBytes, requestedBytes, limitBytes: outcome.limitBytes }],
+      [{ limit: outcome.limit, requestedBytes, ...(figures ? { remainingBytes: outcome.remainingBytes, limitBytes: outcome.limitBytes } : {}) }],
     );
   }
   const answered = outcome.replayed ? replayOf(outcome.replayed, fingerprint) : first;
+  // Only now, with the limits passed and the records written, do storage's multipart uploads begin.
+  // A retry under an idempotency key can then resume what a failure left unbegun, so only a request
+  // without one has its records discarded on failure.
+  if (outcome.replayed) await resumeMultipart(deps, answered);
+  else await beginMultipart(deps, uploads, plans, { discardOnFailure: !request.idempotencyKey });
 
   const signingDate = new Date(answered.signedAt);
   const expiresAt = new Date(answered.signedAt + presignTtlSeconds * 1000).toISOString();
@@ -244,7 +258,7 @@ export async function presign(deps: PresignDeps, identity: Identity, request: Pr
         // A replay's ids and keys are the first answer's; everything else was in the identical request.
         const upload = { ...fresh, ...answered.uploads[i]! };
         if (upload.multipart) {
-          const { partSize, partCount } = upload.multipart;
+          const { partSize, partCount } = upload.multipart as PartPlan;
           return { uploadId: upload.uploadId, key: upload.key, mode: "multipart" as const, partSize, partCount };
         }
         const signed = await deps.signer.presignPut({
@@ -271,31 +285,63 @@ export async function presign(deps: PresignDeps, identity: Identity, request: Pr
   };
 }
 
-async function beginMultipart(deps: PresignDeps, uploads: NewUpload[], inParts: boolean[]): Promise<void> {
-  if (!inParts.some(Boolean)) return;
+/**
+ * Begins storage's multipart upload for each planned upload and attaches it to its (staged) record.
+ * On any failure — storage refusing a create, Redis unreachable for the attach — every upload begun
+ * is aborted and (with `discardOnFailure`) the staged uploads are discarded, their reservation given
+ * back; then the error is thrown. No storage upload is left open without a record that names it.
+ * Records left staged without a plan are resumed by a replay, or released early and swept.
+ */
+async function beginMultipart(deps: PresignDeps, uploads: NewUpload[], plans: (PartPlan | undefined)[], options: { discardOnFailure: boolean }): Promise<void> {
   const objects = deps.objects;
-  if (!objects) throw new Error("presign needs object storage (deps.objects) to begin multipart uploads");
-  const partBytes = deps.settings.multipartPartBytes ?? DEFAULT_MULTIPART_PART_BYTES;
+  if (!objects || !plans.some(Boolean)) return;
+  const begun: { upload: NewUpload; multipart: MultipartPlan }[] = [];
   try {
-    await Promise.all(
+    // Settled, not Promise.all: every create that succeeds is known before any is aborted.
+    const created = await Promise.allSettled(
       uploads.map(async (upload, index) => {
-        if (!inParts[index]) return;
+        const plan = plans[index];
+        if (!plan) return;
         const { storageUploadId } = await objects.createMultipart(upload.bucket, upload.key, upload.contentType);
-        upload.multipart = { storageUploadId, ...planParts(upload.size, partBytes) };
+        begun.push({ upload, multipart: { storageUploadId, ...plan } });
       }),
     );
+    const failed = created.find((c): c is PromiseRejectedResult => c.status === "rejected");
+    if (failed) throw failed.reason;
+    const { attached } = await deps.store.attachMultipart(begun.map(({ upload, multipart }) => ({ uploadId: upload.uploadId, multipart })));
+    // Not attached: a concurrent replay attached its own first (or the record left `staged`); ours is not named, so it goes.
+    const unnamed = begun.filter(({ upload }) => !attached.includes(upload.uploadId));
+    await Promise.all(unnamed.map(({ upload, multipart }) => objects.abortMultipart(upload.bucket, upload.key, multipart.storageUploadId).catch(() => false)));
   } catch (error) {
-    await abortMultipart(deps, uploads);
+    await Promise.all(begun.map(({ upload, multipart }) => objects.abortMultipart(upload.bucket, upload.key, multipart.storageUploadId).catch(() => false)));
+    if (options.discardOnFailure) {
+      await deps.store
+        .discardStaged(
+          uploads.map((u) => u.uploadId),
+          uploads[0]!.orgId,
+        )
+        .catch(() => undefined);
+    }
     throw error;
   }
 }
 
-/** Best effort: an upload left behind is aborted by the bucket's lifecycle rule. */
-async function abortMultipart(deps: PresignDeps, uploads: NewUpload[]): Promise<void> {
-  await Promise.all(
-    uploads.map((upload) =>
-      upload.multipart ? deps.objects?.abortMultipart(upload.bucket, upload.key, upload.multipart.storageUploadId).catch(() => false) : undefined,
-    ),
+/**
+ * A replay of a presign whose multipart uploads did not all begin (storage or Redis failed after
+ * the stage step): begins, in storage, those whose records are still staged without a plan. One
+ * more store read, only when the replayed answer has multipart uploads.
+ */
+async function resumeMultipart(deps: PresignDeps, answered: StoredPresign): Promise<void> {
+  const planned = answered.uploads.filter((u) => u.multipart);
+  if (planned.length === 0) return;
+  const records = await deps.store.uploadRecords(planned.map((u) => u.uploadId));
+  const unbegun = records.flatMap((record, i) => (record?.status === "staged" && !record.multipart ? [{ record, plan: planned[i]!.multipart }] : []));
+  if (unbegun.length === 0) return;
+  await beginMultipart(
+    deps,
+    unbegun.map((u) => u.record),
+    unbegun.map((u) => u.plan),
+    { discardOnFailure: false },
   );
 }
 

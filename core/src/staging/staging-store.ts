@@ -7,7 +7,7 @@
 import type { MediaJob } from "../media/media-variants.js";
 import type { OwnerType } from "../policies/owner-types.js";
 import type { RateLimit } from "../policies/rate-limit.js";
-import type { NewUpload, StagedUpload } from "../uploads/upload.js";
+import type { MultipartPlan, NewUpload, StagedUpload } from "../uploads/upload.js";
 
 export interface StageRequest {
   uploads: NewUpload[];
@@ -24,7 +24,7 @@ export interface StageRequest {
    * in-flight bytes; the cap is checked when given. Org-owned uploads (no user) never count.
    */
   quota: { orgId: string; defaultQuotaBytes: number; userInFlightBytes?: number };
-  /** Optional sliding-window rate limit, counted only when the request is staged. */
+  /** Optional sliding-window rate limit, counting every request it lets through: staged, or refused by a quota. */
   rateLimit?: RateLimit;
   /**
    * Idempotency: a reply stored under `key` answers instead (nothing is staged or counted);
@@ -99,9 +99,36 @@ export interface ClaimOutcome {
   oldestOverdueMs: number;
 }
 
+/**
+ * A key a handed-out URL may still write to though no staged record will ever sweep it: the URL of
+ * an upload discarded (cancelled, refused, replaced) or consumed before the URL expired. Watched
+ * until the upload's deadline (its last URL's expiry plus the staging grace), then deleted.
+ */
+export interface WatchedKey {
+  /** Opaque: hands the entry back to `forgetWatchedKeys`. */
+  watchId: string;
+  bucket: string;
+  key: string;
+  /** A multipart upload's storage id: aborted before the key is deleted. */
+  storageUploadId?: string;
+}
+
+export interface WatchClaimOutcome {
+  now: number;
+  /** Watched keys now due, leased to this run (due again after the lease). */
+  claimed: WatchedKey[];
+  /** Due entries still listed after this claim (claimed ones excluded). */
+  remaining: number;
+}
+
 export interface StagingStore {
   /** Reserves quota, counts the rate limit and writes every record and work-list entry — or nothing. */
   stage(request: StageRequest): Promise<StageOutcome>;
+  /**
+   * Sets the multipart plan (storage's upload id, begun after `stage` checked the limits) on each
+   * upload still staged that has none yet; answers the ids it set. One round trip.
+   */
+  attachMultipart(uploads: { uploadId: string; multipart: MultipartPlan }[]): Promise<{ attached: string[] }>;
   /**
    * The records of these uploads in any status, in request order (null when there is none), in one
    * round trip: the orphan audit's check that an object still has its upload record.
@@ -111,7 +138,9 @@ export interface StagingStore {
   loadForConsume(uploadIds: string[], replayKey: string): Promise<ConsumeSnapshot>;
   /**
    * Re-checks every upload (staged, owned, of the type, before its deadline) and marks all consumed,
-   * settles their quota and stores the reply for replay — all or nothing.
+   * settles their quota and stores the reply for replay — all or nothing. Each upload's staged key
+   * also goes on the URL watch, due at its deadline: a link released (or an `incoming/` copy removed
+   * after promotion) before its URLs expire must not leave a key they can write to unswept.
    */
   commitConsume(request: CommitConsumeRequest): Promise<CommitConsumeOutcome>;
   /**
@@ -129,9 +158,19 @@ export interface StagingStore {
   extendStaging(uploadId: string, request: { extendSeconds: number; maxLifetimeSeconds: number }): Promise<ExtendOutcome>;
   /**
    * Removes staged uploads (consume rejected them, or their uploader cancelled) and gives back their
-   * quota; others (consumed, claimed, unknown) are left alone. Answers the bytes given back.
+   * quota; others (consumed, claimed, unknown) are left alone. Answers the bytes given back. In the
+   * same step each dropped upload's key goes on the URL watch, due at its deadline: its URLs outlive
+   * the record, and whatever lands through them is deleted then (`claimWatchedKeys`).
    */
   discardStaged(uploadIds: string[], orgId: string): Promise<{ releasedBytes: number }>;
+  /**
+   * Leases up to `limit` watched keys due by store time (re-listed at now + lease, so a crashed run's
+   * come back). A watched key of a consumed upload that is still linked is unlisted instead: it is
+   * linked, and its URLs have expired.
+   */
+  claimWatchedKeys(request: { limit: number; leaseSeconds: number }): Promise<WatchClaimOutcome>;
+  /** Unlists watched keys whose objects storage confirmed gone (and multipart uploads aborted). */
+  forgetWatchedKeys(watchIds: string[]): Promise<{ forgotten: number }>;
   /**
    * Claims up to `limit` uploads whose deadline (or expired lease) has passed by store time: marks
    * them claimed and pushes their work-list entry to now + lease, so a crashed run's claims come

@@ -49,6 +49,8 @@ describe("sweep", () => {
       abandoned: 0,
       abandonedBytes: 0,
       urlRemaining: 0,
+      watchedDeleted: 0,
+      watchedRemaining: 0,
       failures: {},
     });
     expect(store.deadlines.size).toBe(0);

@@ -9,6 +9,11 @@
  * their multipart uploads aborted and their objects deleted, and only then — for the keys storage confirmed — their records dropped and
  * their reserved bytes given back. A crash between claim and finalise leaves the lease to run out
  * and the next run retries; deleting an object that is already gone is success.
+ *
+ * URL watch: a presigned URL cannot be revoked, so a key whose upload was discarded (cancelled,
+ * refused, replaced) or consumed before its URLs expired stays watched until the upload's deadline
+ * (the last URL's expiry plus the staging grace). Then its multipart upload is aborted and its key
+ * deleted — whatever landed there meanwhile is counted nowhere — unless it is a consumed key still linked.
  */
 import * as z from "zod";
 import { MAX_KEYS_PER_DELETE, type ObjectStore } from "../storage/object-store.js";
@@ -34,7 +39,7 @@ export const URL_CHECK_BATCH_SIZE = 200;
 export const URL_CHECK_CONCURRENCY = 16;
 
 export interface SweepDeps {
-  store: Pick<StagingStore, "claimExpired" | "finaliseSwept" | "claimUrlExpired" | "settleUrlExpired">;
+  store: Pick<StagingStore, "claimExpired" | "finaliseSwept" | "claimUrlExpired" | "settleUrlExpired" | "claimWatchedKeys" | "forgetWatchedKeys">;
   objects: Pick<ObjectStore, "deleteObjects" | "head" | "abortMultipart">;
   /** The compliance bucket: only its `incoming/` prefix may ever be swept. */
   complianceBucket: string;
@@ -62,6 +67,10 @@ export const sweepReportSchema = z.object({
   abandonedBytes: count,
   /** Uploads still due for that check when the run stopped. */
   urlRemaining: count,
+  /** Watched keys (URLs that outlived their records) whose watch ended: aborted, deleted and unlisted. */
+  watchedDeleted: count,
+  /** Watched keys still due when the run stopped. */
+  watchedRemaining: count,
   /** Failures by storage error code, for the log. */
   failures: z.record(z.string(), count),
 });
@@ -75,7 +84,7 @@ export const sweepResponseSchema = sweepReportSchema.omit({ failures: true }).ex
 export type SweepResponse = z.output<typeof sweepResponseSchema>;
 
 /** Never touch retained compliance records, whatever a record says. */
-function mayDelete(upload: StagedUpload, complianceBucket: string): boolean {
+function mayDelete(upload: Pick<StagedUpload, "bucket" | "key">, complianceBucket: string): boolean {
   return upload.bucket !== complianceBucket || upload.key.startsWith("incoming/");
 }
 
@@ -84,8 +93,11 @@ function mayDelete(upload: StagedUpload, complianceBucket: string): boolean {
  * consumed upload is never claimed — so no linked object is deleted and no object is left unlisted.
  * A reservation is given back early only for an upload still staged whose object storage did not
  * have after its URL expired; it stays listed for the deadline sweep, so a late object is deleted.
+ * A watched key is deleted only once its upload's deadline has passed, and unlisted only once storage
+ * confirmed it gone — so bytes PUT through a URL that outlived its record are always deleted.
  * Cost per batch of up to 1000: two store round trips and one DeleteObjects per bucket; per
- * early-release batch of up to 200: two store round trips and one HEAD per upload.
+ * early-release batch of up to 200: two store round trips and one HEAD per upload; per URL-watch
+ * batch of up to 1000: two store round trips, one DeleteObjects per bucket and one abort per multipart upload.
  */
 export async function sweep(deps: SweepDeps): Promise<SweepReport> {
   const batchSize = Math.min(deps.batchSize ?? DELETE_BATCH_SIZE, DELETE_BATCH_SIZE);
@@ -100,6 +112,8 @@ export async function sweep(deps: SweepDeps): Promise<SweepReport> {
     abandoned: 0,
     abandonedBytes: 0,
     urlRemaining: 0,
+    watchedDeleted: 0,
+    watchedRemaining: 0,
     failures: {},
   };
   const fail = (count: number, code: string) => {
@@ -168,6 +182,40 @@ export async function sweep(deps: SweepDeps): Promise<SweepReport> {
     }
     const { finalised } = await deps.store.finaliseSwept(gone);
     report.deleted += finalised;
+    if (claim.claimed.length < batchSize) break;
+  }
+
+  for (let batch = 0; batch === 0 || timeLeft(); batch++) {
+    const claim = await deps.store.claimWatchedKeys({ limit: batchSize, leaseSeconds });
+    report.watchedRemaining = claim.remaining;
+    if (claim.claimed.length === 0) break;
+    const allowed = claim.claimed.filter((w) => mayDelete(w, deps.complianceBucket));
+    fail(claim.claimed.length - allowed.length, "ProtectedKey");
+    const aborted = await mapBounded(allowed, URL_CHECK_CONCURRENCY, (w) =>
+      w.storageUploadId
+        ? deps.objects.abortMultipart(w.bucket, w.key, w.storageUploadId).then(
+            () => true,
+            () => false,
+          )
+        : Promise.resolve(true),
+    );
+    const deletable = allowed.filter((_, i) => aborted[i]);
+    fail(allowed.length - deletable.length, "AbortFailed");
+    // A protected key is never deleted: its entry is dropped (no URL of ours can write there).
+    const forget = claim.claimed.filter((w) => !mayDelete(w, deps.complianceBucket)).map((w) => w.watchId);
+    const deleted: string[] = [];
+    for (const bucket of new Set(deletable.map((w) => w.bucket))) {
+      const inBucket = deletable.filter((w) => w.bucket === bucket);
+      const outcome = await deps.objects.deleteObjects(
+        bucket,
+        inBucket.map((w) => w.key),
+      );
+      const gone = new Set(outcome.deleted);
+      deleted.push(...inBucket.filter((w) => gone.has(w.key)).map((w) => w.watchId));
+      for (const failure of outcome.failed) fail(1, failure.code);
+    }
+    await deps.store.forgetWatchedKeys([...deleted, ...forget]);
+    report.watchedDeleted += deleted.length;
     if (claim.claimed.length < batchSize) break;
   }
   return report;

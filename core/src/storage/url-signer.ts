@@ -28,6 +28,10 @@ export interface PresignGetInput {
   responseContentDisposition?: string;
   /** Becomes the `response-cache-control` query parameter (signed). */
   responseCacheControl?: string;
+  /** Becomes the `response-content-encoding` query parameter (signed). */
+  responseContentEncoding?: string;
+  /** Becomes the `response-content-language` query parameter (signed). */
+  responseContentLanguage?: string;
   signingDate?: Date;
 }
 

@@ -32,9 +32,10 @@ import type {
   StagingStore,
   StoredConsume,
   StoredReply,
+  WatchClaimOutcome,
 } from "../../staging/staging-store.js";
 import { type Clock, systemClock } from "../../time/clock.js";
-import type { StagedUpload } from "../../uploads/upload.js";
+import type { MultipartPlan, StagedUpload } from "../../uploads/upload.js";
 
 export interface Expiring<T> {
   value: T;
@@ -78,7 +79,13 @@ export interface MemoryStoreSnapshot {
   tokens: [string, SignatureToken][];
   /** Absent in snapshots written before publishing existed. */
   published?: [string, PublishedItem][];
+  /** Absent in snapshots written before the URL watch existed. */
+  urlWatch?: [string, number][];
 }
+
+/** A URL-watch entry, as the Redis scripts keep it: `[bucket, key, storageUploadId, linked ('1' = skip while linked)]`. */
+const watchEntry = (upload: StagedUpload, linked: boolean): string =>
+  JSON.stringify([upload.bucket, upload.key, upload.multipart?.storageUploadId ?? "", linked ? "1" : ""]);
 
 export class MemoryStore implements StagingStore, SignatureTokens, QuotaLedger, LinkedObjects, MediaVariants, PublishedMedia {
   readonly uploads = new Map<string, StagedUpload>();
@@ -98,6 +105,8 @@ export class MemoryStore implements StagingStore, SignatureTokens, QuotaLedger, 
   private readonly tokens = new Map<string, SignatureToken>();
   /** Published items by `publishedId(orgId, uploadKey)`. */
   readonly published = new Map<string, PublishedItem>();
+  /** The URL watch: `watchEntry` → when due (the upload's deadline), or lease end while claimed. */
+  readonly urlWatch = new Map<string, number>();
 
   constructor(private readonly clock: Clock = systemClock) {}
 
@@ -117,6 +126,7 @@ export class MemoryStore implements StagingStore, SignatureTokens, QuotaLedger, 
       rateWindows: [...this.rateWindows],
       tokens: [...this.tokens],
       published: [...this.published],
+      urlWatch: [...this.urlWatch],
     });
   }
 
@@ -143,6 +153,7 @@ export class MemoryStore implements StagingStore, SignatureTokens, QuotaLedger, 
     refill(this.rateWindows, copy.rateWindows);
     refill(this.tokens, copy.tokens);
     refill(this.published, copy.published ?? []);
+    refill(this.urlWatch, copy.urlWatch ?? []);
   }
 
   private live<T>(map: Map<string, Expiring<T>>, key: string, now: number): T | null {
@@ -198,7 +209,9 @@ export class MemoryStore implements StagingStore, SignatureTokens, QuotaLedger, 
     const counters = this.counters(request.quota.orgId);
     const quota = counters.quota ?? request.quota.defaultQuotaBytes;
     const total = request.uploads.reduce((sum, u) => sum + u.size, 0);
+    // A request the quota refuses still counts towards the rate limit.
     if (counters.used + counters.reserved + total > quota) {
+      rate?.window.push(now);
       return {
         ok: false,
         reason: "quota_exceeded",
@@ -213,6 +226,7 @@ export class MemoryStore implements StagingStore, SignatureTokens, QuotaLedger, 
     for (const [userId, bytes] of byUser) {
       const held = counters.inFlight.get(userId) ?? 0;
       if (cap !== undefined && held + bytes > cap) {
+        rate?.window.push(now);
         return { ok: false, reason: "quota_exceeded", limit: "user_in_flight", limitBytes: cap, remainingBytes: Math.max(0, cap - held) };
       }
     }
@@ -262,6 +276,7 @@ export class MemoryStore implements StagingStore, SignatureTokens, QuotaLedger, 
     request.uploadIds.forEach((uploadId, i) => {
       const upload = this.uploads.get(uploadId)!;
       const final = request.finalObjects[i]!;
+      this.urlWatch.set(watchEntry(upload, final.bucket === upload.bucket && final.key === upload.key), upload.deadline);
       upload.status = "consumed";
       upload.key = final.key;
       total += upload.size;
@@ -322,8 +337,43 @@ export class MemoryStore implements StagingStore, SignatureTokens, QuotaLedger, 
       this.releaseInFlight(counters, upload);
       this.uploads.delete(uploadId);
       this.deadlines.delete(uploadId);
+      this.urlWatch.set(watchEntry(upload, false), upload.deadline);
     }
     return { releasedBytes };
+  }
+
+  async attachMultipart(uploads: { uploadId: string; multipart: MultipartPlan }[]): Promise<{ attached: string[] }> {
+    const attached: string[] = [];
+    for (const { uploadId, multipart } of uploads) {
+      const upload = this.uploads.get(uploadId);
+      if (upload?.status !== "staged" || upload.multipart) continue;
+      upload.multipart = clone(multipart);
+      attached.push(uploadId);
+    }
+    return { attached };
+  }
+
+  async claimWatchedKeys(request: { limit: number; leaseSeconds: number }): Promise<WatchClaimOutcome> {
+    const now = this.clock.now();
+    const due = [...this.urlWatch.entries()].filter(([, at]) => at <= now).sort((a, b) => a[1] - b[1] || (a[0] < b[0] ? -1 : 1));
+    const claimed: WatchClaimOutcome["claimed"] = [];
+    for (const [watchId] of due.slice(0, request.limit)) {
+      const [bucket, key, storageUploadId, linked] = JSON.parse(watchId) as [string, string, string, string];
+      if (linked && this.linked.has(linkId({ bucket, key }))) {
+        this.urlWatch.delete(watchId);
+        continue;
+      }
+      this.urlWatch.set(watchId, now + request.leaseSeconds * 1000);
+      claimed.push({ watchId, bucket, key, ...(storageUploadId ? { storageUploadId } : {}) });
+    }
+    const remaining = [...this.urlWatch.values()].filter((at) => at <= now).length;
+    return { now, claimed, remaining };
+  }
+
+  async forgetWatchedKeys(watchIds: string[]): Promise<{ forgotten: number }> {
+    let forgotten = 0;
+    for (const watchId of watchIds) if (this.urlWatch.delete(watchId)) forgotten += 1;
+    return { forgotten };
   }
 
   async claimExpired(request: { limit: number; leaseSeconds: number }): Promise<ClaimOutcome> {

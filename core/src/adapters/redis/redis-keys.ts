@@ -13,6 +13,8 @@ export const redisKeys = {
   uploadPrefix: () => `${TAG}:upload:`,
   deadlines: () => `${TAG}:deadlines`,
   urlExpiries: () => `${TAG}:url-expiries`,
+  /** Sorted set of keys whose URLs outlive their records: JSON `[bucket, key, storageUploadId, linkedKey]` → when due (ms). */
+  urlWatch: () => `${TAG}:url-watch`,
   consumeReplay: (replayKey: string) => `${TAG}:consume:${replayKey}`,
   presignReplay: (replayKey: string) => `${TAG}:presign:${replayKey}`,
   quota: (orgId: string) => `${TAG}:quota:${orgId}`,

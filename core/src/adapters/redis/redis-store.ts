@@ -32,8 +32,10 @@ import type {
   StagingStore,
   StoredConsume,
   StoredReply,
+  WatchClaimOutcome,
+  WatchedKey,
 } from "../../staging/staging-store.js";
-import type { StagedUpload } from "../../uploads/upload.js";
+import type { MultipartPlan, StagedUpload } from "../../uploads/upload.js";
 import type { LuaScript, RedisScriptDriver } from "./driver.js";
 import { redisKeys } from "./redis-keys.js";
 import * as scripts from "./scripts.js";
@@ -47,6 +49,12 @@ const SWEPT_RECORD_TTL_SECONDS = 7 * 24 * 3600;
 
 const parseUpload = (raw: string): StagedUpload | null => (raw === "" ? null : (JSON.parse(raw) as StagedUpload));
 const parseStored = (raw: string): StoredConsume | null => (raw === "" ? null : (JSON.parse(raw) as StoredConsume));
+
+/** A URL-watch member (scripts.ts, `URL_WATCH`): `[bucket, key, storageUploadId, linkedKey]`. */
+const parseWatchedKey = (member: string): WatchedKey => {
+  const [bucket, key, storageUploadId] = JSON.parse(member) as [string, string, string, string];
+  return { watchId: member, bucket, key, ...(storageUploadId ? { storageUploadId } : {}) };
+};
 
 /** A link as stored by commit_consume, with the outcome record_media added. */
 interface StoredLink {
@@ -128,6 +136,7 @@ export class RedisStore implements StagingStore, SignatureTokens, QuotaLedger, L
         ...request.uploadIds.map(redisKeys.upload),
         ...request.finalObjects.map((o) => redisKeys.linked(o.bucket, o.key)),
         redisKeys.mediaOutbox(),
+        redisKeys.urlWatch(),
       ],
       [
         request.owner.orgId,
@@ -174,10 +183,35 @@ export class RedisStore implements StagingStore, SignatureTokens, QuotaLedger, L
     if (uploadIds.length === 0) return { releasedBytes: 0 };
     const reply = await this.run<{ released: number }>(
       scripts.DISCARD_STAGED,
-      [redisKeys.deadlines(), redisKeys.quota(orgId), ...uploadIds.map(redisKeys.upload)],
+      [redisKeys.deadlines(), redisKeys.quota(orgId), redisKeys.urlWatch(), ...uploadIds.map(redisKeys.upload)],
       [],
     );
     return { releasedBytes: reply.released };
+  }
+
+  async attachMultipart(uploads: { uploadId: string; multipart: MultipartPlan }[]): Promise<{ attached: string[] }> {
+    if (uploads.length === 0) return { attached: [] };
+    const reply = await this.run<{ attached: number[] | Record<string, never> }>(
+      scripts.ATTACH_MULTIPART,
+      uploads.map((u) => redisKeys.upload(u.uploadId)),
+      uploads.map((u) => JSON.stringify(u.multipart)),
+    );
+    return { attached: (Array.isArray(reply.attached) ? reply.attached : []).map((i) => uploads[i - 1]!.uploadId) };
+  }
+
+  async claimWatchedKeys(request: { limit: number; leaseSeconds: number }): Promise<WatchClaimOutcome> {
+    const reply = await this.run<{ now: number; claimed: string[] | Record<string, never>; remaining: number }>(
+      scripts.CLAIM_WATCHED_KEYS,
+      [redisKeys.urlWatch()],
+      [String(request.limit), String(request.leaseSeconds * 1000)],
+    );
+    const claimed = Array.isArray(reply.claimed) ? reply.claimed : [];
+    return { now: reply.now, claimed: claimed.map(parseWatchedKey), remaining: reply.remaining };
+  }
+
+  async forgetWatchedKeys(watchIds: string[]): Promise<{ forgotten: number }> {
+    if (watchIds.length === 0) return { forgotten: 0 };
+    return this.run(scripts.FORGET_WATCHED_KEYS, [redisKeys.urlWatch()], watchIds);
   }
 
   async claimExpired(request: { limit: number; leaseSeconds: number }): Promise<ClaimOutcome> {

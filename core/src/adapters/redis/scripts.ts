@@ -65,10 +65,25 @@ end
 `;
 
 /**
+ * The URL watch (KEYS of the caller name `{fku}:url-watch`): a key stays listed until the upload's
+ * deadline (its last URL's expiry plus the staging grace), whatever became of its record. The
+ * member is a JSON array `[bucket, key, storageUploadId ('' = none), linkedKey ('' = none)]`: when
+ * `linkedKey` still exists at the due time, the key is linked and left alone.
+ */
+const URL_WATCH = `
+local function watchKey(watch, r, key, linkedKey)
+  local storageUploadId = ''
+  if type(r.multipart) == 'table' then storageUploadId = r.multipart.storageUploadId end
+  redis.call('ZADD', watch, r.deadline, cjson.encode({ r.bucket, key, storageUploadId, linkedKey or '' }))
+end
+`;
+
+/**
  * KEYS: deadlines, quota, rate, replay, urlExpiries, record…
  * ARGV: lifetimeMs, defaultQuota, rateLimit (0 = none), rateWindowMs, rateMember, userInFlightCap (0 = none),
  *       urlLifetimeMs (0 = not listed), replayJson, replayTtlMs (0 = no replay), recordJson…
- * A reply stored under the replay key answers first: nothing is checked, counted or staged.
+ * A reply stored under the replay key answers first: nothing is checked, counted or staged. The
+ * rate limit counts every request it lets through, staged or refused by a quota.
  */
 export const STAGE = luaScript(
   "stage",
@@ -95,7 +110,9 @@ end
 local q = redis.call('HMGET', KEYS[2], 'used', 'reserved', 'quota')
 local used, reserved = tonumber(q[1]) or 0, tonumber(q[2]) or 0
 local quota = tonumber(q[3]) or tonumber(ARGV[2])
+-- A request the quota refuses still counts towards the rate limit: refusals cost a slot too.
 if used + reserved + total > quota then
+  if limit > 0 then rateCount(KEYS[3], ARGV[5], window, now) end
   return cjson.encode({ ok = false, reason = 'quota_exceeded', limit = 'org_quota', limitBytes = quota, remainingBytes = math.max(0, quota - used - reserved) })
 end
 local cap = tonumber(ARGV[6])
@@ -103,6 +120,7 @@ if cap > 0 then
   for field, bytes in pairs(byField) do
     local held = counter(KEYS[2], field)
     if held + bytes > cap then
+      if limit > 0 then rateCount(KEYS[3], ARGV[5], window, now) end
       return cjson.encode({ ok = false, reason = 'quota_exceeded', limit = 'user_in_flight', limitBytes = cap, remainingBytes = math.max(0, cap - held) })
     end
   end
@@ -146,19 +164,20 @@ return cjson.encode({ now = now, replay = redis.call('GET', KEYS[1]) or '', reco
 );
 
 /**
- * KEYS: replay, deadlines, quota, record×n, linked×n, mediaOutbox
+ * KEYS: replay, deadlines, quota, record×n, linked×n, mediaOutbox, urlWatch
  * ARGV: orgId, userId ('' = org-owned), ownerType, storedJson, replayTtlSeconds, consumedTtlSeconds, finalKey×n,
  *       mediaJobJson×n ('' = nothing to process), outboxDelayMs
  * The media jobs enter the outbox in the same step as the links, due after outboxDelayMs: consume
- * hands them to the queue and acknowledges them before then; the sweeper re-drives the rest.
+ * hands them to the queue and acknowledges them before then; the sweeper re-drives the rest. Each
+ * staged key goes on the URL watch until the old deadline (left alone then if still linked).
  */
 export const COMMIT_CONSUME = luaScript(
   "commit_consume",
   `
 local existing = redis.call('GET', KEYS[1])
 if existing then return cjson.encode({ ok = false, replay = existing }) end
-${NOW}${COUNTERS}${IN_FLIGHT}
-local n = (#KEYS - 4) / 2
+${NOW}${COUNTERS}${IN_FLIGHT}${URL_WATCH}
+local n = (#KEYS - 5) / 2
 local failures, records = {}, {}
 for i = 1, n do
   local raw = redis.call('GET', KEYS[3 + i])
@@ -184,6 +203,9 @@ if #failures > 0 then return cjson.encode({ ok = false, failures = failures }) e
 local total = 0
 for i = 1, n do
   local r = records[i]
+  local linkedKey = nil
+  if r.key == ARGV[6 + i] then linkedKey = KEYS[3 + n + i] end
+  watchKey(KEYS[#KEYS], r, r.key, linkedKey)
   r.status = 'consumed'
   r.consumedAt = now
   r.key = ARGV[6 + i]
@@ -198,19 +220,22 @@ subtract(KEYS[3], 'reserved', total)
 local outboxDue = now + tonumber(ARGV[7 + 2 * n])
 for i = 1, n do
   local job = ARGV[6 + n + i]
-  if job ~= '' then redis.call('ZADD', KEYS[#KEYS], outboxDue, job) end
+  if job ~= '' then redis.call('ZADD', KEYS[#KEYS - 1], outboxDue, job) end
 end
 redis.call('SET', KEYS[1], ARGV[4], 'EX', tonumber(ARGV[5]))
 return cjson.encode({ ok = true })
 `,
 );
 
-/** KEYS: deadlines, quota, record…  — drops staged records and gives back their reserved bytes. */
+/**
+ * KEYS: deadlines, quota, urlWatch, record…  — drops staged records, gives back their reserved bytes
+ * and puts their keys on the URL watch until their deadline.
+ */
 export const DISCARD_STAGED = luaScript(
   "discard_staged",
-  `${COUNTERS}${IN_FLIGHT}
+  `${COUNTERS}${IN_FLIGHT}${URL_WATCH}
 local total = 0
-for i = 3, #KEYS do
+for i = 4, #KEYS do
   local raw = redis.call('GET', KEYS[i])
   if raw then
     local r = cjson.decode(raw)
@@ -219,6 +244,7 @@ for i = 3, #KEYS do
       releaseInFlight(KEYS[2], r)
       redis.call('DEL', KEYS[i])
       redis.call('ZREM', KEYS[1], r.uploadId)
+      watchKey(KEYS[3], r, r.key, nil)
     end
   end
 end
@@ -366,6 +392,62 @@ for i = 1, n do
 end
 for _, id in ipairs(ARGV) do redis.call('ZREM', KEYS[1], id) end
 return cjson.encode({ abandoned = abandoned, releasedBytes = released })
+`,
+);
+
+/**
+ * KEYS: record…  ARGV: multipartJson…
+ * Sets the multipart plan (storage's upload id, begun after `stage`) of each record still staged
+ * and without one; answers the positions (1-based) it set.
+ */
+export const ATTACH_MULTIPART = luaScript(
+  "attach_multipart",
+  `
+local attached = {}
+for i = 1, #KEYS do
+  local raw = redis.call('GET', KEYS[i])
+  if raw then
+    local r = cjson.decode(raw)
+    if r.status == 'staged' and type(r.multipart) ~= 'table' then
+      r.multipart = cjson.decode(ARGV[i])
+      redis.call('SET', KEYS[i], cjson.encode(r))
+      attached[#attached + 1] = i
+    end
+  end
+end
+return cjson.encode({ attached = attached })
+`,
+);
+
+/**
+ * KEYS: urlWatch  ARGV: limit, leaseMs
+ * Leases up to N watched keys due by now (re-scored to now + lease); an entry whose linked marker
+ * still exists is unlisted instead (a consumed key still linked is never deleted).
+ */
+export const CLAIM_WATCHED_KEYS = luaScript(
+  "claim_watched_keys",
+  `${NOW}
+local members = redis.call('ZRANGEBYSCORE', KEYS[1], '-inf', now, 'LIMIT', 0, tonumber(ARGV[1]))
+local claimed = {}
+local leaseUntil = now + tonumber(ARGV[2])
+for _, member in ipairs(members) do
+  local linkedKey = cjson.decode(member)[4]
+  if linkedKey ~= '' and redis.call('EXISTS', linkedKey) == 1 then
+    redis.call('ZREM', KEYS[1], member)
+  else
+    redis.call('ZADD', KEYS[1], leaseUntil, member)
+    claimed[#claimed + 1] = member
+  end
+end
+return cjson.encode({ now = now, claimed = claimed, remaining = redis.call('ZCOUNT', KEYS[1], '-inf', now) })
+`,
+);
+
+/** KEYS: urlWatch  ARGV: member…  — unlists watched keys storage confirmed gone. */
+export const FORGET_WATCHED_KEYS = luaScript(
+  "forget_watched_keys",
+  `
+return cjson.encode({ forgotten = redis.call('ZREM', KEYS[1], unpack(ARGV)) })
 `,
 );
 

@@ -241,6 +241,8 @@ describe("FastUrlSigner vs SdkUrlSigner (differential)", () => {
           ...(rng.chance(0.4) ? { responseContentType: randomString(rng) } : {}),
           ...(rng.chance(0.4) ? { responseContentDisposition: randomString(rng) } : {}),
           ...(rng.chance(0.4) ? { responseCacheControl: randomString(rng) } : {}),
+          ...(rng.chance(0.4) ? { responseContentEncoding: randomString(rng) } : {}),
+          ...(rng.chance(0.4) ? { responseContentLanguage: randomString(rng) } : {}),
         };
         const expectedGet = await sdk.presignGet(get);
         const actualGet = await fast.presignGet(get);
@@ -380,6 +382,8 @@ describe("FastUrlSigner vs SdkUrlSigner (differential)", () => {
       { ...get, responseContentType: "" },
       { ...get, responseContentDisposition: "\udc00" },
       { ...get, responseCacheControl: "" },
+      { ...get, responseContentEncoding: "" },
+      { ...get, responseContentLanguage: "\udc00" },
     ]) {
       await expect(fast.presignGet(input)).rejects.toThrow(RangeError);
       await expect(sdk.presignGet(input)).rejects.toThrow(RangeError);

@@ -25,7 +25,8 @@
  *   UNSIGNED-PAYLOAD
  *
  * A GET signs only `host` and adds `response-cache-control` / `response-content-disposition` /
- * `response-content-type` before `x-id=GetObject` in the (sorted) query. The URL's query is the canonical query with
+ * `response-content-encoding` / `response-content-language` / `response-content-type` before
+ * `x-id=GetObject` in the (sorted) query. The URL's query is the canonical query with
  * `X-Amz-Signature` inserted in sorted position (after `X-Amz-Expires`).
  */
 import { createHash, createHmac } from "node:crypto";
@@ -106,6 +107,8 @@ export function validateGetInput(input: PresignGetInput): void {
     ["responseContentType", input.responseContentType],
     ["responseContentDisposition", input.responseContentDisposition],
     ["responseCacheControl", input.responseCacheControl],
+    ["responseContentEncoding", input.responseContentEncoding],
+    ["responseContentLanguage", input.responseContentLanguage],
   ] as const) {
     if (value !== undefined && (typeof value !== "string" || value === "" || !isWellFormed(value))) {
       throw new RangeError(`${name} must be a non-empty, well-formed string`);
@@ -242,6 +245,12 @@ export class FastUrlSigner implements UrlSigner {
     }
     if (input.responseContentDisposition !== undefined) {
       queryTail += `&response-content-disposition=${escapeUri(input.responseContentDisposition)}`;
+    }
+    if (input.responseContentEncoding !== undefined) {
+      queryTail += `&response-content-encoding=${escapeUri(input.responseContentEncoding)}`;
+    }
+    if (input.responseContentLanguage !== undefined) {
+      queryTail += `&response-content-language=${escapeUri(input.responseContentLanguage)}`;
     }
     if (input.responseContentType !== undefined) {
       queryTail += `&response-content-type=${escapeUri(input.responseContentType)}`;

@@ -63,6 +63,8 @@ export class SdkUrlSigner implements UrlSigner {
       ...(input.responseContentType !== undefined ? { ResponseContentType: input.responseContentType } : {}),
       ...(input.responseContentDisposition !== undefined ? { ResponseContentDisposition: input.responseContentDisposition } : {}),
       ...(input.responseCacheControl !== undefined ? { ResponseCacheControl: input.responseCacheControl } : {}),
+      ...(input.responseContentEncoding !== undefined ? { ResponseContentEncoding: input.responseContentEncoding } : {}),
+      ...(input.responseContentLanguage !== undefined ? { ResponseContentLanguage: input.responseContentLanguage } : {}),
     });
     return getSignedUrl(this.#client, command, {
       expiresIn: input.expiresInSeconds,

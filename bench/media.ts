@@ -16,10 +16,13 @@ import { mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
+import { NativeHeifDecoder } from "@fitkit/core/adapters/libheif/native-heif-decoder";
 import { MemoryStore } from "@fitkit/core/adapters/memory/memory-store";
 import type { RedisStore } from "@fitkit/core/adapters/redis/redis-store";
+import { SharpImageCodec } from "@fitkit/core/adapters/sharp/sharp-image-codec";
 import type { Identity } from "@fitkit/core/auth/identity";
 import { signedUrls } from "@fitkit/core/downloads/signed-urls";
+import type { ImageCodecs } from "@fitkit/core/media/image-codec";
 import type { MediaJob } from "@fitkit/core/media/media-variants";
 import { processMedia } from "@fitkit/core/media/process-media";
 import { renderVideoPoster } from "@fitkit/core/media/video-pipeline";
@@ -30,6 +33,8 @@ import sharp from "sharp";
 import { packagedFfmpeg, testVideo } from "../support/video.js";
 
 const here = dirname(fileURLToPath(import.meta.url));
+/** As the deployed media worker has them: sharp, Debian's native heif-convert. */
+const benchCodecs: ImageCodecs = { codec: new SharpImageCodec(), heif: new NativeHeifDecoder() };
 const IMAGEMAGICK = "/usr/bin/convert";
 const WIDTH = 4000;
 const HEIGHT = 3000;
@@ -138,7 +143,7 @@ async function gallery(deps: MediaBenchDeps, sourceJpeg: string, count: number) 
     });
     const job: MediaJob = { bucket: deps.buckets.media, key, contentType: "image/jpeg", orgId: coach.orgId! };
     await store.ackMediaJobs([job]);
-    const result = await processMedia({ objects: deps.objects, variants: store }, job);
+    const result = await processMedia({ objects: deps.objects, variants: store, images: benchCodecs }, job);
     if (result !== "ready") throw new Error(`gallery photo ${i} was ${result}`);
     keys.push(key);
     uploadedBytes += photo.length;
@@ -256,7 +261,7 @@ async function posterOf1080p(dir: string, rounds: number) {
   let poster = { width: 0, height: 0, bytes: 0 };
   for (let i = 0; i < rounds; i++) {
     const start = performance.now();
-    const rendered = await renderVideoPoster(ffmpeg, file, "video/mp4");
+    const rendered = await renderVideoPoster(ffmpeg, file, "video/mp4", benchCodecs.codec);
     samples.push(performance.now() - start);
     poster = { width: rendered.poster.width, height: rendered.poster.height, bytes: rendered.poster.bytes.length };
   }

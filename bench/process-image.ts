@@ -4,6 +4,8 @@
  * so `maxRSS` is that image's peak; `--baseline` loads the same modules and processes nothing.
  */
 import { readFileSync } from "node:fs";
+import { NativeHeifDecoder } from "@fitkit/core/adapters/libheif/native-heif-decoder";
+import { SharpImageCodec } from "@fitkit/core/adapters/sharp/sharp-image-codec";
 import { renderVariants } from "@fitkit/core/media/image-pipeline";
 import sharp from "sharp";
 
@@ -14,7 +16,7 @@ let variantBytes: Record<string, number> = {};
 if (mode !== "--baseline") {
   const input = readFileSync(file!);
   const start = performance.now();
-  const rendered = await renderVariants(input, contentType!);
+  const rendered = await renderVariants({ codec: new SharpImageCodec(), heif: new NativeHeifDecoder() }, input, contentType!);
   ms = performance.now() - start;
   variantBytes = Object.fromEntries(rendered.variants.map((v) => [v.variant, v.bytes.length]));
 }

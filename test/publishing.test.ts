@@ -24,6 +24,7 @@ import { type EmbeddedS3, startEmbeddedS3 } from "../local/embedded-s3.js";
 import { CountingObjectStore } from "../support/counting.js";
 import { PHONE_METADATA, phoneJpeg } from "../support/media.js";
 import { newUpload, uniqueId } from "./support/fixtures.js";
+import { imageCodecs } from "./support/image-codecs.js";
 import { RedisBackends } from "./support/staging-adapters.js";
 
 const MEDIA = "media";
@@ -45,7 +46,14 @@ beforeAll(async () => {
   s3 = await startEmbeddedS3({ directory: await mkdtemp(join(tmpdir(), "fitkit-publish-")), buckets: [MEDIA, COMPLIANCE, PUBLIC] });
   objects = new S3ObjectStore(createS3Client({ endpoint: s3.endpoint, region: s3.region, accessKeyId: s3.accessKeyId, secretAccessKey: s3.secretAccessKey }));
   publicObjects = new CountingObjectStore(objects);
-  deps = { mediaBucket: MEDIA, media: objects, variants: store, published: store, public: { name: PUBLIC, baseUrl: BASE_URL, objects: publicObjects } };
+  deps = {
+    mediaBucket: MEDIA,
+    media: objects,
+    variants: store,
+    published: store,
+    public: { name: PUBLIC, baseUrl: BASE_URL, objects: publicObjects },
+    images: imageCodecs.codec,
+  };
 }, 30_000);
 afterAll(async () => {
   await s3?.close();
@@ -66,7 +74,7 @@ async function linkedImage(ownerType: OwnerType, bytes: Buffer, options: { orgId
     { uploadIds: [upload.uploadId], ownerType, owner: { orgId, userId }, idempotencyKey: uniqueId("k") },
   );
   if (options.process !== false) {
-    expect(await processMedia({ objects, variants: store }, { bucket: MEDIA, key: upload.key, contentType, orgId })).toBe("ready");
+    expect(await processMedia({ objects, variants: store, images: imageCodecs }, { bucket: MEDIA, key: upload.key, contentType, orgId })).toBe("ready");
   }
   return { orgId, key: upload.key };
 }

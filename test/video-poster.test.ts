@@ -26,6 +26,7 @@ import { isoBmffBytes, mp4Bytes } from "../support/media.js";
 import { packagedFfmpeg, testVideo } from "../support/video.js";
 import { newUpload, sleep, uniqueId } from "./support/fixtures.js";
 import { putPresigned } from "./support/http.js";
+import { imageCodecs } from "./support/image-codecs.js";
 import { type MediaBackends, startMediaBackends } from "./support/media-backends.js";
 import { documentedInternal, documentedPostJson as postJson } from "./support/openapi.js";
 import type { RedisBackends } from "./support/staging-adapters.js";
@@ -97,7 +98,10 @@ describe("ffmpeg is held short", () => {
     const guessed = await runFfmpeg(ffmpeg, ["-hide_banner", "-safe", "0", "-i", list], { timeoutMs: 20_000, maxStdoutBytes: 0 });
     expect(parseVideoFacts(guessed.stderr)).toMatchObject({ codedWidth: 1920, codedHeight: 1080 });
 
-    await expect(renderVideoPoster(ffmpeg, list, "video/mp4")).rejects.toMatchObject({ name: "VideoRejectedError", code: "VIDEO_UNREADABLE" });
+    await expect(renderVideoPoster(ffmpeg, list, "video/mp4", imageCodecs.codec)).rejects.toMatchObject({
+      name: "VideoRejectedError",
+      code: "VIDEO_UNREADABLE",
+    });
   });
 });
 
@@ -167,7 +171,7 @@ describe("a linked video's poster and facts, on real Redis and S3", () => {
     const { job, orgId } = await linkVideo(make(), contentType);
     const usedBefore = (await store.usage(orgId, 1e9)).used;
 
-    expect(await processMedia({ objects, variants: store, ffmpegPath }, job)).toBe("ready");
+    expect(await processMedia({ objects, variants: store, images: imageCodecs, ffmpegPath }, job)).toBe("ready");
 
     const state = await readyVideo(job.key);
     expect({ width: state.width, height: state.height, durationMs: state.durationMs }).toEqual(facts);
@@ -195,12 +199,12 @@ describe("a linked video's poster and facts, on real Redis and S3", () => {
 
   it("a video delivered twice writes the same poster and counts its bytes once", async () => {
     const { job, orgId } = await linkVideo(landscape);
-    expect(await processMedia({ objects, variants: store, ffmpegPath }, job)).toBe("ready");
+    expect(await processMedia({ objects, variants: store, images: imageCodecs, ffmpegPath }, job)).toBe("ready");
     const first = await readyVideo(job.key);
     const firstPoster = await readObject(first.variants.poster.key);
     const used = (await store.usage(orgId, 1e9)).used;
 
-    expect(await processMedia({ objects, variants: store, ffmpegPath }, job)).toBe("already-recorded");
+    expect(await processMedia({ objects, variants: store, images: imageCodecs, ffmpegPath }, job)).toBe("already-recorded");
 
     expect(await readyVideo(job.key)).toEqual(first);
     expect(await readObject(first.variants.poster.key)).toEqual(firstPoster);
@@ -216,8 +220,8 @@ describe("a linked video's poster and facts, on real Redis and S3", () => {
     const { job, orgId } = await linkVideo(make());
     const before = await store.usage(orgId, 1e9);
 
-    expect(await processMedia({ objects, variants: store, ffmpegPath }, job)).toBe("failed");
-    expect(await processMedia({ objects, variants: store, ffmpegPath }, job)).toBe("already-recorded");
+    expect(await processMedia({ objects, variants: store, images: imageCodecs, ffmpegPath }, job)).toBe("failed");
+    expect(await processMedia({ objects, variants: store, images: imageCodecs, ffmpegPath }, job)).toBe("already-recorded");
 
     expect(await store.mediaStates([{ bucket: MEDIA, key: job.key }])).toEqual([{ status: "failed", code: "VIDEO_UNREADABLE" }]);
     expect(await store.usage(orgId, 1e9)).toEqual(before);
@@ -229,7 +233,7 @@ describe("a linked video's poster and facts, on real Redis and S3", () => {
     const { job, orgId } = await linkVideo(landscape);
     await store.unlinkObjects(orgId, [{ bucket: MEDIA, key: job.key }]);
 
-    expect(await processMedia({ objects, variants: store, ffmpegPath }, job)).toBe("not-linked");
+    expect(await processMedia({ objects, variants: store, images: imageCodecs, ffmpegPath }, job)).toBe("not-linked");
 
     const listed: string[] = [];
     for await (const page of objects.list(MEDIA, `${VARIANTS_PREFIX}${orgId}/`)) listed.push(...page.map((o) => o.key));

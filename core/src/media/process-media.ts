@@ -15,6 +15,7 @@ import * as z from "zod";
 import { type Log, silentLog } from "../logging.js";
 import { IMAGE_VARIANTS, type ImageVariant, type MediaVariant, variantKey } from "../policies/object-keys.js";
 import type { ObjectStore } from "../storage/object-store.js";
+import type { ImageCodecs } from "./image-codec.js";
 import { ImageRejectedError, renderVariants } from "./image-pipeline.js";
 import { MAX_SOURCE_BYTES } from "./limits.js";
 import {
@@ -43,6 +44,8 @@ export const MAX_VIDEO_SOURCE_BYTES = 512 * 1024 * 1024;
 export interface ProcessMediaDeps {
   objects: Pick<ObjectStore, "stream" | "put" | "deleteObjects">;
   variants: Pick<MediaVariants, "recordMedia">;
+  /** The image codecs (sharp, libheif): an image's variants and a video's poster are encoded with them. */
+  images: ImageCodecs;
   /** The ffmpeg binary videos are read with; a video job without it throws (a deployment fault, retried). */
   ffmpegPath?: string;
   log?: Log;
@@ -66,7 +69,7 @@ const base64Sha256 = (bytes: Uint8Array): string => createHash("sha256").update(
 async function processImage(deps: ProcessMediaDeps, job: MediaJob, store: StoreVariant): Promise<ReadyImage | null> {
   const source = await readAll(deps.objects, job);
   if (!source) return null;
-  const rendered = await renderVariants(source, job.contentType);
+  const rendered = await renderVariants(deps.images, source, job.contentType);
   const stored = {} as Record<ImageVariant, StoredVariant>;
   await Promise.all(
     rendered.variants.map(async (v) => {
@@ -86,7 +89,7 @@ async function processVideo(deps: ProcessMediaDeps, job: MediaJob, store: StoreV
   try {
     const file = join(directory, "source");
     await pipeline(stream, createWriteStream(file, { mode: 0o600 }));
-    const rendered = await renderVideoPoster(deps.ffmpegPath, file, job.contentType);
+    const rendered = await renderVideoPoster(deps.ffmpegPath, file, job.contentType, deps.images.codec);
     const poster = await store("poster", { bytes: rendered.poster.bytes, contentType: "image/jpeg", extension: "jpg" });
     return {
       status: "ready",

@@ -6,7 +6,8 @@
  * every run is killed after FFMPEG_TIMEOUT_MS, and its output is capped. Anything ffmpeg cannot
  * read becomes VideoRejectedError — recorded as failed, never retried.
  */
-import { spawn } from "node:child_process";
+import { type FfmpegRun, runFfmpeg } from "../adapters/child-process/run-ffmpeg.js";
+import type { ImageCodec } from "./image-codec.js";
 import { ImageRejectedError, POSTER_LONG_EDGE, type RenderedPoster, renderPoster } from "./image-pipeline.js";
 import type { MediaFailureCode } from "./media-variants.js";
 
@@ -16,8 +17,6 @@ export const MAX_VIDEO_PIXELS = 40_000_000;
 export const FFMPEG_TIMEOUT_MS = 30_000;
 /** A PNG frame of at most 1280×1280 RGB(A) is far smaller; more means something else is being written. */
 const MAX_FRAME_BYTES = 32 * 1024 * 1024;
-/** What is kept of ffmpeg's log (the container description comes first). */
-const MAX_LOG_CHARS = 64 * 1024;
 /** The poster frame is taken this far in (the first frames are often black or a fade-in)… */
 const POSTER_AT_SECONDS = 1;
 
@@ -39,57 +38,8 @@ export class VideoRejectedError extends Error {
   }
 }
 
-export interface FfmpegRun {
-  /** Exit code; null when killed. */
-  exitCode: number | null;
-  stdout: Buffer;
-  /** The first MAX_LOG_CHARS of the log. */
-  stderr: string;
-  timedOut: boolean;
-  /** Killed because stdout passed its cap. */
-  overflowed: boolean;
-}
-
-/**
- * Runs ffmpeg with `args`, killing it (SIGKILL) after `timeoutMs` or once stdout passes
- * `maxStdoutBytes`. Rejects only when the binary cannot be started (a deployment fault, which the
- * queue's retries and dead-letter queue surface); whatever the input does is in the result.
- */
-export function runFfmpeg(ffmpegPath: string, args: string[], limits: { timeoutMs: number; maxStdoutBytes: number }): Promise<FfmpegRun> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(ffmpegPath, args, { stdio: ["ignore", "pipe", "pipe"] });
-    const stdout: Buffer[] = [];
-    let stdoutBytes = 0;
-    let stderr = "";
-    let timedOut = false;
-    let overflowed = false;
-    const timer = setTimeout(() => {
-      timedOut = true;
-      child.kill("SIGKILL");
-    }, limits.timeoutMs);
-    child.stdout.on("data", (chunk: Buffer) => {
-      stdoutBytes += chunk.length;
-      if (stdoutBytes > limits.maxStdoutBytes) {
-        overflowed = true;
-        child.kill("SIGKILL");
-        return;
-      }
-      stdout.push(chunk);
-    });
-    child.stderr.setEncoding("utf8");
-    child.stderr.on("data", (chunk: string) => {
-      if (stderr.length < MAX_LOG_CHARS) stderr += chunk.slice(0, MAX_LOG_CHARS - stderr.length);
-    });
-    child.on("error", (error) => {
-      clearTimeout(timer);
-      reject(error);
-    });
-    child.on("close", (exitCode) => {
-      clearTimeout(timer);
-      resolve({ exitCode, stdout: Buffer.concat(stdout), stderr, timedOut, overflowed });
-    });
-  });
-}
+// Moved beside the other child-process runners (core/src/media imports no child_process: test/codec-imports.test.ts).
+export { type FfmpegRun, runFfmpeg };
 
 export interface VideoFacts {
   /** Of the coded frame, before the container's rotation. */
@@ -180,7 +130,7 @@ export interface RenderedVideo {
  * from the container. A video ffmpeg cannot open or decode throws VideoRejectedError; the same
  * file gives the same bytes.
  */
-export async function renderVideoPoster(ffmpegPath: string, file: string, contentType: string): Promise<RenderedVideo> {
+export async function renderVideoPoster(ffmpegPath: string, file: string, contentType: string, images: ImageCodec): Promise<RenderedVideo> {
   const facts = await probeVideo(ffmpegPath, file, contentType);
   const at = posterTimeSeconds(facts.durationMs);
   const frame =
@@ -189,7 +139,7 @@ export async function renderVideoPoster(ffmpegPath: string, file: string, conten
   if (!frame) throw new VideoRejectedError("VIDEO_UNREADABLE", "no decodable video frame");
   let poster: RenderedPoster;
   try {
-    poster = await renderPoster(frame);
+    poster = await renderPoster(images, frame);
   } catch (error) {
     if (error instanceof ImageRejectedError) throw new VideoRejectedError("VIDEO_UNREADABLE", `frame not decodable: ${error.message}`);
     throw error;

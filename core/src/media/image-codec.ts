@@ -42,7 +42,7 @@ export interface EncodeTarget {
   format: OutputFormat;
   /** For lossy formats. */
   quality?: number;
-  /** AVIF encoder effort (0–9): speed against size. */
+  /** Encoder effort, speed against size: WebP 0–6 (libwebp's method), AVIF 0–9. */
   effort?: number;
 }
 

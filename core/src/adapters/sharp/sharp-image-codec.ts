@@ -32,7 +32,7 @@ function encoded(image: Sharp, target: EncodeTarget): Sharp {
     case "png":
       return image.png();
     case "webp":
-      return image.webp({ quality: target.quality ?? 80 });
+      return image.webp({ quality: target.quality ?? 80, effort: target.effort ?? 4 });
     case "avif":
       return image.avif({ quality: target.quality ?? 50, effort: target.effort ?? 4 });
   }

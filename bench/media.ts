@@ -25,7 +25,7 @@ import { SharpImageCodec } from "@fitkit/core/adapters/sharp/sharp-image-codec";
 import type { Identity } from "@fitkit/core/auth/identity";
 import { signedUrls } from "@fitkit/core/downloads/signed-urls";
 import type { ImageCodecs, RawPixels } from "@fitkit/core/media/image-codec";
-import { DISPLAY_LONG_EDGE, VARIANT_TARGETS } from "@fitkit/core/media/image-pipeline";
+import { VARIANT_TARGETS } from "@fitkit/core/media/image-pipeline";
 import { stripJpegMetadata } from "@fitkit/core/media/jpeg-metadata";
 import type { MediaJob } from "@fitkit/core/media/media-variants";
 import { processMedia } from "@fitkit/core/media/process-media";

@@ -238,8 +238,9 @@ async function avifVersusWebp(file: string, rounds: number) {
       ssim: round(webpSsim, 4),
       webp: {
         quality: target.quality,
+        effort: target.effort,
         bytes: webp.length,
-        encodeMs: round(await timeMsOf(() => pixels().webp({ quality: target.quality }).toBuffer(), rounds), 0),
+        encodeMs: round(await timeMsOf(() => pixels().webp({ quality: target.quality, effort: target.effort }).toBuffer(), rounds), 0),
       },
       avif: {
         quality: high,

@@ -7,6 +7,7 @@
 import { execFileSync } from "node:child_process";
 import { createHash } from "node:crypto";
 import { SendMessageBatchCommand, SQSClient } from "@aws-sdk/client-sqs";
+import { WasmHeifDecoder } from "@fitkit/core/adapters/libheif/wasm-heif-decoder";
 import { InProcessJobQueue } from "@fitkit/core/adapters/memory/in-process-job-queue";
 import { createIoredisClient } from "@fitkit/core/adapters/redis/ioredis-driver";
 import { redisKeys } from "@fitkit/core/adapters/redis/redis-keys";
@@ -228,6 +229,20 @@ describe("a HEIC decompression bomb is refused before anything decodes it", () =
     expect(runs).toEqual([4 * 1024 * 1024 + 64 * 64]);
     const original = await sharp(await readObject(state.variants.original.key)).metadata();
     expect([original.width, original.height]).toEqual([64, 64]);
+  });
+});
+
+describe("the wasm fallback (no heif-convert installed)", () => {
+  it("decodes a phone HEIC's primary image into the same three variants, the full-size copy re-encoded", async () => {
+    const rendered = await renderVariants({ codec: imageCodecs.codec, heif: new WasmHeifDecoder() }, phoneHeic(640, 480), "image/heic");
+
+    expect({ width: rendered.width, height: rendered.height, original: rendered.original }).toEqual({ width: 640, height: 480, original: "re-encoded" });
+    const sizes = await Promise.all(rendered.variants.map(async (v) => [v.variant, v.contentType, (await sharp(v.bytes).metadata()).width]));
+    expect(sizes).toEqual([
+      ["original", "image/jpeg", 640],
+      ["display", "image/webp", 640],
+      ["thumb", "image/webp", 320],
+    ]);
   });
 });
 

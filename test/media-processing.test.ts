@@ -217,6 +217,17 @@ describe("a HEIC decompression bomb is refused before anything decodes it", () =
     expect(await store.usage(orgId, 1e9)).toEqual(before);
   });
 
+  it("an image from the decoder of another size than the primary checked is IMAGE_UNREADABLE, not processed", async () => {
+    const heic = heicGridBomb({ rows: 2, columns: 2 });
+    // As if the decoder had written the grid (2048×2048) where the 64×64 primary was asked.
+    const wrong: HeifDecoder = { name: "wrong image", decodePrimary: async () => ({ jpeg: phoneJpeg(2048, 2048) }) };
+
+    await expect(renderVariants({ codec: imageCodecs.codec, heif: wrong }, heic, "image/heic")).rejects.toMatchObject({
+      name: "ImageRejectedError",
+      code: "IMAGE_UNREADABLE",
+    });
+  });
+
   it("a HEIC whose first item is a small grid gets the variants of its primary image (64×64), not of the grid", async () => {
     const { job } = await linkPhoto(heicGridBomb({ rows: 2, columns: 2 }), "image/heic");
     const { codecs, runs } = countingCodecs();

@@ -105,6 +105,8 @@ const keepsPixels = (header: ImageHeader): boolean =>
 
 interface Source {
   input: ImageInput;
+  /** The size the decoder must have produced (HEIC: the primary image as displayed), checked against the header. */
+  expected?: { width: number; height: number };
   /** The pixels are upright already (the HEIC decoder applied HEIF's rotation): no EXIF orientation applies. */
   upright: boolean;
 }
@@ -119,10 +121,11 @@ async function decodedHeic(codecs: ImageCodecs, input: Uint8Array): Promise<Sour
     if (error instanceof HeifDecodeError) throw new ImageRejectedError("IMAGE_UNREADABLE", error.message);
     throw error;
   }
-  if ("pixels" in decoded) return { input: decoded.pixels, upright: true };
+  const expected = { width: plan.primary.displayWidth, height: plan.primary.displayHeight };
+  if ("pixels" in decoded) return { input: decoded.pixels, upright: true, expected };
   try {
     // The decoder copies the file's EXIF (GPS…) into its JPEG; its orientation no longer applies (the pixels are upright).
-    return { input: stripJpegMetadata(decoded.jpeg, { keepIccProfile: true }), upright: true };
+    return { input: stripJpegMetadata(decoded.jpeg, { keepIccProfile: true }), upright: true, expected };
   } catch (error) {
     throw unreadable(error, "HEIF decoder output");
   }
@@ -152,6 +155,13 @@ export async function renderVariants(codecs: ImageCodecs, input: Uint8Array, con
     throw unreadable(error, "image header unreadable");
   }
   tooLarge(header.width, header.height, MAX_INPUT_PIXELS);
+  // The decoder decoded some other image than the primary the size check was made on: refuse it.
+  if (source.expected && (header.width !== source.expected.width || header.height !== source.expected.height)) {
+    throw new ImageRejectedError(
+      "IMAGE_UNREADABLE",
+      `decoder produced ${header.width}×${header.height}, the primary image is ${source.expected.width}×${source.expected.height}`,
+    );
+  }
 
   const lossless = original.format === "jpeg" && keepsPixels(header);
   try {

@@ -15,6 +15,7 @@ export const unitTests = [
   "test/backoff.test.ts",
   "test/bench-plans.test.ts",
   "test/cloudflare-cache-purge.test.ts",
+  "test/codec-imports.test.ts",
   "test/docs-tables.test.ts",
   "test/edge-cache-link.test.ts",
   "test/edge-cache.contract.test.ts",

@@ -10,6 +10,7 @@ import { join } from "node:path";
 import { renderVideo } from "@fitkit/core/media/video-pipeline";
 import sharp from "sharp";
 import { videoCodec } from "../functions/lib/deps/ffmpeg.js";
+import { imageCodec } from "../functions/lib/deps/image-codec.js";
 
 const [file, contentType] = process.argv.slice(2);
 
@@ -26,6 +27,7 @@ try {
   const cpuBefore = await cpuSeconds();
   const start = performance.now();
   const rendered = await renderVideo(videoCodec(), {
+    imageCodec: imageCodec(),
     input: { file: file!, contentType: contentType! },
     ownerType: "exercise_comment",
     files,

@@ -32,7 +32,7 @@ import { CountingDriver, CountingObjectStore } from "../support/counting.js";
 import { pngImage } from "../support/media.js";
 import { startRedisServer } from "../support/redis-server.js";
 import { createUpstashTestClient, startUpstashBridge } from "../support/upstash-bridge.js";
-import { benchMedia } from "./media.js";
+import { benchMedia, mediaRows } from "./media.js";
 import { benchMinisite, minisiteRows } from "./minisite.js";
 import { benchMultipart, multipartRows } from "./multipart.js";
 import { mergeResults } from "./results.js";
@@ -88,6 +88,34 @@ const SINGLE_SECTIONS = {
     const video = await benchVideo({ quick });
     await mergeResults("video", video);
     return videoRows(video);
+  },
+  media: async () => {
+    const [redis, s3] = await Promise.all([
+      startRedisServer(),
+      mkdtemp(join(tmpdir(), "fitkit-bench-")).then((directory) => startEmbeddedS3({ directory, buckets: Object.values(buckets) })),
+    ]);
+    const bridge = await startUpstashBridge({ redisUrl: redis.url });
+    const ioredis = createIoredisClient(redis.url);
+    try {
+      const connection = { endpoint: s3.endpoint, region: s3.region, accessKeyId: s3.accessKeyId, secretAccessKey: s3.secretAccessKey };
+      const media = await benchMedia({
+        quick,
+        objects: new S3ObjectStore(createS3Client(connection)),
+        signer: new FastUrlSigner(connection),
+        buckets,
+        stores: {
+          ioredis: new RedisStore(new IoredisDriver(ioredis)),
+          upstash: new RedisStore(new UpstashDriver(createUpstashTestClient(bridge))),
+        },
+      });
+      await mergeResults("media", media);
+      return mediaRows(media);
+    } finally {
+      ioredis.disconnect();
+      await bridge.close();
+      await redis.close();
+      await s3.close();
+    }
   },
   minisite: async () => {
     const minisite = await benchMinisite({ quick });
@@ -368,24 +396,7 @@ function printTable(results: Record<string, any>) {
       `${(b.bytes / 1024).toFixed(0)} (${(b.naiveBytes / 1024).toFixed(0)}) · ${b.importMs} (${b.naiveImportMs})${b.installed ? ` · + installed ${b.installed.join(", ")} ${(b.installedBytes / 1048576).toFixed(0)} MiB` : ""}`,
     ]);
   }
-  const m = results.media;
-  if (m) {
-    const p = m.processing;
-    rows.push([
-      `process a ${p.megapixels}-MP JPEG / HEIC, 1 thread: ms · peak RSS MiB (baseline ${p.baselineRssMiB})`,
-      `${p.jpeg.ms} · ${p.jpeg.peakRssMiB} / ${p.heic.ms} · ${p.heic.peakRssMiB}`,
-    ]);
-    const g = m.gallery30;
-    rows.push([
-      `gallery of ${g.photos} photos: thumbs / display / originals KiB (goal ≥ 20× fewer)`,
-      `${(g.thumbBytes / 1024).toFixed(0)} / ${(g.displayBytes / 1024).toFixed(0)} / ${(g.originalBytes / 1024).toFixed(0)} → ${g.originalsOverThumbs}×`,
-    ]);
-    for (const [name, r] of Object.entries<any>(m.signedGet100))
-      rows.push([
-        `signed-urls 100 images (state read) vs 100 linked videos (states from memory) (${name}), ms`,
-        `${r.imagesMs} vs ${r.videosMs} → ${r.imagesOverVideos}×`,
-      ]);
-  }
+  if (results.media) rows.push(...mediaRows(results.media));
   if (results.multipart) rows.push(...multipartRows(results.multipart));
   if (results.video) rows.push(...videoRows(results.video));
   if (results.minisite) rows.push(...minisiteRows(results.minisite));

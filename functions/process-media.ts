@@ -9,6 +9,8 @@ import { isProcessableVideo } from "@fitkit/core/media/media-variants";
 import { mediaJobSchema, processMedia } from "@fitkit/core/media/process-media";
 import type { SQSBatchResponse, SQSEvent } from "aws-lambda";
 import { videoCodec } from "./lib/deps/ffmpeg.js";
+import { heifDecoder } from "./lib/deps/heif-decoder.js";
+import { imageCodec } from "./lib/deps/image-codec.js";
 import { mediaVariants } from "./lib/deps/media-variants.js";
 import { objectStore } from "./lib/deps/storage.js";
 import { coreLog, logger } from "./lib/logger.js";
@@ -30,7 +32,10 @@ export async function handler(event: SQSEvent): Promise<SQSBatchResponse> {
     }
     try {
       const video = isProcessableVideo(parsed.data.contentType) ? { videoCodec: videoCodec() } : {};
-      const result = await processMedia({ objects: objectStore(), variants: await mediaVariants(), log: coreLog, ...video }, parsed.data);
+      const result = await processMedia(
+        { objects: objectStore(), variants: await mediaVariants(), images: { codec: imageCodec(), heif: heifDecoder() }, log: coreLog, ...video },
+        parsed.data,
+      );
       logger.info("media processed", { key: parsed.data.key, result });
     } catch (error) {
       logger.error("media processing failed; the queue redelivers it", { key: parsed.data.key, error: String(error) });

@@ -1,5 +1,6 @@
 /** Internal `publish` — an org's logo or minisite image as public, immutable, responsive renditions. */
 import { publish, publishRequestSchema } from "@fitkit/core/publishing/publish";
+import { imageCodec } from "./lib/deps/image-codec.js";
 import { mediaVariants } from "./lib/deps/media-variants.js";
 import { mediaReader, publicBucket, publishedMedia } from "./lib/deps/publishing.js";
 import { internalOperation } from "./lib/internal.js";
@@ -13,6 +14,7 @@ export const handler = internalOperation(publishRequestSchema, async (request) =
       variants: await mediaVariants(),
       published: await publishedMedia(),
       public: publicBucket(),
+      images: imageCodec(),
     },
     request,
   ),

@@ -110,6 +110,15 @@ export async function startLocalStack(env: LocalEnv): Promise<LocalStack> {
     });
   }
 
+  // Said at start: which HEIC decoder process-media uses here (deployed, the media worker's image has the native one).
+  const { heifDecoder } = await import("../functions/lib/deps/heif-decoder.js");
+  const decoder = heifDecoder().name;
+  log(
+    "INFO",
+    decoder.startsWith("native") ? "HEIC decoder" : "HEIC decoder: heif-convert not found, using the slower wasm fallback (install Debian's libheif-examples)",
+    { decoder },
+  );
+
   const { authenticator } = await import("../functions/lib/deps/authenticator.js");
   const publishing = await import("../functions/lib/deps/publishing.js");
   const demo = createDemoRoutes({

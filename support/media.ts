@@ -279,3 +279,104 @@ export function undecodableHeic(): Buffer {
   corrupted.fill(0, Math.floor(whole.length * 0.5));
   return corrupted;
 }
+
+// A HEIC decompression bomb, written box by box (ISO/IEC 23008-12) around two real x265 images made
+// by heif-enc: a 1024² tile and a 64² picture. The grid's 144 tiles all point at the same few hundred
+// coded bytes, so the file stays a few KB while decoding the grid costs 151 megapixels.
+
+const box = (type: string, ...payload: Buffer[]): Buffer => Buffer.concat([u32be(8 + payload.reduce((n, p) => n + p.length, 0)), ascii(type), ...payload]);
+const fullBox = (type: string, version: number, flags: number, ...payload: Buffer[]): Buffer =>
+  box(type, Buffer.from([version, (flags >> 16) & 255, (flags >> 8) & 255, flags & 255]), ...payload);
+const u16be = (n: number) => {
+  const b = Buffer.alloc(2);
+  b.writeUInt16BE(n);
+  return b;
+};
+
+/** The hvcC property and coded bytes of heif-enc's one-image file (its mdat holds exactly that image). */
+function hevcImage(dir: string, name: string, size: number): { hvcC: Buffer; data: Buffer } {
+  const png = join(dir, `${name}.png`);
+  execFileSync(IMAGEMAGICK, ["-size", `${size}x${size}`, "gradient:#808080-#707070", png]);
+  const heic = join(dir, `${name}.heic`);
+  execFileSync("heif-enc", ["-q", "10", png, "-o", heic]);
+  const file = readFileSync(heic);
+  const at = file.indexOf("hvcC") - 4;
+  const hvcC = file.subarray(at, at + file.readUInt32BE(at));
+  const mdat = file.indexOf("mdat") - 4;
+  return { hvcC, data: file.subarray(mdat + 8, mdat + file.readUInt32BE(mdat)) };
+}
+
+/**
+ * A HEIC whose first item is a `rows`×`columns` grid of 1024² tiles (all sharing one coded tile),
+ * followed by a 64×64 image. `primary: "small"` marks the small image primary (what a decoder of
+ * the primary reads — libvips' header check passed it — while decoders of every top-level image
+ * decode the grid too); `primary: "grid"` makes the grid itself the primary.
+ */
+export function heicGridBomb(options: { rows?: number; columns?: number; primary?: "small" | "grid" } = {}): Buffer {
+  const { rows = 12, columns = 12, primary = "small" } = options;
+  return inTempDir((dir) => {
+    const tile = hevcImage(dir, "tile", 1024);
+    const small = hevcImage(dir, "small", 64);
+    const tiles = rows * columns;
+    const gridId = 1;
+    const tileIds = Array.from({ length: tiles }, (_, i) => 2 + i);
+    const smallId = 2 + tiles;
+    const ispe = (w: number, h: number) => fullBox("ispe", 0, 0, u32be(w), u32be(h));
+    const infe = (id: number, type: string, hidden: boolean) => fullBox("infe", 2, hidden ? 1 : 0, u16be(id), u16be(0), ascii(type), Buffer.from([0]));
+    const gridData = Buffer.concat([Buffer.from([0, 1, rows - 1, columns - 1]), u32be(columns * 1024), u32be(rows * 1024)]);
+    const meta = (tileOffset: number, smallOffset: number) =>
+      fullBox(
+        "meta",
+        0,
+        0,
+        fullBox("hdlr", 0, 0, u32be(0), ascii("pict"), Buffer.alloc(12), Buffer.from([0])),
+        fullBox("pitm", 0, 0, u16be(primary === "grid" ? gridId : smallId)),
+        fullBox("iinf", 0, 0, u16be(tiles + 2), infe(gridId, "grid", false), ...tileIds.map((id) => infe(id, "hvc1", true)), infe(smallId, "hvc1", false)),
+        fullBox("iref", 0, 0, box("dimg", u16be(gridId), u16be(tiles), ...tileIds.map(u16be))),
+        box(
+          "iprp",
+          box("ipco", tile.hvcC, ispe(1024, 1024), small.hvcC, ispe(64, 64), ispe(columns * 1024, rows * 1024)),
+          fullBox(
+            "ipma",
+            0,
+            0,
+            u32be(tiles + 2),
+            Buffer.concat([u16be(gridId), Buffer.from([1, 5])]),
+            ...tileIds.map((id) => Buffer.concat([u16be(id), Buffer.from([2, 0x81, 2])])),
+            Buffer.concat([u16be(smallId), Buffer.from([2, 0x83, 4])]),
+          ),
+        ),
+        // iloc v1, offsets and lengths of 4 bytes: the grid's description in idat (method 1), coded images in mdat.
+        fullBox(
+          "iloc",
+          1,
+          0,
+          u16be(0x4400),
+          u16be(tiles + 2),
+          Buffer.concat([u16be(gridId), u16be(1), u16be(0), u16be(1), u32be(0), u32be(gridData.length)]),
+          ...tileIds.map((id) => Buffer.concat([u16be(id), u16be(0), u16be(0), u16be(1), u32be(tileOffset), u32be(tile.data.length)])),
+          Buffer.concat([u16be(smallId), u16be(0), u16be(0), u16be(1), u32be(smallOffset), u32be(small.data.length)]),
+        ),
+        box("idat", gridData),
+      );
+    const ftyp = box("ftyp", ascii("heic"), u32be(0), ascii("mif1"), ascii("heic"));
+    const dataStart = ftyp.length + meta(0, 0).length + 8;
+    return Buffer.concat([ftyp, meta(dataStart, dataStart + tile.data.length), box("mdat", tile.data, small.data)]);
+  });
+}
+
+/** A JPEG stored in CMYK (as print workflows write), by ImageMagick. */
+export function cmykJpeg(width = 400, height = 300): Buffer {
+  return inTempDir((dir) => {
+    const file = join(dir, "cmyk.jpg");
+    execFileSync(IMAGEMAGICK, [drawn(dir, "photo.png", width, height), "-colorspace", "CMYK", file]);
+    return readFileSync(file);
+  });
+}
+
+/** A JPEG in Display P3 (as iPhones write): ImageMagick's picture with libvips' built-in P3 profile attached. */
+export async function displayP3Jpeg(width = 400, height = 300): Promise<Buffer> {
+  const { default: sharp } = await import("sharp");
+  const png = inTempDir((dir) => readFileSync(drawn(dir, "photo.png", width, height)));
+  return sharp(png).jpeg({ quality: 90 }).withIccProfile("p3").toBuffer();
+}

@@ -9,12 +9,13 @@ import { mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { promisify } from "node:util";
-import { runBoundedChild } from "@fitkit/core/adapters/ffmpeg/bounded-child";
+import { runBoundedChild } from "@fitkit/core/adapters/child-process/bounded-child";
 import { FfmpegVideoCodec, parseProbeJson } from "@fitkit/core/adapters/ffmpeg/ffmpeg-video-codec";
 import { playbackSize, posterTimeSeconds, renderVideo } from "@fitkit/core/media/video-pipeline";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { findOnPath } from "../functions/lib/deps/ffmpeg.js";
 import { exifTags, FFMPEG, probeJson, testVideo, topLevelBoxes } from "../support/video.js";
+import { imageCodecs } from "./support/image-codecs.js";
 
 const run = promisify(execFile);
 const MiB = 1024 * 1024;
@@ -69,6 +70,7 @@ describe("the facts come from ffprobe's JSON, never from the log", () => {
     expect(facts).toEqual({ codedWidth: 8000, codedHeight: 6000, rotation: 0, maxPixels: 48_000_000, durationMs: 1000, hasAudio: false });
     await expect(
       renderVideo(codec, {
+        imageCodec: imageCodecs.codec,
         input: { file: path, contentType: "video/mp4" },
         ownerType: "exercise_comment",
         files: { playback: file("lies-playback.mp4"), original: file("lies-original.mp4") },
@@ -207,6 +209,7 @@ describe("the copies a reader gets", () => {
     expect(Object.keys(before).filter((tag) => PRIVATE_TAG.test(tag))).toEqual(expect.arrayContaining(["Keys:GPSCoordinates", "Keys:Make", "UserData:Model"]));
 
     const rendered = await renderVideo(codec, {
+      imageCodec: imageCodecs.codec,
       input,
       ownerType: "exercise_comment",
       files: { playback: file("phone-playback.mp4"), original: file("phone-original.mov") },
@@ -245,6 +248,7 @@ describe("the copies a reader gets", () => {
 
   it("a portrait clip is turned in the rendition and keeps its display matrix in the original; a 120 fps clip plays at 60", async () => {
     const portrait = await renderVideo(codec, {
+      imageCodec: imageCodecs.codec,
       input: { file: file("portrait.mp4"), contentType: "video/mp4" },
       ownerType: "exercise_comment",
       files: { playback: file("portrait-playback.mp4"), original: file("portrait-original.mp4") },
@@ -275,6 +279,7 @@ describe("the copies a reader gets", () => {
 
   it("a WebM's original is a WebM of the same streams; the rendition is still H.264/AAC MP4", async () => {
     await renderVideo(codec, {
+      imageCodec: imageCodecs.codec,
       input: { file: file("clip.webm"), contentType: "video/webm" },
       ownerType: "exercise_comment",
       files: { playback: file("webm-playback.mp4"), original: file("webm-original.webm") },

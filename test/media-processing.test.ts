@@ -4,15 +4,19 @@
  * reader (exifr) checking what a reader would get. Also the outbox: a queue failing between the
  * commit and the enqueue loses no job, and a job delivered twice counts nothing twice.
  */
+import { execFileSync } from "node:child_process";
 import { createHash } from "node:crypto";
 import { SendMessageBatchCommand, SQSClient } from "@aws-sdk/client-sqs";
+import { WasmHeifDecoder } from "@fitkit/core/adapters/libheif/wasm-heif-decoder";
 import { InProcessJobQueue } from "@fitkit/core/adapters/memory/in-process-job-queue";
 import { createIoredisClient } from "@fitkit/core/adapters/redis/ioredis-driver";
 import { redisKeys } from "@fitkit/core/adapters/redis/redis-keys";
 import type { RedisStore } from "@fitkit/core/adapters/redis/redis-store";
 import type { S3ObjectStore } from "@fitkit/core/adapters/s3/s3-object-store";
 import { SqsJobQueue } from "@fitkit/core/adapters/sqs/sqs-job-queue";
-import { DISPLAY_LONG_EDGE, THUMB_LONG_EDGE } from "@fitkit/core/media/image-pipeline";
+import type { HeifDecoder } from "@fitkit/core/media/image-codec";
+import { DISPLAY_LONG_EDGE, renderVariants, THUMB_LONG_EDGE } from "@fitkit/core/media/image-pipeline";
+import { stripJpegMetadata } from "@fitkit/core/media/jpeg-metadata";
 import { redriveMediaJobs } from "@fitkit/core/media/media-handoff";
 import { encodeMediaJob, isReadyVideo, type MediaJob } from "@fitkit/core/media/media-variants";
 import { mediaJobSchema, processMedia } from "@fitkit/core/media/process-media";
@@ -23,8 +27,21 @@ import exifr from "exifr";
 import sharp from "sharp";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { EmbeddedS3 } from "../local/embedded-s3.js";
-import { commentedPng, exifWebp, PHONE_METADATA, phoneHeic, phoneJpeg, pngBomb, truncatedJpeg, undecodableHeic } from "../support/media.js";
+import {
+  cmykJpeg,
+  commentedPng,
+  displayP3Jpeg,
+  exifWebp,
+  heicGridBomb,
+  PHONE_METADATA,
+  phoneHeic,
+  phoneJpeg,
+  pngBomb,
+  truncatedJpeg,
+  undecodableHeic,
+} from "../support/media.js";
 import { newUpload, uniqueId } from "./support/fixtures.js";
+import { imageCodecs } from "./support/image-codecs.js";
 import { type MediaBackends, startMediaBackends } from "./support/media-backends.js";
 import type { RedisBackends } from "./support/staging-adapters.js";
 
@@ -45,6 +62,13 @@ const METADATA_BLOCKS = {
 };
 const COMPLIANCE = "compliance";
 let parts: MediaBackends;
+
+/** The tags exiftool (another reader than exifr) finds in `bytes` among `group`, beyond the file's own facts. */
+function exiftoolTags(bytes: Buffer, group: string): Record<string, unknown> {
+  const [tags] = JSON.parse(execFileSync("exiftool", ["-json", "-n", group, "-"], { input: bytes, encoding: "utf8" })) as Record<string, unknown>[];
+  const { SourceFile: _, ...rest } = tags!;
+  return rest;
+}
 let s3: EmbeddedS3;
 let objects: S3ObjectStore;
 let backends: RedisBackends;
@@ -99,7 +123,7 @@ describe("a linked photo's variants", () => {
     else expect(await exifr.parse(source, METADATA_BLOCKS)).toBeTruthy();
     const { job } = await linkPhoto(source, contentType);
 
-    expect(await processMedia({ objects, variants: store }, job)).toBe("ready");
+    expect(await processMedia({ objects, variants: store, images: imageCodecs }, job)).toBe("ready");
 
     const state = await readyState(job.key);
     expect({ width: state.width, height: state.height }).toEqual(oriented);
@@ -111,25 +135,32 @@ describe("a linked photo's variants", () => {
       expect(state.variants[variant].size).toBe(bytes.length);
       const meta = await sharp(bytes).metadata();
       expect(meta.format).toBe(expectedFormats[variant]);
-      expect({ exif: meta.exif, xmp: meta.xmp, iptc: meta.iptc, icc: meta.icc, comments: meta.comments }).toEqual({
-        exif: undefined,
+      expect({ xmp: meta.xmp, iptc: meta.iptc, icc: meta.icc, comments: meta.comments }).toEqual({
         xmp: undefined,
         iptc: undefined,
         icc: undefined,
         comments: undefined,
       });
-      if (meta.format !== "webp") expect(await exifr.parse(bytes, METADATA_BLOCKS)).toBeUndefined();
+      // A JPEG's full-size copy keeps its pixels as uploaded: an EXIF of the Orientation tag alone turns it upright.
+      if (variant === "original" && contentType === "image/jpeg")
+        expect(await exifr.parse(bytes, { ...METADATA_BLOCKS, translateValues: false })).toEqual({ Orientation: 6 });
+      else {
+        expect(meta.exif).toBeUndefined();
+        if (meta.format !== "webp") expect(await exifr.parse(bytes, METADATA_BLOCKS)).toBeUndefined();
+      }
+      expect(exiftoolTags(bytes, "-GPS:all")).toEqual({});
       expect(bytes.includes(Buffer.from(PHONE_METADATA.serialNumber))).toBe(false);
       // Oriented: the aspect of the displayed image, long edge within the variant's bound, never upscaled.
-      expect(Math.max(meta.width!, meta.height!)).toBe(Math.min(bounds[variant], Math.max(oriented.width, oriented.height)));
-      expect(Math.sign(meta.width! - meta.height!)).toBe(Math.sign(oriented.width - oriented.height));
+      const shown = meta.autoOrient;
+      expect(Math.max(shown.width, shown.height)).toBe(Math.min(bounds[variant], Math.max(oriented.width, oriented.height)));
+      expect(Math.sign(shown.width - shown.height)).toBe(Math.sign(oriented.width - oriented.height));
       await sharp(bytes).raw().toBuffer();
     }
   });
 
   it("a 3000×2000 photo's display is 1600 px and its thumb 320 px on the long edge", async () => {
     const { job } = await linkPhoto(phoneJpeg(3000, 2000), "image/jpeg");
-    await processMedia({ objects, variants: store }, job);
+    await processMedia({ objects, variants: store, images: imageCodecs }, job);
     const state = await readyState(job.key);
     const sizes = await Promise.all((["display", "thumb"] as const).map(async (v) => sharp(await readObject(state.variants[v].key)).metadata()));
     expect(sizes.map((m) => [m.width, m.height])).toEqual([
@@ -148,10 +179,126 @@ describe("bad input ends as failed with a code, never a crash or a retry", () =>
     const { job, orgId } = await linkPhoto(make(), contentType);
     const before = await store.usage(orgId, 1e9);
 
-    expect(await processMedia({ objects, variants: store }, job)).toBe("failed");
+    expect(await processMedia({ objects, variants: store, images: imageCodecs }, job)).toBe("failed");
 
     expect(await store.mediaStates([{ bucket: MEDIA, key: job.key }])).toEqual([{ status: "failed", code }]);
     expect(await store.usage(orgId, 1e9)).toEqual(before);
+  });
+});
+
+describe("a HEIC decompression bomb is refused before anything decodes it", () => {
+  /** The deployed codecs, with a count of the HEIF decoder's runs. */
+  function countingCodecs() {
+    const runs: number[] = [];
+    const heif: HeifDecoder = {
+      name: imageCodecs.heif.name,
+      decodePrimary: (input, plan, quality) => {
+        runs.push(plan.decodedPixels);
+        return imageCodecs.heif.decodePrimary(input, plan, quality);
+      },
+    };
+    return { codecs: { ...imageCodecs, heif }, runs };
+  }
+
+  it.each([
+    ["whose first item is a 12×12 grid of 1024² tiles (151 MP) and whose primary is 64×64", () => heicGridBomb()],
+    ["whose primary is that grid", () => heicGridBomb({ primary: "grid" })],
+  ])("a 7 KB HEIC %s is failed with IMAGE_TOO_LARGE, the decoder never run", async (_name, make) => {
+    const bomb = make();
+    expect(bomb.length).toBeLessThan(8 * 1024);
+    const { job, orgId } = await linkPhoto(bomb, "image/heic");
+    const before = await store.usage(orgId, 1e9);
+    const { codecs, runs } = countingCodecs();
+
+    expect(await processMedia({ objects, variants: store, images: codecs }, job)).toBe("failed");
+
+    expect(await store.mediaStates([{ bucket: MEDIA, key: job.key }])).toEqual([{ status: "failed", code: "IMAGE_TOO_LARGE" }]);
+    expect(runs).toEqual([]);
+    expect(await store.usage(orgId, 1e9)).toEqual(before);
+  });
+
+  it("an image from the decoder of another size than the primary checked is IMAGE_UNREADABLE, not processed", async () => {
+    const heic = heicGridBomb({ rows: 2, columns: 2 });
+    // As if the decoder had written the grid (2048×2048) where the 64×64 primary was asked.
+    const wrong: HeifDecoder = { name: "wrong image", decodePrimary: async () => ({ jpeg: phoneJpeg(2048, 2048) }) };
+
+    await expect(renderVariants({ codec: imageCodecs.codec, heif: wrong }, heic, "image/heic")).rejects.toMatchObject({
+      name: "ImageRejectedError",
+      code: "IMAGE_UNREADABLE",
+    });
+  });
+
+  it("a HEIC whose first item is a small grid gets the variants of its primary image (64×64), not of the grid", async () => {
+    const { job } = await linkPhoto(heicGridBomb({ rows: 2, columns: 2 }), "image/heic");
+    const { codecs, runs } = countingCodecs();
+
+    expect(await processMedia({ objects, variants: store, images: codecs }, job)).toBe("ready");
+
+    const state = await readyState(job.key);
+    expect({ width: state.width, height: state.height }).toEqual({ width: 64, height: 64 });
+    // Both top-level images were counted before the decoder ran: the 2×2 grid of 1024² tiles and the primary.
+    expect(runs).toEqual([4 * 1024 * 1024 + 64 * 64]);
+    const original = await sharp(await readObject(state.variants.original.key)).metadata();
+    expect([original.width, original.height]).toEqual([64, 64]);
+  });
+});
+
+describe("the wasm fallback (no heif-convert installed)", () => {
+  it("decodes a phone HEIC's primary image into the same three variants, the full-size copy re-encoded", async () => {
+    const rendered = await renderVariants({ codec: imageCodecs.codec, heif: new WasmHeifDecoder() }, phoneHeic(640, 480), "image/heic");
+
+    expect({ width: rendered.width, height: rendered.height, original: rendered.original }).toEqual({ width: 640, height: 480, original: "re-encoded" });
+    const sizes = await Promise.all(rendered.variants.map(async (v) => [v.variant, v.contentType, (await sharp(v.bytes).metadata()).width]));
+    expect(sizes).toEqual([
+      ["original", "image/jpeg", 640],
+      ["display", "image/webp", 640],
+      ["thumb", "image/webp", 320],
+    ]);
+  });
+});
+
+describe("the full-size copy", () => {
+  it("of an sRGB JPEG is its uploaded pixels, byte for byte, without the metadata segments", async () => {
+    const source = phoneJpeg(800, 600);
+    const { job } = await linkPhoto(source, "image/jpeg");
+    await processMedia({ objects, variants: store, images: imageCodecs }, job);
+
+    const original = await readObject((await readyState(job.key)).variants.original.key);
+    // Same coded pixels: decoded as stored (no rotation), the two are the same pixels; only metadata bytes went.
+    expect(await sharp(original).raw().toBuffer()).toEqual(await sharp(source).raw().toBuffer());
+    expect(original.length).toBeLessThan(source.length);
+    expect(exiftoolTags(original, "-EXIF:all")).toEqual({ Orientation: 6 });
+  });
+
+  it.each([
+    ["a CMYK JPEG", () => cmykJpeg(400, 300)],
+    ["a Display P3 JPEG", () => displayP3Jpeg(400, 300)],
+  ])("of %s is re-encoded as sRGB with no profile", async (_name, make) => {
+    const source = await make();
+    const { job } = await linkPhoto(source, "image/jpeg");
+    await processMedia({ objects, variants: store, images: imageCodecs }, job);
+
+    const original = await readObject((await readyState(job.key)).variants.original.key);
+    // Not the uploaded pixels with the profile cut out (which browsers would show in the wrong colours).
+    expect(original.equals(stripJpegMetadata(source))).toBe(false);
+    const meta = await sharp(original).metadata();
+    expect({ format: meta.format, space: meta.space, channels: meta.channels, icc: meta.icc, width: meta.width }).toEqual({
+      format: "jpeg",
+      space: "srgb",
+      channels: 3,
+      icc: undefined,
+      width: 400,
+    });
+  });
+
+  it.each([
+    ["JPEG", () => phoneJpeg(1200, 900), "image/jpeg"],
+    ["HEIC", () => phoneHeic(1200, 900), "image/heic"],
+    ["PNG", () => commentedPng(600, 400), "image/png"],
+  ] as const)("every variant of a %s is the same bytes when rendered again", async (_name, make, contentType) => {
+    const source = make();
+    const [first, second] = [await renderVariants(imageCodecs, source, contentType), await renderVariants(imageCodecs, source, contentType)];
+    expect(second).toEqual(first);
   });
 });
 
@@ -175,7 +322,7 @@ describe("the outbox", () => {
       for (const r of records) {
         const parsed = mediaJobSchema.parse(JSON.parse(r.body));
         delivered.push(parsed);
-        await processMedia({ objects, variants: store }, parsed);
+        await processMedia({ objects, variants: store, images: imageCodecs }, parsed);
       }
       return { failedMessageIds: [] };
     });
@@ -189,12 +336,12 @@ describe("the outbox", () => {
 
   it("a job delivered twice writes the same variants and counts their bytes once", async () => {
     const { job, orgId, upload } = await linkPhoto(phoneJpeg(400, 300), "image/jpeg");
-    expect(await processMedia({ objects, variants: store }, job)).toBe("ready");
+    expect(await processMedia({ objects, variants: store, images: imageCodecs }, job)).toBe("ready");
     const first = await readyState(job.key);
     const firstBytes = await Promise.all(Object.values(first.variants).map((v) => readObject(v.key)));
     const usedAfterFirst = (await store.usage(orgId, 1e9)).used;
 
-    expect(await processMedia({ objects, variants: store }, job)).toBe("already-recorded");
+    expect(await processMedia({ objects, variants: store, images: imageCodecs }, job)).toBe("already-recorded");
 
     const second = await readyState(job.key);
     expect(second).toEqual(first);
@@ -253,7 +400,7 @@ describe("the backfill of images linked before processing existed", () => {
     );
     const processedJob: MediaJob = { bucket: MEDIA, key: processed.key, contentType: "image/jpeg", orgId };
     await store.ackMediaJobs([processedJob]);
-    expect(await processMedia({ objects, variants: store }, processedJob)).toBe("ready");
+    expect(await processMedia({ objects, variants: store, images: imageCodecs }, processedJob)).toBe("ready");
     // Nothing of this org waits in the outbox: the legacy image would stay processing forever.
     expect(await store.claimMediaJobs({ limit: 10_000, leaseSeconds: 1 }).then((jobs) => jobs.filter((j) => j.orgId === orgId))).toEqual([]);
 
@@ -268,7 +415,7 @@ describe("the backfill of images linked before processing existed", () => {
       for (const r of records) {
         const parsed = mediaJobSchema.parse(JSON.parse(r.body));
         delivered.push(parsed);
-        await processMedia({ objects, variants: store }, parsed);
+        await processMedia({ objects, variants: store, images: imageCodecs }, parsed);
       }
       return { failedMessageIds: [] };
     });

@@ -25,6 +25,7 @@ import { type EmbeddedS3, startEmbeddedS3 } from "../local/embedded-s3.js";
 import { CountingObjectStore } from "../support/counting.js";
 import { PHONE_METADATA, phoneJpeg } from "../support/media.js";
 import { newUpload, uniqueId } from "./support/fixtures.js";
+import { imageCodecs } from "./support/image-codecs.js";
 import { RedisBackends } from "./support/staging-adapters.js";
 
 const MEDIA = "media";
@@ -54,6 +55,7 @@ beforeAll(async () => {
     published: store,
     public: { name: PUBLIC, baseUrl: BASE_URL, objects: publicObjects },
     edgeCache: NO_EDGE_CACHE,
+    images: imageCodecs.codec,
   };
 }, 30_000);
 afterAll(async () => {
@@ -75,7 +77,7 @@ async function linkedImage(ownerType: OwnerType, bytes: Buffer, options: { orgId
     { uploadIds: [upload.uploadId], ownerType, owner: { orgId, userId }, idempotencyKey: uniqueId("k") },
   );
   if (options.process !== false) {
-    expect(await processMedia({ objects, variants: store }, { bucket: MEDIA, key: upload.key, contentType, orgId })).toBe("ready");
+    expect(await processMedia({ objects, variants: store, images: imageCodecs }, { bucket: MEDIA, key: upload.key, contentType, orgId })).toBe("ready");
   }
   return { orgId, key: upload.key };
 }

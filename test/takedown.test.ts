@@ -25,6 +25,7 @@ import { type EmbeddedS3, startEmbeddedS3 } from "../local/embedded-s3.js";
 import { createPublicMediaRoute, PUBLIC_MEDIA_PATH } from "../local/public-media.js";
 import { type CloudflarePurgeApi, startCloudflarePurgeApi } from "./support/cloudflare-api.js";
 import { uniqueId } from "./support/fixtures.js";
+import { imageCodecs } from "./support/image-codecs.js";
 
 const MEDIA = "media-takedown";
 const COMPLIANCE = "compliance-takedown";
@@ -100,6 +101,7 @@ const deps = (baseUrl: string, edgeCache: EdgeCache) => ({
   published: store,
   public: { name: PUBLIC, baseUrl, objects },
   edgeCache,
+  images: imageCodecs.codec,
 });
 
 /** Every URL a publish answer hands out: the `<img>` src, its srcset and the AVIF sources. */

@@ -21,6 +21,7 @@ import { describeVideoTools, findOnPath } from "../functions/lib/deps/ffmpeg.js"
 import { isoBmffBytes, mp4Bytes } from "../support/media.js";
 import { oversizedVideo, testVideo, topLevelBoxes } from "../support/video.js";
 import { newUpload, uniqueId } from "./support/fixtures.js";
+import { imageCodecs } from "./support/image-codecs.js";
 import { type MediaBackends, startMediaBackends } from "./support/media-backends.js";
 import type { RedisBackends } from "./support/staging-adapters.js";
 
@@ -113,7 +114,7 @@ describe("a linked video's copies and facts, on real Redis and S3", () => {
       const { job, orgId } = await linkVideo(make(), contentType);
       const usedBefore = (await store.usage(orgId, 1e9)).used;
 
-      expect(await processMedia({ objects, variants: store, videoCodec }, job)).toBe("ready");
+      expect(await processMedia({ objects, variants: store, images: imageCodecs, videoCodec }, job)).toBe("ready");
 
       const state = await readyVideo(job.key);
       expect({ width: state.width, height: state.height, durationMs: state.durationMs }).toEqual({ ...size, durationMs: 2000 });
@@ -140,11 +141,11 @@ describe("a linked video's copies and facts, on real Redis and S3", () => {
 
   it("a video delivered twice writes the same copies and counts their bytes once", async () => {
     const { job, orgId } = await linkVideo(landscape);
-    expect(await processMedia({ objects, variants: store, videoCodec }, job)).toBe("ready");
+    expect(await processMedia({ objects, variants: store, images: imageCodecs, videoCodec }, job)).toBe("ready");
     const first = await readyVideo(job.key);
     const used = (await store.usage(orgId, 1e9)).used;
 
-    expect(await processMedia({ objects, variants: store, videoCodec }, job)).toBe("already-recorded");
+    expect(await processMedia({ objects, variants: store, images: imageCodecs, videoCodec }, job)).toBe("already-recorded");
 
     expect(await readyVideo(job.key)).toEqual(first);
     expect((await store.usage(orgId, 1e9)).used).toBe(used);
@@ -159,8 +160,8 @@ describe("a linked video's copies and facts, on real Redis and S3", () => {
     const { job, orgId } = await linkVideo(make());
     const before = await store.usage(orgId, 1e9);
 
-    expect(await processMedia({ objects, variants: store, videoCodec }, job)).toBe("failed");
-    expect(await processMedia({ objects, variants: store, videoCodec }, job)).toBe("already-recorded");
+    expect(await processMedia({ objects, variants: store, images: imageCodecs, videoCodec }, job)).toBe("failed");
+    expect(await processMedia({ objects, variants: store, images: imageCodecs, videoCodec }, job)).toBe("already-recorded");
 
     expect(await store.mediaStates([{ bucket: MEDIA, key: job.key }])).toEqual([{ status: "failed", code }]);
     expect(await store.usage(orgId, 1e9)).toEqual(before);
@@ -172,8 +173,8 @@ describe("a linked video's copies and facts, on real Redis and S3", () => {
     const long = await testVideo({ width: 16, height: 16, seconds: 301, frameRate: 1 });
     for (const bytes of [await oversizedVideo(), long]) {
       const { job } = await linkVideo(bytes);
-      expect(await processMedia({ objects, variants: store, videoCodec }, job)).toBe("failed");
-      expect(await processMedia({ objects, variants: store, videoCodec }, job)).toBe("already-recorded");
+      expect(await processMedia({ objects, variants: store, images: imageCodecs, videoCodec }, job)).toBe("failed");
+      expect(await processMedia({ objects, variants: store, images: imageCodecs, videoCodec }, job)).toBe("already-recorded");
       expect(await store.mediaStates([{ bucket: MEDIA, key: job.key }])).toEqual([{ status: "failed", code: "VIDEO_TOO_LARGE" }]);
     }
   }, 60_000);
@@ -181,7 +182,10 @@ describe("a linked video's copies and facts, on real Redis and S3", () => {
   it("a transcode that outruns its time bound ends failed (VIDEO_UNREADABLE), not in the queue's retries", async () => {
     const { job } = await linkVideo(landscape);
 
-    const result = await processMedia({ objects, variants: store, videoCodec, videoTimeBounds: { baseMs: 30, transcodeMsPerSecond: 0, copyMs: 60_000 } }, job);
+    const result = await processMedia(
+      { objects, variants: store, images: imageCodecs, videoCodec, videoTimeBounds: { baseMs: 30, transcodeMsPerSecond: 0, copyMs: 60_000 } },
+      job,
+    );
 
     expect(result).toBe("failed");
     expect(await store.mediaStates([{ bucket: MEDIA, key: job.key }])).toEqual([{ status: "failed", code: "VIDEO_UNREADABLE" }]);
@@ -191,7 +195,7 @@ describe("a linked video's copies and facts, on real Redis and S3", () => {
     const { job, orgId } = await linkVideo(landscape);
     await store.unlinkObjects(orgId, [{ bucket: MEDIA, key: job.key }]);
 
-    expect(await processMedia({ objects, variants: store, videoCodec }, job)).toBe("not-linked");
+    expect(await processMedia({ objects, variants: store, images: imageCodecs, videoCodec }, job)).toBe("not-linked");
 
     const listed: string[] = [];
     for await (const page of objects.list(MEDIA, `${VARIANTS_PREFIX}${orgId}/`)) listed.push(...page.map((o) => o.key));

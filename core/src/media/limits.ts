@@ -8,3 +8,10 @@ export const MAX_SOURCE_BYTES = 64 * 1024 * 1024;
 
 /** Decoded pixels allowed per image: a 48-MP phone photo fits, a decompression bomb does not. */
 export const MAX_INPUT_PIXELS = 50_000_000;
+
+/**
+ * Pixels a HEIF decoder may decode for one file, every top-level image and every tile counted: a
+ * 48-MP iPhone photo is 192 tiles of 512² (50.3 MP, its grid overhangs the canvas); a file whose
+ * first item is a 12×12 grid of 1024² tiles (151 MP) is refused before decoding.
+ */
+export const MAX_DECODED_PIXELS = 64_000_000;

@@ -17,6 +17,7 @@ import { type Log, silentLog } from "../logging.js";
 import { IMAGE_VARIANTS, type ImageVariant, type MediaVariant, parseObjectKey, variantKey } from "../policies/object-keys.js";
 import { EXTENSION_BY_TYPE } from "../policies/owner-types.js";
 import type { ObjectStore } from "../storage/object-store.js";
+import type { ImageCodecs } from "./image-codec.js";
 import { ImageRejectedError, renderVariants } from "./image-pipeline.js";
 import { MAX_SOURCE_BYTES } from "./limits.js";
 import {
@@ -46,6 +47,8 @@ export const MAX_VIDEO_SOURCE_BYTES = 512 * 1024 * 1024;
 export interface ProcessMediaDeps {
   objects: Pick<ObjectStore, "stream" | "put" | "deleteObjects">;
   variants: Pick<MediaVariants, "recordMedia">;
+  /** The image codecs (sharp, libheif): an image's variants and a video's poster are encoded with them. */
+  images: ImageCodecs;
   /** What videos are read and written with; a video job without it throws (a deployment fault, retried). */
   videoCodec?: VideoCodec;
   /** The codec's time bounds (video-pipeline.ts' defaults when absent). */
@@ -71,7 +74,7 @@ const base64Sha256 = (bytes: Uint8Array): string => createHash("sha256").update(
 async function processImage(deps: ProcessMediaDeps, job: MediaJob, store: StoreVariant): Promise<ReadyImage | null> {
   const source = await readAll(deps.objects, job);
   if (!source) return null;
-  const rendered = await renderVariants(source, job.contentType);
+  const rendered = await renderVariants(deps.images, source, job.contentType);
   const stored = {} as Record<ImageVariant, StoredVariant>;
   await Promise.all(
     rendered.variants.map(async (v) => {
@@ -100,6 +103,7 @@ async function processVideo(deps: ProcessMediaDeps, job: MediaJob, store: StoreV
       files: { playback: join(directory, "playback.mp4"), original: join(directory, `original.${extension}`) },
       inputBytes: (await stat(file)).size,
       ...(deps.videoTimeBounds ? { bounds: deps.videoTimeBounds } : {}),
+      imageCodec: deps.images.codec,
     });
     // One after the other: the two videos are the largest buffers the worker holds.
     const playback = await store("playback", { bytes: await readFile(rendered.playback.file), contentType: "video/mp4", extension: "mp4" });

@@ -6,6 +6,7 @@
  * recorded as failed, never retried.
  */
 import { OWNER_TYPE_POLICIES, type OwnerType, type VideoLimits } from "../policies/owner-types.js";
+import type { ImageCodec } from "./image-codec.js";
 import { ImageRejectedError, POSTER_LONG_EDGE, type RenderedPoster, renderPoster } from "./image-pipeline.js";
 import { type VideoCodec, type VideoFacts, type VideoInput, VideoRejectedError } from "./video-codec.js";
 
@@ -90,6 +91,8 @@ export interface RenderVideoRequest {
   /** The input's size: the copy may not grow past it by more than its container's overhead. */
   inputBytes: number;
   bounds?: VideoTimeBounds;
+  /** The poster frame is encoded with the image codec (as images' variants are). */
+  imageCodec: ImageCodec;
 }
 
 /**
@@ -136,7 +139,7 @@ export async function renderVideo(codec: VideoCodec, request: RenderVideoRequest
   if (!frame) throw new VideoRejectedError("VIDEO_UNREADABLE", "no decodable video frame");
   let poster: RenderedPoster;
   try {
-    poster = await renderPoster(frame);
+    poster = await renderPoster(request.imageCodec, frame);
   } catch (error) {
     if (error instanceof ImageRejectedError) throw new VideoRejectedError("VIDEO_UNREADABLE", `frame not decodable: ${error.message}`);
     throw error;

@@ -1,10 +1,10 @@
 /** Publishing's own rules, on in-memory fakes: storage failures leave a state a retry completes. */
 import { createHash } from "node:crypto";
-import sharp from "sharp";
 import { describe, expect, it } from "vitest";
 import { MemoryEdgeCache } from "../adapters/memory/memory-edge-cache.js";
 import { MemoryObjectStore } from "../adapters/memory/memory-object-store.js";
 import { MemoryStore } from "../adapters/memory/memory-store.js";
+import { SharpImageCodec } from "../adapters/sharp/sharp-image-codec.js";
 import { variantKey } from "../policies/object-keys.js";
 import type { NewUpload } from "../uploads/upload.js";
 import { type PublishDeps, publish, unpublish } from "./publish.js";
@@ -34,9 +34,10 @@ async function processedLogo(): Promise<PublishDeps & { store: MemoryStore; obje
     replayTtlSeconds: 60,
     finalObjects: [{ bucket: "media", key: logo.key }],
   });
-  const png = await sharp({ create: { width: 700, height: 400, channels: 3, background: { r: 20, g: 120, b: 200 } } })
-    .png()
-    .toBuffer();
+  const images = new SharpImageCodec();
+  const pixels = Buffer.alloc(700 * 400 * 3);
+  for (let i = 0; i < pixels.length; i += 3) pixels.set([20, 120, 200], i);
+  const { bytes: png } = await images.encode({ data: pixels, width: 700, height: 400, channels: 3 }, { format: "png" }, 1e6);
   const key = variantKey(logo.key, "original", "png");
   await objects.put({ bucket: "media", key, body: png, contentType: "image/png", checksumSha256: createHash("sha256").update(png).digest("base64") });
   const variant = { key, contentType: "image/png", size: png.length };
@@ -53,6 +54,7 @@ async function processedLogo(): Promise<PublishDeps & { store: MemoryStore; obje
     published: store,
     public: { name: "public", baseUrl: "https://media.example.test", objects },
     edgeCache: new MemoryEdgeCache(),
+    images,
   };
 }
 

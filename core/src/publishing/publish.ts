@@ -6,6 +6,7 @@
 import { createHash } from "node:crypto";
 import * as z from "zod";
 import { NotFoundError, StillProcessingError, UnsupportedMediaTypeError } from "../errors.js";
+import type { ImageCodec } from "../media/image-codec.js";
 import { MAX_SOURCE_BYTES } from "../media/limits.js";
 import { isReadyVideo, type MediaVariants } from "../media/media-variants.js";
 import { publicRenditionKey } from "../policies/object-keys.js";
@@ -47,6 +48,8 @@ export interface PublishDeps {
   variants: Pick<MediaVariants, "mediaStates">;
   published: PublishedMedia;
   public: PublicBucket;
+  /** Encodes the renditions (the sharp adapter, deployed). */
+  images: ImageCodec;
 }
 
 const urlOf = publicUrlOf;
@@ -102,7 +105,7 @@ export async function publish(deps: PublishDeps, request: PublishRequest): Promi
   const source = await readAll(deps.media, deps.mediaBucket, state.variants.original.key);
   if (!source) throw new NotFoundError("No linked upload has this key.", [{ key: request.key }]);
   const digest = createHash("sha256").update(request.key).update("\u0000").update(source).digest("hex").slice(0, 32);
-  const rendered = await renderRenditions(source);
+  const rendered = await renderRenditions(deps.images, source);
 
   const renditions: Rendition[] = await Promise.all(
     rendered.map(async (r) => {

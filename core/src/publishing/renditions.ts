@@ -1,8 +1,8 @@
 /**
  * The responsive renditions of a published image: WebP at each standard width the image reaches,
- * plus AVIF where it is smaller. Pure CPU work on bytes (sharp): no storage, no state.
+ * plus AVIF where it is smaller. Pure CPU work on bytes (through the image codec port): no storage, no state.
  */
-import sharp from "sharp";
+import { type ImageCodec, orientedSize } from "../media/image-codec.js";
 import { MAX_INPUT_PIXELS } from "../media/limits.js";
 
 /** The widths a published image is offered in (a `srcset` ladder for phones up to full-HD screens). */
@@ -27,26 +27,23 @@ export function renditionWidths(sourceWidth: number): number[] {
 }
 
 /**
- * Invariant: every rendition is re-encoded from decoded pixels (sharp writes no metadata unless
- * asked), none is wider than the source, every width of `renditionWidths` has a WebP, and an AVIF
- * is kept only when it is smaller than the WebP of the same width. The same input gives the same bytes.
+ * Invariant: every rendition is re-encoded from decoded, oriented pixels (the codec writes no
+ * metadata), none is wider than the source as displayed, every width of `renditionWidths` has a
+ * WebP, and an AVIF is kept only when it is smaller than the WebP of the same width. The same input
+ * gives the same bytes.
  */
-export async function renderRenditions(source: Uint8Array): Promise<RenderedRendition[]> {
-  const meta = await sharp(source, { limitInputPixels: MAX_INPUT_PIXELS }).metadata();
-  if (!meta.width || !meta.height) throw new TypeError("the processed image has no dimensions");
+export async function renderRenditions(codec: ImageCodec, source: Uint8Array): Promise<RenderedRendition[]> {
+  const { width: sourceWidth } = orientedSize(await codec.header(source));
   const perWidth = await Promise.all(
-    renditionWidths(meta.width).map(async (width) => {
-      const resized = () => sharp(source, { limitInputPixels: MAX_INPUT_PIXELS }).resize({ width, withoutEnlargement: true });
+    renditionWidths(sourceWidth).map(async (width) => {
       const [webp, avif] = await Promise.all([
-        resized().webp({ quality: 78 }).toBuffer({ resolveWithObject: true }),
+        codec.encode(source, { format: "webp", quality: 78, bound: { width } }, MAX_INPUT_PIXELS),
         // effort 2: encodes a 1920-wide photo in well under a second, still far smaller than WebP for photos.
-        resized().avif({ quality: 50, effort: 2 }).toBuffer({ resolveWithObject: true }),
+        codec.encode(source, { format: "avif", quality: 50, effort: 2, bound: { width } }, MAX_INPUT_PIXELS),
       ]);
-      const renditions: RenderedRendition[] = [
-        { width: webp.info.width, height: webp.info.height, contentType: "image/webp", extension: "webp", bytes: webp.data },
-      ];
-      if (avif.data.length < webp.data.length) {
-        renditions.push({ width: avif.info.width, height: avif.info.height, contentType: "image/avif", extension: "avif", bytes: avif.data });
+      const renditions: RenderedRendition[] = [{ width: webp.width, height: webp.height, contentType: "image/webp", extension: "webp", bytes: webp.bytes }];
+      if (avif.bytes.length < webp.bytes.length) {
+        renditions.push({ width: avif.width, height: avif.height, contentType: "image/avif", extension: "avif", bytes: avif.bytes });
       }
       return renditions;
     }),

@@ -9,7 +9,7 @@
  */
 import * as z from "zod";
 import { type PlaybackRequest, type VideoCodec, type VideoFacts, type VideoInput, VideoRejectedError } from "../../media/video-codec.js";
-import { type ChildLimits, type ChildRun, runBoundedChild } from "./bounded-child.js";
+import { type ChildLimits, type ChildRun, runBoundedChild } from "../child-process/bounded-child.js";
 
 /** The demuxer for each processable video type: ffmpeg never probes the format itself. */
 const DEMUXER_BY_TYPE: Readonly<Record<string, string>> = {

@@ -7,6 +7,9 @@
  */
 import { spawn } from "node:child_process";
 
+/** The `prlimit` every Debian has (util-linux). */
+export const PRLIMIT = "/usr/bin/prlimit";
+
 /** What is kept of a child's log. */
 const MAX_LOG_CHARS = 64 * 1024;
 
@@ -43,11 +46,18 @@ export function prlimitArgs(limits: ChildLimits, command: string, args: readonly
  * Runs `command` with `args` under `limits` (through `prlimitPath` when given). Rejects only when
  * the child cannot be started (a deployment fault); whatever the input makes the tool do is in the result.
  */
-export function runBoundedChild(spec: { command: string; args: readonly string[]; prlimitPath: string | null; limits: ChildLimits }): Promise<ChildRun> {
+export function runBoundedChild(spec: {
+  command: string;
+  args: readonly string[];
+  prlimitPath: string | null;
+  limits: ChildLimits;
+  /** The child's working directory (relative file names in `args` resolve there). */
+  cwd?: string;
+}): Promise<ChildRun> {
   const { limits } = spec;
   const [file, args] = spec.prlimitPath ? [spec.prlimitPath, prlimitArgs(limits, spec.command, spec.args)] : [spec.command, [...spec.args]];
   return new Promise((resolve, reject) => {
-    const child = spawn(file, args, { stdio: ["ignore", "pipe", "pipe"], env: {}, shell: false });
+    const child = spawn(file, args, { stdio: ["ignore", "pipe", "pipe"], env: {}, shell: false, ...(spec.cwd ? { cwd: spec.cwd } : {}) });
     const stdout: Buffer[] = [];
     let stdoutBytes = 0;
     let stderr = "";

@@ -203,6 +203,31 @@ export const FUNCTIONS = {
     operation: "unpublish",
     links: ["Redis", "PublicMedia", "UploadSettings"],
   },
+  "erase-user": {
+    handler: "functions/erase-user.handler",
+    internal: true,
+    operation: "erase-user",
+    // As release (delete, unlink, unpublish) plus the compliance bucket's writer for the multipart
+    // aborts of uploads in flight; Redis for the block, the notes and the receipt.
+    links: ["MediaBucket", "ComplianceBucket", "R2MediaWriter", "R2ComplianceWriter", "Redis", "UploadSettings", "PublicMedia"],
+    // Batches run while more than 15 s are left, then the reply carries a cursor to call again with.
+    timeout: "5 minutes",
+  },
+  "erase-org": {
+    handler: "functions/erase-org.handler",
+    internal: true,
+    operation: "erase-org",
+    // Also deletes unconsumed signatures under incoming/ and lists the records under records/.
+    links: ["MediaBucket", "ComplianceBucket", "R2MediaWriter", "R2ComplianceWriter", "Redis", "UploadSettings", "PublicMedia"],
+    timeout: "5 minutes",
+  },
+  "export-user": {
+    handler: "functions/export-user.handler",
+    internal: true,
+    operation: "export-user",
+    // Lists and signs with the read-only token, as signed-get does; writes nothing.
+    links: ["MediaBucket", "ComplianceBucket", "R2Reader", "Redis", "UploadSettings"],
+  },
   "issue-signature-token": {
     handler: "functions/issue-signature-token.handler",
     internal: true,

@@ -7,6 +7,7 @@ import type {
   CompleteMultipartOutcome,
   DeleteOutcome,
   ListedObject,
+  ListOptions,
   ObjectStore,
   PutObjectInput,
   PutOutcome,
@@ -46,8 +47,8 @@ export class PerBucketObjectStore implements ObjectStore {
   async copy(bucket: string, fromKey: string, toKey: string): Promise<{ etag: string } | null> {
     return this.#for(bucket).copy(bucket, fromKey, toKey);
   }
-  async *list(bucket: string, prefix: string): AsyncIterable<ListedObject[]> {
-    yield* this.#for(bucket).list(bucket, prefix);
+  async *list(bucket: string, prefix: string, options?: ListOptions): AsyncIterable<ListedObject[]> {
+    yield* this.#for(bucket).list(bucket, prefix, options);
   }
   async deleteObjects(bucket: string, keys: string[]): Promise<DeleteOutcome> {
     return this.#for(bucket).deleteObjects(bucket, keys);

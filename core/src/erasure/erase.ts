@@ -20,9 +20,8 @@ import type { MediaVariants } from "../media/media-variants.js";
 import { INCOMING_PREFIX, PUBLIC_PREFIX, parseObjectKey, parseVariantKey, RECORDS_PREFIX, VARIANTS_PREFIX } from "../policies/object-keys.js";
 import { idempotencyKeySchema, safeId } from "../policies/request-fields.js";
 import type { PublishedItem, PublishedMedia } from "../publishing/published-media.js";
-import type { PublicBucket } from "../publishing/unpublish.js";
+import { type PublicBucket, unpublishKeys } from "../publishing/unpublish.js";
 import type { LinkedObjects } from "../quotas/linked-objects.js";
-import { release } from "../quotas/release.js";
 import type { StagingStore } from "../staging/staging-store.js";
 import type { Buckets } from "../storage/buckets.js";
 import type { ListedObject, ObjectStore } from "../storage/object-store.js";
@@ -279,7 +278,7 @@ async function cancelInFlight(deps: EraseDeps, scope: ErasureScope, after: strin
   return { after: page.cursor === "0" ? null : page.cursor };
 }
 
-/** Linked media uploads (with their copies and published renditions) through `release`; unlinked leftovers deleted. */
+/** Media uploads of the scope: published renditions, links (and their bytes) and objects with every recorded copy, as `release` removes them. */
 async function eraseUploads(deps: EraseDeps, erasure: ErasureRef, page: ListedObject[]) {
   const { orgId, userId } = erasure.scope;
   const mine = page.flatMap((o) => {
@@ -302,15 +301,24 @@ async function eraseUploads(deps: EraseDeps, erasure: ErasureRef, page: ListedOb
   });
   const progress = await deps.erasures.noteErased(erasure, notes);
 
-  const linked = mine.filter((_, i) => states[i] !== null).map((o) => o.key);
-  if (linked.length > 0) {
-    await release({ links: deps.links, objects: deps.objects, buckets: deps.buckets, unpublishing: deps.unpublishing }, { orgId, keys: linked });
-    // release leaves linked what storage did not confirm deleted: a batch is done only when none is left.
-    const still = await deps.links.linkedObjects(linked.map((key) => ({ bucket: media, key })));
-    if (still.some((l) => l?.orgId === orgId)) throw new DependencyUnavailableError("storage");
-  }
-  const unlinked = mine.filter((_, i) => states[i] === null).map((o) => o.key);
-  await deleteAll(deps.objects, media, unlinked);
+  // Release's steps in the order a listing-driven retry needs (docs/ARCHITECTURE.md, "Erasure"):
+  // unpublish, unlink, delete — an object deleted before a crash would no longer be listed, and its
+  // link would stay; one unlinked before a crash is still listed, and the retry deletes it.
+  const linked = mine.filter((_, i) => states[i] !== null);
+  const publishable = linked.filter((o) => OWNER_TYPE_POLICIES[o.parsed.ownerType].publishable).map((o) => o.key);
+  if (publishable.length > 0) await unpublishKeys(deps.unpublishing, orgId, publishable);
+  if (linked.length > 0)
+    await deps.links.unlinkObjects(
+      orgId,
+      linked.map((o) => ({ bucket: media, key: o.key })),
+    );
+  await deleteAll(
+    deps.objects,
+    media,
+    notes.filter((n) => n.bucket === media).map((n) => n.key),
+  );
+  // A publish that recorded between the first pass and the unlink (after it, none can record), as release does.
+  if (publishable.length > 0) await unpublishKeys(deps.unpublishing, orgId, publishable);
   return progress;
 }
 

@@ -21,12 +21,12 @@ export const UPLOADS_OPERATIONS = [
   "release",
   "publish",
   "unpublish",
-  "issue-signature-token",
-  "usage",
-  "set-quota",
   "erase-user",
   "erase-org",
   "export-user",
+  "issue-signature-token",
+  "usage",
+  "set-quota",
 ] as const;
 export type UploadsOperation = (typeof UPLOADS_OPERATIONS)[number];
 

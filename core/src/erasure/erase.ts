@@ -241,8 +241,9 @@ type BatchOutcome = { after: string | null; progress?: { objects: number; bytes:
 
 async function runBatch(deps: EraseDeps, erasure: ErasureRef, pass: Pass, after: string | null, batchSize: number): Promise<BatchOutcome> {
   if (pass.kind === "in-flight") return cancelInFlight(deps, erasure.scope, after, batchSize);
+  // The public bucket has its own token (PublicMedia): listed and deleted through its own store.
   const bucket = pass.place === "public" ? deps.unpublishing.public.name : deps.buckets[pass.place];
-  const page = await firstPage(deps.objects, bucket, pass.prefix, after, batchSize);
+  const page = await firstPage(pass.place === "public" ? deps.unpublishing.public.objects : deps.objects, bucket, pass.prefix, after, batchSize);
   if (page.length === 0) return { after: null };
   const last = page.at(-1)!.key;
   if (pass.kind === "retained") {

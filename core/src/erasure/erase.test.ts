@@ -235,3 +235,89 @@ describe("erase-user, crashed at any call and resumed", () => {
     }
   });
 });
+
+describe("erase-user, bounded", () => {
+  it("erases 10,000 uploads in batches of 1000: each invocation of one batch makes one listing, one DeleteObjects and at most four Redis steps", async () => {
+    const store = new MemoryStore();
+    const objects = new MemoryObjectStore();
+    const world = { store, objects, erasures: new MemoryErasures(store) };
+    const uploads: NewUpload[] = Array.from({ length: 10_000 }, (_, i) => {
+      const uploadId = createHash("md5").update(`bulk${i}`).digest("hex");
+      const key = mediaKey({ orgId: ORG, ownerType: "message", userId: MEMBER, uploadId, contentType: "image/jpeg" });
+      return { uploadId, ownerType: "message", orgId: ORG, userId: MEMBER, bucket: "media", key, contentType: "image/jpeg", size: 1 };
+    });
+    for (let i = 0; i < uploads.length; i += 100) {
+      const batch = uploads.slice(i, i + 100);
+      await store.stage({ uploads: batch, lifetimeSeconds: 600, quota: { orgId: ORG, defaultQuotaBytes: QUOTA } });
+      for (const u of batch) await put(world, "media", u.key, 1);
+      await store.commitConsume({
+        uploadIds: batch.map((u) => u.uploadId),
+        owner: { orgId: ORG, userId: MEMBER },
+        ownerType: "message",
+        replayKey: `bulk${i}`,
+        stored: { fingerprint: "f", response: "{}" },
+        replayTtlSeconds: 60,
+        finalObjects: batch.map((u) => ({ bucket: "media", key: u.key })),
+      });
+    }
+    const counted = new Map<string, number>();
+    const counting = <T extends object>(name: string, target: T): T =>
+      new Proxy(target, {
+        get(object, property, receiver) {
+          const value = Reflect.get(object, property, receiver);
+          if (typeof value !== "function") return value;
+          return (...args: unknown[]) => {
+            counted.set(name, (counted.get(name) ?? 0) + 1);
+            return value.apply(object, args);
+          };
+        },
+      });
+    const redis = counting("redis", store);
+    const deps: EraseDeps = {
+      erasures: counting("redis", world.erasures),
+      store: redis,
+      links: redis,
+      variants: redis,
+      objects: counting("storage", objects),
+      buckets: BUCKETS,
+      unpublishing: { published: redis, public: { name: PUBLIC, baseUrl: "https://p.test/", objects: counting("storage", objects) } },
+      recordsRetentionSeconds: 100,
+    };
+
+    let cursor: string | undefined;
+    const perInvocation: { redis: number; storage: number }[] = [];
+    for (let step = 0; step < 100; step++) {
+      counted.clear();
+      const answer = await eraseUser(deps, {
+        orgId: ORG,
+        userId: MEMBER,
+        idempotencyKey: "bulk",
+        batchSize: 1000,
+        maxBatches: 1,
+        ...(cursor ? { cursor } : {}),
+      });
+      perInvocation.push({ redis: counted.get("redis") ?? 0, storage: counted.get("storage") ?? 0 });
+      if (answer.status === "complete") {
+        expect(answer.receipt.deleted).toEqual({ message: { uploads: 10_000, objects: 10_000, bytes: 10_000 } });
+        break;
+      }
+      cursor = answer.cursor;
+    }
+
+    expect(objects.objects.size).toBe(0);
+    expect(store.linked.size).toBe(0);
+    // The ten batches of the message pass: begin, mediaStates, note, unlink — then list and delete.
+    expect(perInvocation.filter((c) => c.storage === 2)).toEqual(Array.from({ length: 10 }, () => ({ redis: 4, storage: 2 })));
+    expect(Math.max(...perInvocation.map((c) => c.redis + c.storage))).toBeLessThanOrEqual(6);
+  });
+
+  it("starts no batch with less than 15 s of the invocation left, but always runs one", async () => {
+    ids = 0;
+    const world = await makeWorld();
+    const { deps } = depsWithCrash(world, 0, "before");
+    let left = 16_000;
+    const answer = await eraseUser({ ...deps, remainingTimeMs: () => (left -= 2_000) }, { orgId: ORG, userId: MEMBER, idempotencyKey: "timed", batchSize: 1 });
+    // 16 s: the first batch runs (14 s left after it), the second would start under the reserve.
+    expect(answer).toEqual({ status: "in_progress", cursor: expect.any(String), progress: expect.any(Object) });
+  });
+});

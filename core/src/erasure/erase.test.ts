@@ -321,3 +321,21 @@ describe("erase-user, bounded", () => {
     expect(answer).toEqual({ status: "in_progress", cursor: expect.any(String), progress: expect.any(Object) });
   });
 });
+
+describe("erase cursors", () => {
+  it("a cursor of another erasure, or not a cursor at all, is INVALID_REQUEST and changes nothing", async () => {
+    ids = 0;
+    const world = await makeWorld();
+    const { deps } = depsWithCrash(world, 0, "before");
+    const first = await eraseUser(deps, { orgId: ORG, userId: MEMBER, idempotencyKey: "one", batchSize: 1, maxBatches: 1 });
+    if (first.status !== "in_progress") throw new Error("one batch does not finish this erasure");
+    const before = stateOf(world);
+
+    for (const cursor of [first.cursor, "not-a-cursor", Buffer.from('{"v":1,"e":"x","p":99,"a":null}').toString("base64url")]) {
+      await expect(eraseUser(deps, { orgId: ORG, userId: MEMBER, idempotencyKey: "two", batchSize: 1, cursor })).rejects.toMatchObject({
+        code: "INVALID_REQUEST",
+      });
+    }
+    expect(stateOf(world)).toEqual(before);
+  });
+});

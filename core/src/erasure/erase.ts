@@ -7,7 +7,7 @@
  *
  * Bounded and resumable: each invocation runs batches of at most `batchSize` objects (or uploads
  * in flight) while it has time, and answers a cursor to pass back; every batch is idempotent
- * (objects are noted, then deleted, then unlinked — each step safe to repeat), so an invocation
+ * (objects are noted, then unpublished, unlinked and deleted — each step safe to repeat), so an invocation
  * that dies anywhere is resumed by calling again with the last cursor it answered (or none: the
  * erasure then starts its passes over, skipping what is gone), and ends in the same state.
  */
@@ -181,9 +181,10 @@ export function eraseOrg(deps: EraseDeps, request: EraseOrgRequest): Promise<Era
 /**
  * Invariants: from the first call until the receipt is stored, stage and commitConsume refuse the
  * scope (ERASURE_IN_PROGRESS), so nothing is linked behind the passes; every object is noted
- * before it is deleted and every linked one is unlinked only once storage confirmed it gone (as
- * `release` does), so repeating or resuming a batch changes nothing twice; objects under
- * `records/` are never deleted. The receipt is stored once, and every later call with the same
+ * before it is deleted, and a linked one is unlinked before it is deleted (unlike `release`: the
+ * passes find objects by listing, so a link is never left behind an object that is no longer
+ * listed) — an unlinked object stays listed until deleted, so repeating or resuming a batch
+ * changes nothing twice and leaves nothing behind; objects under `records/` are never deleted. The receipt is stored once, and every later call with the same
  * idempotency key (for the same scope) answers it.
  */
 async function erase(

@@ -54,6 +54,8 @@ const UPLOAD_SETTINGS = {
   multipartMaxLifetimeSeconds: 86_400,
   dependencyTimeoutMs: 5000,
   orphanAuditMaxUnknownPercent: 5,
+  // A stage that is not production locks records/ for a day (storage.ts), and says so to the erasure.
+  recordsRetentionSeconds: 86_400,
 };
 
 const EXPECTED_ROUTES = {
@@ -76,6 +78,9 @@ const EXPECTED_INVOKERS = {
   "functions/release.handler": [RECORDS_API_ROLE, ADMIN_ROLE],
   "functions/publish.handler": [ADMIN_ROLE],
   "functions/unpublish.handler": [ADMIN_ROLE],
+  "functions/erase-user.handler": [ADMIN_ROLE],
+  "functions/erase-org.handler": [ADMIN_ROLE],
+  "functions/export-user.handler": [ADMIN_ROLE],
   "functions/issue-signature-token.handler": [RECORDS_API_ROLE, ADMIN_ROLE],
   "functions/usage.handler": [ADMIN_ROLE],
   "functions/set-quota.handler": [ADMIN_ROLE],
@@ -103,6 +108,9 @@ const EXPECTED_LINKS = {
   "functions/release.handler": ["MediaBucket", "ComplianceBucket", "R2MediaWriter", "R2ComplianceWriter", "Redis", "UploadSettings", "PublicMedia"],
   "functions/publish.handler": ["MediaBucket", "R2Reader", "Redis", "PublicMedia", "UploadSettings"],
   "functions/unpublish.handler": ["Redis", "PublicMedia", "UploadSettings"],
+  "functions/erase-user.handler": ["MediaBucket", "ComplianceBucket", "R2MediaWriter", "R2ComplianceWriter", "Redis", "UploadSettings", "PublicMedia"],
+  "functions/erase-org.handler": ["MediaBucket", "ComplianceBucket", "R2MediaWriter", "R2ComplianceWriter", "Redis", "UploadSettings", "PublicMedia"],
+  "functions/export-user.handler": ["MediaBucket", "ComplianceBucket", "R2Reader", "Redis", "UploadSettings"],
   "functions/upload-parts.handler": ["MediaBucket", "R2MediaWriter", "Redis", "Clerk", "UploadSettings"],
   "functions/list-upload-parts.handler": ["MediaBucket", "R2MediaWriter", "Redis", "Clerk", "UploadSettings"],
   "functions/complete-upload.handler": ["MediaBucket", "R2MediaWriter", "Redis", "Clerk", "UploadSettings"],
@@ -292,6 +300,9 @@ describe("internal functions", () => {
       release: "fitkit-uploads-wiring-release",
       publish: "fitkit-uploads-wiring-publish",
       unpublish: "fitkit-uploads-wiring-unpublish",
+      "erase-user": "fitkit-uploads-wiring-erase-user",
+      "erase-org": "fitkit-uploads-wiring-erase-org",
+      "export-user": "fitkit-uploads-wiring-export-user",
       "issue-signature-token": "fitkit-uploads-wiring-issue-signature-token",
       usage: "fitkit-uploads-wiring-usage",
       "set-quota": "fitkit-uploads-wiring-set-quota",
@@ -457,9 +468,15 @@ describe("links", () => {
     expect(publicPut).not.toContain(SECRETS.R2MediaWriterSecretAccessKey);
   });
 
-  it("only publish, unpublish and release hold the public bucket's writer token; publish reads uploads with the read-only token", () => {
+  it("only publish, unpublish, release and the erasures hold the public bucket's writer token; publish reads uploads with the read-only token", () => {
     const holders = [...functions.values()].filter((d) => everythingDeliveredTo(d).includes(SECRETS.R2PublicWriterSecretAccessKey)).map((d) => d.handler);
-    expect(holders.sort()).toEqual(["functions/publish.handler", "functions/release.handler", "functions/unpublish.handler"]);
+    expect(holders.sort()).toEqual([
+      "functions/erase-org.handler",
+      "functions/erase-user.handler",
+      "functions/publish.handler",
+      "functions/release.handler",
+      "functions/unpublish.handler",
+    ]);
     const delivered = everythingDeliveredTo(fn("functions/publish.handler"));
     expect(delivered).not.toContain(SECRETS.R2MediaWriterSecretAccessKey);
     expect(delivered).not.toContain(SECRETS.R2ComplianceWriterSecretAccessKey);

@@ -79,13 +79,7 @@ export class MemoryErasures implements Erasures {
       };
       this.running.set(erasure.id, state);
     }
-    let counters = this.store.quotas.get(erasure.scope.orgId);
-    if (!counters) {
-      counters = { used: 0, reserved: 0, inFlight: new Map() };
-      this.store.quotas.set(erasure.scope.orgId, counters);
-    }
-    const entry = this.blockEntry(erasure);
-    if (!counters.erasing?.includes(entry)) counters.erasing = [...(counters.erasing ?? []), entry];
+    this.store.setErasing(erasure.scope.orgId, this.blockEntry(erasure), true);
     return { state: "running", startedAt: state.startedAt };
   }
 
@@ -161,13 +155,7 @@ export class MemoryErasures implements Erasures {
     };
     this.receipts.set(erasure.id, { receipt: structuredClone(receipt), expiresAt: now + receiptTtlSeconds * 1000 });
     this.running.delete(erasure.id);
-    const counters = this.store.quotas.get(erasure.scope.orgId);
-    if (counters?.erasing) {
-      const entry = this.blockEntry(erasure);
-      const left = counters.erasing.filter((e) => e !== entry);
-      if (left.length > 0) counters.erasing = left;
-      else delete counters.erasing;
-    }
+    this.store.setErasing(erasure.scope.orgId, this.blockEntry(erasure), false);
     return receipt;
   }
 }

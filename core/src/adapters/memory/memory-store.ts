@@ -190,6 +190,18 @@ export class MemoryStore implements StagingStore, SignatureTokens, QuotaLedger, 
     else counters.inFlight.delete(upload.userId);
   }
 
+  /**
+   * Blocks (or unblocks) a scope for one erasure (MemoryErasures; the `erasing:` fields the erasure
+   * scripts keep in the Redis quota hash). `entry` is `<userId or *> <erasureId>`; adding it twice adds it once.
+   */
+  setErasing(orgId: string, entry: string, erasing: boolean): void {
+    const counters = this.counters(orgId);
+    const others = (counters.erasing ?? []).filter((e) => e !== entry);
+    const next = erasing ? [...others, entry] : others;
+    if (next.length > 0) counters.erasing = next;
+    else delete counters.erasing;
+  }
+
   /** The scripts' `erasing`: an erasure of the whole org, or of this user in it, is in progress. */
   protected isErasing(orgId: string, userId: string | null): boolean {
     return (this.quotas.get(orgId)?.erasing ?? []).some((entry) => {

@@ -94,6 +94,8 @@ export interface EraseDeps {
   buckets: Buckets;
   /** Unpublishing as `release` does it (through the same `unpublishKeys`), and the public bucket listed for leftovers. */
   unpublishing: { published: PublishedMedia; public: PublicBucket & { objects: Pick<ObjectStore, "list" | "deleteObjects"> } };
+  /** Where promoted records (`records/…`) live, when not in the compliance bucket (a records bucket of its own). */
+  recordsBucket?: string;
   /** How long a record under `records/` is kept after it was written (the retention lock's period). */
   recordsRetentionSeconds: number;
   /** The invocation's time left; absent: no time limit (maxBatches still applies). */
@@ -101,7 +103,7 @@ export interface EraseDeps {
   log?: Log;
 }
 
-type Place = "media" | "compliance" | "public";
+type Place = "media" | "compliance" | "public" | "records";
 
 /**
  * One pass of an erasure. `in-flight`: the scope's uploads on the deadline list. `uploads`: linked
@@ -132,7 +134,7 @@ function passesOf(scope: ErasureScope): Pass[] {
     { kind: "copies", place: "media", prefix: `${VARIANTS_PREFIX}${orgId}/` },
     { kind: "copies", place: "public", prefix: `${PUBLIC_PREFIX}${orgId}/` },
     { kind: "copies", place: "compliance", prefix: `${INCOMING_PREFIX}${orgId}/` },
-    { kind: "retained", place: "compliance", prefix: `${RECORDS_PREFIX}${orgId}/` },
+    { kind: "retained", place: "records", prefix: `${RECORDS_PREFIX}${orgId}/` },
   ];
 }
 
@@ -243,7 +245,12 @@ type BatchOutcome = { after: string | null; progress?: { objects: number; bytes:
 async function runBatch(deps: EraseDeps, erasure: ErasureRef, pass: Pass, after: string | null, batchSize: number): Promise<BatchOutcome> {
   if (pass.kind === "in-flight") return cancelInFlight(deps, erasure.scope, after, batchSize);
   // The public bucket has its own token (PublicMedia): listed and deleted through its own store.
-  const bucket = pass.place === "public" ? deps.unpublishing.public.name : deps.buckets[pass.place];
+  const bucket =
+    pass.place === "public"
+      ? deps.unpublishing.public.name
+      : pass.place === "records"
+        ? (deps.recordsBucket ?? deps.buckets.compliance)
+        : deps.buckets[pass.place];
   const page = await firstPage(pass.place === "public" ? deps.unpublishing.public.objects : deps.objects, bucket, pass.prefix, after, batchSize);
   if (page.length === 0) return { after: null };
   const last = page.at(-1)!.key;

@@ -19,8 +19,8 @@ import type { Log } from "../logging.js";
 import type { MediaVariants } from "../media/media-variants.js";
 import { INCOMING_PREFIX, PUBLIC_PREFIX, parseObjectKey, parseVariantKey, RECORDS_PREFIX, VARIANTS_PREFIX } from "../policies/object-keys.js";
 import { idempotencyKeySchema, safeId } from "../policies/request-fields.js";
-import type { PublishedItem, PublishedMedia } from "../publishing/published-media.js";
-import { type PublicBucket, unpublishKeys } from "../publishing/unpublish.js";
+import type { PublishedItem } from "../publishing/published-media.js";
+import { type PublicBucket, type UnpublishDeps, unpublishKeys } from "../publishing/unpublish.js";
 import type { LinkedObjects } from "../quotas/linked-objects.js";
 import type { StagingStore } from "../staging/staging-store.js";
 import type { Buckets } from "../storage/buckets.js";
@@ -93,7 +93,7 @@ export interface EraseDeps {
   objects: Pick<ObjectStore, "list" | "deleteObjects" | "abortMultipart">;
   buckets: Buckets;
   /** Unpublishing as `release` does it (through the same `unpublishKeys`), and the public bucket listed for leftovers. */
-  unpublishing: { published: PublishedMedia; public: PublicBucket & { objects: Pick<ObjectStore, "list" | "deleteObjects"> } };
+  unpublishing: UnpublishDeps & { public: PublicBucket & { objects: Pick<ObjectStore, "list" | "deleteObjects"> } };
   /** Where promoted records (`records/…`) live, when not in the compliance bucket (a records bucket of its own). */
   recordsBucket?: string;
   /** How long a record under `records/` is kept after it was written (the retention lock's period). */

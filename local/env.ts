@@ -92,6 +92,7 @@ export function readLocalEnv(env: Env): LocalEnv {
       multipartMaxLifetimeSeconds: "MULTIPART_MAX_LIFETIME_SECONDS",
       dependencyTimeoutMs: "DEPENDENCY_TIMEOUT_MS",
       orphanAuditMaxUnknownPercent: "ORPHAN_AUDIT_MAX_UNKNOWN_PERCENT",
+      recordsRetentionSeconds: "RECORDS_RETENTION_SECONDS",
     }),
   };
 }

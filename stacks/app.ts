@@ -12,7 +12,7 @@ import { createQueues } from "./queues.js";
 import { createScanner } from "./scanner.js";
 import { createSecrets } from "./secrets.js";
 import { isProductionStage, type StageConfig } from "./stage-config.js";
-import { createStorage } from "./storage.js";
+import { createStorage, NON_PRODUCTION_RECORDS_RETENTION_SECONDS, RECORDS_RETENTION_SECONDS } from "./storage.js";
 
 export async function createUploadsApp(config: StageConfig) {
   const production = isProductionStage($app.stage);
@@ -32,12 +32,15 @@ export async function createUploadsApp(config: StageConfig) {
     streamMaxBytes: config.uploadSettings.scanMaxBytes,
     retain,
   });
+  // The records' retention is the bucket lock's (storage.ts), never configured apart from it: an erasure receipt dates retained records with it.
+  const recordsRetentionSeconds = production ? RECORDS_RETENTION_SECONDS : NON_PRODUCTION_RECORDS_RETENTION_SECONDS;
+  const uploadSettings = { ...config.uploadSettings, recordsRetentionSeconds };
   const links = createLinks({
     secrets,
     storage,
     scanner: scanner.scanner,
     queues,
-    uploadSettings: config.uploadSettings,
+    uploadSettings,
     publicMediaDomain: config.publicMediaDomain,
     jurisdiction: config.r2Jurisdiction,
   });

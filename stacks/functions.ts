@@ -235,6 +235,32 @@ export const FUNCTIONS = {
     operation: "unpublish",
     links: ["Redis", "PublicMedia", "UploadSettings"],
   },
+  "erase-user": {
+    handler: "functions/erase-user.handler",
+    internal: true,
+    operation: "erase-user",
+    // As release (delete, unlink, unpublish) plus the compliance bucket's writer for the multipart
+    // aborts of uploads in flight; Redis for the block, the notes and the receipt.
+    links: ["MediaBucket", "ComplianceBucket", "R2MediaWriter", "R2ComplianceWriter", "Redis", "UploadSettings", "PublicMedia"],
+    // Batches run while more than 15 s are left, then the reply carries a cursor to call again with.
+    timeout: "5 minutes",
+  },
+  "erase-org": {
+    handler: "functions/erase-org.handler",
+    internal: true,
+    operation: "erase-org",
+    // Also deletes unconsumed signatures under incoming/, and lists the records bucket (read-only
+    // token) to report what the retention lock keeps.
+    links: ["MediaBucket", "ComplianceBucket", "RecordsBucket", "R2MediaWriter", "R2ComplianceWriter", "R2Reader", "Redis", "UploadSettings", "PublicMedia"],
+    timeout: "5 minutes",
+  },
+  "export-user": {
+    handler: "functions/export-user.handler",
+    internal: true,
+    operation: "export-user",
+    // Lists and signs with the media bucket's read-only token; writes nothing, reads no record.
+    links: ["MediaBucket", "ComplianceBucket", "RecordsBucket", "R2MediaReader", "Redis", "UploadSettings"],
+  },
   "issue-signature-token": {
     handler: "functions/issue-signature-token.handler",
     internal: true,

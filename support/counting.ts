@@ -1,6 +1,6 @@
 /** Wrappers that count calls to a port, so tests can assert round trips and batch sizes. */
 import type { LuaScript, RedisScriptDriver } from "@fitkit/core/adapters/redis/driver";
-import type { ObjectStore, PutObjectInput } from "@fitkit/core/storage/object-store";
+import type { ListOptions, ObjectStore, PutObjectInput } from "@fitkit/core/storage/object-store";
 
 export class CountingDriver implements RedisScriptDriver {
   calls: string[] = [];
@@ -35,8 +35,8 @@ export class CountingObjectStore implements ObjectStore {
     this.puts += 1;
     return this.inner.put(input);
   }
-  list(bucket: string, prefix: string) {
-    return this.inner.list(bucket, prefix);
+  list(bucket: string, prefix: string, options?: ListOptions) {
+    return this.inner.list(bucket, prefix, options);
   }
   copy(bucket: string, fromKey: string, toKey: string) {
     return this.inner.copy(bucket, fromKey, toKey);

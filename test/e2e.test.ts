@@ -427,6 +427,9 @@ describe("error rows of the contract, over HTTP", () => {
       ["/internal/set-quota", "POST", { orgId: "org_1", quotaBytes: -1 }],
       ["/internal/issue-signature-token", "POST", { orgId: "org_1", formId: "f", submissionId: "s", ttlSeconds: 1 }],
       ["/internal/usage", "POST", "{"],
+      ["/internal/erase-user", "POST", { orgId: "org_1", userId: "../x", idempotencyKey: "" }],
+      ["/internal/erase-org", "POST", { orgId: "org_1", idempotencyKey: "k", cursor: "not-a-cursor" }],
+      ["/internal/export-user", "POST", { orgId: "org_1", userId: "user_1", pageSize: 101 }],
     ];
     for (const [path, method, body] of bodies) {
       const headers: Record<string, string> = {

@@ -379,6 +379,14 @@ const STEPS = {
     expect({ status: records.status, reads }).toEqual({ status: 200, reads: [200, 200] });
     expect(records.body.urls.map((u: Json) => new URL(u.url as string).pathname.split("/")[1])).toEqual([BUCKETS.records, BUCKETS.records]);
   },
+  "export-user": async (invoke) => {
+    // The admin's processed logo: listed with the read-only token, signed as signed-get signs it.
+    const { reply } = await invoke({ orgId: ORG, userId: ADMIN });
+    expect(reply).toEqual({
+      uploads: [expect.objectContaining({ key: chain.logo.key, ownerType: "organization_logo", status: "ready", copy: "original", width: 64, height: 48 })],
+      cursor: null,
+    });
+  },
   publish: async (invoke) => {
     const { reply } = await invoke({ orgId: ORG, key: chain.logo.key });
     expect(reply).toMatchObject({ url: expect.stringMatching(/^https:\/\/media\.fitkit\.test\//), width: 64, height: 48 });
@@ -425,6 +433,19 @@ const STEPS = {
   "orphan-audit": async (invoke) => {
     const { reply } = await invoke(SCHEDULED_EVENT);
     expect(reply).toMatchObject({ failed: [] });
+  },
+  "erase-user": async (invoke) => {
+    // A photo in flight (its reservation given back) and one linked: deleted with the media writer.
+    const photo = { ownerType: "progress_photo", files: [{ contentType: "image/png", size: logo.length }] };
+    const staged = http(await invokeChecked("presign", httpEvent("presign", { token: adminToken, json: photo })));
+    expect(await putTo(staged.body.uploads[0].url, staged.body.uploads[0].headers, logo)).toBe(200);
+    const { reply } = await invoke({ orgId: ORG, userId: ADMIN, idempotencyKey: "links-erase-user" });
+    expect(reply).toMatchObject({ status: "complete", receipt: { orgId: ORG, userId: ADMIN, deleted: { progress_photo: { uploads: 1, objects: 1 } } } });
+  },
+  "erase-org": async (invoke) => {
+    // Lists the public bucket (its own token), deletes under incoming/ (the compliance writer) and keeps the two records.
+    const { reply } = await invoke({ orgId: ORG, idempotencyKey: "links-erase-org" });
+    expect(reply).toMatchObject({ status: "complete", receipt: { orgId: ORG, userId: null, retained: { objects: 2, truncated: false } } });
   },
 } satisfies Record<FunctionKey, Step>;
 

@@ -323,6 +323,21 @@ describe.each(ADAPTERS)("object store contract: $name", (adapter) => {
   });
 
   describe("list", () => {
+    it("resumes after a key with startAfter: only later keys of the prefix, the key itself excluded, whether it still exists or not", async () => {
+      const prefix = `${uniqueId("after")}/`;
+      for (const name of ["a", "b", "c", "d"]) await put(`${prefix}${name}`, bytesOf(name));
+      const keysAfter = async (startAfter: string) => {
+        const keys: string[] = [];
+        for await (const page of objects.list(BUCKET, prefix, { startAfter })) keys.push(...page.map((o) => o.key));
+        return keys;
+      };
+
+      expect(await keysAfter(`${prefix}b`)).toEqual([`${prefix}c`, `${prefix}d`]);
+      await objects.deleteObjects(BUCKET, [`${prefix}c`]);
+      expect(await keysAfter(`${prefix}c`)).toEqual([`${prefix}d`]);
+      expect(await keysAfter(`${prefix}d`)).toEqual([]);
+    });
+
     it("lists only the prefix, in UTF-8 key order, with sizes; an empty prefix yields no page", async () => {
       const prefix = `${uniqueId("list")}/`;
       // Out of order on purpose; "\uFF01" sorts before "😀" in UTF-8 but after it in UTF-16.

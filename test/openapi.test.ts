@@ -109,6 +109,9 @@ describe("the API document", () => {
       "POST /internal/release": internal,
       "POST /internal/publish": internal,
       "POST /internal/unpublish": internal,
+      "POST /internal/erase-user": internal,
+      "POST /internal/erase-org": internal,
+      "POST /internal/export-user": internal,
       "POST /internal/audit-orphans": internal,
       "POST /internal/issue-signature-token": internal,
       "POST /internal/usage": internal,
@@ -156,7 +159,7 @@ describe("checking replies against the document (test/support/openapi.ts)", () =
     expect(() => expectDocumentedReply("POST", "/internal/usage", { status: 201, body: usage })).toThrow(
       /answered 201, a status docs\/openapi.json does not document/,
     );
-    expect(() => expectDocumentedReply("POST", "/uploads", { status: 409, body: { error: { code: "TOKEN_USED", message: "x" } } })).toThrow(/answered 409/);
+    expect(() => expectDocumentedReply("POST", "/uploads", { status: 410, body: { error: { code: "EXPIRED", message: "x" } } })).toThrow(/answered 410/);
     expect(() => expectDocumentedReply("POST", "/uploads", { status: 403, body: { error: { code: "TOKEN_USED", message: "x" } } })).toThrow(
       /must be equal to one of the allowed values/,
     );

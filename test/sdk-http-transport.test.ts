@@ -80,6 +80,48 @@ describe("the SDK against the local stack", () => {
     expect(link).toEqual({ token: expect.stringMatching(/^[A-Za-z0-9_-]{43}$/), path: `/public/signatures/${link.token}`, expiresAt: expect.any(String) });
   });
 
+  it("exports a member's uploads, then erases them step by step: presign answers 409 ERASURE_IN_PROGRESS meanwhile, and the receipt is answered again", async () => {
+    const who = { userId: uniqueId("user"), orgId: uniqueId("org") };
+    const bytes = mp4Bytes();
+    const upload = await uploadAsApp(who, bytes);
+    const uploads = sdk();
+    await uploads.consume({ uploadIds: [upload.uploadId], ownerType: "exercise_comment", owner: who });
+    const inFlight = await uploadAsApp(who, bytes);
+
+    const exported = await uploads.exportUser({ orgId: who.orgId, userId: who.userId });
+    expect(exported).toEqual({
+      uploads: [
+        expect.objectContaining({ key: upload.key, ownerType: "exercise_comment", contentType: "video/mp4", size: bytes.length, url: expect.any(String) }),
+      ],
+      cursor: null,
+    });
+
+    const first = await uploads.eraseUser({ ...who, idempotencyKey: "leaving", batchSize: 1, maxBatches: 1 });
+    expect(first).toEqual({ status: "in_progress", cursor: expect.any(String), progress: expect.any(Object) });
+    const token = await stack.token({ ...who, role: "member" });
+    const refused = await postJson(`${stack.api}/uploads`, { ownerType: "exercise_comment", files: [{ contentType: "video/mp4", size: 10 }] }, token);
+    expect({ status: refused.status, code: refused.body.error.code }).toEqual({ status: 409, code: "ERASURE_IN_PROGRESS" });
+
+    const done = await uploads.eraseUntilComplete({
+      ...who,
+      idempotencyKey: "leaving",
+      batchSize: 1,
+      maxBatches: 2,
+      cursor: first.status === "in_progress" ? first.cursor : undefined,
+    });
+    expect(done.receipt).toMatchObject({
+      orgId: who.orgId,
+      userId: who.userId,
+      // The linked video and the in-flight one whose bytes had landed.
+      deleted: { exercise_comment: { uploads: 2, objects: 2, bytes: 2 * bytes.length } },
+      retained: { objects: 0, items: [] },
+    });
+    expect(await uploads.eraseUser({ ...who, idempotencyKey: "leaving" })).toEqual(done);
+    expect(await uploads.usage({ orgId: who.orgId })).toEqual({ used: 0, reserved: 0, quota: QUOTA_BYTES });
+    expect(await uploads.exportUser({ orgId: who.orgId, userId: who.userId })).toEqual({ uploads: [], cursor: null });
+    expect(inFlight.key).not.toBe(upload.key);
+  });
+
   it("a bad consume is an UploadsApiError with the API's code, status and details", async () => {
     const who = { userId: uniqueId("user"), orgId: uniqueId("org") };
     const unknownId = "0".repeat(32);

@@ -46,6 +46,11 @@ export const configSchemas = {
        * The orphan audit's circuit breaker: when more than this share (percent) of a bucket has no
        * record, records were lost rather than objects orphaned, and the audit deletes nothing.
        */
+      /**
+       * How long the retention lock keeps a record under `records/` after it was written; the
+       * erasure receipt dates each retained record with it. Set it to the lock of the stage's bucket.
+       */
+      recordsRetentionSeconds: positiveInt.default((7 * 365 + 2) * 24 * 3600),
       orphanAuditMaxUnknownPercent: z.coerce.number().min(0, "must be ≥ 0").max(100, "must be ≤ 100").default(5),
       /**
        * The longest one storage or Redis call may wait (connect, request, idle socket) before it

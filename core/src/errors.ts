@@ -78,6 +78,14 @@ export class NotUploadedError extends UploadError {
 export class StillProcessingError extends UploadError {
   readonly code = "STILL_PROCESSING";
 }
+/** The user's (or the whole organisation's) uploads are being erased: nothing new is staged or linked until it ends. */
+export class ErasureInProgressError extends UploadError {
+  readonly code = "ERASURE_IN_PROGRESS";
+}
+/** The one refusal presign, the signature routes and consume give while an erasure runs. */
+export function erasureInProgress(): ErasureInProgressError {
+  return new ErasureInProgressError("This member's (or organisation's) uploads are being erased; nothing new can be uploaded or linked until it ends.");
+}
 export class ExpiredError extends UploadError {
   readonly code = "EXPIRED";
 }
@@ -148,6 +156,7 @@ const ERROR_CLASS_BY_CODE: Record<PlainErrorCode, new (message: string, details?
   TOKEN_USED: TokenUsedError,
   NOT_UPLOADED: NotUploadedError,
   STILL_PROCESSING: StillProcessingError,
+  ERASURE_IN_PROGRESS: ErasureInProgressError,
   EXPIRED: ExpiredError,
   TOO_LARGE: TooLargeError,
   UNSUPPORTED_MEDIA_TYPE: UnsupportedMediaTypeError,

@@ -11,6 +11,8 @@
 
 import { orphanAuditReportSchema, orphanAuditRequestSchema } from "@fitkit/core/audit/orphan-audit";
 import { signedUrlsRequestSchema, signedUrlsResponseSchema } from "@fitkit/core/downloads/signed-urls";
+import { eraseOrgRequestSchema, eraseResponseSchema, eraseUserRequestSchema } from "@fitkit/core/erasure/erase";
+import { exportUserRequestSchema, exportUserResponseSchema } from "@fitkit/core/erasure/export-user";
 import type { ErrorCode } from "@fitkit/core/errors";
 import { healthResponseSchema } from "@fitkit/core/health";
 import { completeMultipartRequestSchema, completeMultipartResponseSchema } from "@fitkit/core/multipart/complete";
@@ -71,7 +73,7 @@ export const OPERATION_DOCS: Readonly<Record<string, OperationDoc>> = {
     request: { json: presignRequestSchema },
     response: presignResponseSchema,
     successStatus: 201,
-    errors: ["FORBIDDEN", "QUOTA_EXCEEDED", "TOO_LARGE", "UNSUPPORTED_MEDIA_TYPE", "RATE_LIMITED"],
+    errors: ["FORBIDDEN", "QUOTA_EXCEEDED", "TOO_LARGE", "UNSUPPORTED_MEDIA_TYPE", "RATE_LIMITED", "ERASURE_IN_PROGRESS"],
   },
   "signed-get": {
     summary: "Get signed download URLs",
@@ -138,7 +140,16 @@ export const OPERATION_DOCS: Readonly<Record<string, OperationDoc>> = {
     request: { raw: Object.keys(OWNER_TYPE_POLICIES.form_signature.maxBytesByType) },
     response: storedSignatureSchema,
     successStatus: 201,
-    errors: [...TOKEN_ERRORS, "INVALID_REQUEST", "QUOTA_EXCEEDED", "TOO_LARGE", "UNSUPPORTED_MEDIA_TYPE", "CONTENT_MISMATCH", "MALWARE_DETECTED"],
+    errors: [
+      ...TOKEN_ERRORS,
+      "INVALID_REQUEST",
+      "QUOTA_EXCEEDED",
+      "TOO_LARGE",
+      "UNSUPPORTED_MEDIA_TYPE",
+      "CONTENT_MISMATCH",
+      "MALWARE_DETECTED",
+      "ERASURE_IN_PROGRESS",
+    ],
     pathParameters: { token: TOKEN },
   },
   "public-signature-upload-request": {
@@ -148,7 +159,7 @@ export const OPERATION_DOCS: Readonly<Record<string, OperationDoc>> = {
     request: { json: requestSignatureUploadSchema },
     response: presignedPutUploadSchema,
     successStatus: 201,
-    errors: [...TOKEN_ERRORS, "QUOTA_EXCEEDED", "TOO_LARGE", "UNSUPPORTED_MEDIA_TYPE"],
+    errors: [...TOKEN_ERRORS, "QUOTA_EXCEEDED", "TOO_LARGE", "UNSUPPORTED_MEDIA_TYPE", "ERASURE_IN_PROGRESS"],
     pathParameters: { token: TOKEN },
   },
   "public-signature-complete": {
@@ -175,7 +186,7 @@ export const OPERATION_DOCS: Readonly<Record<string, OperationDoc>> = {
     description: "Links staged uploads to a parent record exactly once (replayed under the same idempotency key).",
     request: { json: consumeRequestSchema },
     response: consumeResponseSchema,
-    errors: ["NOT_FOUND", "FORBIDDEN", "ALREADY_CONSUMED", "EXPIRED", "NOT_UPLOADED", "CONTENT_MISMATCH", "MALWARE_DETECTED"],
+    errors: ["NOT_FOUND", "FORBIDDEN", "ALREADY_CONSUMED", "EXPIRED", "NOT_UPLOADED", "CONTENT_MISMATCH", "MALWARE_DETECTED", "ERASURE_IN_PROGRESS"],
   },
   release: {
     summary: "Release objects",
@@ -197,6 +208,30 @@ export const OPERATION_DOCS: Readonly<Record<string, OperationDoc>> = {
     description: "Deletes a published image's renditions from the public bucket and gives their bytes back.",
     request: { json: unpublishRequestSchema },
     response: unpublishResponseSchema,
+    errors: [],
+  },
+  "erase-user": {
+    summary: "Erase a member's uploads",
+    description:
+      "Deletes every object of one member in one org — uploads of every owner type, processed copies, published renditions — cancels their uploads in flight and gives the bytes back as release does, in bounded batches: call again with the answered cursor until `complete`. While it runs, presign and consume of that member in that org answer ERASURE_IN_PROGRESS. The receipt is stored and answered again under the same idempotency key.",
+    request: { json: eraseUserRequestSchema },
+    response: eraseResponseSchema,
+    errors: [],
+  },
+  "erase-org": {
+    summary: "Erase an organisation's uploads",
+    description:
+      "As erase-user for every upload of the org, its published minisite and unconsumed signatures included; signed records under the retention lock are kept and listed in the receipt with the end of their retention.",
+    request: { json: eraseOrgRequestSchema },
+    response: eraseResponseSchema,
+    errors: [],
+  },
+  "export-user": {
+    summary: "Export a member's uploads",
+    description:
+      "A page of the member's linked uploads in the org (owner type, content type, size, created time, dimensions) with signed URLs of the best copy of each — an image's processed copy, never its uploaded bytes. Call again with the cursor until it is null.",
+    request: { json: exportUserRequestSchema },
+    response: exportUserResponseSchema,
     errors: [],
   },
   "issue-signature-token": {

@@ -10,6 +10,11 @@ import { errorOfReply, UploadsApiError } from "./errors.js";
 import type {
   ConsumeInput,
   ConsumeResult,
+  EraseOrgInput,
+  EraseResult,
+  EraseUserInput,
+  ExportUserInput,
+  ExportUserResult,
   IssueSignatureTokenInput,
   IssueSignatureTokenResult,
   PublishInput,
@@ -56,6 +61,14 @@ export interface UploadsClient {
   usage(input: UsageInput): Promise<UsageResult>;
   /** Overrides an organisation's quota. */
   setQuota(input: SetQuotaInput): Promise<SetQuotaResult>;
+  /** One bounded step of erasing a member's uploads in an org: call again with the answered cursor until `complete`. */
+  eraseUser(input: EraseUserInput): Promise<EraseResult>;
+  /** One bounded step of erasing an organisation's uploads (retained records listed in the receipt). */
+  eraseOrg(input: EraseOrgInput): Promise<EraseResult>;
+  /** Every step of an erasure (`eraseUser` or `eraseOrg` called with each answered cursor) up to its receipt. */
+  eraseUntilComplete(input: EraseUserInput | EraseOrgInput): Promise<Extract<EraseResult, { status: "complete" }>>;
+  /** One page of a member's uploads with signed URLs of their best copies. */
+  exportUser(input: ExportUserInput): Promise<ExportUserResult>;
 }
 
 export function createUploadsClient(options: UploadsClientOptions): UploadsClient {
@@ -93,5 +106,18 @@ export function createUploadsClient(options: UploadsClientOptions): UploadsClien
     issueSignatureToken: (input) => call("issue-signature-token", input),
     usage: (input) => call("usage", input),
     setQuota: (input) => call("set-quota", input),
+    eraseUser: (input) => call("erase-user", input),
+    eraseOrg: (input) => call("erase-org", input),
+    async eraseUntilComplete(input) {
+      const operation = "userId" in input && input.userId !== undefined ? "erase-user" : "erase-org";
+      let cursor = input.cursor;
+      for (;;) {
+        // Each step is retried on its own (same cursor, same key): a step that ran but whose answer was lost repeats safely.
+        const result = await call<EraseResult>(operation, { ...input, ...(cursor === undefined ? {} : { cursor }) });
+        if (result.status === "complete") return result;
+        cursor = result.cursor;
+      }
+    },
+    exportUser: (input) => call("export-user", input),
   };
 }

@@ -4,6 +4,8 @@
  * nothing of core (zod, Node built-ins) is loaded by the SDK at run time.
  */
 import type { OwnerType } from "@fitkit/core/contract/catalog";
+import type { EraseResponse, eraseOrgRequestSchema, eraseUserRequestSchema } from "@fitkit/core/erasure/erase";
+import type { ExportUserResponse, exportUserRequestSchema } from "@fitkit/core/erasure/export-user";
 import type { PublishResponse, publishRequestSchema, unpublish, unpublishRequestSchema } from "@fitkit/core/publishing/publish";
 import type { release, releaseRequestSchema } from "@fitkit/core/quotas/release";
 import type { setQuota, setQuotaRequestSchema } from "@fitkit/core/quotas/set-quota";
@@ -13,7 +15,18 @@ import type { ConsumeResponse, consumeRequestSchema } from "@fitkit/core/staging
 import type { z } from "zod";
 
 /** The operations a service may call (`sweep` runs on its schedule only). Names as in docs/API.md. */
-export const UPLOADS_OPERATIONS = ["consume", "release", "publish", "unpublish", "issue-signature-token", "usage", "set-quota"] as const;
+export const UPLOADS_OPERATIONS = [
+  "consume",
+  "release",
+  "publish",
+  "unpublish",
+  "erase-user",
+  "erase-org",
+  "export-user",
+  "issue-signature-token",
+  "usage",
+  "set-quota",
+] as const;
 export type UploadsOperation = (typeof UPLOADS_OPERATIONS)[number];
 
 /**
@@ -44,3 +57,11 @@ export type UsageResult = UsageResponse;
 
 export type SetQuotaInput = z.input<typeof setQuotaRequestSchema>;
 export type SetQuotaResult = Awaited<ReturnType<typeof setQuota>>;
+
+/** `erase-user`'s request: pass the answered `cursor` back (same idempotency key) until `status` is `complete`. */
+export type EraseUserInput = z.input<typeof eraseUserRequestSchema>;
+export type EraseOrgInput = z.input<typeof eraseOrgRequestSchema>;
+/** One invocation's answer: `in_progress` with a cursor, or `complete` with the stored receipt. */
+export type EraseResult = EraseResponse;
+export type ExportUserInput = z.input<typeof exportUserRequestSchema>;
+export type ExportUserResult = ExportUserResponse;

@@ -42,7 +42,7 @@ describe("sst.config.ts on a development stage", () => {
     const internal = [...deployedFunctions(app).values()].filter(
       (fn) => !Object.values(routeTable(app)).includes(fn.handler) && fn.handler !== "functions/process-media.handler",
     );
-    expect(internal).toHaveLength(9);
+    expect(internal).toHaveLength(12);
     for (const fn of internal) expect({ handler: fn.handler, permissions: invokePermissions(app, fn) }).toEqual({ handler: fn.handler, permissions: [] });
   });
 

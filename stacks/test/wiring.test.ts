@@ -50,6 +50,8 @@ const UPLOAD_SETTINGS = {
   multipartMaxLifetimeSeconds: 86_400,
   dependencyTimeoutMs: 5000,
   orphanAuditMaxUnknownPercent: 5,
+  // A stage that is not production locks records/ for a day (storage.ts), and says so to the erasure.
+  recordsRetentionSeconds: 86_400,
 };
 
 const EXPECTED_ROUTES = {
@@ -72,6 +74,9 @@ const EXPECTED_INVOKERS = {
   "functions/release.handler": [RECORDS_API_ROLE, ADMIN_ROLE],
   "functions/publish.handler": [ADMIN_ROLE],
   "functions/unpublish.handler": [ADMIN_ROLE],
+  "functions/erase-user.handler": [ADMIN_ROLE],
+  "functions/erase-org.handler": [ADMIN_ROLE],
+  "functions/export-user.handler": [ADMIN_ROLE],
   "functions/issue-signature-token.handler": [RECORDS_API_ROLE, ADMIN_ROLE],
   "functions/usage.handler": [ADMIN_ROLE],
   "functions/set-quota.handler": [ADMIN_ROLE],
@@ -101,6 +106,19 @@ const EXPECTED_LINKS = {
   "functions/release.handler": ["MediaBucket", "ComplianceBucket", "R2MediaWriter", "R2ComplianceWriter", "Redis", "UploadSettings", "PublicMedia"],
   "functions/publish.handler": ["MediaBucket", "R2MediaReader", "Redis", "PublicMedia", "UploadSettings"],
   "functions/unpublish.handler": ["Redis", "PublicMedia", "UploadSettings"],
+  "functions/erase-user.handler": ["MediaBucket", "ComplianceBucket", "R2MediaWriter", "R2ComplianceWriter", "Redis", "UploadSettings", "PublicMedia"],
+  "functions/erase-org.handler": [
+    "MediaBucket",
+    "ComplianceBucket",
+    "RecordsBucket",
+    "R2MediaWriter",
+    "R2ComplianceWriter",
+    "R2Reader",
+    "Redis",
+    "UploadSettings",
+    "PublicMedia",
+  ],
+  "functions/export-user.handler": ["MediaBucket", "ComplianceBucket", "RecordsBucket", "R2MediaReader", "Redis", "UploadSettings"],
   "functions/upload-parts.handler": ["MediaBucket", "R2MediaWriter", "Redis", "Clerk", "UploadSettings"],
   "functions/list-upload-parts.handler": ["MediaBucket", "R2MediaWriter", "Redis", "Clerk", "UploadSettings"],
   "functions/complete-upload.handler": ["MediaBucket", "R2MediaWriter", "Redis", "Clerk", "UploadSettings"],
@@ -359,6 +377,9 @@ describe("internal functions", () => {
       release: "fitkit-uploads-wiring-release",
       publish: "fitkit-uploads-wiring-publish",
       unpublish: "fitkit-uploads-wiring-unpublish",
+      "erase-user": "fitkit-uploads-wiring-erase-user",
+      "erase-org": "fitkit-uploads-wiring-erase-org",
+      "export-user": "fitkit-uploads-wiring-export-user",
       "issue-signature-token": "fitkit-uploads-wiring-issue-signature-token",
       usage: "fitkit-uploads-wiring-usage",
       "set-quota": "fitkit-uploads-wiring-set-quota",
@@ -570,10 +591,16 @@ describe("links", () => {
     expect(publicPut).not.toContain(secretOf("R2MediaWriterToken"));
   });
 
-  it("only publish, unpublish and release hold the public bucket's writer token; publish reads uploads with a reader of the media bucket only", () => {
+  it("only publish, unpublish, release and the erasures hold the public bucket's writer token; publish reads uploads with a reader of the media bucket only", () => {
     const publicSecret = tokenCredentials("PublicMediaToken").secretAccessKey;
     const holders = [...functions.values()].filter((d) => everythingDeliveredTo(d).includes(publicSecret)).map((d) => d.handler);
-    expect(holders.sort()).toEqual(["functions/publish.handler", "functions/release.handler", "functions/unpublish.handler"]);
+    expect(holders.sort()).toEqual([
+      "functions/erase-org.handler",
+      "functions/erase-user.handler",
+      "functions/publish.handler",
+      "functions/release.handler",
+      "functions/unpublish.handler",
+    ]);
     const delivered = everythingDeliveredTo(fn("functions/publish.handler"));
     for (const other of ["R2MediaWriterToken", "R2ComplianceWriterToken", "R2RecordsWriterToken", "R2ReaderToken"]) {
       expect(delivered).not.toContain(tokenCredentials(other).secretAccessKey);
@@ -760,9 +787,9 @@ describe("retained records (least privilege)", () => {
     expect(writers).toEqual(["functions/consume.handler"]);
   });
 
-  it("only signed-get, and consume's promotion, can read the records bucket; the unauthenticated signature functions cannot", () => {
+  it("only signed-get, consume's promotion and erase-org (listing what the lock keeps) can read the records bucket; the unauthenticated signature functions cannot", () => {
     const readers = [...functions.keys()].filter((handler) => reach(handler).read.has(recordsBucketName)).sort();
-    expect(readers).toEqual(["functions/consume.handler", "functions/signed-get.handler"]);
+    expect(readers).toEqual(["functions/consume.handler", "functions/erase-org.handler", "functions/signed-get.handler"]);
     for (const handler of [
       "functions/public-signature-put.handler",
       "functions/public-signature-upload-request.handler",

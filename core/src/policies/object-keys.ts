@@ -33,6 +33,19 @@ export function variantKey(originalKey: string, variant: MediaVariant, extension
 }
 
 /**
+ * The upload a processed copy belongs to, from its key (`variantKey`'s shape; any copy name, so a
+ * variant added later is recognised too); null for anything else.
+ */
+export function parseVariantKey(key: string): { orgId: string; ownerType: OwnerType; userId: string; uploadId: string; name: string } | null {
+  if (!key.startsWith(VARIANTS_PREFIX)) return null;
+  const parts = key.slice(VARIANTS_PREFIX.length).split("/");
+  if (parts.length !== 5) return null;
+  const [orgId, ownerType, userId, uploadId, name] = parts as [string, string, string, string, string];
+  if (![orgId, userId, uploadId].every(isSafeSegment) || !isOwnerType(ownerType) || !/^[a-z0-9_-]{1,64}\.[a-z0-9]{1,8}$/.test(name)) return null;
+  return { orgId, ownerType, userId, uploadId, name };
+}
+
+/**
  * Published renditions (the `publish` operation), in the PUBLIC bucket — the only objects anyone
  * may read without a signature:
  *   o/{orgId}/{digest}/{width}.{webp|avif}

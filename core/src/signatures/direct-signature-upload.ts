@@ -15,6 +15,7 @@ import { SNIFF_BYTES, sniff } from "../content/sniff.js";
 import {
   ContentMismatchError,
   ExpiredError,
+  erasureInProgress,
   MalwareDetectedError,
   NotFoundError,
   NotUploadedError,
@@ -106,6 +107,7 @@ export async function requestSignatureUpload(
     quota: { orgId: token.orgId, defaultQuotaBytes: deps.settings.orgQuotaBytes },
   });
   if (!staged.ok) {
+    if (staged.reason === "erasing") throw erasureInProgress();
     if (staged.reason === "quota_exceeded") throw new QuotaExceededError("The organisation's storage quota is used up.");
     throw new RateLimitedError("Too many uploads; try again later.", staged.retryAfterSeconds);
   }

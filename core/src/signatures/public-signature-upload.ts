@@ -13,6 +13,7 @@ import { PUBLIC_SIGNATURE_PUT_MAX_BYTES } from "../contract/catalog.js";
 import {
   ContentMismatchError,
   DependencyUnavailableError,
+  erasureInProgress,
   InvalidRequestError,
   MalwareDetectedError,
   QuotaExceededError,
@@ -102,6 +103,7 @@ export async function publicSignatureUpload(deps: PublicSignatureDeps, request: 
     quota: { orgId: token.orgId, defaultQuotaBytes: deps.settings.orgQuotaBytes },
   });
   if (!staged.ok) {
+    if (staged.reason === "erasing") throw erasureInProgress();
     if (staged.reason === "quota_exceeded") throw new QuotaExceededError("The organisation's storage quota is used up.");
     throw new RateLimitedError("Too many uploads; try again later.", staged.retryAfterSeconds);
   }

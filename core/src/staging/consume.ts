@@ -84,6 +84,7 @@ const MESSAGES: Partial<Record<Failure["code"], string>> = {
   NOT_UPLOADED: "The object is not in storage yet.",
   CONTENT_MISMATCH: "The stored object is not what was declared.",
   MALWARE_DETECTED: "The stored object contains malware.",
+  ERASURE_IN_PROGRESS: "The owner's uploads are being erased; nothing can be linked until it ends.",
 };
 
 /** Codes whose objects are deleted (and records dropped) when consume rejects them. */

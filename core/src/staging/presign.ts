@@ -8,7 +8,7 @@
 import * as z from "zod";
 import type { Identity } from "../auth/identity.js";
 import type { UploadSettings } from "../config.js";
-import { errorForCode, ForbiddenError, InvalidRequestError, QuotaExceededError, RateLimitedError } from "../errors.js";
+import { erasureInProgress, errorForCode, ForbiddenError, InvalidRequestError, QuotaExceededError, RateLimitedError } from "../errors.js";
 import { sha256Hex } from "../hashing.js";
 import { planParts } from "../multipart/part-plan.js";
 import { mediaKey } from "../policies/object-keys.js";
@@ -230,6 +230,7 @@ export async function presign(deps: PresignDeps, identity: Identity, request: Pr
       : {}),
   });
   if (!outcome.ok) {
+    if (outcome.reason === "erasing") throw erasureInProgress();
     if (outcome.reason === "rate_limited") {
       throw new RateLimitedError("Too many upload requests; try again later.", outcome.retryAfterSeconds);
     }

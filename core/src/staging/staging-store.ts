@@ -41,7 +41,9 @@ export type StageOutcome =
   | { ok: true; now: number; replayed?: StoredReply }
   /** `limitBytes`: the org's quota, or the user's cap on bytes in flight. */
   | { ok: false; reason: "quota_exceeded"; limit: QuotaLimit; limitBytes: number; remainingBytes: number }
-  | { ok: false; reason: "rate_limited"; retryAfterSeconds: number };
+  | { ok: false; reason: "rate_limited"; retryAfterSeconds: number }
+  /** The org, or the user of one of the uploads, is being erased (core/src/erasure/): nothing staged. */
+  | { ok: false; reason: "erasing" };
 
 export interface ConsumeSnapshot {
   now: number;
@@ -61,7 +63,8 @@ export interface StoredReply {
 
 export type StoredConsume = StoredReply;
 
-export type ConsumeFailureCode = "NOT_FOUND" | "FORBIDDEN" | "ALREADY_CONSUMED" | "EXPIRED";
+/** ERASURE_IN_PROGRESS: commitConsume only, for every id, while the owner or its org is being erased. */
+export type ConsumeFailureCode = "NOT_FOUND" | "FORBIDDEN" | "ALREADY_CONSUMED" | "EXPIRED" | "ERASURE_IN_PROGRESS";
 
 export interface CommitConsumeRequest {
   uploadIds: string[];

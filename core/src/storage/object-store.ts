@@ -51,6 +51,11 @@ export interface PutObjectInput {
   cacheControl?: string;
 }
 
+/** `startAfter`: only keys after this one (S3's `StartAfter`), so a listing can resume where a page ended. */
+export interface ListOptions {
+  startAfter?: string;
+}
+
 /** One entry of a listing. */
 export interface ListedObject {
   key: string;
@@ -96,7 +101,7 @@ export interface ObjectStore {
    */
   copy(bucket: string, fromKey: string, toKey: string, toBucket?: string): Promise<{ etag: string } | null>;
   /** Every object under `prefix` in key order (UTF-8 bytes, as S3 lists), page by page (up to 1000 a page). */
-  list(bucket: string, prefix: string): AsyncIterable<ListedObject[]>;
+  list(bucket: string, prefix: string, options?: ListOptions): AsyncIterable<ListedObject[]>;
   /** Deletes any number of keys, in requests of at most 1000 (S3/R2's DeleteObjects limit). */
   deleteObjects(bucket: string, keys: string[]): Promise<DeleteOutcome>;
   /** Begins a multipart upload of `key` (CreateMultipartUpload); the object will have `contentType`. */

@@ -7,6 +7,7 @@ import type {
   CompleteMultipartOutcome,
   DeleteOutcome,
   ListedObject,
+  ListOptions,
   ObjectStore,
   PutObjectInput,
   PutOutcome,
@@ -47,8 +48,8 @@ export class PerBucketObjectStore implements ObjectStore {
   async copy(bucket: string, fromKey: string, toKey: string, toBucket: string = bucket): Promise<{ etag: string } | null> {
     return this.#for(toBucket).copy(bucket, fromKey, toKey, toBucket);
   }
-  async *list(bucket: string, prefix: string): AsyncIterable<ListedObject[]> {
-    yield* this.#for(bucket).list(bucket, prefix);
+  async *list(bucket: string, prefix: string, options?: ListOptions): AsyncIterable<ListedObject[]> {
+    yield* this.#for(bucket).list(bucket, prefix, options);
   }
   async deleteObjects(bucket: string, keys: string[]): Promise<DeleteOutcome> {
     return this.#for(bucket).deleteObjects(bucket, keys);

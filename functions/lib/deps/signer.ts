@@ -11,6 +11,8 @@ import { readLinked, readWriterFor } from "../resources.js";
 
 export const mediaWriterSigner = lazy(() => new FastUrlSigner(readLinked("R2MediaWriter", "R2")));
 export const readerSigner = lazy(() => new FastUrlSigner(readLinked("R2Reader", "R2")));
+/** Signs GETs of the media bucket only (`R2MediaReader`): for functions that never read records. */
+export const mediaReaderSigner = lazy(() => new FastUrlSigner(readLinked("R2MediaReader", "R2")));
 
 const byBucket = new Map<string, UrlSigner>();
 export function signerForBucket(bucket: string): UrlSigner {

@@ -9,6 +9,7 @@ import {
   type CompleteMultipartOutcome,
   type DeleteOutcome,
   type ListedObject,
+  type ListOptions,
   MIN_PART_BYTES,
   type ObjectStore,
   type PutObjectInput,
@@ -177,9 +178,11 @@ export class MemoryObjectStore implements ObjectStore {
     return { etag: object.etag };
   }
 
-  async *list(bucket: string, prefix: string): AsyncIterable<ListedObject[]> {
+  async *list(bucket: string, prefix: string, options?: ListOptions): AsyncIterable<ListedObject[]> {
+    const after = options?.startAfter;
     const page = [...this.objects.entries()]
       .filter(([id]) => id.startsWith(`${bucket}/${prefix}`))
+      .filter(([id]) => after === undefined || byUtf8(id.slice(bucket.length + 1), after) > 0)
       .map(([id, o]) => ({ key: id.slice(bucket.length + 1), size: o.body.length, lastModified: o.lastModified ?? 0 }))
       .sort((a, b) => byUtf8(a.key, b.key));
     for (let i = 0; i < page.length; i += LIST_PAGE_SIZE) yield page.slice(i, i + LIST_PAGE_SIZE);

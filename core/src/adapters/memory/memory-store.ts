@@ -48,6 +48,11 @@ export interface QuotaCounters {
   quota?: number;
   /** userId → that user's share of `reserved`; a user at zero is removed. */
   inFlight: Map<string, number>;
+  /**
+   * Erasures in progress (the `erasing:` fields of the Redis quota hash), one entry per erasure:
+   * `<userId> <erasureId>`, or `* <erasureId>` for the whole org (MemoryErasures adds and removes them).
+   */
+  erasing?: string[];
 }
 
 const clone = <T>(value: T): T => structuredClone(value);
@@ -198,8 +203,29 @@ export class MemoryStore implements StagingStore, SignatureTokens, QuotaLedger, 
     else counters.inFlight.delete(upload.userId);
   }
 
+  /**
+   * Blocks (or unblocks) a scope for one erasure (MemoryErasures; the `erasing:` fields the erasure
+   * scripts keep in the Redis quota hash). `entry` is `<userId or *> <erasureId>`; adding it twice adds it once.
+   */
+  setErasing(orgId: string, entry: string, erasing: boolean): void {
+    const counters = this.counters(orgId);
+    const others = (counters.erasing ?? []).filter((e) => e !== entry);
+    const next = erasing ? [...others, entry] : others;
+    if (next.length > 0) counters.erasing = next;
+    else delete counters.erasing;
+  }
+
+  /** The scripts' `erasing`: an erasure of the whole org, or of this user in it, is in progress. */
+  protected isErasing(orgId: string, userId: string | null): boolean {
+    return (this.quotas.get(orgId)?.erasing ?? []).some((entry) => {
+      const scope = entry.split(" ")[0];
+      return scope === "*" || scope === userId;
+    });
+  }
+
   async stage(request: StageRequest): Promise<StageOutcome> {
     const now = this.clock.now();
+    if (request.uploads.some((u) => this.isErasing(u.orgId, u.userId))) return { ok: false, reason: "erasing" };
     if (request.replay) {
       const replayed = this.live(this.presignReplays, request.replay.key, now);
       if (replayed) return { ok: true, now, replayed: clone(replayed) };
@@ -260,6 +286,9 @@ export class MemoryStore implements StagingStore, SignatureTokens, QuotaLedger, 
     const now = this.clock.now();
     const replay = this.live(this.replays, request.replayKey, now);
     if (replay) return { ok: false, replay: clone(replay) };
+    if (this.isErasing(request.owner.orgId, request.owner.userId)) {
+      return { ok: false, failures: request.uploadIds.map((uploadId) => ({ uploadId, code: "ERASURE_IN_PROGRESS" as const })) };
+    }
     const failures: { uploadId: string; code: ConsumeFailureCode }[] = [];
     for (const uploadId of request.uploadIds) {
       const upload = this.uploads.get(uploadId);

@@ -25,4 +25,12 @@ export const redisKeys = {
   published: (orgId: string) => `${TAG}:published:${orgId}`,
   /** Sorted set of media jobs (canonical JSON) by the time they are due for (re-)delivery. */
   mediaOutbox: () => `${TAG}:media-outbox`,
+  /** One erasure (`id`: SHA-256 of its scope and idempotency key): its state, then its receipt. */
+  erasure: (id: string) => `${TAG}:erasure:${id}`,
+  /** Hash of what an erasure noted, each once: `o:<bucket>/<key>` and `u:<uploadId>` members. */
+  erasureSeen: (id: string) => `${TAG}:erasure-seen:${id}`,
+  /** Hash of an erasure's totals: `t:<uploads|objects|bytes>:<ownerType>`, `objects`, `bytes`. */
+  erasureTally: (id: string) => `${TAG}:erasure-tally:${id}`,
+  /** Hash of an erasure's retained objects: `d:<bucket>/<key>` (each once), `l:<n>` (the listed ones), `count bytes until`. */
+  erasureRetained: (id: string) => `${TAG}:erasure-retained:${id}`,
 } as const;

@@ -66,7 +66,8 @@ interface StoredLink {
 const variantKeysOf = (media: StoredLink["media"]): string[] => (media?.status === "ready" ? Object.values(media.variants).map((v) => v.key) : []);
 
 export class RedisStore implements StagingStore, SignatureTokens, QuotaLedger, LinkedObjects, MediaVariants, PublishedMedia {
-  constructor(private readonly redis: RedisScriptDriver) {}
+  /** `redis`: also the driver of the ports kept beside this one on the same Redis (RedisErasures). */
+  constructor(readonly redis: RedisScriptDriver) {}
 
   private async run<T>(script: LuaScript, keys: string[], args: string[]): Promise<T> {
     const reply = await this.redis.run(script, keys, args);

@@ -5,7 +5,7 @@
  */
 import { luaScript } from "./driver.js";
 
-const NOW = `
+export const NOW = `
 local __t = redis.call('TIME')
 local now = tonumber(__t[1]) * 1000 + math.floor(tonumber(__t[2]) / 1000)
 `;
@@ -79,15 +79,33 @@ end
 `;
 
 /**
+ * An erasure in progress (core/src/erasure/): field `erasing:<userId>` (one member) or `erasing:*`
+ * (the whole org) of the org's quota hash, set and removed by the erasure scripts. While one is
+ * set, stage and commit_consume refuse that user's (or any) uploads of the org.
+ */
+export const ERASING = `
+local function erasing(hash, userId)
+  if redis.call('HEXISTS', hash, 'erasing:*') == 1 then return true end
+  if userId == nil or userId == cjson.null or userId == '' then return false end
+  return redis.call('HEXISTS', hash, 'erasing:' .. userId) == 1
+end
+`;
+
+/**
  * KEYS: deadlines, quota, rate, replay, urlExpiries, record…
  * ARGV: lifetimeMs, defaultQuota, rateLimit (0 = none), rateWindowMs, rateMember, userInFlightCap (0 = none),
  *       urlLifetimeMs (0 = not listed), replayJson, replayTtlMs (0 = no replay), recordJson…
- * A reply stored under the replay key answers first: nothing is checked, counted or staged. The
- * rate limit counts every request it lets through, staged or refused by a quota.
+ * An erasure of the org or of a record's user refuses first (not even a stored reply answers: its
+ * URLs would put bytes behind the erasure). Then a reply stored under the replay key answers:
+ * nothing is checked, counted or staged.
+ * The rate limit counts every request it lets through, staged or refused by a quota.
  */
 export const STAGE = luaScript(
   "stage",
-  `${NOW}${COUNTERS}${IN_FLIGHT}${RATE_LIMIT}
+  `${NOW}${COUNTERS}${IN_FLIGHT}${RATE_LIMIT}${ERASING}
+for i = 10, #ARGV do
+  if erasing(KEYS[2], cjson.decode(ARGV[i]).userId) then return cjson.encode({ ok = false, reason = 'erasing' }) end
+end
 local replayTtl = tonumber(ARGV[9])
 if replayTtl > 0 then
   local existing = redis.call('GET', KEYS[4])
@@ -170,15 +188,20 @@ return cjson.encode({ now = now, replay = redis.call('GET', KEYS[1]) or '', reco
  * The media jobs enter the outbox in the same step as the links, due after outboxDelayMs: consume
  * hands them to the queue and acknowledges them before then; the sweeper re-drives the rest. Each
  * staged key goes on the URL watch until the old deadline (left alone then if still linked).
+ * An erasure of the owner (or of the org) in progress fails every id with ERASURE_IN_PROGRESS.
  */
 export const COMMIT_CONSUME = luaScript(
   "commit_consume",
   `
 local existing = redis.call('GET', KEYS[1])
 if existing then return cjson.encode({ ok = false, replay = existing }) end
-${NOW}${COUNTERS}${IN_FLIGHT}${URL_WATCH}
+${NOW}${COUNTERS}${IN_FLIGHT}${URL_WATCH}${ERASING}
 local n = (#KEYS - 5) / 2
 local failures, records = {}, {}
+if erasing(KEYS[3], ARGV[2]) then
+  for i = 1, n do failures[i] = { index = i, code = 'ERASURE_IN_PROGRESS' } end
+  return cjson.encode({ ok = false, failures = failures })
+end
 for i = 1, n do
   local raw = redis.call('GET', KEYS[3 + i])
   local code = nil

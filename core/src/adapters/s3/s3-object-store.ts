@@ -18,6 +18,7 @@ import {
   type CompleteMultipartOutcome,
   type DeleteOutcome,
   type ListedObject,
+  type ListOptions,
   MAX_KEYS_PER_DELETE,
   type ObjectStore,
   type PutObjectInput,
@@ -217,12 +218,18 @@ export class S3ObjectStore implements ObjectStore {
     }
   }
 
-  async *list(bucket: string, prefix: string): AsyncIterable<ListedObject[]> {
+  async *list(bucket: string, prefix: string, options?: ListOptions): AsyncIterable<ListedObject[]> {
     let token: string | undefined;
     do {
       let out: ListObjectsV2CommandOutput;
       try {
-        out = await this.client.send(new ListObjectsV2Command({ Bucket: bucket, Prefix: prefix, ...(token ? { ContinuationToken: token } : {}) }));
+        out = await this.client.send(
+          new ListObjectsV2Command({
+            Bucket: bucket,
+            Prefix: prefix,
+            ...(token ? { ContinuationToken: token } : options?.startAfter ? { StartAfter: options.startAfter } : {}),
+          }),
+        );
       } catch (error) {
         throw new DependencyUnavailableError("storage", { cause: error });
       }

@@ -4,7 +4,7 @@
  */
 import type { SignatureTokens } from "@fitkit/core/signatures/signature-tokens";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { sleep, uniqueId } from "./support/fixtures.js";
+import { uniqueId } from "./support/fixtures.js";
 import { ADAPTERS, RedisBackends } from "./support/staging-adapters.js";
 
 const backends = new RedisBackends();
@@ -57,7 +57,7 @@ describe.each(ADAPTERS)("signature tokens contract: %s", (adapter) => {
     await tokens.putSignatureToken(unused, 1);
     await tokens.putSignatureToken(used, 1);
     await tokens.useSignatureToken(used.tokenHash, "upload_1");
-    await sleep(1100);
+    await backends.wait(adapter, 1100);
 
     expect((await tokens.checkSignatureToken(unused.tokenHash, generousLimit())).state).toBe("expired");
     expect(await tokens.useSignatureToken(unused.tokenHash, "upload_2")).toEqual({ state: "expired" });
@@ -86,7 +86,7 @@ describe.each(ADAPTERS)("signature tokens contract: %s", (adapter) => {
     await tokens.putSignatureToken(used, 60);
     await tokens.putSignatureToken(expired, 1);
     await tokens.useSignatureToken(used.tokenHash, "upload_1");
-    await sleep(1100);
+    await backends.wait(adapter, 1100);
     const pending = { uploadId: "up_1", key: "incoming/org_t/up_1.pdf", contentType: "application/pdf", size: 10, urlExpiresAt: 1 };
 
     expect(await tokens.holdPendingUpload(uniqueId("nope"), pending)).toEqual({ state: "unknown", replaced: null });

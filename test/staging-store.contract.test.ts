@@ -9,7 +9,7 @@ import type { QuotaLedger } from "@fitkit/core/quotas/quota-ledger";
 import type { CommitConsumeRequest, StagingStore } from "@fitkit/core/staging/staging-store";
 import type { NewUpload } from "@fitkit/core/uploads/upload";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { newUpload, sleep, uniqueId } from "./support/fixtures.js";
+import { newUpload, uniqueId } from "./support/fixtures.js";
 import { ADAPTERS, RedisBackends } from "./support/staging-adapters.js";
 
 const backends = new RedisBackends();
@@ -185,7 +185,7 @@ describe.each(ADAPTERS)("staging store contract: %s", (adapter) => {
   it("refuses a consume at or after the deadline with EXPIRED", async () => {
     const upload = newUpload();
     await stage(store, [upload], 1);
-    await sleep(1100);
+    await backends.wait(adapter, 1100);
 
     const outcome = await store.commitConsume(commitRequest([upload]));
 
@@ -253,7 +253,7 @@ describe.each(ADAPTERS)("staging store contract: %s", (adapter) => {
 
     expect((await attempt()).ok).toBe(true);
     expect(await attempt()).toEqual({ ok: false, reason: "rate_limited", retryAfterSeconds: 1 });
-    await sleep(1050);
+    await backends.wait(adapter, 1050);
     expect((await attempt()).ok).toBe(true);
   });
 
@@ -275,7 +275,7 @@ describe.each(ADAPTERS)("staging store contract: %s", (adapter) => {
     const [expired, linked] = [newUpload({ orgId, size: 7 }), newUpload({ orgId, size: 9 })];
     await stage(store, [expired!, linked!], 1);
     await store.commitConsume(commitRequest([linked!]));
-    await sleep(1100);
+    await backends.wait(adapter, 1100);
 
     // Other tests' overdue uploads share the work list: look only at ours.
     let claim = await store.claimExpired({ limit: 1000, leaseSeconds: 60 });
@@ -302,7 +302,7 @@ describe.each(ADAPTERS)("staging store contract: %s", (adapter) => {
         60,
       ),
     ).toEqual({ ok: true });
-    await sleep(1100);
+    await backends.wait(adapter, 1100);
 
     const held = (
       await store.loadForConsume(
@@ -334,7 +334,7 @@ describe.each(ADAPTERS)("staging store contract: %s", (adapter) => {
     const { now } = await stage(store, [live!, linked!], 600);
     await stage(store, [late!], 1);
     await store.commitConsume(commitRequest([linked!]));
-    await sleep(1100);
+    await backends.wait(adapter, 1100);
 
     const outcome = await store.holdForPromotion([live!.uploadId, late!.uploadId, linked!.uploadId, "missing"], 3600);
 
@@ -354,7 +354,7 @@ describe.each(ADAPTERS)("staging store contract: %s", (adapter) => {
     const orgId = uniqueId("org");
     const upload = newUpload({ orgId });
     await stage(store, [upload], 1);
-    await sleep(1100);
+    await backends.wait(adapter, 1100);
     await store.claimExpired({ limit: 1000, leaseSeconds: 60 });
 
     expect(await store.holdForPromotion([upload.uploadId], 60)).toEqual({ ok: false, failures: [{ uploadId: upload.uploadId, code: "EXPIRED" }] });
@@ -367,7 +367,7 @@ describe.each(ADAPTERS)("staging store contract: %s", (adapter) => {
       await stage(store, [upload], 1);
 
       const outcome = await store.extendStaging(upload.uploadId, { extendSeconds: 60, maxLifetimeSeconds: 3600 });
-      await sleep(1100);
+      await backends.wait(adapter, 1100);
 
       const [after] = (await store.loadForConsume([upload.uploadId], uniqueId("r"))).uploads;
       expect(outcome).toEqual({ ok: true, deadline: after!.deadline });
@@ -398,7 +398,7 @@ describe.each(ADAPTERS)("staging store contract: %s", (adapter) => {
       await stage(store, [linked!]);
       await stage(store, [late!], 1);
       await store.commitConsume(commitRequest([linked!]));
-      await sleep(1100);
+      await backends.wait(adapter, 1100);
       const request = { extendSeconds: 60, maxLifetimeSeconds: 3600 };
 
       expect(await store.extendStaging("missing", request)).toEqual({ ok: false, code: "NOT_FOUND" });
@@ -451,7 +451,7 @@ describe.each(ADAPTERS)("staging store contract: %s", (adapter) => {
       const keys = [single.key, parts.key];
 
       expect(await claimOurs(keys)).toEqual([]);
-      await sleep(1100);
+      await backends.wait(adapter, 1100);
       const claimed = await claimOurs(keys, 1);
       expect(claimed.map(({ watchId: _, ...w }) => w).sort((a, b) => a.key.localeCompare(b.key))).toEqual(
         [
@@ -460,7 +460,7 @@ describe.each(ADAPTERS)("staging store contract: %s", (adapter) => {
         ].sort((a, b) => a.key.localeCompare(b.key)),
       );
       expect(await claimOurs(keys)).toEqual([]); // leased
-      await sleep(1100);
+      await backends.wait(adapter, 1100);
       const again = await claimOurs(keys); // the lease ran out: a crashed run's claim comes back
 
       expect(again.map((w) => w.key).sort()).toEqual([...keys].sort());
@@ -479,7 +479,7 @@ describe.each(ADAPTERS)("staging store contract: %s", (adapter) => {
       await store.commitConsume(commitRequest([promoted], { finalObjects: [{ bucket: "compliance", key: `records/${orgId}/x.pdf` }] }));
       await links.unlinkObjects(orgId, [{ bucket: released!.bucket, key: released!.key }]);
       const keys = [kept!.key, released!.key, promoted.key];
-      await sleep(1100);
+      await backends.wait(adapter, 1100);
 
       const claimed = await claimOurs(keys);
 
@@ -552,7 +552,7 @@ describe.each(ADAPTERS)("staging store contract: %s", (adapter) => {
       await stageWithUrl([expired!, linked!], 1);
       await stageWithUrl([fresh!], 600);
       await store.commitConsume(commitRequest([linked!]));
-      await sleep(1100);
+      await backends.wait(adapter, 1100);
 
       expect(ours(await store.claimUrlExpired({ limit: 1000, leaseSeconds: 60, settleSeconds: 5 }), orgId)).toEqual([]);
       const claim = await store.claimUrlExpired({ limit: 1000, leaseSeconds: 60, settleSeconds: 0 });
@@ -564,7 +564,7 @@ describe.each(ADAPTERS)("staging store contract: %s", (adapter) => {
       const orgId = uniqueId("org");
       const [missing, present] = [newUpload({ orgId, size: 300 }), newUpload({ orgId, size: 500 })];
       await stageWithUrl([missing!, present!], 1, 2);
-      await sleep(1100);
+      await backends.wait(adapter, 1100);
       await store.claimUrlExpired({ limit: 1000, leaseSeconds: 1, settleSeconds: 0 });
 
       const settled = await store.settleUrlExpired({ missing: [missing!], present: [present!.uploadId] });
@@ -579,7 +579,7 @@ describe.each(ADAPTERS)("staging store contract: %s", (adapter) => {
       ]);
       expect(await store.commitConsume(commitRequest([missing!]))).toEqual({ ok: false, failures: [{ uploadId: missing!.uploadId, code: "EXPIRED" }] });
       expect(await store.settleUrlExpired({ missing: [missing!], present: [] })).toEqual({ abandoned: 0, releasedBytes: 0 }); // once only
-      await sleep(1100); // both leases over: neither comes back for a check
+      await backends.wait(adapter, 1100); // both leases over: neither comes back for a check
       expect(ours(await store.claimUrlExpired({ limit: 1000, leaseSeconds: 1, settleSeconds: 0 }), orgId)).toEqual([]);
 
       // At the deadline the abandoned upload is still swept (a late object is deleted), its bytes not given twice.
@@ -594,7 +594,7 @@ describe.each(ADAPTERS)("staging store contract: %s", (adapter) => {
       const orgId = uniqueId("org");
       const upload = newUpload({ orgId, size: 40 });
       await stageWithUrl([upload], 1);
-      await sleep(1100);
+      await backends.wait(adapter, 1100);
       await store.claimUrlExpired({ limit: 1000, leaseSeconds: 60, settleSeconds: 0 });
       await store.commitConsume(commitRequest([upload]));
 
@@ -644,7 +644,7 @@ describe.each(ADAPTERS)("staging store contract: %s", (adapter) => {
 
       await store.commitConsume(commitRequest([linked!]));
       await store.discardStaged([rejected!.uploadId], orgId);
-      await sleep(1100);
+      await backends.wait(adapter, 1100);
       const claim = await store.claimExpired({ limit: 1000, leaseSeconds: 60 });
       await store.finaliseSwept(claim.claimed.filter((u) => u.orgId === orgId));
 

@@ -7,9 +7,11 @@ import { MemoryStore } from "@fitkit/core/adapters/memory/memory-store";
 import { createIoredisClient, IoredisDriver } from "@fitkit/core/adapters/redis/ioredis-driver";
 import { RedisStore } from "@fitkit/core/adapters/redis/redis-store";
 import { UpstashDriver } from "@fitkit/core/adapters/redis/upstash-driver";
+import { ManualClock } from "@fitkit/core/time/clock";
 import type { Redis } from "ioredis";
 import { type RedisServer, startRedisServer } from "../../support/redis-server.js";
 import { createUpstashTestClient, startUpstashBridge, type UpstashBridge } from "../../support/upstash-bridge.js";
+import { sleep } from "./fixtures.js";
 
 export type AdapterName = "memory" | "ioredis" | "upstash";
 export const ADAPTERS: AdapterName[] = ["memory", "ioredis", "upstash"];
@@ -31,10 +33,22 @@ export class RedisBackends {
     this.bridge = await startUpstashBridge({ redisUrl: this.redis.url });
   }
 
+  /** The in-memory adapter's time: it moves when a test waits, instead of the test sleeping. */
+  readonly memoryClock = new ManualClock();
+
+  /**
+   * Lets `ms` of store time pass for `name`: the memory adapter's clock is moved at once; Redis
+   * keeps its own time (TIME in the scripts, key expiry), so the Redis adapters really wait.
+   */
+  async wait(name: AdapterName, ms: number): Promise<void> {
+    if (name === "memory") this.memoryClock.advance(ms);
+    else await sleep(ms);
+  }
+
   store(name: AdapterName): MemoryStore | RedisStore {
     switch (name) {
       case "memory":
-        return new MemoryStore();
+        return new MemoryStore(this.memoryClock);
       case "ioredis": {
         const client = createIoredisClient(this.redis.url);
         this.clients.push(client);

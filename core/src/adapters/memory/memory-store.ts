@@ -78,24 +78,88 @@ export interface MemoryStoreSnapshot {
   published?: [string, PublishedItem][];
 }
 
+/** The name of one of a MemoryStore's maps, as its snapshot calls it. */
+export type MemoryStoreMapName = Exclude<keyof MemoryStoreSnapshot, "version">;
+
+/** One journal entry: `[map, key, value]` sets the key to a JSON-safe value, `[map, key]` deletes it. */
+export type MemoryStoreChange = [map: MemoryStoreMapName, key: string, value?: unknown];
+
+/** Quota counters hold a Map, which JSON does not keep: entries on disk, as in a snapshot. */
+const toJournal = (name: MemoryStoreMapName, value: unknown): unknown =>
+  name === "quotas" ? { ...(value as QuotaCounters), inFlight: [...(value as QuotaCounters).inFlight] } : value;
+
+const fromJournal = (name: MemoryStoreMapName, value: unknown): unknown => {
+  const copy = clone(value);
+  if (name !== "quotas") return copy;
+  const counters = copy as Omit<QuotaCounters, "inFlight"> & { inFlight: [string, number][] };
+  return { ...counters, inFlight: new Map(counters.inFlight) };
+};
+
+/**
+ * A Map that, once tracked, reports each key set or deleted — and, in a map whose values the store
+ * changes in place (`upload.status = …`, `counters.used += …`), each key read through `get`, since
+ * the value read may then change. The other maps' values are replaced, never changed: they are
+ * frozen as they go in, so a change in place fails loudly instead of going unjournaled. Values
+ * reached by iterating are only read.
+ */
+class TrackedMap<V> extends Map<string, V> {
+  private note: ((key: string) => void) | null = null;
+
+  private readonly changedInPlace: boolean;
+
+  constructor(values: "changed in place" | "replaced") {
+    super();
+    this.changedInPlace = values === "changed in place";
+  }
+
+  track(note: (key: string) => void): void {
+    this.note = note;
+  }
+
+  /** `get` that reports nothing (for writing out what was touched). */
+  peek(key: string): V | undefined {
+    return super.get(key);
+  }
+
+  override get(key: string): V | undefined {
+    if (this.changedInPlace) this.note?.(key);
+    return super.get(key);
+  }
+
+  override set(key: string, value: V): this {
+    this.note?.(key);
+    return super.set(key, this.changedInPlace ? value : Object.freeze(value));
+  }
+
+  override delete(key: string): boolean {
+    this.note?.(key);
+    return super.delete(key);
+  }
+
+  override clear(): void {
+    if (this.note) for (const key of this.keys()) this.note(key);
+    super.clear();
+  }
+}
+
 export class MemoryStore implements StagingStore, SignatureTokens, QuotaLedger, LinkedObjects, MediaVariants, PublishedMedia {
-  readonly uploads = new Map<string, StagedUpload>();
+  readonly uploads = new TrackedMap<StagedUpload>("changed in place");
   /** uploadId → deadline: the sweeper's work list. */
-  readonly deadlines = new Map<string, number>();
+  readonly deadlines = new TrackedMap<number>("replaced");
   /** uploadId → when its PUT URL expires (or its check lease ends): the early-release work list. */
-  readonly urlExpiries = new Map<string, number>();
-  readonly quotas = new Map<string, QuotaCounters>();
-  readonly linked = new Map<string, LinkedObject>();
+  readonly urlExpiries = new TrackedMap<number>("replaced");
+  readonly quotas = new TrackedMap<QuotaCounters>("changed in place");
+  readonly linked = new TrackedMap<LinkedObject>("replaced");
   /** Recorded processing outcomes, by link id (deleted with the link). */
-  readonly media = new Map<string, MediaOutcome>();
+  readonly media = new TrackedMap<MediaOutcome>("replaced");
   /** The media outbox: job JSON → when it is due (re-)delivery. */
-  readonly mediaOutbox = new Map<string, number>();
-  private readonly replays = new Map<string, Expiring<StoredConsume>>();
-  private readonly presignReplays = new Map<string, Expiring<StoredReply>>();
-  private readonly rateWindows = new Map<string, number[]>();
-  private readonly tokens = new Map<string, SignatureToken>();
+  readonly mediaOutbox = new TrackedMap<number>("replaced");
+  private readonly replays = new TrackedMap<Expiring<StoredConsume>>("replaced");
+  private readonly presignReplays = new TrackedMap<Expiring<StoredReply>>("replaced");
+  private readonly rateWindows = new TrackedMap<number[]>("changed in place");
+  private readonly tokens = new TrackedMap<SignatureToken>("changed in place");
   /** Published items by `publishedId(orgId, uploadKey)`. */
-  readonly published = new Map<string, PublishedItem>();
+  readonly published = new TrackedMap<PublishedItem>("replaced");
 
   constructor(private readonly clock: Clock = systemClock) {}
 
@@ -141,6 +205,69 @@ export class MemoryStore implements StagingStore, SignatureTokens, QuotaLedger, 
     refill(this.rateWindows, copy.rateWindows);
     refill(this.tokens, copy.tokens);
     refill(this.published, copy.published ?? []);
+  }
+
+  /** Every map a snapshot holds, by its name there. */
+  private namedMaps(): [MemoryStoreMapName, TrackedMap<unknown>][] {
+    return [
+      ["uploads", this.uploads],
+      ["deadlines", this.deadlines],
+      ["urlExpiries", this.urlExpiries],
+      ["quotas", this.quotas],
+      ["linked", this.linked],
+      ["replays", this.replays],
+      ["presignReplays", this.presignReplays],
+      ["media", this.media],
+      ["mediaOutbox", this.mediaOutbox],
+      ["rateWindows", this.rateWindows],
+      ["tokens", this.tokens],
+      ["published", this.published],
+    ];
+  }
+
+  /**
+   * From now on, hands `sink` every change as the entries it touched, with their values then: once
+   * per atomic step (a method never awaits mid-step, so its whole body has run), in a microtask
+   * queued by its first change, which therefore runs before the method's caller resumes. A record
+   * costs what the step touched, never the size of the store. `sink` must serialise the values
+   * before it returns (they are live). Replaying the records in order with `applyChanges` on the
+   * state the journal started from rebuilds the store.
+   */
+  journalTo(sink: (changes: MemoryStoreChange[]) => void): void {
+    const touched = new Map<MemoryStoreMapName, Set<string>>();
+    const maps = this.namedMaps();
+    let queued = false;
+    const record = (): void => {
+      queued = false;
+      const changes: MemoryStoreChange[] = [];
+      for (const [name, map] of maps) {
+        for (const key of touched.get(name) ?? []) changes.push(map.has(key) ? [name, key, toJournal(name, map.peek(key))] : [name, key]);
+      }
+      touched.clear();
+      sink(changes);
+    };
+    for (const [name, map] of maps) {
+      map.track((key) => {
+        const keys = touched.get(name) ?? new Set<string>();
+        touched.set(name, keys);
+        keys.add(key);
+        if (!queued) {
+          queued = true;
+          queueMicrotask(record);
+        }
+      });
+    }
+  }
+
+  /** Applies journal records (from `journalTo`, possibly through JSON) in order. */
+  applyChanges(changes: MemoryStoreChange[]): void {
+    const maps = new Map(this.namedMaps());
+    for (const [name, key, value] of changes) {
+      const map = maps.get(name);
+      if (!map) throw new Error(`Unknown MemoryStore map ${String(name)}`);
+      if (value === undefined) map.delete(key);
+      else map.set(key, fromJournal(name, value));
+    }
   }
 
   private live<T>(map: Map<string, Expiring<T>>, key: string, now: number): T | null {

@@ -18,20 +18,22 @@ class TestClock implements Clock {
   }
 }
 
-const upload = (uploadId: string, orgId = "org_1") => ({
+const upload = (uploadId: string, orgId = "org_1", userId = "user_1") => ({
   uploadId,
   ownerType: "progress_photo" as const,
   orgId,
-  userId: "user_1",
+  userId,
   bucket: "media",
-  key: `${orgId}/progress_photo/user_1/${uploadId}.jpg`,
+  key: `${orgId}/progress_photo/${userId}/${uploadId}.jpg`,
   contentType: "image/jpeg",
   size: 100,
 });
 
+/** One upload of its own user (`user_<uploadId>`), with the org's rate limit and quotas. */
 const stageOne = (store: MemoryStore, uploadId: string) =>
   store.stage({
-    uploads: [upload(uploadId)],
+    uploads: [upload(uploadId, "org_1", `user_${uploadId}`)],
+    rateLimit: { subject: `presign:user_${uploadId}`, limit: 60, windowSeconds: 60 },
     lifetimeSeconds: 600,
     urlLifetimeSeconds: 300,
     quota: { orgId: "org_1", defaultQuotaBytes: 1e12, userInFlightBytes: 1e12 },
@@ -216,7 +218,7 @@ describe("the local default store's journal", () => {
     expect(journalBytes).toBeLessThan(persistence.journalBytesWritten());
   });
 
-  it("a step appends the same bytes whether the store holds a hundred uploads or ten thousand", async () => {
+  it("a step appends the same bytes whether the store (and the organisation's users with uploads in flight) holds a hundred uploads or ten thousand", async () => {
     const clock = new TestClock();
     const store = new MemoryStore(clock);
     const persistence = await persistMemoryStore(store, file, { compactAtBytes: 1e9 });

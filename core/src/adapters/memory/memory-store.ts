@@ -81,18 +81,18 @@ export interface MemoryStoreSnapshot {
 /** The name of one of a MemoryStore's maps, as its snapshot calls it. */
 export type MemoryStoreMapName = Exclude<keyof MemoryStoreSnapshot, "version">;
 
-/** One journal entry: `[map, key, value]` sets the key to a JSON-safe value, `[map, key]` deletes it. */
-export type MemoryStoreChange = [map: MemoryStoreMapName, key: string, value?: unknown];
+/**
+ * One journal entry: `[map, key, value]` sets the key to a JSON-safe value, `[map, key]` deletes it.
+ * A user's in-flight bytes are entries of their own (`inFlight`, key `orgId \0 userId`), so a change
+ * to one user's share does not write the whole organisation's.
+ */
+export type MemoryStoreChange = [map: MemoryStoreMapName | "inFlight", key: string, value?: unknown];
 
-/** Quota counters hold a Map, which JSON does not keep: entries on disk, as in a snapshot. */
-const toJournal = (name: MemoryStoreMapName, value: unknown): unknown =>
-  name === "quotas" ? { ...(value as QuotaCounters), inFlight: [...(value as QuotaCounters).inFlight] } : value;
-
-const fromJournal = (name: MemoryStoreMapName, value: unknown): unknown => {
-  const copy = clone(value);
-  if (name !== "quotas") return copy;
-  const counters = copy as Omit<QuotaCounters, "inFlight"> & { inFlight: [string, number][] };
-  return { ...counters, inFlight: new Map(counters.inFlight) };
+/** Quota counters without their per-user map (journaled entry by entry). */
+const toJournal = (name: MemoryStoreMapName, value: unknown): unknown => {
+  if (name !== "quotas") return value;
+  const { inFlight: _, ...counters } = value as QuotaCounters;
+  return counters;
 };
 
 /**
@@ -160,6 +160,8 @@ export class MemoryStore implements StagingStore, SignatureTokens, QuotaLedger, 
   private readonly tokens = new TrackedMap<SignatureToken>("changed in place");
   /** Published items by `publishedId(orgId, uploadKey)`. */
   readonly published = new TrackedMap<PublishedItem>("replaced");
+  /** Told of each in-flight change, once the store is journaled. */
+  private inFlightNote: ((orgId: string, userId: string) => void) | null = null;
 
   constructor(private readonly clock: Clock = systemClock) {}
 
@@ -195,7 +197,7 @@ export class MemoryStore implements StagingStore, SignatureTokens, QuotaLedger, 
     refill(this.urlExpiries, copy.urlExpiries);
     refill(
       this.quotas,
-      copy.quotas.map(([orgId, counters]) => [orgId, { ...counters, inFlight: new Map(counters.inFlight) }]),
+      copy.quotas.map(([orgId, counters]) => [orgId, { ...counters, inFlight: this.inFlightOf(orgId, counters.inFlight) }]),
     );
     refill(this.linked, copy.linked);
     refill(this.replays, copy.replays);
@@ -205,6 +207,14 @@ export class MemoryStore implements StagingStore, SignatureTokens, QuotaLedger, 
     refill(this.rateWindows, copy.rateWindows);
     refill(this.tokens, copy.tokens);
     refill(this.published, copy.published ?? []);
+  }
+
+  /** An organisation's per-user in-flight bytes, reporting its changes to the journal when there is one. */
+  private inFlightOf(orgId: string, entries: Iterable<[string, number]> = []): Map<string, number> {
+    const map = new TrackedMap<number>("replaced");
+    for (const [userId, bytes] of entries) map.set(userId, bytes);
+    map.track((userId) => this.inFlightNote?.(orgId, userId));
+    return map;
   }
 
   /** Every map a snapshot holds, by its name there. */
@@ -234,7 +244,7 @@ export class MemoryStore implements StagingStore, SignatureTokens, QuotaLedger, 
    * state the journal started from rebuilds the store.
    */
   journalTo(sink: (changes: MemoryStoreChange[]) => void): void {
-    const touched = new Map<MemoryStoreMapName, Set<string>>();
+    const touched = new Map<MemoryStoreChange[0], Set<string>>();
     const maps = this.namedMaps();
     let queued = false;
     const record = (): void => {
@@ -243,30 +253,42 @@ export class MemoryStore implements StagingStore, SignatureTokens, QuotaLedger, 
       for (const [name, map] of maps) {
         for (const key of touched.get(name) ?? []) changes.push(map.has(key) ? [name, key, toJournal(name, map.peek(key))] : [name, key]);
       }
+      for (const key of touched.get("inFlight") ?? []) {
+        const [orgId, userId] = key.split("\u0000") as [string, string];
+        const bytes = this.quotas.peek(orgId)?.inFlight.get(userId);
+        changes.push(bytes === undefined ? ["inFlight", key] : ["inFlight", key, bytes]);
+      }
       touched.clear();
       sink(changes);
     };
-    for (const [name, map] of maps) {
-      map.track((key) => {
-        const keys = touched.get(name) ?? new Set<string>();
-        touched.set(name, keys);
-        keys.add(key);
-        if (!queued) {
-          queued = true;
-          queueMicrotask(record);
-        }
-      });
-    }
+    const note = (name: MemoryStoreChange[0], key: string): void => {
+      const keys = touched.get(name) ?? new Set<string>();
+      touched.set(name, keys);
+      keys.add(key);
+      if (!queued) {
+        queued = true;
+        queueMicrotask(record);
+      }
+    };
+    for (const [name, map] of maps) map.track((key) => note(name, key));
+    this.inFlightNote = (orgId, userId) => note("inFlight", `${orgId}\u0000${userId}`);
   }
 
   /** Applies journal records (from `journalTo`, possibly through JSON) in order. */
   applyChanges(changes: MemoryStoreChange[]): void {
     const maps = new Map(this.namedMaps());
     for (const [name, key, value] of changes) {
+      if (name === "inFlight") {
+        const [orgId, userId] = key.split("\u0000") as [string, string];
+        if (value === undefined) this.counters(orgId).inFlight.delete(userId);
+        else this.counters(orgId).inFlight.set(userId, value as number);
+        continue;
+      }
       const map = maps.get(name);
       if (!map) throw new Error(`Unknown MemoryStore map ${String(name)}`);
       if (value === undefined) map.delete(key);
-      else map.set(key, fromJournal(name, value));
+      else if (name === "quotas") map.set(key, { ...(clone(value) as object), inFlight: this.quotas.peek(key)?.inFlight ?? this.inFlightOf(key) });
+      else map.set(key, clone(value));
     }
   }
 
@@ -292,7 +314,7 @@ export class MemoryStore implements StagingStore, SignatureTokens, QuotaLedger, 
   protected counters(orgId: string): QuotaCounters {
     let counters = this.quotas.get(orgId);
     if (!counters) {
-      counters = { used: 0, reserved: 0, inFlight: new Map() };
+      counters = { used: 0, reserved: 0, inFlight: this.inFlightOf(orgId) };
       this.quotas.set(orgId, counters);
     }
     return counters;

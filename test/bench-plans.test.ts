@@ -13,6 +13,7 @@ describe("the load and chaos plans", () => {
       flowConcurrency: 4,
       scenarios: ["router-404", "health", "presign", "signed-urls-10", "flow"],
       rounds: 1,
+      memoryStoreWindows: 4,
     });
   });
 

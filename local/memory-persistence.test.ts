@@ -124,6 +124,22 @@ describe("the local default store's journal", () => {
     await persistence.close();
   });
 
+  it("every map the store holds is journaled: a change to any of them reaches the sink", async () => {
+    const store = new MemoryStore(new TestClock());
+    const journaled = new Set<string>();
+    store.journalTo((changes) => {
+      for (const [name] of changes) journaled.add(name);
+    });
+    const maps = Object.entries(store).filter((entry): entry is [string, Map<string, unknown>] => entry[1] instanceof Map);
+    const snapshotted = Object.keys(store.snapshot()).filter((name) => name !== "version");
+
+    for (const [, map] of maps) map.set("probe", 1);
+    await Promise.resolve();
+
+    expect(maps.map(([name]) => name).sort()).toEqual(snapshotted.sort());
+    expect([...journaled].sort()).toEqual(maps.map(([name]) => name).sort());
+  });
+
   it("reads alone and a second close write nothing more; a snapshot from before journals existed still loads", async () => {
     const clock = new TestClock();
     const seeded = new MemoryStore(clock);

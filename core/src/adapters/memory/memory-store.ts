@@ -217,22 +217,23 @@ export class MemoryStore implements StagingStore, SignatureTokens, QuotaLedger, 
     return map;
   }
 
-  /** Every map a snapshot holds, by its name there. */
+  /** Every map a snapshot holds, by its name there (a Record, so a map added to the snapshot must be added here). */
   private namedMaps(): [MemoryStoreMapName, TrackedMap<unknown>][] {
-    return [
-      ["uploads", this.uploads],
-      ["deadlines", this.deadlines],
-      ["urlExpiries", this.urlExpiries],
-      ["quotas", this.quotas],
-      ["linked", this.linked],
-      ["replays", this.replays],
-      ["presignReplays", this.presignReplays],
-      ["media", this.media],
-      ["mediaOutbox", this.mediaOutbox],
-      ["rateWindows", this.rateWindows],
-      ["tokens", this.tokens],
-      ["published", this.published],
-    ];
+    const maps: Record<MemoryStoreMapName, TrackedMap<unknown>> = {
+      uploads: this.uploads,
+      deadlines: this.deadlines,
+      urlExpiries: this.urlExpiries,
+      quotas: this.quotas,
+      linked: this.linked,
+      replays: this.replays,
+      presignReplays: this.presignReplays,
+      media: this.media,
+      mediaOutbox: this.mediaOutbox,
+      rateWindows: this.rateWindows,
+      tokens: this.tokens,
+      published: this.published,
+    };
+    return Object.entries(maps) as [MemoryStoreMapName, TrackedMap<unknown>][];
   }
 
   /**

@@ -1,14 +1,5 @@
-/**
- * `npm run bench [-- --quick]`: the performance goals as ratios and counts measured in one run,
- * printed as a table and written to bench/results.json. Nothing here asserts; the README's
- * Performance section explains the numbers.
- *
- * Real parts throughout: a redis-server (ioredis directly, and the real @upstash/redis client
- * through the REST bridge), the SigV4-checking S3 server, and the bundles `npm run build` makes.
- */
-import { execFileSync } from "node:child_process";
 import { createHash, randomBytes } from "node:crypto";
-import { mkdir, mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
+import { mkdtemp, readFile, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -27,11 +18,11 @@ import { sweep } from "@fitkit/core/staging/sweep";
 import type { UrlSigner } from "@fitkit/core/storage/url-signer";
 import type { NewUpload } from "@fitkit/core/uploads/upload";
 import { startEmbeddedS3 } from "../local/embedded-s3.js";
-import { buildHandlers, INSTALLED_PACKAGES } from "../scripts/build.js";
 import { CountingDriver, CountingObjectStore } from "../support/counting.js";
 import { pngImage } from "../support/media.js";
 import { startRedisServer } from "../support/redis-server.js";
 import { createUpstashTestClient, startUpstashBridge } from "../support/upstash-bridge.js";
+import { benchBundles, bundleRows } from "./bundles.js";
 import { benchMedia, mediaRows } from "./media.js";
 import { benchMinisite, minisiteRows } from "./minisite.js";
 import { benchMultipart, multipartRows } from "./multipart.js";
@@ -79,6 +70,11 @@ async function cachedSigning(
 
 /** The sections `--only` can run alone: each measures, merges its section and returns its rows. */
 const SINGLE_SECTIONS = {
+  bundles: async () => {
+    const bundles = await benchBundles({ quick });
+    await mergeResults("bundles", bundles);
+    return bundleRows(bundles);
+  },
   multipart: async () => {
     const multipart = await benchMultipart({ quick });
     await mergeResults("multipart", { quick, date: new Date().toISOString(), ...multipart });
@@ -307,38 +303,7 @@ async function main() {
   results.video = await benchVideo({ quick });
 
   console.error("bundles…");
-  // Inside the repository, so a package SST installs beside a bundle (sharp, for process-media)
-  // resolves from node_modules as it would from the function's own package.
-  await mkdir(join(here, "..", "node_modules", ".cache"), { recursive: true });
-  const outdir = await mkdtemp(join(here, "..", "node_modules", ".cache", "fitkit-bundles-"));
-  const [lean, naive] = [await buildHandlers({ outdir: join(outdir, "lean") }), await buildHandlers({ outdir: join(outdir, "naive"), naive: true })];
-  // Wall time of a fresh `node <bundle>` minus a bare `node`, sampled in turn so machine noise hits all three alike.
-  const wallMs = (args: string[]) => {
-    const start = performance.now();
-    execFileSync(process.execPath, args, { stdio: "ignore" });
-    return performance.now() - start;
-  };
-  const bundles: Record<string, unknown> = {};
-  for (const [i, built] of lean.entries()) {
-    const leanSamples: number[] = [];
-    const naiveSamples: number[] = [];
-    for (let r = 0; r < (quick ? 7 : 21); r++) {
-      const bare = wallMs(["-e", ""]);
-      leanSamples.push(wallMs([built.file]) - bare);
-      naiveSamples.push(wallMs([naive[i]!.file]) - bare);
-    }
-    const source = await readFile(built.file, "utf8");
-    bundles[built.name] = {
-      bytes: built.bytes,
-      naiveBytes: naive[i]!.bytes,
-      importMs: round(Math.max(0, median(leanSamples)), 1),
-      naiveImportMs: round(Math.max(0, median(naiveSamples)), 1),
-      loadsS3Client: source.includes("S3Client"),
-      ...(INSTALLED_PACKAGES[built.name] ? { installed: INSTALLED_PACKAGES[built.name], installedBytes: installedBytes(INSTALLED_PACKAGES[built.name]!) } : {}),
-    };
-  }
-  await rm(outdir, { recursive: true, force: true });
-  results.bundles = bundles;
+  results.bundles = await benchBundles({ quick });
 
   console.error("minisite (Lighthouse)…");
   results.minisite = await benchMinisite({ quick });
@@ -354,19 +319,6 @@ async function main() {
 }
 
 const sharedMemo = createUrlMemo();
-
-/** Bytes on disk of installed packages and their platform binaries (sharp: @img/sharp-<platform>, libvips). */
-function installedBytes(packages: readonly string[]): number {
-  const root = join(here, "..", "node_modules");
-  const dirs = packages.flatMap((name) => [join(root, name), ...(name === "sharp" ? [join(root, "@img")] : [])]);
-  return Number(
-    execFileSync("du", ["-sbc", ...dirs], { encoding: "utf8" })
-      .trim()
-      .split("\n")
-      .at(-1)!
-      .split(/\s+/)[0],
-  );
-}
 
 function printTable(results: Record<string, any>) {
   const rows: [string, string][] = [];
@@ -390,12 +342,7 @@ function printTable(results: Record<string, any>) {
     "sweep 10k: ms · DeleteObjects · Redis round trips",
     `${results.sweep10k.ms} · ${results.sweep10k.deleteRequests} · ${results.sweep10k.redisRoundTrips}`,
   ]);
-  for (const [name, b] of Object.entries<any>(results.bundles)) {
-    rows.push([
-      `bundle ${name}: KiB (naive) · import ms (naive)${b.loadsS3Client ? " · S3 client" : ""}`,
-      `${(b.bytes / 1024).toFixed(0)} (${(b.naiveBytes / 1024).toFixed(0)}) · ${b.importMs} (${b.naiveImportMs})${b.installed ? ` · + installed ${b.installed.join(", ")} ${(b.installedBytes / 1048576).toFixed(0)} MiB` : ""}`,
-    ]);
-  }
+  if (results.bundles?.handlers) rows.push(...bundleRows(results.bundles));
   if (results.media) rows.push(...mediaRows(results.media));
   if (results.multipart) rows.push(...multipartRows(results.multipart));
   if (results.video) rows.push(...videoRows(results.video));

@@ -1,9 +1,9 @@
 /** POST /uploads — presign one or more uploads (the first stage). */
 import { presign, presignRequestSchema } from "@fitkit/core/staging/presign";
+import { multipartStorage } from "./lib/deps/multipart-storage.js";
 import { uploadSettings } from "./lib/deps/settings.js";
 import { mediaWriterSigner } from "./lib/deps/signer.js";
 import { stagingStore } from "./lib/deps/staging-store.js";
-import { objectStore } from "./lib/deps/storage.js";
 import { authenticatedJsonRoute } from "./lib/http.js";
 import { readBucket } from "./lib/resources.js";
 
@@ -13,7 +13,7 @@ export const handler = authenticatedJsonRoute(presignRequestSchema, async (ident
     {
       store: await stagingStore(),
       signer: mediaWriterSigner(),
-      objects: objectStore(),
+      objects: multipartStorage(),
       settings: uploadSettings(),
       mediaBucket: readBucket("MediaBucket"),
     },

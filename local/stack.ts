@@ -18,7 +18,7 @@ import { loadFunctions, sqsEvent } from "./functions.js";
 import { MEMORY_STORE_FILE, type MemoryPersistence, persistMemoryStore } from "./memory-persistence.js";
 import { createMinisiteRoute } from "./minisite.js";
 import { createPublicMediaRoute, PUBLIC_MEDIA_PATH } from "./public-media.js";
-import { createLocalServer, type InternalOperation, type LocalServerOptions, lambdaContext, type Route } from "./server.js";
+import { createLocalServer, type LocalServerOptions, lambdaContext, type Route } from "./server.js";
 
 export interface LocalStack {
   api: string;
@@ -94,19 +94,15 @@ export async function startLocalStack(env: LocalEnv): Promise<LocalStack> {
 
   // Loaded only now: handlers read their links on first use.
   const { routes, internal, schedules, queues } = await loadFunctions();
-  const persistence = await persistDefaultStore(env, routes, internal);
+  const persistence = await persistDefaultStore(env);
   if (embedded) guardHealth(routes, embedded);
 
   // The deployed queue subscriptions, on the in-process queue the handlers enqueue to (Resource.MediaQueue is "in-process").
   const { inProcessJobQueue } = await import("../functions/lib/deps/job-queue.js");
   for (const { key, queue, handler, timeoutMs } of queues) {
     inProcessJobQueue.subscribe(async (records) => {
-      try {
-        const reply = await handler(sqsEvent(queue, records), lambdaContext(key, timeoutMs));
-        return { failedMessageIds: reply.batchItemFailures.map((f) => f.itemIdentifier) };
-      } finally {
-        persistence?.changed();
-      }
+      const reply = await handler(sqsEvent(queue, records), lambdaContext(key, timeoutMs));
+      return { failedMessageIds: reply.batchItemFailures.map((f) => f.itemIdentifier) };
     });
   }
 
@@ -161,30 +157,22 @@ export async function startLocalStack(env: LocalEnv): Promise<LocalStack> {
       for (const timer of timers) clearInterval(timer);
       await new Promise<void>((resolve) => server.close(() => resolve()));
       server.closeAllConnections();
-      await persistence?.flush();
+      await persistence?.close();
       await embedded?.close();
     },
   };
 }
 
 /**
- * The in-memory store (the default when no Redis is named) is saved under the data directory after
- * every invocation — routes, internal operations, timers and the demo page all go through the
- * handlers wrapped here — and restored from it at start.
+ * The in-memory store (the default when no Redis is named) journals every change under the data
+ * directory as it happens (see memory-persistence.ts) and is restored from it at start.
  */
-async function persistDefaultStore(env: LocalEnv, routes: Route[], internal: Record<string, InternalOperation>): Promise<MemoryPersistence | null> {
+async function persistDefaultStore(env: LocalEnv): Promise<MemoryPersistence | null> {
   if (env.redis.kind !== "memory") return null;
   const { stagingStore } = await import("../functions/lib/deps/staging-store.js");
   const store = await stagingStore();
   if (!(store instanceof MemoryStore)) return null;
-  const persistence = await persistMemoryStore(store, join(env.dataDir, MEMORY_STORE_FILE));
-  const saving =
-    <A extends unknown[], R>(handler: (...args: A) => Promise<R>) =>
-    (...args: A) =>
-      handler(...args).finally(persistence.changed);
-  for (const route of routes) route.handler = saving(route.handler);
-  for (const operation of Object.values(internal)) operation.handler = saving(operation.handler);
-  return persistence;
+  return persistMemoryStore(store, join(env.dataDir, MEMORY_STORE_FILE));
 }
 
 /**

@@ -51,7 +51,9 @@ export function createApi(args: {
         logging: { retention: config.logRetention },
         ...(spec.storage ? { storage: spec.storage } : {}),
         link: spec.links.map((name) => links[name]),
-        ...(spec.install ? { nodejs: { install: [...spec.install] } } : {}),
+        ...(spec.install || spec.splitting
+          ? { nodejs: { ...(spec.install ? { install: [...spec.install] } : {}), ...(spec.splitting ? { splitting: true } : {}) } }
+          : {}),
         // What Lambda's SQS event source needs of its function's role (the subscription is made by ARN below).
         ...(spec.queue
           ? {

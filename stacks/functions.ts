@@ -59,6 +59,12 @@ interface FunctionSpecBase {
   /** Packages SST installs into the bundle (`nodejs.install`) instead of inlining them: native binaries for Lambda's Linux. */
   install?: readonly string[];
   /**
+   * Code splitting (`nodejs.splitting`): what the handler reaches only through a dynamic `import()`
+   * goes into chunks beside its bundle, loaded on the first request that needs them, so a cold
+   * start parses and runs only the request path's code.
+   */
+  splitting?: true;
+  /**
    * Reserved concurrency: this many concurrent executions are set aside for the function (a flood
    * on the public routes cannot take them) and it never runs more than that.
    */
@@ -116,6 +122,8 @@ export const FUNCTIONS = {
     route: "POST /uploads",
     // The media writer also begins multipart uploads of large videos (CreateMultipartUpload).
     links: ["MediaBucket", "R2MediaWriter", "Redis", "Clerk", "UploadSettings"],
+    // The S3 client (multipart only) and ioredis (self-hosted Redis only) stay out of the cold start.
+    splitting: true,
   },
   "upload-parts": {
     handler: "functions/upload-parts.handler",

@@ -38,6 +38,8 @@ export interface LocalStack {
 export interface LocalStackOptions {
   /** Reuse a data directory (a restart on the same data); close() then leaves it for the caller to remove. */
   dataDir?: string;
+  /** Extra Node options for the stack's process (e.g. `--cpu-prof`, which NODE_OPTIONS may not carry). */
+  nodeArgs?: string[];
 }
 
 interface ReadyLine {
@@ -66,7 +68,7 @@ export async function startLocalStack(env: Record<string, string> = {}, options:
   async function start(): Promise<void> {
     stderr = "";
     logs.length = 0;
-    const started = spawn(process.execPath, ["--import", "tsx", "local/main.ts"], {
+    const started = spawn(process.execPath, [...(options.nodeArgs ?? []), "--import", "tsx", "local/main.ts"], {
       env: { ...process.env, PORT: ports.api, S3_PORT: ports.s3, UPLOADS_DATA_DIR: dataDir, INTERNAL_API_KEY, ...env },
       stdio: ["ignore", "pipe", "pipe"],
     });

@@ -12,6 +12,8 @@ describe("the load and chaos plans", () => {
       concurrency: 8,
       flowConcurrency: 4,
       scenarios: ["router-404", "health", "presign", "signed-urls-10", "flow"],
+      rounds: 1,
+      memoryStoreWindows: 4,
     });
   });
 

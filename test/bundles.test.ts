@@ -1,14 +1,16 @@
 /**
  * Cold starts: each handler is bundled on its own, and the handlers that only sign (signed-get,
  * upload-parts) carry no S3 client — checked in the real esbuild output, not assumed. presign
- * carries it since it begins multipart uploads, but still signs without the SDK presigner.
+ * begins multipart uploads, so it has the S3 client, but in a chunk loaded by the first multipart
+ * request, not at its cold start. Every request-path handler stays within its byte budget.
  */
 import { execFile } from "node:child_process";
 import { mkdtemp, readFile, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { type BuiltHandler, buildHandlers, HANDLERS, INSTALLED_PACKAGES } from "../scripts/build.js";
+import { type BuiltHandler, buildHandlers, COLD_START_BUDGETS, HANDLERS, INSTALLED_PACKAGES, SPLIT_HANDLERS } from "../scripts/build.js";
+import { FUNCTIONS } from "../stacks/functions.js";
 import { linkInstalledPackages } from "./support/installed-packages.js";
 
 let outdir: string;
@@ -19,7 +21,11 @@ beforeAll(async () => {
 }, 120_000);
 afterAll(() => rm(outdir, { recursive: true, force: true }));
 
-const source = (name: string) => readFile(built.find((b) => b.name === name)!.file, "utf8");
+const handler = (name: string) => built.find((b) => b.name === name)!;
+const source = (name: string) => readFile(handler(name).file, "utf8");
+/** Everything a cold start of `name` loads: index.mjs and the chunks it imports statically. */
+const coldSource = async (name: string) => (await Promise.all(handler(name).coldFiles.map((file) => readFile(file, "utf8")))).join("\n");
+const lazySource = async (name: string) => (await Promise.all(handler(name).lazyFiles.map((file) => readFile(file, "utf8")))).join("\n");
 
 describe("handler bundles", () => {
   it("builds one bundle per handler file", () => {
@@ -48,8 +54,22 @@ describe("handler bundles", () => {
     expect(code).not.toContain("PutObjectCommand");
   });
 
-  it("presign signs without the SDK presigner", async () => {
-    expect(await source("presign")).not.toContain("getSignedUrl");
+  it("presign signs without the SDK presigner, and loads the S3 client only for a multipart upload (a chunk its cold start does not import)", async () => {
+    expect(SPLIT_HANDLERS).toEqual(["presign"]);
+    expect(await coldSource("presign")).not.toContain("S3Client");
+    expect(await coldSource("presign")).not.toContain("getSignedUrl");
+    expect(await lazySource("presign")).toContain("CreateMultipartUploadCommand");
+  });
+
+  it("every request-path handler has a byte budget for its cold start, and stays within it", () => {
+    const routed = Object.values(FUNCTIONS).flatMap((spec) => ("route" in spec && spec.route ? [spec.handler.replace(/^functions\/|\.handler$/g, "")] : []));
+    expect(Object.keys(COLD_START_BUDGETS).sort()).toEqual([...routed, "consume"].sort());
+
+    const over = Object.entries(COLD_START_BUDGETS).flatMap(([name, budget]) =>
+      handler(name).bytes > budget ? [{ name, bytes: handler(name).bytes, budget }] : [],
+    );
+
+    expect(over).toEqual([]);
   });
 
   it("the storage handlers do carry the S3 client (the check above can fail)", async () => {

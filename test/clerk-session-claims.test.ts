@@ -5,6 +5,7 @@
  * is signed out; the `o` object is read only from version-2 tokens (`v: 2`) and the `org_*`
  * claims only from version-1 tokens (no `v`, or `v: 1`).
  */
+import { verifyToken } from "@clerk/backend";
 import { signJwt } from "@clerk/backend/jwt";
 import { ClerkAuthenticator } from "@fitkit/core/adapters/clerk/clerk-authenticator";
 import { UnauthenticatedError } from "@fitkit/core/errors";
@@ -79,5 +80,52 @@ describe("organisation claims by token version", () => {
 
   it("gives a token of an unknown claims version no organisation", async () => {
     expect(await authenticator.authenticate(await sessionToken({ ...v2Org, ...v1Org, v: 3 }))).toEqual({ userId: "user_a", orgId: null, role: null });
+  });
+});
+
+describe("verified tokens", () => {
+  it("verifies a token once and answers its identity again without verifying until its exp; past it, Clerk's verifier decides again", async () => {
+    let verifications = 0;
+    let now = Date.now();
+    const counting = new ClerkAuthenticator({
+      jwtKey: key.publicKeyPem,
+      authorizedParties: [APP_ORIGIN],
+      verify: async (...args) => {
+        verifications += 1;
+        return verifyToken(...args);
+      },
+      now: () => now,
+    });
+    const token = await sessionToken({ ...v2Org, exp: Math.floor(now / 1000) + 60 });
+
+    const first = await counting.authenticate(token);
+    const again = await counting.authenticate(token);
+    const beforeExpiry = verifications;
+    now += 61_000;
+    await counting.authenticate(token);
+
+    expect(first).toEqual({ userId: "user_a", orgId: "org_a", role: "admin" });
+    expect(again).toEqual(first);
+    expect(beforeExpiry).toBe(1);
+    // The remembered entry did not answer past exp (Clerk's verifier, on the real clock, accepted it).
+    expect(verifications).toBe(2);
+  });
+
+  it("remembers nothing of a token that fails: a forged or pending one is verified, and refused, every time", async () => {
+    let verifications = 0;
+    const counting = new ClerkAuthenticator({
+      jwtKey: key.publicKeyPem,
+      authorizedParties: [APP_ORIGIN],
+      verify: async (...args) => {
+        verifications += 1;
+        return verifyToken(...args);
+      },
+    });
+    const pending = await sessionToken({ ...v2Org, sts: "pending" });
+    const forged = `${(await sessionToken(v2Org)).slice(0, -4)}AAAA`;
+
+    for (const token of [pending, pending, forged, forged]) await expect(counting.authenticate(token)).rejects.toBeInstanceOf(UnauthenticatedError);
+
+    expect(verifications).toBe(4);
   });
 });

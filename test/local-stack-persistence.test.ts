@@ -71,4 +71,45 @@ describe("the local stack's default store across a restart", () => {
       await rm(dataDir, { recursive: true, force: true });
     }
   }, 60_000);
+
+  it("keeps every presign it answered after a SIGKILL in the middle of a stream of them", async () => {
+    const stack = await startLocalStack({ PRESIGN_RATE_PER_MINUTE: "100000" });
+    try {
+      const userId = uniqueId("user");
+      const orgId = uniqueId("org");
+      const token = await stack.token({ userId, orgId, role: "member" });
+      const acknowledged: string[] = [];
+      let killed = false;
+      const sender = async (): Promise<void> => {
+        while (!killed) {
+          const reply = await postJson(
+            `${stack.api}/uploads`,
+            { ownerType: "exercise_comment", files: [{ contentType: "video/mp4", size: 1000 }] },
+            token,
+          ).catch(() => null);
+          if (reply?.status === 201) acknowledged.push(reply.body.uploads[0].uploadId);
+        }
+      };
+      const senders = [sender(), sender(), sender(), sender()];
+      const enough = Date.now() + 30_000;
+      while (acknowledged.length < 80 && Date.now() < enough) await new Promise((resolve) => setTimeout(resolve, 5));
+      // Requests are in flight as the process dies: only those it answered must survive.
+      const restarting = stack.killAndRestart();
+      killed = true;
+      await restarting;
+      await Promise.all(senders);
+
+      const after = await stack.token({ userId, orgId, role: "member" });
+      const cancelled = await Promise.all(
+        acknowledged.map(
+          async (uploadId) => (await fetch(`${stack.api}/uploads/${uploadId}`, { method: "DELETE", headers: { authorization: `Bearer ${after}` } })).status,
+        ),
+      );
+
+      expect(acknowledged.length).toBeGreaterThanOrEqual(80);
+      expect(cancelled).toEqual(acknowledged.map(() => 204));
+    } finally {
+      await stack.close();
+    }
+  }, 90_000);
 });

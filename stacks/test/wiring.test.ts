@@ -519,6 +519,11 @@ describe("media processing", () => {
     const installing = [...functions.values()].filter((d) => d.build.properties.install).map((d) => [d.handler, d.build.properties.install]);
     expect(installing.sort()).toEqual([["functions/publish.handler", { sharp: "*" }]]);
   });
+
+  it("only presign is built with code splitting, so its S3 client loads on the first multipart request, not at its cold start", () => {
+    const splitting = [...functions.values()].filter((d) => d.build.properties.splitting).map((d) => d.handler);
+    expect(splitting).toEqual(["functions/presign.handler"]);
+  });
 });
 
 describe("links", () => {

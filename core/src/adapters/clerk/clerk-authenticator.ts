@@ -5,6 +5,7 @@
  * the claims of the token's version only: `o: { id, rol }` in version 2 (`v: 2`), `org_id` /
  * `org_role` in version 1 (no `v`, or `v: 1`).
  */
+import { createHash } from "node:crypto";
 import { verifyToken } from "@clerk/backend";
 import type { Authenticator, Identity } from "../../auth/identity.js";
 import { UnauthenticatedError } from "../../errors.js";
@@ -16,7 +17,14 @@ export interface ClerkAuthenticatorOptions {
   secretKey?: string;
   /** When non-empty, the token's `azp` must be one of these origins. */
   authorizedParties: string[];
+  /** Clerk's `verifyToken` unless given (tests count calls through it). */
+  verify?: typeof verifyToken;
+  /** Milliseconds since the epoch; `Date.now` unless given. */
+  now?: () => number;
 }
+
+/** Tokens remembered as verified, at most; the oldest is forgotten first. */
+const VERIFIED_TOKENS_KEPT = 10_000;
 
 function roleOf(raw: unknown): Role | null {
   if (typeof raw !== "string") return null;
@@ -50,14 +58,32 @@ export function identityFromClaims(claims: Record<string, unknown>): Identity {
   return { userId: sub, orgId, role: roleOf(org!.role) };
 }
 
+/**
+ * Invariant: a token authenticates only if Clerk's `verifyToken` accepted it with these options and
+ * it has not expired since. A verified token's identity is remembered (by the token's SHA-256)
+ * until its `exp`, so a browser's requests within one session token's life (Clerk's are short)
+ * pay for one RSA verification, not one each: a session token is a stateless JWT, which networkless
+ * verification never checks for revocation either, so remembering it accepts nothing more.
+ */
 export class ClerkAuthenticator implements Authenticator {
-  constructor(private readonly options: ClerkAuthenticatorOptions) {}
+  private readonly verified = new Map<string, { identity: Identity; expiresAtMs: number }>();
+  private readonly verify: typeof verifyToken;
+  private readonly now: () => number;
+
+  constructor(private readonly options: ClerkAuthenticatorOptions) {
+    this.verify = options.verify ?? verifyToken;
+    this.now = options.now ?? Date.now;
+  }
 
   async authenticate(bearerToken: string | undefined): Promise<Identity> {
     if (!bearerToken) throw new UnauthenticatedError("A bearer session token is required.");
+    const id = createHash("sha256").update(bearerToken).digest("base64");
+    const known = this.verified.get(id);
+    if (known && this.now() < known.expiresAtMs) return { ...known.identity };
+    if (known) this.verified.delete(id);
     let claims: Record<string, unknown>;
     try {
-      claims = (await verifyToken(bearerToken, {
+      claims = (await this.verify(bearerToken, {
         ...(this.options.jwtKey ? { jwtKey: this.options.jwtKey } : {}),
         ...(this.options.secretKey ? { secretKey: this.options.secretKey } : {}),
         ...(this.options.authorizedParties.length > 0 ? { authorizedParties: this.options.authorizedParties } : {}),
@@ -66,6 +92,11 @@ export class ClerkAuthenticator implements Authenticator {
       // Never echo the verifier's text: it can quote token contents.
       throw new UnauthenticatedError("The session token is invalid or expired.");
     }
-    return identityFromClaims(claims);
+    const identity = identityFromClaims(claims);
+    if (typeof claims.exp === "number") {
+      if (this.verified.size >= VERIFIED_TOKENS_KEPT) this.verified.delete(this.verified.keys().next().value!);
+      this.verified.set(id, { identity: { ...identity }, expiresAtMs: claims.exp * 1000 });
+    }
+    return identity;
   }
 }

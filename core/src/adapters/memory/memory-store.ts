@@ -92,26 +92,92 @@ export interface MemoryStoreSnapshot {
 const watchEntry = (upload: StagedUpload, linked: boolean): string =>
   JSON.stringify([upload.bucket, upload.key, upload.multipart?.storageUploadId ?? "", linked ? "1" : ""]);
 
+/** The name of one of a MemoryStore's maps, as its snapshot calls it. */
+export type MemoryStoreMapName = Exclude<keyof MemoryStoreSnapshot, "version">;
+
+/**
+ * One journal entry: `[map, key, value]` sets the key to a JSON-safe value, `[map, key]` deletes it.
+ * A user's in-flight bytes are entries of their own (`inFlight`, key `orgId \0 userId`), so a change
+ * to one user's share does not write the whole organisation's.
+ */
+export type MemoryStoreChange = [map: MemoryStoreMapName | "inFlight", key: string, value?: unknown];
+
+/** Quota counters without their per-user map (journaled entry by entry). */
+const toJournal = (name: MemoryStoreMapName, value: unknown): unknown => {
+  if (name !== "quotas") return value;
+  const { inFlight: _, ...counters } = value as QuotaCounters;
+  return counters;
+};
+
+/**
+ * A Map that, once tracked, reports each key set or deleted — and, in a map whose values the store
+ * changes in place (`upload.status = …`, `counters.used += …`), each key read through `get`, since
+ * the value read may then change. The other maps' values are replaced, never changed: they are
+ * frozen as they go in, so a change in place fails loudly instead of going unjournaled. Values
+ * reached by iterating are only read.
+ */
+class TrackedMap<V> extends Map<string, V> {
+  private note: ((key: string) => void) | null = null;
+
+  private readonly changedInPlace: boolean;
+
+  constructor(values: "changed in place" | "replaced") {
+    super();
+    this.changedInPlace = values === "changed in place";
+  }
+
+  track(note: (key: string) => void): void {
+    this.note = note;
+  }
+
+  /** `get` that reports nothing (for writing out what was touched). */
+  peek(key: string): V | undefined {
+    return super.get(key);
+  }
+
+  override get(key: string): V | undefined {
+    if (this.changedInPlace) this.note?.(key);
+    return super.get(key);
+  }
+
+  override set(key: string, value: V): this {
+    this.note?.(key);
+    return super.set(key, this.changedInPlace ? value : Object.freeze(value));
+  }
+
+  override delete(key: string): boolean {
+    this.note?.(key);
+    return super.delete(key);
+  }
+
+  override clear(): void {
+    if (this.note) for (const key of this.keys()) this.note(key);
+    super.clear();
+  }
+}
+
 export class MemoryStore implements StagingStore, SignatureTokens, QuotaLedger, LinkedObjects, MediaVariants, PublishedMedia {
-  readonly uploads = new Map<string, StagedUpload>();
+  readonly uploads = new TrackedMap<StagedUpload>("changed in place");
   /** uploadId → deadline: the sweeper's work list. */
-  readonly deadlines = new Map<string, number>();
+  readonly deadlines = new TrackedMap<number>("replaced");
   /** uploadId → when its PUT URL expires (or its check lease ends): the early-release work list. */
-  readonly urlExpiries = new Map<string, number>();
-  readonly quotas = new Map<string, QuotaCounters>();
-  readonly linked = new Map<string, LinkedObject>();
+  readonly urlExpiries = new TrackedMap<number>("replaced");
+  readonly quotas = new TrackedMap<QuotaCounters>("changed in place");
+  readonly linked = new TrackedMap<LinkedObject>("replaced");
   /** Recorded processing outcomes, by link id (deleted with the link). */
-  readonly media = new Map<string, MediaOutcome>();
+  readonly media = new TrackedMap<MediaOutcome>("replaced");
   /** The media outbox: job JSON → when it is due (re-)delivery. */
-  readonly mediaOutbox = new Map<string, number>();
-  private readonly replays = new Map<string, Expiring<StoredConsume>>();
-  private readonly presignReplays = new Map<string, Expiring<StoredReply>>();
-  private readonly rateWindows = new Map<string, number[]>();
-  private readonly tokens = new Map<string, SignatureToken>();
+  readonly mediaOutbox = new TrackedMap<number>("replaced");
+  private readonly replays = new TrackedMap<Expiring<StoredConsume>>("replaced");
+  private readonly presignReplays = new TrackedMap<Expiring<StoredReply>>("replaced");
+  private readonly rateWindows = new TrackedMap<number[]>("changed in place");
+  private readonly tokens = new TrackedMap<SignatureToken>("changed in place");
   /** Published items by `publishedId(orgId, uploadKey)`. */
-  readonly published = new Map<string, PublishedItem>();
+  readonly published = new TrackedMap<PublishedItem>("replaced");
   /** The URL watch: `watchEntry` → when due (the upload's deadline), or lease end while claimed. */
-  readonly urlWatch = new Map<string, number>();
+  readonly urlWatch = new TrackedMap<number>("replaced");
+  /** Told of each in-flight change, once the store is journaled. */
+  private inFlightNote: ((orgId: string, userId: string) => void) | null = null;
 
   constructor(private readonly clock: Clock = systemClock) {}
 
@@ -148,7 +214,7 @@ export class MemoryStore implements StagingStore, SignatureTokens, QuotaLedger, 
     refill(this.urlExpiries, copy.urlExpiries);
     refill(
       this.quotas,
-      copy.quotas.map(([orgId, counters]) => [orgId, { ...counters, inFlight: new Map(counters.inFlight) }]),
+      copy.quotas.map(([orgId, counters]) => [orgId, { ...counters, inFlight: this.inFlightOf(orgId, counters.inFlight) }]),
     );
     refill(this.linked, copy.linked);
     refill(this.replays, copy.replays);
@@ -159,6 +225,91 @@ export class MemoryStore implements StagingStore, SignatureTokens, QuotaLedger, 
     refill(this.tokens, copy.tokens);
     refill(this.published, copy.published ?? []);
     refill(this.urlWatch, copy.urlWatch ?? []);
+  }
+
+  /** An organisation's per-user in-flight bytes, reporting its changes to the journal when there is one. */
+  private inFlightOf(orgId: string, entries: Iterable<[string, number]> = []): Map<string, number> {
+    const map = new TrackedMap<number>("replaced");
+    for (const [userId, bytes] of entries) map.set(userId, bytes);
+    map.track((userId) => this.inFlightNote?.(orgId, userId));
+    return map;
+  }
+
+  /** Every map a snapshot holds, by its name there (a Record, so a map added to the snapshot must be added here). */
+  private namedMaps(): [MemoryStoreMapName, TrackedMap<unknown>][] {
+    const maps: Record<MemoryStoreMapName, TrackedMap<unknown>> = {
+      uploads: this.uploads,
+      deadlines: this.deadlines,
+      urlExpiries: this.urlExpiries,
+      quotas: this.quotas,
+      linked: this.linked,
+      replays: this.replays,
+      presignReplays: this.presignReplays,
+      media: this.media,
+      mediaOutbox: this.mediaOutbox,
+      rateWindows: this.rateWindows,
+      tokens: this.tokens,
+      published: this.published,
+      urlWatch: this.urlWatch,
+    };
+    return Object.entries(maps) as [MemoryStoreMapName, TrackedMap<unknown>][];
+  }
+
+  /**
+   * From now on, hands `sink` every change as the entries it touched, with their values then: once
+   * per atomic step (a method never awaits mid-step, so its whole body has run), in a microtask
+   * queued by its first change, which therefore runs before the method's caller resumes. A record
+   * costs what the step touched, never the size of the store. `sink` must serialise the values
+   * before it returns (they are live). Replaying the records in order with `applyChanges` on the
+   * state the journal started from rebuilds the store.
+   */
+  journalTo(sink: (changes: MemoryStoreChange[]) => void): void {
+    const touched = new Map<MemoryStoreChange[0], Set<string>>();
+    const maps = this.namedMaps();
+    let queued = false;
+    const record = (): void => {
+      queued = false;
+      const changes: MemoryStoreChange[] = [];
+      for (const [name, map] of maps) {
+        for (const key of touched.get(name) ?? []) changes.push(map.has(key) ? [name, key, toJournal(name, map.peek(key))] : [name, key]);
+      }
+      for (const key of touched.get("inFlight") ?? []) {
+        const [orgId, userId] = key.split("\u0000") as [string, string];
+        const bytes = this.quotas.peek(orgId)?.inFlight.get(userId);
+        changes.push(bytes === undefined ? ["inFlight", key] : ["inFlight", key, bytes]);
+      }
+      touched.clear();
+      sink(changes);
+    };
+    const note = (name: MemoryStoreChange[0], key: string): void => {
+      const keys = touched.get(name) ?? new Set<string>();
+      touched.set(name, keys);
+      keys.add(key);
+      if (!queued) {
+        queued = true;
+        queueMicrotask(record);
+      }
+    };
+    for (const [name, map] of maps) map.track((key) => note(name, key));
+    this.inFlightNote = (orgId, userId) => note("inFlight", `${orgId}\u0000${userId}`);
+  }
+
+  /** Applies journal records (from `journalTo`, possibly through JSON) in order. */
+  applyChanges(changes: MemoryStoreChange[]): void {
+    const maps = new Map(this.namedMaps());
+    for (const [name, key, value] of changes) {
+      if (name === "inFlight") {
+        const [orgId, userId] = key.split("\u0000") as [string, string];
+        if (value === undefined) this.counters(orgId).inFlight.delete(userId);
+        else this.counters(orgId).inFlight.set(userId, value as number);
+        continue;
+      }
+      const map = maps.get(name);
+      if (!map) throw new Error(`Unknown MemoryStore map ${String(name)}`);
+      if (value === undefined) map.delete(key);
+      else if (name === "quotas") map.set(key, { ...(clone(value) as object), inFlight: this.quotas.peek(key)?.inFlight ?? this.inFlightOf(key) });
+      else map.set(key, clone(value));
+    }
   }
 
   private live<T>(map: Map<string, Expiring<T>>, key: string, now: number): T | null {
@@ -183,7 +334,7 @@ export class MemoryStore implements StagingStore, SignatureTokens, QuotaLedger, 
   protected counters(orgId: string): QuotaCounters {
     let counters = this.quotas.get(orgId);
     if (!counters) {
-      counters = { used: 0, reserved: 0, inFlight: new Map() };
+      counters = { used: 0, reserved: 0, inFlight: this.inFlightOf(orgId) };
       this.quotas.set(orgId, counters);
     }
     return counters;

@@ -56,4 +56,12 @@ describe("the repository", () => {
 
     expect(docs).toEqual(docs.map(({ doc }) => ({ doc, linked: true, written: true })));
   });
+
+  it("has commit subjects of at most 72 characters since the convention was adopted (after 6a1b473)", () => {
+    // git log --oneline reads as the history only if subjects fit a line; the why goes in the body.
+    const subjects = execFileSync("git", ["log", "--format=%s", "6a1b473..HEAD"], { cwd: root, encoding: "utf8" }).split("\n").filter(Boolean);
+
+    expect(subjects.length).toBeGreaterThan(0);
+    expect(subjects.filter((subject) => subject.length > 72)).toEqual([]);
+  });
 });

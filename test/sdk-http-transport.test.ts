@@ -89,12 +89,20 @@ describe("the SDK against the local stack", () => {
     const inFlight = await uploadAsApp(who, bytes);
 
     const exported = await uploads.exportUser({ orgId: who.orgId, userId: who.userId });
+    // A video is served only from its processed copies: these few bytes have none (yet, or ever), so no URL.
     expect(exported).toEqual({
       uploads: [
-        expect.objectContaining({ key: upload.key, ownerType: "exercise_comment", contentType: "video/mp4", size: bytes.length, url: expect.any(String) }),
+        expect.objectContaining({
+          key: upload.key,
+          ownerType: "exercise_comment",
+          contentType: "video/mp4",
+          size: bytes.length,
+          status: expect.stringMatching(/^(processing|failed)$/),
+        }),
       ],
       cursor: null,
     });
+    expect(exported.uploads[0]).not.toHaveProperty("url");
 
     const first = await uploads.eraseUser({ ...who, idempotencyKey: "leaving", batchSize: 1, maxBatches: 1 });
     expect(first).toEqual({ status: "in_progress", cursor: expect.any(String), progress: expect.any(Object) });

@@ -17,6 +17,7 @@ import { type LocalStack, startLocalStack } from "../support/local-stack.js";
 import { mp4Bytes } from "../support/media.js";
 import { closeChromium, launchChromium } from "./support/browser.js";
 import { sleep, uniqueId } from "./support/fixtures.js";
+import { storedObjectSha256 } from "./support/stored-objects.js";
 
 const MiB = 1024 * 1024;
 const PART = 5 * MiB;
@@ -114,8 +115,11 @@ async function finished(page: Page) {
   });
 }
 
-/** Links the upload as its owner's backend would, then reads the stored bytes back through a signed URL. */
-async function storedSha256(who: { userId: string; orgId: string }, uploadId: string): Promise<string> {
+/**
+ * Links the upload as its owner's backend would, then hashes the object storage holds for it (read
+ * straight from storage: signed-urls serves only a video's processed copies, never the uploaded bytes).
+ */
+async function storedSha256(who: { userId: string; orgId: string }, uploadId: string): Promise<string | null> {
   const consumed = await stack.internal("consume", {
     uploadIds: [uploadId],
     ownerType: "exercise_comment",
@@ -123,18 +127,8 @@ async function storedSha256(who: { userId: string; orgId: string }, uploadId: st
     idempotencyKey: uniqueId("link"),
   });
   expect(consumed.status).toBe(200);
-  const token = await stack.token({ ...who, role: "member" });
-  const signed = await fetch(`${stack.api}/uploads/signed-urls`, {
-    method: "POST",
-    headers: { "content-type": "application/json", authorization: `Bearer ${token}` },
-    body: JSON.stringify({ keys: [consumed.body.uploads[0].key] }),
-  });
-  const { urls } = await signed.json();
-  const object = await fetch(urls[0].url);
-  expect(object.status).toBe(200);
-  return createHash("sha256")
-    .update(new Uint8Array(await object.arrayBuffer()))
-    .digest("hex");
+  expect(consumed.body.uploads).toEqual([expect.objectContaining({ uploadId, size: SIZE, contentType: "video/mp4" })]);
+  return storedObjectSha256(stack, consumed.body.uploads[0].key);
 }
 
 async function newPage(): Promise<{ context: BrowserContext; page: Page; errors: string[] }> {

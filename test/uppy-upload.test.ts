@@ -4,7 +4,8 @@
  * video in parts straight to the SigV4-checking S3 server, and `@uppy/golden-retriever` resumes
  * the parts upload after a page reload. The app's origin serves the page (bundled here with
  * esbuild) and forwards API paths to the stack, counting the API calls; the adapter's upload ids
- * are then linked (consume) and the stored bytes read back through a signed URL.
+ * are then linked (consume) and the stored bytes read straight from storage (a video's uploaded
+ * bytes are never signed for download: docs/API.md, "Video variants").
  *
  * Needs `apt-get install chromium`; without it this file fails (it never skips).
  */
@@ -21,6 +22,7 @@ import { type LocalStack, startLocalStack } from "../support/local-stack.js";
 import { mp4Bytes } from "../support/media.js";
 import { closeChromium, launchChromium } from "./support/browser.js";
 import { uniqueId } from "./support/fixtures.js";
+import { storedObjectSha256 } from "./support/stored-objects.js";
 
 const MiB = 1024 * 1024;
 const PAGE = '<!doctype html><title>Uppy</title><input id="files" type="file"><script src="/uppy/app.js"></script>';
@@ -143,21 +145,19 @@ async function openPage(who: { userId: string; orgId: string }, goldenRetriever 
 const pageState = (page: Page) => page.evaluate(() => window.uppyPage as PageState);
 const settled = (page: Page, timeout = 90_000) => page.waitForFunction(() => ["done", "error"].includes(window.uppyPage.status), undefined, { timeout });
 
-/** Links the upload as the service does, then reads the stored bytes back through a signed URL. */
-async function linkAndReadBack(who: { userId: string; orgId: string }, token: string, uploadId: string) {
+/**
+ * Links the upload as the service does, then hashes the object storage holds for it (read straight
+ * from storage: signed-urls serves only a video's processed copies, never the uploaded bytes).
+ */
+async function linkAndReadBack(who: { userId: string; orgId: string }, uploadId: string) {
   const linked = await stack.internal("consume", {
     uploadIds: [uploadId],
     ownerType: "exercise_comment",
     owner: who,
     idempotencyKey: uniqueId("consume"),
   });
-  const signed = await fetch(`${stack.api}/uploads/signed-urls`, {
-    method: "POST",
-    headers: { authorization: `Bearer ${token}`, "content-type": "application/json" },
-    body: JSON.stringify({ keys: [linked.body.uploads?.[0]?.key] }),
-  }).then((res) => res.json() as Promise<{ urls: { url: string }[] }>);
-  const stored = Buffer.from(await (await fetch(signed.urls[0]!.url)).arrayBuffer());
-  return { linked, sha256: createHash("sha256").update(stored).digest("hex") };
+  const key: string | undefined = linked.body.uploads?.[0]?.key;
+  return { linked, sha256: key ? await storedObjectSha256(stack, key) : null };
 }
 
 const member = () => ({ userId: uniqueId("user"), orgId: uniqueId("org") });
@@ -167,7 +167,7 @@ describe("Uppy with @uppy/aws-s3 through the FitKit adapter, in chromium", () =>
   it("sends a small video in one PUT with exactly the signed headers; the upload id links and the bytes are identical", async () => {
     const who = member();
     const video = await videoFile("clip.mp4", 2 * MiB);
-    const { page, context, pageErrors, puts, token } = await openPage(who);
+    const { page, context, pageErrors, puts } = await openPage(who);
     apiCalls = [];
     signings = [];
     presigned = [];
@@ -197,7 +197,7 @@ describe("Uppy with @uppy/aws-s3 through the FitKit adapter, in chromium", () =>
     expect(signedHeaders).toMatchObject({ "content-type": "video/mp4", "if-none-match": "*" });
     expect(puts[0]).toMatchObject({ partNumber: null, headers: signedHeaders });
 
-    const { linked, sha256 } = await linkAndReadBack(who, token, uploaded!.uploadId);
+    const { linked, sha256 } = await linkAndReadBack(who, uploaded!.uploadId);
     expect(linked.status).toBe(200);
     expect(linked.body.uploads).toEqual([
       expect.objectContaining({ uploadId: uploaded!.uploadId, key: uploaded!.key, contentType: "video/mp4", size: 2 * MiB }),
@@ -210,7 +210,7 @@ describe("Uppy with @uppy/aws-s3 through the FitKit adapter, in chromium", () =>
   it("sends a 70 MiB video in the server's parts (one signing call for all of them); it links and reads back identical", async () => {
     const who = member();
     const video = await videoFile("session.mp4", 70 * MiB);
-    const { page, context, pageErrors, puts, token } = await openPage(who);
+    const { page, context, pageErrors, puts } = await openPage(who);
     apiCalls = [];
     signings = [];
 
@@ -229,7 +229,7 @@ describe("Uppy with @uppy/aws-s3 through the FitKit adapter, in chromium", () =>
     // What Uppy's upload-success carries: the complete answer.
     expect(state.bodies).toEqual([{ uploadId: uploaded!.uploadId, key: uploaded!.key, size: 70 * MiB }]);
 
-    const { linked, sha256 } = await linkAndReadBack(who, token, uploaded!.uploadId);
+    const { linked, sha256 } = await linkAndReadBack(who, uploaded!.uploadId);
     expect(linked.status).toBe(200);
     expect(linked.body.uploads).toEqual([expect.objectContaining({ uploadId: uploaded!.uploadId, contentType: "video/mp4", size: 70 * MiB })]);
     expect(sha256).toBe(video.sha256);
@@ -313,7 +313,7 @@ describe("Uppy with @uppy/aws-s3 through the FitKit adapter, in chromium", () =>
     expect(signedAfter.every((numbers) => numbers.length <= 4)).toBe(true);
     expect(state.uploaded).toEqual([expect.objectContaining({ uploadId, size: 70 * MiB })]);
 
-    const { linked, sha256 } = await linkAndReadBack(who, token, uploadId);
+    const { linked, sha256 } = await linkAndReadBack(who, uploadId);
     expect(linked.status).toBe(200);
     expect(sha256).toBe(video.sha256);
     expect(pageErrors).toEqual([]);

@@ -53,7 +53,7 @@ describe("the README's walk-through with curl", () => {
       "served: the processed copy, not the uploaded bytes",
       expect.stringMatching(/^\{"token":"[A-Za-z0-9_-]{43}","path":"\/public\/signatures\/[A-Za-z0-9_-]{43}","expiresAt":/),
       expect.stringMatching(/^\{"uploadId":"[0-9a-f]{32}","sha256":"[A-Za-z0-9+/=]+","size":69\}$/),
-      expect.stringMatching(/^\{"uploads":\[\{"uploadId":"[0-9a-f]{32}","bucket":"fitkit-compliance","key":"records\/org_1\//),
+      expect.stringMatching(/^\{"uploads":\[\{"uploadId":"[0-9a-f]{32}","bucket":"fitkit-records","key":"records\/org_1\//),
       expect.stringMatching(/^\{"used":\d+,"reserved":0,"quota":10737418240\}$/),
       expect.stringMatching(/^\{"claimed":0,"deleted":0,"failed":0,/),
     ]);

@@ -43,7 +43,7 @@ describe("the API document", () => {
   it("fails to build, naming the route and where to document it, when a function has no documented operation", () => {
     const withNewRoute: Record<string, FunctionSpec> = {
       ...FUNCTIONS,
-      "upload-rename": { handler: "functions/upload-rename.handler", route: "POST /uploads/{uploadId}/rename", links: ["Clerk"] },
+      "upload-rename": { handler: "functions/upload-rename.handler", route: "POST /uploads/{uploadId}/rename", successStatus: 200, links: ["Clerk"] },
     };
     expect(() => buildOpenApiDocument(withNewRoute)).toThrow(
       '"POST /uploads/{uploadId}/rename" (function "upload-rename" in stacks/functions.ts) has no documented operation: add OPERATION_DOCS["upload-rename"] to scripts/openapi/operations.ts',
@@ -57,13 +57,13 @@ describe("the API document", () => {
   it("documents a route answering 204 without a body and one answering an HTML page", async () => {
     const functions: Record<string, FunctionSpec> = {
       ...FUNCTIONS,
-      "upload-abort": { handler: "functions/upload-abort.handler", route: "DELETE /uploads/{uploadId}", links: ["Clerk"] },
-      "minisite-page": { handler: "functions/minisite-page.handler", route: "GET /public/minisites/{slug}", links: [] },
+      "upload-abort": { handler: "functions/upload-abort.handler", route: "DELETE /uploads/{uploadId}", successStatus: 204, links: ["Clerk"] },
+      "minisite-page": { handler: "functions/minisite-page.handler", route: "GET /public/minisites/{slug}", successStatus: 200, links: [] },
     };
     const document = buildOpenApiDocument(functions, {
       ...OPERATION_DOCS,
-      "upload-abort": { summary: "Abort an upload", tag: "uploads", response: null, successStatus: 204, errors: ["NOT_FOUND"] },
-      "minisite-page": { summary: "Show a minisite", tag: "health", response: { raw: "text/html" }, successStatus: 200, errors: ["NOT_FOUND"] },
+      "upload-abort": { summary: "Abort an upload", tag: "uploads", response: null, errors: ["NOT_FOUND"] },
+      "minisite-page": { summary: "Show a minisite", tag: "health", response: { raw: "text/html" }, errors: ["NOT_FOUND"] },
     });
 
     expect(document.paths["/uploads/{uploadId}"]?.delete?.responses).toMatchObject({ "204": { description: "Success, no body." } });

@@ -1,6 +1,6 @@
 /** GET /uploads/policy — the owner types the caller may presign, with their types and size limits. Reads no store. */
 import { callerPolicy } from "@fitkit/core/policies/caller-policy";
-import { FUNCTIONS } from "../stacks/functions.js";
+import { SUCCESS_STATUS } from "../stacks/functions.js";
 import { authenticatedRoute } from "./lib/http.js";
 
-export const handler = authenticatedRoute(async (identity) => ({ status: FUNCTIONS["upload-policy"].successStatus, body: callerPolicy(identity) }));
+export const handler = authenticatedRoute(async (identity) => ({ status: SUCCESS_STATUS["upload-policy"], body: callerPolicy(identity) }));

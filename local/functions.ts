@@ -5,7 +5,16 @@
  * handler, route or operation is listed here by hand.
  */
 import type { SQSBatchResponse, SQSEvent } from "aws-lambda";
-import { FUNCTION_KEYS, FUNCTIONS, type FunctionKey, type FunctionSpec, type InternalOperationName, type QueueName } from "../stacks/functions.js";
+import {
+  FUNCTION_KEYS,
+  FUNCTIONS,
+  type FunctionKey,
+  type FunctionSpec,
+  type InternalOperationName,
+  type QueueName,
+  type ServedFunctionKey,
+  SUCCESS_STATUS,
+} from "../stacks/functions.js";
 import type { HttpHandler, InternalHandler, InternalOperation, Route } from "./server.js";
 
 export interface LocalSchedule {
@@ -46,7 +55,7 @@ export async function loadFunctions(): Promise<LocalFunctions> {
       const operation = spec.operation as InternalOperationName;
       functions.internal[operation] = {
         handler: handler as InternalHandler,
-        successStatus: spec.successStatus,
+        successStatus: SUCCESS_STATUS[key as ServedFunctionKey],
         functionName: key,
         timeoutMs: timeoutToMs(spec.timeout),
       };

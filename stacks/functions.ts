@@ -73,14 +73,9 @@ interface FunctionSpecBase {
   image?: { dockerfile: string };
 }
 
-/** The HTTP status of a success: 201 when the call creates something, 204 when it answers no body. */
-export type SuccessStatus = 200 | 201 | 204;
-
 /** Served by API Gateway v2 on `route`. */
 export interface HttpFunctionSpec extends FunctionSpecBase {
   route: RouteKey;
-  /** The status of its success: the handler answers it, the API document states it. */
-  successStatus: SuccessStatus;
   internal?: never;
   schedule?: never;
   queue?: never;
@@ -95,11 +90,6 @@ export interface InternalFunctionSpec extends FunctionSpecBase {
    * (`sweeper`), the operation names what it does (`sweep`).
    */
   operation: string;
-  /**
-   * Lambda invoke has no status; the local stack's `POST /internal/<operation>` answers a success
-   * with this, and the API document states it.
-   */
-  successStatus: Exclude<SuccessStatus, 204>;
   route?: never;
   queue?: never;
   /** EventBridge Scheduler expression, e.g. `rate(5 minutes)`. */
@@ -114,7 +104,6 @@ export type QueueName = (typeof QUEUE_NAMES)[number] & LinkName;
 export interface QueueFunctionSpec extends FunctionSpecBase {
   queue: QueueName;
   route?: never;
-  successStatus?: never;
   internal?: never;
   schedule?: never;
 }
@@ -125,27 +114,23 @@ export const FUNCTIONS = {
   presign: {
     handler: "functions/presign.handler",
     route: "POST /uploads",
-    successStatus: 201,
     // The media writer also begins multipart uploads of large videos (CreateMultipartUpload).
     links: ["MediaBucket", "R2MediaWriter", "Redis", "Clerk", "UploadSettings"],
   },
   "upload-parts": {
     handler: "functions/upload-parts.handler",
     route: "POST /uploads/{uploadId}/parts",
-    successStatus: 201,
     // Signs UploadPart URLs (no storage call) and moves the upload's deadline in Redis.
     links: ["MediaBucket", "R2MediaWriter", "Redis", "Clerk", "UploadSettings"],
   },
   "list-upload-parts": {
     handler: "functions/list-upload-parts.handler",
     route: "GET /uploads/{uploadId}/parts",
-    successStatus: 200,
     links: ["MediaBucket", "R2MediaWriter", "Redis", "Clerk", "UploadSettings"],
   },
   "complete-upload": {
     handler: "functions/complete-upload.handler",
     route: "POST /uploads/{uploadId}/complete",
-    successStatus: 200,
     // ListParts + CompleteMultipartUpload: R2 assembles up to 500 MiB server-side.
     links: ["MediaBucket", "R2MediaWriter", "Redis", "Clerk", "UploadSettings"],
     // Behind API Gateway's 30-second integration limit (ROUTE_TIMEOUT_LIMIT_SECONDS).
@@ -154,13 +139,11 @@ export const FUNCTIONS = {
   "cancel-upload": {
     handler: "functions/cancel-upload.handler",
     route: "DELETE /uploads/{uploadId}",
-    successStatus: 204,
     links: ["MediaBucket", "R2MediaWriter", "Redis", "Clerk", "UploadSettings"],
   },
   "signed-get": {
     handler: "functions/signed-get.handler",
     route: "POST /uploads/signed-urls",
-    successStatus: 200,
     // Stable URLs come from time-bucketed signing dates, not a cache; Redis is read (one batched
     // read) only for the processing state and variant keys of images; UploadSettings bounds that read.
     links: ["MediaBucket", "ComplianceBucket", "RecordsBucket", "R2Reader", "Clerk", "Redis", "UploadSettings"],
@@ -168,14 +151,12 @@ export const FUNCTIONS = {
   "upload-policy": {
     handler: "functions/upload-policy.handler",
     route: "GET /uploads/policy",
-    successStatus: 200,
     // Pure policy from the owner-type table: it only verifies the session.
     links: ["Clerk"],
   },
   "public-signature-put": {
     handler: "functions/public-signature-put.handler",
     route: "PUT /public/signatures/{token}",
-    successStatus: 201,
     links: ["ComplianceBucket", "R2ComplianceWriter", "Redis", "ScannerFunction", "UploadSettings"],
     // Waits on a (possibly cold) scanner: the app's own 503 comes before API Gateway's limit.
     timeout: "28 seconds",
@@ -185,14 +166,12 @@ export const FUNCTIONS = {
   "public-signature-upload-request": {
     handler: "functions/public-signature-upload-request.handler",
     route: "POST /public/signatures/{token}/uploads",
-    successStatus: 201,
     // Signs a PUT and stages it; deletes a replaced pending upload's object. Never reads the bytes: no clamd.
     links: ["ComplianceBucket", "R2ComplianceWriter", "Redis", "UploadSettings"],
   },
   "public-signature-complete": {
     handler: "functions/public-signature-complete.handler",
     route: "POST /public/signatures/{token}/complete",
-    successStatus: 200,
     links: ["ComplianceBucket", "R2ComplianceWriter", "Redis", "ScannerFunction", "UploadSettings"],
     // HEAD, a range read and one pass over up to 25 MiB (hash, and the scanner reading the stored
     // object), within API Gateway's 30-second integration limit (ROUTE_TIMEOUT_LIMIT_SECONDS).
@@ -203,7 +182,6 @@ export const FUNCTIONS = {
   health: {
     handler: "functions/health.handler",
     route: "GET /health",
-    successStatus: 200,
     links: [],
     memory: "256 MB",
   },
@@ -211,7 +189,6 @@ export const FUNCTIONS = {
     handler: "functions/consume.handler",
     internal: true,
     operation: "consume",
-    successStatus: 200,
     // The records writer: promotion copies a signature into the locked records bucket.
     links: [
       "MediaBucket",
@@ -236,7 +213,6 @@ export const FUNCTIONS = {
     handler: "functions/release.handler",
     internal: true,
     operation: "release",
-    successStatus: 200,
     // UploadSettings for dependencyTimeoutMs, the bound on its storage and Redis calls; PublicMedia
     // to unpublish a released upload that was published.
     links: ["MediaBucket", "ComplianceBucket", "R2MediaWriter", "R2ComplianceWriter", "Redis", "UploadSettings", "PublicMedia"],
@@ -246,7 +222,6 @@ export const FUNCTIONS = {
     handler: "functions/publish.handler",
     internal: true,
     operation: "publish",
-    successStatus: 200,
     // Reads the processed image with a reader of the media bucket only; writes only the public bucket (its own token).
     links: ["MediaBucket", "R2MediaReader", "Redis", "PublicMedia", "UploadSettings"],
     // Up to 10 encodings (WebP and AVIF at five widths) of an image of up to 50 MP.
@@ -258,14 +233,12 @@ export const FUNCTIONS = {
     handler: "functions/unpublish.handler",
     internal: true,
     operation: "unpublish",
-    successStatus: 200,
     links: ["Redis", "PublicMedia", "UploadSettings"],
   },
   "erase-user": {
     handler: "functions/erase-user.handler",
     internal: true,
     operation: "erase-user",
-    successStatus: 200,
     // As release (delete, unlink, unpublish) plus the compliance bucket's writer for the multipart
     // aborts of uploads in flight; Redis for the block, the notes and the receipt.
     links: ["MediaBucket", "ComplianceBucket", "R2MediaWriter", "R2ComplianceWriter", "Redis", "UploadSettings", "PublicMedia"],
@@ -276,7 +249,6 @@ export const FUNCTIONS = {
     handler: "functions/erase-org.handler",
     internal: true,
     operation: "erase-org",
-    successStatus: 200,
     // Also deletes unconsumed signatures under incoming/, and lists the records bucket (read-only
     // token) to report what the retention lock keeps.
     links: ["MediaBucket", "ComplianceBucket", "RecordsBucket", "R2MediaWriter", "R2ComplianceWriter", "R2Reader", "Redis", "UploadSettings", "PublicMedia"],
@@ -286,7 +258,6 @@ export const FUNCTIONS = {
     handler: "functions/export-user.handler",
     internal: true,
     operation: "export-user",
-    successStatus: 200,
     // Lists and signs with the media bucket's read-only token; writes nothing, reads no record.
     links: ["MediaBucket", "ComplianceBucket", "RecordsBucket", "R2MediaReader", "Redis", "UploadSettings"],
   },
@@ -294,28 +265,24 @@ export const FUNCTIONS = {
     handler: "functions/issue-signature-token.handler",
     internal: true,
     operation: "issue-signature-token",
-    successStatus: 201,
     links: ["Redis", "UploadSettings"],
   },
   usage: {
     handler: "functions/usage.handler",
     internal: true,
     operation: "usage",
-    successStatus: 200,
     links: ["Redis", "UploadSettings"],
   },
   "set-quota": {
     handler: "functions/set-quota.handler",
     internal: true,
     operation: "set-quota",
-    successStatus: 200,
     links: ["Redis", "UploadSettings"],
   },
   sweeper: {
     handler: "functions/sweeper.handler",
     internal: true,
     operation: "sweep",
-    successStatus: 200,
     schedule: "rate(5 minutes)",
     links: ["MediaBucket", "ComplianceBucket", "R2MediaWriter", "R2ComplianceWriter", "Redis", "UploadSettings", "MediaQueue"],
     // Runs every 5 minutes; must finish well before the next run (the lease covers overlap).
@@ -330,7 +297,6 @@ export const FUNCTIONS = {
     handler: "functions/orphan-audit.handler",
     internal: true,
     operation: "audit-orphans",
-    successStatus: 200,
     // Daily and report-only: the schedule never deletes (an operator invokes with `{ "delete": true }`).
     schedule: "rate(1 day)",
     // Both writers: a delete invoke removes orphans; the scheduled run only lists and reads Redis.
@@ -367,15 +333,54 @@ export type InternalFunctionKey = {
   [K in FunctionKey]: (typeof FUNCTIONS)[K] extends { internal: true } ? K : never;
 }[FunctionKey];
 
-export const FUNCTION_KEYS = Object.keys(FUNCTIONS) as FunctionKey[];
+export const FUNCTION_KEYS = /* @__PURE__ */ Object.keys(FUNCTIONS) as FunctionKey[];
 
-export const INTERNAL_FUNCTION_KEYS = FUNCTION_KEYS.filter((key): key is InternalFunctionKey => "internal" in FUNCTIONS[key]);
+export const INTERNAL_FUNCTION_KEYS = /* @__PURE__ */ FUNCTION_KEYS.filter((key): key is InternalFunctionKey => "internal" in FUNCTIONS[key]);
 
 export type QueueFunctionKey = {
   [K in FunctionKey]: (typeof FUNCTIONS)[K] extends { queue: QueueName } ? K : never;
 }[FunctionKey];
 
-export const QUEUE_FUNCTION_KEYS = FUNCTION_KEYS.filter((key): key is QueueFunctionKey => "queue" in FUNCTIONS[key]);
+export const QUEUE_FUNCTION_KEYS = /* @__PURE__ */ FUNCTION_KEYS.filter((key): key is QueueFunctionKey => "queue" in FUNCTIONS[key]);
+
+/** The functions that answer a caller: every routed and internal one (a queue subscriber answers none). */
+export type ServedFunctionKey = Exclude<FunctionKey, QueueFunctionKey>;
+
+/** The HTTP status of a success: 201 when the call creates something, 204 when it answers no body. */
+export type SuccessStatus = 200 | 201 | 204;
+
+/**
+ * The status of each served function's success, beside the table and keyed by it (a function
+ * added without one does not compile): the handler answers it, the local stack serves an internal
+ * operation's success with it (Lambda invoke has no status), and the API document states it.
+ * Its own small export so a handler bundles these few bytes, not the table (`FUNCTIONS` and the
+ * key lists are pure, so esbuild drops them from a handler that imports only this).
+ */
+export const SUCCESS_STATUS = {
+  presign: 201,
+  "upload-parts": 201,
+  "list-upload-parts": 200,
+  "complete-upload": 200,
+  "cancel-upload": 204,
+  "signed-get": 200,
+  "upload-policy": 200,
+  "public-signature-put": 201,
+  "public-signature-upload-request": 201,
+  "public-signature-complete": 200,
+  health: 200,
+  consume: 200,
+  release: 200,
+  publish: 200,
+  unpublish: 200,
+  "erase-user": 200,
+  "erase-org": 200,
+  "export-user": 200,
+  "issue-signature-token": 201,
+  usage: 200,
+  "set-quota": 200,
+  sweeper: 200,
+  "orphan-audit": 200,
+} as const satisfies Record<ServedFunctionKey, SuccessStatus>;
 
 /** `sweep`, `consume`, …: the names of the internal operations (see `InternalFunctionSpec.operation`). */
 export type InternalOperationName = (typeof FUNCTIONS)[InternalFunctionKey]["operation"];

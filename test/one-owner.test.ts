@@ -2,7 +2,7 @@
  * One owner per limit and per success status: the upload limits are stated once in the catalog
  * (`core/src/contract/catalog.ts`, plain data the client bundles too) and the success statuses once
  * in the function table (`stacks/functions.ts`); every other module imports them. This reads the
- * source of core/src, functions, client, sdk/src, local and scripts (not tests, not docs) with
+ * source of core/src, functions, client, sdk/src, local and scripts (not tests, docs or builds) with
  * TypeScript's parser and fails, naming file:line, on a literal copy of an owned value.
  *
  * A copy is a number in code (a literal, or constant arithmetic such as `64 * 1024 * 1024` or
@@ -18,7 +18,7 @@ import { fileURLToPath } from "node:url";
 import * as catalog from "@fitkit/core/contract/catalog";
 import ts from "typescript";
 import { describe, expect, it } from "vitest";
-import { FUNCTIONS } from "../stacks/functions.js";
+import { SUCCESS_STATUS } from "../stacks/functions.js";
 
 const root = fileURLToPath(new URL("../", import.meta.url));
 const SCANNED = ["core/src", "functions", "client", "sdk/src", "local", "scripts"];
@@ -39,7 +39,7 @@ interface OwnedFact {
 }
 
 const PART = /part/i;
-const successStatuses = [...new Set(Object.values(FUNCTIONS).flatMap((spec) => ("successStatus" in spec ? [spec.successStatus] : [])))];
+const successStatuses = [...new Set(Object.values(SUCCESS_STATUS))];
 
 const OWNED: readonly OwnedFact[] = [
   { name: "PRESIGN_MAX_FILES", owner: CATALOG, value: catalog.PRESIGN_MAX_FILES, words: /presign/i },
@@ -157,7 +157,7 @@ function expressionAround(node: ts.Node): ts.Node {
 function sourceFiles(directory: string): string[] {
   return readdirSync(join(root, directory), { withFileTypes: true }).flatMap((entry) => {
     const path = join(directory, entry.name);
-    if (entry.isDirectory()) return entry.name === "node_modules" || entry.name === "test" ? [] : sourceFiles(path);
+    if (entry.isDirectory()) return ["node_modules", "dist", "test"].includes(entry.name) ? [] : sourceFiles(path);
     return /\.(ts|tsx|mts|js|mjs)$/.test(entry.name) && !/\.(test|d)\.ts$/.test(entry.name) ? [path] : [];
   });
 }
@@ -224,7 +224,7 @@ describe("one owner per limit and success status", () => {
       { at: "local/functions.ts:1", text: "200", copies: `successStatus 200 (${FUNCTION_TABLE})` },
       { at: "local/functions.ts:1", text: "200", copies: `successStatus 200 (${FUNCTION_TABLE})` },
     ]);
-    expect(copiesIn(FUNCTION_TABLE, "export const FUNCTIONS = { presign: { successStatus: 201 } };")).toEqual([]);
+    expect(copiesIn(FUNCTION_TABLE, "export const SUCCESS_STATUS = { presign: 201 };")).toEqual([]);
     expect(copiesIn(CATALOG, "export const PRESIGN_MAX_FILES = 10;")).toEqual([]);
   });
 

@@ -9,7 +9,7 @@ import { ERROR_CODES, HTTP_STATUS_BY_CODE } from "@fitkit/core/contract/catalog"
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { buildOpenApiDocument, type OpenApiDocument, serializeOpenApiDocument } from "../scripts/openapi/document.js";
 import { OPERATION_DOCS } from "../scripts/openapi/operations.js";
-import { FUNCTIONS, type FunctionSpec } from "../stacks/functions.js";
+import { FUNCTIONS, type FunctionSpec, SUCCESS_STATUS } from "../stacks/functions.js";
 import { type LocalStack, startLocalStack } from "../support/local-stack.js";
 import { launchChromium } from "./support/browser.js";
 import { expectDocumentedReply, expectDocumentedResponse } from "./support/openapi.js";
@@ -43,7 +43,7 @@ describe("the API document", () => {
   it("fails to build, naming the route and where to document it, when a function has no documented operation", () => {
     const withNewRoute: Record<string, FunctionSpec> = {
       ...FUNCTIONS,
-      "upload-rename": { handler: "functions/upload-rename.handler", route: "POST /uploads/{uploadId}/rename", successStatus: 200, links: ["Clerk"] },
+      "upload-rename": { handler: "functions/upload-rename.handler", route: "POST /uploads/{uploadId}/rename", links: ["Clerk"] },
     };
     expect(() => buildOpenApiDocument(withNewRoute)).toThrow(
       '"POST /uploads/{uploadId}/rename" (function "upload-rename" in stacks/functions.ts) has no documented operation: add OPERATION_DOCS["upload-rename"] to scripts/openapi/operations.ts',
@@ -57,14 +57,18 @@ describe("the API document", () => {
   it("documents a route answering 204 without a body and one answering an HTML page", async () => {
     const functions: Record<string, FunctionSpec> = {
       ...FUNCTIONS,
-      "upload-abort": { handler: "functions/upload-abort.handler", route: "DELETE /uploads/{uploadId}", successStatus: 204, links: ["Clerk"] },
-      "minisite-page": { handler: "functions/minisite-page.handler", route: "GET /public/minisites/{slug}", successStatus: 200, links: [] },
+      "upload-abort": { handler: "functions/upload-abort.handler", route: "DELETE /uploads/{uploadId}", links: ["Clerk"] },
+      "minisite-page": { handler: "functions/minisite-page.handler", route: "GET /public/minisites/{slug}", links: [] },
     };
-    const document = buildOpenApiDocument(functions, {
-      ...OPERATION_DOCS,
-      "upload-abort": { summary: "Abort an upload", tag: "uploads", response: null, errors: ["NOT_FOUND"] },
-      "minisite-page": { summary: "Show a minisite", tag: "health", response: { raw: "text/html" }, errors: ["NOT_FOUND"] },
-    });
+    const document = buildOpenApiDocument(
+      functions,
+      {
+        ...OPERATION_DOCS,
+        "upload-abort": { summary: "Abort an upload", tag: "uploads", response: null, errors: ["NOT_FOUND"] },
+        "minisite-page": { summary: "Show a minisite", tag: "health", response: { raw: "text/html" }, errors: ["NOT_FOUND"] },
+      },
+      { ...SUCCESS_STATUS, "upload-abort": 204, "minisite-page": 200 },
+    );
 
     expect(document.paths["/uploads/{uploadId}"]?.delete?.responses).toMatchObject({ "204": { description: "Success, no body." } });
     expect(document.paths["/uploads/{uploadId}"]?.delete?.parameters).toEqual([{ name: "uploadId", in: "path", required: true, schema: { type: "string" } }]);

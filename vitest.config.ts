@@ -17,6 +17,7 @@ export const unitTests = [
   "test/cloudflare-cache-purge.test.ts",
   "test/codec-imports.test.ts",
   "test/docs-tables.test.ts",
+  "test/one-owner.test.ts",
   "test/edge-cache-link.test.ts",
   "test/edge-cache.contract.test.ts",
   "test/takedown.test.ts",

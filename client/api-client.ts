@@ -81,7 +81,7 @@ export type { CompletedUpload, SignedUrl, StoredPart, UploadPolicy };
 
 export interface ApiClient {
   /**
-   * One presign for up to 10 files (the API's batch limit); uploads in the files' order. Each call
+   * One presign for up to `PRESIGN_MAX_FILES` files (the API's batch limit); uploads in the files' order. Each call
    * sends one idempotency key (a new one unless given) with every retry of it, so a retry after an
    * unknown outcome (a 503, a lost answer) gets the same uploads instead of reserving them twice.
    */
@@ -90,7 +90,7 @@ export interface ApiClient {
   signedUrls(keys: readonly string[], options?: SignedUrlsOptions): Promise<SignedUrl[]>;
   /** What the caller may upload, to check a file before presigning it. */
   policy(options?: { signal?: AbortSignal }): Promise<UploadPolicy>;
-  /** URLs for parts of a multipart upload (at most 100 per call), in request order. */
+  /** URLs for parts of a multipart upload (at most `MAX_PARTS_PER_SIGNING` per call), in request order. */
   signParts(uploadId: string, partNumbers: readonly number[], signal: AbortSignal): Promise<SignedPart[]>;
   /** The parts storage already holds, ascending (to resume). */
   listParts(uploadId: string, signal: AbortSignal): Promise<StoredPart[]>;

@@ -37,7 +37,7 @@ export interface MultipartRequest {
   retry: RetryPolicy;
   /** Parts sent at the same time. */
   concurrency: number;
-  /** Part URLs asked for per signing request (the server allows 100). */
+  /** Part URLs asked for per signing request (the server allows `MAX_PARTS_PER_SIGNING`). */
   partsPerSigning: number;
   /** New URLs per part when its URL has expired. */
   maxResigns: number;

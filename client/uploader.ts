@@ -4,12 +4,12 @@
  * progress, retries and new URLs on expiry → `{ uploadId, key }` per file for the app to send with
  * its parent write (whose service then calls `consume`).
  *
- * This module runs the batch (files in, presign 10 at a time, `concurrency` files at once, all or
+ * This module runs the batch (files in, presign `PRESIGN_MAX_FILES` at a time, `concurrency` files at once, all or
  * nothing, unfinished multipart uploads resumed); the parts it runs are `api-client.ts` (the API
  * calls), `put-file.ts` (one file's PUT), `multipart.ts` (one file in parts), `resume-store.ts`
  * (unfinished uploads remembered across reloads) and `progress.ts` (progress accounting).
  */
-import { type PresignableOwnerType, TYPE_BY_EXTENSION } from "@fitkit/core/contract/catalog";
+import { MAX_PARTS_PER_SIGNING, PRESIGN_MAX_FILES, type PresignableOwnerType, TYPE_BY_EXTENSION } from "@fitkit/core/contract/catalog";
 import { createApiClient, type PresignedUpload, type SignedUrl, type SignedUrlsOptions, type UploadPolicy } from "./api-client.js";
 import { isUploadClientError, UploadClientError } from "./errors.js";
 import { type PartPlan, uploadMultipart } from "./multipart.js";
@@ -52,7 +52,7 @@ export interface UploaderOptions {
   maxRepresigns?: number;
   /** Parts of one multipart upload sent at the same time. Default 4. */
   partConcurrency?: number;
-  /** Part URLs asked for in one `POST /uploads/{uploadId}/parts` (1–100). Default 20. */
+  /** Part URLs asked for in one `POST /uploads/{uploadId}/parts` (1 to the API's `MAX_PARTS_PER_SIGNING`). Default 20. */
   partsPerSigning?: number;
   /**
    * Where unfinished multipart uploads are remembered, so `upload()` of the same `File` after a
@@ -110,8 +110,6 @@ interface FileJob {
   file?: RecognisableFile;
 }
 
-/** The API's batch limit for one presign. */
-const PRESIGN_BATCH = 10;
 /** A file name's extension → its type: the server's own extensions, and `.jpeg` as people write it. */
 const TYPE_BY_FILE_EXTENSION: Readonly<Record<string, string>> = { ...TYPE_BY_EXTENSION, jpeg: "image/jpeg" };
 
@@ -134,7 +132,7 @@ export function createUploader(options: UploaderOptions): Uploader {
   const concurrency = Math.max(1, options.concurrency ?? 3);
   const maxRepresigns = options.maxRepresigns ?? 3;
   const partConcurrency = Math.max(1, options.partConcurrency ?? 4);
-  const partsPerSigning = Math.min(100, Math.max(1, options.partsPerSigning ?? 20));
+  const partsPerSigning = Math.min(MAX_PARTS_PER_SIGNING, Math.max(1, options.partsPerSigning ?? 20));
   const api = createApiClient({ apiBaseUrl: options.apiBaseUrl, getToken: options.getToken, fetch: fetchFn, retry });
   const registry = new ResumeRegistry(options.resumeStorage === undefined ? defaultResumeStorage() : options.resumeStorage, options.apiBaseUrl);
 
@@ -254,8 +252,8 @@ export function createUploader(options: UploaderOptions): Uploader {
         const remembered = jobs.map((job) => (job.file ? registry.find(ownerType, job.file, job.contentType) : undefined));
         const toPresign = jobs.filter((job) => !remembered[job.index]);
         const presigned: (PresignedUpload | undefined)[] = new Array(jobs.length);
-        for (let i = 0; i < toPresign.length; i += PRESIGN_BATCH) {
-          const group = toPresign.slice(i, i + PRESIGN_BATCH);
+        for (let i = 0; i < toPresign.length; i += PRESIGN_MAX_FILES) {
+          const group = toPresign.slice(i, i + PRESIGN_MAX_FILES);
           const answers = await api.presign(ownerType, group, batch.signal);
           for (const [k, job] of group.entries()) presigned[job.index] = answers[k];
         }

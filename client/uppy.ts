@@ -9,7 +9,7 @@
  * const uploadIds = successful.map((file) => fitkitUploadOf(file)!.uploadId); // → the parent write
  * ```
  *
- * The server decides everything: a preprocessor presigns (`POST /uploads`, 10 files per call)
+ * The server decides everything: a preprocessor presigns (`POST /uploads`, `PRESIGN_MAX_FILES` files per call)
  * before Uppy's uploader runs and records the answer in each file's `meta.fitkit`, so
  * `shouldUseMultipart` follows the server's `mode` and `getChunkSize` is its `partSize` (every
  * part but the last exactly that size, as the signed part URLs require). Part URLs are signed in
@@ -20,7 +20,7 @@
  * Only Uppy's types are imported: this module adds no Uppy code to a bundle (the app brings it).
  */
 
-import type { PresignableOwnerType } from "@fitkit/core/contract/catalog";
+import { MAX_PARTS_PER_SIGNING, MIN_PART_BYTES, PRESIGN_MAX_FILES, type PresignableOwnerType } from "@fitkit/core/contract/catalog";
 import type { AwsS3MultipartOptions, AwsS3Part, AwsS3UploadParameters } from "@uppy/aws-s3";
 import type { Body, Meta, Uppy, UppyFile } from "@uppy/core";
 import { createApiClient } from "./api-client.js";
@@ -40,7 +40,7 @@ export interface FitKitUppyOptions {
    * the server's threshold. Default false: the server decides by size alone.
    */
   multipartVideos?: boolean;
-  /** Part URLs asked for per `POST /uploads/{uploadId}/parts` (1–100). Default 10. */
+  /** Part URLs asked for per `POST /uploads/{uploadId}/parts` (1 to the API's `MAX_PARTS_PER_SIGNING`). Default 10. */
   partsPerSigning?: number;
   /** Retries of API calls after network errors and transient answers (429, 502–504). */
   retry?: RetryOptions;
@@ -94,10 +94,6 @@ type AnyUppy = Uppy<any, any>;
 const FORBIDDEN_HEADERS = new Set(["content-length", "host"]);
 /** A URL this close to its expiry is signed again rather than handed out. */
 const EXPIRY_MARGIN_MS = 15_000;
-/** The API's batch limit for one presign. */
-const PRESIGN_BATCH = 10;
-/** Uppy 5 sends a file of 5 MiB or less in one request whatever `shouldUseMultipart` says. */
-const UPPY_MIN_PART_BYTES = 5 * 1024 * 1024;
 
 const withoutForbidden = (headers: Record<string, string>) =>
   Object.fromEntries(Object.entries(headers).filter(([name]) => !FORBIDDEN_HEADERS.has(name.toLowerCase())));
@@ -118,7 +114,7 @@ export function fitkitAwsS3(uppy: AnyUppy, options: FitKitUppyOptions): AwsS3Mul
     fetch: options.fetch ?? ((input: RequestInfo | URL, init?: RequestInit) => globalThis.fetch(input, init)),
     retry: retryPolicy(options.retry),
   });
-  const partsPerSigning = Math.min(100, Math.max(1, options.partsPerSigning ?? 10));
+  const partsPerSigning = Math.min(MAX_PARTS_PER_SIGNING, Math.max(1, options.partsPerSigning ?? 10));
   const singlePuts = new Map<string, SinglePut>();
   const signers = new Map<string, PartSigner>();
   const never = new AbortController().signal;
@@ -136,14 +132,15 @@ export function fitkitAwsS3(uppy: AnyUppy, options: FitKitUppyOptions): AwsS3Mul
   const contentTypeOf = (file: UppyFile<Meta, Body>) => file.type || typeForFileName(file.name ?? "");
   const planOf = (file: UppyFile<Meta, Body>) => file.meta.fitkit as FitKitUploadMeta | undefined;
 
-  /** Presigns `files` (at most 10) in one call and records each plan in its file's meta. */
+  /** Presigns `files` (at most `PRESIGN_MAX_FILES`) in one call and records each plan in its file's meta. */
   async function presign(files: UppyFile<Meta, Body>[], signal?: AbortSignal): Promise<void> {
     const uploads = await uppyCall(signal, (callSignal) =>
       api.presign(
         options.ownerType,
         files.map((file) => {
           const contentType = contentTypeOf(file);
-          const askMultipart = options.multipartVideos === true && contentType.startsWith("video/") && (file.size ?? 0) > UPPY_MIN_PART_BYTES;
+          // Uppy 5 sends a file of S3's minimum part size or less in one request whatever `shouldUseMultipart` says.
+          const askMultipart = options.multipartVideos === true && contentType.startsWith("video/") && (file.size ?? 0) > MIN_PART_BYTES;
           return { contentType, size: file.size ?? 0, ...(file.name ? { fileName: file.name } : {}), ...(askMultipart ? { multipart: true } : {}) };
         }),
         callSignal,
@@ -163,7 +160,7 @@ export function fitkitAwsS3(uppy: AnyUppy, options: FitKitUppyOptions): AwsS3Mul
   // Before any uploader: every file gets its server plan (files that have one keep it, e.g. on retry).
   uppy.addPreProcessor(async (fileIDs) => {
     const files = uppy.getFilesByIds(fileIDs).filter((file) => !file.isRemote && !planOf(file));
-    for (let i = 0; i < files.length; i += PRESIGN_BATCH) await presign(files.slice(i, i + PRESIGN_BATCH));
+    for (let i = 0; i < files.length; i += PRESIGN_MAX_FILES) await presign(files.slice(i, i + PRESIGN_MAX_FILES));
   });
 
   /** The file's current plan, presigning it again when `stale` says the one it has cannot be used. */

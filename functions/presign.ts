@@ -1,5 +1,6 @@
 /** POST /uploads — presign one or more uploads (the first stage). */
 import { presign, presignRequestSchema } from "@fitkit/core/staging/presign";
+import { SUCCESS_STATUS } from "../stacks/functions.js";
 import { multipartStorage } from "./lib/deps/multipart-storage.js";
 import { uploadSettings } from "./lib/deps/settings.js";
 import { mediaWriterSigner } from "./lib/deps/signer.js";
@@ -8,7 +9,7 @@ import { authenticatedJsonRoute } from "./lib/http.js";
 import { readBucket } from "./lib/resources.js";
 
 export const handler = authenticatedJsonRoute(presignRequestSchema, async (identity, body) => ({
-  status: 201,
+  status: SUCCESS_STATUS.presign,
   body: await presign(
     {
       store: await stagingStore(),

@@ -1,5 +1,6 @@
 /** POST /public/signatures/{token}/complete — check a directly uploaded signature and burn the token; no Clerk session. */
 import { completeSignatureUpload, completeSignatureUploadSchema } from "@fitkit/core/signatures/direct-signature-upload";
+import { SUCCESS_STATUS } from "../stacks/functions.js";
 import { scanner } from "./lib/deps/scanner.js";
 import { uploadSettings } from "./lib/deps/settings.js";
 import { signatureTokens } from "./lib/deps/signature-tokens.js";
@@ -10,7 +11,7 @@ import { coreLog } from "./lib/logger.js";
 import { readBucket } from "./lib/resources.js";
 
 export const handler = publicJsonRoute(completeSignatureUploadSchema, async (event, body) => ({
-  status: 200,
+  status: SUCCESS_STATUS["public-signature-complete"],
   body: await completeSignatureUpload(
     {
       store: await stagingStore(),

@@ -1,5 +1,6 @@
 /** PUT /public/signatures/{token} — token-gated signature upload; no Clerk session (and no Clerk link). */
 import { publicSignatureUpload } from "@fitkit/core/signatures/public-signature-upload";
+import { SUCCESS_STATUS } from "../stacks/functions.js";
 import { scanner } from "./lib/deps/scanner.js";
 import { uploadSettings } from "./lib/deps/settings.js";
 import { signatureTokens } from "./lib/deps/signature-tokens.js";
@@ -10,7 +11,7 @@ import { coreLog } from "./lib/logger.js";
 import { readBucket } from "./lib/resources.js";
 
 export const handler = publicRoute(async (event) => ({
-  status: 201,
+  status: SUCCESS_STATUS["public-signature-put"],
   body: await publicSignatureUpload(
     {
       store: await stagingStore(),

@@ -1,5 +1,6 @@
 /** POST /public/signatures/{token}/uploads — a presigned PUT for a large signature; no Clerk session (and no Clerk link). */
 import { requestSignatureUpload, requestSignatureUploadSchema } from "@fitkit/core/signatures/direct-signature-upload";
+import { SUCCESS_STATUS } from "../stacks/functions.js";
 import { uploadSettings } from "./lib/deps/settings.js";
 import { signatureTokens } from "./lib/deps/signature-tokens.js";
 import { signerForBucket } from "./lib/deps/signer.js";
@@ -10,7 +11,7 @@ import { coreLog } from "./lib/logger.js";
 import { readBucket } from "./lib/resources.js";
 
 export const handler = publicJsonRoute(requestSignatureUploadSchema, async (event, body) => ({
-  status: 201,
+  status: SUCCESS_STATUS["public-signature-upload-request"],
   body: await requestSignatureUpload(
     {
       store: await stagingStore(),

@@ -3,6 +3,7 @@
  * batched Redis read when images are asked for (their processing state and variant keys).
  */
 import { createUrlMemo, signedUrls, signedUrlsRequestSchema } from "@fitkit/core/downloads/signed-urls";
+import { SUCCESS_STATUS } from "../stacks/functions.js";
 import { mediaVariants } from "./lib/deps/media-variants.js";
 import { readerSigner } from "./lib/deps/signer.js";
 import { authenticatedJsonRoute } from "./lib/http.js";
@@ -11,6 +12,6 @@ import { readBucketsWithRecords } from "./lib/resources.js";
 const memo = createUrlMemo();
 
 export const handler = authenticatedJsonRoute(signedUrlsRequestSchema, async (identity, body) => ({
-  status: 200,
+  status: SUCCESS_STATUS["signed-get"],
   body: await signedUrls({ signer: readerSigner(), buckets: readBucketsWithRecords(), variants: await mediaVariants(), memo }, identity, body),
 }));

@@ -5,28 +5,17 @@
  * handler, route or operation is listed here by hand.
  */
 import type { SQSBatchResponse, SQSEvent } from "aws-lambda";
-import { FUNCTION_KEYS, FUNCTIONS, type FunctionKey, type FunctionSpec, type InternalOperationName, type QueueName } from "../stacks/functions.js";
+import {
+  FUNCTION_KEYS,
+  FUNCTIONS,
+  type FunctionKey,
+  type FunctionSpec,
+  type InternalOperationName,
+  type QueueName,
+  type ServedFunctionKey,
+  SUCCESS_STATUS,
+} from "../stacks/functions.js";
 import type { HttpHandler, InternalHandler, InternalOperation, Route } from "./server.js";
-
-/**
- * The HTTP status of each internal operation's success on the local transport (Lambda invoke has
- * none, so this is the local stack's own fact). Keyed by every operation of the table: adding or
- * renaming one does not compile until it is given a status here.
- */
-export const INTERNAL_SUCCESS_STATUS: Readonly<Record<InternalOperationName, 200 | 201>> = {
-  consume: 200,
-  release: 200,
-  publish: 200,
-  unpublish: 200,
-  "erase-user": 200,
-  "erase-org": 200,
-  "export-user": 200,
-  "issue-signature-token": 201,
-  usage: 200,
-  "set-quota": 200,
-  sweep: 200,
-  "audit-orphans": 200,
-};
 
 export interface LocalSchedule {
   /** The function key (the Lambda's name, for its context). */
@@ -66,7 +55,7 @@ export async function loadFunctions(): Promise<LocalFunctions> {
       const operation = spec.operation as InternalOperationName;
       functions.internal[operation] = {
         handler: handler as InternalHandler,
-        successStatus: INTERNAL_SUCCESS_STATUS[operation],
+        successStatus: SUCCESS_STATUS[key as ServedFunctionKey],
         functionName: key,
         timeoutMs: timeoutToMs(spec.timeout),
       };

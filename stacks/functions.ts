@@ -341,15 +341,54 @@ export type InternalFunctionKey = {
   [K in FunctionKey]: (typeof FUNCTIONS)[K] extends { internal: true } ? K : never;
 }[FunctionKey];
 
-export const FUNCTION_KEYS = Object.keys(FUNCTIONS) as FunctionKey[];
+export const FUNCTION_KEYS = /* @__PURE__ */ Object.keys(FUNCTIONS) as FunctionKey[];
 
-export const INTERNAL_FUNCTION_KEYS = FUNCTION_KEYS.filter((key): key is InternalFunctionKey => "internal" in FUNCTIONS[key]);
+export const INTERNAL_FUNCTION_KEYS = /* @__PURE__ */ FUNCTION_KEYS.filter((key): key is InternalFunctionKey => "internal" in FUNCTIONS[key]);
 
 export type QueueFunctionKey = {
   [K in FunctionKey]: (typeof FUNCTIONS)[K] extends { queue: QueueName } ? K : never;
 }[FunctionKey];
 
-export const QUEUE_FUNCTION_KEYS = FUNCTION_KEYS.filter((key): key is QueueFunctionKey => "queue" in FUNCTIONS[key]);
+export const QUEUE_FUNCTION_KEYS = /* @__PURE__ */ FUNCTION_KEYS.filter((key): key is QueueFunctionKey => "queue" in FUNCTIONS[key]);
+
+/** The functions that answer a caller: every routed and internal one (a queue subscriber answers none). */
+export type ServedFunctionKey = Exclude<FunctionKey, QueueFunctionKey>;
+
+/** The HTTP status of a success: 201 when the call creates something, 204 when it answers no body. */
+export type SuccessStatus = 200 | 201 | 204;
+
+/**
+ * The status of each served function's success, beside the table and keyed by it (a function
+ * added without one does not compile): the handler answers it, the local stack serves an internal
+ * operation's success with it (Lambda invoke has no status), and the API document states it.
+ * Its own small export so a handler bundles these few bytes, not the table (`FUNCTIONS` and the
+ * key lists are pure, so esbuild drops them from a handler that imports only this).
+ */
+export const SUCCESS_STATUS = {
+  presign: 201,
+  "upload-parts": 201,
+  "list-upload-parts": 200,
+  "complete-upload": 200,
+  "cancel-upload": 204,
+  "signed-get": 200,
+  "upload-policy": 200,
+  "public-signature-put": 201,
+  "public-signature-upload-request": 201,
+  "public-signature-complete": 200,
+  health: 200,
+  consume: 200,
+  release: 200,
+  publish: 200,
+  unpublish: 200,
+  "erase-user": 200,
+  "erase-org": 200,
+  "export-user": 200,
+  "issue-signature-token": 201,
+  usage: 200,
+  "set-quota": 200,
+  sweeper: 200,
+  "orphan-audit": 200,
+} as const satisfies Record<ServedFunctionKey, SuccessStatus>;
 
 /** `sweep`, `consume`, …: the names of the internal operations (see `InternalFunctionSpec.operation`). */
 export type InternalOperationName = (typeof FUNCTIONS)[InternalFunctionKey]["operation"];

@@ -9,7 +9,7 @@ import { ERROR_CODES, HTTP_STATUS_BY_CODE } from "@fitkit/core/contract/catalog"
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { buildOpenApiDocument, type OpenApiDocument, serializeOpenApiDocument } from "../scripts/openapi/document.js";
 import { OPERATION_DOCS } from "../scripts/openapi/operations.js";
-import { FUNCTIONS, type FunctionSpec } from "../stacks/functions.js";
+import { FUNCTIONS, type FunctionSpec, SUCCESS_STATUS } from "../stacks/functions.js";
 import { type LocalStack, startLocalStack } from "../support/local-stack.js";
 import { launchChromium } from "./support/browser.js";
 import { expectDocumentedReply, expectDocumentedResponse } from "./support/openapi.js";
@@ -60,11 +60,15 @@ describe("the API document", () => {
       "upload-abort": { handler: "functions/upload-abort.handler", route: "DELETE /uploads/{uploadId}", links: ["Clerk"] },
       "minisite-page": { handler: "functions/minisite-page.handler", route: "GET /public/minisites/{slug}", links: [] },
     };
-    const document = buildOpenApiDocument(functions, {
-      ...OPERATION_DOCS,
-      "upload-abort": { summary: "Abort an upload", tag: "uploads", response: null, successStatus: 204, errors: ["NOT_FOUND"] },
-      "minisite-page": { summary: "Show a minisite", tag: "health", response: { raw: "text/html" }, successStatus: 200, errors: ["NOT_FOUND"] },
-    });
+    const document = buildOpenApiDocument(
+      functions,
+      {
+        ...OPERATION_DOCS,
+        "upload-abort": { summary: "Abort an upload", tag: "uploads", response: null, errors: ["NOT_FOUND"] },
+        "minisite-page": { summary: "Show a minisite", tag: "health", response: { raw: "text/html" }, errors: ["NOT_FOUND"] },
+      },
+      { ...SUCCESS_STATUS, "upload-abort": 204, "minisite-page": 200 },
+    );
 
     expect(document.paths["/uploads/{uploadId}"]?.delete?.responses).toMatchObject({ "204": { description: "Success, no body." } });
     expect(document.paths["/uploads/{uploadId}"]?.delete?.parameters).toEqual([{ name: "uploadId", in: "path", required: true, schema: { type: "string" } }]);

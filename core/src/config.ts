@@ -4,6 +4,7 @@
  * start; a missing or bad value fails fast with an error that names the resource and field.
  */
 import * as z from "zod";
+import { DEFAULT_MULTIPART_PART_BYTES, DEFAULT_MULTIPART_THRESHOLD_BYTES, MAX_PRESIGN_EXPIRES_SECONDS, MIN_PART_BYTES } from "./contract/catalog.js";
 
 const positiveInt = z.coerce.number().int("must be a whole number").positive("must be ≥ 1");
 
@@ -26,7 +27,9 @@ const bucketName = z.string().regex(/^[a-z0-9][a-z0-9-]{1,61}[a-z0-9]$/, "must b
 export const configSchemas = {
   UploadSettings: z
     .object({
-      presignTtlSeconds: positiveInt.max(604_800, "must be ≤ 604800 (the SigV4 limit of a presigned URL)").default(600),
+      presignTtlSeconds: positiveInt
+        .max(MAX_PRESIGN_EXPIRES_SECONDS, `must be ≤ ${MAX_PRESIGN_EXPIRES_SECONDS} (the SigV4 limit of a presigned URL)`)
+        .default(600),
       stagingGraceSeconds: z.coerce.number().int("must be a whole number").min(0, "must be ≥ 0").default(3600),
       orgQuotaBytes: positiveInt.default(10_737_418_240),
       /** Bytes one user may hold reserved (presigned, not yet consumed or given back) in an org at once. */
@@ -37,9 +40,9 @@ export const configSchemas = {
       publicPutRatePerMinute: positiveInt.default(20),
       scanMaxBytes: positiveInt.default(104_857_600),
       /** Files larger than this are uploaded in parts (R2 multipart); smaller videos only when the client asks. */
-      multipartThresholdBytes: positiveInt.default(67_108_864),
-      /** Preferred part size of a multipart upload (R2: at least 5 MiB; grown when a file would need over 10 000 parts). */
-      multipartPartBytes: positiveInt.min(5_242_880, "must be ≥ 5242880 (R2's minimum part size)").default(8_388_608),
+      multipartThresholdBytes: positiveInt.default(DEFAULT_MULTIPART_THRESHOLD_BYTES),
+      /** Preferred part size of a multipart upload (R2: at least 5 MiB; grown when a file would need over MAX_PARTS parts). */
+      multipartPartBytes: positiveInt.min(MIN_PART_BYTES, `must be ≥ ${MIN_PART_BYTES} (R2's minimum part size)`).default(DEFAULT_MULTIPART_PART_BYTES),
       /** Signing parts keeps a multipart upload staged, but never longer than this after its presign. */
       multipartMaxLifetimeSeconds: positiveInt.default(86_400),
       /**

@@ -7,8 +7,7 @@
  */
 import { type ErrorCode, errorBodySchemaFor, HTTP_STATUS_BY_CODE } from "@fitkit/core/errors";
 import * as z from "zod";
-import { INTERNAL_SUCCESS_STATUS } from "../../local/functions.js";
-import { FUNCTIONS, type FunctionSpec, type InternalOperationName } from "../../stacks/functions.js";
+import { FUNCTIONS, type FunctionSpec, SUCCESS_STATUS, type SuccessStatus } from "../../stacks/functions.js";
 import { OPERATION_DOCS, type OperationDoc, type OperationTag, SHARED_SCHEMAS } from "./operations.js";
 
 /** The local stack's header for internal operations (deployed, they are invoked through Lambda with IAM). */
@@ -31,7 +30,7 @@ interface PlannedOperation {
   internal: boolean;
   /** Verifies a Clerk session (the function is linked to Clerk). */
   clerk: boolean;
-  successStatus: 200 | 201 | 204;
+  successStatus: SuccessStatus;
   doc: OperationDoc;
 }
 
@@ -53,8 +52,9 @@ const TAGS: { name: OperationTag; description: string }[] = [
 export function buildOpenApiDocument(
   functions: Readonly<Record<string, FunctionSpec>> = FUNCTIONS,
   docs: Readonly<Record<string, OperationDoc>> = OPERATION_DOCS,
+  statuses: Readonly<Record<string, SuccessStatus>> = SUCCESS_STATUS,
 ): OpenApiDocument {
-  const planned = planOperations(functions, docs);
+  const planned = planOperations(functions, docs, statuses);
 
   const requests = z.registry<{ id: string }>();
   const responses = z.registry<{ id: string }>();
@@ -146,7 +146,11 @@ export function buildOpenApiDocument(
   };
 }
 
-function planOperations(functions: Readonly<Record<string, FunctionSpec>>, docs: Readonly<Record<string, OperationDoc>>): PlannedOperation[] {
+function planOperations(
+  functions: Readonly<Record<string, FunctionSpec>>,
+  docs: Readonly<Record<string, OperationDoc>>,
+  statuses: Readonly<Record<string, SuccessStatus>>,
+): PlannedOperation[] {
   const problems: string[] = [];
   const planned: PlannedOperation[] = [];
   for (const [functionKey, spec] of Object.entries(functions)) {
@@ -161,13 +165,9 @@ function planOperations(functions: Readonly<Record<string, FunctionSpec>>, docs:
     }
     const [method, path] = served.split(" ") as [string, string];
     const internal = !spec.route;
-    const successStatus = internal ? INTERNAL_SUCCESS_STATUS[spec.operation as InternalOperationName] : doc.successStatus;
+    const successStatus = Object.hasOwn(statuses, functionKey) ? statuses[functionKey] : undefined;
     if (successStatus === undefined) {
-      problems.push(
-        internal
-          ? `"${served}" has no success status: add "${spec.operation}" to INTERNAL_SUCCESS_STATUS in local/functions.ts.`
-          : `"${served}": OPERATION_DOCS["${functionKey}"] states no successStatus.`,
-      );
+      problems.push(`"${served}" (function "${functionKey}") has no success status: add it to SUCCESS_STATUS in stacks/functions.ts.`);
       continue;
     }
     planned.push({

@@ -2,14 +2,15 @@
  * What the API document says about each deployed function beyond what the function table
  * (`stacks/functions.ts`) already states: a summary, its tag, the zod schemas of its request and
  * reply (exported beside each use-case) and the domain error codes it answers with. Route, method,
- * path parameters, auth, internal marking, the success status of internal operations and the
- * errors every route shares are derived (see `document.ts`); nothing here repeats them.
+ * path parameters, auth, internal marking, the success status and the errors every route shares
+ * are derived (see `document.ts`); nothing here repeats them.
  *
  * Keyed by the function table's keys; `buildOpenApiDocument` fails naming any routed or internal
  * function that has no entry here (and any entry whose function is gone).
  */
 
 import { orphanAuditReportSchema, orphanAuditRequestSchema } from "@fitkit/core/audit/orphan-audit";
+import { PRESIGN_MAX_FILES } from "@fitkit/core/contract/catalog";
 import { signedUrlsRequestSchema, signedUrlsResponseSchema } from "@fitkit/core/downloads/signed-urls";
 import { eraseOrgRequestSchema, eraseResponseSchema, eraseUserRequestSchema } from "@fitkit/core/erasure/erase";
 import { exportUserRequestSchema, exportUserResponseSchema } from "@fitkit/core/erasure/export-user";
@@ -44,8 +45,6 @@ export interface OperationDoc {
   request?: { json: z.ZodType } | { raw: readonly string[] };
   /** The success reply: a JSON body validated by this schema, a body of another media type (e.g. an HTML page), or none (204). */
   response: z.ZodType | { raw: string } | null;
-  /** Routes only (internal operations take theirs from `INTERNAL_SUCCESS_STATUS`). */
-  successStatus?: 200 | 201 | 204;
   /** The domain errors it answers with; INVALID_REQUEST, UNAUTHENTICATED, DEPENDENCY_UNAVAILABLE and INTERNAL are derived. */
   errors: readonly ErrorCode[];
   /** Descriptions of the route's path parameters (`{token}` → `token`). */
@@ -68,11 +67,10 @@ const TOKEN_ERRORS: readonly ErrorCode[] = ["NOT_FOUND", "EXPIRED", "TOKEN_USED"
 export const OPERATION_DOCS: Readonly<Record<string, OperationDoc>> = {
   presign: {
     summary: "Presign uploads",
-    description: "Stages 1–10 files of one owner type (quota, bytes in flight and rate limit checked in one step) and signs one PUT URL per file.",
+    description: `Stages 1–${PRESIGN_MAX_FILES} files of one owner type (quota, bytes in flight and rate limit checked in one step) and signs one PUT URL per file.`,
     tag: "uploads",
     request: { json: presignRequestSchema },
     response: presignResponseSchema,
-    successStatus: 201,
     errors: ["FORBIDDEN", "QUOTA_EXCEEDED", "TOO_LARGE", "UNSUPPORTED_MEDIA_TYPE", "RATE_LIMITED", "ERASURE_IN_PROGRESS"],
   },
   "signed-get": {
@@ -82,7 +80,6 @@ export const OPERATION_DOCS: Readonly<Record<string, OperationDoc>> = {
     tag: "uploads",
     request: { json: signedUrlsRequestSchema },
     response: signedUrlsResponseSchema,
-    successStatus: 200,
     errors: ["FORBIDDEN"],
   },
   "upload-policy": {
@@ -90,7 +87,6 @@ export const OPERATION_DOCS: Readonly<Record<string, OperationDoc>> = {
     description: "The owner types the caller's role may presign, with their allowed types and size limits.",
     tag: "uploads",
     response: callerPolicySchema,
-    successStatus: 200,
     errors: [],
   },
   "upload-parts": {
@@ -100,7 +96,6 @@ export const OPERATION_DOCS: Readonly<Record<string, OperationDoc>> = {
     tag: "uploads",
     request: { json: signPartsRequestSchema },
     response: signPartsResponseSchema,
-    successStatus: 201,
     errors: OWN_UPLOAD_ERRORS,
     pathParameters: { uploadId: UPLOAD_ID },
   },
@@ -109,7 +104,6 @@ export const OPERATION_DOCS: Readonly<Record<string, OperationDoc>> = {
     description: "The parts storage already holds (ListParts), so a client that restarted resumes without re-sending them.",
     tag: "uploads",
     response: listPartsResponseSchema,
-    successStatus: 200,
     errors: OWN_UPLOAD_ERRORS,
     pathParameters: { uploadId: UPLOAD_ID },
   },
@@ -119,7 +113,6 @@ export const OPERATION_DOCS: Readonly<Record<string, OperationDoc>> = {
     tag: "uploads",
     request: { json: completeMultipartRequestSchema },
     response: completeMultipartResponseSchema,
-    successStatus: 200,
     errors: [...OWN_UPLOAD_ERRORS, "NOT_UPLOADED"],
     pathParameters: { uploadId: UPLOAD_ID },
   },
@@ -129,7 +122,6 @@ export const OPERATION_DOCS: Readonly<Record<string, OperationDoc>> = {
       "The uploader cancels a staged upload before consume: its object is deleted or its multipart upload aborted, and the reservation given back at once.",
     tag: "uploads",
     response: null,
-    successStatus: 204,
     errors: OWN_UPLOAD_ERRORS,
     pathParameters: { uploadId: UPLOAD_ID },
   },
@@ -139,7 +131,6 @@ export const OPERATION_DOCS: Readonly<Record<string, OperationDoc>> = {
     tag: "signatures",
     request: { raw: Object.keys(OWNER_TYPE_POLICIES.form_signature.maxBytesByType) },
     response: storedSignatureSchema,
-    successStatus: 201,
     errors: [
       ...TOKEN_ERRORS,
       "INVALID_REQUEST",
@@ -158,7 +149,6 @@ export const OPERATION_DOCS: Readonly<Record<string, OperationDoc>> = {
     tag: "signatures",
     request: { json: requestSignatureUploadSchema },
     response: presignedPutUploadSchema,
-    successStatus: 201,
     errors: [...TOKEN_ERRORS, "QUOTA_EXCEEDED", "TOO_LARGE", "UNSUPPORTED_MEDIA_TYPE", "ERASURE_IN_PROGRESS"],
     pathParameters: { token: TOKEN },
   },
@@ -168,7 +158,6 @@ export const OPERATION_DOCS: Readonly<Record<string, OperationDoc>> = {
     tag: "signatures",
     request: { json: completeSignatureUploadSchema },
     response: storedSignatureSchema,
-    successStatus: 200,
     errors: [...TOKEN_ERRORS, "NOT_UPLOADED", "CONTENT_MISMATCH", "MALWARE_DETECTED"],
     pathParameters: { token: TOKEN },
   },
@@ -177,7 +166,6 @@ export const OPERATION_DOCS: Readonly<Record<string, OperationDoc>> = {
     description: "The process is up; touches no dependency.",
     tag: "health",
     response: healthResponseSchema,
-    successStatus: 200,
     errors: [],
     bare: true,
   },

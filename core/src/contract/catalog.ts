@@ -162,3 +162,24 @@ export type VideoVariant = (typeof VIDEO_VARIANTS)[number];
 /** Every variant a reader may ask for: an image's copies, and a video's. */
 export const MEDIA_VARIANTS = [...IMAGE_VARIANTS, "playback", "poster"] as const;
 export type MediaVariant = (typeof MEDIA_VARIANTS)[number];
+
+/*
+ * Upload limits: each is stated here once, and the server's schemas, the URL signer, the
+ * configuration defaults and the upload client all import it (test/one-owner.test.ts fails on a
+ * literal copy elsewhere).
+ */
+
+/** Files one presign (`POST /uploads`) takes; the client presigns larger batches in groups of this. */
+export const PRESIGN_MAX_FILES = 10;
+/** Part URLs one `POST /uploads/{uploadId}/parts` signs: a client's window of parallel parts plus retries. */
+export const MAX_PARTS_PER_SIGNING = 100;
+/** The most parts a multipart upload may have (R2 and S3); part numbers are 1..MAX_PARTS. */
+export const MAX_PARTS = 10_000;
+/** Every part of a multipart upload but the last is at least this long (R2 and S3). */
+export const MIN_PART_BYTES = 5 * MiB;
+/** The longest a SigV4-presigned URL may be valid: 7 days. */
+export const MAX_PRESIGN_EXPIRES_SECONDS = 604_800;
+/** `UploadSettings.multipartThresholdBytes` by default: larger files are uploaded in parts. */
+export const DEFAULT_MULTIPART_THRESHOLD_BYTES = 64 * MiB;
+/** `UploadSettings.multipartPartBytes` by default: the preferred part size (grown when a file would need over MAX_PARTS parts). */
+export const DEFAULT_MULTIPART_PART_BYTES = 8 * MiB;

@@ -29,6 +29,7 @@
  */
 import * as z from "zod";
 import type { Identity } from "../auth/identity.js";
+import { MAX_PRESIGN_EXPIRES_SECONDS } from "../contract/catalog.js";
 import { ForbiddenError } from "../errors.js";
 import {
   isProcessableImage,
@@ -69,7 +70,7 @@ export interface SignedUrlsDeps {
 
 export const signedUrlsRequestSchema = z.object({
   keys: z.array(z.string().min(1).max(1024)).min(1).max(100),
-  expiresIn: z.number().int().min(60).max(604_800).default(3600),
+  expiresIn: z.number().int().min(60).max(MAX_PRESIGN_EXPIRES_SECONDS).default(3600),
   /**
    * Which copy: of an image, full-size, ≤ 1600 px or ≤ 320 px (`poster` and `playback` are its
    * ≤ 1600 px copy); of a video, `original` its streams without metadata, `playback` the H.264/AAC

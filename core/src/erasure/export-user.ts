@@ -5,7 +5,7 @@
  * (metadata-free, oriented) copy, never the bytes the phone wrote (docs/API.md, "export-user").
  */
 import * as z from "zod";
-import { MEDIA_VARIANTS, type MediaVariant, OWNER_TYPE_POLICIES, OWNER_TYPES, type OwnerType } from "../contract/catalog.js";
+import { MAX_PRESIGN_EXPIRES_SECONDS, MEDIA_VARIANTS, type MediaVariant, OWNER_TYPE_POLICIES, OWNER_TYPES, type OwnerType } from "../contract/catalog.js";
 import { type SignedUrl, type SignedUrlsDeps, signedUrls } from "../downloads/signed-urls.js";
 import { InvalidRequestError } from "../errors.js";
 import { isProcessableVideo } from "../media/media-variants.js";
@@ -21,7 +21,7 @@ export const exportUserRequestSchema = z.object({
   cursor: z.string().min(1).max(4096).optional(),
   pageSize: z.number().int().min(1).max(100).default(100),
   /** Lifetime of the signed URLs, as in `POST /uploads/signed-urls`. */
-  expiresIn: z.number().int().min(60).max(604_800).default(3600),
+  expiresIn: z.number().int().min(60).max(MAX_PRESIGN_EXPIRES_SECONDS).default(3600),
 });
 export type ExportUserRequest = z.output<typeof exportUserRequestSchema>;
 

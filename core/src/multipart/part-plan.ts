@@ -1,16 +1,16 @@
 /**
  * How a multipart upload is cut into parts, as R2 requires: every part but the last of one size,
- * at least 5 MiB, at most 10 000 parts. The plan is made once at presign and kept on the record;
+ * at least `MIN_PART_BYTES`, at most `MAX_PARTS` parts. The plan is made once at presign and kept on the record;
  * signing, listing and completion all derive part sizes from it.
  */
-import { MAX_PARTS, MIN_PART_BYTES } from "../storage/object-store.js";
+import { MAX_PARTS, MIN_PART_BYTES } from "../contract/catalog.js";
 import type { MultipartPlan } from "../uploads/upload.js";
 
 const MIB = 1024 * 1024;
 
 /**
- * The part size for `size` bytes: `preferredPartBytes` (at least 5 MiB), grown in whole MiB when
- * the file would otherwise need more than 10 000 parts.
+ * The part size for `size` bytes: `preferredPartBytes` (at least `MIN_PART_BYTES`), grown in whole
+ * MiB when the file would otherwise need more than `MAX_PARTS` parts.
  */
 export function planParts(size: number, preferredPartBytes: number): Omit<MultipartPlan, "storageUploadId"> {
   const fewestPartsSize = Math.ceil(size / MAX_PARTS / MIB) * MIB;

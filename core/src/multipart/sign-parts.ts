@@ -6,6 +6,7 @@
 import * as z from "zod";
 import type { Identity } from "../auth/identity.js";
 import type { UploadSettings } from "../config.js";
+import { MAX_PARTS, MAX_PARTS_PER_SIGNING } from "../contract/catalog.js";
 import { ExpiredError, InvalidRequestError, NotFoundError } from "../errors.js";
 import type { StagingStore } from "../staging/staging-store.js";
 import type { UrlSigner } from "../storage/url-signer.js";
@@ -13,11 +14,8 @@ import { type Clock, systemClock } from "../time/clock.js";
 import { loadOwnStagedUpload } from "./own-upload.js";
 import { partSizeOf } from "./part-plan.js";
 
-/** Parts signed per request: enough for a client's window of parallel parts plus retries. */
-export const MAX_PARTS_PER_SIGNING = 100;
-
 export const signPartsRequestSchema = z.object({
-  partNumbers: z.array(z.number().int().min(1).max(10_000)).min(1).max(MAX_PARTS_PER_SIGNING),
+  partNumbers: z.array(z.number().int().min(1).max(MAX_PARTS)).min(1).max(MAX_PARTS_PER_SIGNING),
 });
 export type SignPartsRequest = z.output<typeof signPartsRequestSchema>;
 

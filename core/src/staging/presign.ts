@@ -8,6 +8,7 @@
 import * as z from "zod";
 import type { Identity } from "../auth/identity.js";
 import type { UploadSettings } from "../config.js";
+import { DEFAULT_MULTIPART_PART_BYTES, DEFAULT_MULTIPART_THRESHOLD_BYTES, PRESIGN_MAX_FILES } from "../contract/catalog.js";
 import { erasureInProgress, errorForCode, ForbiddenError, InvalidRequestError, QuotaExceededError, RateLimitedError } from "../errors.js";
 import { sha256Hex } from "../hashing.js";
 import { planParts } from "../multipart/part-plan.js";
@@ -43,7 +44,7 @@ export const presignRequestSchema = z.object({
       }),
     )
     .min(1)
-    .max(10),
+    .max(PRESIGN_MAX_FILES),
   /** A retry under the same key (same user) answers the same uploads and reserves nothing more. */
   idempotencyKey: idempotencyKeySchema.optional(),
 });
@@ -63,11 +64,6 @@ export interface PresignDeps {
   mediaBucket: string;
   clock?: Clock;
 }
-
-/** `multipartThresholdBytes` when the settings leave it out: 64 MiB. */
-export const DEFAULT_MULTIPART_THRESHOLD_BYTES = 64 * 1024 * 1024;
-/** `multipartPartBytes` when the settings leave it out: 8 MiB. */
-export const DEFAULT_MULTIPART_PART_BYTES = 8 * 1024 * 1024;
 
 /** One signed PUT: the exact headers the client must send with it, and when storage stops accepting it (also what the public signature route answers). */
 export const presignedPutUploadSchema = z.object({

@@ -67,9 +67,8 @@ export interface ListedObject {
 /** A PUT that a condition (ifNoneMatch / ifMatch) refused stored nothing. */
 export type PutOutcome = { ok: true; etag: string } | { ok: false; reason: "precondition_failed" };
 
-/** R2's multipart rules: every part but the last of one size, at least 5 MiB; at most 10 000 parts. */
-export const MIN_PART_BYTES = 5 * 1024 * 1024;
-export const MAX_PARTS = 10_000;
+/** R2's multipart rules: every part but the last of one size, at least MIN_PART_BYTES; at most MAX_PARTS parts (stated in the catalog). */
+export { MAX_PARTS, MIN_PART_BYTES } from "../contract/catalog.js";
 
 /** A part storage holds for a multipart upload in progress. */
 export interface StoredPart {

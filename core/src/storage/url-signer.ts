@@ -40,7 +40,7 @@ export interface PresignUploadPartInput {
   key: string;
   /** Storage's multipart upload id (CreateMultipartUpload). */
   storageUploadId: string;
-  /** 1..10 000. */
+  /** 1..MAX_PARTS (the catalog's). */
   partNumber: number;
   /** Exact byte count of this part; signed, so storage rejects a part of another length. */
   contentLength: number;

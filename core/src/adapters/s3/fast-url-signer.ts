@@ -30,11 +30,10 @@
  * `X-Amz-Signature` inserted in sorted position (after `X-Amz-Expires`).
  */
 import { createHash, createHmac } from "node:crypto";
+import { MAX_PARTS, MAX_PRESIGN_EXPIRES_SECONDS } from "../../contract/catalog.js";
 import type { PresignedPut, PresignGetInput, PresignPutInput, PresignUploadPartInput, S3ConnectionSettings, UrlSigner } from "../../storage/url-signer.js";
 import type { SignedPutHeader } from "./signed-put-headers.js";
 
-/** SigV4 presigned URLs may live at most one week. */
-export const MAX_PRESIGN_EXPIRES_SECONDS = 604_800;
 /** S3 object keys are at most 1024 bytes of UTF-8. */
 export const MAX_KEY_BYTES = 1024;
 
@@ -90,8 +89,8 @@ export function validatePutInput(input: PresignPutInput): void {
 
 export function validateUploadPartInput(input: PresignUploadPartInput): void {
   validatePresignInput(input);
-  if (!Number.isSafeInteger(input.partNumber) || input.partNumber < 1 || input.partNumber > 10_000) {
-    throw new RangeError(`partNumber must be an integer in 1..10000, got ${input.partNumber}`);
+  if (!Number.isSafeInteger(input.partNumber) || input.partNumber < 1 || input.partNumber > MAX_PARTS) {
+    throw new RangeError(`partNumber must be an integer in 1..${MAX_PARTS}, got ${input.partNumber}`);
   }
   if (!Number.isSafeInteger(input.contentLength) || input.contentLength < 0) {
     throw new RangeError(`contentLength must be a non-negative integer, got ${input.contentLength}`);

@@ -183,6 +183,26 @@ describe("consume of a staged media upload", () => {
     expect(await store.usage("org_1", 1e6)).toEqual({ used: png.length, reserved: 0, quota: 1e6 });
   });
 
+  it("retried while the first attempt is still running, answers the first attempt's reply once it linked the batch and deleted the staged copy", async () => {
+    const { store, objects } = await preparePhoto();
+    const head = objects.head.bind(objects);
+    let first: Promise<unknown> | undefined;
+    objects.head = async (bucket, key) => {
+      if (!first) {
+        objects.head = head;
+        // The retry's snapshot is taken; the first attempt then links the batch and removes the staged copy.
+        first = consume({ store, objects, complianceBucket: "compliance" }, linkPhoto);
+        await first;
+      }
+      return head(bucket, key);
+    };
+
+    const retried = await consume({ store, objects, complianceBucket: "compliance" }, linkPhoto);
+
+    expect(retried).toEqual(await first);
+    expect(retried.uploads.map((u) => u.key)).toEqual([linked]);
+  });
+
   it("whose staged copy survives the commit (its delete failed) has it deleted by the sweeper's URL watch at the deadline; the linked copy stays", async () => {
     const { store, objects, clock } = await preparePhoto();
     objects.failNext.add("deleteObjects");

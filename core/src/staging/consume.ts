@@ -207,6 +207,10 @@ export async function consume(deps: ConsumeDeps, request: ConsumeRequest): Promi
     return code ? [{ uploadId: upload.uploadId, code }] : [];
   });
   if (storageFailures.length > 0) {
+    if (storageFailures.every((f) => f.code === "NOT_UPLOADED")) {
+      const linked = await linkedMeanwhile(deps, request, ownerUserId, replayKey, fingerprint);
+      if (linked) return linked;
+    }
     await rejectContent(deps, uploads, storageFailures, owner.orgId);
     throw batchError(storageFailures);
   }
@@ -224,7 +228,11 @@ export async function consume(deps: ConsumeDeps, request: ConsumeRequest): Promi
   const promoted = await Promise.all(uploads.map((u, i) => (moves[i] ? promote(deps, u, finals[i]!, (verified[i] as { info: StoredObjectInfo }).info) : null)));
   // A source gone since it was verified (deleted meanwhile) cannot be linked.
   const vanished = uploads.flatMap((u, i) => (moves[i] && promoted[i] === null ? [{ uploadId: u.uploadId, code: "NOT_UPLOADED" as const }] : []));
-  if (vanished.length > 0) throw batchError(vanished);
+  if (vanished.length > 0) {
+    const linked = await linkedMeanwhile(deps, request, ownerUserId, replayKey, fingerprint);
+    if (linked) return linked;
+    throw batchError(vanished);
+  }
 
   const response: ConsumeResponse = {
     uploads: uploads.map((upload, i) => {
@@ -269,6 +277,30 @@ export async function consume(deps: ConsumeDeps, request: ConsumeRequest): Promi
   }
   if ("replay" in outcome) return replayOf(outcome.replay, fingerprint);
   throw batchError(outcome.failures);
+}
+
+/**
+ * A staged object missing may mean that a concurrent consume of the batch (a retry under the same
+ * key, or another key) committed since our snapshot and deleted the staged copies after promoting
+ * them. Reads the batch again: the stored reply under our key is the answer; a changed state is
+ * thrown as that state's error (e.g. ALREADY_CONSUMED); null leaves the caller's NOT_UPLOADED.
+ * One more store round trip, on this failure path only.
+ */
+async function linkedMeanwhile(
+  deps: ConsumeDeps,
+  request: ConsumeRequest,
+  ownerUserId: string | null,
+  replayKey: string,
+  fingerprint: string,
+): Promise<ConsumeResponse | null> {
+  const again = await deps.store.loadForConsume(request.uploadIds, replayKey);
+  if (again.replay) return replayOf(again.replay, fingerprint);
+  const failures = request.uploadIds.flatMap((uploadId, i) => {
+    const code = precheck(again.uploads[i] ?? null, request, ownerUserId, again.now);
+    return code ? [{ uploadId, code }] : [];
+  });
+  if (failures.length > 0) throw batchError(failures);
+  return null;
 }
 
 /**

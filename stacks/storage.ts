@@ -17,7 +17,7 @@
  * edit rights can change or delete the lock rules (and then the objects). In production the buckets
  * and the lock are Pulumi-`protect`ed so no deploy replaces or deletes them (docs/deploy.md).
  */
-import { INCOMING_PREFIX } from "@fitkit/core/policies/object-keys";
+import { INCOMING_PREFIX, STAGING_PREFIX } from "@fitkit/core/policies/object-keys";
 import { publicReadCorsRule, uploadCorsRule } from "./cors.js";
 import type { PublicMediaDomain, R2Jurisdiction } from "./stage-config.js";
 
@@ -36,6 +36,15 @@ export const RECORDS_RETENTION_SECONDS = (7 * 365 + 2) * 24 * 60 * 60;
 export const NON_PRODUCTION_RECORDS_RETENTION_SECONDS = 24 * 60 * 60;
 /** Well past any staging deadline (presign TTL + grace), so only leftovers expire. */
 export const INCOMING_EXPIRY_SECONDS = 7 * 24 * 60 * 60;
+/**
+ * Staged media (`staging/` of the media bucket) expire after this age. A staged object lives at most
+ * until its staging deadline — the PUT URL's life + grace, or for a multipart upload
+ * `multipartMaxLifetimeSeconds` (24 h by default) + grace — and is copied to its linked key at
+ * consume, so anything older is a leftover (a delete that failed after promotion, a record Redis lost).
+ * 7 days leaves days of margin over the longest deadline; a stage that raises
+ * `multipartMaxLifetimeSeconds` past ~6 days must raise this too.
+ */
+export const STAGED_MEDIA_EXPIRY_SECONDS = 7 * 24 * 60 * 60;
 
 export interface StorageArgs {
   /** The Cloudflare account of the buckets (the R2AccountId secret, so buckets and endpoint agree). */
@@ -114,6 +123,18 @@ export function createStorage(args: StorageArgs) {
               condition: { type: "Age", maxAge: ABORT_MULTIPART_AFTER_SECONDS },
             },
           },
+          // A staged media object is swept (unconsumed) or deleted after its copy to the linked key;
+          // if that delete ever fails (or Redis lost its record), it expires here instead of lingering.
+          ...(name === "MediaBucket"
+            ? [
+                {
+                  id: "expire-staged-media",
+                  enabled: true,
+                  conditions: { prefix: STAGING_PREFIX },
+                  deleteObjectsTransition: { condition: { type: "Age", maxAge: STAGED_MEDIA_EXPIRY_SECONDS } },
+                },
+              ]
+            : []),
           // A signature's incoming/ copy is swept (unconsumed) or deleted after promotion to the
           // records bucket; if that delete ever fails, the copy expires here instead of lingering.
           ...(name === "ComplianceBucket"

@@ -13,6 +13,7 @@ import { FastUrlSigner } from "@fitkit/core/adapters/s3/fast-url-signer";
 import { createS3Client } from "@fitkit/core/adapters/s3/s3-client";
 import { S3ObjectStore } from "@fitkit/core/adapters/s3/s3-object-store";
 import type { Identity } from "@fitkit/core/auth/identity";
+import { STAGING_PREFIX } from "@fitkit/core/policies/object-keys";
 import type { OwnerType } from "@fitkit/core/policies/owner-types";
 import { consume } from "@fitkit/core/staging/consume";
 import { type PresignedUpload, presign } from "@fitkit/core/staging/presign";
@@ -36,6 +37,9 @@ import {
 } from "../support/media.js";
 import { uniqueId } from "./support/fixtures.js";
 import { postJson, putPresigned, singlePut } from "./support/http.js";
+
+/** Where a media upload's URL writes until consume: its announced (linked) key under staging/. */
+const staged = (key: string) => `${STAGING_PREFIX}${key}`;
 
 const MEDIA = "media-trust";
 let s3: EmbeddedS3;
@@ -115,7 +119,7 @@ describe("sniffing at consume, through the real S3 server", () => {
     const failure = await link(who, "message", [good!, bad!]).catch((e: unknown) => e);
 
     expect(failure).toMatchObject({ code: "CONTENT_MISMATCH", details: [{ uploadId: bad!.uploadId, code: "CONTENT_MISMATCH" }] });
-    expect(await objects.head(MEDIA, bad!.key)).toBeNull();
+    expect(await objects.head(MEDIA, staged(bad!.key))).toBeNull();
     expect(store.uploads.get(bad!.uploadId)).toBeUndefined();
     expect(store.uploads.get(good!.uploadId)?.status).toBe("staged");
     expect((await link(who, "message", [good!])).uploads).toHaveLength(1);
@@ -123,15 +127,18 @@ describe("sniffing at consume, through the real S3 server", () => {
 });
 
 describe("no swap after link", () => {
-  it("storage refuses a second PUT through the same URL after consume; the linked bytes are unchanged", async () => {
+  it("a second PUT through the same URL after consume cannot reach the linked bytes: it lands on the staged key only", async () => {
     const who = member();
     const original = pngImage(2, 2, [10, 20, 30]);
     const [presigned] = await upload(who, "progress_photo", [{ contentType: "image/png", bytes: original }]);
     await link(who, "progress_photo", [presigned!]);
 
+    // The URL names the staged key (emptied by the promotion): storage takes the bytes there, where
+    // nothing links them and the URL watch deletes them (test/url-watch.test.ts).
     const swap = await putPresigned(presigned!, pngImage(2, 2, [250, 0, 0]));
 
-    expect(swap.status).toBe(412);
+    expect(swap.status).toBe(200);
+    expect(await objects.head(MEDIA, staged(presigned!.key))).not.toBeNull();
     const read = await fetch(await signer.presignGet({ bucket: MEDIA, key: presigned!.key, expiresInSeconds: 60 }));
     expect(Buffer.from(await read.arrayBuffer())).toEqual(original);
   });
@@ -157,7 +164,7 @@ describe("virus scanning with a real clamd", () => {
     const failure = await link(who, "progress_photo", [presigned!], true).catch((e: unknown) => e);
 
     expect(failure).toMatchObject({ code: "MALWARE_DETECTED", status: 422, details: [{ uploadId: presigned!.uploadId, code: "MALWARE_DETECTED" }] });
-    expect(await objects.head(MEDIA, presigned!.key)).toBeNull();
+    expect(await objects.head(MEDIA, staged(presigned!.key))).toBeNull();
     expect(EICAR_SIGNATURE).toMatch(/EICAR/);
   });
 
@@ -181,14 +188,14 @@ describe("virus scanning with a real clamd", () => {
 
     // The URL still works: the bytes land again, and no record, link or counter names them.
     expect((await putPresigned(presigned!, infected)).status).toBe(200);
-    expect(await objects.head(MEDIA, presigned!.key)).not.toBeNull();
+    expect(await objects.head(MEDIA, staged(presigned!.key))).not.toBeNull();
     expect(await clockedStore.uploadRecords([presigned!.uploadId])).toEqual([null]);
     expect(await clockedStore.usage(who.orgId!, settings.orgQuotaBytes)).toEqual({ used: 0, reserved: 0, quota: settings.orgQuotaBytes });
     now += (settings.presignTtlSeconds + settings.stagingGraceSeconds) * 1000 + 1000;
     const report = await sweep({ store: clockedStore, objects, complianceBucket: "compliance-trust" });
 
     expect(report).toMatchObject({ watchedDeleted: 1, failed: 0 });
-    expect(await objects.head(MEDIA, presigned!.key)).toBeNull();
+    expect(await objects.head(MEDIA, staged(presigned!.key))).toBeNull();
   });
 
   it("links a clean file when scanning is on", async () => {
@@ -212,7 +219,7 @@ describe("virus scanning with a real clamd", () => {
 
     expect(failure).toMatchObject({ code: "DEPENDENCY_UNAVAILABLE", status: 503 });
     expect(store.uploads.get(presigned!.uploadId)?.status).toBe("staged");
-    expect(await objects.head(MEDIA, presigned!.key)).not.toBeNull();
+    expect(await objects.head(MEDIA, staged(presigned!.key))).not.toBeNull();
   });
 });
 

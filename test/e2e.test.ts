@@ -4,6 +4,7 @@
  * docs/API.md this pipeline produces, each with the error body shape.
  */
 import { PutObjectCommand, S3Client } from "@aws-sdk/client-s3";
+import { STAGING_PREFIX } from "@fitkit/core/policies/object-keys";
 import sharp from "sharp";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { type LocalStack, startLocalStack } from "../support/local-stack.js";
@@ -53,11 +54,15 @@ describe("the staged upload over HTTP", () => {
       key: `${who.orgId}/progress_photo/${who.userId}/${upload.uploadId}.png`,
       mode: "single",
       method: "PUT",
-      url: expect.stringContaining(`${stack.s3}/${stack.buckets.media}/`),
+      // Staged under staging/ (which the bucket's lifecycle expires); `key` is where consume links it.
+      url: expect.stringContaining(`${stack.s3}/${stack.buckets.media}/${STAGING_PREFIX}${upload.key}?`),
       headers: { "content-type": "image/png", "content-length": String(bytes.length), "if-none-match": "*" },
       expiresAt: expect.any(String),
     });
     expect((await putPresigned(upload, bytes)).status).toBe(200);
+    const stagedObject = upload.url.replace(/\?.*/, "");
+    const linkedObject = `${stack.s3}/${stack.buckets.media}/${upload.key}`;
+    expect([(await fetch(stagedObject, { method: "HEAD" })).status, (await fetch(linkedObject, { method: "HEAD" })).status]).toEqual([200, 404]);
 
     const consumed = await internal("consume", {
       uploadIds: [upload.uploadId],
@@ -73,6 +78,8 @@ describe("the staged upload over HTTP", () => {
         ],
       },
     });
+    // Promoted: copied to the announced key, and the staged copy deleted.
+    expect([(await fetch(stagedObject, { method: "HEAD" })).status, (await fetch(linkedObject, { method: "HEAD" })).status]).toEqual([404, 200]);
 
     // Processed in the background: asked again until ready, then served from the processed copy.
     let signed = await postJson(`${stack.api}/uploads/signed-urls`, { keys: [upload.key], expiresIn: 900 }, who.token);
@@ -374,7 +381,7 @@ describe("error rows of the contract, over HTTP", () => {
     const upload = (await presignOne(who.token, { contentType: "image/png", size: 100 })).body.uploads[0];
     // Storage itself cannot be made to store another length through the signed URL, so write it directly.
     const s3 = new S3Client({ endpoint: stack.s3, region: "auto", forcePathStyle: true, credentials: { accessKeyId: "S3RVER", secretAccessKey: "S3RVER" } });
-    await s3.send(new PutObjectCommand({ Bucket: stack.buckets.media, Key: upload.key, Body: pngImage(), ContentType: "image/png" }));
+    await s3.send(new PutObjectCommand({ Bucket: stack.buckets.media, Key: `${STAGING_PREFIX}${upload.key}`, Body: pngImage(), ContentType: "image/png" }));
 
     const consume = await internal("consume", {
       uploadIds: [upload.uploadId],

@@ -5,6 +5,7 @@
  */
 import { createHash } from "node:crypto";
 import { GetObjectCommand, ListMultipartUploadsCommand, S3Client } from "@aws-sdk/client-s3";
+import { STAGING_PREFIX } from "@fitkit/core/policies/object-keys";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { type LocalStack, startLocalStack } from "../support/local-stack.js";
 import { mp4Bytes } from "../support/media.js";
@@ -100,6 +101,9 @@ const consume = (who: { orgId: string; userId: string }, uploadId: string) =>
     idempotencyKey: uniqueId("c"),
   });
 
+/** Where a media upload's bytes go until consume: its announced (linked) key under staging/. */
+const staged = (key: string) => `${STAGING_PREFIX}${key}`;
+
 async function openMultipartUploads(key: string) {
   const listed = await s3.send(new ListMultipartUploadsCommand({ Bucket: stack.buckets.media, Prefix: key }));
   return (listed.Uploads ?? []).map((upload) => upload.Key);
@@ -132,12 +136,16 @@ describe("multipart uploads over HTTP", () => {
     const completed = await request("POST", `/uploads/${upload.uploadId}/complete`, who.token, {});
 
     expect(completed).toEqual({ status: 200, body: { uploadId: upload.uploadId, key: upload.key, size: bytes.length } });
-    const object = await s3.send(new GetObjectCommand({ Bucket: stack.buckets.media, Key: upload.key }));
+    const object = await s3.send(new GetObjectCommand({ Bucket: stack.buckets.media, Key: staged(upload.key) }));
     expect(object.ContentType).toBe("video/mp4");
     expect(sha256(await object.Body!.transformToByteArray())).toBe(sha256(bytes));
     const consumed = await consume(who, upload.uploadId);
     expect(consumed.status).toBe(200);
     expect(consumed.body.uploads[0]).toMatchObject({ uploadId: upload.uploadId, key: upload.key, size: bytes.length, contentType: "video/mp4" });
+    // Promoted: the assembled object was copied to its linked key, and its staged copy is gone.
+    const linked = await s3.send(new GetObjectCommand({ Bucket: stack.buckets.media, Key: upload.key }));
+    expect([linked.ContentType, sha256(await linked.Body!.transformToByteArray())]).toEqual(["video/mp4", sha256(bytes)]);
+    await expect(s3.send(new GetObjectCommand({ Bucket: stack.buckets.media, Key: staged(upload.key) }))).rejects.toMatchObject({ name: "NoSuchKey" });
     expect((await stack.internal("usage", { orgId: who.orgId })).body).toMatchObject({ used: bytes.length, reserved: 0 });
   }, 60_000);
 
@@ -179,7 +187,7 @@ describe("multipart uploads over HTTP", () => {
     const completed = await request("POST", `/uploads/${upload.uploadId}/complete`, who.token, {});
 
     expect(completed.status).toBe(200);
-    const object = await s3.send(new GetObjectCommand({ Bucket: stack.buckets.media, Key: upload.key }));
+    const object = await s3.send(new GetObjectCommand({ Bucket: stack.buckets.media, Key: staged(upload.key) }));
     expect(sha256(await object.Body!.transformToByteArray())).toBe(sha256(bytes));
   });
 
@@ -196,7 +204,7 @@ describe("multipart uploads over HTTP", () => {
 
     const done = { status: 200, body: { uploadId: upload.uploadId, key: upload.key, size: bytes.length } };
     expect([a, b]).toEqual([done, done]);
-    expect(await openMultipartUploads(upload.key)).toEqual([]);
+    expect(await openMultipartUploads(staged(upload.key))).toEqual([]);
     expect((await consume(who, upload.uploadId)).status).toBe(200);
   });
 
@@ -225,13 +233,13 @@ describe("multipart uploads over HTTP", () => {
     const bytes = video(10 * MiB);
     const upload = await presignVideo(who.token, bytes.length, { multipart: true });
     await sendParts(who.token, upload, bytes, [1]);
-    expect(await openMultipartUploads(upload.key)).toEqual([upload.key]);
+    expect(await openMultipartUploads(staged(upload.key))).toEqual([staged(upload.key)]);
 
     const cancelled = await request("DELETE", `/uploads/${upload.uploadId}`, who.token);
 
     expect(cancelled).toEqual({ status: 204, body: null });
     expect((await stack.internal("usage", { orgId: who.orgId })).body).toMatchObject({ used: 0, reserved: 0 });
-    expect(await openMultipartUploads(upload.key)).toEqual([]);
+    expect(await openMultipartUploads(staged(upload.key))).toEqual([]);
     expect((await consume(who, upload.uploadId)).status).toBe(404);
   });
 
@@ -245,7 +253,7 @@ describe("multipart uploads over HTTP", () => {
     expect(await request("DELETE", `/uploads/${upload.uploadId}`, who.token)).toEqual({ status: 204, body: null });
 
     expect((await stack.internal("usage", { orgId: who.orgId })).body).toMatchObject({ used: 0, reserved: 0 });
-    await expect(s3.send(new GetObjectCommand({ Bucket: stack.buckets.media, Key: upload.key }))).rejects.toMatchObject({ name: "NoSuchKey" });
+    await expect(s3.send(new GetObjectCommand({ Bucket: stack.buckets.media, Key: staged(upload.key) }))).rejects.toMatchObject({ name: "NoSuchKey" });
   });
 
   it("the sweeper aborts a multipart upload abandoned past its deadline and gives its reservation back", async () => {
@@ -258,7 +266,7 @@ describe("multipart uploads over HTTP", () => {
     const swept = await stack.internal("sweep", {});
 
     expect(swept.status).toBe(200);
-    expect(await openMultipartUploads(upload.key)).toEqual([]);
+    expect(await openMultipartUploads(staged(upload.key))).toEqual([]);
     expect((await stack.internal("usage", { orgId: who.orgId })).body).toMatchObject({ used: 0, reserved: 0 });
     expect(await request("POST", `/uploads/${upload.uploadId}/parts`, who.token, { partNumbers: [2] })).toEqual({ status: 410, body: errorBody("EXPIRED") });
   }, 30_000);

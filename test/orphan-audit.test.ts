@@ -14,7 +14,7 @@ import { createS3Client } from "@fitkit/core/adapters/s3/s3-client";
 import { S3ObjectStore } from "@fitkit/core/adapters/s3/s3-object-store";
 import { auditOrphans, type OrphanAuditDeps } from "@fitkit/core/audit/orphan-audit";
 import type { Log } from "@fitkit/core/logging";
-import { variantKey } from "@fitkit/core/policies/object-keys";
+import { STAGING_PREFIX, variantKey } from "@fitkit/core/policies/object-keys";
 import { reconcile } from "@fitkit/core/quotas/reconcile";
 import type { Buckets } from "@fitkit/core/storage/buckets";
 import type { NewUpload } from "@fitkit/core/uploads/upload";
@@ -35,7 +35,7 @@ let client: Redis;
 let store: RedisStore;
 let objects: S3ObjectStore;
 
-const BUCKET_SETS = ["loss", "few", "young", "one", "split"] as const;
+const BUCKET_SETS = ["loss", "few", "young", "one", "split", "staged"] as const;
 const bucketsOf = (set: (typeof BUCKET_SETS)[number]): Buckets => ({ media: `${set}-media`, compliance: `${set}-compliance` });
 
 beforeAll(async () => {
@@ -233,6 +233,21 @@ describe("the orphan audit", () => {
     expect((await keysIn(buckets.media)).sort()).toEqual(known.map((u) => u.key).sort());
     expect((await keysIn(buckets.compliance)).sort()).toEqual([...forms.map((u) => u.key), recordsOrphan].sort());
     expect(await auditOrphans(deps(buckets))).toMatchObject({ orphanCount: 1, orphans: [{ key: recordsOrphan, retained: true }] });
+  });
+
+  it("a staged object under staging/ with a live record is not an orphan; one whose record is gone is, and is deleted", async () => {
+    const buckets = bucketsOf("staged");
+    const orgId = uniqueId("org");
+    // As presign stages them: the linked key under staging/.
+    const staged = videos(buckets, orgId, 30).map((u) => ({ ...u, key: `${STAGING_PREFIX}${u.key}` }));
+    await stageAndUpload(staged);
+    const [lost] = videos(buckets, orgId, 1).map((u) => ({ ...u, key: `${STAGING_PREFIX}${u.key}` }));
+    await putObject(buckets.media, lost!.key, bodyOf(lost!));
+
+    const deleted = await auditOrphans(deps(buckets), { delete: true });
+
+    expect(deleted).toMatchObject({ orphanCount: 1, orphans: [{ bucket: buckets.media, key: lost!.key }], deleted: 1, failed: [] });
+    expect((await keysIn(buckets.media)).sort()).toEqual(staged.map((u) => u.key).sort());
   });
 
   it("one orphan among many objects is deleted: the breaker counts only objects older than the staging lifetime", async () => {

@@ -14,6 +14,7 @@ import { S3ObjectStore } from "@fitkit/core/adapters/s3/s3-object-store";
 import { SdkUrlSigner } from "@fitkit/core/adapters/s3/sdk-url-signer";
 import type { Identity } from "@fitkit/core/auth/identity";
 import { signParts } from "@fitkit/core/multipart/sign-parts";
+import { STAGING_PREFIX } from "@fitkit/core/policies/object-keys";
 import { presign } from "@fitkit/core/staging/presign";
 import type { Redis } from "ioredis";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -60,8 +61,11 @@ const settings = (overrides: { orgQuotaBytes?: number; presignRatePerMinute?: nu
 });
 const member = (): Identity => ({ userId: uniqueId("user"), orgId: uniqueId("org"), role: "member" });
 const videoRequest = (size: number) => ({ ownerType: "exercise_comment" as const, files: [{ contentType: "video/mp4", size, multipart: true }] });
+/** The org's open storage uploads, by the key presign announced (they are begun at its staged key, under staging/). */
 const openUploads = async (orgId: string) =>
-  ((await s3Client.send(new ListMultipartUploadsCommand({ Bucket: MEDIA, Prefix: `${orgId}/` }))).Uploads ?? []).map((u) => u.Key);
+  ((await s3Client.send(new ListMultipartUploadsCommand({ Bucket: MEDIA, Prefix: `${STAGING_PREFIX}${orgId}/` }))).Uploads ?? []).map((u) =>
+    u.Key!.slice(STAGING_PREFIX.length),
+  );
 
 describe("multipart presign checks the limits first", () => {
   it("a presign the quota refuses begins no storage upload, and counts towards the rate limit", async () => {

@@ -12,6 +12,7 @@ import { FastUrlSigner } from "@fitkit/core/adapters/s3/fast-url-signer";
 import { createS3Client } from "@fitkit/core/adapters/s3/s3-client";
 import { S3ObjectStore } from "@fitkit/core/adapters/s3/s3-object-store";
 import type { Identity } from "@fitkit/core/auth/identity";
+import { STAGING_PREFIX } from "@fitkit/core/policies/object-keys";
 import { reconcile } from "@fitkit/core/quotas/reconcile";
 import { release } from "@fitkit/core/quotas/release";
 import { setQuota } from "@fitkit/core/quotas/set-quota";
@@ -187,7 +188,8 @@ describe("reserve, settle, give back", () => {
 
     await expect(release({ links: store, objects, buckets }, { keys: [staged!.key], orgId: "org_someone_else" })).rejects.toMatchObject({ code: "FORBIDDEN" });
     expect(await release({ links: store, objects, buckets }, { keys: [staged!.key], orgId: who.orgId! })).toEqual({ released: 0, bytes: 0 });
-    expect(await objects.head(buckets.media, staged!.key)).not.toBeNull();
+    // Its bytes are where presign staged them: the announced key under staging/.
+    expect(await objects.head(buckets.media, `${STAGING_PREFIX}${staged!.key}`)).not.toBeNull();
   });
 });
 

@@ -14,7 +14,7 @@ import { createS3Client } from "@fitkit/core/adapters/s3/s3-client";
 import { S3ObjectStore } from "@fitkit/core/adapters/s3/s3-object-store";
 import type { Identity } from "@fitkit/core/auth/identity";
 import { signedUrls } from "@fitkit/core/downloads/signed-urls";
-import { mediaKey, variantKey } from "@fitkit/core/policies/object-keys";
+import { mediaKey, STAGING_PREFIX, variantKey } from "@fitkit/core/policies/object-keys";
 import type { OwnerType } from "@fitkit/core/policies/owner-types";
 import { cancelUpload } from "@fitkit/core/staging/cancel";
 import { consume } from "@fitkit/core/staging/consume";
@@ -85,13 +85,13 @@ describe("consume refuses an object that carries headers the server did not sign
     const who = member();
     const presigned = await uploadWith(who, extra);
     // Storage really kept the header: the check below is not vacuous.
-    const before = await client.send(new HeadObjectCommand({ Bucket: MEDIA, Key: presigned.key }));
+    const before = await client.send(new HeadObjectCommand({ Bucket: MEDIA, Key: `${STAGING_PREFIX}${presigned.key}` }));
     expect(JSON.stringify(before)).toMatch(/max-age=31536000|evil\.html|gzip|"en"|2044|hello/);
 
     const failure = await link(who, presigned.uploadId).catch((e: unknown) => e);
 
     expect(failure).toMatchObject({ code: "CONTENT_MISMATCH", status: 422, details: [{ uploadId: presigned.uploadId, code: "CONTENT_MISMATCH" }] });
-    expect(await objects.head(MEDIA, presigned.key)).toBeNull();
+    expect(await objects.head(MEDIA, `${STAGING_PREFIX}${presigned.key}`)).toBeNull();
     expect(store.uploads.get(presigned.uploadId)).toBeUndefined();
     expect(await store.usage(who.orgId!, settings.orgQuotaBytes)).toEqual({ used: 0, reserved: 0, quota: settings.orgQuotaBytes });
   });

@@ -1,6 +1,7 @@
 /**
  * Round trips, counted (not timed): presign costs one Redis round trip for the whole batch;
- * consume of N uploads costs two, plus N storage checks issued in parallel; signed URLs cost one
+ * consume of N staged media uploads costs three (load, the promotion hold, commit), plus N storage
+ * checks and N copies issued in parallel and one batched delete of the staged copies; signed URLs cost one
  * (the link state of every key), whatever the number and type of keys.
  */
 import { MemoryObjectStore } from "@fitkit/core/adapters/memory/memory-object-store";
@@ -8,6 +9,7 @@ import { createIoredisClient, IoredisDriver } from "@fitkit/core/adapters/redis/
 import { RedisStore } from "@fitkit/core/adapters/redis/redis-store";
 import { FastUrlSigner } from "@fitkit/core/adapters/s3/fast-url-signer";
 import { signedUrls } from "@fitkit/core/downloads/signed-urls";
+import { STAGING_PREFIX } from "@fitkit/core/policies/object-keys";
 import { consume } from "@fitkit/core/staging/consume";
 import { presign } from "@fitkit/core/staging/presign";
 import type { Redis } from "ioredis";
@@ -72,7 +74,7 @@ describe("round trips", () => {
     expect(driver.calls).toEqual(["stage"]);
   });
 
-  it.each([1, 10, 100])("consume of %i uploads is two Redis round trips and one storage check per upload, all in flight together", async (n) => {
+  it.each([1, 10, 100])("consume of %i staged uploads is three Redis round trips and one storage check per upload, all in flight together", async (n) => {
     const identity = { userId: "user_1", orgId: uniqueId("org"), role: "member" as const };
     const objects = new MemoryObjectStore();
     const uploads = [];
@@ -83,7 +85,7 @@ describe("round trips", () => {
       });
       uploads.push(...batch.uploads);
     }
-    for (const u of uploads) await objects.put({ bucket: "media", key: u.key, body: png, contentType: "image/png", checksumSha256: "" });
+    for (const u of uploads) await objects.put({ bucket: "media", key: `${STAGING_PREFIX}${u.key}`, body: png, contentType: "image/png", checksumSha256: "" });
     const counted = new CountingObjectStore(objects);
     let inFlight = 0;
     let maxInFlight = 0;
@@ -101,7 +103,8 @@ describe("round trips", () => {
       { uploadIds: uploads.map((u) => u.uploadId), ownerType: "message", owner: { orgId: identity.orgId, userId: "user_1" }, idempotencyKey: uniqueId("k") },
     );
 
-    expect(driver.calls).toEqual(["load_for_consume", "commit_consume"]);
+    // The hold keeps the sweeper and the deadline off the batch between the copies and the commit.
+    expect(driver.calls).toEqual(["load_for_consume", "hold_for_promotion", "commit_consume"]);
     expect(counted.heads).toBe(n);
     expect(maxInFlight).toBe(n);
   });

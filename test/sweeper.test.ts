@@ -12,6 +12,7 @@ import { createS3Client } from "@fitkit/core/adapters/s3/s3-client";
 import { S3ObjectStore } from "@fitkit/core/adapters/s3/s3-object-store";
 import { SdkUrlSigner } from "@fitkit/core/adapters/s3/sdk-url-signer";
 import { DependencyUnavailableError } from "@fitkit/core/errors";
+import { STAGING_PREFIX } from "@fitkit/core/policies/object-keys";
 import { consume } from "@fitkit/core/staging/consume";
 import { presign } from "@fitkit/core/staging/presign";
 import { sweep } from "@fitkit/core/staging/sweep";
@@ -160,7 +161,15 @@ describe("early release: a reservation whose object never arrived ends when its 
         files: [{ contentType: "image/png", size: bytes.length }],
       },
     );
-    return newUpload({ ...identity, uploadId: uploads[0]!.uploadId, key: uploads[0]!.key, bucket: MEDIA, contentType: "image/png", size: bytes.length });
+    // The record's key: presign stages under staging/ and announces the linked key.
+    return newUpload({
+      ...identity,
+      uploadId: uploads[0]!.uploadId,
+      key: `${STAGING_PREFIX}${uploads[0]!.key}`,
+      bucket: MEDIA,
+      contentType: "image/png",
+      size: bytes.length,
+    });
   };
 
   it("after the URL expired, gives back the reservation of an upload with no object (a late consume is EXPIRED) and keeps an uploaded one consumable", async () => {

@@ -15,6 +15,7 @@ import { S3ObjectStore } from "@fitkit/core/adapters/s3/s3-object-store";
 import { SdkUrlSigner } from "@fitkit/core/adapters/s3/sdk-url-signer";
 import type { Identity } from "@fitkit/core/auth/identity";
 import { signParts } from "@fitkit/core/multipart/sign-parts";
+import { STAGING_PREFIX } from "@fitkit/core/policies/object-keys";
 import { requestSignatureUpload } from "@fitkit/core/signatures/direct-signature-upload";
 import { hashToken } from "@fitkit/core/signatures/signature-tokens";
 import { cancelUpload } from "@fitkit/core/staging/cancel";
@@ -75,6 +76,8 @@ const put = (url: string, headers: Record<string, string>, body: Uint8Array) =>
     return res.status;
   });
 const exists = async (bucket: string, key: string) => (await objects.head(bucket, key)) !== null;
+/** Where a media upload's URLs write: its announced (linked) key under staging/. */
+const staged = (key: string) => `${STAGING_PREFIX}${key}`;
 
 describe.each(["ioredis", "upstash"] as const)("the URL watch on %s", (adapter) => {
   let store: RedisStore;
@@ -103,17 +106,17 @@ describe.each(["ioredis", "upstash"] as const)("the URL watch on %s", (adapter) 
 
     // The attack: the URL still works, and what it stores is named by nothing.
     expect(await put(upload.url, upload.headers, png)).toBe(200);
-    expect(await exists(MEDIA, upload.key)).toBe(true);
-    await expectUnaccounted(identity.orgId!, upload.uploadId, MEDIA, upload.key);
+    expect(await exists(MEDIA, staged(upload.key))).toBe(true);
+    await expectUnaccounted(identity.orgId!, upload.uploadId, MEDIA, staged(upload.key));
 
     const early = await sweepNow();
-    expect([early.watchedDeleted, await exists(MEDIA, upload.key)]).toEqual([0, true]);
+    expect([early.watchedDeleted, await exists(MEDIA, staged(upload.key))]).toEqual([0, true]);
     await sleep(WATCH_ENDS_MS);
     const report = await sweepNow();
 
     expect(report).toMatchObject({ watchedDeleted: 1, watchedRemaining: 0, failed: 0 });
-    expect(await exists(MEDIA, upload.key)).toBe(false);
-    await expectUnaccounted(identity.orgId!, upload.uploadId, MEDIA, upload.key);
+    expect(await exists(MEDIA, staged(upload.key))).toBe(false);
+    await expectUnaccounted(identity.orgId!, upload.uploadId, MEDIA, staged(upload.key));
     // The watch is over: a later sweep finds nothing more to do.
     expect((await sweepNow()).watchedDeleted).toBe(0);
   });
@@ -130,15 +133,15 @@ describe.each(["ioredis", "upstash"] as const)("the URL watch on %s", (adapter) 
       { uploadIds: [upload.uploadId], ownerType: "progress_photo", owner: { orgId: identity.orgId!, userId: identity.userId }, idempotencyKey: uniqueId("k") },
     );
     await expect(refused).rejects.toMatchObject({ code: "CONTENT_MISMATCH" });
-    expect(await exists(MEDIA, upload.key)).toBe(false);
+    expect(await exists(MEDIA, staged(upload.key))).toBe(false);
 
     expect(await put(upload.url, upload.headers, zip)).toBe(200);
-    await expectUnaccounted(identity.orgId!, upload.uploadId, MEDIA, upload.key);
+    await expectUnaccounted(identity.orgId!, upload.uploadId, MEDIA, staged(upload.key));
     await sleep(WATCH_ENDS_MS);
     expect(await sweepNow()).toMatchObject({ watchedDeleted: 1, failed: 0 });
 
-    expect(await exists(MEDIA, upload.key)).toBe(false);
-    await expectUnaccounted(identity.orgId!, upload.uploadId, MEDIA, upload.key);
+    expect(await exists(MEDIA, staged(upload.key))).toBe(false);
+    await expectUnaccounted(identity.orgId!, upload.uploadId, MEDIA, staged(upload.key));
   });
 
   it("the first URL of a direct signature upload requested again stays watched: what lands there is deleted", async () => {
@@ -189,13 +192,13 @@ describe.each(["ioredis", "upstash"] as const)("the URL watch on %s", (adapter) 
     const [record] = await store.uploadRecords([leftOpen.upload.uploadId]);
     await store.discardStaged([leftOpen.upload.uploadId], identity.orgId!);
     expect(await put(leftOpen.part.url, leftOpen.part.headers, video)).toBe(200);
-    expect(await objects.listParts(MEDIA, leftOpen.upload.key, record!.multipart!.storageUploadId)).toHaveLength(1);
+    expect(await objects.listParts(MEDIA, staged(leftOpen.upload.key), record!.multipart!.storageUploadId)).toHaveLength(1);
 
     await sleep(WATCH_ENDS_MS);
     const report = await sweepNow();
 
     expect(report).toMatchObject({ watchedDeleted: 2, failed: 0 });
-    expect(await objects.listParts(MEDIA, leftOpen.upload.key, record!.multipart!.storageUploadId)).toBeNull();
+    expect(await objects.listParts(MEDIA, staged(leftOpen.upload.key), record!.multipart!.storageUploadId)).toBeNull();
     expect(await store.usage(identity.orgId!, settings.orgQuotaBytes)).toMatchObject({ used: 0, reserved: 0 });
   });
 
@@ -213,6 +216,30 @@ describe.each(["ioredis", "upstash"] as const)("the URL watch on %s", (adapter) 
 
     expect(await sweepNow()).toMatchObject({ watchedDeleted: 0, watchedRemaining: 0, failed: 0 });
     expect(await exists(MEDIA, upload.key)).toBe(true);
+    expect(await store.usage(identity.orgId!, settings.orgQuotaBytes)).toMatchObject({ used: png.length, reserved: 0 });
+  });
+
+  it("bytes PUT again to the staged key after consume promoted it are deleted when the watch ends; the linked copy stays", async () => {
+    const identity = member();
+    const { uploads } = await presign(presignDeps(), identity, { ownerType: "progress_photo", files: [{ contentType: "image/png", size: png.length }] });
+    const upload = uploads[0]!;
+    if (upload.mode !== "single") throw new Error("expected a single PUT");
+    expect(await put(upload.url, upload.headers, png)).toBe(200);
+    // A short hold: the promotion hold (15 min by default) would push the deadline, and the watch, past the test.
+    await consume(
+      { store, objects, promotionHoldSeconds: 1 },
+      { uploadIds: [upload.uploadId], ownerType: "progress_photo", owner: { orgId: identity.orgId!, userId: identity.userId }, idempotencyKey: uniqueId("k") },
+    );
+    expect([await exists(MEDIA, staged(upload.key)), await exists(MEDIA, upload.key)]).toEqual([false, true]);
+
+    // The URL still works until it expires: what it stores now lands on the staged key, linked by nothing.
+    expect(await put(upload.url, upload.headers, png)).toBe(200);
+    expect(await exists(MEDIA, staged(upload.key))).toBe(true);
+    await sleep(WATCH_ENDS_MS);
+    const report = await sweepNow();
+
+    expect(report).toMatchObject({ watchedDeleted: 1, watchedRemaining: 0, failed: 0 });
+    expect([await exists(MEDIA, staged(upload.key)), await exists(MEDIA, upload.key)]).toEqual([false, true]);
     expect(await store.usage(identity.orgId!, settings.orgQuotaBytes)).toMatchObject({ used: png.length, reserved: 0 });
   });
 });

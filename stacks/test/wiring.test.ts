@@ -645,14 +645,22 @@ describe("buckets", () => {
     }
   });
 
-  it("both buckets abort incomplete multipart uploads after 1 day; the compliance bucket expires leftover incoming/ copies after 7 days", () => {
+  it("both buckets abort incomplete multipart uploads after 7 days; leftover staging/ media and incoming/ copies expire after 7 days", () => {
     const abort = {
       id: "abort-incomplete-multipart-uploads",
       enabled: true,
       conditions: { prefix: "" },
       abortMultipartUploadsTransition: { condition: { type: "Age", maxAge: 7 * 86_400 } },
     };
-    expect(theOne(app, TYPES.r2Lifecycle, (l) => l.inputs.bucketName === mediaBucketName).inputs.rules).toEqual([abort]);
+    expect(theOne(app, TYPES.r2Lifecycle, (l) => l.inputs.bucketName === mediaBucketName).inputs.rules).toEqual([
+      abort,
+      {
+        id: "expire-staged-media",
+        enabled: true,
+        conditions: { prefix: "staging/" },
+        deleteObjectsTransition: { condition: { type: "Age", maxAge: 7 * 86_400 } },
+      },
+    ]);
     expect(theOne(app, TYPES.r2Lifecycle, (l) => l.inputs.bucketName === complianceBucketName).inputs.rules).toEqual([
       abort,
       {

@@ -4,8 +4,8 @@
  * that drops writes) staged objects are never swept and linked objects lose their markers, and
  * reconciliation cannot see what is gone. The audit starts from storage instead: it lists both
  * buckets whole and asks, page by page, whether each object still has a record of any kind —
- *   - an upload record (any status) for the upload id in its key (media keys, `incoming/`, and
- *     `records/` during promotion),
+ *   - an upload record (any status) for the upload id in its key (media keys, staged media under
+ *     `staging/`, `incoming/`, and `records/` or linked media keys during promotion),
  *   - a linked marker on the object itself (linked media and `records/`),
  *   - for a processed copy under `variants/`, a linked original whose recorded variants name it.
  * An object with none, written longer ago than the longest staging lifetime (URL lifetime + grace:
@@ -19,7 +19,7 @@
 import * as z from "zod";
 import type { Log } from "../logging.js";
 import { PROCESSABLE_IMAGE_TYPES, PROCESSABLE_VIDEO_TYPES } from "../media/media-variants.js";
-import { parseObjectKey, RECORDS_PREFIX, VARIANTS_PREFIX } from "../policies/object-keys.js";
+import { parseObjectKey, parseStagedMediaKey, RECORDS_PREFIX, VARIANTS_PREFIX } from "../policies/object-keys.js";
 import { EXTENSION_BY_TYPE } from "../policies/owner-types.js";
 import type { LinkedObjects, ObjectRef } from "../quotas/linked-objects.js";
 import type { StagingStore } from "../staging/staging-store.js";
@@ -100,7 +100,7 @@ function originalCandidates(variant: string): string[] {
 
 /** Which objects of one listed page have a record of any kind, in one read per port. */
 async function knownObjects(deps: OrphanAuditDeps, bucket: string, page: ListedObject[]): Promise<boolean[]> {
-  const uploadIds = page.map((o) => parseObjectKey(o.key)?.uploadId ?? null);
+  const uploadIds = page.map((o) => (parseObjectKey(o.key) ?? parseStagedMediaKey(o.key))?.uploadId ?? null);
   const candidates = page.map((o) => (o.key.startsWith(VARIANTS_PREFIX) ? originalCandidates(o.key) : []));
   const idsToRead = [...new Set(uploadIds.filter((id): id is string => id !== null))];
   const refs: ObjectRef[] = [...page.map((o) => ({ bucket, key: o.key })), ...candidates.flat().map((key) => ({ bucket, key }))];

@@ -17,7 +17,16 @@ import { DependencyUnavailableError, InvalidRequestError } from "../errors.js";
 import { sha256Hex } from "../hashing.js";
 import type { Log } from "../logging.js";
 import type { MediaVariants } from "../media/media-variants.js";
-import { INCOMING_PREFIX, PUBLIC_PREFIX, parseObjectKey, parseVariantKey, RECORDS_PREFIX, VARIANTS_PREFIX } from "../policies/object-keys.js";
+import {
+  INCOMING_PREFIX,
+  PUBLIC_PREFIX,
+  parseObjectKey,
+  parseStagedMediaKey,
+  parseVariantKey,
+  RECORDS_PREFIX,
+  STAGING_PREFIX,
+  VARIANTS_PREFIX,
+} from "../policies/object-keys.js";
 import { idempotencyKeySchema, safeId } from "../policies/request-fields.js";
 import type { PublishedItem } from "../publishing/published-media.js";
 import { type PublicBucket, type UnpublishDeps, unpublishKeys } from "../publishing/unpublish.js";
@@ -118,7 +127,7 @@ const MEDIA_OWNER_TYPES = OWNER_TYPES.filter((type) => OWNER_TYPE_POLICIES[type]
 /**
  * The passes of a scope, in order: uploads in flight first (so nothing is linked behind the
  * listing), then originals (their copies and published renditions go with them), then what is left
- * of copies; for an org also the public bucket, unconsumed signatures and, last, the records kept.
+ * of copies and staged media never linked (`staging/`); for an org also the public bucket, unconsumed signatures and, last, the records kept.
  */
 function passesOf(scope: ErasureScope): Pass[] {
   const { orgId, userId } = scope;
@@ -127,12 +136,14 @@ function passesOf(scope: ErasureScope): Pass[] {
       { kind: "in-flight" },
       ...MEDIA_OWNER_TYPES.map((type): Pass => ({ kind: "uploads", place: "media", prefix: `${orgId}/${type}/${userId}/` })),
       ...MEDIA_OWNER_TYPES.map((type): Pass => ({ kind: "copies", place: "media", prefix: `${VARIANTS_PREFIX}${orgId}/${type}/${userId}/` })),
+      ...MEDIA_OWNER_TYPES.map((type): Pass => ({ kind: "copies", place: "media", prefix: `${STAGING_PREFIX}${orgId}/${type}/${userId}/` })),
     ];
   }
   return [
     { kind: "in-flight" },
     { kind: "uploads", place: "media", prefix: `${orgId}/` },
     { kind: "copies", place: "media", prefix: `${VARIANTS_PREFIX}${orgId}/` },
+    { kind: "copies", place: "media", prefix: `${STAGING_PREFIX}${orgId}/` },
     { kind: "copies", place: "public", prefix: `${PUBLIC_PREFIX}${orgId}/` },
     { kind: "copies", place: "compliance", prefix: `${INCOMING_PREFIX}${orgId}/` },
     { kind: "retained", place: "records", prefix: `${RECORDS_PREFIX}${orgId}/` },
@@ -333,12 +344,13 @@ async function eraseUploads(deps: EraseDeps, erasure: ErasureRef, page: ListedOb
   return progress;
 }
 
-/** Copies (processed variants, public renditions) and unconsumed signatures of the scope, deleted outright. */
+/** Copies (processed variants, public renditions), staged media and unconsumed signatures of the scope, deleted outright. */
 async function eraseCopies(deps: EraseDeps, erasure: ErasureRef, place: Place, bucket: string, page: ListedObject[]) {
   const { orgId, userId } = erasure.scope;
   const notes: ErasedObject[] = page.flatMap((o): ErasedObject[] => {
     if (place === "media") {
-      const parsed = parseVariantKey(o.key);
+      // Processed copies, and staged media never linked (their records were settled by the in-flight pass).
+      const parsed = parseVariantKey(o.key) ?? parseStagedMediaKey(o.key);
       if (!parsed || parsed.orgId !== orgId || (userId !== null && parsed.userId !== userId)) return [];
       return [{ bucket, key: o.key, size: o.size, ownerType: parsed.ownerType, uploadId: parsed.uploadId }];
     }

@@ -5,6 +5,7 @@
 import * as z from "zod";
 import type { Identity } from "../auth/identity.js";
 import { ContentMismatchError, NotFoundError, NotUploadedError } from "../errors.js";
+import { announcedMediaKey } from "../policies/object-keys.js";
 import type { StagingStore } from "../staging/staging-store.js";
 import type { ObjectStore } from "../storage/object-store.js";
 import { loadOwnStagedUpload } from "./own-upload.js";
@@ -36,7 +37,8 @@ export async function completeMultipart(deps: CompleteMultipartDeps, identity: I
   const upload = await loadOwnStagedUpload(deps.store, identity, uploadId);
   const plan = upload.multipart;
   if (!plan) throw new NotFoundError("This upload is a single PUT, not a multipart upload.");
-  const done = { uploadId, key: upload.key, size: upload.size };
+  // The key the upload will be linked under, as presign announced it (the parts went to its staged key).
+  const done = { uploadId, key: announcedMediaKey(upload.key), size: upload.size };
   const alreadyComplete = async () => (await deps.objects.head(upload.bucket, upload.key))?.size === upload.size;
 
   const stored = await deps.objects.listParts(upload.bucket, upload.key, plan.storageUploadId);

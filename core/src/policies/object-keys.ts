@@ -1,6 +1,6 @@
 /**
  * Object keys are made here and only here, from server-side values (docs/API.md, "Object keys"):
- *   media:       {orgId}/{ownerType}/{userId}/{uploadId}.{ext}
+ *   media:       staging/{orgId}/{ownerType}/{userId}/{uploadId}.{ext}  →  {orgId}/{ownerType}/{userId}/{uploadId}.{ext}
  *   compliance:  incoming/{orgId}/{uploadId}.{ext}  →  records/{orgId}/{uploadId}.{ext}
  * Every segment is checked against SAFE_SEGMENT, so no client string can shape a key.
  */
@@ -13,6 +13,13 @@ import { EXTENSION_BY_TYPE, isOwnerType, type OwnerType, TYPE_BY_EXTENSION } fro
  */
 export const INCOMING_PREFIX = "incoming/";
 export const RECORDS_PREFIX = "records/";
+
+/**
+ * Where media uploads are staged in the media bucket until consume copies them to their linked key
+ * (the key without this prefix). `stacks/storage.ts` imports it for the lifecycle rule that expires
+ * leftovers, so the rule always covers exactly where presign stages.
+ */
+export const STAGING_PREFIX = "staging/";
 
 /**
  * Processed copies of linked images and video posters (docs/ARCHITECTURE.md, "Media processing"), in the media bucket:
@@ -86,6 +93,26 @@ export function mediaKey(p: { orgId: string; ownerType: OwnerType; userId: strin
   return `${p.orgId}/${p.ownerType}/${p.userId}/${p.uploadId}.${extensionOf(p.contentType)}`;
 }
 
+/** Where a media upload is staged: its linked key (`mediaKey`) under `staging/`. */
+export function stagedMediaKey(p: { orgId: string; ownerType: OwnerType; userId: string; uploadId: string; contentType: string }): string {
+  return `${STAGING_PREFIX}${mediaKey(p)}`;
+}
+
+/** The linked location of a consumed staged media upload (same bucket). */
+export function linkedKeyFor(stagedKey: string): string {
+  if (!stagedKey.startsWith(STAGING_PREFIX)) throw new TypeError("not a staged media key");
+  return stagedKey.slice(STAGING_PREFIX.length);
+}
+
+/**
+ * The key replies announce for a media upload's record key: where the object is once linked (what
+ * clients name to signed-urls), not where it is staged. A record made before staging/ existed
+ * already holds its linked key.
+ */
+export function announcedMediaKey(recordKey: string): string {
+  return recordKey.startsWith(STAGING_PREFIX) ? linkedKeyFor(recordKey) : recordKey;
+}
+
 export function incomingComplianceKey(p: { orgId: string; uploadId: string; contentType: string }): string {
   assertSafe("orgId", p.orgId);
   assertSafe("uploadId", p.uploadId);
@@ -102,7 +129,10 @@ export type ParsedKey =
   | { bucket: "media"; orgId: string; ownerType: OwnerType; userId: string; uploadId: string; contentType: string }
   | { bucket: "compliance"; stage: "incoming" | "records"; orgId: string; uploadId: string; contentType: string };
 
-/** Parses a key this module made; anything else (including look-alikes) is null. */
+/**
+ * Parses a key this module made; anything else (including look-alikes) is null. A staged media
+ * key (`staging/…`) is not a key readers name: use `parseStagedMediaKey`.
+ */
 export function parseObjectKey(key: string): ParsedKey | null {
   const parts = key.split("/");
   const last = parts.at(-1) ?? "";
@@ -128,4 +158,11 @@ export function parseObjectKey(key: string): ParsedKey | null {
     return { bucket: "media", orgId, ownerType, userId, uploadId, contentType };
   }
   return null;
+}
+
+/** The upload a staged media object belongs to (`stagedMediaKey`'s shape); null for anything else. */
+export function parseStagedMediaKey(key: string): Extract<ParsedKey, { bucket: "media" }> | null {
+  if (!key.startsWith(STAGING_PREFIX)) return null;
+  const parsed = parseObjectKey(key.slice(STAGING_PREFIX.length));
+  return parsed?.bucket === "media" ? parsed : null;
 }

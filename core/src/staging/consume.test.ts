@@ -1,4 +1,4 @@
-/** Consume's promotion of compliance uploads, on in-memory fakes. */
+/** Consume's promotion of compliance uploads and of staged media, on in-memory fakes. */
 import { describe, expect, it } from "vitest";
 import { pngImage } from "../../../support/media.js";
 import { MemoryObjectStore } from "../adapters/memory/memory-object-store.js";
@@ -130,5 +130,92 @@ describe("consume of a compliance upload", () => {
     await expect(consume({ store, objects, complianceBucket: "compliance" }, request)).rejects.toThrow(/recordsBucket/);
     expect([...objects.objects.keys()].filter((id) => id.includes("records/"))).toEqual([]);
     expect(await store.linkedObjects([{ bucket: "compliance", key: records }])).toEqual([null]);
+  });
+});
+
+describe("consume of a staged media upload", () => {
+  const photo = {
+    uploadId: "p1",
+    ownerType: "progress_photo" as const,
+    orgId: "org_1",
+    userId: "user_1",
+    bucket: "media",
+    key: "staging/org_1/progress_photo/user_1/p1.png",
+    contentType: "image/png",
+    size: png.length,
+  };
+  const linked = "org_1/progress_photo/user_1/p1.png";
+  const linkPhoto = { uploadIds: ["p1"], ownerType: "progress_photo" as const, owner: { orgId: "org_1", userId: "user_1" }, idempotencyKey: "k" };
+
+  async function preparePhoto() {
+    const clock = { time: 1_800_000_000_000, now: () => clock.time };
+    const store = new MemoryStore(clock);
+    const objects = new MemoryObjectStore();
+    await store.stage({ uploads: [photo], lifetimeSeconds: 600, quota: { orgId: "org_1", defaultQuotaBytes: 1e6 } });
+    await objects.put({ bucket: "media", key: photo.key, body: png, contentType: "image/png", checksumSha256: "" });
+    return { store, objects, clock };
+  }
+
+  it("copies it from staging/ to its linked key in the same bucket, links that key and deletes the staged copy", async () => {
+    const { store, objects } = await preparePhoto();
+
+    const reply = await consume({ store, objects, complianceBucket: "compliance" }, linkPhoto);
+
+    expect(reply.uploads.map((u) => [u.bucket, u.key])).toEqual([["media", linked]]);
+    expect([await objects.head("media", linked), await objects.head("media", photo.key)]).toEqual([expect.objectContaining({ size: png.length }), null]);
+    expect(await store.linkedObjects([{ bucket: "media", key: linked }])).toEqual([expect.objectContaining({ orgId: "org_1", size: png.length })]);
+  });
+
+  it("retried after a crash between the copy and the commit, ends linked with the staged copy gone", async () => {
+    const { store, objects } = await preparePhoto();
+    const commit = store.commitConsume.bind(store);
+    store.commitConsume = async () => {
+      store.commitConsume = commit;
+      throw new DependencyUnavailableError("redis"); // the first attempt dies after its copy
+    };
+    await expect(consume({ store, objects, complianceBucket: "compliance" }, linkPhoto)).rejects.toMatchObject({ code: "DEPENDENCY_UNAVAILABLE" });
+    expect([objects.objects.has(`media/${linked}`), objects.objects.has(`media/${photo.key}`)]).toEqual([true, true]);
+
+    const reply = await consume({ store, objects, complianceBucket: "compliance" }, linkPhoto);
+
+    expect(reply.uploads.map((u) => u.key)).toEqual([linked]);
+    expect([objects.objects.has(`media/${linked}`), objects.objects.has(`media/${photo.key}`)]).toEqual([true, false]);
+    expect(await store.usage("org_1", 1e6)).toEqual({ used: png.length, reserved: 0, quota: 1e6 });
+  });
+
+  it("retried while the first attempt is still running, answers the first attempt's reply once it linked the batch and deleted the staged copy", async () => {
+    const { store, objects } = await preparePhoto();
+    const head = objects.head.bind(objects);
+    let first: Promise<unknown> | undefined;
+    objects.head = async (bucket, key) => {
+      if (!first) {
+        objects.head = head;
+        // The retry's snapshot is taken; the first attempt then links the batch and removes the staged copy.
+        first = consume({ store, objects, complianceBucket: "compliance" }, linkPhoto);
+        await first;
+      }
+      return head(bucket, key);
+    };
+
+    const retried = await consume({ store, objects, complianceBucket: "compliance" }, linkPhoto);
+
+    expect(retried).toEqual(await first);
+    expect(retried.uploads.map((u) => u.key)).toEqual([linked]);
+  });
+
+  it("whose staged copy survives the commit (its delete failed) has it deleted by the sweeper's URL watch at the deadline; the linked copy stays", async () => {
+    const { store, objects, clock } = await preparePhoto();
+    objects.failNext.add("deleteObjects");
+    await consume({ store, objects, complianceBucket: "compliance" }, linkPhoto);
+    expect(objects.objects.has(`media/${photo.key}`)).toBe(true);
+    // A retry is answered from the stored reply; the staged copy is not the reply's concern.
+    expect((await consume({ store, objects, complianceBucket: "compliance" }, linkPhoto)).uploads.map((u) => u.key)).toEqual([linked]);
+
+    clock.time += 901_000; // past the deadline the promotion held
+    const report = await sweep({ store, objects, complianceBucket: "compliance" });
+
+    expect(report).toMatchObject({ watchedDeleted: 1, failed: 0 });
+    expect([objects.objects.has(`media/${linked}`), objects.objects.has(`media/${photo.key}`)]).toEqual([true, false]);
+    expect(await store.linkedObjects([{ bucket: "media", key: linked }])).toEqual([expect.objectContaining({ orgId: "org_1" })]);
   });
 });

@@ -10,7 +10,7 @@ import { sha256Hex } from "../hashing.js";
 import { type Log, silentLog } from "../logging.js";
 import { handOffMediaJobs, type MediaHandoffDeps } from "../media/media-handoff.js";
 import { isProcessableMedia, type MediaJob } from "../media/media-variants.js";
-import { recordsKeyFor } from "../policies/object-keys.js";
+import { INCOMING_PREFIX, linkedKeyFor, recordsKeyFor, STAGING_PREFIX } from "../policies/object-keys.js";
 import { idempotencyKeySchema, ownerTypeSchema, safeId } from "../policies/request-fields.js";
 import type { Scanner } from "../scanning/scanner.js";
 import type { ObjectStore, StoredObjectInfo } from "../storage/object-store.js";
@@ -156,7 +156,20 @@ async function verifyStored(deps: ConsumeDeps, upload: StagedUpload): Promise<Ve
 }
 
 const isIncomingCompliance = (deps: ConsumeDeps, upload: StagedUpload): boolean =>
-  upload.bucket === deps.complianceBucket && upload.key.startsWith("incoming/");
+  upload.bucket === deps.complianceBucket && upload.key.startsWith(INCOMING_PREFIX);
+
+/** Where a verified upload is linked: staged media move to their linked key, incoming compliance uploads to records/; anything else stays. */
+function linkedLocation(deps: ConsumeDeps, upload: StagedUpload): { bucket: string; key: string; locked: boolean } {
+  if (isIncomingCompliance(deps, upload)) {
+    if (!deps.recordsBucket) throw new TypeError("consume promotes compliance uploads into recordsBucket, which is not configured");
+    return { bucket: deps.recordsBucket, key: recordsKeyFor(upload.key), locked: true };
+  }
+  // Media staged by presign (a record written before staging/ existed keeps its key).
+  if (upload.bucket !== deps.complianceBucket && upload.key.startsWith(STAGING_PREFIX)) {
+    return { bucket: upload.bucket, key: linkedKeyFor(upload.key), locked: false };
+  }
+  return { bucket: upload.bucket, key: upload.key, locked: false };
+}
 
 /**
  * Invariant: all or nothing. Either every id was staged, owned by `owner`, of `ownerType`, before
@@ -194,27 +207,32 @@ export async function consume(deps: ConsumeDeps, request: ConsumeRequest): Promi
     return code ? [{ uploadId: upload.uploadId, code }] : [];
   });
   if (storageFailures.length > 0) {
+    if (storageFailures.every((f) => f.code === "NOT_UPLOADED")) {
+      const linked = await linkedMeanwhile(deps, request, ownerUserId, replayKey, fingerprint);
+      if (linked) return linked;
+    }
     await rejectContent(deps, uploads, storageFailures, owner.orgId);
     throw batchError(storageFailures);
   }
 
-  // Compliance uploads are copied into records/ (under the retention lock) before the atomic step:
-  // first the whole batch's deadlines are held, so the commit cannot lose a race with the deadline
-  // or the sweeper and leave a retained copy unlinked (docs/ARCHITECTURE.md, "Promotion").
-  const finalKeys = uploads.map((u) => (isIncomingCompliance(deps, u) ? recordsKeyFor(u.key) : u.key));
-  const promoting = uploads.some((u, i) => finalKeys[i] !== u.key);
-  const recordsBucket = deps.recordsBucket;
-  if (promoting && !recordsBucket) throw new TypeError("consume promotes compliance uploads into recordsBucket, which is not configured");
-  if (promoting) {
+  // Staged uploads are promoted before the atomic step — compliance ones copied into records/ (under
+  // the retention lock), staged media copied from staging/ to their linked key. First the whole
+  // batch's deadlines are held, so the commit cannot lose a race with the deadline or the sweeper and
+  // leave a promoted copy unlinked (docs/ARCHITECTURE.md, "Promotion").
+  const finals = uploads.map((u) => linkedLocation(deps, u));
+  const moves = uploads.map((u, i) => finals[i]!.key !== u.key || finals[i]!.bucket !== u.bucket);
+  if (moves.some(Boolean)) {
     const held = await deps.store.holdForPromotion(uploadIds, deps.promotionHoldSeconds ?? PROMOTION_HOLD_SECONDS);
     if (!held.ok) throw batchError(held.failures);
   }
-  const promoted = await Promise.all(
-    uploads.map((u, i) => (finalKeys[i] === u.key ? null : promote(deps, u, recordsBucket!, finalKeys[i]!, (verified[i] as { info: StoredObjectInfo }).info))),
-  );
+  const promoted = await Promise.all(uploads.map((u, i) => (moves[i] ? promote(deps, u, finals[i]!, (verified[i] as { info: StoredObjectInfo }).info) : null)));
   // A source gone since it was verified (deleted meanwhile) cannot be linked.
-  const vanished = uploads.flatMap((u, i) => (finalKeys[i] !== u.key && promoted[i] === null ? [{ uploadId: u.uploadId, code: "NOT_UPLOADED" as const }] : []));
-  if (vanished.length > 0) throw batchError(vanished);
+  const vanished = uploads.flatMap((u, i) => (moves[i] && promoted[i] === null ? [{ uploadId: u.uploadId, code: "NOT_UPLOADED" as const }] : []));
+  if (vanished.length > 0) {
+    const linked = await linkedMeanwhile(deps, request, ownerUserId, replayKey, fingerprint);
+    if (linked) return linked;
+    throw batchError(vanished);
+  }
 
   const response: ConsumeResponse = {
     uploads: uploads.map((upload, i) => {
@@ -222,8 +240,8 @@ export async function consume(deps: ConsumeDeps, request: ConsumeRequest): Promi
       const sha256 = info.checksumSha256 ?? upload.sha256;
       return {
         uploadId: upload.uploadId,
-        bucket: finalKeys[i] === upload.key ? upload.bucket : recordsBucket!,
-        key: finalKeys[i]!,
+        bucket: finals[i]!.bucket,
+        key: finals[i]!.key,
         contentType: upload.contentType,
         size: upload.size,
         etag: promoted[i]?.etag || info.etag,
@@ -234,7 +252,7 @@ export async function consume(deps: ConsumeDeps, request: ConsumeRequest): Promi
 
   // Every linked image and video of the media bucket is processed; compliance records stay as retained.
   const mediaJobs = response.uploads.map((u): MediaJob | null =>
-    u.bucket !== deps.complianceBucket && u.bucket !== recordsBucket && isProcessableMedia(u.contentType)
+    u.bucket !== deps.complianceBucket && u.bucket !== deps.recordsBucket && isProcessableMedia(u.contentType)
       ? { bucket: u.bucket, key: u.key, contentType: u.contentType, orgId: owner.orgId }
       : null,
   );
@@ -251,9 +269,9 @@ export async function consume(deps: ConsumeDeps, request: ConsumeRequest): Promi
   if (outcome.ok) {
     const jobs = mediaJobs.filter((job): job is MediaJob => job !== null);
     if (deps.media) await handOffMediaJobs({ ...deps.media, ...(deps.log ? { log: deps.log } : {}) }, jobs);
-    await removeIncomingCopies(
+    await removeStagedCopies(
       deps,
-      uploads.filter((u, i) => finalKeys[i] !== u.key),
+      uploads.filter((_, i) => moves[i]),
     );
     return response;
   }
@@ -262,40 +280,71 @@ export async function consume(deps: ConsumeDeps, request: ConsumeRequest): Promi
 }
 
 /**
- * Copies a verified incoming object to its records key in the records bucket — unless an earlier attempt's copy is
- * already there: R2's lock refuses every write to a retained key, copies included, so a retry must
- * not copy again. An object there with other bytes is never overwritten (the lock would refuse
- * anyway): that is a bug or tampering, refused loudly. Null when the source is gone.
+ * A staged object missing may mean that a concurrent consume of the batch (a retry under the same
+ * key, or another key) committed since our snapshot and deleted the staged copies after promoting
+ * them. Reads the batch again: the stored reply under our key is the answer; a changed state is
+ * thrown as that state's error (e.g. ALREADY_CONSUMED); null leaves the caller's NOT_UPLOADED.
+ * One more store round trip, on this failure path only.
+ */
+async function linkedMeanwhile(
+  deps: ConsumeDeps,
+  request: ConsumeRequest,
+  ownerUserId: string | null,
+  replayKey: string,
+  fingerprint: string,
+): Promise<ConsumeResponse | null> {
+  const again = await deps.store.loadForConsume(request.uploadIds, replayKey);
+  if (again.replay) return replayOf(again.replay, fingerprint);
+  const failures = request.uploadIds.flatMap((uploadId, i) => {
+    const code = precheck(again.uploads[i] ?? null, request, ownerUserId, again.now);
+    return code ? [{ uploadId, code }] : [];
+  });
+  if (failures.length > 0) throw batchError(failures);
+  return null;
+}
+
+/**
+ * Copies a verified staged object to where it is linked. Into the records bucket only unless an
+ * earlier attempt's copy is already there: R2's lock refuses every write to a retained key, copies
+ * included, so a retry must not copy again, and an object there with other bytes is never
+ * overwritten (the lock would refuse anyway): that is a bug or tampering, refused loudly. A linked
+ * media key is not locked and only ever written here, from this staged object: a retry (a crash
+ * between copy and commit) simply copies again. Null when the source is gone.
  */
 async function promote(
   deps: ConsumeDeps,
   upload: StagedUpload,
-  recordsBucket: string,
-  recordsKey: string,
+  to: { bucket: string; key: string; locked: boolean },
   source: StoredObjectInfo,
 ): Promise<{ etag: string } | null> {
-  const existing = await deps.objects.head(recordsBucket, recordsKey);
-  if (!existing) return deps.objects.copy(upload.bucket, upload.key, recordsKey, recordsBucket);
+  if (!to.locked) return deps.objects.copy(upload.bucket, upload.key, to.key, to.bucket);
+  const existing = await deps.objects.head(to.bucket, to.key);
+  if (!existing) return deps.objects.copy(upload.bucket, upload.key, to.key, to.bucket);
   const sameBytes =
     existing.size === source.size &&
     existing.etag === source.etag &&
     (existing.checksumSha256 === undefined || source.checksumSha256 === undefined || existing.checksumSha256 === source.checksumSha256);
   if (sameBytes) return { etag: existing.etag };
-  (deps.log ?? silentLog).error("records key already holds other bytes; not overwritten", { uploadId: upload.uploadId, key: recordsKey });
-  throw new Error(`${recordsKey} already holds other bytes than upload ${upload.uploadId}`);
+  (deps.log ?? silentLog).error("records key already holds other bytes; not overwritten", { uploadId: upload.uploadId, key: to.key });
+  throw new Error(`${to.key} already holds other bytes than upload ${upload.uploadId}`);
 }
 
-/** After promotion the incoming copies are redundant; a failure here only leaves a copy the bucket's lifecycle expires. */
-async function removeIncomingCopies(deps: ConsumeDeps, promoted: StagedUpload[]): Promise<void> {
-  if (promoted.length === 0) return;
-  try {
-    const outcome = await deps.objects.deleteObjects(
-      promoted[0]!.bucket,
-      promoted.map((u) => u.key),
-    );
-    if (outcome.failed.length > 0) (deps.log ?? silentLog).warn("incoming copies not deleted after promotion", { failed: outcome.failed });
-  } catch (error) {
-    (deps.log ?? silentLog).warn("incoming copies not deleted after promotion", { error: String(error) });
+/**
+ * After promotion the staged copies (staging/ media, incoming/ signatures) are redundant. A failure
+ * here only leaves a copy that the URL watch deletes at the upload's deadline (the commit listed
+ * it), and the bucket's lifecycle expires after that.
+ */
+async function removeStagedCopies(deps: ConsumeDeps, promoted: StagedUpload[]): Promise<void> {
+  for (const bucket of new Set(promoted.map((u) => u.bucket))) {
+    try {
+      const outcome = await deps.objects.deleteObjects(
+        bucket,
+        promoted.filter((u) => u.bucket === bucket).map((u) => u.key),
+      );
+      if (outcome.failed.length > 0) (deps.log ?? silentLog).warn("staged copies not deleted after promotion", { failed: outcome.failed });
+    } catch (error) {
+      (deps.log ?? silentLog).warn("staged copies not deleted after promotion", { error: String(error) });
+    }
   }
 }
 

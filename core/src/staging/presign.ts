@@ -12,7 +12,7 @@ import { DEFAULT_MULTIPART_PART_BYTES, DEFAULT_MULTIPART_THRESHOLD_BYTES, PRESIG
 import { erasureInProgress, errorForCode, ForbiddenError, InvalidRequestError, QuotaExceededError, RateLimitedError } from "../errors.js";
 import { sha256Hex } from "../hashing.js";
 import { planParts } from "../multipart/part-plan.js";
-import { mediaKey } from "../policies/object-keys.js";
+import { announcedMediaKey, stagedMediaKey } from "../policies/object-keys.js";
 import { maxBytesFor, OWNER_TYPE_POLICIES } from "../policies/owner-types.js";
 import { idempotencyKeySchema, ownerTypeSchema, sha256Base64 } from "../policies/request-fields.js";
 import type { ObjectStore } from "../storage/object-store.js";
@@ -112,7 +112,7 @@ type PartPlan = Pick<MultipartPlan, "partSize" | "partCount">;
 
 /** What a presign keeps under its idempotency key: enough to answer a retry with the same uploads. */
 interface StoredPresign {
-  /** `multipart`: the part plan (replies stored before multipart began after staging also carry storage's id). */
+  /** `key` is the record's (staged) key; replies announce its linked key. `multipart`: the part plan (replies stored before multipart began after staging also carry storage's id). */
   uploads: { uploadId: string; key: string; multipart?: PartPlan }[];
   /** The signing time (ms, whole second) of the first answer: a replay signs the same URLs. */
   signedAt: number;
@@ -186,7 +186,8 @@ export async function presign(deps: PresignDeps, identity: Identity, request: Pr
       orgId,
       userId,
       bucket: deps.mediaBucket,
-      key: mediaKey({ orgId, ownerType, userId, uploadId, contentType: file.contentType }),
+      // Staged under staging/ (expired by the bucket's lifecycle); consume copies it to the linked key.
+      key: stagedMediaKey({ orgId, ownerType, userId, uploadId, contentType: file.contentType }),
       contentType: file.contentType,
       size: file.size,
       // Storage verifies no whole-object checksum of a multipart upload: the client's is not kept.
@@ -256,7 +257,7 @@ export async function presign(deps: PresignDeps, identity: Identity, request: Pr
         const upload = { ...fresh, ...answered.uploads[i]! };
         if (upload.multipart) {
           const { partSize, partCount } = upload.multipart as PartPlan;
-          return { uploadId: upload.uploadId, key: upload.key, mode: "multipart" as const, partSize, partCount };
+          return { uploadId: upload.uploadId, key: announcedMediaKey(upload.key), mode: "multipart" as const, partSize, partCount };
         }
         const signed = await deps.signer.presignPut({
           bucket: upload.bucket,
@@ -270,7 +271,7 @@ export async function presign(deps: PresignDeps, identity: Identity, request: Pr
         });
         return {
           uploadId: upload.uploadId,
-          key: upload.key,
+          key: announcedMediaKey(upload.key),
           mode: "single" as const,
           method: "PUT" as const,
           url: signed.url,

@@ -10,17 +10,13 @@
  * what `sst/resource` reads; Lambda encrypts environment variables at rest), since SST's encrypted
  * link file is written into zip packages only. Only the links of its row are given.
  */
-import path from "node:path";
+import { IMAGE_ARCHITECTURE, pushedImage } from "./container-image.js";
 import type { FunctionSpec, LinkName } from "./functions.js";
 import type { LinkTarget } from "./links.js";
 import type { LogRetention } from "./stage-config.js";
 
-/** Lambda's image architecture; the Dockerfile builds for it. */
-const ARCHITECTURE = "arm64";
 /** The stage's log retention in days, as SST maps it for its own functions (platform src/components/aws/logging.ts, RETENTION). */
 const RETENTION_DAYS: Record<LogRetention, number> = { "1 month": 30, "3 months": 90, "6 months": 180, "1 year": 365 };
-/** Images kept in the repository (a rollback needs the previous ones). */
-const KEPT_IMAGES = 5;
 
 export interface MediaWorkerArgs {
   /** `fitkit-uploads-<stage>-process-media`. */
@@ -55,35 +51,10 @@ const seconds = (duration: string | undefined, fallback: number): number => {
 const megabytes = (size: string | undefined, fallback: number): number => (size ? Number(size.split(" ")[0]) : fallback);
 
 export async function createMediaWorker(args: MediaWorkerArgs) {
-  // Loaded at run time, not imported at the top (see stacks/scanner.ts): SST evaluates the config
-  // before the platform's own packages, which include @pulumi/docker-build, are installed.
-  const { Image } = await import("@pulumi/docker-build");
-  const repository = new aws.ecr.Repository("MediaWorkerRepository", {
-    name: args.functionName,
-    forceDelete: !args.retain,
-    imageScanningConfiguration: { scanOnPush: true },
-  });
-  new aws.ecr.LifecyclePolicy("MediaWorkerRepositoryLifecycle", {
-    repository: repository.name,
-    policy: JSON.stringify({
-      rules: [
-        {
-          rulePriority: 1,
-          description: `keep the last ${KEPT_IMAGES} images`,
-          selection: { tagStatus: "any", countType: "imageCountMoreThan", countNumber: KEPT_IMAGES },
-          action: { type: "expire" },
-        },
-      ],
-    }),
-  });
-  const token = aws.ecr.getAuthorizationTokenOutput({ registryId: repository.registryId });
-  const image = new Image("MediaWorkerImage", {
-    context: { location: $cli.paths.root },
-    dockerfile: { location: path.join($cli.paths.root, args.spec.image.dockerfile) },
-    platforms: [`linux/${ARCHITECTURE}`],
-    push: true,
-    tags: [$interpolate`${repository.repositoryUrl}:latest`],
-    registries: [{ address: repository.repositoryUrl, username: token.userName, password: token.password }],
+  const { imageUri } = await pushedImage("MediaWorker", {
+    repositoryName: args.functionName,
+    dockerfile: args.spec.image.dockerfile,
+    retain: args.retain,
   });
 
   const role = new aws.iam.Role("ProcessMediaRole", {
@@ -113,9 +84,8 @@ export async function createMediaWorker(args: MediaWorkerArgs) {
     name: args.functionName,
     description: "fitkit-uploads MediaQueue subscriber (container image: Debian ffmpeg, libheif)",
     packageType: "Image",
-    // Lambda takes `repository@digest`, not the `repo:tag@sha256:…` of Image.ref.
-    imageUri: $interpolate`${repository.repositoryUrl}@${image.digest}`,
-    architectures: [ARCHITECTURE],
+    imageUri,
+    architectures: [IMAGE_ARCHITECTURE],
     role: role.arn,
     memorySize: megabytes(args.spec.memory, 1024),
     ephemeralStorage: { size: megabytes(args.spec.storage, 512) },
@@ -124,5 +94,5 @@ export async function createMediaWorker(args: MediaWorkerArgs) {
     loggingConfig: { logFormat: "Text", logGroup: logGroup.name },
     environment: { variables: linkEnvironment(args.spec.links, args.links) },
   });
-  return { fn, image, repository, role };
+  return { fn, role };
 }

@@ -9,11 +9,8 @@
  * No resource policy grants invoke: only roles with an IAM grant in this account (the linked
  * functions) can call it.
  */
-import path from "node:path";
 import { SCANNER_ROLES, type ScannerRole } from "../scanner/src/roles.js";
-
-/** Lambda's image architecture; the Dockerfile builds for it. */
-const ARCHITECTURE = "arm64";
+import { IMAGE_ARCHITECTURE, pushedImage } from "./container-image.js";
 
 export const SCANNER_SETTINGS = {
   /**
@@ -55,46 +52,10 @@ export interface ScannerArgs {
 }
 
 export async function createScanner(args: ScannerArgs) {
-  // Loaded at run time, not imported at the top: SST bundles sst.config.ts with everything it
-  // imports and evaluates it during \`sst install\`, before the platform's own packages (which include
-  // @pulumi/docker-build) are installed — a top-level import fails every fresh install.
-  const { Image } = await import("@pulumi/docker-build");
   // Read by the scanner's own role only: no CORS, no public access.
   const definitions = new sst.aws.Bucket("ScannerDefinitions", { cors: false });
 
-  const repository = new aws.ecr.Repository("ScannerRepository", {
-    name: args.functionName,
-    forceDelete: !args.retain,
-    imageScanningConfiguration: { scanOnPush: true },
-  });
-  new aws.ecr.LifecyclePolicy("ScannerRepositoryLifecycle", {
-    repository: repository.name,
-    policy: JSON.stringify({
-      rules: [
-        {
-          rulePriority: 1,
-          description: "keep the last 5 images",
-          selection: { tagStatus: "any", countType: "imageCountMoreThan", countNumber: 5 },
-          action: { type: "expire" },
-        },
-      ],
-    }),
-  });
-
-  const token = aws.ecr.getAuthorizationTokenOutput({ registryId: repository.registryId });
-  const image = new Image("ScannerImage", {
-    context: { location: $cli.paths.root },
-    dockerfile: { location: path.join($cli.paths.root, "scanner", "Dockerfile") },
-    platforms: [`linux/${ARCHITECTURE}`],
-    push: true,
-    tags: [$interpolate`${repository.repositoryUrl}:latest`],
-    registries: [{ address: repository.repositoryUrl, username: token.userName, password: token.password }],
-  });
-
-  // Lambda takes an image by tag or by digest, never both: `image.ref` is `repo:latest@sha256:…`,
-  // which it refuses ("Source image … is not valid"; pulumi-docker-build issue 571 — SST's own
-  // function.ts strips the tag). The digest pins exactly the image this deploy built.
-  const imageUri = $interpolate`${repository.repositoryUrl}@${image.digest}`;
+  const { imageUri } = await pushedImage("Scanner", { repositoryName: args.functionName, dockerfile: "scanner/Dockerfile", retain: args.retain });
 
   const scanner = imageFunction("Scanner", {
     name: args.functionName,
@@ -123,7 +84,7 @@ export async function createScanner(args: ScannerArgs) {
   new aws.lambda.FunctionEventInvokeConfig("ScannerDefinitionsInvokeConfig", { functionName: updater.name, maximumRetryAttempts: 0 });
   new sst.aws.CronV2("ScannerDefinitionsSchedule", { function: updater.arn, schedule: SCANNER_SETTINGS.definitionsSchedule });
 
-  return { scanner, updater, definitions, image, repository };
+  return { scanner, updater, definitions };
 }
 
 interface ImageFunctionArgs {
@@ -170,7 +131,7 @@ function imageFunction(component: string, args: ImageFunctionArgs): aws.lambda.F
     packageType: "Image",
     imageUri: args.imageUri,
     imageConfig: { commands: [args.command] },
-    architectures: [ARCHITECTURE],
+    architectures: [IMAGE_ARCHITECTURE],
     role: role.arn,
     memorySize: args.memoryMb,
     ephemeralStorage: { size: SCANNER_SETTINGS.ephemeralStorageMb },

@@ -10,9 +10,9 @@ import { mkdir, mkdtemp, readFile, rm } from "node:fs/promises";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { buildHandlers, COLD_START_BUDGETS, INSTALLED_PACKAGES } from "../scripts/build.js";
+import { median } from "./stats.js";
 
 const here = dirname(fileURLToPath(import.meta.url));
-const median = (values: number[]) => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)]!;
 const round = (value: number, digits = 1) => Number(value.toFixed(digits));
 
 /** The goals: cold import of each handler over signed-get's, at most. */

@@ -34,6 +34,7 @@ import type { ObjectStore } from "@fitkit/core/storage/object-store";
 import type { UrlSigner } from "@fitkit/core/storage/url-signer";
 import sharp from "sharp";
 import { startLocalStack } from "../support/local-stack.js";
+import { median, timeMs } from "./stats.js";
 import { texturedPhoto } from "./textured-photo.js";
 
 const here = dirname(fileURLToPath(import.meta.url));
@@ -45,7 +46,6 @@ const GALLERY_PHOTOS = 30;
 const execFileAsync = promisify(execFile);
 const AVIF_EFFORT = 2;
 
-const median = (values: number[]) => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)]!;
 const round = (value: number, digits = 2) => Number(value.toFixed(digits));
 const sha256 = (bytes: Uint8Array) => createHash("sha256").update(bytes).digest("base64");
 
@@ -82,17 +82,6 @@ async function makeSourcePhotos(dir: string): Promise<{ jpeg: string; heic: stri
   return { jpeg, heic };
 }
 
-async function timeMsOf(run: () => Promise<unknown>, rounds: number): Promise<number> {
-  await run(); // warm-up
-  const samples: number[] = [];
-  for (let i = 0; i < rounds; i++) {
-    const start = performance.now();
-    await run();
-    samples.push(performance.now() - start);
-  }
-  return median(samples);
-}
-
 /**
  * The baselines the processing goals are ratios of, measured in this run on this machine: one
  * libvips resize of the JPEG to the display size written as the display copy is (sharp,
@@ -105,9 +94,9 @@ async function baselines(dir: string, files: { jpeg: string; heic: string }, rou
   const display = VARIANT_TARGETS[0];
   const resized = () => sharp(jpeg).resize(display.longEdge, display.longEdge, { fit: "inside" });
   return {
-    libvipsDisplayResizeMs: round(await timeMsOf(() => resized().webp({ quality: display.quality, effort: display.effort }).toBuffer(), rounds), 0),
-    libvipsDisplayResizeToJpegMs: round(await timeMsOf(() => resized().jpeg().toBuffer(), rounds), 0),
-    heifConvertMs: round(await timeMsOf(() => execFileAsync(HEIF_CONVERT, ["--quiet", "-q", "90", files.heic, out]), rounds), 0),
+    libvipsDisplayResizeMs: round(await timeMs(() => resized().webp({ quality: display.quality, effort: display.effort }).toBuffer(), rounds), 0),
+    libvipsDisplayResizeToJpegMs: round(await timeMs(() => resized().jpeg().toBuffer(), rounds), 0),
+    heifConvertMs: round(await timeMs(() => execFileAsync(HEIF_CONVERT, ["--quiet", "-q", "90", files.heic, out]), rounds), 0),
   };
 }
 
@@ -172,9 +161,9 @@ async function fullSizeCopy(file: string, rounds: number) {
   const mozjpeg = await sharp(jpeg).jpeg({ quality: 90, mozjpeg: true }).toBuffer();
   return {
     uploadedBytes: jpeg.length,
-    lossless: { ms: round(await timeMsOf(async () => stripJpegMetadata(jpeg, { orientation: 1 }), rounds), 1), bytes: stripped.length },
-    turboQ90: { ms: round(await timeMsOf(() => sharp(jpeg).jpeg({ quality: 90 }).toBuffer(), rounds), 0), bytes: turbo.length },
-    mozjpegQ90: { ms: round(await timeMsOf(() => sharp(jpeg).jpeg({ quality: 90, mozjpeg: true }).toBuffer(), Math.min(rounds, 2)), 0), bytes: mozjpeg.length },
+    lossless: { ms: round(await timeMs(async () => stripJpegMetadata(jpeg, { orientation: 1 }), rounds), 1), bytes: stripped.length },
+    turboQ90: { ms: round(await timeMs(() => sharp(jpeg).jpeg({ quality: 90 }).toBuffer(), rounds), 0), bytes: turbo.length },
+    mozjpegQ90: { ms: round(await timeMs(() => sharp(jpeg).jpeg({ quality: 90, mozjpeg: true }).toBuffer(), Math.min(rounds, 2)), 0), bytes: mozjpeg.length },
   };
 }
 
@@ -238,13 +227,13 @@ async function avifVersusWebp(file: string, rounds: number) {
         quality: target.quality,
         effort: target.effort,
         bytes: webp.length,
-        encodeMs: round(await timeMsOf(() => pixels().webp({ quality: target.quality, effort: target.effort }).toBuffer(), rounds), 0),
+        encodeMs: round(await timeMs(() => pixels().webp({ quality: target.quality, effort: target.effort }).toBuffer(), rounds), 0),
       },
       avif: {
         quality: high,
         effort: AVIF_EFFORT,
         bytes: avif.length,
-        encodeMs: round(await timeMsOf(() => pixels().avif({ quality: high, effort: AVIF_EFFORT }).toBuffer(), rounds), 0),
+        encodeMs: round(await timeMs(() => pixels().avif({ quality: high, effort: AVIF_EFFORT }).toBuffer(), rounds), 0),
       },
       avifOverWebpBytes: round(avif.length / webp.length, 2),
     };

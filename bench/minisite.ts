@@ -20,6 +20,7 @@ import lighthouse from "lighthouse";
 import sharp from "sharp";
 import { escapeHtml, minisitePage } from "../local/minisite.js";
 import { startLocalStack } from "../support/local-stack.js";
+import { median } from "./stats.js";
 
 const CHROMIUM = "/usr/bin/chromium";
 const HERO_WIDTH = 4000;
@@ -56,7 +57,6 @@ export const minisitePlan = (quick: boolean): MinisitePlan => ({
   goals: { lcpNaiveOverMinisiteAtLeast: 2, cls: 0, heroBytesAtMost: 100_000 },
 });
 
-const median = (values: number[]) => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)]!;
 const round = (value: number, digits = 2) => Number(value.toFixed(digits));
 const withoutQuery = (url: string) => url.split("?")[0]!;
 

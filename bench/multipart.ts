@@ -15,9 +15,9 @@ import { createUploader } from "../client/index.js";
 import type { ResumeStorage } from "../client/resume-store.js";
 import { type LocalStack, startLocalStack } from "../support/local-stack.js";
 import { mp4Bytes } from "../support/media.js";
+import { median } from "./stats.js";
 
 const MiB = 1024 * 1024;
-const median = (values: number[]) => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)]!;
 const round = (value: number, digits = 2) => Number(value.toFixed(digits));
 
 export interface MultipartBenchResult {

@@ -28,23 +28,12 @@ import { benchMinisite, minisiteRows } from "./minisite.js";
 import { benchMultipart, multipartRows } from "./multipart.js";
 import { mergeResults } from "./results.js";
 import { benchSigning } from "./signing.js";
+import { median, timeMs } from "./stats.js";
 import { benchVideo, videoRows } from "./video.js";
 
 const quick = process.argv.includes("--quick");
 const here = dirname(fileURLToPath(import.meta.url));
-const median = (values: number[]) => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)]!;
 const round = (value: number, digits = 2) => Number(value.toFixed(digits));
-
-async function timeMs(run: () => Promise<unknown>, rounds: number): Promise<number> {
-  await run(); // warm-up
-  const samples: number[] = [];
-  for (let i = 0; i < rounds; i++) {
-    const start = performance.now();
-    await run();
-    samples.push(performance.now() - start);
-  }
-  return median(samples);
-}
 
 const admin: Identity = { userId: "user_bench", orgId: "org_bench", role: "admin" };
 const buckets = { media: "bench-media", compliance: "bench-compliance", records: "bench-records" };

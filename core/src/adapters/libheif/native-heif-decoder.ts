@@ -19,7 +19,10 @@ export const HEIF_CONVERT = "/usr/bin/heif-convert";
 
 /**
  * A 48-MP photo decodes in about 0.5 GB of address space (RSS ~0.35 GB); a file that needs more is
- * refused by the kernel inside the child. 30 s is far beyond any photo's decode on one core.
+ * refused by the kernel inside the child. 30 s is far beyond any photo's decode on one core. The
+ * wall clock is also what ends libheif 1.15's one bad way to fail that bound: a grid whose worker
+ * thread cannot allocate deadlocks (every thread in futex_wait, no CPU used, so RLIMIT_CPU never
+ * fires). The decode plan refuses such files before a child is started.
  */
 export const NATIVE_HEIF_LIMITS: ChildLimits = {
   timeoutMs: 30_000,

@@ -81,7 +81,7 @@ export const isReadyVideo = (outcome: ReadyImage | ReadyVideo): outcome is Ready
  * copies existed (a poster only), whose upload is no longer signed as stored. `recordMedia`
  * replaces such an outcome once (its bytes replaced by the new ones) and `scheduleMediaJobs`
  * schedules it, as if none were recorded. The Redis scripts mirror this test
- * (`SUPERSEDED_MEDIA` in core/src/adapters/redis/scripts.ts).
+ * (`SUPERSEDED_MEDIA` in core/src/adapters/redis/media-scripts.ts).
  */
 export const isSupersededOutcome = (outcome: MediaOutcome | null | undefined): boolean =>
   outcome?.status === "ready" && "durationMs" in outcome && !("playback" in outcome.variants);

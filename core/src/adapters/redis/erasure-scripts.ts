@@ -1,11 +1,12 @@
 /**
- * The Lua scripts of the erasure port (core/src/erasure/erasure-store.ts), apart from the staging
- * scripts they share keys with (the block is the `erasing:` field of the org's quota hash, which
- * `stage` and `commit_consume` read through `ERASING`). Each is one atomic step answering one JSON
- * string; time is Redis server time.
+ * The Lua scripts of the erasure port (core/src/erasure/erasure-store.ts; RedisErasures,
+ * redis-erasures.ts), apart from the staging scripts they share keys with (the block is the
+ * `erasing:` field of the org's quota hash, which `stage` and `commit_consume` read through
+ * `ERASING` in staging-scripts.ts). Each is one atomic step answering one JSON string; time is
+ * Redis server time.
  */
 import { luaScript } from "./driver.js";
-import { NOW } from "./scripts.js";
+import { NOW } from "./shared-scripts.js";
 
 /** The quota-hash field that blocks a scope: `erasing:<userId>`, or `erasing:*` for the whole org. */
 const SCOPE_FIELD = `

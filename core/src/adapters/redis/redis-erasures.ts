@@ -1,6 +1,7 @@
 /**
- * The erasure port on Redis (erasure-scripts.ts), over the same driver as RedisStore: the block it
- * sets is a field of the org's quota hash, which RedisStore's stage and commit_consume read.
+ * The erasure port on Redis (erasure-scripts.ts; its in-memory twin is memory/memory-erasures.ts),
+ * over the same driver as RedisStore but a port of its own: the block it sets is a field of the
+ * org's quota hash, which the staging area's stage and commit_consume read.
  */
 import {
   type BeginOutcome,
@@ -15,8 +16,8 @@ import {
   type RetainedObject,
 } from "../../erasure/erasure-store.js";
 import type { StagedUpload } from "../../uploads/upload.js";
-import type { RedisScriptDriver } from "./driver.js";
 import * as scripts from "./erasure-scripts.js";
+import { listOf, RedisArea } from "./redis-area.js";
 import { redisKeys } from "./redis-keys.js";
 
 /** A receipt as the scripts encode it: Lua has no empty array (`{}`), no null user (''), no null time (0). */
@@ -29,13 +30,7 @@ export function decodeReceipt(raw: string): ErasureReceipt {
   };
 }
 
-export class RedisErasures implements Erasures {
-  constructor(private readonly redis: RedisScriptDriver) {}
-
-  private async run<T>(script: Parameters<RedisScriptDriver["run"]>[0], keys: string[], args: string[]): Promise<T> {
-    return JSON.parse(String(await this.redis.run(script, keys, args))) as T;
-  }
-
+export class RedisErasures extends RedisArea implements Erasures {
   async beginErasure(erasure: ErasureRef): Promise<BeginOutcome> {
     const reply = await this.run<{ state: "running"; startedAt: number } | { state: "complete"; receipt: string }>(
       scripts.BEGIN_ERASURE,
@@ -68,7 +63,7 @@ export class RedisErasures implements Erasures {
       [redisKeys.deadlines()],
       [cursor, String(count), redisKeys.uploadPrefix(), scope.orgId, scope.userId ?? ""],
     );
-    return { cursor: reply.cursor, uploads: (Array.isArray(reply.uploads) ? reply.uploads : []).map((raw) => JSON.parse(raw) as StagedUpload) };
+    return { cursor: reply.cursor, uploads: listOf(reply.uploads).map((raw) => JSON.parse(raw) as StagedUpload) };
   }
 
   async finishErasure(erasure: ErasureRef, receiptTtlSeconds: number): Promise<ErasureReceipt> {

@@ -1,37 +1,10 @@
 /**
- * The Lua scripts behind the staging store. Each is one atomic step; time is Redis server time
- * (`TIME`), never the caller's clock. Scripts answer with one JSON string so both drivers (RESP
- * through ioredis, JSON over HTTP through Upstash) decode replies identically.
+ * The Lua scripts of the staging area (RedisStaging, redis-staging.ts): the life of an upload from
+ * `stage` to consume or sweep, its work lists and the URL watch. The quota hash they reserve in and
+ * the linked markers commit_consume writes are read by the other areas' scripts.
  */
 import { luaScript } from "./driver.js";
-
-export const NOW = `
-local __t = redis.call('TIME')
-local now = tonumber(__t[1]) * 1000 + math.floor(tonumber(__t[2]) / 1000)
-`;
-
-/** Counters are integers kept as strings; a decrement never takes one below zero. */
-const COUNTERS = `
-local function counter(hash, field) return tonumber(redis.call('HGET', hash, field)) or 0 end
-local function setCounter(hash, field, value) redis.call('HSET', hash, field, string.format('%d', value)) end
-local function subtract(hash, field, amount)
-  if amount > 0 then setCounter(hash, field, math.max(0, counter(hash, field) - amount)) end
-end
-`;
-
-/** Sliding-window rate limit on a sorted set of request times. */
-const RATE_LIMIT = `
-local function rateRetryAfter(key, limit, window, now)
-  redis.call('ZREMRANGEBYSCORE', key, '-inf', now - window)
-  if redis.call('ZCARD', key) < limit then return nil end
-  local oldest = redis.call('ZRANGE', key, 0, 0, 'WITHSCORES')
-  return tonumber(oldest[2]) + window - now
-end
-local function rateCount(key, member, window, now)
-  redis.call('ZADD', key, now, member)
-  redis.call('PEXPIRE', key, window)
-end
-`;
+import { COUNTERS, NOW, RATE_LIMIT } from "./shared-scripts.js";
 
 /** A claim's reply: what it claimed, and the work list (KEYS[1]) still due by \`due\` with the age of its oldest entry. */
 const CLAIM_REPLY = `
@@ -83,7 +56,7 @@ end
  * (the whole org) of the org's quota hash, set and removed by the erasure scripts. While one is
  * set, stage and commit_consume refuse that user's (or any) uploads of the org.
  */
-export const ERASING = `
+const ERASING = `
 local function erasing(hash, userId)
   if redis.call('HEXISTS', hash, 'erasing:*') == 1 then return true end
   if userId == nil or userId == cjson.null or userId == '' then return false end
@@ -276,25 +249,6 @@ return cjson.encode({ ok = true, released = total })
 `,
 );
 
-/** KEYS: any string keys  →  their values as a JSON array ('' for a missing key). */
-export const GET_MANY = luaScript(
-  "get_many",
-  `
-local values = redis.call('MGET', unpack(KEYS))
-for i = 1, #KEYS do if not values[i] then values[i] = '' end end
-return cjson.encode(values)
-`,
-);
-
-/** KEYS: quota  ARGV: defaultQuota  →  { used, reserved, quota } */
-export const USAGE = luaScript(
-  "usage",
-  `
-local q = redis.call('HMGET', KEYS[1], 'used', 'reserved', 'quota')
-return cjson.encode({ used = tonumber(q[1]) or 0, reserved = tonumber(q[2]) or 0, quota = tonumber(q[3]) or tonumber(ARGV[1]) })
-`,
-);
-
 /**
  * KEYS: deadlines  ARGV: limit, leaseMs, uploadKeyPrefix
  * Record keys are only known inside the script; they share the hash tag of KEYS[1], so the
@@ -419,30 +373,6 @@ return cjson.encode({ abandoned = abandoned, releasedBytes = released })
 );
 
 /**
- * KEYS: record…  ARGV: multipartJson…
- * Sets the multipart plan (storage's upload id, begun after `stage`) of each record still staged
- * and without one; answers the positions (1-based) it set.
- */
-export const ATTACH_MULTIPART = luaScript(
-  "attach_multipart",
-  `
-local attached = {}
-for i = 1, #KEYS do
-  local raw = redis.call('GET', KEYS[i])
-  if raw then
-    local r = cjson.decode(raw)
-    if r.status == 'staged' and type(r.multipart) ~= 'table' then
-      r.multipart = cjson.decode(ARGV[i])
-      redis.call('SET', KEYS[i], cjson.encode(r))
-      attached[#attached + 1] = i
-    end
-  end
-end
-return cjson.encode({ attached = attached })
-`,
-);
-
-/**
  * KEYS: urlWatch  ARGV: limit, leaseMs
  * Leases up to N watched keys due by now (re-scored to now + lease); an entry whose linked marker
  * still exists is unlisted instead (a consumed key still linked is never deleted).
@@ -471,147 +401,6 @@ export const FORGET_WATCHED_KEYS = luaScript(
   "forget_watched_keys",
   `
 return cjson.encode({ forgotten = redis.call('ZREM', KEYS[1], unpack(ARGV)) })
-`,
-);
-
-/** KEYS: quota  →  { userId: bytes in flight } */
-export const IN_FLIGHT_BY_USER = luaScript(
-  "in_flight_by_user",
-  `
-local fields = redis.call('HGETALL', KEYS[1])
-local result = {}
-for i = 1, #fields, 2 do
-  local userId = string.match(fields[i], '^inflight:(.*)$')
-  if userId then result[userId] = tonumber(fields[i + 1]) end
-end
-return cjson.encode(result)
-`,
-);
-
-/** How a stored token reads at `now`: used-and-expired tokens read as unknown (docs/API.md: 404). */
-const TOKEN_STATE = `
-local function tokenState(t, now)
-  if not t then return 'unknown' end
-  local expired = now >= t.expiresAt
-  if t.uploadId and t.uploadId ~= cjson.null then
-    if expired then return 'unknown' end
-    return 'used'
-  end
-  if expired then return 'expired' end
-  return 'valid'
-end
-`;
-
-/** KEYS: token  ARGV: tokenJson, ttlMs, keepMs (how long after expiry it still answers EXPIRED) */
-export const PUT_SIGNATURE_TOKEN = luaScript(
-  "put_signature_token",
-  `${NOW}
-local t = cjson.decode(ARGV[1])
-t.expiresAt = now + tonumber(ARGV[2])
-redis.call('SET', KEYS[1], cjson.encode(t), 'PX', tonumber(ARGV[2]) + tonumber(ARGV[3]))
-return cjson.encode({ expiresAt = t.expiresAt })
-`,
-);
-
-/** KEYS: token, rate  ARGV: rateLimit, rateWindowMs, rateMember */
-export const CHECK_SIGNATURE_TOKEN = luaScript(
-  "check_signature_token",
-  `${NOW}${TOKEN_STATE}${RATE_LIMIT}
-local window = tonumber(ARGV[2])
-local retryAfter = rateRetryAfter(KEYS[2], tonumber(ARGV[1]), window, now)
-if retryAfter then return cjson.encode({ state = 'rate_limited', retryAfterMs = retryAfter }) end
-rateCount(KEYS[2], ARGV[3], window, now)
-local raw = redis.call('GET', KEYS[1])
-local t = raw and cjson.decode(raw) or nil
-return cjson.encode({ state = tokenState(t, now), token = raw or '' })
-`,
-);
-
-/** Whether the token's pending direct upload is `uploadId`. */
-const PENDING_IS = `
-local function pendingIs(t, uploadId)
-  return type(t.pendingUpload) == 'table' and t.pendingUpload.uploadId == uploadId
-end
-`;
-
-/**
- * KEYS: token  ARGV: uploadId, pendingOnly ('1' or '0') — burns a valid token (with pendingOnly,
- * only for its pending direct upload, else answers not_pending); answers the state it found.
- */
-export const USE_SIGNATURE_TOKEN = luaScript(
-  "use_signature_token",
-  `${NOW}${TOKEN_STATE}${PENDING_IS}
-local raw = redis.call('GET', KEYS[1])
-local t = raw and cjson.decode(raw) or nil
-local state = tokenState(t, now)
-if state == 'valid' then
-  if ARGV[2] == '1' and not pendingIs(t, ARGV[1]) then return cjson.encode({ state = 'not_pending' }) end
-  t.uploadId = ARGV[1]
-  redis.call('SET', KEYS[1], cjson.encode(t), 'KEEPTTL')
-end
-return cjson.encode({ state = state })
-`,
-);
-
-/** KEYS: token  ARGV: pendingJson — a valid token's pending direct upload becomes this one; answers the replaced one ('' when none). */
-export const HOLD_PENDING_UPLOAD = luaScript(
-  "hold_pending_upload",
-  `${NOW}${TOKEN_STATE}
-local raw = redis.call('GET', KEYS[1])
-local t = raw and cjson.decode(raw) or nil
-local state = tokenState(t, now)
-if state ~= 'valid' then return cjson.encode({ state = state, replaced = '' }) end
-local replaced = ''
-if type(t.pendingUpload) == 'table' then replaced = cjson.encode(t.pendingUpload) end
-t.pendingUpload = cjson.decode(ARGV[1])
-redis.call('SET', KEYS[1], cjson.encode(t), 'KEEPTTL')
-return cjson.encode({ state = state, replaced = replaced })
-`,
-);
-
-/** KEYS: token  ARGV: uploadId — forgets the token's pending direct upload if it is this one. */
-export const DROP_PENDING_UPLOAD = luaScript(
-  "drop_pending_upload",
-  `${PENDING_IS}
-local raw = redis.call('GET', KEYS[1])
-if not raw then return cjson.encode({ dropped = false }) end
-local t = cjson.decode(raw)
-if not pendingIs(t, ARGV[1]) then return cjson.encode({ dropped = false }) end
-t.pendingUpload = nil
-redis.call('SET', KEYS[1], cjson.encode(t), 'KEEPTTL')
-return cjson.encode({ dropped = true })
-`,
-);
-
-/** KEYS: quota, linked…  ARGV: orgId — deletes the org's linked markers, subtracts their sizes (and variant bytes) from used. */
-export const UNLINK_OBJECTS = luaScript(
-  "unlink_objects",
-  `${COUNTERS}
-local released, bytes = 0, 0
-for i = 2, #KEYS do
-  local raw = redis.call('GET', KEYS[i])
-  if raw then
-    local l = cjson.decode(raw)
-    if l.orgId == ARGV[1] then
-      redis.call('DEL', KEYS[i])
-      released = released + 1
-      bytes = bytes + l.size
-      -- Processed variants count towards used (record_media) and are given back with their object.
-      if type(l.media) == 'table' and l.media.variantBytes then bytes = bytes + l.media.variantBytes end
-    end
-  end
-end
-subtract(KEYS[1], 'used', bytes)
-return cjson.encode({ released = released, bytes = bytes })
-`,
-);
-
-/** KEYS: quota  ARGV: field, value */
-export const SET_QUOTA_FIELD = luaScript(
-  "set_quota_field",
-  `
-redis.call('HSET', KEYS[1], ARGV[1], ARGV[2])
-return cjson.encode({ ok = true })
 `,
 );
 
@@ -674,131 +463,5 @@ if wanted > r.deadline then
   redis.call('ZADD', KEYS[1], wanted, r.uploadId)
 end
 return cjson.encode({ ok = true, deadline = r.deadline })
-`,
-);
-
-/**
- * `superseded(media)`: a recorded outcome that a new one may replace once — a video recorded
- * before its playback and original copies existed (a poster only). Mirrors `isSupersededOutcome`
- * (core/src/media/media-variants.ts); a video's record always has `durationMs` (null encodes as
- * cjson.null, not nil), an image's never.
- */
-const SUPERSEDED_MEDIA = `
-local function superseded(media)
-  return media.status == 'ready' and media.durationMs ~= nil and (type(media.variants) ~= 'table' or media.variants.playback == nil)
-end
-`;
-
-/**
- * KEYS: linked, quota  ARGV: orgId, mediaJson, variantBytes
- * Records a processing outcome on the link once; the variants' bytes join used in the same step.
- */
-export const RECORD_MEDIA = luaScript(
-  "record_media",
-  `${COUNTERS}${SUPERSEDED_MEDIA}
-local raw = redis.call('GET', KEYS[1])
-if not raw then return cjson.encode({ linked = false, recorded = false }) end
-local l = cjson.decode(raw)
-if l.orgId ~= ARGV[1] then return cjson.encode({ linked = false, recorded = false }) end
-local previous = 0
-if type(l.media) == 'table' then
-  if not superseded(l.media) then return cjson.encode({ linked = true, recorded = false }) end
-  previous = tonumber(l.media.variantBytes) or 0
-end
-l.media = cjson.decode(ARGV[2])
-local bytes = tonumber(ARGV[3])
-if bytes > 0 then l.media.variantBytes = bytes end
-redis.call('SET', KEYS[1], cjson.encode(l))
-if bytes ~= previous then setCounter(KEYS[2], 'used', counter(KEYS[2], 'used') + bytes - previous) end
-return cjson.encode({ linked = true, recorded = true })
-`,
-);
-
-/** KEYS: mediaOutbox  ARGV: limit, leaseMs — leases due outbox jobs to this run (due again after the lease). */
-export const CLAIM_MEDIA_JOBS = luaScript(
-  "claim_media_jobs",
-  `${NOW}
-local jobs = redis.call('ZRANGEBYSCORE', KEYS[1], '-inf', now, 'LIMIT', 0, tonumber(ARGV[1]))
-local leaseUntil = now + tonumber(ARGV[2])
-for _, job in ipairs(jobs) do redis.call('ZADD', KEYS[1], leaseUntil, job) end
-return cjson.encode({ jobs = jobs })
-`,
-);
-
-/** KEYS: mediaOutbox  ARGV: jobJson… */
-export const ACK_MEDIA_JOBS = luaScript(
-  "ack_media_jobs",
-  `
-redis.call('ZREM', KEYS[1], unpack(ARGV))
-return cjson.encode({ ok = true })
-`,
-);
-
-/**
- * KEYS: published, linked, quota  ARGV: orgId, uploadKey, itemJson, bytes
- * Records a published item once, only while the upload is linked to the org; its bytes join used in the same step.
- */
-export const RECORD_PUBLISHED = luaScript(
-  "record_published",
-  `${COUNTERS}
-local raw = redis.call('GET', KEYS[2])
-if not raw or cjson.decode(raw).orgId ~= ARGV[1] then return cjson.encode({ linked = false, recorded = false, item = '' }) end
-local existing = redis.call('HGET', KEYS[1], ARGV[2])
-if existing then return cjson.encode({ linked = true, recorded = false, item = existing }) end
-redis.call('HSET', KEYS[1], ARGV[2], ARGV[3])
-local bytes = tonumber(ARGV[4])
-if bytes > 0 then setCounter(KEYS[3], 'used', counter(KEYS[3], 'used') + bytes) end
-return cjson.encode({ linked = true, recorded = true, item = ARGV[3] })
-`,
-);
-
-/** KEYS: published, quota  ARGV: uploadKey — removes the record and gives its bytes back, once. */
-export const REMOVE_PUBLISHED = luaScript(
-  "remove_published",
-  `${COUNTERS}
-local raw = redis.call('HGET', KEYS[1], ARGV[1])
-if not raw then return cjson.encode({ item = '' }) end
-redis.call('HDEL', KEYS[1], ARGV[1])
-local bytes = 0
-for _, r in ipairs(cjson.decode(raw).renditions) do bytes = bytes + r.size end
-subtract(KEYS[2], 'used', bytes)
-return cjson.encode({ item = raw })
-`,
-);
-
-/** KEYS: published  ARGV: uploadKey ('' = every item) — the records as JSON strings. */
-export const GET_PUBLISHED = luaScript(
-  "get_published",
-  `
-if ARGV[1] ~= '' then
-  local raw = redis.call('HGET', KEYS[1], ARGV[1])
-  return cjson.encode({ items = raw and { raw } or {} })
-end
-local all = redis.call('HGETALL', KEYS[1])
-local items = {}
-for i = 2, #all, 2 do items[#items + 1] = all[i] end
-return cjson.encode({ items = items })
-`,
-);
-
-/**
- * KEYS: mediaOutbox, linked×n  ARGV: jobJson×n
- * Adds each job due now, NX, when its object is linked to the job's org with no outcome recorded.
- */
-export const SCHEDULE_MEDIA_JOBS = luaScript(
-  "schedule_media_jobs",
-  `${NOW}${SUPERSEDED_MEDIA}
-local scheduled = 0
-for i = 2, #KEYS do
-  local raw = redis.call('GET', KEYS[i])
-  if raw then
-    local l = cjson.decode(raw)
-    local job = ARGV[i - 1]
-    if l.orgId == cjson.decode(job).orgId and (type(l.media) ~= 'table' or superseded(l.media)) then
-      scheduled = scheduled + redis.call('ZADD', KEYS[1], 'NX', now, job)
-    end
-  end
-end
-return cjson.encode({ scheduled = scheduled })
 `,
 );

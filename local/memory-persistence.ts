@@ -25,7 +25,8 @@ import { closeSync, fdatasync, openSync, readFileSync, writeSync } from "node:fs
 import { open, readdir, readFile, rename, unlink } from "node:fs/promises";
 import { basename, dirname, join } from "node:path";
 import { promisify } from "node:util";
-import type { MemoryStore, MemoryStoreChange, MemoryStoreSnapshot } from "@fitkit/core/adapters/memory/memory-store";
+import type { MemoryStoreChange, MemoryStoreSnapshot } from "@fitkit/core/adapters/memory/memory-state";
+import type { MemoryStore } from "@fitkit/core/adapters/memory/memory-store";
 
 const fdatasyncAsync = promisify(fdatasync);
 

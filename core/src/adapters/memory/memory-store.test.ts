@@ -1,6 +1,7 @@
 import { describe, expect, it } from "vitest";
 import type { StagedUpload } from "../../uploads/upload.js";
-import { MemoryStore, type MemoryStoreSnapshot } from "./memory-store.js";
+import type { MemoryStoreSnapshot } from "./memory-state.js";
+import { MemoryStore } from "./memory-store.js";
 
 const upload = (uploadId: string, orgId = "org_1") => ({
   uploadId,

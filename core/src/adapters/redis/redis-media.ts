@@ -6,22 +6,15 @@
 import { encodeMediaJob, type MediaJob, type MediaOutcome, type MediaState, type MediaVariants } from "../../media/media-variants.js";
 import type { ObjectRef } from "../../quotas/linked-objects.js";
 import * as scripts from "./media-scripts.js";
-import { listOf, type RedisAreaBase, type StoredLink } from "./redis-area.js";
+import { listOf, type RedisAreaBase } from "./redis-area.js";
 import { redisKeys } from "./redis-keys.js";
-import { GET_MANY } from "./shared-scripts.js";
 
 export const RedisMedia = <B extends RedisAreaBase>(Base: B) =>
   class RedisMedia extends Base implements MediaVariants {
     async mediaStates(objects: ObjectRef[]): Promise<(MediaState | null)[]> {
-      if (objects.length === 0) return [];
-      const values = await this.run<string[]>(
-        GET_MANY,
-        objects.map((o) => redisKeys.linked(o.bucket, o.key)),
-        [],
-      );
-      return values.map((v) => {
-        if (v === "") return null;
-        const { media } = JSON.parse(v) as StoredLink;
+      return (await this.storedLinks(objects)).map((link) => {
+        if (!link) return null;
+        const { media } = link;
         if (!media) return { status: "processing" };
         const { variantBytes: _counted, ...outcome } = media;
         return outcome;

@@ -8,22 +8,15 @@ import type { QuotaLedger, QuotaUsage } from "../../quotas/quota-ledger.js";
 import * as scripts from "./quota-scripts.js";
 import type { RedisAreaBase, StoredLink } from "./redis-area.js";
 import { redisKeys } from "./redis-keys.js";
-import { GET_MANY } from "./shared-scripts.js";
 
 const variantKeysOf = (media: StoredLink["media"]): string[] => (media?.status === "ready" ? Object.values(media.variants).map((v) => v.key) : []);
 
 export const RedisQuotas = <B extends RedisAreaBase>(Base: B) =>
   class RedisQuotas extends Base implements QuotaLedger, LinkedObjects {
     async linkedObjects(objects: ObjectRef[]): Promise<(LinkedObject | null)[]> {
-      if (objects.length === 0) return [];
-      const values = await this.run<string[]>(
-        GET_MANY,
-        objects.map((o) => redisKeys.linked(o.bucket, o.key)),
-        [],
-      );
-      return values.map((v) => {
-        if (v === "") return null;
-        const { orgId, size, media } = JSON.parse(v) as StoredLink;
+      return (await this.storedLinks(objects)).map((link) => {
+        if (!link) return null;
+        const { orgId, size, media } = link;
         const variantKeys = variantKeysOf(media);
         return variantKeys.length > 0 ? { orgId, size, variantKeys } : { orgId, size };
       });

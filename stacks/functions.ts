@@ -149,8 +149,8 @@ export const FUNCTIONS = {
     route: "DELETE /uploads/{uploadId}",
     links: ["MediaBucket", "R2MediaWriter", "Redis", "Clerk", "UploadSettings"],
   },
-  "signed-get": {
-    handler: "functions/signed-get.handler",
+  "signed-urls": {
+    handler: "functions/signed-urls.handler",
     route: "POST /uploads/signed-urls",
     // Stable URLs come from time-bucketed signing dates, not a cache; Redis is read (one batched
     // read) only for the processing state and variant keys of images; UploadSettings bounds that read.
@@ -370,7 +370,7 @@ export const SUCCESS_STATUS = {
   "list-upload-parts": 200,
   "complete-upload": 200,
   "cancel-upload": 204,
-  "signed-get": 200,
+  "signed-urls": 200,
   "upload-policy": 200,
   "public-signature-put": 201,
   "public-signature-upload-request": 201,
@@ -402,7 +402,7 @@ export function isPublicRoute(route: RouteKey): boolean {
   return route.split(" ")[1]!.startsWith("/public/");
 }
 
-/** `signed-get` → `SignedGet`: the SST component name (and the prefix of its resources). */
+/** `signed-urls` → `SignedUrls`: the SST component name (and the prefix of its resources). */
 export function componentName(key: FunctionKey): string {
   return key
     .split("-")

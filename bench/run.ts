@@ -14,7 +14,7 @@ import type { Identity } from "@fitkit/core/auth/identity";
 import { createUrlMemo, signedUrls } from "@fitkit/core/signed-urls/signed-urls";
 import { consume } from "@fitkit/core/staging/consume";
 import { presign } from "@fitkit/core/staging/presign";
-import { sweep } from "@fitkit/core/staging/sweep";
+import { sweep } from "@fitkit/core/staging/sweeper";
 import type { UrlSigner } from "@fitkit/core/storage/url-signer";
 import type { NewUpload } from "@fitkit/core/uploads/upload";
 import { startEmbeddedS3 } from "../local/embedded-s3.js";

@@ -92,8 +92,8 @@ export interface InternalFunctionSpec extends FunctionSpecBase {
   internal: true;
   /**
    * The operation's name in the API contract: the local stack serves it as `POST /internal/<operation>`.
-   * Stated for every internal function (one rule, no exceptions): the table key names the Lambda
-   * (`sweeper`), the operation names what it does (`sweep`).
+   * Stated for every internal function (one rule, no exceptions), and the same as the table key:
+   * one name finds the handler, the table entry, the operation, the core module and the docs.
    */
   operation: string;
   route?: never;
@@ -290,7 +290,7 @@ export const FUNCTIONS = {
   sweeper: {
     handler: "functions/sweeper.handler",
     internal: true,
-    operation: "sweep",
+    operation: "sweeper",
     schedule: "rate(5 minutes)",
     links: ["MediaBucket", "ComplianceBucket", "R2MediaWriter", "R2ComplianceWriter", "Redis", "UploadSettings", "MediaQueue"],
     // Runs every 5 minutes; must finish well before the next run (the lease covers overlap).
@@ -304,7 +304,7 @@ export const FUNCTIONS = {
   "orphan-audit": {
     handler: "functions/orphan-audit.handler",
     internal: true,
-    operation: "audit-orphans",
+    operation: "orphan-audit",
     // Daily and report-only: the schedule never deletes (an operator invokes with `{ "delete": true }`).
     schedule: "rate(1 day)",
     // Both writers: a delete invoke removes orphans; the scheduled run only lists and reads Redis.
@@ -390,7 +390,7 @@ export const SUCCESS_STATUS = {
   "orphan-audit": 200,
 } as const satisfies Record<ServedFunctionKey, SuccessStatus>;
 
-/** `sweep`, `consume`, …: the names of the internal operations (see `InternalFunctionSpec.operation`). */
+/** `sweeper`, `consume`, …: the names of the internal operations (see `InternalFunctionSpec.operation`). */
 export type InternalOperationName = (typeof FUNCTIONS)[InternalFunctionKey]["operation"];
 
 export function functionSpec(key: FunctionKey): FunctionSpec {

@@ -18,7 +18,7 @@ import type { RedisStore } from "@fitkit/core/adapters/redis/redis-store";
 import { FastUrlSigner } from "@fitkit/core/adapters/s3/fast-url-signer";
 import { createS3Client } from "@fitkit/core/adapters/s3/s3-client";
 import { S3ObjectStore } from "@fitkit/core/adapters/s3/s3-object-store";
-import { auditOrphans } from "@fitkit/core/audit/orphan-audit";
+import { runOrphanAudit } from "@fitkit/core/audit/orphan-audit";
 import type { OwnerType } from "@fitkit/core/contract/catalog";
 import { type EraseDeps, type EraseResponse, eraseOrg, eraseUser } from "@fitkit/core/erasure/erase";
 import { exportUser } from "@fitkit/core/erasure/export-user";
@@ -364,7 +364,7 @@ describe("erase-user", () => {
     expect((await presignAs(member)).uploads).toHaveLength(1);
 
     // The orphan audit finds nothing left behind (every unknown object counts as old here).
-    const audit = await auditOrphans({ uploads: store, links: store, objects, buckets: BUCKETS, stagingLifetimeSeconds: 0, maxUnknownPercent: 100 });
+    const audit = await runOrphanAudit({ uploads: store, links: store, objects, buckets: BUCKETS, stagingLifetimeSeconds: 0, maxUnknownPercent: 100 });
     expect(audit.orphans.filter((o) => o.key.includes(member))).toEqual([]);
   }, 180_000);
 });

@@ -116,11 +116,11 @@ describe("the API document", () => {
       "POST /internal/erase-user": internal,
       "POST /internal/erase-org": internal,
       "POST /internal/export-user": internal,
-      "POST /internal/audit-orphans": internal,
+      "POST /internal/orphan-audit": internal,
       "POST /internal/issue-signature-token": internal,
       "POST /internal/usage": internal,
       "POST /internal/set-quota": internal,
-      "POST /internal/sweep": internal,
+      "POST /internal/sweeper": internal,
     });
     expect(document.components.securitySchemes).toMatchObject({
       clerkSession: { type: "http", scheme: "bearer" },
@@ -224,7 +224,7 @@ describe("the API reference on the local stack", () => {
       // Scalar's hosted-only controls do nothing offline: not shown.
       const hostedControls = await page.getByRole("button", { name: /^(Ask AI|Share|Deploy|Developer Tools|Configure)$/ }).count();
 
-      expect(internalPaths).toEqual(expect.arrayContaining(["/internal/consume", "/internal/sweep", "/internal/audit-orphans"]));
+      expect(internalPaths).toEqual(expect.arrayContaining(["/internal/consume", "/internal/sweeper", "/internal/orphan-audit"]));
       expect(hostedControls).toBe(0);
       expect(consoleErrors).toEqual([]);
       expect(offOrigin).toEqual([]);

@@ -30,7 +30,7 @@ import { storedSignatureSchema } from "@fitkit/core/signatures/public-signature-
 import { signedUrlsRequestSchema, signedUrlsResponseSchema } from "@fitkit/core/signed-urls/signed-urls";
 import { consumeRequestSchema, consumeResponseSchema } from "@fitkit/core/staging/consume";
 import { presignedPutUploadSchema, presignedUploadSchema, presignRequestSchema, presignResponseSchema } from "@fitkit/core/staging/presign";
-import { sweepRequestSchema, sweepResponseSchema } from "@fitkit/core/staging/sweep";
+import { sweepRequestSchema, sweepResponseSchema } from "@fitkit/core/staging/sweeper";
 import type { z } from "zod";
 
 export type OperationTag = "uploads" | "signatures" | "health" | "internal";

@@ -37,8 +37,8 @@ describe("the function table", () => {
       "issue-signature-token",
       "usage",
       "set-quota",
-      "sweep",
-      "audit-orphans",
+      "sweeper",
+      "orphan-audit",
     ]);
   });
 });

@@ -383,8 +383,8 @@ describe("internal functions", () => {
       "issue-signature-token": "fitkit-uploads-wiring-issue-signature-token",
       usage: "fitkit-uploads-wiring-usage",
       "set-quota": "fitkit-uploads-wiring-set-quota",
-      sweep: "fitkit-uploads-wiring-sweeper",
-      "audit-orphans": "fitkit-uploads-wiring-orphan-audit",
+      sweeper: "fitkit-uploads-wiring-sweeper",
+      "orphan-audit": "fitkit-uploads-wiring-orphan-audit",
     });
   });
 });
@@ -946,9 +946,9 @@ describe("alarms", () => {
     }
   });
 
-  it("watch the sweeper's backlog through the metrics it emits (lib/sweep-metrics.ts), for this stage", () => {
+  it("watch the sweeper's backlog through the metrics it emits (lib/sweeper-metrics.ts), for this stage", () => {
     const dimensions = { service: "sweeper", stage: "wiring" };
-    const [growing] = alarmOn("SweepRemaining", dimensions);
+    const [growing] = alarmOn("SweeperRemaining", dimensions);
     expect({
       namespace: growing?.inputs.namespace,
       statistic: growing?.inputs.statistic,
@@ -956,7 +956,7 @@ describe("alarms", () => {
       comparison: growing?.inputs.comparisonOperator,
       threshold: growing?.inputs.threshold,
     }).toEqual({ namespace: "FitKitUploads", statistic: "Minimum", periods: 3, comparison: "GreaterThanThreshold", threshold: 0 });
-    expect(alarmOn("SweepOldestOverdueSeconds", dimensions)).toHaveLength(1);
+    expect(alarmOn("SweeperOldestOverdueSeconds", dimensions)).toHaveLength(1);
   });
 
   it("watch the scanner's own metrics: error verdicts and stale definitions per scan, and an updater that stopped (no data is breaching)", () => {

@@ -77,7 +77,7 @@ export const sweepReportSchema = z.object({
 export type SweepReport = z.output<typeof sweepReportSchema>;
 
 /**
- * The reply of the internal `sweep`: the report without its failure breakdown (that goes to the
+ * The reply of the internal `sweeper`: the report without its failure breakdown (that goes to the
  * log), plus the media jobs re-driven in the same run. Documented, never parsed at run time.
  */
 export const sweepResponseSchema = sweepReportSchema.omit({ failures: true }).extend({ mediaJobsRedriven: count });

@@ -6,7 +6,7 @@
  */
 import { Metrics, MetricUnit } from "@aws-lambda-powertools/metrics";
 import { redriveMediaJobs } from "@fitkit/core/media/media-handoff";
-import { type SweepResponse, sweep, sweepRequestSchema } from "@fitkit/core/staging/sweeper";
+import { type SweeperResponse, sweep, sweeperRequestSchema } from "@fitkit/core/staging/sweeper";
 import type { Context } from "aws-lambda";
 import { jobQueue } from "./lib/deps/job-queue.js";
 import { mediaVariants } from "./lib/deps/media-variants.js";
@@ -20,7 +20,7 @@ import { SWEEPER_METRICS, sweeperMetricDimensions } from "./lib/sweeper-metrics.
 
 const metrics = new Metrics({ namespace: SWEEPER_METRICS.namespace, serviceName: SWEEPER_METRICS.service });
 
-const sweepOperation = internalOperation(sweepRequestSchema, async (_event, context): Promise<SweepResponse> => {
+const sweepOperation = internalOperation(sweeperRequestSchema, async (_event, context): Promise<SweeperResponse> => {
   const report = await sweep({
     store: await stagingStore(),
     objects: objectStore(),

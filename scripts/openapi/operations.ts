@@ -30,7 +30,7 @@ import { storedSignatureSchema } from "@fitkit/core/signatures/public-signature-
 import { signedUrlsRequestSchema, signedUrlsResponseSchema } from "@fitkit/core/signed-urls/signed-urls";
 import { consumeRequestSchema, consumeResponseSchema } from "@fitkit/core/staging/consume";
 import { presignedPutUploadSchema, presignedUploadSchema, presignRequestSchema, presignResponseSchema } from "@fitkit/core/staging/presign";
-import { sweepRequestSchema, sweepResponseSchema } from "@fitkit/core/staging/sweeper";
+import { sweeperRequestSchema, sweeperResponseSchema } from "@fitkit/core/staging/sweeper";
 import type { z } from "zod";
 
 export type OperationTag = "uploads" | "signatures" | "health" | "internal";
@@ -244,8 +244,8 @@ export const OPERATION_DOCS: Readonly<Record<string, OperationDoc>> = {
   sweeper: {
     summary: "Sweep expired uploads",
     description: "What the 5-minute schedule runs: early release of expired URLs, the deadline sweep and the media re-drive. Takes any JSON (`{}`).",
-    request: { json: sweepRequestSchema },
-    response: sweepResponseSchema,
+    request: { json: sweeperRequestSchema },
+    response: sweeperResponseSchema,
     errors: [],
   },
   "orphan-audit": {

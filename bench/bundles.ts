@@ -3,7 +3,7 @@
  * presigner, for comparison): bytes a cold start loads, bytes loaded later (split handlers), and the
  * time a fresh Node takes to import the bundle — measured inside the child around `import()`, so
  * Node's own start-up is not in it; the handlers are sampled in turn so machine noise hits all
- * alike, and the median is kept. Goals are ratios to signed-get's import in the same run.
+ * alike, and the median is kept. Goals are ratios to signed-urls' import in the same run.
  */
 import { execFileSync } from "node:child_process";
 import { mkdir, mkdtemp, readFile, rm } from "node:fs/promises";
@@ -15,7 +15,7 @@ import { median } from "./stats.js";
 const here = dirname(fileURLToPath(import.meta.url));
 const round = (value: number, digits = 1) => Number(value.toFixed(digits));
 
-/** The issue's goals: cold import of each handler over signed-get's, at most. */
+/** The issue's goals: cold import of each handler over signed-urls', at most. */
 export const IMPORT_GOALS: Readonly<Record<string, number>> = { presign: 1.2, "upload-parts": 1.2, consume: 1.5 };
 
 export interface BundleResult {
@@ -32,8 +32,8 @@ export interface BundleResult {
 
 export interface BundlesBench {
   handlers: Record<string, BundleResult>;
-  /** importMs over signed-get's, with the goal and whether it is met. */
-  goals: Record<string, { overSignedGet: number; goal: number; met: boolean }>;
+  /** importMs over that of signed-urls, with the goal and whether it is met. */
+  goals: Record<string, { overSignedUrls: number; goal: number; met: boolean }>;
 }
 
 /** Milliseconds a fresh Node spends in `import(file)`. */
@@ -72,11 +72,11 @@ export async function benchBundles(options: { quick: boolean }): Promise<Bundles
         ...(installed ? { installed, installedBytes: installedBytes(installed) } : {}),
       };
     }
-    const baseline = handlers["signed-get"]!.importMs;
+    const baseline = handlers["signed-urls"]!.importMs;
     const goals = Object.fromEntries(
       Object.entries(IMPORT_GOALS).map(([name, goal]) => {
-        const overSignedGet = round(handlers[name]!.importMs / baseline, 2);
-        return [name, { overSignedGet, goal, met: overSignedGet <= goal }];
+        const overSignedUrls = round(handlers[name]!.importMs / baseline, 2);
+        return [name, { overSignedUrls, goal, met: overSignedUrls <= goal }];
       }),
     );
     return { handlers, goals };
@@ -109,7 +109,7 @@ export function bundleRows(bench: BundlesBench): [string, string][] {
     ]);
   }
   for (const [name, g] of Object.entries(bench.goals)) {
-    rows.push([`cold import ${name} / signed-get (goal ≤ ${g.goal}×)`, `${g.overSignedGet}× ${g.met ? "met" : "NOT met"}`]);
+    rows.push([`cold import ${name} / signed-urls (goal ≤ ${g.goal}×)`, `${g.overSignedUrls}× ${g.met ? "met" : "NOT met"}`]);
   }
   return rows;
 }

@@ -154,11 +154,11 @@ async function check(stack: LocalStack, consumed: NonNullable<FlowOutcome["consu
   const linkedBytes = consumed.reduce((sum, o) => sum + o.size, 0);
   // The URLs' lifetime and grace pass, then one sweep gives back what never became an object.
   await sleep((PRESIGN_TTL_SECONDS + STAGING_GRACE_SECONDS + 1) * 1000);
-  const sweep = await stack.internal("sweep", {});
+  const sweep = await stack.internal("sweeper", {});
   const usage = (await stack.internal("usage", { orgId: ORG })).body as { used: number; reserved: number };
   if (usage.used !== linkedBytes) lost.push(`used is ${usage.used}, linked objects hold ${linkedBytes}`);
   if (usage.reserved !== 0) lost.push(`reserved is ${usage.reserved} after expiry and a sweep (${JSON.stringify(sweep.body)})`);
-  const audit = (await stack.internal("audit-orphans", {})).body as { buckets: { unknown: number }[]; orphanCount: number };
+  const audit = (await stack.internal("orphan-audit", {})).body as { buckets: { unknown: number }[]; orphanCount: number };
   const unknown = audit.buckets.reduce((sum, b) => sum + b.unknown, 0);
   if (unknown > 0 || audit.orphanCount > 0) lost.push(`${unknown} objects have no record (${audit.orphanCount} past the staging lifetime)`);
   return {

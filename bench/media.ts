@@ -2,7 +2,7 @@
  * The media part of `npm run bench`: what processing costs (time and peak memory of a 12-MP JPEG
  * and HEIC, single-threaded, each in its own process), what it saves (bytes a coach downloads for
  * a gallery of 30 progress photos as thumbs versus originals, through real signed URLs), what
- * it adds to signed-get (the batched Redis read for images and videos, ioredis and Upstash). Videos
+ * it adds to signed-urls (the batched Redis read for images and videos, ioredis and Upstash). Videos
  * have their own section (bench/video.ts).
  *
  * Photos are made with real tools as the test fixtures are (support/media.ts): ImageMagick draws a
@@ -23,13 +23,13 @@ import { MemoryStore } from "@fitkit/core/adapters/memory/memory-store";
 import type { RedisStore } from "@fitkit/core/adapters/redis/redis-store";
 import { SharpImageCodec } from "@fitkit/core/adapters/sharp/sharp-image-codec";
 import type { Identity } from "@fitkit/core/auth/identity";
-import { signedUrls } from "@fitkit/core/downloads/signed-urls";
 import type { ImageCodecs, RawPixels } from "@fitkit/core/media/image-codec";
 import { VARIANT_TARGETS } from "@fitkit/core/media/image-pipeline";
 import { stripJpegMetadata } from "@fitkit/core/media/jpeg-metadata";
 import type { MediaJob } from "@fitkit/core/media/media-variants";
 import { processMedia } from "@fitkit/core/media/process-media";
 import { mediaKey } from "@fitkit/core/policies/object-keys";
+import { signedUrls } from "@fitkit/core/signed-urls/signed-urls";
 import type { ObjectStore } from "@fitkit/core/storage/object-store";
 import type { UrlSigner } from "@fitkit/core/storage/url-signer";
 import sharp from "sharp";
@@ -352,7 +352,7 @@ async function gallery(deps: MediaBenchDeps, sourceJpeg: string, count: number) 
  * come from memory (no round trip: what the read costs on its own), per driver. Deployed, videos
  * read their states too (whether linked, and their facts), in the same one batched read.
  */
-async function signedGetRedisRead(deps: MediaBenchDeps, rounds: number) {
+async function signedUrlsRedisRead(deps: MediaBenchDeps, rounds: number) {
   const caller: Identity = { userId: "user_read", orgId: "org_read", role: "admin" };
   const store = deps.stores.ioredis;
   const images: string[] = [];
@@ -443,8 +443,8 @@ export async function benchMedia(deps: MediaBenchDeps): Promise<Record<string, u
     console.error("media: full-size copy, AVIF vs WebP…");
     const fullSize = await fullSizeCopy(files.jpeg, rounds);
     const avif = await avifVersusWebp(files.jpeg, rounds);
-    console.error("media: signed-get's Redis read…");
-    const signedGet = await signedGetRedisRead(deps, deps.quick ? 20 : 60);
+    console.error("media: signed-urls' Redis read…");
+    const signedUrlsRead = await signedUrlsRedisRead(deps, deps.quick ? 20 : 60);
     console.error(`media: gallery of ${GALLERY_PHOTOS} photos…`);
     const galleryResult = await gallery(deps, files.jpeg, GALLERY_PHOTOS);
     const ratios = {
@@ -466,7 +466,7 @@ export async function benchMedia(deps: MediaBenchDeps): Promise<Record<string, u
       fullSizeCopy: fullSize,
       avifVersusWebp: avif,
       gallery30: galleryResult,
-      signedGet100: signedGet,
+      signedUrls100: signedUrlsRead,
     };
   } finally {
     await rm(dir, { recursive: true, force: true });
@@ -511,7 +511,7 @@ export function mediaRows(m: any): [string, string][] {
     `gallery of ${g.photos} textured photos: thumbs / display / originals KiB (goal ≥ 20× fewer)`,
     `${(g.thumbBytes / 1024).toFixed(0)} / ${(g.displayBytes / 1024).toFixed(0)} / ${(g.originalBytes / 1024).toFixed(0)} → ${g.originalsOverThumbs}×`,
   ]);
-  for (const [name, x] of Object.entries<any>(m.signedGet100))
+  for (const [name, x] of Object.entries<any>(m.signedUrls100))
     rows.push([`signed-urls 100 images (state read) vs 100 videos (no read) (${name}), ms`, `${x.imagesMs} vs ${x.videosMs} → ${x.imagesOverVideos}×`]);
   if (m.videoPoster)
     rows.push([

@@ -11,10 +11,10 @@ import { FastUrlSigner } from "@fitkit/core/adapters/s3/fast-url-signer";
 import { createS3Client } from "@fitkit/core/adapters/s3/s3-client";
 import { S3ObjectStore } from "@fitkit/core/adapters/s3/s3-object-store";
 import type { Identity } from "@fitkit/core/auth/identity";
-import { createUrlMemo, signedUrls } from "@fitkit/core/downloads/signed-urls";
+import { createUrlMemo, signedUrls } from "@fitkit/core/signed-urls/signed-urls";
 import { consume } from "@fitkit/core/staging/consume";
 import { presign } from "@fitkit/core/staging/presign";
-import { sweep } from "@fitkit/core/staging/sweep";
+import { sweep } from "@fitkit/core/staging/sweeper";
 import type { UrlSigner } from "@fitkit/core/storage/url-signer";
 import type { NewUpload } from "@fitkit/core/uploads/upload";
 import { startEmbeddedS3 } from "../local/embedded-s3.js";
@@ -39,7 +39,7 @@ const admin: Identity = { userId: "user_bench", orgId: "org_bench", role: "admin
 const buckets = { media: "bench-media", compliance: "bench-compliance", records: "bench-records" };
 const settings = { presignTtlSeconds: 600, stagingGraceSeconds: 3600, orgQuotaBytes: 1e15, userInFlightBytes: 1e15, presignRatePerMinute: 1e9 };
 
-/** The design signed-get replaced, measured for comparison: a Redis cache of signed URLs (MGET, then SET EX for misses). */
+/** The design signed-urls replaced, measured for comparison: a Redis cache of signed URLs (MGET, then SET EX for misses). */
 async function cachedSigning(
   redis: { mget(keys: string[]): Promise<(string | null)[]>; setMany(entries: [string, string][], ttl: number): Promise<void> },
   signer: UrlSigner,

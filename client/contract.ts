@@ -5,11 +5,11 @@
  * core nor zod.
  */
 
-import type { signedUrlSchema } from "@fitkit/core/downloads/signed-urls";
 import type { completeMultipartResponseSchema } from "@fitkit/core/multipart/complete";
 import type { listPartsResponseSchema } from "@fitkit/core/multipart/list-parts";
 import type { signPartsResponseSchema } from "@fitkit/core/multipart/sign-parts";
 import type { callerPolicySchema } from "@fitkit/core/policies/caller-policy";
+import type { signedUrlSchema } from "@fitkit/core/signed-urls/signed-urls";
 import type { presignResponseSchema } from "@fitkit/core/staging/presign";
 import type * as z from "zod";
 

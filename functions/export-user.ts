@@ -1,6 +1,7 @@
 /** Internal `export-user` — a page of one member's uploads with signed URLs of their best copies (never an image's uploaded bytes). */
-import { createUrlMemo } from "@fitkit/core/downloads/signed-urls";
+
 import { exportUser, exportUserRequestSchema } from "@fitkit/core/erasure/export-user";
+import { createUrlMemo } from "@fitkit/core/signed-urls/signed-urls";
 import { linkedObjects } from "./lib/deps/linked-objects.js";
 import { mediaVariants } from "./lib/deps/media-variants.js";
 import { mediaReader } from "./lib/deps/publishing.js";

@@ -1,10 +1,10 @@
 /**
  * The orphan audit (docs/ARCHITECTURE.md, "Orphan audit"): run daily by the schedule, report-only,
- * and invocable as the internal `audit-orphans` operation (`{ "delete": true }` deletes, circuit
+ * and invocable as the internal `orphan-audit` operation (`{ "delete": true }` deletes, circuit
  * breaker permitting). Its report is logged as one structured line; a tripped circuit breaker is an
  * error line (the alert: records were probably lost).
  */
-import { auditOrphans, orphanAuditRequestSchema } from "@fitkit/core/audit/orphan-audit";
+import { orphanAuditRequestSchema, runOrphanAudit } from "@fitkit/core/audit/orphan-audit";
 import type { Context } from "aws-lambda";
 import { uploadSettings } from "./lib/deps/settings.js";
 import { stagingStore } from "./lib/deps/staging-store.js";
@@ -17,7 +17,7 @@ import { isScheduledEvent } from "./lib/scheduled-event.js";
 const auditOperation = internalOperation(orphanAuditRequestSchema, async (request) => {
   const settings = uploadSettings();
   const store = await stagingStore();
-  const report = await auditOrphans(
+  const report = await runOrphanAudit(
     {
       uploads: store,
       links: store,

@@ -1,12 +1,12 @@
 /**
- * The sweeper: run every 5 minutes by the schedule, and invocable as the internal `sweep`
+ * The sweeper: run every 5 minutes by the schedule, and invocable as the internal `sweeper`
  * operation — the same code either way. It also re-drives media jobs whose hand-off after consume
  * did not complete. Logs its report as one structured line, and its backlog as metrics the alarms
- * watch (lib/sweep-metrics.ts).
+ * watch (lib/sweeper-metrics.ts).
  */
 import { Metrics, MetricUnit } from "@aws-lambda-powertools/metrics";
 import { redriveMediaJobs } from "@fitkit/core/media/media-handoff";
-import { type SweepResponse, sweep, sweepRequestSchema } from "@fitkit/core/staging/sweep";
+import { type SweeperResponse, sweep, sweeperRequestSchema } from "@fitkit/core/staging/sweeper";
 import type { Context } from "aws-lambda";
 import { jobQueue } from "./lib/deps/job-queue.js";
 import { mediaVariants } from "./lib/deps/media-variants.js";
@@ -16,11 +16,11 @@ import { internalOperation } from "./lib/internal.js";
 import { logger } from "./lib/logger.js";
 import { readBucket, readStage } from "./lib/resources.js";
 import { isScheduledEvent } from "./lib/scheduled-event.js";
-import { SWEEP_METRICS, sweepMetricDimensions } from "./lib/sweep-metrics.js";
+import { SWEEPER_METRICS, sweeperMetricDimensions } from "./lib/sweeper-metrics.js";
 
-const metrics = new Metrics({ namespace: SWEEP_METRICS.namespace, serviceName: SWEEP_METRICS.service });
+const metrics = new Metrics({ namespace: SWEEPER_METRICS.namespace, serviceName: SWEEPER_METRICS.service });
 
-const sweepOperation = internalOperation(sweepRequestSchema, async (_event, context): Promise<SweepResponse> => {
+const sweepOperation = internalOperation(sweeperRequestSchema, async (_event, context): Promise<SweeperResponse> => {
   const report = await sweep({
     store: await stagingStore(),
     objects: objectStore(),
@@ -31,10 +31,10 @@ const sweepOperation = internalOperation(sweepRequestSchema, async (_event, cont
   const { redriven } = await redriveMediaJobs({ queue: jobQueue(), outbox: await mediaVariants() });
   const { failures, ...summary } = report;
   (report.failed > 0 ? logger.warn : logger.info).call(logger, "sweep finished", { ...summary, failures, mediaJobsRedriven: redriven });
-  metrics.setDefaultDimensions(sweepMetricDimensions(readStage()));
-  metrics.addMetric(SWEEP_METRICS.remaining, MetricUnit.Count, report.remaining);
-  metrics.addMetric(SWEEP_METRICS.oldestOverdueSeconds, MetricUnit.Seconds, report.oldestOverdueSeconds);
-  metrics.addMetric(SWEEP_METRICS.failed, MetricUnit.Count, report.failed);
+  metrics.setDefaultDimensions(sweeperMetricDimensions(readStage()));
+  metrics.addMetric(SWEEPER_METRICS.remaining, MetricUnit.Count, report.remaining);
+  metrics.addMetric(SWEEPER_METRICS.oldestOverdueSeconds, MetricUnit.Seconds, report.oldestOverdueSeconds);
+  metrics.addMetric(SWEEPER_METRICS.failed, MetricUnit.Count, report.failed);
   metrics.publishStoredMetrics();
   return { ...summary, mediaJobsRedriven: redriven };
 });

@@ -10,6 +10,7 @@ import {
   FUNCTIONS,
   type FunctionKey,
   type FunctionSpec,
+  type InternalFunctionKey,
   type InternalOperationName,
   type QueueName,
   type ServedFunctionKey,
@@ -52,7 +53,7 @@ export async function loadFunctions(): Promise<LocalFunctions> {
     } else if (spec.queue) {
       functions.queues.push({ key, queue: spec.queue, handler: handler as LocalQueueSubscriber["handler"], timeoutMs: timeoutToMs(spec.timeout) });
     } else {
-      const operation = spec.operation as InternalOperationName;
+      const operation: InternalOperationName = key as InternalFunctionKey;
       functions.internal[operation] = {
         handler: handler as InternalHandler,
         successStatus: SUCCESS_STATUS[key as ServedFunctionKey],

@@ -9,7 +9,7 @@
  * And `npm run reconcile -- --audit [--delete]`: the orphan audit — list both buckets and report the
  * objects that have no record of any kind (and delete them with --delete, unless the circuit
  * breaker trips: then it exits 3). (On a running local stack, invoke the internal
- * `audit-orphans` operation instead.)
+ * `orphan-audit` operation instead.)
  */
 import { parseArgs } from "node:util";
 import { createIoredisClient, IoredisDriver } from "@fitkit/core/adapters/redis/ioredis-driver";
@@ -17,7 +17,7 @@ import { RedisStore } from "@fitkit/core/adapters/redis/redis-store";
 import { createUpstashClient, UpstashDriver } from "@fitkit/core/adapters/redis/upstash-driver";
 import { createS3Client } from "@fitkit/core/adapters/s3/s3-client";
 import { S3ObjectStore } from "@fitkit/core/adapters/s3/s3-object-store";
-import { auditOrphans } from "@fitkit/core/audit/orphan-audit";
+import { runOrphanAudit } from "@fitkit/core/audit/orphan-audit";
 import type { Log } from "@fitkit/core/logging";
 import { backfillMediaJobs } from "@fitkit/core/media/backfill-media-jobs";
 import { isSafeSegment } from "@fitkit/core/policies/object-keys";
@@ -77,7 +77,7 @@ try {
     );
     process.stdout.write(`${JSON.stringify(report)}\n`);
   } else {
-    const report = await auditOrphans(
+    const report = await runOrphanAudit(
       {
         uploads: store,
         links: store,

@@ -159,7 +159,7 @@ export const COLD_START_BUDGETS: Readonly<Record<string, number>> = {
   "list-upload-parts": 1_130_000,
   "complete-upload": 1_135_000,
   "cancel-upload": 1_130_000,
-  "signed-get": 485_000,
+  "signed-urls": 485_000,
   "upload-policy": 178_000,
   "public-signature-put": 1_380_000,
   "public-signature-upload-request": 1_145_000,

@@ -4,7 +4,7 @@
  *
  * Every dead-letter queue has an alarm here (the wiring tests fail on a queue without one).
  */
-import { SWEEP_METRICS, sweepMetricDimensions } from "../functions/lib/sweep-metrics.js";
+import { SWEEPER_METRICS, sweeperMetricDimensions } from "../functions/lib/sweeper-metrics.js";
 import { SCANNER_METRICS, scannerMetricDimensions } from "../scanner/src/metric-names.js";
 import { SCANNER_SETTINGS } from "./scanner.js";
 
@@ -98,30 +98,30 @@ export function createAlarms(targets: AlarmTargets) {
     alarmDescription:
       "A sweep run failed (Redis or storage unreachable). It is not retried; the next run is 5 minutes away. Read the sweeper log; abandoned uploads wait meanwhile.",
   });
-  const sweepMetric = (metricName: string) => ({
-    namespace: SWEEP_METRICS.namespace,
+  const sweeperMetric = (metricName: string) => ({
+    namespace: SWEEPER_METRICS.namespace,
     metricName,
-    dimensions: sweepMetricDimensions($app.stage),
+    dimensions: sweeperMetricDimensions($app.stage),
     period: FIVE_MINUTES,
   });
-  alarm("SweepBacklogGrowing", {
-    ...sweepMetric(SWEEP_METRICS.remaining),
+  alarm("SweeperBacklogGrowing", {
+    ...sweeperMetric(SWEEPER_METRICS.remaining),
     statistic: "Minimum",
     // Three runs in a row (15 minutes) ended with overdue uploads left: the sweeper is not keeping up.
     evaluationPeriods: 3,
     threshold: 0,
     comparisonOperator: "GreaterThanThreshold",
     alarmDescription:
-      "Three sweep runs in a row ended with overdue uploads left (SweepRemaining > 0): abandoned uploads accumulate faster than they are deleted. Check the sweeper's failures (SweepFailed, its log) and its duration against its timeout.",
+      "Three sweep runs in a row ended with overdue uploads left (SweeperRemaining > 0): abandoned uploads accumulate faster than they are deleted. Check the sweeper's failures (SweeperFailed, its log) and its duration against its timeout.",
   });
-  alarm("SweepBacklogStale", {
-    ...sweepMetric(SWEEP_METRICS.oldestOverdueSeconds),
+  alarm("SweeperBacklogStale", {
+    ...sweeperMetric(SWEEPER_METRICS.oldestOverdueSeconds),
     statistic: "Maximum",
     evaluationPeriods: 1,
     threshold: 3600,
     comparisonOperator: "GreaterThanThreshold",
     alarmDescription:
-      "The oldest overdue upload has waited over an hour for deletion: some objects keep failing to delete. See SweepFailed and the sweeper log's failures by code.",
+      "The oldest overdue upload has waited over an hour for deletion: some objects keep failing to delete. See SweeperFailed and the sweeper log's failures by code.",
   });
   alarm("ScannerErrors", {
     ...lambdaMetric(targets.scanner, "Errors"),

@@ -77,7 +77,7 @@ export async function createUploadsApp(config: StageConfig) {
     mediaDeadLetterQueue: queues.mediaDeadLetter.url,
     functions: Object.fromEntries(Object.entries(functions).map(([key, fn]) => [key, fn.name])),
     // Operation → function name: what `lambdaTransport({ functionNames })` of @fitkit/uploads-sdk takes.
-    internalFunctions: Object.fromEntries(INTERNAL_FUNCTION_KEYS.map((key) => [FUNCTIONS[key].operation, functions[key].name])),
+    internalFunctions: Object.fromEntries(INTERNAL_FUNCTION_KEYS.map((key) => [key, functions[key].name])),
     scanner: scanner.scanner.name,
     scannerDefinitionsUpdate: scanner.updater.name,
     scannerDefinitionsBucket: scanner.definitions.name,

@@ -89,13 +89,12 @@ export interface HttpFunctionSpec extends FunctionSpecBase {
 
 /** No route: invoked with Lambda Invoke by the caller roles in the stage config (and by `schedule`). */
 export interface InternalFunctionSpec extends FunctionSpecBase {
-  internal: true;
   /**
-   * The operation's name in the API contract: the local stack serves it as `POST /internal/<operation>`.
-   * Stated for every internal function (one rule, no exceptions): the table key names the Lambda
-   * (`sweeper`), the operation names what it does (`sweep`).
+   * The table key is also the operation's name in the API contract (the local stack serves
+   * `POST /internal/<key>`, the SDK and `internalFunctions` use it): one name finds the handler,
+   * the table entry, the operation and its docs.
    */
-  operation: string;
+  internal: true;
   route?: never;
   queue?: never;
   /** EventBridge Scheduler expression, e.g. `rate(5 minutes)`. */
@@ -149,8 +148,8 @@ export const FUNCTIONS = {
     route: "DELETE /uploads/{uploadId}",
     links: ["MediaBucket", "R2MediaWriter", "Redis", "Clerk", "UploadSettings"],
   },
-  "signed-get": {
-    handler: "functions/signed-get.handler",
+  "signed-urls": {
+    handler: "functions/signed-urls.handler",
     route: "POST /uploads/signed-urls",
     // Stable URLs come from time-bucketed signing dates, not a cache; Redis is read (one batched
     // read) only for the processing state and variant keys of images; UploadSettings bounds that read.
@@ -196,7 +195,6 @@ export const FUNCTIONS = {
   consume: {
     handler: "functions/consume.handler",
     internal: true,
-    operation: "consume",
     // The records writer: promotion copies a signature into the locked records bucket.
     links: [
       "MediaBucket",
@@ -220,7 +218,6 @@ export const FUNCTIONS = {
   release: {
     handler: "functions/release.handler",
     internal: true,
-    operation: "release",
     // UploadSettings for dependencyTimeoutMs, the bound on its storage and Redis calls; PublicMedia
     // to unpublish a released upload that was published.
     links: ["MediaBucket", "ComplianceBucket", "R2MediaWriter", "R2ComplianceWriter", "Redis", "UploadSettings", "PublicMedia"],
@@ -229,7 +226,6 @@ export const FUNCTIONS = {
   publish: {
     handler: "functions/publish.handler",
     internal: true,
-    operation: "publish",
     // Reads the processed image with a reader of the media bucket only; writes only the public bucket (its own token).
     links: ["MediaBucket", "R2MediaReader", "Redis", "PublicMedia", "UploadSettings"],
     // Up to 10 encodings (WebP and AVIF at five widths) of an image of up to 50 MP.
@@ -240,13 +236,11 @@ export const FUNCTIONS = {
   unpublish: {
     handler: "functions/unpublish.handler",
     internal: true,
-    operation: "unpublish",
     links: ["Redis", "PublicMedia", "UploadSettings"],
   },
   "erase-user": {
     handler: "functions/erase-user.handler",
     internal: true,
-    operation: "erase-user",
     // As release (delete, unlink, unpublish) plus the compliance bucket's writer for the multipart
     // aborts of uploads in flight; Redis for the block, the notes and the receipt.
     links: ["MediaBucket", "ComplianceBucket", "R2MediaWriter", "R2ComplianceWriter", "Redis", "UploadSettings", "PublicMedia"],
@@ -256,7 +250,6 @@ export const FUNCTIONS = {
   "erase-org": {
     handler: "functions/erase-org.handler",
     internal: true,
-    operation: "erase-org",
     // Also deletes unconsumed signatures under incoming/, and lists the records bucket (read-only
     // token) to report what the retention lock keeps.
     links: ["MediaBucket", "ComplianceBucket", "RecordsBucket", "R2MediaWriter", "R2ComplianceWriter", "R2Reader", "Redis", "UploadSettings", "PublicMedia"],
@@ -265,32 +258,27 @@ export const FUNCTIONS = {
   "export-user": {
     handler: "functions/export-user.handler",
     internal: true,
-    operation: "export-user",
     // Lists and signs with the media bucket's read-only token; writes nothing, reads no record.
     links: ["MediaBucket", "ComplianceBucket", "RecordsBucket", "R2MediaReader", "Redis", "UploadSettings"],
   },
   "issue-signature-token": {
     handler: "functions/issue-signature-token.handler",
     internal: true,
-    operation: "issue-signature-token",
     links: ["Redis", "UploadSettings"],
   },
   usage: {
     handler: "functions/usage.handler",
     internal: true,
-    operation: "usage",
     links: ["Redis", "UploadSettings"],
   },
   "set-quota": {
     handler: "functions/set-quota.handler",
     internal: true,
-    operation: "set-quota",
     links: ["Redis", "UploadSettings"],
   },
   sweeper: {
     handler: "functions/sweeper.handler",
     internal: true,
-    operation: "sweep",
     schedule: "rate(5 minutes)",
     links: ["MediaBucket", "ComplianceBucket", "R2MediaWriter", "R2ComplianceWriter", "Redis", "UploadSettings", "MediaQueue"],
     // Runs every 5 minutes; must finish well before the next run (the lease covers overlap).
@@ -304,7 +292,6 @@ export const FUNCTIONS = {
   "orphan-audit": {
     handler: "functions/orphan-audit.handler",
     internal: true,
-    operation: "audit-orphans",
     // Daily and report-only: the schedule never deletes (an operator invokes with `{ "delete": true }`).
     schedule: "rate(1 day)",
     // Both writers: a delete invoke removes orphans; the scheduled run only lists and reads Redis.
@@ -370,7 +357,7 @@ export const SUCCESS_STATUS = {
   "list-upload-parts": 200,
   "complete-upload": 200,
   "cancel-upload": 204,
-  "signed-get": 200,
+  "signed-urls": 200,
   "upload-policy": 200,
   "public-signature-put": 201,
   "public-signature-upload-request": 201,
@@ -390,8 +377,8 @@ export const SUCCESS_STATUS = {
   "orphan-audit": 200,
 } as const satisfies Record<ServedFunctionKey, SuccessStatus>;
 
-/** `sweep`, `consume`, …: the names of the internal operations (see `InternalFunctionSpec.operation`). */
-export type InternalOperationName = (typeof FUNCTIONS)[InternalFunctionKey]["operation"];
+/** `sweeper`, `consume`, …: the names of the internal operations, which are their table keys. */
+export type InternalOperationName = InternalFunctionKey;
 
 export function functionSpec(key: FunctionKey): FunctionSpec {
   return FUNCTIONS[key];
@@ -402,7 +389,7 @@ export function isPublicRoute(route: RouteKey): boolean {
   return route.split(" ")[1]!.startsWith("/public/");
 }
 
-/** `signed-get` → `SignedGet`: the SST component name (and the prefix of its resources). */
+/** `signed-urls` → `SignedUrls`: the SST component name (and the prefix of its resources). */
 export function componentName(key: FunctionKey): string {
   return key
     .split("-")

@@ -64,7 +64,7 @@ export function createLinks(args: {
     // Consume's promotion: a server-side copy from the compliance bucket into the records bucket,
     // made with the destination's token, which must also read the source.
     R2RecordsWriter: link("R2RecordsWriter", "records-writer", { write: [storage.records], read: [storage.compliance] }),
-    // signed-get signs GETs of media and of retained records; it never signs the compliance bucket's incoming/.
+    // signed-urls signs GETs of media and of retained records; it never signs the compliance bucket's incoming/.
     R2Reader: link("R2Reader", "reader", { read: [storage.media, storage.records] }),
     // publish reads the processed images it publishes: the media bucket only.
     R2MediaReader: link("R2MediaReader", "media-reader", { read: [storage.media] }),

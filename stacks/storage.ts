@@ -82,7 +82,7 @@ export function createStorage(args: StorageArgs) {
   const media = bucket("MediaBucket");
   const compliance = bucket("ComplianceBucket");
   // The retained records: written only by consume's promotion (R2RecordsWriter), read only
-  // through GET URLs that signed-get makes (R2Reader). Locked whole.
+  // through GET URLs that signed-urls makes (R2Reader). Locked whole.
   const records = bucket("RecordsBucket");
 
   // The same rule the local stack applies to its embedded S3 (stacks/cors.ts).

@@ -1,5 +1,5 @@
 /**
- * Cold starts: each handler is bundled on its own, and the handlers that only sign (signed-get,
+ * Cold starts: each handler is bundled on its own, and the handlers that only sign (signed-urls,
  * upload-parts) carry no S3 client — checked in the real esbuild output, not assumed. presign
  * begins multipart uploads, so it has the S3 client, but in a chunk loaded by the first multipart
  * request, not at its cold start. Every request-path handler stays within its byte budget.
@@ -33,7 +33,7 @@ describe("handler bundles", () => {
     expect(HANDLERS).toEqual(
       expect.arrayContaining([
         "presign",
-        "signed-get",
+        "signed-urls",
         "public-signature-put",
         "consume",
         "release",
@@ -47,7 +47,7 @@ describe("handler bundles", () => {
     );
   });
 
-  it.each(["signed-get", "upload-parts"])("%s signs without the S3 client or the SDK presigner", async (name) => {
+  it.each(["signed-urls", "upload-parts"])("%s signs without the S3 client or the SDK presigner", async (name) => {
     const code = await source(name);
     expect(code).not.toContain("S3Client");
     expect(code).not.toContain("getSignedUrl");

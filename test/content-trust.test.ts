@@ -17,7 +17,7 @@ import { STAGING_PREFIX } from "@fitkit/core/policies/object-keys";
 import type { OwnerType } from "@fitkit/core/policies/owner-types";
 import { consume } from "@fitkit/core/staging/consume";
 import { type PresignedUpload, presign } from "@fitkit/core/staging/presign";
-import { sweep } from "@fitkit/core/staging/sweep";
+import { sweep } from "@fitkit/core/staging/sweeper";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { type EmbeddedS3, startEmbeddedS3 } from "../local/embedded-s3.js";
 import { type ClamdServer, EICAR, EICAR_SIGNATURE, startClamd } from "../support/clamd.js";

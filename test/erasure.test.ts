@@ -18,15 +18,15 @@ import type { RedisStore } from "@fitkit/core/adapters/redis/redis-store";
 import { FastUrlSigner } from "@fitkit/core/adapters/s3/fast-url-signer";
 import { createS3Client } from "@fitkit/core/adapters/s3/s3-client";
 import { S3ObjectStore } from "@fitkit/core/adapters/s3/s3-object-store";
-import { auditOrphans } from "@fitkit/core/audit/orphan-audit";
+import { runOrphanAudit } from "@fitkit/core/audit/orphan-audit";
 import type { OwnerType } from "@fitkit/core/contract/catalog";
-import { signedUrls } from "@fitkit/core/downloads/signed-urls";
 import { type EraseDeps, type EraseResponse, eraseOrg, eraseUser } from "@fitkit/core/erasure/erase";
 import { exportUser } from "@fitkit/core/erasure/export-user";
 import { processMedia } from "@fitkit/core/media/process-media";
 import { incomingComplianceKey, mediaKey, RECORDS_PREFIX } from "@fitkit/core/policies/object-keys";
 import { NO_EDGE_CACHE } from "@fitkit/core/publishing/edge-cache";
 import { publish } from "@fitkit/core/publishing/publish";
+import { signedUrls } from "@fitkit/core/signed-urls/signed-urls";
 import { consume } from "@fitkit/core/staging/consume";
 import { presign } from "@fitkit/core/staging/presign";
 import type { ObjectStore } from "@fitkit/core/storage/object-store";
@@ -364,7 +364,7 @@ describe("erase-user", () => {
     expect((await presignAs(member)).uploads).toHaveLength(1);
 
     // The orphan audit finds nothing left behind (every unknown object counts as old here).
-    const audit = await auditOrphans({ uploads: store, links: store, objects, buckets: BUCKETS, stagingLifetimeSeconds: 0, maxUnknownPercent: 100 });
+    const audit = await runOrphanAudit({ uploads: store, links: store, objects, buckets: BUCKETS, stagingLifetimeSeconds: 0, maxUnknownPercent: 100 });
     expect(audit.orphans.filter((o) => o.key.includes(member))).toEqual([]);
   }, 180_000);
 });

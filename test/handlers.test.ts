@@ -24,7 +24,7 @@ let redis: RedisServer;
 let admin: Redis;
 let s3: EmbeddedS3;
 let presign: typeof import("../functions/presign.js").handler;
-let signedGet: typeof import("../functions/signed-get.js").handler;
+let signedUrls: typeof import("../functions/signed-urls.js").handler;
 let consume: typeof import("../functions/consume.js").handler;
 
 beforeAll(async () => {
@@ -51,7 +51,7 @@ beforeAll(async () => {
     }),
   );
   ({ handler: presign } = await import("../functions/presign.js"));
-  ({ handler: signedGet } = await import("../functions/signed-get.js"));
+  ({ handler: signedUrls } = await import("../functions/signed-urls.js"));
   ({ handler: consume } = await import("../functions/consume.js"));
 });
 afterAll(async () => {
@@ -118,14 +118,14 @@ describe("Clerk authentication on the HTTP handlers", () => {
     expect(res).toMatchObject({ status: 403, body: { error: { code: "FORBIDDEN" } } });
   });
 
-  it("signed-get authorises by role: coach of the same org may read a member's progress photo, another org's admin may not", async () => {
+  it("signed-urls authorises by role: coach of the same org may read a member's progress photo, another org's admin may not", async () => {
     const orgId = uniqueId("org");
     const owner = await token({ orgId });
     const presigned = await call(presign, "/uploads", onePhoto, owner);
     const objectKey = presigned.body.uploads[0].key;
 
-    const coach = await call(signedGet, "/uploads/signed-urls", { keys: [objectKey] }, await token({ orgId, role: "coach" }));
-    const otherAdmin = await call(signedGet, "/uploads/signed-urls", { keys: [objectKey] }, await token({ role: "admin" }));
+    const coach = await call(signedUrls, "/uploads/signed-urls", { keys: [objectKey] }, await token({ orgId, role: "coach" }));
+    const otherAdmin = await call(signedUrls, "/uploads/signed-urls", { keys: [objectKey] }, await token({ role: "admin" }));
 
     expect(coach.status).toBe(200);
     // Authorised, but a photo that was never linked (and processed) has no copy to sign.

@@ -367,20 +367,20 @@ const STEPS = {
     expect(reply).toEqual({ batchItemFailures: [] });
     expect(log).toContain("media processed");
   },
-  "signed-get": async (invoke) => {
-    const { status, body } = http(await invoke(httpEvent("signed-get", { token: adminToken, json: { keys: [chain.logo.key], variant: "thumb" } })));
+  "signed-urls": async (invoke) => {
+    const { status, body } = http(await invoke(httpEvent("signed-urls", { token: adminToken, json: { keys: [chain.logo.key], variant: "thumb" } })));
     expect({ status, urls: body.urls.map((u: Json) => ({ status: u.status, signed: typeof u.url === "string" })) }).toEqual({
       status: 200,
       urls: [{ status: "ready", signed: true }],
     });
     // A retained record is read from the records bucket, through a URL signed with the reader.
-    const records = http(await invoke(httpEvent("signed-get", { token: adminToken, json: { keys: chain.signature.recordKeys } })));
+    const records = http(await invoke(httpEvent("signed-urls", { token: adminToken, json: { keys: chain.signature.recordKeys } })));
     const reads = await Promise.all(records.body.urls.map(async (u: Json) => (await fetch(u.url as string)).status));
     expect({ status: records.status, reads }).toEqual({ status: 200, reads: [200, 200] });
     expect(records.body.urls.map((u: Json) => new URL(u.url as string).pathname.split("/")[1])).toEqual([BUCKETS.records, BUCKETS.records]);
   },
   "export-user": async (invoke) => {
-    // The admin's processed logo: listed with the read-only token, signed as signed-get signs it.
+    // The admin's processed logo: listed with the read-only token, signed as signed-urls signs it.
     const { reply } = await invoke({ orgId: ORG, userId: ADMIN });
     expect(reply).toEqual({
       uploads: [expect.objectContaining({ key: chain.logo.key, ownerType: "organization_logo", status: "ready", copy: "original", width: 64, height: 48 })],

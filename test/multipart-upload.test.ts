@@ -263,7 +263,7 @@ describe("multipart uploads over HTTP", () => {
     await sendParts(who.token, upload, bytes, [1]);
     await sleep(TTL_SECONDS * 1000 + 500);
 
-    const swept = await stack.internal("sweep", {});
+    const swept = await stack.internal("sweeper", {});
 
     expect(swept.status).toBe(200);
     expect(await openMultipartUploads(staged(upload.key))).toEqual([]);

@@ -213,7 +213,7 @@ describe("one owner per limit and success status", () => {
   it("catches a planted success status in a handler, the API notes and the local stack, not in the table itself", () => {
     const handler = "export const handler = authenticatedRoute(async (identity) => ({\n  status: 201,\n  body: await presign(identity),\n}));";
     const notes = 'export const OPERATION_DOCS = { presign: { summary: "Presign uploads", successStatus: 201 } };';
-    const local = "export const INTERNAL_SUCCESS_STATUS = { consume: 200, sweep: 200 };";
+    const local = "export const INTERNAL_SUCCESS_STATUS = { consume: 200, sweeper: 200 };";
     expect([
       ...copiesIn("functions/presign.ts", handler),
       ...copiesIn("scripts/openapi/operations.ts", notes),

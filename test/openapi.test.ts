@@ -17,8 +17,8 @@ import { expectDocumentedReply, expectDocumentedResponse } from "./support/opena
 const committedText = () => readFile(new URL("../docs/openapi.json", import.meta.url), "utf8");
 const committed = async () => JSON.parse(await committedText()) as OpenApiDocument;
 
-/** `POST /uploads` for each routed function, `POST /internal/<operation>` for each internal one (queue subscribers have no API). */
-const servedBy = (spec: FunctionSpec): string | null => (spec.route ? spec.route : spec.internal ? `POST /internal/${spec.operation}` : null);
+/** `POST /uploads` for each routed function, `POST /internal/<key>` for each internal one (queue subscribers have no API). */
+const servedBy = (key: string, spec: FunctionSpec): string | null => (spec.route ? spec.route : spec.internal ? `POST /internal/${key}` : null);
 
 describe("the API document", () => {
   it("docs/openapi.json is exactly what `npm run openapi` generates now (run it after changing a schema or route)", async () => {
@@ -33,7 +33,7 @@ describe("the API document", () => {
 
   it("documents every route and internal operation of the function table, and nothing else", async () => {
     const document = await committed();
-    const served = Object.values(FUNCTIONS as Record<string, FunctionSpec>).flatMap((spec) => servedBy(spec) ?? []);
+    const served = Object.entries(FUNCTIONS as Record<string, FunctionSpec>).flatMap(([key, spec]) => servedBy(key, spec) ?? []);
     const documented = Object.entries(document.paths).flatMap(([path, operations]) =>
       Object.keys(operations).map((method) => `${method.toUpperCase()} ${path}`),
     );
@@ -116,11 +116,11 @@ describe("the API document", () => {
       "POST /internal/erase-user": internal,
       "POST /internal/erase-org": internal,
       "POST /internal/export-user": internal,
-      "POST /internal/audit-orphans": internal,
+      "POST /internal/orphan-audit": internal,
       "POST /internal/issue-signature-token": internal,
       "POST /internal/usage": internal,
       "POST /internal/set-quota": internal,
-      "POST /internal/sweep": internal,
+      "POST /internal/sweeper": internal,
     });
     expect(document.components.securitySchemes).toMatchObject({
       clerkSession: { type: "http", scheme: "bearer" },
@@ -224,7 +224,7 @@ describe("the API reference on the local stack", () => {
       // Scalar's hosted-only controls do nothing offline: not shown.
       const hostedControls = await page.getByRole("button", { name: /^(Ask AI|Share|Deploy|Developer Tools|Configure)$/ }).count();
 
-      expect(internalPaths).toEqual(expect.arrayContaining(["/internal/consume", "/internal/sweep", "/internal/audit-orphans"]));
+      expect(internalPaths).toEqual(expect.arrayContaining(["/internal/consume", "/internal/sweeper", "/internal/orphan-audit"]));
       expect(hostedControls).toBe(0);
       expect(consoleErrors).toEqual([]);
       expect(offOrigin).toEqual([]);

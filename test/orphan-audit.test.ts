@@ -12,7 +12,7 @@ import { createIoredisClient, IoredisDriver } from "@fitkit/core/adapters/redis/
 import { RedisStore } from "@fitkit/core/adapters/redis/redis-store";
 import { createS3Client } from "@fitkit/core/adapters/s3/s3-client";
 import { S3ObjectStore } from "@fitkit/core/adapters/s3/s3-object-store";
-import { auditOrphans, type OrphanAuditDeps } from "@fitkit/core/audit/orphan-audit";
+import { type OrphanAuditDeps, runOrphanAudit } from "@fitkit/core/audit/orphan-audit";
 import type { Log } from "@fitkit/core/logging";
 import { STAGING_PREFIX, variantKey } from "@fitkit/core/policies/object-keys";
 import { reconcile } from "@fitkit/core/quotas/reconcile";
@@ -145,7 +145,7 @@ describe("the orphan audit", () => {
     expect(allKeys.media).toHaveLength(8);
     expect(allKeys.compliance).toEqual([recordsKey]);
 
-    const before = await auditOrphans(deps(buckets), { delete: true });
+    const before = await runOrphanAudit(deps(buckets), { delete: true });
     expect(before).toMatchObject({ orphanCount: 0, circuitBreakerTripped: false, deleted: 0 });
     expect(before.buckets).toEqual([
       {
@@ -180,7 +180,7 @@ describe("the orphan audit", () => {
     );
     expect(blind.difference).toBe(0);
     const log = recordingLog();
-    const after = await auditOrphans(deps(buckets, { log }), { delete: true });
+    const after = await runOrphanAudit(deps(buckets, { log }), { delete: true });
 
     expect(after.circuitBreakerTripped).toBe(true);
     expect(after.deleted).toBe(0);
@@ -213,7 +213,7 @@ describe("the orphan audit", () => {
     await putObject(buckets.media, strayKey, new Uint8Array(5));
     await putObject(buckets.compliance, recordsOrphan, new Uint8Array(9), "application/pdf");
 
-    const reported = await auditOrphans(deps(buckets));
+    const reported = await runOrphanAudit(deps(buckets));
 
     expect(reported).toMatchObject({ orphanCount: 3, circuitBreakerTripped: false, deleteRequested: false, deleted: 0, failed: [] });
     expect(reported.orphans.map(({ bucket, key, size, retained }) => ({ bucket, key, size, retained }))).toEqual([
@@ -227,12 +227,12 @@ describe("the orphan audit", () => {
     ]);
     expect(await keysIn(buckets.media)).toHaveLength(42);
 
-    const deleted = await auditOrphans(deps(buckets), { delete: true });
+    const deleted = await runOrphanAudit(deps(buckets), { delete: true });
 
     expect(deleted).toMatchObject({ orphanCount: 3, circuitBreakerTripped: false, deleteRequested: true, deleted: 2, failed: [] });
     expect((await keysIn(buckets.media)).sort()).toEqual(known.map((u) => u.key).sort());
     expect((await keysIn(buckets.compliance)).sort()).toEqual([...forms.map((u) => u.key), recordsOrphan].sort());
-    expect(await auditOrphans(deps(buckets))).toMatchObject({ orphanCount: 1, orphans: [{ key: recordsOrphan, retained: true }] });
+    expect(await runOrphanAudit(deps(buckets))).toMatchObject({ orphanCount: 1, orphans: [{ key: recordsOrphan, retained: true }] });
   });
 
   it("a staged object under staging/ with a live record is not an orphan; one whose record is gone is, and is deleted", async () => {
@@ -244,7 +244,7 @@ describe("the orphan audit", () => {
     const [lost] = videos(buckets, orgId, 1).map((u) => ({ ...u, key: `${STAGING_PREFIX}${u.key}` }));
     await putObject(buckets.media, lost!.key, bodyOf(lost!));
 
-    const deleted = await auditOrphans(deps(buckets), { delete: true });
+    const deleted = await runOrphanAudit(deps(buckets), { delete: true });
 
     expect(deleted).toMatchObject({ orphanCount: 1, orphans: [{ bucket: buckets.media, key: lost!.key }], deleted: 1, failed: [] });
     expect((await keysIn(buckets.media)).sort()).toEqual(staged.map((u) => u.key).sort());
@@ -264,7 +264,7 @@ describe("the orphan audit", () => {
     const young = videos(buckets, orgId, 3);
     for (const upload of young) await putObject(buckets.media, upload.key, bodyOf(upload));
 
-    const report = await auditOrphans(deps(buckets, { stagingLifetimeSeconds: lifetime, clock: { now: () => Date.now() } }), { delete: true });
+    const report = await runOrphanAudit(deps(buckets, { stagingLifetimeSeconds: lifetime, clock: { now: () => Date.now() } }), { delete: true });
 
     // 4 of 34 objects have no record (11.8 %), but only 1 of the 31 old ones is an orphan (3.23 %).
     expect(report).toMatchObject({ orphanCount: 1, circuitBreakerTripped: false, deleted: 1, failed: [] });
@@ -294,7 +294,7 @@ describe("the orphan audit", () => {
     for (const upload of lost) await putObject(buckets.compliance, upload.key, bodyOf(upload), "application/pdf");
     const log = recordingLog();
 
-    const report = await auditOrphans(deps(buckets, { log }), { delete: true });
+    const report = await runOrphanAudit(deps(buckets, { log }), { delete: true });
 
     expect(report).toMatchObject({ orphanCount: 3, circuitBreakerTripped: true, deleted: 1, failed: [] });
     expect(report.buckets.map((b) => [b.bucket, b.unknownPercent, b.circuitBreakerTripped])).toEqual([
@@ -311,8 +311,8 @@ describe("the orphan audit", () => {
     const [young] = videos(buckets, uniqueId("org"), 1);
     await putObject(buckets.media, young!.key, bodyOf(young!));
 
-    const now = await auditOrphans(deps(buckets, { clock: { now: () => Date.now() }, maxUnknownPercent: 100 }), { delete: true });
-    const almost = await auditOrphans(deps(buckets, { clock: { now: () => Date.now() + (STAGING_LIFETIME_SECONDS - 30) * 1000 }, maxUnknownPercent: 100 }), {
+    const now = await runOrphanAudit(deps(buckets, { clock: { now: () => Date.now() }, maxUnknownPercent: 100 }), { delete: true });
+    const almost = await runOrphanAudit(deps(buckets, { clock: { now: () => Date.now() + (STAGING_LIFETIME_SECONDS - 30) * 1000 }, maxUnknownPercent: 100 }), {
       delete: true,
     });
 

@@ -16,7 +16,7 @@ import { S3ObjectStore } from "@fitkit/core/adapters/s3/s3-object-store";
 import { DependencyUnavailableError } from "@fitkit/core/errors";
 import { incomingComplianceKey, recordsKeyFor } from "@fitkit/core/policies/object-keys";
 import { consume } from "@fitkit/core/staging/consume";
-import { type SweepReport, sweep } from "@fitkit/core/staging/sweep";
+import { type SweepReport, sweep } from "@fitkit/core/staging/sweeper";
 import type { NewUpload } from "@fitkit/core/uploads/upload";
 import type { Redis } from "ioredis";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";

@@ -20,7 +20,7 @@ import { requestSignatureUpload } from "@fitkit/core/signatures/direct-signature
 import { hashToken } from "@fitkit/core/signatures/signature-tokens";
 import { consume } from "@fitkit/core/staging/consume";
 import { type PresignedUpload, presign } from "@fitkit/core/staging/presign";
-import { sweep } from "@fitkit/core/staging/sweep";
+import { sweep } from "@fitkit/core/staging/sweeper";
 import type { Redis } from "ioredis";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { type EmbeddedS3, startEmbeddedS3 } from "../local/embedded-s3.js";

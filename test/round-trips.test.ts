@@ -8,8 +8,8 @@ import { MemoryObjectStore } from "@fitkit/core/adapters/memory/memory-object-st
 import { createIoredisClient, IoredisDriver } from "@fitkit/core/adapters/redis/ioredis-driver";
 import { RedisStore } from "@fitkit/core/adapters/redis/redis-store";
 import { FastUrlSigner } from "@fitkit/core/adapters/s3/fast-url-signer";
-import { signedUrls } from "@fitkit/core/downloads/signed-urls";
 import { STAGING_PREFIX } from "@fitkit/core/policies/object-keys";
+import { signedUrls } from "@fitkit/core/signed-urls/signed-urls";
 import { consume } from "@fitkit/core/staging/consume";
 import { presign } from "@fitkit/core/staging/presign";
 import type { Redis } from "ioredis";

@@ -217,7 +217,7 @@ describe("the sweeper and direct uploads", () => {
     await putPresigned(upload, pdf);
     await sleep(TTL_SECONDS * 1000 + 300);
 
-    const swept = await internal("sweep", {});
+    const swept = await internal("sweeper", {});
 
     expect(swept).toMatchObject({ status: 200, body: { failed: 0 } });
     expect(await headIncoming(upload.key)).toBe(404);

@@ -182,7 +182,7 @@ describe("the sweeper and signatures", () => {
     await consumeSignature(linked.orgId, kept.uploadId);
     await sleep(TTL_SECONDS * 1000 + 300);
 
-    const swept = await internal("sweep", {});
+    const swept = await internal("sweeper", {});
 
     expect(swept.status).toBe(200);
     expect(swept.body).toMatchObject({ failed: 0 });

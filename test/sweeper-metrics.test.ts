@@ -1,6 +1,6 @@
 /**
  * The deployed sweeper reports its backlog as CloudWatch metrics (embedded metric format in its
- * log), with the names and dimensions the alarms watch (functions/lib/sweep-metrics.ts) — on real
+ * log), with the names and dimensions the alarms watch (functions/lib/sweeper-metrics.ts) — on real
  * Redis and the embedded S3 server, through the handler the schedule invokes.
  */
 import { mkdtemp } from "node:fs/promises";
@@ -12,7 +12,7 @@ import type { Context } from "aws-lambda";
 import type { Redis } from "ioredis";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { SCHEDULED_EVENT } from "../functions/lib/scheduled-event.js";
-import { SWEEP_METRICS } from "../functions/lib/sweep-metrics.js";
+import { SWEEPER_METRICS } from "../functions/lib/sweeper-metrics.js";
 import { type EmbeddedS3, startEmbeddedS3 } from "../local/embedded-s3.js";
 import { resourceVariables } from "../local/env.js";
 import { type RedisServer, startRedisServer } from "../support/redis-server.js";
@@ -90,18 +90,18 @@ describe("the sweeper's metrics", () => {
     expect(more).toEqual([]);
     expect(emf?._aws.CloudWatchMetrics).toEqual([
       {
-        Namespace: SWEEP_METRICS.namespace,
+        Namespace: SWEEPER_METRICS.namespace,
         Dimensions: expect.any(Array),
         Metrics: expect.arrayContaining([
-          { Name: SWEEP_METRICS.remaining, Unit: "Count" },
-          { Name: SWEEP_METRICS.oldestOverdueSeconds, Unit: "Seconds" },
-          { Name: SWEEP_METRICS.failed, Unit: "Count" },
+          { Name: SWEEPER_METRICS.remaining, Unit: "Count" },
+          { Name: SWEEPER_METRICS.oldestOverdueSeconds, Unit: "Seconds" },
+          { Name: SWEEPER_METRICS.failed, Unit: "Count" },
         ]),
       },
     ]);
     // CloudWatch matches an alarm to a metric only on the exact dimension set: the alarms use these two.
     expect(emf?._aws.CloudWatchMetrics[0].Dimensions.map((set: string[]) => [...set].sort())).toEqual([["service", "stage"]]);
-    expect({ service: emf?.service, stage: emf?.stage, remaining: emf?.[SWEEP_METRICS.remaining], failed: emf?.[SWEEP_METRICS.failed] }).toEqual({
+    expect({ service: emf?.service, stage: emf?.stage, remaining: emf?.[SWEEPER_METRICS.remaining], failed: emf?.[SWEEPER_METRICS.failed] }).toEqual({
       service: "sweeper",
       stage: "metrics-stage",
       remaining: 1,

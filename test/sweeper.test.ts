@@ -15,7 +15,7 @@ import { DependencyUnavailableError } from "@fitkit/core/errors";
 import { STAGING_PREFIX } from "@fitkit/core/policies/object-keys";
 import { consume } from "@fitkit/core/staging/consume";
 import { presign } from "@fitkit/core/staging/presign";
-import { sweep } from "@fitkit/core/staging/sweep";
+import { sweep } from "@fitkit/core/staging/sweeper";
 import type { NewUpload } from "@fitkit/core/uploads/upload";
 import { mockClient } from "aws-sdk-client-mock";
 import type { Redis } from "ioredis";

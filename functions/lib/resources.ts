@@ -27,7 +27,7 @@ export function readBuckets(): { media: string; compliance: string } {
   return { media: readLinked("MediaBucket", "Bucket").name, compliance: readLinked("ComplianceBucket", "Bucket").name };
 }
 
-/** The upload buckets and the retained records' bucket (signed-get, which signs records too). */
+/** The upload buckets and the retained records' bucket (signed-urls, which signs records too). */
 export function readBucketsWithRecords(): { media: string; compliance: string; records: string } {
   return { ...readBuckets(), records: readBucket("RecordsBucket") };
 }

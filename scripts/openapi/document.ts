@@ -155,7 +155,7 @@ function planOperations(
   const planned: PlannedOperation[] = [];
   for (const [functionKey, spec] of Object.entries(functions)) {
     if (spec.queue) continue; // a queue subscriber has no request/reply API
-    const served = spec.route ? spec.route : `POST /internal/${spec.operation}`;
+    const served = spec.route ? spec.route : `POST /internal/${functionKey}`;
     const doc = Object.hasOwn(docs, functionKey) ? docs[functionKey] : undefined;
     if (!doc) {
       problems.push(
@@ -174,7 +174,7 @@ function planOperations(
       functionKey,
       method: method.toLowerCase(),
       path,
-      name: internal ? spec.operation! : functionKey,
+      name: functionKey,
       internal,
       clerk: (spec.links as readonly string[]).includes("Clerk"),
       successStatus,

@@ -11,7 +11,6 @@
 
 import { orphanAuditReportSchema, orphanAuditRequestSchema } from "@fitkit/core/audit/orphan-audit";
 import { PRESIGN_MAX_FILES } from "@fitkit/core/contract/catalog";
-import { signedUrlsRequestSchema, signedUrlsResponseSchema } from "@fitkit/core/downloads/signed-urls";
 import { eraseOrgRequestSchema, eraseResponseSchema, eraseUserRequestSchema } from "@fitkit/core/erasure/erase";
 import { exportUserRequestSchema, exportUserResponseSchema } from "@fitkit/core/erasure/export-user";
 import type { ErrorCode } from "@fitkit/core/errors";
@@ -28,9 +27,10 @@ import { usageRequestSchema, usageResponseSchema } from "@fitkit/core/quotas/usa
 import { completeSignatureUploadSchema, requestSignatureUploadSchema } from "@fitkit/core/signatures/direct-signature-upload";
 import { issueSignatureTokenResponseSchema, issueSignatureTokenSchema } from "@fitkit/core/signatures/issue-signature-token";
 import { storedSignatureSchema } from "@fitkit/core/signatures/public-signature-upload";
+import { signedUrlsRequestSchema, signedUrlsResponseSchema } from "@fitkit/core/signed-urls/signed-urls";
 import { consumeRequestSchema, consumeResponseSchema } from "@fitkit/core/staging/consume";
 import { presignedPutUploadSchema, presignedUploadSchema, presignRequestSchema, presignResponseSchema } from "@fitkit/core/staging/presign";
-import { sweepRequestSchema, sweepResponseSchema } from "@fitkit/core/staging/sweep";
+import { sweeperRequestSchema, sweeperResponseSchema } from "@fitkit/core/staging/sweeper";
 import type { z } from "zod";
 
 export type OperationTag = "uploads" | "signatures" | "health" | "internal";
@@ -73,7 +73,7 @@ export const OPERATION_DOCS: Readonly<Record<string, OperationDoc>> = {
     response: presignResponseSchema,
     errors: ["FORBIDDEN", "QUOTA_EXCEEDED", "TOO_LARGE", "UNSUPPORTED_MEDIA_TYPE", "RATE_LIMITED", "ERASURE_IN_PROGRESS"],
   },
-  "signed-get": {
+  "signed-urls": {
     summary: "Get signed download URLs",
     description:
       "Presigned GET URLs for keys the caller may read; linked images only from their processed variants, linked videos as uploaded or as their poster frame.",
@@ -244,8 +244,8 @@ export const OPERATION_DOCS: Readonly<Record<string, OperationDoc>> = {
   sweeper: {
     summary: "Sweep expired uploads",
     description: "What the 5-minute schedule runs: early release of expired URLs, the deadline sweep and the media re-drive. Takes any JSON (`{}`).",
-    request: { json: sweepRequestSchema },
-    response: sweepResponseSchema,
+    request: { json: sweeperRequestSchema },
+    response: sweeperResponseSchema,
     errors: [],
   },
   "orphan-audit": {

@@ -14,7 +14,7 @@ import type { issueSignatureToken, issueSignatureTokenSchema } from "@fitkit/cor
 import type { ConsumeResponse, consumeRequestSchema } from "@fitkit/core/staging/consume";
 import type { z } from "zod";
 
-/** The operations a service may call (`sweep` runs on its schedule only). Names as in docs/API.md. */
+/** The operations a service may call (`sweeper` runs on its schedule only). Names as in docs/API.md. */
 export const UPLOADS_OPERATIONS = [
   "consume",
   "release",

@@ -56,7 +56,7 @@ const UPLOAD_SETTINGS = {
 
 const EXPECTED_ROUTES = {
   "POST /uploads": "functions/presign.handler",
-  "POST /uploads/signed-urls": "functions/signed-get.handler",
+  "POST /uploads/signed-urls": "functions/signed-urls.handler",
   "GET /uploads/policy": "functions/upload-policy.handler",
   "PUT /public/signatures/{token}": "functions/public-signature-put.handler",
   "POST /public/signatures/{token}/uploads": "functions/public-signature-upload-request.handler",
@@ -86,7 +86,7 @@ const EXPECTED_INVOKERS = {
 
 const EXPECTED_LINKS = {
   "functions/presign.handler": ["MediaBucket", "R2MediaWriter", "Redis", "Clerk", "UploadSettings"],
-  "functions/signed-get.handler": ["MediaBucket", "ComplianceBucket", "RecordsBucket", "R2Reader", "Clerk", "Redis", "UploadSettings"],
+  "functions/signed-urls.handler": ["MediaBucket", "ComplianceBucket", "RecordsBucket", "R2Reader", "Clerk", "Redis", "UploadSettings"],
   "functions/public-signature-put.handler": ["ComplianceBucket", "R2ComplianceWriter", "Redis", "ScannerFunction", "UploadSettings"],
   "functions/public-signature-upload-request.handler": ["ComplianceBucket", "R2ComplianceWriter", "Redis", "UploadSettings"],
   "functions/public-signature-complete.handler": ["ComplianceBucket", "R2ComplianceWriter", "Redis", "ScannerFunction", "UploadSettings"],
@@ -383,8 +383,8 @@ describe("internal functions", () => {
       "issue-signature-token": "fitkit-uploads-wiring-issue-signature-token",
       usage: "fitkit-uploads-wiring-usage",
       "set-quota": "fitkit-uploads-wiring-set-quota",
-      sweep: "fitkit-uploads-wiring-sweeper",
-      "audit-orphans": "fitkit-uploads-wiring-orphan-audit",
+      sweeper: "fitkit-uploads-wiring-sweeper",
+      "orphan-audit": "fitkit-uploads-wiring-orphan-audit",
     });
   });
 });
@@ -572,12 +572,12 @@ describe("links", () => {
   });
 
   it("the GET-signing function holds the read-only R2 token and no writer's", () => {
-    const signedGet = fn("functions/signed-get.handler");
-    const delivered = everythingDeliveredTo(signedGet);
+    const signedUrls = fn("functions/signed-urls.handler");
+    const delivered = everythingDeliveredTo(signedUrls);
     for (const writer of ["R2MediaWriterToken", "R2ComplianceWriterToken", "R2RecordsWriterToken", "PublicMediaToken"]) {
       expect(delivered).not.toContain(tokenCredentials(writer).secretAccessKey);
     }
-    expect(linkValues(signedGet.build).R2Reader).toEqual(tokenCredentials("R2ReaderToken"));
+    expect(linkValues(signedUrls.build).R2Reader).toEqual(tokenCredentials("R2ReaderToken"));
   });
 
   it("a function holds the write token of a bucket only if it is linked to that bucket, and each token only its bucket's secret", () => {
@@ -800,9 +800,9 @@ describe("retained records (least privilege)", () => {
     expect(writers).toEqual(["functions/consume.handler"]);
   });
 
-  it("only signed-get, consume's promotion and erase-org (listing what the lock keeps) can read the records bucket; the unauthenticated signature functions cannot", () => {
+  it("only signed-urls, consume's promotion and erase-org (listing what the lock keeps) can read the records bucket; the unauthenticated signature functions cannot", () => {
     const readers = [...functions.keys()].filter((handler) => reach(handler).read.has(recordsBucketName)).sort();
-    expect(readers).toEqual(["functions/consume.handler", "functions/erase-org.handler", "functions/signed-get.handler"]);
+    expect(readers).toEqual(["functions/consume.handler", "functions/erase-org.handler", "functions/signed-urls.handler"]);
     for (const handler of [
       "functions/public-signature-put.handler",
       "functions/public-signature-upload-request.handler",
@@ -946,9 +946,9 @@ describe("alarms", () => {
     }
   });
 
-  it("watch the sweeper's backlog through the metrics it emits (lib/sweep-metrics.ts), for this stage", () => {
+  it("watch the sweeper's backlog through the metrics it emits (lib/sweeper-metrics.ts), for this stage", () => {
     const dimensions = { service: "sweeper", stage: "wiring" };
-    const [growing] = alarmOn("SweepRemaining", dimensions);
+    const [growing] = alarmOn("SweeperRemaining", dimensions);
     expect({
       namespace: growing?.inputs.namespace,
       statistic: growing?.inputs.statistic,
@@ -956,7 +956,7 @@ describe("alarms", () => {
       comparison: growing?.inputs.comparisonOperator,
       threshold: growing?.inputs.threshold,
     }).toEqual({ namespace: "FitKitUploads", statistic: "Minimum", periods: 3, comparison: "GreaterThanThreshold", threshold: 0 });
-    expect(alarmOn("SweepOldestOverdueSeconds", dimensions)).toHaveLength(1);
+    expect(alarmOn("SweeperOldestOverdueSeconds", dimensions)).toHaveLength(1);
   });
 
   it("watch the scanner's own metrics: error verdicts and stale definitions per scan, and an updater that stopped (no data is breaching)", () => {

@@ -4,7 +4,7 @@ import { describe, expect, it } from "vitest";
 import { MemoryObjectStore } from "../adapters/memory/memory-object-store.js";
 import { MemoryStore } from "../adapters/memory/memory-store.js";
 import type { NewUpload } from "../uploads/upload.js";
-import { auditOrphans, type OrphanAuditDeps } from "./orphan-audit.js";
+import { type OrphanAuditDeps, runOrphanAudit } from "./orphan-audit.js";
 
 const LIFETIME_SECONDS = 100;
 const buckets = { media: "media", compliance: "compliance" };
@@ -32,7 +32,7 @@ function setup() {
   return { store, objects, deps, put, upload, advance: (seconds: number) => (now += seconds * 1000) };
 }
 
-describe("auditOrphans", () => {
+describe("runOrphanAudit", () => {
   it("accounts for a processed copy only through a linked original that recorded it", async () => {
     const { store, deps, put, upload, advance } = setup();
     const photo = upload(1);
@@ -64,7 +64,7 @@ describe("auditOrphans", () => {
     );
     advance(LIFETIME_SECONDS + 1);
 
-    const report = await auditOrphans({ ...deps, maxUnknownPercent: 100 });
+    const report = await runOrphanAudit({ ...deps, maxUnknownPercent: 100 });
 
     expect(report.orphans.map((o) => o.key)).toEqual([stray, ofUnknownOriginal]);
     expect(report.buckets[0]).toMatchObject({ objects: 4, unknown: 2, orphans: 2 });
@@ -78,11 +78,11 @@ describe("auditOrphans", () => {
     await put("media", "stray-1");
     advance(LIFETIME_SECONDS + 1);
 
-    const atLimit = await auditOrphans(deps, { delete: true });
+    const atLimit = await runOrphanAudit(deps, { delete: true });
     await put("media", "stray-2");
     await put("media", "stray-3");
     advance(LIFETIME_SECONDS + 1);
-    const above = await auditOrphans(deps, { delete: true });
+    const above = await runOrphanAudit(deps, { delete: true });
 
     expect(atLimit).toMatchObject({
       circuitBreakerTripped: false,

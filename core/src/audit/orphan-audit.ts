@@ -121,7 +121,7 @@ async function knownObjects(deps: OrphanAuditDeps, bucket: string, page: ListedO
  * staging lifetime (then one error line is logged; other buckets are unaffected). Like reconciliation it reads while traffic flows: an object whose record is written
  * during the listing is young, so it is never reported.
  */
-export async function auditOrphans(deps: OrphanAuditDeps, request: OrphanAuditRequest = {}): Promise<OrphanAuditReport> {
+export async function runOrphanAudit(deps: OrphanAuditDeps, request: OrphanAuditRequest = {}): Promise<OrphanAuditReport> {
   const { delete: deleteRequested } = orphanAuditRequestSchema.parse(request);
   const clock = deps.clock ?? systemClock;
   const oldestAllowed = clock.now() - deps.stagingLifetimeSeconds * 1000;

@@ -6,12 +6,12 @@
  */
 import * as z from "zod";
 import { MAX_PRESIGN_EXPIRES_SECONDS, MEDIA_VARIANTS, type MediaVariant, OWNER_TYPE_POLICIES, OWNER_TYPES, type OwnerType } from "../contract/catalog.js";
-import { type SignedUrl, type SignedUrlsDeps, signedUrls } from "../downloads/signed-urls.js";
 import { InvalidRequestError } from "../errors.js";
 import { isProcessableVideo } from "../media/media-variants.js";
 import { parseObjectKey } from "../policies/object-keys.js";
 import { safeId } from "../policies/request-fields.js";
 import type { LinkedObjects } from "../quotas/linked-objects.js";
+import { type SignedUrl, type SignedUrlsDeps, signedUrls } from "../signed-urls/signed-urls.js";
 import type { ListedObject, ObjectStore } from "../storage/object-store.js";
 
 export const exportUserRequestSchema = z.object({

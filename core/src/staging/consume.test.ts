@@ -5,7 +5,7 @@ import { MemoryObjectStore } from "../adapters/memory/memory-object-store.js";
 import { MemoryStore } from "../adapters/memory/memory-store.js";
 import { DependencyUnavailableError } from "../errors.js";
 import { consume } from "./consume.js";
-import { sweep } from "./sweep.js";
+import { sweep } from "./sweeper.js";
 
 const png = pngImage();
 const upload = {

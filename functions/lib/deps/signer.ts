@@ -1,7 +1,7 @@
 /**
  * URL signers for this container: the FastUrlSigner (byte-identical to the SDK's presigner, a
  * fraction of its cost, and no S3 client in the bundle). `R2MediaWriter` signs the media PUTs
- * (presign); `R2Reader`, a read-only token, signs GETs (signed-get); `signerForBucket` signs with
+ * (presign); `R2Reader`, a read-only token, signs GETs (signed-urls); `signerForBucket` signs with
  * the write token of one bucket (the scanner's GET URLs, made by consume).
  */
 import { FastUrlSigner } from "@fitkit/core/adapters/s3/fast-url-signer";

@@ -3,7 +3,7 @@ import { describe, expect, it } from "vitest";
 import { MemoryObjectStore } from "../adapters/memory/memory-object-store.js";
 import { MemoryStore } from "../adapters/memory/memory-store.js";
 import type { NewUpload } from "../uploads/upload.js";
-import { sweep, TIME_RESERVE_MS, URL_CHECK_CONCURRENCY, URL_SETTLE_SECONDS } from "./sweep.js";
+import { sweep, TIME_RESERVE_MS, URL_CHECK_CONCURRENCY, URL_SETTLE_SECONDS } from "./sweeper.js";
 
 let now = 1_800_000_000_000;
 const clock = { now: () => now };

@@ -20,8 +20,8 @@ import { MAX_KEYS_PER_DELETE, type ObjectStore } from "../storage/object-store.j
 import type { StagedUpload } from "../uploads/upload.js";
 import type { StagingStore } from "./staging-store.js";
 
-/** A sweep takes no input: the schedule's EventBridge event and an internal call's `{}` are both accepted as they are. */
-export const sweepRequestSchema = z.unknown();
+/** The sweeper takes no input: the schedule's EventBridge event and an internal call's `{}` are both accepted as they are. */
+export const sweeperRequestSchema = z.unknown();
 
 /** Uploads claimed per batch: one DeleteObjects request's worth per bucket. */
 export const DELETE_BATCH_SIZE = MAX_KEYS_PER_DELETE;
@@ -77,11 +77,11 @@ export const sweepReportSchema = z.object({
 export type SweepReport = z.output<typeof sweepReportSchema>;
 
 /**
- * The reply of the internal `sweep`: the report without its failure breakdown (that goes to the
+ * The reply of the internal `sweeper`: the report without its failure breakdown (that goes to the
  * log), plus the media jobs re-driven in the same run. Documented, never parsed at run time.
  */
-export const sweepResponseSchema = sweepReportSchema.omit({ failures: true }).extend({ mediaJobsRedriven: count });
-export type SweepResponse = z.output<typeof sweepResponseSchema>;
+export const sweeperResponseSchema = sweepReportSchema.omit({ failures: true }).extend({ mediaJobsRedriven: count });
+export type SweeperResponse = z.output<typeof sweeperResponseSchema>;
 
 /** Never touch retained compliance records, whatever a record says. */
 function mayDelete(upload: Pick<StagedUpload, "bucket" | "key">, complianceBucket: string): boolean {

@@ -3,16 +3,16 @@
  * Metrics): the names the sweeper emits and the alarms in `stacks/alarms.ts` watch — one owner, so
  * the two cannot drift. Plain data: importable without SST.
  */
-export const SWEEP_METRICS = {
+export const SWEEPER_METRICS = {
   namespace: "FitKitUploads",
   service: "sweeper",
   /** Overdue uploads still on the work list when a run stopped. */
-  remaining: "SweepRemaining",
+  remaining: "SweeperRemaining",
   /** Age of the oldest of them, in seconds. */
-  oldestOverdueSeconds: "SweepOldestOverdueSeconds",
+  oldestOverdueSeconds: "SweeperOldestOverdueSeconds",
   /** Uploads whose objects storage did not confirm deleted in a run. */
-  failed: "SweepFailed",
+  failed: "SweeperFailed",
 } as const;
 
 /** The dimensions of every sweeper metric: the stage keeps stages in one account apart. */
-export const sweepMetricDimensions = (stage: string) => ({ service: SWEEP_METRICS.service, stage });
+export const sweeperMetricDimensions = (stage: string) => ({ service: SWEEPER_METRICS.service, stage });

@@ -121,8 +121,8 @@ const UNSIGNABLE = new Set([
 
 /**
  * Signs requests in the `Authorization` header, as the SDK's `SignatureV4.sign` does for its
- * clients: S3 (`service: "s3"`) signs the path as sent and puts the payload hash in
- * `x-amz-content-sha256`; every other service signs the normalised path encoded once more.
+ * clients: the payload hash goes into `x-amz-content-sha256` (signed), and S3 (`service: "s3"`)
+ * signs the path as sent while every other service signs the normalised path encoded once more.
  */
 export class SigV4HeaderSigner {
   readonly #key: SigningKey;
@@ -136,13 +136,13 @@ export class SigV4HeaderSigner {
     this.#s3 = options.service === "s3";
   }
 
-  /** The request's headers with `x-amz-date`, the session token, (S3) the payload hash and `authorization` added. */
+  /** The request's headers with `x-amz-date`, the session token, the payload hash and `authorization` added. */
   sign(request: SignableRequest, signingDate: Date = new Date()): Record<string, string> {
     const longDate = longDateOf(signingDate);
     const headers: Record<string, string> = { ...request.headers, "x-amz-date": longDate };
     if (this.#credentials.sessionToken) headers["x-amz-security-token"] = this.#credentials.sessionToken;
     const payloadHash = headers["x-amz-content-sha256"] ?? (request.body === undefined ? EMPTY_SHA256 : sha256Hex(request.body));
-    if (this.#s3) headers["x-amz-content-sha256"] = payloadHash;
+    headers["x-amz-content-sha256"] = payloadHash;
     const names = Object.keys(headers)
       .filter((name) => !UNSIGNABLE.has(name) && !name.startsWith("proxy-") && !name.startsWith("sec-"))
       .sort();

@@ -36,16 +36,19 @@ type Rng = ReturnType<typeof prng>;
 /** node:crypto behind the SDK's hash interface (what @aws-crypto/sha256 gives it in the clients). */
 class NodeSha256 {
   readonly #hash;
-  constructor(secret?: string | Uint8Array) {
-    this.#hash = secret === undefined ? createHash("sha256") : createHmac("sha256", secret);
+  constructor(secret?: string | ArrayBuffer | ArrayBufferView) {
+    this.#hash = secret === undefined ? createHash("sha256") : createHmac("sha256", bytes(secret));
   }
-  update(data: Uint8Array): void {
-    this.#hash.update(data);
+  update(data: string | ArrayBuffer | ArrayBufferView): void {
+    this.#hash.update(bytes(data));
   }
   async digest(): Promise<Uint8Array> {
     return new Uint8Array(this.#hash.digest());
   }
 }
+
+const bytes = (data: string | ArrayBuffer | ArrayBufferView): string | Uint8Array =>
+  typeof data === "string" ? data : ArrayBuffer.isView(data) ? new Uint8Array(data.buffer, data.byteOffset, data.byteLength) : new Uint8Array(data);
 
 const PIECES = ["a", "Z", "0", "-", "_", ".", "~", " ", "+", "%", "=", "&", "?", "#", "*", "!", "'", "(", ")", ":", "@", ",", ";", "$", "é", "中", "😀", "\t"];
 const text = (rng: Rng, max: number): string => Array.from({ length: rng.int(0, max) }, () => rng.pick(PIECES)).join("");

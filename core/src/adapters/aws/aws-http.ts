@@ -45,6 +45,12 @@ export interface AwsRequest {
   /** Lower-case names. */
   headers?: Record<string, string>;
   body?: string | Uint8Array;
+  /**
+   * S3 answers some calls that fail late with 200 and an `<Error>` document (CopyObject,
+   * DeleteObjects): read the body of a 2xx answer, and take one ending in `</Error>` — or, with
+   * "or-empty", an empty one — as a 503, retried like one (the SDK's throw200Exceptions step).
+   */
+  errorIn2xx?: "error-document" | "error-document-or-empty";
 }
 
 /** A failed attempt the caller sees after the last one: a timeout or network error, or (from `AwsServiceError`) a service's error answer. */
@@ -123,23 +129,26 @@ export class AwsHttpClient {
       let response: AwsResponse;
       try {
         response = await this.#attempt(request);
+        if (request.errorIn2xx && response.status >= 200 && response.status < 300) {
+          const body = await response.text();
+          const failed = body.endsWith("</Error>") || (request.errorIn2xx === "error-document-or-empty" && body === "");
+          response = buffered(response, body, failed ? 503 : response.status);
+        }
       } catch (error) {
         if (last || !isTransient(error)) throw error;
         await sleep(backoff(RETRY_DELAY_BASE_MS, retry));
         continue;
       }
       if (last) return response;
-      const throttled = response.status === 429 || THROTTLING_CODES.has(errorCodeFromHeaders(response) ?? "");
-      if (!throttled && !TRANSIENT_STATUSES.has(response.status)) {
-        // A 4xx answer names its code in the body; throttling and timeouts by code are retried too.
-        if (response.status < 400 || request.method === "HEAD") return response;
+      let code = errorCodeFromHeaders(response);
+      // A 4xx answer names its code in the body (throttling and timeouts by code are retried too); a HEAD's has none.
+      if (!code && response.status >= 400 && response.status < 500 && response.status !== 429 && request.method !== "HEAD") {
         const body = await response.text();
-        const code = errorCodeOf(response, body);
-        const rewound = { ...response, text: async () => body, bytes: async () => new Uint8Array(Buffer.from(body)) };
-        if (!THROTTLING_CODES.has(code) && !TRANSIENT_CODES.has(code)) return rewound;
-        await sleep(backoff(THROTTLING_CODES.has(code) ? THROTTLING_RETRY_DELAY_BASE_MS : RETRY_DELAY_BASE_MS, retry));
-        continue;
+        code = errorCodeOf(response, body);
+        response = buffered(response, body, response.status);
       }
+      const throttled = response.status === 429 || THROTTLING_CODES.has(code ?? "");
+      if (!throttled && !TRANSIENT_STATUSES.has(response.status) && !TRANSIENT_CODES.has(code ?? "")) return response;
       response.discard();
       await sleep(backoff(throttled ? THROTTLING_RETRY_DELAY_BASE_MS : RETRY_DELAY_BASE_MS, retry));
     }
@@ -204,6 +213,11 @@ function responseOf(res: IncomingMessage): AwsResponse {
       res.resume();
     },
   };
+}
+
+/** The answer with its body already read (and, for an error document in a 2xx, its status changed). */
+function buffered(response: AwsResponse, body: string, status: number): AwsResponse {
+  return { ...response, status, text: async () => body, bytes: async () => new Uint8Array(Buffer.from(body)), discard: () => undefined };
 }
 
 /** The error code of an answer: `x-amzn-errortype` (JSON services), else `<Code>` (XML), `__type` or `code` (JSON), else the status. */

@@ -135,6 +135,7 @@ export class S3HttpObjectStore implements ObjectReadCopyDelete {
       this.#send(toBucket, toKey, {
         method: "PUT",
         query: { "x-id": "CopyObject" },
+        errorIn2xx: "error-document-or-empty",
         headers: {
           "x-amz-copy-source": `${bucket}/${encodeURIComponent(fromKey).replaceAll("%2F", "/")}`,
           "x-amz-metadata-directive": "COPY",
@@ -142,8 +143,7 @@ export class S3HttpObjectStore implements ObjectReadCopyDelete {
       }),
     );
     const body = await storage(() => response.text());
-    // S3 may answer a failed copy with 200 and an <Error> body.
-    if (response.status === 200 && !/^\s*(?:<\?xml[^>]*\?>\s*)?<Error>/.test(body)) return { etag: xmlText(/<ETag>([^<]*)<\/ETag>/.exec(body)?.[1] ?? "") };
+    if (response.status === 200) return { etag: xmlText(/<ETag>([^<]*)<\/ETag>/.exec(body)?.[1] ?? "") };
     // Only a missing source is "not there"; a missing bucket (also a 404) is a broken dependency.
     if (errorCodeOf(response, body) === "NoSuchKey") return null;
     throw unavailable(response, body);
@@ -171,6 +171,7 @@ export class S3HttpObjectStore implements ObjectReadCopyDelete {
         // DeleteObjects requires a checksum: the SDK's, CRC32, even with WHEN_REQUIRED.
         headers: { "content-type": "application/xml", "x-amz-sdk-checksum-algorithm": "CRC32", "x-amz-checksum-crc32": crc32Base64(body) },
         body,
+        errorIn2xx: "error-document",
       }),
     );
     const text = await storage(() => response.text());

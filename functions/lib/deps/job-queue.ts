@@ -4,10 +4,11 @@
  * whose process-media handler subscribes to it in the same process).
  */
 
-import { SQSClient } from "@aws-sdk/client-sqs";
 import { InProcessJobQueue } from "@fitkit/core/adapters/memory/in-process-job-queue";
+import { SqsHttpClient } from "@fitkit/core/adapters/sqs/sqs-http-client";
 import { SqsJobQueue } from "@fitkit/core/adapters/sqs/sqs-job-queue";
 import type { JobQueue } from "@fitkit/core/media/job-queue";
+import { awsEndpointFor, awsEnvironment } from "../aws-environment.js";
 import { lazy } from "../lazy.js";
 import { coreLog } from "../logger.js";
 import { readLinked } from "../resources.js";
@@ -17,6 +18,7 @@ export const inProcessJobQueue = new InProcessJobQueue({ maxReceives: 3, log: co
 
 export const jobQueue = lazy((): JobQueue => {
   const queue = readLinked("MediaQueue", "Queue");
-  if (queue.url) return new SqsJobQueue(new SQSClient({}), queue.url);
+  // The lean SQS client (signed HTTP, the SDK client's retries), not the SDK's: consume sends this on the request path.
+  if (queue.url) return new SqsJobQueue(new SqsHttpClient({ ...awsEnvironment(), ...awsEndpointFor("SQS") }), queue.url);
   return inProcessJobQueue;
 });

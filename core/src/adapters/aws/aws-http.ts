@@ -220,7 +220,7 @@ function buffered(response: AwsResponse, body: string, status: number): AwsRespo
   return { ...response, status, text: async () => body, bytes: async () => new Uint8Array(Buffer.from(body)), discard: () => undefined };
 }
 
-/** The error code of an answer: `x-amzn-errortype` (JSON services), else `<Code>` (XML), `__type` or `code` (JSON), else the status. */
+/** The error code of an answer: from its headers (JSON services), else `<Code>` (XML), `__type` or `code` (JSON), else the status. */
 export function errorCodeOf(response: Pick<AwsResponse, "status" | "headers">, body: string): string {
   const fromHeader = errorCodeFromHeaders(response);
   if (fromHeader) return fromHeader;
@@ -237,7 +237,10 @@ export function errorCodeOf(response: Pick<AwsResponse, "status" | "headers">, b
   return String(response.status);
 }
 
+/** SQS's query-compatible code (`x-amzn-query-error: AWS.SimpleQueueService.QueueDoesNotExist;Sender`), else `x-amzn-errortype`: what the SDK names its errors by. */
 function errorCodeFromHeaders(response: Pick<AwsResponse, "headers">): string | undefined {
+  const query = response.headers["x-amzn-query-error"];
+  if (typeof query === "string" && query) return query.split(";")[0];
   const header = response.headers["x-amzn-errortype"];
   return typeof header === "string" && header ? header.split(":")[0] : undefined;
 }

@@ -69,14 +69,18 @@ export class S3HttpObjectStore implements ObjectReadCopyDelete {
     return entry;
   }
 
-  /** Path-style, as the SDK client is configured (`forcePathStyle`): `/<bucket>/<key>`. */
+  /**
+   * Path-style, as the SDK client is configured (`forcePathStyle`): `/<bucket>/<key>`. A bucket this
+   * function holds no token for throws the settings' ConfigError (as PerBucketObjectStore does); a
+   * request that gets no answer is DependencyUnavailableError.
+   */
   #send(bucket: string, key: string, request: Omit<Parameters<AwsHttpClient["send"]>[0], "path">): Promise<AwsResponse> {
     const { client, pathPrefix } = this.#for(bucket);
-    return client.send({ ...request, path: `${pathPrefix}/${bucket}/${escapeUriPath(key)}` });
+    return storage(() => client.send({ ...request, path: `${pathPrefix}/${bucket}/${escapeUriPath(key)}` }));
   }
 
   async head(bucket: string, key: string): Promise<StoredObjectInfo | null> {
-    const response = await storage(() => this.#send(bucket, key, { method: "HEAD", headers: { "x-amz-checksum-mode": "ENABLED" } }));
+    const response = await this.#send(bucket, key, { method: "HEAD", headers: { "x-amz-checksum-mode": "ENABLED" } });
     response.discard();
     if (response.status === 404) return null;
     if (response.status !== 200) throw unavailable(response, "");
@@ -127,21 +131,19 @@ export class S3HttpObjectStore implements ObjectReadCopyDelete {
   }
 
   #getRange(bucket: string, key: string, length: number): Promise<AwsResponse> {
-    return storage(() => this.#send(bucket, key, { method: "GET", query: { "x-id": "GetObject" }, headers: { range: `bytes=0-${length - 1}` } }));
+    return this.#send(bucket, key, { method: "GET", query: { "x-id": "GetObject" }, headers: { range: `bytes=0-${length - 1}` } });
   }
 
   async copy(bucket: string, fromKey: string, toKey: string, toBucket: string = bucket): Promise<{ etag: string } | null> {
-    const response = await storage(() =>
-      this.#send(toBucket, toKey, {
-        method: "PUT",
-        query: { "x-id": "CopyObject" },
-        errorIn2xx: "error-document-or-empty",
-        headers: {
-          "x-amz-copy-source": `${bucket}/${encodeURIComponent(fromKey).replaceAll("%2F", "/")}`,
-          "x-amz-metadata-directive": "COPY",
-        },
-      }),
-    );
+    const response = await this.#send(toBucket, toKey, {
+      method: "PUT",
+      query: { "x-id": "CopyObject" },
+      errorIn2xx: "error-document-or-empty",
+      headers: {
+        "x-amz-copy-source": `${bucket}/${encodeURIComponent(fromKey).replaceAll("%2F", "/")}`,
+        "x-amz-metadata-directive": "COPY",
+      },
+    });
     const body = await storage(() => response.text());
     if (response.status === 200) return { etag: xmlText(/<ETag>([^<]*)<\/ETag>/.exec(body)?.[1] ?? "") };
     // Only a missing source is "not there"; a missing bucket (also a 404) is a broken dependency.

@@ -20,7 +20,7 @@
  */
 import { Agent as HttpAgent, request as httpRequest, type IncomingMessage } from "node:http";
 import { Agent as HttpsAgent, request as httpsRequest } from "node:https";
-import { type AwsCredentials, SigV4HeaderSigner } from "./sigv4.js";
+import { type AwsCredentials, escapeUri, SigV4HeaderSigner } from "./sigv4.js";
 
 export interface AwsHttpOptions {
   /** `https://host[:port]` (a path is not allowed: the request's path is the whole path). */
@@ -157,7 +157,7 @@ export class AwsHttpClient {
   #attempt(request: AwsRequest): Promise<AwsResponse> {
     const query = request.query ?? {};
     const search = Object.entries(query)
-      .map(([name, value]) => `${encodeURIComponent(name)}=${encodeURIComponent(value)}`)
+      .map(([name, value]) => `${escapeUri(name)}=${escapeUri(value)}`)
       .join("&");
     const headers = this.#signer.sign({
       method: request.method,

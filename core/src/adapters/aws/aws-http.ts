@@ -53,7 +53,7 @@ export interface AwsRequest {
   errorIn2xx?: "error-document" | "error-document-or-empty";
 }
 
-/** A failed attempt the caller sees after the last one: a timeout or network error, or (from `AwsServiceError`) a service's error answer. */
+/** A service's error answer, by its code and HTTP status (what the clients on this one throw when a call is refused). */
 export class AwsServiceError extends Error {
   constructor(
     /** The service's error code (`NoSuchKey`, `TooManyRequestsException`) or the HTTP status. */

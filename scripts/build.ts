@@ -165,7 +165,7 @@ export const COLD_START_BUDGETS: Readonly<Record<string, number>> = {
   "public-signature-upload-request": 1_145_000,
   "public-signature-complete": 1_380_000,
   health: 1_000,
-  consume: 1_390_000,
+  consume: 560_000,
 };
 
 if (process.argv[1] && resolve(process.argv[1]) === fileURLToPath(import.meta.url)) {

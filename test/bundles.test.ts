@@ -1,6 +1,8 @@
 /**
  * Cold starts: each handler is bundled on its own, and the handlers that only sign (signed-urls,
- * upload-parts) carry no S3 client — checked in the real esbuild output, not assumed. presign
+ * upload-parts) carry no S3 client — checked in the real esbuild output, not assumed. consume
+ * carries no AWS SDK client at all: storage, the scanner and the media queue go through the lean
+ * signed clients (core/src/adapters/aws/aws-http.ts). presign
  * begins multipart uploads, so it has the S3 client, but in a chunk loaded by the first multipart
  * request, not at its cold start. Every request-path handler stays within its byte budget.
  */
@@ -72,8 +74,14 @@ describe("handler bundles", () => {
     expect(over).toEqual([]);
   });
 
-  it("the storage handlers do carry the S3 client (the check above can fail)", async () => {
-    expect(await source("consume")).toContain("S3Client");
+  it("consume carries no AWS SDK client (S3, Lambda or SQS): its calls go through the lean signed clients", async () => {
+    const code = await coldSource("consume");
+    expect({ s3Client: code.includes("S3Client"), sdkUserAgent: code.includes("aws-sdk-js") }).toEqual({ s3Client: false, sdkUserAgent: false });
+  });
+
+  it("the storage handlers do carry the SDK's S3 client (the checks above can fail)", async () => {
+    const code = await source("sweeper");
+    expect({ s3Client: code.includes("S3Client"), sdkUserAgent: code.includes("aws-sdk-js") }).toEqual({ s3Client: true, sdkUserAgent: true });
   });
 
   it("only process-media and publish load image codecs (HEIC's only in process-media), with sharp left to SST's install; consume, the sweeper, release and unpublish carry none", async () => {

@@ -6,13 +6,13 @@
  */
 import { execFileSync } from "node:child_process";
 import { createHash } from "node:crypto";
-import { SendMessageBatchCommand, SQSClient } from "@aws-sdk/client-sqs";
 import { WasmHeifDecoder } from "@fitkit/core/adapters/libheif/wasm-heif-decoder";
 import { InProcessJobQueue } from "@fitkit/core/adapters/memory/in-process-job-queue";
 import { createIoredisClient } from "@fitkit/core/adapters/redis/ioredis-driver";
 import { redisKeys } from "@fitkit/core/adapters/redis/redis-keys";
 import type { RedisStore } from "@fitkit/core/adapters/redis/redis-store";
 import type { S3ObjectStore } from "@fitkit/core/adapters/s3/s3-object-store";
+import { SqsHttpClient } from "@fitkit/core/adapters/sqs/sqs-http-client";
 import { SqsJobQueue } from "@fitkit/core/adapters/sqs/sqs-job-queue";
 import type { HeifDecoder } from "@fitkit/core/media/image-codec";
 import { DISPLAY_LONG_EDGE, renderVariants, THUMB_LONG_EDGE } from "@fitkit/core/media/image-pipeline";
@@ -22,7 +22,6 @@ import { encodeMediaJob, isReadyVideo, type MediaJob } from "@fitkit/core/media/
 import { mediaJobSchema, processMedia } from "@fitkit/core/media/process-media";
 import { mediaKey } from "@fitkit/core/policies/object-keys";
 import { consume } from "@fitkit/core/staging/consume";
-import { mockClient } from "aws-sdk-client-mock";
 import exifr from "exifr";
 import sharp from "sharp";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -43,6 +42,7 @@ import {
 import { newUpload, uniqueId } from "./support/fixtures.js";
 import { imageCodecs } from "./support/image-codecs.js";
 import { type MediaBackends, startMediaBackends } from "./support/media-backends.js";
+import { json, startScriptedServer } from "./support/scripted-server.js";
 import type { RedisBackends } from "./support/staging-adapters.js";
 
 const MEDIA = "media";
@@ -304,11 +304,13 @@ describe("the full-size copy", () => {
 
 describe("the outbox", () => {
   it("a queue failing between the commit and the enqueue fails nothing, and the next sweeper run's re-drive processes the job", async () => {
-    const sqs = mockClient(SQSClient);
-    sqs.on(SendMessageBatchCommand).rejects(new Error("SQS unavailable"));
-    const failingQueue = new SqsJobQueue(new SQSClient({ region: "eu-west-1" }), "https://sqs.eu-west-1.amazonaws.com/1/media");
+    // SQS answering 500 to every attempt.
+    const sqs = await startScriptedServer(() => json(500, { __type: "com.amazonaws.sqs#InternalFailure", message: "SQS unavailable" }));
+    const sender = new SqsHttpClient({ region: "eu-west-1", credentials: { accessKeyId: "a", secretAccessKey: "b" } });
+    const failingQueue = new SqsJobQueue(sender, `${sqs.origin}/1/media`);
     const { job } = await linkPhoto(phoneJpeg(320, 240), "image/jpeg", { queue: failingQueue, outbox: store });
-    sqs.restore();
+    await sqs.close();
+    expect(sqs.requests.length).toBeGreaterThan(0);
     expect(await store.mediaStates([{ bucket: MEDIA, key: job.key }])).toEqual([{ status: "processing" }]);
 
     // The job waits in the outbox; time passes beyond the hand-off grace (its due time is moved, not slept through).

@@ -1,6 +1,8 @@
 /**
- * The contract of the ObjectStore port, run against the in-memory store and the S3 adapter on the
- * real embedded S3 server: both must answer as S3/R2 do. Where the embedded server differs from
+ * The contract of the ObjectStore port, run against the in-memory store, the S3 adapter on the
+ * real embedded S3 server, and the lean S3 client consume uses (`S3HttpObjectStore`: HEAD, ranged
+ * GET, copy and DeleteObjects over signed HTTP, with the SDK adapter doing the rest of each test's
+ * setup — puts, listings, multipart): all must answer as S3/R2 do. Where the embedded server differs from
  * R2 the adapter's capability says so (it keeps no checksums) or the test avoids the difference
  * (it lists a key before a longer key it prefixes in the wrong order, and resets a range read of
  * an empty object): those are the server's bugs, not behaviours to copy.
@@ -12,6 +14,7 @@ import { join } from "node:path";
 import { PutObjectCommand, UploadPartCommand } from "@aws-sdk/client-s3";
 import { MemoryObjectStore } from "@fitkit/core/adapters/memory/memory-object-store";
 import { createS3Client } from "@fitkit/core/adapters/s3/s3-client";
+import { S3HttpObjectStore } from "@fitkit/core/adapters/s3/s3-http-object-store";
 import { S3ObjectStore } from "@fitkit/core/adapters/s3/s3-object-store";
 import type { ObjectStore, PutObjectInput, ServedHeaders } from "@fitkit/core/storage/object-store";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -44,6 +47,40 @@ interface ObjectStoreAdapter {
   }>;
 }
 
+/** The SDK adapter on a fresh embedded S3 server (with the server, for the lean client's settings). */
+type OpenedAdapter = Awaited<ReturnType<ObjectStoreAdapter["open"]>>;
+
+async function sdkAdapterOn(): Promise<OpenedAdapter & { s3: EmbeddedS3 }> {
+  const s3: EmbeddedS3 = await startEmbeddedS3({ directory: await mkdtemp(join(tmpdir(), "fitkit-s3-contract-")), buckets: [BUCKET, OTHER_BUCKET] });
+  const client = createS3Client({ endpoint: s3.endpoint, region: s3.region, accessKeyId: s3.accessKeyId, secretAccessKey: s3.secretAccessKey });
+  return {
+    s3,
+    objects: new S3ObjectStore(client),
+    plantUnsigned: async (u) => {
+      const h = u.servedHeaders;
+      await client.send(
+        new PutObjectCommand({
+          Bucket: u.bucket,
+          Key: u.key,
+          Body: u.body,
+          ContentType: u.contentType,
+          CacheControl: h.cacheControl,
+          ContentDisposition: h.contentDisposition,
+          ContentEncoding: h.contentEncoding,
+          ContentLanguage: h.contentLanguage,
+          ...(h.expires ? { Expires: new Date(h.expires) } : {}),
+          Metadata: u.metadata,
+        }),
+      );
+    },
+    uploadPart: async (bucket, key, storageUploadId, partNumber, body) => {
+      const out = await client.send(new UploadPartCommand({ Bucket: bucket, Key: key, UploadId: storageUploadId, PartNumber: partNumber, Body: body }));
+      return out.ETag!;
+    },
+    close: () => s3.close(),
+  };
+}
+
 const ADAPTERS: ObjectStoreAdapter[] = [
   {
     name: "memory",
@@ -73,34 +110,29 @@ const ADAPTERS: ObjectStoreAdapter[] = [
   {
     name: "s3 on the embedded server",
     keepsChecksums: false,
+    open: () => sdkAdapterOn(),
+  },
+  {
+    name: "lean s3 (consume's calls) on the embedded server",
+    keepsChecksums: false,
     open: async () => {
-      const s3: EmbeddedS3 = await startEmbeddedS3({ directory: await mkdtemp(join(tmpdir(), "fitkit-s3-contract-")), buckets: [BUCKET, OTHER_BUCKET] });
-      const client = createS3Client({ endpoint: s3.endpoint, region: s3.region, accessKeyId: s3.accessKeyId, secretAccessKey: s3.secretAccessKey });
-      return {
-        objects: new S3ObjectStore(client),
-        plantUnsigned: async (u) => {
-          const h = u.servedHeaders;
-          await client.send(
-            new PutObjectCommand({
-              Bucket: u.bucket,
-              Key: u.key,
-              Body: u.body,
-              ContentType: u.contentType,
-              CacheControl: h.cacheControl,
-              ContentDisposition: h.contentDisposition,
-              ContentEncoding: h.contentEncoding,
-              ContentLanguage: h.contentLanguage,
-              ...(h.expires ? { Expires: new Date(h.expires) } : {}),
-              Metadata: u.metadata,
-            }),
-          );
-        },
-        uploadPart: async (bucket, key, storageUploadId, partNumber, body) => {
-          const out = await client.send(new UploadPartCommand({ Bucket: bucket, Key: key, UploadId: storageUploadId, PartNumber: partNumber, Body: body }));
-          return out.ETag!;
-        },
-        close: () => s3.close(),
+      const sdk = await sdkAdapterOn();
+      const settings = { endpoint: sdk.s3.endpoint, region: sdk.s3.region, accessKeyId: sdk.s3.accessKeyId, secretAccessKey: sdk.s3.secretAccessKey };
+      const lean = new S3HttpObjectStore({ settingsFor: () => settings });
+      const objects: ObjectStore = {
+        head: (bucket, key) => lean.head(bucket, key),
+        readFirstBytes: (bucket, key, length) => lean.readFirstBytes(bucket, key, length),
+        stream: (bucket, key, maxBytes) => lean.stream(bucket, key, maxBytes),
+        copy: (bucket, fromKey, toKey, toBucket) => lean.copy(bucket, fromKey, toKey, toBucket),
+        deleteObjects: (bucket, keys) => lean.deleteObjects(bucket, keys),
+        put: (input) => sdk.objects.put(input),
+        list: (bucket, prefix, options) => sdk.objects.list(bucket, prefix, options),
+        createMultipart: (bucket, key, contentType) => sdk.objects.createMultipart(bucket, key, contentType),
+        listParts: (bucket, key, id) => sdk.objects.listParts(bucket, key, id),
+        completeMultipart: (bucket, key, id, parts) => sdk.objects.completeMultipart(bucket, key, id, parts),
+        abortMultipart: (bucket, key, id) => sdk.objects.abortMultipart(bucket, key, id),
       };
+      return { ...sdk, objects };
     },
   },
 ];

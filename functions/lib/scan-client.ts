@@ -4,7 +4,8 @@
  * timeout and reservation and consume's timeout:
  * - one attempt waits a cold scanner out (its timeout, stacks/scanner.ts), so a slow but
  *   successful scan is not abandoned and repeated;
- * - all attempts together, with the SDK's backoff between them, end before consume's own timeout,
+ * - all attempts together, with the SDK's backoff between them (which the lean invoker,
+ *   core/src/adapters/aws/aws-http.ts, copies), end before consume's own timeout,
  *   so consume answers (503) instead of being killed;
  * - per consume at most `maxConcurrentScans` scans run at once, and the scanner reserves enough
  *   executions for every consume and public signature function scanning at once.
@@ -19,5 +20,5 @@ export const SCAN_CLIENT = {
   maxConcurrentScans: 3,
 } as const;
 
-/** The SDK's standard retry strategy waits at most this long before a retry (MAXIMUM_RETRY_DELAY in @smithy/core, submodules/retry/util-retry/constants). */
+/** The SDK's standard retry strategy, and the lean client that copies it, wait at most this long before a retry (MAXIMUM_RETRY_DELAY in @smithy/core, submodules/retry/util-retry/constants). */
 export const SDK_MAX_RETRY_DELAY_MS = 20_000;

@@ -6,14 +6,13 @@
 import { mkdtemp } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { InvokeCommand, LambdaClient } from "@aws-sdk/client-lambda";
 import { PutObjectCommand } from "@aws-sdk/client-s3";
 import { ClamdScanner } from "@fitkit/core/adapters/clamd/clamd-scanner";
+import type { FunctionInvoker } from "@fitkit/core/adapters/lambda/lambda-http-invoker";
 import { LambdaScanner } from "@fitkit/core/adapters/lambda/lambda-scanner";
 import { FastUrlSigner } from "@fitkit/core/adapters/s3/fast-url-signer";
 import { createS3Client } from "@fitkit/core/adapters/s3/s3-client";
 import { DependencyUnavailableError } from "@fitkit/core/errors";
-import { mockClient } from "aws-sdk-client-mock";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { type EmbeddedS3, startEmbeddedS3 } from "../../local/embedded-s3.js";
 import { type ClamdServer, EICAR, EICAR_SIGNATURE, startClamd } from "../../support/clamd.js";
@@ -125,14 +124,11 @@ describe("when no verdict can be had", () => {
 });
 
 describe("LambdaScanner → scanner handler → clamd, over the real protocol", () => {
-  const client = new LambdaClient({ region: "eu-west-1", credentials: { accessKeyId: "a", secretAccessKey: "b" } });
-  const lambda = mockClient(client);
   // The invoke is delivered to the real handler as Lambda would: JSON in, JSON out.
-  lambda.on(InvokeCommand).callsFake(async (input) => ({
-    StatusCode: 200,
-    Payload: new TextEncoder().encode(JSON.stringify(await handleScanRequest(deps, JSON.parse(String(input.Payload))))),
-  }));
-  const scanner = () => new LambdaScanner({ client, functionName: "scanner", signerFor: () => signer });
+  const lambda: FunctionInvoker = {
+    invoke: async (_functionName, payload) => ({ payload: new TextEncoder().encode(JSON.stringify(await handleScanRequest(deps, JSON.parse(payload)))) }),
+  };
+  const scanner = () => new LambdaScanner({ lambda, functionName: "scanner", signerFor: () => signer });
 
   async function* bytesOf(bytes: Uint8Array) {
     yield bytes;

@@ -27,7 +27,8 @@ export type ConsumeRequest = z.output<typeof consumeRequestSchema>;
 
 export interface ConsumeDeps {
   store: StagingStore;
-  objects: ObjectStore;
+  /** Only the calls consume makes, so a lean transport serves them (functions/lib/deps/lean-storage.ts). */
+  objects: Pick<ObjectStore, "head" | "readFirstBytes" | "stream" | "copy" | "deleteObjects">;
   /** Virus scanning; null or absent = off (the caller logs that once at cold start). */
   scanner?: Scanner | null;
   /** Largest prefix of an object that is streamed to the scanner. */

@@ -4,19 +4,28 @@
  * whose process-media handler subscribes to it in the same process).
  */
 
-import { SQSClient } from "@aws-sdk/client-sqs";
 import { InProcessJobQueue } from "@fitkit/core/adapters/memory/in-process-job-queue";
+import { SqsHttpClient } from "@fitkit/core/adapters/sqs/sqs-http-client";
 import { SqsJobQueue } from "@fitkit/core/adapters/sqs/sqs-job-queue";
 import type { JobQueue } from "@fitkit/core/media/job-queue";
+import { awsEndpointFor, awsEnvironment } from "../aws-environment.js";
 import { lazy } from "../lazy.js";
 import { coreLog } from "../logger.js";
 import { readLinked } from "../resources.js";
+import { dependencyTimeout } from "./settings.js";
 
 /** One per process: the local stack subscribes process-media to it (local/functions.ts). */
 export const inProcessJobQueue = new InProcessJobQueue({ maxReceives: 3, log: coreLog });
 
 export const jobQueue = lazy((): JobQueue => {
   const queue = readLinked("MediaQueue", "Queue");
-  if (queue.url) return new SqsJobQueue(new SQSClient({}), queue.url);
+  // The lean SQS client (signed HTTP, the SDK client's retries), not the SDK's: consume sends this on
+  // the request path, so connecting and every silence after are bounded by dependencyTimeoutMs (the
+  // SDK client it replaced had no timeout: a stalled SQS held consume until API Gateway gave up).
+  if (queue.url) {
+    const { timeoutMs } = dependencyTimeout();
+    const client = new SqsHttpClient({ ...awsEnvironment(), ...awsEndpointFor("SQS"), connectionTimeoutMs: timeoutMs, idleTimeoutMs: timeoutMs });
+    return new SqsJobQueue(client, queue.url);
+  }
   return inProcessJobQueue;
 });

@@ -3,10 +3,11 @@
  * (deployed stages), else clamd when `Resource.Clamd` names a host (the local stack), otherwise off
  * — said once in the log at cold start, never silently.
  */
-import { LambdaClient } from "@aws-sdk/client-lambda";
 import { ClamdScanner } from "@fitkit/core/adapters/clamd/clamd-scanner";
+import { LambdaHttpInvoker } from "@fitkit/core/adapters/lambda/lambda-http-invoker";
 import { LambdaScanner } from "@fitkit/core/adapters/lambda/lambda-scanner";
 import type { Scanner } from "@fitkit/core/scanning/scanner";
+import { awsEndpointFor, awsEnvironment } from "../aws-environment.js";
 import { lazy } from "../lazy.js";
 import { logger } from "../logger.js";
 import { isLinked, readLinked } from "../resources.js";
@@ -18,10 +19,14 @@ export const scanner = lazy((): Scanner | null => {
     const { name } = readLinked("ScannerFunction", "ScannerFunction");
     logger.info("virus scanning is on", { scannerFunction: name });
     return new LambdaScanner({
-      // Timing and parallelism sized against the scanner and consume (functions/lib/scan-client.ts).
-      client: new LambdaClient({
+      // Timing and parallelism sized against the scanner and consume (functions/lib/scan-client.ts); the
+      // lean invoker (signed HTTP) waits and retries as the SDK's Lambda client did with these settings.
+      lambda: new LambdaHttpInvoker({
+        ...awsEnvironment(),
+        ...awsEndpointFor("LAMBDA"),
         maxAttempts: SCAN_CLIENT.maxAttempts,
-        requestHandler: { connectionTimeout: SCAN_CLIENT.connectionTimeoutMs, requestTimeout: SCAN_CLIENT.requestTimeoutMs },
+        connectionTimeoutMs: SCAN_CLIENT.connectionTimeoutMs,
+        idleTimeoutMs: SCAN_CLIENT.requestTimeoutMs,
       }),
       functionName: name,
       signerFor: signerForBucket,

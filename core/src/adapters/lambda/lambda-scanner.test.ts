@@ -1,5 +1,7 @@
 /**
- * The LambdaScanner against a mocked Lambda client (aws-sdk-client-mock): what it sends (a GET URL
+ * The LambdaScanner against a mocked Lambda client (aws-sdk-client-mock, behind the scanner's
+ * FunctionInvoker port; the lean invoker deployed functions use is held to the SDK's requests and
+ * error handling in test/lean-aws-clients.test.ts): what it sends (a GET URL
  * signed with the token of the object's bucket, or the bytes inline) and how each answer of the
  * scanner Lambda — verdicts, function errors, throttling, malformed replies — becomes a verdict or
  * DependencyUnavailableError("scanner") (503, fail closed). The scanner's own side is tested in
@@ -11,18 +13,26 @@ import { beforeEach, describe, expect, it } from "vitest";
 import { HTTP_STATUS_BY_CODE } from "../../contract/catalog.js";
 import { DependencyUnavailableError } from "../../errors.js";
 import { FastUrlSigner } from "../s3/fast-url-signer.js";
+import type { FunctionInvoker } from "./lambda-http-invoker.js";
 import { LambdaScanner, LambdaScannerError } from "./lambda-scanner.js";
 import { MAX_INLINE_SCAN_BYTES } from "./scanner-protocol.js";
 
 const client = new LambdaClient({ region: "eu-west-1", credentials: { accessKeyId: "a", secretAccessKey: "b" } });
 const lambda = mockClient(client);
+/** The mocked SDK client as the scanner's invoker. */
+const invoker: FunctionInvoker = {
+  invoke: async (FunctionName, Payload) => {
+    const out = await client.send(new InvokeCommand({ FunctionName, Payload }));
+    return { ...(out.FunctionError ? { functionError: out.FunctionError } : {}), payload: out.Payload ?? new Uint8Array() };
+  },
+};
 const endpoint = "https://0f1e2d3c.r2.cloudflarestorage.com";
 const signers = {
   media: new FastUrlSigner({ endpoint, region: "auto", accessKeyId: "media-writer-id", secretAccessKey: "m" }),
   compliance: new FastUrlSigner({ endpoint, region: "auto", accessKeyId: "compliance-writer-id", secretAccessKey: "c" }),
 };
 const scanner = new LambdaScanner({
-  client,
+  lambda: invoker,
   functionName: "fitkit-uploads-production-scanner",
   signerFor: (bucket) => (bucket === "compliance-b" ? signers.compliance : signers.media),
   urlTtlSeconds: 120,
@@ -181,7 +191,7 @@ describe("how the LambdaScanner reads the answer", () => {
       inFlight -= 1;
       return reply({ verdict: "clean" });
     });
-    const limited = new LambdaScanner({ client, functionName: "scanner", signerFor: () => signers.media, maxConcurrentScans: 3 });
+    const limited = new LambdaScanner({ lambda: invoker, functionName: "scanner", signerFor: () => signers.media, maxConcurrentScans: 3 });
 
     const scans = Array.from({ length: 10 }, (_, i) => limited.scan(once(new Uint8Array([i])), { bucket: "media-b", key: `k${i}`, maxBytes: 1 }));
     // Answer the scans one at a time as they arrive.
@@ -204,7 +214,7 @@ describe("how the LambdaScanner reads the answer", () => {
       .on(InvokeCommand)
       .rejectsOnce(new Error("boom"))
       .resolves(reply({ verdict: "clean" }));
-    const limited = new LambdaScanner({ client, functionName: "scanner", signerFor: () => signers.media, maxConcurrentScans: 1 });
+    const limited = new LambdaScanner({ lambda: invoker, functionName: "scanner", signerFor: () => signers.media, maxConcurrentScans: 1 });
 
     const [first, second] = await Promise.allSettled([limited.scan(once(new Uint8Array(1))), limited.scan(once(new Uint8Array(1)))]);
 

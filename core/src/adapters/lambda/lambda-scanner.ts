@@ -18,14 +18,15 @@
  * or a reply of another shape is DependencyUnavailableError("scanner") with a `LambdaScannerError`
  * cause (our message, safe to log). Errors thrown by the source propagate unchanged.
  */
-import { InvokeCommand, type LambdaClient } from "@aws-sdk/client-lambda";
 import { DependencyUnavailableError } from "../../errors.js";
 import type { Scanner, ScanVerdict, StoredScanSource } from "../../scanning/scanner.js";
 import type { UrlSigner } from "../../storage/url-signer.js";
+import type { FunctionInvoker } from "./lambda-http-invoker.js";
 import { MAX_INLINE_SCAN_BYTES, type ScanRequest, scanReplySchema } from "./scanner-protocol.js";
 
 export interface LambdaScannerOptions {
-  client: LambdaClient;
+  /** Lambda's Invoke (`LambdaHttpInvoker`). */
+  lambda: FunctionInvoker;
   /** The scanner function's name or ARN. */
   functionName: string;
   /** The signer whose token may read `bucket` (GET URLs for the scanner). */
@@ -98,9 +99,9 @@ export class LambdaScanner implements Scanner {
   async #invoke(request: ScanRequest): Promise<ScanVerdict> {
     let payload: Uint8Array | undefined;
     try {
-      const out = await this.#options.client.send(new InvokeCommand({ FunctionName: this.#options.functionName, Payload: JSON.stringify(request) }));
-      if (out.FunctionError) throw new LambdaScannerError(`the scanner function failed (${out.FunctionError})`);
-      payload = out.Payload;
+      const out = await this.#options.lambda.invoke(this.#options.functionName, JSON.stringify(request));
+      if (out.functionError) throw new LambdaScannerError(`the scanner function failed (${out.functionError})`);
+      payload = out.payload;
     } catch (error) {
       const cause = error instanceof LambdaScannerError ? error : new LambdaScannerError(`could not invoke the scanner: ${describe(error)}`, { cause: error });
       throw new DependencyUnavailableError("scanner", { cause });
@@ -137,7 +138,7 @@ function parseJson(payload: Uint8Array | undefined): unknown {
   }
 }
 
-/** The SDK error's name (e.g. TooManyRequestsException), never a message that could echo input. */
+/** The error's name (Lambda's code, e.g. TooManyRequestsException, or TimeoutError), never a message that could echo input. */
 function describe(error: unknown): string {
   return error instanceof Error ? error.name : typeof error;
 }

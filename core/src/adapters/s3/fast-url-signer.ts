@@ -1,5 +1,6 @@
 /**
- * A small SigV4 query-string signer for S3/R2 presigned PUT/GET URLs, built on node:crypto only.
+ * A small SigV4 query-string signer for S3/R2 presigned PUT/GET URLs, built on node:crypto only
+ * (the encoding and signing key it shares with the lean API clients live in `../aws/sigv4.ts`).
  *
  * It produces byte-for-byte the URL that `getSignedUrl` from `@aws-sdk/s3-request-presigner`
  * produces with the client settings of `SdkUrlSigner` (path-style, `WHEN_REQUIRED` checksums),
@@ -29,16 +30,15 @@
  * `x-id=GetObject` in the (sorted) query. The URL's query is the canonical query with
  * `X-Amz-Signature` inserted in sorted position (after `X-Amz-Expires`).
  */
-import { createHash, createHmac } from "node:crypto";
 import { MAX_PARTS, MAX_PRESIGN_EXPIRES_SECONDS } from "../../contract/catalog.js";
 import type { PresignedPut, PresignGetInput, PresignPutInput, PresignUploadPartInput, S3ConnectionSettings, UrlSigner } from "../../storage/url-signer.js";
+import { canonicalHeaderValue, escapeUri, escapeUriPath, longDateOf, SigningKey, UNSIGNED_PAYLOAD } from "../aws/sigv4.js";
 import type { SignedPutHeader } from "./signed-put-headers.js";
 
 /** S3 object keys are at most 1024 bytes of UTF-8. */
 export const MAX_KEY_BYTES = 1024;
 
 const SERVICE = "s3";
-const UNSIGNED_PAYLOAD = "UNSIGNED-PAYLOAD";
 const BUCKET_NAME = /^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/;
 const REGION_NAME = /^[a-z0-9][a-z0-9-]{0,62}$/;
 /** A path prefix on the endpoint (rare; e.g. behind a proxy): unreserved characters only. */
@@ -155,40 +155,6 @@ export function putSignedHeaderNames(input: PresignPutInput): string {
 }
 
 // ---------------------------------------------------------------------------------------------
-// Encoding helpers: the same RFC 3986 encoding as @smithy's escapeUri / escapeUriPath.
-// ---------------------------------------------------------------------------------------------
-
-const RFC3986_EXTRA = /[!'()*]/g;
-const hexEncode = (c: string): string => `%${c.charCodeAt(0).toString(16).toUpperCase()}`;
-
-/** Encodes everything except A-Z a-z 0-9 - . _ ~ (uppercase hex). */
-export function escapeUri(value: string): string {
-  return encodeURIComponent(value).replace(RFC3986_EXTRA, hexEncode);
-}
-
-/**
- * Like escapeUri, but keeps `/` (S3 signs the object key's path as it is sent, no normalisation).
- * Every `%` in encodeURIComponent's output starts a `%XX` triple, so `%2F` matches only slashes.
- */
-export function escapeUriPath(value: string): string {
-  return escapeUri(value).replace(/%2F/g, "/");
-}
-
-/** SigV4 canonical header value: CR/LF to spaces, runs of spaces/tabs to one space, trimmed. */
-function canonicalHeaderValue(value: string): string {
-  return value
-    .replace(/[\r\n]/g, " ")
-    .replace(/[ \t]+/g, " ")
-    .replace(/^ | $/g, "");
-}
-
-/** `20240501T123456Z` from a Date (milliseconds dropped, like the SDK). */
-function longDateOf(date: Date): string {
-  const iso = date.toISOString(); // YYYY-MM-DDTHH:mm:ss.sssZ
-  return `${iso.slice(0, 4)}${iso.slice(5, 7)}${iso.slice(8, 10)}T${iso.slice(11, 13)}${iso.slice(14, 16)}${iso.slice(17, 19)}Z`;
-}
-
-// ---------------------------------------------------------------------------------------------
 
 export class FastUrlSigner implements UrlSigner {
   /** `http://127.0.0.1:9000` or `https://<account>.r2.cloudflarestorage.com` (+ path prefix). */
@@ -197,14 +163,12 @@ export class FastUrlSigner implements UrlSigner {
   readonly #canonicalHostLine: string;
   /** Path prefix of the endpoint ("" or "/prefix"), present in both the URL and canonical URI. */
   readonly #pathPrefix: string;
-  readonly #region: string;
-  readonly #secretAccessKey: string;
+  /** Derives and caches the signing key of the day (shared with the header signer of the lean clients). */
+  readonly #signingKey: SigningKey;
   /** `X-Amz-Algorithm=AWS4-HMAC-SHA256&X-Amz-Content-Sha256=UNSIGNED-PAYLOAD&X-Amz-Credential=<AK>%2F` */
   readonly #queryHead: string;
   /** `%2F<region>%2Fs3%2Faws4_request&X-Amz-Date=` */
   readonly #credentialTail: string;
-  #cachedShortDate = "";
-  #cachedSigningKey: Buffer = Buffer.alloc(0);
 
   constructor(settings: S3ConnectionSettings) {
     const endpoint = parseEndpoint(settings.endpoint);
@@ -213,8 +177,7 @@ export class FastUrlSigner implements UrlSigner {
     this.#pathPrefix = endpoint.pathPrefix;
     this.#base = `${endpoint.protocol}//${endpoint.host}${endpoint.pathPrefix}/`;
     this.#canonicalHostLine = `host:${canonicalHeaderValue(endpoint.host)}\n`;
-    this.#region = settings.region;
-    this.#secretAccessKey = settings.secretAccessKey;
+    this.#signingKey = new SigningKey(settings.secretAccessKey, settings.region, SERVICE);
     this.#queryHead = `X-Amz-Algorithm=AWS4-HMAC-SHA256&X-Amz-Content-Sha256=${UNSIGNED_PAYLOAD}` + `&X-Amz-Credential=${escapeUri(settings.accessKeyId)}%2F`;
     this.#credentialTail = `%2F${escapeUri(settings.region)}%2F${SERVICE}%2Faws4_request&X-Amz-Date=`;
   }
@@ -285,28 +248,12 @@ export class FastUrlSigner implements UrlSigner {
     const queryHead = `${this.#queryHead}${shortDate}${this.#credentialTail}${longDate}&X-Amz-Expires=${input.expiresInSeconds}`;
     const canonicalRequest =
       `${method}\n${this.#pathPrefix}/${path}\n${queryHead}${queryTail}\n` + `${canonicalHeaders}\n${signedHeaders}\n${UNSIGNED_PAYLOAD}`;
-    const stringToSign =
-      `AWS4-HMAC-SHA256\n${longDate}\n${shortDate}/${this.#region}/${SERVICE}/aws4_request\n` +
-      createHash("sha256").update(canonicalRequest, "utf8").digest("hex");
-    const signature = createHmac("sha256", this.#signingKey(shortDate)).update(stringToSign, "utf8").digest("hex");
+    const signature = this.#signingKey.sign(longDate, canonicalRequest);
     return `${this.#base}${path}?${queryHead}&X-Amz-Signature=${signature}${queryTail}`;
-  }
-
-  /** kSigning = HMAC(HMAC(HMAC(HMAC("AWS4" + secret, date), region), "s3"), "aws4_request"), cached per day. */
-  #signingKey(shortDate: string): Buffer {
-    if (shortDate !== this.#cachedShortDate) {
-      let key: Buffer = createHmac("sha256", `AWS4${this.#secretAccessKey}`).update(shortDate).digest();
-      for (const part of [this.#region, SERVICE, "aws4_request"]) {
-        key = createHmac("sha256", key).update(part).digest();
-      }
-      this.#cachedSigningKey = key;
-      this.#cachedShortDate = shortDate;
-    }
-    return this.#cachedSigningKey;
   }
 }
 
-interface ParsedEndpoint {
+export interface ParsedEndpoint {
   protocol: "http:" | "https:";
   /** Host name (lower-cased by the URL parser) plus `:port` unless it is the default port. */
   host: string;
@@ -314,7 +261,8 @@ interface ParsedEndpoint {
   pathPrefix: string;
 }
 
-function parseEndpoint(endpoint: string): ParsedEndpoint {
+/** Checks an S3 endpoint (scheme://host[:port][/path] only) and splits it. */
+export function parseEndpoint(endpoint: string): ParsedEndpoint {
   let url: URL;
   try {
     url = new URL(endpoint);

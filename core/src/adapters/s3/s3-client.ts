@@ -5,6 +5,7 @@
 import { S3Client } from "@aws-sdk/client-s3";
 import { DEFAULT_DEPENDENCY_TIMEOUT_MS } from "../../config.js";
 import type { S3ConnectionSettings } from "../../storage/url-signer.js";
+import { S3_MAX_ATTEMPTS } from "./s3-retries.js";
 
 export interface S3ClientOptions {
   /**
@@ -15,8 +16,7 @@ export interface S3ClientOptions {
   timeoutMs: number;
 }
 
-/** Attempts per S3 call: one retry for a blip, no more, so the wait stays bounded. */
-export const S3_MAX_ATTEMPTS = 2;
+export { S3_MAX_ATTEMPTS };
 
 export function createS3Client(settings: S3ConnectionSettings, options: S3ClientOptions = { timeoutMs: DEFAULT_DEPENDENCY_TIMEOUT_MS }): S3Client {
   return new S3Client({

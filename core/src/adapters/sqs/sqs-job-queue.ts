@@ -1,14 +1,14 @@
 /** The processing queue on SQS: SendMessageBatch, 10 jobs per request (SQS's limit). */
-import { SendMessageBatchCommand, type SQSClient } from "@aws-sdk/client-sqs";
 import { DependencyUnavailableError } from "../../errors.js";
 import type { JobQueue } from "../../media/job-queue.js";
 import { encodeMediaJob, type MediaJob } from "../../media/media-variants.js";
+import type { MessageBatchSender } from "./sqs-http-client.js";
 
 export const MAX_MESSAGES_PER_BATCH = 10;
 
 export class SqsJobQueue implements JobQueue {
   constructor(
-    private readonly client: SQSClient,
+    private readonly sqs: MessageBatchSender,
     private readonly queueUrl: string,
   ) {}
 
@@ -18,13 +18,11 @@ export class SqsJobQueue implements JobQueue {
       const batch = jobs.slice(start, start + MAX_MESSAGES_PER_BATCH);
       let failed: number;
       try {
-        const reply = await this.client.send(
-          new SendMessageBatchCommand({
-            QueueUrl: this.queueUrl,
-            Entries: batch.map((job, i) => ({ Id: String(i), MessageBody: encodeMediaJob(job) })),
-          }),
+        const reply = await this.sqs.sendMessageBatch(
+          this.queueUrl,
+          batch.map((job, i) => ({ id: String(i), body: encodeMediaJob(job) })),
         );
-        failed = reply.Failed?.length ?? 0;
+        failed = reply.failed.length;
       } catch (error) {
         throw new DependencyUnavailableError("queue", { cause: error });
       }

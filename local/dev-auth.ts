@@ -4,10 +4,9 @@
  * (v2 `o` claim by default, v1 `org_id`/`org_role` on request). Tests use the same code with a
  * key they generate.
  */
-import { generateKeyPairSync } from "node:crypto";
+import { generateKeyPairSync, sign } from "node:crypto";
 import { mkdir, readFile, writeFile } from "node:fs/promises";
 import { join } from "node:path";
-import { signJwt } from "@clerk/backend/jwt";
 
 export interface DevKeyPair {
   privateKeyPem: string;
@@ -72,5 +71,16 @@ export async function signDevToken(privateKeyPem: string, options: DevTokenOptio
       payload.o = { id: options.orgId, rol: options.role ?? "member" };
     }
   }
-  return signJwt(payload, privateKeyPem, { algorithm: "RS256", header: { typ: "JWT", kid: "ins_dev" } });
+  return signRs256(payload, privateKeyPem);
+}
+
+/**
+ * An RS256 JWS of exactly `payload`. Not Clerk's `signJwt`: it overwrites `iat` with its own clock
+ * reading, so a second boundary between ours and its made a 120 s token 119 s long, and an
+ * `issuedOffsetSeconds` token carried today's `iat`. Clerk's `verifyToken` checks what is signed here.
+ */
+function signRs256(payload: Record<string, unknown>, privateKeyPem: string): string {
+  const encode = (part: unknown) => Buffer.from(JSON.stringify(part), "utf8").toString("base64url");
+  const signingInput = `${encode({ alg: "RS256", typ: "JWT", kid: "ins_dev" })}.${encode(payload)}`;
+  return `${signingInput}.${sign("RSA-SHA256", Buffer.from(signingInput, "ascii"), privateKeyPem).toString("base64url")}`;
 }

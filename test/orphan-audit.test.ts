@@ -12,7 +12,7 @@ import { createIoredisClient, IoredisDriver } from "@fitkit/core/adapters/redis/
 import { RedisStore } from "@fitkit/core/adapters/redis/redis-store";
 import { createS3Client } from "@fitkit/core/adapters/s3/s3-client";
 import { S3ObjectStore } from "@fitkit/core/adapters/s3/s3-object-store";
-import { type OrphanAuditDeps, runOrphanAudit } from "@fitkit/core/audit/orphan-audit";
+import { BREAKER_MIN_ORPHANS, type OrphanAuditDeps, runOrphanAudit } from "@fitkit/core/audit/orphan-audit";
 import type { Log } from "@fitkit/core/logging";
 import { STAGING_PREFIX, variantKey } from "@fitkit/core/policies/object-keys";
 import { reconcile } from "@fitkit/core/quotas/reconcile";
@@ -35,7 +35,7 @@ let client: Redis;
 let store: RedisStore;
 let objects: S3ObjectStore;
 
-const BUCKET_SETS = ["loss", "few", "young", "one", "split", "staged"] as const;
+const BUCKET_SETS = ["loss", "few", "young", "one", "small", "split", "staged"] as const;
 const bucketsOf = (set: (typeof BUCKET_SETS)[number]): Buckets => ({ media: `${set}-media`, compliance: `${set}-compliance` });
 
 beforeAll(async () => {
@@ -282,6 +282,30 @@ describe("the orphan audit", () => {
     expect((await keysIn(buckets.media)).sort()).toEqual([...known, ...young].map((u) => u.key).sort());
   });
 
+  it("one orphan in a small bucket is deleted: a share of 25 % is no outage when it is one object", async () => {
+    const buckets = bucketsOf("small");
+    const orgId = uniqueId("org");
+    const known = videos(buckets, orgId, 3);
+    await stageAndUpload(known);
+    for (const upload of known) await link(upload);
+    const [orphan] = videos(buckets, orgId, 1);
+    await putObject(buckets.media, orphan!.key, bodyOf(orphan!));
+
+    const report = await runOrphanAudit(deps(buckets), { delete: true });
+
+    expect(report).toMatchObject({ orphanCount: 1, circuitBreakerTripped: false, deleted: 1, failed: [] });
+    expect(report.buckets[0]).toMatchObject({ oldObjects: 4, orphans: 1, unknownPercent: 25, circuitBreakerTripped: false });
+    expect((await keysIn(buckets.media)).sort()).toEqual(known.map((u) => u.key).sort());
+
+    // The same bucket with more than BREAKER_MIN_ORPHANS orphans (records lost): nothing deleted.
+    // (Three or more orphans among its three known objects would trip it too: more orphans than known.)
+    const lost = videos(buckets, orgId, BREAKER_MIN_ORPHANS + 1);
+    for (const upload of lost) await putObject(buckets.media, upload.key, bodyOf(upload));
+    const tripped = await runOrphanAudit(deps(buckets), { delete: true });
+    expect(tripped).toMatchObject({ orphanCount: BREAKER_MIN_ORPHANS + 1, circuitBreakerTripped: true, deleted: 0 });
+    expect(await keysIn(buckets.media)).toHaveLength(3 + BREAKER_MIN_ORPHANS + 1);
+  });
+
   it("the breaker counts per bucket: a tripped compliance bucket keeps its orphans, the media bucket's orphan is still deleted", async () => {
     const buckets = bucketsOf("split");
     const orgId = uniqueId("org");
@@ -290,6 +314,7 @@ describe("the orphan audit", () => {
     for (const upload of known) await link(upload);
     const [mediaOrphan] = videos(buckets, orgId, 1);
     await putObject(buckets.media, mediaOrphan!.key, bodyOf(mediaOrphan!));
+    // All of the bucket (no known objects left): lost records, not a few orphans.
     const lost = complianceUploads(buckets, orgId, 2);
     for (const upload of lost) await putObject(buckets.compliance, upload.key, bodyOf(upload), "application/pdf");
     const log = recordingLog();

@@ -46,14 +46,16 @@ export const configSchemas = {
       /** Signing parts keeps a multipart upload staged, but never longer than this after its presign. */
       multipartMaxLifetimeSeconds: positiveInt.default(86_400),
       /**
-       * The orphan audit's circuit breaker: when more than this share (percent) of a bucket has no
-       * record, records were lost rather than objects orphaned, and the audit deletes nothing.
-       */
-      /**
        * How long the retention lock keeps a record under `records/` after it was written; the
        * erasure receipt dates each retained record with it. Set it to the lock of the stage's bucket.
        */
       recordsRetentionSeconds: positiveInt.default((7 * 365 + 2) * 24 * 3600),
+      /**
+       * The orphan audit's circuit breaker: when more than this share (percent) of a bucket has no
+       * record, records were lost rather than objects orphaned, and the audit deletes nothing
+       * there (it also needs more than 10 orphans, or more than the bucket's known objects:
+       * core/src/audit/orphan-audit.ts).
+       */
       orphanAuditMaxUnknownPercent: z.coerce.number().min(0, "must be ≥ 0").max(100, "must be ≤ 100").default(5),
       /**
        * The longest one storage or Redis call may wait (connect, request, idle socket) before it

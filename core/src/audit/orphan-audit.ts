@@ -14,7 +14,10 @@
  * objects in a bucket passes the circuit breaker: that pattern means lost records, not orphans.
  * The breaker counts per bucket, and only objects older than the staging lifetime (orphans among
  * old objects — young ones are never orphans, whatever their number): a tripped bucket keeps its
- * orphans, while the other bucket's are still deleted.
+ * orphans, while the other bucket's are still deleted. It also needs more orphans than
+ * BREAKER_MIN_ORPHANS or than the bucket's known old objects: a handful among known objects (a
+ * crash between a put and its record, an operator's stray file) is what the audit exists to
+ * delete, however small the bucket; a bucket whose records were lost has few or no known objects.
  */
 import * as z from "zod";
 import type { Log } from "../logging.js";
@@ -26,6 +29,9 @@ import type { StagingStore } from "../staging/staging-store.js";
 import type { Buckets } from "../storage/buckets.js";
 import type { ListedObject, ObjectStore } from "../storage/object-store.js";
 import { type Clock, systemClock } from "../time/clock.js";
+
+/** At most this many orphans, and no more than the bucket's known old objects, never trip the breaker (a small bucket's one orphan is 20 %+). */
+export const BREAKER_MIN_ORPHANS = 10;
 
 /** `{ delete: true }` deletes the orphans (circuit breaker permitting); anything else only reports. */
 export const orphanAuditRequestSchema = z.object({ delete: z.boolean().default(false) }).strict();
@@ -43,6 +49,8 @@ export interface OrphanAuditDeps {
   stagingLifetimeSeconds: number;
   /** Circuit breaker: above this share (percent) of a bucket's old objects being orphans, nothing in that bucket is deleted. */
   maxUnknownPercent: number;
+  /** The breaker also needs more orphans than this, or than the bucket's known old objects. Default BREAKER_MIN_ORPHANS. */
+  breakerMinOrphans?: number;
   clock?: Clock;
   log?: Log;
 }
@@ -118,7 +126,7 @@ async function knownObjects(deps: OrphanAuditDeps, bucket: string, page: ListedO
  * staging lifetime; with `delete`, deletes them. Invariants: an object with any record, or younger
  * than the staging lifetime, is never reported; nothing under `records/` is ever deleted; nothing in
  * a bucket is deleted when its orphans exceed `maxUnknownPercent` of its objects older than the
- * staging lifetime (then one error line is logged; other buckets are unaffected). Like reconciliation it reads while traffic flows: an object whose record is written
+ * staging lifetime and outnumber `breakerMinOrphans` or the bucket's known old objects (then one error line is logged; other buckets are unaffected). Like reconciliation it reads while traffic flows: an object whose record is written
  * during the listing is young, so it is never reported.
  */
 export async function runOrphanAudit(deps: OrphanAuditDeps, request: OrphanAuditRequest = {}): Promise<OrphanAuditReport> {
@@ -156,7 +164,10 @@ export async function runOrphanAudit(deps: OrphanAuditDeps, request: OrphanAudit
       });
     }
     audit.unknownPercent = audit.oldObjects === 0 ? 0 : Math.round((audit.orphans / audit.oldObjects) * 10_000) / 100;
-    audit.circuitBreakerTripped = audit.unknownPercent > deps.maxUnknownPercent;
+    // A handful of orphans among known objects is what the audit is for; lost records leave more orphans than that, or than known objects.
+    const knownOld = audit.oldObjects - audit.orphans;
+    const enough = audit.orphans > Math.min(deps.breakerMinOrphans ?? BREAKER_MIN_ORPHANS, knownOld);
+    audit.circuitBreakerTripped = audit.unknownPercent > deps.maxUnknownPercent && enough;
     audits.push(audit);
   }
 

@@ -20,6 +20,10 @@ export const EXIFTOOL = "exiftool";
 /** Where a phone put the recording (the Eiffel Tower), as exiftool prints it back. */
 export const PHONE_LOCATION = { latitude: 48.858333, longitude: 2.294444 };
 
+/** Noise strengths for `VideoSpec.noise`. */
+export const SENSOR_NOISE = 12;
+export const DAYLIGHT_NOISE = 3;
+
 export interface VideoSpec {
   width: number;
   height: number;
@@ -38,8 +42,12 @@ export interface VideoSpec {
   phoneMetadata?: boolean;
   /** A constant video bitrate, kbit/s, as phones record (8–50 Mbit/s); default: the encoder's quality-based rate. */
   bitrateKbps?: number;
-  /** Moving sensor-like noise over the pattern, so the picture costs what a camera's does to encode. */
-  noise?: boolean;
+  /**
+   * Moving noise over the pattern, as ffmpeg's `noise` filter strength (`alls`, 0–100), so the picture
+   * costs what a camera's does to encode: SENSOR_NOISE is a small sensor in poor light (the worst
+   * case), DAYLIGHT_NOISE a phone's denoised daylight picture. Default none.
+   */
+  noise?: number;
 }
 
 /** A test-pattern video; moov at the end, as cameras write it. */
@@ -49,7 +57,7 @@ export async function testVideo(spec: VideoSpec): Promise<Buffer> {
   try {
     const encoded = join(directory, `encoded.${format}`);
     const rate = spec.frameRate ?? 25;
-    const pattern = `testsrc2=size=${spec.width}x${spec.height}:rate=${rate}:duration=${spec.seconds}${spec.noise ? ",noise=alls=12:allf=t" : ""}`;
+    const pattern = `testsrc2=size=${spec.width}x${spec.height}:rate=${rate}:duration=${spec.seconds}${spec.noise ? `,noise=alls=${spec.noise}:allf=t` : ""}`;
     const inputs = ["-f", "lavfi", "-i", pattern];
     if (spec.audio) inputs.push("-f", "lavfi", "-i", `sine=frequency=440:sample_rate=48000:duration=${spec.seconds}`);
     const quality = spec.bitrateKbps === undefined ? [] : ["-b:v", `${spec.bitrateKbps}k`];

@@ -117,19 +117,25 @@ export async function renderVideo(codec: VideoCodec, request: RenderVideoRequest
   const size = playbackSize(displayed);
   // A container that states no duration is held to the owner type's longest (the encoder stops there too).
   const seconds = facts.durationMs === null ? limits.maxDurationSeconds : facts.durationMs / 1000;
-  await codec.transcodePlayback(request.input, {
-    output: request.files.playback,
-    ...size,
-    maxFrameRate: PLAYBACK_MAX_FRAME_RATE,
-    maxVideoKbps: playbackKbps(size),
-    maxDurationSeconds: limits.maxDurationSeconds,
-    timeoutMs: Math.round(bounds.baseMs + bounds.transcodeMsPerSecond * seconds),
-  });
-  await codec.remuxOriginal(request.input, {
-    output: request.files.original,
-    timeoutMs: bounds.copyMs,
-    maxBytes: request.inputBytes + 16 * 1024 * 1024,
-  });
+  // The copy reads and writes the file once, without decoding: it runs beside the transcode, in its
+  // shadow. Both are awaited before anything fails, so no child outlives this call.
+  const [transcoded, copied] = await Promise.allSettled([
+    codec.transcodePlayback(request.input, {
+      output: request.files.playback,
+      ...size,
+      maxFrameRate: PLAYBACK_MAX_FRAME_RATE,
+      maxVideoKbps: playbackKbps(size),
+      maxDurationSeconds: limits.maxDurationSeconds,
+      timeoutMs: Math.round(bounds.baseMs + bounds.transcodeMsPerSecond * seconds),
+    }),
+    codec.remuxOriginal(request.input, {
+      output: request.files.original,
+      timeoutMs: bounds.copyMs,
+      maxBytes: request.inputBytes + 16 * 1024 * 1024,
+    }),
+  ]);
+  if (transcoded.status === "rejected") throw transcoded.reason;
+  if (copied.status === "rejected") throw copied.reason;
 
   const playback: VideoInput = { file: request.files.playback, contentType: "video/mp4" };
   const at = posterTimeSeconds(facts.durationMs);

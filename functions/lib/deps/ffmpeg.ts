@@ -37,8 +37,16 @@ export const videoTools = lazy((): VideoTools => ({ ffmpeg: findOnPath("ffmpeg")
 
 /** Threads of ffmpeg's decoder and encoder each: process-media's 3008 MB buy about two vCPUs. */
 export const VIDEO_THREADS = 2;
-/** x264's preset for the playback rendition (npm run bench, section video, measures it). */
-export const FFMPEG_PRESET = "veryfast";
+/**
+ * x264's preset for the playback rendition (npm run bench, section video, measures it). Measured
+ * on a phone's 20 s 1080p HEVC clip, 2 cores: `superfast` with macroblock-tree rate control put
+ * back (X264_PARAMS; the preset turns it off with its lookahead) takes 12.2 CPU-s against
+ * `veryfast`'s 15.8, for an SSIM of 0.9623 against 0.9619 and about 14 % more bytes at CRF 23 on
+ * the noise-heavy clip (the 2.5 Mbit/s cap bounds both).
+ */
+export const FFMPEG_PRESET = "superfast";
+/** Over the preset: mbtree with `veryfast`'s 10-frame lookahead (`superfast` has none, which turns mbtree off). */
+export const X264_PARAMS = "mbtree=1:rc-lookahead=10";
 
 export const videoCodec = lazy((): VideoCodec => {
   const tools = videoTools();
@@ -49,6 +57,7 @@ export const videoCodec = lazy((): VideoCodec => {
     prlimitPath: tools.prlimit,
     threads: VIDEO_THREADS,
     preset: FFMPEG_PRESET,
+    x264Params: X264_PARAMS,
   });
 });
 

@@ -40,6 +40,8 @@ export interface FfmpegVideoCodecOptions {
   probeTimeoutMs?: number;
   /** x264's preset: speed against size. Default "veryfast". */
   preset?: string;
+  /** x264 options over the preset's (`-x264-params`, `key=value:…`), e.g. to put back one the preset drops. Default none. */
+  x264Params?: string;
 }
 
 /** The part of ffprobe's JSON that is read (everything else, tags included, is ignored). */
@@ -103,17 +105,19 @@ export class FfmpegVideoCodec implements VideoCodec {
   private readonly maxMemoryBytes: number;
   private readonly probeTimeoutMs: number;
   private readonly preset: string;
+  private readonly x264Params: string | undefined;
 
   constructor(private readonly options: FfmpegVideoCodecOptions) {
     this.threads = options.threads ?? 2;
     this.maxMemoryBytes = options.maxMemoryBytes ?? 2048 * MiB;
     this.probeTimeoutMs = options.probeTimeoutMs ?? 20_000;
     this.preset = options.preset ?? "veryfast";
+    this.x264Params = options.x264Params;
   }
 
   /** The thread and preset settings, as the bench states them. */
-  get settings(): { threads: number; preset: string; maxMemoryBytes: number } {
-    return { threads: this.threads, preset: this.preset, maxMemoryBytes: this.maxMemoryBytes };
+  get settings(): { threads: number; preset: string; x264Params: string | null; maxMemoryBytes: number } {
+    return { threads: this.threads, preset: this.preset, x264Params: this.x264Params ?? null, maxMemoryBytes: this.maxMemoryBytes };
   }
 
   async probe(input: VideoInput): Promise<VideoFacts> {
@@ -139,6 +143,7 @@ export class FfmpegVideoCodec implements VideoCodec {
       ["-map", "0:v:0", "-map", "0:a:0?", "-sn", "-dn", "-map_metadata", "-1", "-map_chapters", "-1", "-t", String(request.maxDurationSeconds)],
       ["-vf", `${scale},format=yuv420p`, "-fpsmax", String(request.maxFrameRate)],
       ["-c:v", "libx264", "-preset", this.preset, "-profile:v", "high", "-crf", "23", "-threads", String(this.threads)],
+      this.x264Params ? ["-x264-params", this.x264Params] : [],
       ["-maxrate", `${maxKbps}k`, "-bufsize", `${maxKbps * 2}k`],
       // x264 writes its settings as SEI user data: dropped with every other SEI unit.
       ["-bsf:v", "filter_units=remove_types=6"],

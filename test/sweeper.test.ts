@@ -15,7 +15,7 @@ import { DependencyUnavailableError } from "@fitkit/core/errors";
 import { STAGING_PREFIX } from "@fitkit/core/policies/object-keys";
 import { consume } from "@fitkit/core/staging/consume";
 import { presign } from "@fitkit/core/staging/presign";
-import { sweep } from "@fitkit/core/staging/sweeper";
+import { emptySweepReport, sweep } from "@fitkit/core/staging/sweeper";
 import type { NewUpload } from "@fitkit/core/uploads/upload";
 import { mockClient } from "aws-sdk-client-mock";
 import type { Redis } from "ioredis";
@@ -102,20 +102,7 @@ describe("sweeping expired uploads", () => {
 
     const report = await sweep(deps());
 
-    expect(report).toEqual({
-      claimed: 2,
-      deleted: 2,
-      failed: 0,
-      remaining: 0,
-      oldestOverdueSeconds: 0,
-      urlChecked: 0,
-      abandoned: 0,
-      abandonedBytes: 0,
-      urlRemaining: 0,
-      watchedDeleted: 0,
-      watchedRemaining: 0,
-      failures: {},
-    });
+    expect(report).toEqual({ ...emptySweepReport(), claimed: 2, deleted: 2 });
     expect([await exists(uploaded!), await exists(linked!)]).toEqual([false, true]);
     const snapshot = await store.loadForConsume([uploaded!.uploadId, neverUploaded!.uploadId, linked!.uploadId], "r");
     expect(snapshot.uploads.map((u) => u?.status ?? null)).toEqual(["swept", "swept", "consumed"]);

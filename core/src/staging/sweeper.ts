@@ -88,6 +88,24 @@ function mayDelete(upload: Pick<StagedUpload, "bucket" | "key">, complianceBucke
   return upload.bucket !== complianceBucket || upload.key.startsWith("incoming/");
 }
 
+/** A run that found nothing to do: every count 0. */
+export function emptySweepReport(): SweepReport {
+  return {
+    claimed: 0,
+    deleted: 0,
+    failed: 0,
+    remaining: 0,
+    oldestOverdueSeconds: 0,
+    urlChecked: 0,
+    abandoned: 0,
+    abandonedBytes: 0,
+    urlRemaining: 0,
+    watchedDeleted: 0,
+    watchedRemaining: 0,
+    failures: {},
+  };
+}
+
 /**
  * Invariants: an upload's record is dropped only after storage confirmed its object is gone, and a
  * consumed upload is never claimed — so no linked object is deleted and no object is left unlisted.
@@ -102,20 +120,7 @@ function mayDelete(upload: Pick<StagedUpload, "bucket" | "key">, complianceBucke
 export async function sweep(deps: SweepDeps): Promise<SweepReport> {
   const batchSize = Math.min(deps.batchSize ?? DELETE_BATCH_SIZE, DELETE_BATCH_SIZE);
   const leaseSeconds = deps.leaseSeconds ?? CLAIM_LEASE_SECONDS;
-  const report: SweepReport = {
-    claimed: 0,
-    deleted: 0,
-    failed: 0,
-    remaining: 0,
-    oldestOverdueSeconds: 0,
-    urlChecked: 0,
-    abandoned: 0,
-    abandonedBytes: 0,
-    urlRemaining: 0,
-    watchedDeleted: 0,
-    watchedRemaining: 0,
-    failures: {},
-  };
+  const report = emptySweepReport();
   const fail = (count: number, code: string) => {
     if (count === 0) return;
     report.failed += count;

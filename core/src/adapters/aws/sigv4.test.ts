@@ -11,27 +11,11 @@
 import { createHash, createHmac } from "node:crypto";
 import { SignatureV4 } from "@smithy/signature-v4";
 import { describe, expect, it } from "vitest";
+import { prng, type Rng } from "../../../../support/prng.js";
 import { escapeUri, escapeUriPath, type SignableRequest, SigV4HeaderSigner } from "./sigv4.js";
 
 const SEED = Number(process.env.SIGV4_TEST_SEED ?? 0x51c4_a7e5);
 const CASES = Number(process.env.SIGV4_TEST_CASES ?? 2000);
-
-/** mulberry32. */
-function prng(seed: number) {
-  let a = seed >>> 0;
-  const next = (): number => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-  const int = (min: number, max: number): number => min + Math.floor(next() * (max - min + 1));
-  const pick = <T>(items: readonly T[]): T => items[int(0, items.length - 1)] as T;
-  const chance = (p: number): boolean => next() < p;
-  return { int, pick, chance };
-}
-type Rng = ReturnType<typeof prng>;
 
 /** node:crypto behind the SDK's hash interface (what @aws-crypto/sha256 gives it in the clients). */
 class NodeSha256 {

@@ -8,6 +8,7 @@
 import { fileURLToPath } from "node:url";
 import { build } from "esbuild";
 import { describe, expect, it } from "vitest";
+import { prng, type Rng } from "../../../../support/prng.js";
 import type { PresignGetInput, PresignPutInput, PresignUploadPartInput, S3ConnectionSettings } from "../../storage/url-signer.js";
 import { FastUrlSigner, MAX_KEY_BYTES } from "./fast-url-signer.js";
 import { SdkUrlSigner } from "./sdk-url-signer.js";
@@ -15,23 +16,6 @@ import { SIGNED_PUT_HEADERS } from "./signed-put-headers.js";
 
 const SEED = Number(process.env.SIGNER_TEST_SEED ?? 0x5eed_f17c);
 const CASES = Number(process.env.SIGNER_TEST_CASES ?? 3000);
-
-/** mulberry32: tiny, fast, good enough for test data. */
-function prng(seed: number) {
-  let a = seed >>> 0;
-  const next = (): number => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-  const int = (min: number, max: number): number => min + Math.floor(next() * (max - min + 1));
-  const pick = <T>(items: readonly T[]): T => items[int(0, items.length - 1)] as T;
-  const chance = (p: number): boolean => next() < p;
-  return { next, int, pick, chance };
-}
-type Rng = ReturnType<typeof prng>;
 
 // Pieces that keys are assembled from: everything URI encoding can get wrong.
 const KEY_PIECES = [

@@ -81,8 +81,8 @@ export function createStorage(args: StorageArgs) {
     );
   const media = bucket("MediaBucket");
   const compliance = bucket("ComplianceBucket");
-  // The retained records: written only by consume's promotion (R2RecordsWriter), read only
-  // through GET URLs that signed-urls makes (R2Reader). Locked whole.
+  // The retained records: written only by consume's promotion (R2RecordsWriter), read only with
+  // R2Reader (GET URLs that signed-urls makes; erase-org's listing of what the lock keeps). Locked whole.
   const records = bucket("RecordsBucket");
 
   // The same rule the local stack applies to its embedded S3 (stacks/cors.ts).

@@ -4,12 +4,14 @@
  * (every code under its status, once), and docs/API.md's owner-type table (who may presign, the
  * types and their limits, the bucket, who may read, publishable); the README names every internal
  * operation of the function table, and docs/deploy.md's R2 token table names, for each token link,
- * exactly the functions the table links to it. Edit the catalog or the table and these fail
+ * exactly the functions the table links to it; the SDK's README and package description name every
+ * operation the SDK calls. Edit the catalog or the table and these fail
  * until the docs follow.
  */
 import { readFile } from "node:fs/promises";
 import { HTTP_STATUS_BY_CODE, OWNER_TYPE_POLICIES, OWNER_TYPES, type ReadRule } from "@fitkit/core/contract/catalog";
 import { describe, expect, it } from "vitest";
+import { UPLOADS_OPERATIONS } from "../sdk/src/operations.js";
 import { FUNCTION_KEYS, FUNCTIONS, type FunctionSpec, INTERNAL_FUNCTION_KEYS } from "../stacks/functions.js";
 
 /** The rows of the first Markdown table after `heading` (cells trimmed, header and rule dropped). */
@@ -122,6 +124,21 @@ describe("docs/deploy.md follows the function table", () => {
 
     expect(Object.keys(documented).sort()).toEqual(["PublicMedia", "R2ComplianceWriter", "R2MediaReader", "R2MediaWriter", "R2Reader", "R2RecordsWriter"]);
     expect(documented).toEqual(linked);
+  });
+});
+
+describe("the SDK's docs follow its operations", () => {
+  it("the SDK's README names every method and its package description every operation", async () => {
+    const readme = await readFile("sdk/README.md", "utf8");
+    const description = (JSON.parse(await readFile("sdk/package.json", "utf8")) as { description: string }).description;
+    const method = (operation: string) => operation.replace(/-([a-z])/g, (_, letter: string) => letter.toUpperCase());
+
+    const missing = {
+      readme: [...UPLOADS_OPERATIONS.map(method), "eraseUntilComplete"].filter((name) => !readme.includes(`\`${name}\``)),
+      description: UPLOADS_OPERATIONS.filter((operation) => !new RegExp(`[(, ]${operation}[,)]`).test(description)),
+    };
+
+    expect(missing).toEqual({ readme: [], description: [] });
   });
 });
 

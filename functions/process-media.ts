@@ -3,7 +3,7 @@
  * linked video's playback rendition, metadata-free copy and poster frame (docs/ARCHITECTURE.md, "Media processing"). A rejected image or
  * video is recorded as failed, not retried;
  * a storage or store failure reports the record failed, so the queue redelivers it (dead-letter
- * queue after 3 deliveries).
+ * queue after 5 deliveries, MEDIA_JOB_MAX_RECEIVES).
  */
 import { isProcessableVideo } from "@fitkit/core/media/media-variants";
 import { mediaJobSchema, processMedia } from "@fitkit/core/media/process-media";

@@ -6,10 +6,12 @@
  * Links are least privilege: a function that is not linked to a resource gets neither its values
  * (SST bundles linked values, encrypted, into each function's own package) nor anything else.
  * The public signature functions never see Clerk, and their token reaches the compliance bucket
- * only, never the retained records; the GET-signing function only holds the read-only R2 token;
- * each writer holds only the bucket-scoped R2 write token of the buckets it writes
- * (`R2MediaWriter`, `R2ComplianceWriter`; `R2RecordsWriter` — consume's promotion only). `ScannerFunction` also grants invoke on the
- * virus scanner (`stacks/scanner.ts`).
+ * only, never the retained records; the GET-signing function only holds the read-only R2 token
+ * (`R2Reader`, which erase-org also holds to list the records the lock keeps); each writer holds
+ * only the bucket-scoped R2 write token of the buckets it writes (`R2MediaWriter`,
+ * `R2ComplianceWriter`; `R2RecordsWriter` — consume's promotion only). docs/deploy.md, "The R2
+ * tokens", lists who holds which. `ScannerFunction` also grants invoke on the virus scanner
+ * (`stacks/scanner.ts`).
  *
  * The local stack serves the same table (`local/functions.ts`): routes, internal operations and
  * schedules all come from here.

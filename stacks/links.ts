@@ -89,7 +89,7 @@ export function createLinks(args: {
       properties: { ...args.uploadSettings },
     }),
     // The public bucket with its own token (Object Read & Write on that bucket only): only publish,
-    // unpublish and release are linked to it, and it cannot touch uploads or records.
+    // unpublish, release and the two erasures are linked to it, and it cannot touch uploads or records.
     PublicMedia: new sst.Linkable("PublicMedia", {
       properties: {
         name: storage.publicMedia.name,

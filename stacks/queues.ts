@@ -12,10 +12,11 @@
  * poller from receiving more messages than the function may run, which then come back throttled
  * and burn a receive each.
  */
+import { MEDIA_JOB_MAX_RECEIVES } from "@fitkit/core/media/job-queue";
 import { FUNCTIONS, type QueueName, timeoutSeconds } from "./functions.js";
 
-/** Deliveries before a job moves to the dead-letter queue (AWS recommends at least 5 for an event source). */
-export const MAX_RECEIVES = 5;
+/** Deliveries before a job moves to the dead-letter queue: core's, which the local in-process queue uses too. */
+export const MAX_RECEIVES = MEDIA_JOB_MAX_RECEIVES;
 /** AWS: "set the source queue's visibility timeout to at least six times the timeout that you configure on your function". */
 export const VISIBILITY_TIMEOUT_FACTOR = 6;
 /** SQS's longest retention: an operator has two weeks to read and redrive a dead-lettered job. */

@@ -17,12 +17,12 @@ export const SECRET_DESCRIPTIONS = {
 export type SecretName = keyof typeof SECRET_DESCRIPTIONS;
 
 /**
- * Needed only by a stage with a `publicMediaDomain` (whose Cloudflare cache unpublish and release
- * purge), so it is not among the secrets every stage must set: a stage on r2.dev never asks for it.
+ * Needed only by a stage with a `publicMediaDomain` (whose Cloudflare cache unpublish, release
+ * and the erasures purge), so it is not among the secrets every stage must set: a stage on r2.dev never asks for it.
  */
 export const CACHE_PURGE_SECRET = {
   name: "CloudflareCachePurgeToken",
-  description: "Cloudflare API token with Zone → Cache Purge on the public media domain's zone only (unpublish and release purge published URLs)",
+  description: "Cloudflare API token with Zone → Cache Purge on the public media domain's zone only (unpublish, release and the erasures purge published URLs)",
 } as const;
 
 export type Secrets = Record<SecretName, sst.Secret>;

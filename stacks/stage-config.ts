@@ -8,6 +8,7 @@
 import { configProblems, configSchemas, type UploadSettings } from "@fitkit/core/config";
 import { FUNCTIONS, INTERNAL_FUNCTION_KEYS, type InternalFunctionKey } from "./functions.js";
 import { OPERATOR_SETTINGS, type OperatorSettingName, type OperatorValues, REQUIRED_IN_PRODUCTION, readOperatorSettings } from "./operator-settings.js";
+import { ABORT_MULTIPART_AFTER_SECONDS, STAGED_MEDIA_EXPIRY_SECONDS } from "./storage.js";
 
 /** The `UploadSettings` link (numbers). Handlers parse it with the same core schema. */
 export type { UploadSettings };
@@ -137,6 +138,13 @@ export const DEVELOPMENT_DEFAULTS: Readonly<Required<Omit<StageOverrides, "uploa
  */
 export const MAX_STAGE_LENGTH = 16;
 
+/**
+ * How far under the buckets' age rules (the `staging/` expiry, the multipart abort) a staged
+ * upload's longest life — `multipartMaxLifetimeSeconds` + `stagingGraceSeconds` after its presign —
+ * must end: a consume's promotion hold (15 minutes) and any clock skew fit in it many times over.
+ */
+export const STAGING_RULE_MARGIN_SECONDS = 24 * 60 * 60;
+
 export class StageConfigError extends Error {
   override name = "StageConfigError";
 }
@@ -249,11 +257,33 @@ export function validateStageConfig(stage: string, config: StageConfig, known: r
   }
 
   // The rules of core's one config schema, which the handlers parse the linked values with.
-  problems.push(...configProblems("UploadSettings", config.uploadSettings, "uploadSettings"));
+  const settingProblems = configProblems("UploadSettings", config.uploadSettings, "uploadSettings");
+  problems.push(...settingProblems, ...(settingProblems.length === 0 ? stagingRuleProblems(config.uploadSettings) : []));
 
   if (problems.length > 0) {
     throw new StageConfigError(`Invalid configuration for stage "${stage}":\n  - ${problems.join("\n  - ")}`);
   }
+}
+
+/**
+ * The buckets' age rules delete what is older than a fixed age (stacks/storage.ts), whatever Redis
+ * says: a stage whose multipart uploads may stay staged longer would lose uploads still in flight.
+ * Raising `multipartMaxLifetimeSeconds` past the rules therefore means raising the rules too.
+ */
+function stagingRuleProblems(settings: UploadSettings): string[] {
+  const { multipartMaxLifetimeSeconds: lifetime, stagingGraceSeconds: grace } = settings;
+  const longest = lifetime + grace;
+  const rules = [
+    ["STAGED_MEDIA_EXPIRY_SECONDS", STAGED_MEDIA_EXPIRY_SECONDS, "the staging/ expiry rule would delete a staged upload still in flight"],
+    ["ABORT_MULTIPART_AFTER_SECONDS", ABORT_MULTIPART_AFTER_SECONDS, "the multipart abort rule would abort an upload still sending parts"],
+  ] as const;
+  return rules.flatMap(([name, ruleSeconds, harm]) =>
+    longest + STAGING_RULE_MARGIN_SECONDS <= ruleSeconds
+      ? []
+      : [
+          `uploadSettings.multipartMaxLifetimeSeconds: ${lifetime} s + stagingGraceSeconds ${grace} s must end a day (${STAGING_RULE_MARGIN_SECONDS} s) before ${name} (${ruleSeconds} s, stacks/storage.ts), or ${harm}: lower multipartMaxLifetimeSeconds to at most ${ruleSeconds - STAGING_RULE_MARGIN_SECONDS - grace}, or raise ${name} to at least ${longest + STAGING_RULE_MARGIN_SECONDS}`,
+        ],
+  );
 }
 
 /** The role ARNs allowed to invoke one internal function, in config order. */

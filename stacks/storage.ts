@@ -23,7 +23,8 @@ import type { PublicMediaDomain, R2Jurisdiction } from "./stage-config.js";
 
 /**
  * The backstop for multipart uploads nobody completed: well past their longest life in the app
- * (`multipartMaxLifetimeSeconds`, 24 h by default, after which the sweeper aborts them).
+ * (`multipartMaxLifetimeSeconds`, 24 h by default, after which the sweeper aborts them; a stage
+ * config whose lifetime and grace do not end a day before this is refused, `stacks/stage-config.ts`).
  */
 export const ABORT_MULTIPART_AFTER_SECONDS = 7 * 24 * 60 * 60;
 
@@ -42,7 +43,8 @@ export const INCOMING_EXPIRY_SECONDS = 7 * 24 * 60 * 60;
  * `multipartMaxLifetimeSeconds` (24 h by default) + grace — and is copied to its linked key at
  * consume, so anything older is a leftover (a delete that failed after promotion, a record Redis lost).
  * 7 days leaves days of margin over the longest deadline; a stage that raises
- * `multipartMaxLifetimeSeconds` past ~6 days must raise this too.
+ * `multipartMaxLifetimeSeconds` past ~6 days must raise this too (`validateStageConfig` refuses it
+ * otherwise, naming both).
  */
 export const STAGED_MEDIA_EXPIRY_SECONDS = 7 * 24 * 60 * 60;
 
@@ -81,8 +83,8 @@ export function createStorage(args: StorageArgs) {
     );
   const media = bucket("MediaBucket");
   const compliance = bucket("ComplianceBucket");
-  // The retained records: written only by consume's promotion (R2RecordsWriter), read only
-  // through GET URLs that signed-urls makes (R2Reader). Locked whole.
+  // The retained records: written only by consume's promotion (R2RecordsWriter), read only with
+  // R2Reader (GET URLs that signed-urls makes; erase-org's listing of what the lock keeps). Locked whole.
   const records = bucket("RecordsBucket");
 
   // The same rule the local stack applies to its embedded S3 (stacks/cors.ts).

@@ -181,6 +181,20 @@ describe("the demo page in chromium", () => {
     expect(tile.statuses).toEqual(["processing", "placeholder", "ready"]);
     expect(tile.placeholder).toMatch(/^data:image\/png;base64,/);
     expect(await page.locator(`figure[data-status="ready"] img.tile-placeholder`).getAttribute("src")).toBe(tile.placeholder);
+    // The placeholder fills the thumb's box, cropped as the thumb is (object-fit: cover), never
+    // letterboxed into bands; layout sizes, so its slight blur-hiding scale does not count.
+    const placeholderFit = await image.evaluate((thumb: HTMLImageElement) => {
+      const box = thumb.closest<HTMLElement>(".tile-media")!;
+      const placeholder = box.querySelector<HTMLImageElement>("img.tile-placeholder")!;
+      return {
+        objectFit: getComputedStyle(placeholder).objectFit,
+        placeholder: [placeholder.offsetWidth, placeholder.offsetHeight],
+        thumb: [thumb.offsetWidth, thumb.offsetHeight],
+        box: [box.clientWidth, box.clientHeight],
+      };
+    });
+    expect(placeholderFit.box[0]).toBeGreaterThan(0);
+    expect(placeholderFit).toEqual({ objectFit: "cover", placeholder: placeholderFit.box, thumb: placeholderFit.box, box: placeholderFit.box });
 
     // A click opens the display copy (≤ 1600 px, never upscaled) in the lightbox.
     await image.click();

@@ -2,14 +2,17 @@
  * The tables in the docs that restate the catalog (core/src/contract/catalog.ts) say what it says:
  * docs/API.md's error table (every code with its status, nothing else), the README's error table
  * (every code under its status, once), and docs/API.md's owner-type table (who may presign, the
- * types and their limits, the bucket, who may read, publishable); and the README names every internal
- * operation of the function table. Edit the catalog or the table and these fail
+ * types and their limits, the bucket, who may read, publishable); the README names every internal
+ * operation of the function table, and docs/deploy.md's R2 token table names, for each token link,
+ * exactly the functions the table links to it; the SDK's README and package description name every
+ * operation the SDK calls. Edit the catalog or the table and these fail
  * until the docs follow.
  */
 import { readFile } from "node:fs/promises";
 import { HTTP_STATUS_BY_CODE, OWNER_TYPE_POLICIES, OWNER_TYPES, type ReadRule } from "@fitkit/core/contract/catalog";
 import { describe, expect, it } from "vitest";
-import { INTERNAL_FUNCTION_KEYS } from "../stacks/functions.js";
+import { UPLOADS_OPERATIONS } from "../sdk/src/operations.js";
+import { FUNCTION_KEYS, FUNCTIONS, type FunctionSpec, INTERNAL_FUNCTION_KEYS } from "../stacks/functions.js";
 
 /** The rows of the first Markdown table after `heading` (cells trimmed, header and rule dropped). */
 function tableAfter(markdown: string, heading: string): string[][] {
@@ -107,6 +110,35 @@ describe("the docs' tables follow the catalog", () => {
     const sentence = /The internal operations are ([^—]+)—/.exec(readme)?.[1] ?? "";
 
     expect(codesInBackticks(sentence)).toEqual(INTERNAL_FUNCTION_KEYS);
+  });
+});
+
+describe("docs/deploy.md follows the function table", () => {
+  it("the R2 token table names, for each token link, exactly the functions linked to it", async () => {
+    const rows = tableAfter(await readFile("docs/deploy.md", "utf8"), "## The R2 tokens (created by the stack)");
+
+    const documented = Object.fromEntries(rows.map(([link, , , heldBy]) => [/`(\w+)`/.exec(link!)![1]!, codesInBackticks(heldBy!).sort()]));
+    const linked = Object.fromEntries(
+      Object.keys(documented).map((link) => [link, FUNCTION_KEYS.filter((key) => (FUNCTIONS[key] as FunctionSpec).links.includes(link as never)).sort()]),
+    );
+
+    expect(Object.keys(documented).sort()).toEqual(["PublicMedia", "R2ComplianceWriter", "R2MediaReader", "R2MediaWriter", "R2Reader", "R2RecordsWriter"]);
+    expect(documented).toEqual(linked);
+  });
+});
+
+describe("the SDK's docs follow its operations", () => {
+  it("the SDK's README names every method and its package description every operation", async () => {
+    const readme = await readFile("sdk/README.md", "utf8");
+    const description = (JSON.parse(await readFile("sdk/package.json", "utf8")) as { description: string }).description;
+    const method = (operation: string) => operation.replace(/-([a-z])/g, (_, letter: string) => letter.toUpperCase());
+
+    const missing = {
+      readme: [...UPLOADS_OPERATIONS.map(method), "eraseUntilComplete"].filter((name) => !readme.includes(`\`${name}\``)),
+      description: UPLOADS_OPERATIONS.filter((operation) => !new RegExp(`[(, ]${operation}[,)]`).test(description)),
+    };
+
+    expect(missing).toEqual({ readme: [], description: [] });
   });
 });
 

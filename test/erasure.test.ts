@@ -5,8 +5,9 @@
  * video with its poster, a message image, a published logo, a staged upload, an open multipart
  * upload, and the org a signature under records/; then erase-user runs — uninterrupted in one org,
  * and in a twin org in batches of one, stopped every few batches and crashed between its steps —
- * and both must end in the same state: nothing of that member in any bucket, the record kept,
- * another member and the org's figures intact.
+ * and both must end in the same state: nothing of that member in any bucket (the video's playback
+ * copy, looked up by name, included; signed-urls answers NOT_LINKED for every erased key), the
+ * record kept, another member and the org's figures intact.
  */
 import { createHash } from "node:crypto";
 import { mkdtemp } from "node:fs/promises";
@@ -173,6 +174,22 @@ async function populate(orgId: string, member: string, other: string) {
   return { photo, clip, message, logo, published, otherPhoto, staged: put.key, open, record };
 }
 
+/** A video's playback copy, by name, as its link records it (undefined: none recorded). */
+async function playbackOf(clip: string): Promise<string | undefined> {
+  const [state] = await store.mediaStates([{ bucket: MEDIA, key: clip }]);
+  return state?.status === "ready" && "playback" in state.variants ? state.variants.playback.key : undefined;
+}
+
+/** What signed-urls answers an admin of the org for a video's playback copy: a URL while it is linked, NOT_LINKED once erased. */
+async function playbackUrlOf(orgId: string, clip: string, reader: string) {
+  const { urls } = await signedUrls(
+    { signer, variants: store, buckets: BUCKETS },
+    { userId: reader, orgId, role: "admin" },
+    { keys: [clip], variant: "playback", expiresIn: 3600 },
+  );
+  return urls[0]!.status === "ready" ? "ready" : urls[0]!.code;
+}
+
 /** The copies an upload has, as its link records them (a poster, a playback rendition, … whatever the worker makes). */
 async function copiesOf(key: string): Promise<number> {
   const [state] = await store.mediaStates([{ bucket: MEDIA, key }]);
@@ -268,6 +285,15 @@ describe("erase-user", () => {
     // its processed copies may differ from its twin's by a few bytes, so each receipt is checked against its own org.
     const memberBytes = { a: await bytesOf(orgA, member, renditions.a), b: await bytesOf(orgB, member, renditions.b) };
     const clipBytes = { a: await uploadBytesOf(a.clip), b: await uploadBytesOf(b.clip) };
+    // The video's playback copy, named and stored, and served while the video is linked.
+    const playback = { a: (await playbackOf(a.clip))!, b: (await playbackOf(b.clip))! };
+    for (const [orgId, made, key] of [
+      [orgA, a, playback.a],
+      [orgB, b, playback.b],
+    ] as const) {
+      expect({ named: key?.endsWith("/playback.mp4"), stored: ((await objects.head(MEDIA, key))?.size ?? 0) > 0 }).toEqual({ named: true, stored: true });
+      expect(await playbackUrlOf(orgId, made.clip, other)).toBe("ready");
+    }
 
     // While it runs: presign of that member refused with its code; another member uploads.
     const settings = SETTINGS;
@@ -303,9 +329,9 @@ describe("erase-user", () => {
       manySteps: true,
     });
 
-    for (const [orgId, made, keys] of [
-      [orgA, a, renditions.a],
-      [orgB, b, renditions.b],
+    for (const [orgId, made, keys, playbackKey] of [
+      [orgA, a, renditions.a, playback.a],
+      [orgB, b, renditions.b, playback.b],
     ] as const) {
       // Nothing of the member in any bucket; the multipart upload aborted; the record kept.
       expect(await remainsOf(orgId, member, keys)).toEqual({ media: [], published: [] });
@@ -319,6 +345,11 @@ describe("erase-user", () => {
         { keys: [made.photo, made.message, made.logo], variant: "display", expiresIn: 3600 },
       );
       expect(urls.urls.map((u) => u.code)).toEqual(["NOT_LINKED", "NOT_LINKED", "NOT_LINKED"]);
+      // The video too: its playback copy, asked for by name, is gone, and signed-urls answers NOT_LINKED for it.
+      expect({ playback: await objects.head(MEDIA, playbackKey), url: await playbackUrlOf(orgId, made.clip, other) }).toEqual({
+        playback: null,
+        url: "NOT_LINKED",
+      });
       expect(await store.linkedObjects([made.clip, made.photo].map((key) => ({ bucket: MEDIA, key })))).toEqual([null, null]);
       // The other member's photo and variants stay, linked; the org's figures are the other member's and the record's.
       expect(await store.mediaStates([{ bucket: MEDIA, key: made.otherPhoto }])).toEqual([expect.objectContaining({ status: "ready" })]);

@@ -1,9 +1,9 @@
 /**
  * Takedown reaches the edge. Published renditions are cached for a year, so unpublish (and release,
- * and so erasure) must purge their URLs from Cloudflare's cache, and must not report success when the
- * purge was not confirmed. On real parts: the SigV4-checking embedded S3 server, the publish and
- * unpublish use-cases, Cloudflare's purge API as support/cloudflare-api.ts documents it, and the
- * local stack's public media route.
+ * and erase-user and erase-org) must purge their URLs from Cloudflare's cache, and must not report
+ * success when the purge was not confirmed. On real parts: the SigV4-checking embedded S3 server, the
+ * publish, unpublish, release and erasure use-cases, Cloudflare's purge API as
+ * support/cloudflare-api.ts documents it, and the local stack's public media route.
  */
 import { createHash } from "node:crypto";
 import { mkdtemp } from "node:fs/promises";
@@ -12,9 +12,11 @@ import type { AddressInfo } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { CloudflareCachePurge } from "@fitkit/core/adapters/cloudflare/cloudflare-cache-purge";
+import { MemoryErasures } from "@fitkit/core/adapters/memory/memory-erasures";
 import { MemoryStore } from "@fitkit/core/adapters/memory/memory-store";
 import { createS3Client } from "@fitkit/core/adapters/s3/s3-client";
 import { S3ObjectStore } from "@fitkit/core/adapters/s3/s3-object-store";
+import { type EraseDeps, eraseOrg, eraseUser } from "@fitkit/core/erasure/erase";
 import { variantKey } from "@fitkit/core/policies/object-keys";
 import { type EdgeCache, NO_EDGE_CACHE } from "@fitkit/core/publishing/edge-cache";
 import { type PublishResponse, publish, unpublish } from "@fitkit/core/publishing/publish";
@@ -41,6 +43,7 @@ let cloudflare: EdgeCache;
 let publicServer: Server;
 let localBaseUrl: string;
 const store = new MemoryStore();
+const erasures = new MemoryErasures(store);
 
 beforeAll(async () => {
   [s3, api] = await Promise.all([
@@ -65,7 +68,7 @@ afterAll(async () => {
 });
 
 /** A consumed, processed organisation logo in a fresh org (a real 900×500 PNG as its original variant). */
-async function processedLogo(): Promise<{ orgId: string; key: string }> {
+async function processedLogo(): Promise<{ orgId: string; userId: string; key: string }> {
   const orgId = uniqueId("org");
   const userId = uniqueId("user");
   const uploadId = uniqueId("u");
@@ -91,7 +94,7 @@ async function processedLogo(): Promise<{ orgId: string; key: string }> {
     { bucket: MEDIA, key, orgId },
     { status: "ready", width: 900, height: 500, placeholder: "AAAA", variants: { original: variant, display: variant, thumb: variant } },
   );
-  return { orgId, key };
+  return { orgId, userId, key };
 }
 
 const deps = (baseUrl: string, edgeCache: EdgeCache) => ({
@@ -158,6 +161,76 @@ describe("unpublish behind Cloudflare's cache", () => {
 
     expect(released.released).toBe(1);
     expect(api.purges.slice(before).flat().sort()).toEqual(servedUrls(answer));
+  });
+});
+
+describe("erasure behind Cloudflare's cache", () => {
+  const eraseDeps = (edgeCache: EdgeCache): EraseDeps => ({
+    erasures,
+    store,
+    links: store,
+    variants: store,
+    objects,
+    buckets: { media: MEDIA, compliance: COMPLIANCE },
+    unpublishing: { published: store, public: { name: PUBLIC, baseUrl: CDN_BASE_URL, objects }, edgeCache },
+    recordsRetentionSeconds: 3600,
+  });
+  /** A published logo whose uploaded bytes are stored too: the erasure finds uploads by listing them. */
+  const storedLogo = async () => {
+    const logo = await processedLogo();
+    const bytes = Buffer.from("the uploaded logo");
+    await objects.put({
+      bucket: MEDIA,
+      key: logo.key,
+      body: bytes,
+      contentType: "image/png",
+      checksumSha256: createHash("sha256").update(bytes).digest("base64"),
+    });
+    return logo;
+  };
+  const renditionsGone = async (answer: PublishResponse) => {
+    const left = await Promise.all(servedUrls(answer).map((url) => objects.head(PUBLIC, url.slice(CDN_BASE_URL.length))));
+    return left.every((head) => head === null);
+  };
+
+  it("erase-user purges exactly the URLs publish handed out for the member's published upload", async () => {
+    const { orgId, userId, key } = await storedLogo();
+    const answer = await publish(deps(CDN_BASE_URL, cloudflare), { orgId, key });
+    const before = api.purges.length;
+
+    const erased = await eraseUser(eraseDeps(cloudflare), { orgId, userId, idempotencyKey: uniqueId("erase"), batchSize: 500 });
+
+    expect(erased.status).toBe("complete");
+    expect(api.purges.slice(before).flat().sort()).toEqual(servedUrls(answer));
+    expect({ gone: await renditionsGone(answer), published: await store.publishedItems(orgId) }).toEqual({ gone: true, published: [] });
+  });
+
+  it("erase-org purges exactly the URLs publish handed out for the org's published uploads", async () => {
+    const { orgId, key } = await storedLogo();
+    const answer = await publish(deps(CDN_BASE_URL, cloudflare), { orgId, key });
+    const before = api.purges.length;
+
+    const erased = await eraseOrg(eraseDeps(cloudflare), { orgId, idempotencyKey: uniqueId("erase"), batchSize: 500 });
+
+    expect(erased.status).toBe("complete");
+    expect(api.purges.slice(before).flat().sort()).toEqual(servedUrls(answer));
+    expect({ gone: await renditionsGone(answer), published: await store.publishedItems(orgId) }).toEqual({ gone: true, published: [] });
+  });
+
+  it("a purge Cloudflare refuses fails the erasure step with 503 (cdn) and keeps the record; called again, it purges and completes", async () => {
+    const { orgId, userId, key } = await storedLogo();
+    const answer = await publish(deps(CDN_BASE_URL, cloudflare), { orgId, key });
+    const [item] = await store.publishedItems(orgId);
+    const request = { orgId, userId, idempotencyKey: uniqueId("erase"), batchSize: 500 };
+    api.refuseNext({ status: 500, headers: { "content-type": "application/json" }, body: JSON.stringify({ success: false, errors: [] }) });
+
+    await expect(eraseUser(eraseDeps(cloudflare), request)).rejects.toMatchObject({ code: "DEPENDENCY_UNAVAILABLE", status: 503, dependency: "cdn" });
+    expect(await store.publishedItems(orgId)).toEqual([item]);
+
+    const before = api.purges.length;
+    expect((await eraseUser(eraseDeps(cloudflare), request)).status).toBe("complete");
+    expect(api.purges.slice(before).flat().sort()).toEqual(servedUrls(answer));
+    expect(await store.publishedItems(orgId)).toEqual([]);
   });
 });
 

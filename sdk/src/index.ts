@@ -14,6 +14,11 @@ export { type LambdaTransportOptions, lambdaTransport } from "./lambda-transport
 export {
   type ConsumeInput,
   type ConsumeResult,
+  type EraseOrgInput,
+  type EraseResult,
+  type EraseUserInput,
+  type ExportUserInput,
+  type ExportUserResult,
   type IssueSignatureTokenInput,
   type IssueSignatureTokenResult,
   type PublishInput,

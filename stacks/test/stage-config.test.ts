@@ -1,5 +1,13 @@
 import { describe, expect, it } from "vitest";
-import { callersOf, DEFAULT_API_THROTTLE, DEFAULT_UPLOAD_SETTINGS, resolveStageConfig, StageConfigError } from "../stage-config.js";
+import {
+  callersOf,
+  DEFAULT_API_THROTTLE,
+  DEFAULT_UPLOAD_SETTINGS,
+  resolveStageConfig,
+  STAGING_RULE_MARGIN_SECONDS,
+  StageConfigError,
+} from "../stage-config.js";
+import { ABORT_MULTIPART_AFTER_SECONDS, STAGED_MEDIA_EXPIRY_SECONDS } from "../storage.js";
 
 const ROLE_A = "arn:aws:iam::111111111111:role/records-api";
 const ROLE_B = "arn:aws:iam::111111111111:role/admin";
@@ -105,6 +113,31 @@ describe("resolveStageConfig", () => {
     expect(resolveStageConfig("preview-pr-12345", {}).appOrigins).toEqual(["http://localhost:3000"]);
     expect(() => resolveStageConfig("preview-pr-123456", {})).toThrow(/at most 16 characters/);
     expect(() => resolveStageConfig("Prod", {})).toThrow(/lower-case/);
+  });
+
+  it("refuses a multipart lifetime the buckets' age rules would cut short, naming both settings and the fix", () => {
+    const day = 24 * 3600;
+    // The default grace (3600 s) and a day's margin under the 7-day rules: the longest lifetime that fits.
+    const longest = STAGED_MEDIA_EXPIRY_SECONDS - STAGING_RULE_MARGIN_SECONDS - DEFAULT_UPLOAD_SETTINGS.stagingGraceSeconds;
+    expect(longest).toBe(6 * day - 3600);
+    expect(resolveStageConfig("staging", { staging: { uploadSettings: { multipartMaxLifetimeSeconds: longest } } }).uploadSettings).toMatchObject({
+      multipartMaxLifetimeSeconds: longest,
+    });
+
+    const attempt = () => resolveStageConfig("staging", { staging: { uploadSettings: { multipartMaxLifetimeSeconds: longest + 1 } } });
+
+    expect(attempt).toThrow(StageConfigError);
+    expect(attempt).toThrow(
+      [
+        'Invalid configuration for stage "staging":',
+        `  - uploadSettings.multipartMaxLifetimeSeconds: ${longest + 1} s + stagingGraceSeconds 3600 s must end a day (86400 s) before STAGED_MEDIA_EXPIRY_SECONDS (604800 s, stacks/storage.ts), or the staging/ expiry rule would delete a staged upload still in flight: lower multipartMaxLifetimeSeconds to at most ${longest}, or raise STAGED_MEDIA_EXPIRY_SECONDS to at least ${STAGED_MEDIA_EXPIRY_SECONDS + 1}`,
+        `  - uploadSettings.multipartMaxLifetimeSeconds: ${longest + 1} s + stagingGraceSeconds 3600 s must end a day (86400 s) before ABORT_MULTIPART_AFTER_SECONDS (604800 s, stacks/storage.ts), or the multipart abort rule would abort an upload still sending parts: lower multipartMaxLifetimeSeconds to at most ${longest}, or raise ABORT_MULTIPART_AFTER_SECONDS to at least ${ABORT_MULTIPART_AFTER_SECONDS + 1}`,
+      ].join("\n"),
+    );
+    // A longer grace counts too (the default lifetime, 1 day, + 5 days and a second): the staged object lives until lifetime + grace.
+    expect(() => resolveStageConfig("staging", { staging: { uploadSettings: { stagingGraceSeconds: 5 * day + 1 } } })).toThrow(
+      /stagingGraceSeconds 432001 s must end a day \(86400 s\) before STAGED_MEDIA_EXPIRY_SECONDS/,
+    );
   });
 
   it("overrides the throttling per stage, and refuses public routes looser than the rest", () => {

@@ -10,12 +10,14 @@ import { MemoryErasures } from "../adapters/memory/memory-erasures.js";
 import { MemoryObjectStore } from "../adapters/memory/memory-object-store.js";
 import { MemoryStore } from "../adapters/memory/memory-store.js";
 import type { OwnerType } from "../contract/catalog.js";
+import type { Log } from "../logging.js";
 import type { ReadyImage } from "../media/media-variants.js";
 import { mediaKey, variantKey } from "../policies/object-keys.js";
 import { NO_EDGE_CACHE } from "../publishing/edge-cache.js";
 import type { PublishedItem } from "../publishing/published-media.js";
 import type { NewUpload } from "../uploads/upload.js";
-import { type EraseDeps, type EraseResponse, eraseUser } from "./erase.js";
+import { type EraseDeps, type EraseResponse, eraseUser, erasureRefOf } from "./erase.js";
+import type { Erasures } from "./erasure-store.js";
 
 const ORG = "org_1";
 const MEMBER = "user_erased";
@@ -338,5 +340,74 @@ describe("erase cursors", () => {
       });
     }
     expect(stateOf(world)).toEqual(before);
+  });
+});
+
+describe("erase's audit line", () => {
+  /** A log that keeps its "erasure complete" lines. */
+  function auditLog() {
+    const lines: Record<string, unknown>[] = [];
+    const log: Log = {
+      info: (message, fields) => {
+        if (message === "erasure complete") lines.push(fields ?? {});
+      },
+      warn: () => undefined,
+      error: () => undefined,
+    };
+    return { log, lines };
+  }
+  /** The line a receipt is logged with. */
+  const lineOf = (receipt: Extract<EraseResponse, { status: "complete" }>["receipt"], replay: boolean) => ({
+    erasureId: erasureRefOf({ orgId: ORG, userId: MEMBER }, "audit").id,
+    replay,
+    orgId: ORG,
+    userId: MEMBER,
+    deleted: receipt.deleted,
+    objects: receipt.objects,
+    bytes: receipt.bytes,
+    retained: 0,
+    retainedUntil: null,
+    startedAt: receipt.startedAt,
+    completedAt: receipt.completedAt,
+    durationMs: Date.parse(receipt.completedAt) - Date.parse(receipt.startedAt),
+  });
+  const request = { orgId: ORG, userId: MEMBER, idempotencyKey: "audit", batchSize: 500 };
+
+  it("an erasure that completes logs it once, not as a replay", async () => {
+    ids = 0;
+    const world = await makeWorld();
+    const { deps } = depsWithCrash(world, 0, "before");
+    const audit = auditLog();
+
+    const answer = await eraseUser({ ...deps, log: audit.log }, request);
+
+    if (answer.status !== "complete") throw new Error("one call erases this member");
+    expect(audit.lines).toEqual([lineOf(answer.receipt, false)]);
+  });
+
+  it("a crash after the receipt was stored loses no audit line: the retry answered with the stored receipt logs it, as a replay", async () => {
+    ids = 0;
+    const world = await makeWorld();
+    const { deps } = depsWithCrash(world, 0, "before");
+    // finishErasure stores the receipt, then the invocation dies before it could log.
+    const dying: Erasures = new Proxy(world.erasures, {
+      get(target, property, receiver) {
+        const value = Reflect.get(target, property, receiver);
+        if (typeof value !== "function") return value;
+        if (property !== "finishErasure") return value.bind(target);
+        return async (...args: Parameters<Erasures["finishErasure"]>) => {
+          await target.finishErasure(...args);
+          throw new Error("crash after the receipt was stored");
+        };
+      },
+    });
+    const audit = auditLog();
+    await expect(eraseUser({ ...deps, erasures: dying, log: audit.log }, request)).rejects.toThrow("crash after the receipt was stored");
+    expect(audit.lines).toEqual([]);
+
+    const retried = await eraseUser({ ...deps, log: audit.log }, request);
+
+    if (retried.status !== "complete") throw new Error("the stored receipt answers the retry");
+    expect(audit.lines).toEqual([lineOf(retried.receipt, true)]);
   });
 });

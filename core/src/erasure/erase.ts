@@ -199,7 +199,8 @@ export function eraseOrg(deps: EraseDeps, request: EraseOrgRequest): Promise<Era
  * passes find objects by listing, so a link is never left behind an object that is no longer
  * listed) — an unlinked object stays listed until deleted, so repeating or resuming a batch
  * changes nothing twice and leaves nothing behind; objects under `records/` are never deleted. The receipt is stored once, and every later call with the same
- * idempotency key (for the same scope) answers it.
+ * idempotency key (for the same scope) answers it; the "erasure complete" audit line is logged at
+ * least once (after the receipt is stored, and by each call that answers the stored receipt).
  */
 async function erase(
   deps: EraseDeps,
@@ -210,7 +211,11 @@ async function erase(
   const passes = passesOf(scope);
   let position = decodeCursor(erasure, passes.length, request.cursor);
   const begun = await deps.erasures.beginErasure(erasure);
-  if (begun.state === "complete") return { status: "complete", receipt: receiptReply(begun.receipt) };
+  if (begun.state === "complete") {
+    // Logged again: the first call may have stored the receipt and died before its log line.
+    logCompletion(deps.log, erasure, begun.receipt, true);
+    return { status: "complete", receipt: receiptReply(begun.receipt) };
+  }
 
   let progress = { objects: 0, bytes: 0 };
   for (let batches = 0; position.pass < passes.length; batches++) {
@@ -224,7 +229,19 @@ async function erase(
   }
 
   const receipt = await deps.erasures.finishErasure(erasure, ERASURE_RECEIPT_TTL_SECONDS);
-  deps.log?.info("erasure complete", {
+  logCompletion(deps.log, erasure, receipt, false);
+  return { status: "complete", receipt: receiptReply(receipt) };
+}
+
+/**
+ * The audit trail's line, which outlives the receipt: written after the receipt is stored and
+ * again (`replay: true`) by every call answered with the stored receipt, so a crash between storing
+ * and logging never loses it — at least once per erasure; `erasureId` tells repeats apart.
+ */
+function logCompletion(log: Log | undefined, erasure: ErasureRef, receipt: ErasureReceipt, replay: boolean): void {
+  log?.info("erasure complete", {
+    erasureId: erasure.id,
+    replay,
     orgId: receipt.orgId,
     userId: receipt.userId,
     deleted: receipt.deleted,
@@ -232,9 +249,10 @@ async function erase(
     bytes: receipt.bytes,
     retained: receipt.retained.objects,
     retainedUntil: receipt.retained.until === null ? null : new Date(receipt.retained.until).toISOString(),
+    startedAt: new Date(receipt.startedAt).toISOString(),
+    completedAt: new Date(receipt.completedAt).toISOString(),
     durationMs: receipt.completedAt - receipt.startedAt,
   });
-  return { status: "complete", receipt: receiptReply(receipt) };
 }
 
 function receiptReply(receipt: ErasureReceipt): ErasureReceiptReply {

@@ -7,15 +7,15 @@
 import { InProcessJobQueue } from "@fitkit/core/adapters/memory/in-process-job-queue";
 import { SqsHttpClient } from "@fitkit/core/adapters/sqs/sqs-http-client";
 import { SqsJobQueue } from "@fitkit/core/adapters/sqs/sqs-job-queue";
-import type { JobQueue } from "@fitkit/core/media/job-queue";
+import { type JobQueue, MEDIA_JOB_MAX_RECEIVES } from "@fitkit/core/media/job-queue";
 import { awsEndpointFor, awsEnvironment } from "../aws-environment.js";
 import { lazy } from "../lazy.js";
 import { coreLog } from "../logger.js";
 import { readLinked } from "../resources.js";
 import { dependencyTimeout } from "./settings.js";
 
-/** One per process: the local stack subscribes process-media to it (local/functions.ts). */
-export const inProcessJobQueue = new InProcessJobQueue({ maxReceives: 3, log: coreLog });
+/** One per process: the local stack subscribes process-media to it (local/functions.ts); it redelivers as the deployed queue does. */
+export const inProcessJobQueue = new InProcessJobQueue({ maxReceives: MEDIA_JOB_MAX_RECEIVES, log: coreLog });
 
 export const jobQueue = lazy((): JobQueue => {
   const queue = readLinked("MediaQueue", "Queue");

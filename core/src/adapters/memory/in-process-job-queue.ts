@@ -7,7 +7,7 @@
 import { randomUUID } from "node:crypto";
 import { DependencyUnavailableError } from "../../errors.js";
 import type { Log } from "../../logging.js";
-import type { JobQueue } from "../../media/job-queue.js";
+import { type JobQueue, MEDIA_JOB_MAX_RECEIVES } from "../../media/job-queue.js";
 import { encodeMediaJob, type MediaJob } from "../../media/media-variants.js";
 
 export interface QueueRecord {
@@ -24,7 +24,7 @@ export class InProcessJobQueue implements JobQueue {
   private subscriber: QueueSubscriber | null = null;
   private inFlight = new Set<Promise<void>>();
 
-  constructor(private readonly options: { maxReceives: number; log?: Log } = { maxReceives: 3 }) {}
+  constructor(private readonly options: { maxReceives: number; log?: Log } = { maxReceives: MEDIA_JOB_MAX_RECEIVES }) {}
 
   subscribe(subscriber: QueueSubscriber): void {
     this.subscriber = subscriber;

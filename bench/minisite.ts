@@ -206,8 +206,9 @@ async function publishWhenProcessed(stack: Awaited<ReturnType<typeof startLocalS
   for (;;) {
     const reply = await stack.internal("publish", { orgId, key }, PUBLISH_TIMEOUT_MS);
     if (reply.status === 200) return reply.body as PublishAnswer;
-    if (reply.status !== 409 || reply.body?.error?.code !== "NOT_UPLOADED" || Date.now() > deadline)
-      throw new Error(`publish answered ${reply.status}: ${JSON.stringify(reply.body)}`);
+    // STILL_PROCESSING: process-media has not recorded the image yet (NOT_UPLOADED before STILL_PROCESSING existed).
+    const waiting = reply.status === 409 && ["STILL_PROCESSING", "NOT_UPLOADED"].includes(reply.body?.error?.code);
+    if (!waiting || Date.now() > deadline) throw new Error(`publish answered ${reply.status}: ${JSON.stringify(reply.body)}`);
     await new Promise((resolve) => setTimeout(resolve, PUBLISH_RETRY_MS));
   }
 }

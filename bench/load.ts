@@ -257,10 +257,13 @@ export interface MemoryStoreLoad {
  * windows in a row: before the journal, each request rewrote the whole snapshot, so the rate fell
  * as the store filled.
  */
-export async function runMemoryStoreLoad(plan: LoadPlan): Promise<MemoryStoreLoad> {
+export async function runMemoryStoreLoad(plan: LoadPlan, options: { profileDir?: string } = {}): Promise<MemoryStoreLoad> {
   // The default presign rate limit (60 a minute per user) holds: the requests rotate over enough
   // users to stay under it, so each user's rate window stays as small as in real use.
-  const stack = await startLocalStack({ ORG_QUOTA_BYTES: String(1e15), USER_IN_FLIGHT_BYTES: String(1e15) });
+  const stack = await startLocalStack(
+    { ORG_QUOTA_BYTES: String(1e15), USER_IN_FLIGHT_BYTES: String(1e15) },
+    options.profileDir ? { nodeArgs: ["--cpu-prof", `--cpu-prof-dir=${options.profileDir}`] } : {},
+  );
   try {
     const users = 3000;
     const tokens = await Promise.all(Array.from({ length: users }, (_, i) => stack.token({ orgId: "org_load", userId: `user_mem_${i}`, role: "coach" })));
@@ -351,7 +354,7 @@ if (process.argv[1] === fileURLToPath(import.meta.url)) {
   const profileDir = process.argv.includes("--profile") ? process.argv[process.argv.indexOf("--profile") + 1] : undefined;
   const results = await runLoad(plan, { profileDir });
   printTable(results, plan);
-  const memoryStore = await runMemoryStoreLoad(plan);
+  const memoryStore = await runMemoryStoreLoad(plan, { profileDir });
   console.log(
     `\npresign on the in-memory store, ${plan.memoryStoreWindows} windows of ${plan.durationMs / 1000} s: ${memoryStore.windows.map((w) => w.requestsPerSecond).join(" → ")} req/s (p99 ${memoryStore.windows.map((w) => w.p99Ms).join(" → ")} ms); last / first ${memoryStore.lastOverFirst} (goal ≥ ${memoryStore.goal}) ${memoryStore.met ? "met" : "NOT met"}; ${memoryStore.staged} staged, snapshot ${memoryStore.snapshotBytes} B + journal ${memoryStore.journalBytes} B`,
   );

@@ -489,7 +489,7 @@ describe("media processing", () => {
     const { readFile } = await import("node:fs/promises");
     const { FUNCTIONS } = await import("../functions.js");
     const dockerfile = await readFile(path.join(REPO_ROOT, "media-worker/Dockerfile"), "utf8");
-    const runtimePackages = /FROM debian:\S+\nRUN apt-get update \\\n && apt-get install -y --no-install-recommends ([^\\\n]+)/
+    const runtimePackages = /FROM \$\{BASE_IMAGE\}\nRUN apt-get update \\\n && apt-get install -y --no-install-recommends ([^\\\n]+)/
       .exec(dockerfile)?.[1]
       ?.trim()
       .split(/\s+/);
@@ -497,6 +497,17 @@ describe("media processing", () => {
     const installed = FUNCTIONS["process-media"].install;
     expect([...dockerfile.matchAll(/--external:(\S+)/g)].map((m) => m[1])).toEqual([...installed]);
     expect([...dockerfile.matchAll(/"(\S+)@\$\(node -p/g)].map((m) => m[1])).toEqual([...installed]);
+  });
+
+  it("the media worker's image builds both stages on the scanner's Debian base, pinned by the same digest", async () => {
+    const { readFile } = await import("node:fs/promises");
+    const baseOf = async (file: string) => /^ARG BASE_IMAGE=(\S+)$/m.exec(await readFile(path.join(REPO_ROOT, file), "utf8"))?.[1];
+    const base = await baseOf("media-worker/Dockerfile");
+    expect(base).toMatch(/^debian:trixie-slim@sha256:[0-9a-f]{64}$/);
+    expect(base).toBe(await baseOf("scanner/Dockerfile"));
+    const dockerfile = await readFile(path.join(REPO_ROOT, "media-worker/Dockerfile"), "utf8");
+    const baseImage = ["$", "{BASE_IMAGE}"].join(""); // a Dockerfile variable, as the file spells it
+    expect([...dockerfile.matchAll(/^FROM (.+)$/gm)].map((m) => m[1])).toEqual([`--platform=$BUILDPLATFORM ${baseImage} AS build`, baseImage]);
   });
 
   it("process-media has the memory for a 48-megapixel photo, /tmp and time for a 500 MiB video, and bounded concurrency", () => {

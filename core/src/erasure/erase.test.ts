@@ -16,7 +16,7 @@ import { mediaKey, variantKey } from "../policies/object-keys.js";
 import { NO_EDGE_CACHE } from "../publishing/edge-cache.js";
 import type { PublishedItem } from "../publishing/published-media.js";
 import type { NewUpload } from "../uploads/upload.js";
-import { type EraseDeps, type EraseResponse, eraseUser, erasureRefOf } from "./erase.js";
+import { type EraseDeps, type EraseResponse, eraseOrg, eraseUser, erasureRefOf } from "./erase.js";
 import type { Erasures } from "./erasure-store.js";
 
 const ORG = "org_1";
@@ -410,4 +410,46 @@ describe("erase's audit line", () => {
     if (retried.status !== "complete") throw new Error("the stored receipt answers the retry");
     expect(audit.lines).toEqual([lineOf(retried.receipt, true)]);
   });
+});
+
+describe("erase and publications whose original is gone", () => {
+  /** The member's published logo, its original object deleted from storage outside the service (its records kept). */
+  async function worldWithStrandedLogo() {
+    ids = 0;
+    const world = await makeWorld();
+    const published = world.store.snapshot().published ?? [];
+    const [, item] = published.find(([, value]) => value.key.includes(`/${MEMBER}/`)) ?? [];
+    if (!item) throw new Error("makeWorld publishes the member's logo");
+    await world.objects.deleteObjects("media", [item.key]);
+    return { world, item };
+  }
+
+  it.each(["erase-user", "erase-org"] as const)(
+    "%s unpublishes it: renditions deleted, purged from the CDN, record dropped, counted once",
+    async (operation) => {
+      const { world, item } = await worldWithStrandedLogo();
+      const { deps } = depsWithCrash(world, 0, "before");
+      const purged: string[] = [];
+      const request = { idempotencyKey: "stranded", batchSize: 500 };
+
+      const answer =
+        operation === "erase-user"
+          ? await eraseUser(
+              { ...deps, unpublishing: { ...deps.unpublishing, edgeCache: { purge: async (urls) => void purged.push(...urls) } } },
+              { ...request, orgId: ORG, userId: MEMBER },
+            )
+          : await eraseOrg(
+              { ...deps, unpublishing: { ...deps.unpublishing, edgeCache: { purge: async (urls) => void purged.push(...urls) } } },
+              { ...request, orgId: ORG },
+            );
+
+      if (answer.status !== "complete") throw new Error("one call erases this scope");
+      const renditionKeys = item.renditions.map((r) => r.key);
+      expect([...world.objects.objects.keys()].filter((stored) => renditionKeys.some((key) => stored.endsWith(key)))).toEqual([]);
+      expect(world.store.snapshot().published ?? []).toEqual([]);
+      expect(purged).toEqual(renditionKeys.map((key) => `https://p.test/${key}`));
+      // The renditions are in the receipt once, with the logo's owner type.
+      expect(answer.receipt.deleted.organization_logo?.objects).toBeGreaterThanOrEqual(item.renditions.length);
+    },
+  );
 });

@@ -120,14 +120,17 @@ type Place = "media" | "compliance" | "public" | "records";
  * media uploads under a prefix (released). `copies`: objects deleted outright. `retained`: records
  * listed, never deleted.
  */
-type Pass = { kind: "in-flight" } | { kind: "uploads" | "copies" | "retained"; place: Place; prefix: string };
+type Pass = { kind: "in-flight" } | { kind: "publications" } | { kind: "uploads" | "copies" | "retained"; place: Place; prefix: string };
 
 const MEDIA_OWNER_TYPES = OWNER_TYPES.filter((type) => OWNER_TYPE_POLICIES[type].bucket === "media");
 
 /**
  * The passes of a scope, in order: uploads in flight first (so nothing is linked behind the
- * listing), then originals (their copies and published renditions go with them), then what is left
- * of copies and staged media never linked (`staging/`); for an org also the public bucket, unconsumed signatures and, last, the records kept.
+ * listing), then originals (their copies and published renditions go with them), then publications
+ * of the scope whose original was no longer there to list (from the org's published-media record:
+ * unpublished, so their CDN copies are purged too), then what is left of copies and staged media
+ * never linked (`staging/`); for an org also the public bucket, unconsumed signatures and, last,
+ * the records kept. A cursor from before a pass was added resumes at an earlier pass: each is safe to repeat.
  */
 function passesOf(scope: ErasureScope): Pass[] {
   const { orgId, userId } = scope;
@@ -135,6 +138,7 @@ function passesOf(scope: ErasureScope): Pass[] {
     return [
       { kind: "in-flight" },
       ...MEDIA_OWNER_TYPES.map((type): Pass => ({ kind: "uploads", place: "media", prefix: `${orgId}/${type}/${userId}/` })),
+      { kind: "publications" },
       ...MEDIA_OWNER_TYPES.map((type): Pass => ({ kind: "copies", place: "media", prefix: `${VARIANTS_PREFIX}${orgId}/${type}/${userId}/` })),
       ...MEDIA_OWNER_TYPES.map((type): Pass => ({ kind: "copies", place: "media", prefix: `${STAGING_PREFIX}${orgId}/${type}/${userId}/` })),
     ];
@@ -142,6 +146,7 @@ function passesOf(scope: ErasureScope): Pass[] {
   return [
     { kind: "in-flight" },
     { kind: "uploads", place: "media", prefix: `${orgId}/` },
+    { kind: "publications" },
     { kind: "copies", place: "media", prefix: `${VARIANTS_PREFIX}${orgId}/` },
     { kind: "copies", place: "media", prefix: `${STAGING_PREFIX}${orgId}/` },
     { kind: "copies", place: "public", prefix: `${PUBLIC_PREFIX}${orgId}/` },
@@ -274,6 +279,7 @@ type BatchOutcome = { after: string | null; progress?: { objects: number; bytes:
 
 async function runBatch(deps: EraseDeps, erasure: ErasureRef, pass: Pass, after: string | null, batchSize: number): Promise<BatchOutcome> {
   if (pass.kind === "in-flight") return cancelInFlight(deps, erasure.scope, after, batchSize);
+  if (pass.kind === "publications") return erasePublications(deps, erasure, after, batchSize);
   // The public bucket has its own token (PublicMedia): listed and deleted through its own store.
   const bucket =
     pass.place === "public"
@@ -360,6 +366,34 @@ async function eraseUploads(deps: EraseDeps, erasure: ErasureRef, page: ListedOb
   // A publish that recorded between the first pass and the unlink (after it, none can record), as release does.
   if (publishable.length > 0) await unpublishKeys(deps.unpublishing, orgId, publishable);
   return progress;
+}
+
+/**
+ * Published items of the scope still recorded after the uploads pass: their original was gone
+ * before it could be listed (an object lost or deleted outside the service), so nothing else would
+ * unpublish them. Renditions are noted, then unpublished as `unpublish` does (deleted, purged from
+ * the CDN, record dropped). Pages through the org's items in key order.
+ */
+async function erasePublications(deps: EraseDeps, erasure: ErasureRef, after: string | null, batchSize: number): Promise<BatchOutcome> {
+  const { orgId, userId } = erasure.scope;
+  const page = (await deps.unpublishing.published.publishedItems(orgId))
+    .flatMap((item) => {
+      const parsed = parseObjectKey(item.key);
+      const inScope = parsed?.bucket === "media" && parsed.orgId === orgId && (userId === null || parsed.userId === userId);
+      return inScope && (after === null || item.key > after) ? [{ item, parsed }] : [];
+    })
+    .slice(0, batchSize);
+  if (page.length === 0) return { after: null };
+  const notes: ErasedObject[] = page.flatMap(({ item, parsed }) =>
+    item.renditions.map((r) => ({ bucket: deps.unpublishing.public.name, key: r.key, size: r.size, ownerType: parsed.ownerType, uploadId: parsed.uploadId })),
+  );
+  const progress = notes.length > 0 ? await deps.erasures.noteErased(erasure, notes) : undefined;
+  await unpublishKeys(
+    deps.unpublishing,
+    orgId,
+    page.map(({ item }) => item.key),
+  );
+  return { after: page.at(-1)!.item.key, progress };
 }
 
 /** Copies (processed variants, public renditions), staged media and unconsumed signatures of the scope, deleted outright. */

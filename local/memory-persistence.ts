@@ -97,7 +97,7 @@ export async function persistMemoryStore(store: MemoryStore, file: string, optio
   let fd = openSync(journalFile(file, generation), "a");
   let journalBytes = 0;
   let written = 0;
-  let snapshotBytes = await writeSnapshot(store.snapshot(), file, generation);
+  let snapshotBytes = await writeSnapshot(store.snapshotView(), file, generation);
   await removeJournalsBefore(file, generation);
 
   let failed = false;
@@ -133,7 +133,8 @@ export async function persistMemoryStore(store: MemoryStore, file: string, optio
       // Switch journals and copy the store in one turn: the copy holds exactly what the old journal did.
       const next = generation + 1;
       const nextFd = openSync(journalFile(file, next), "a");
-      const snapshot = store.snapshot();
+      // A view, not a copy: writeSnapshot serialises it before its first await, in this same turn.
+      const snapshot = store.snapshotView();
       const previousFd = fd;
       fd = nextFd;
       generation = next;
@@ -205,7 +206,10 @@ function replay(store: MemoryStore, path: string, last: boolean): void {
   }
 }
 
-/** Writes `snapshot` (followed by journal `journal`) in place of `file`, durably; returns its size in bytes. */
+/**
+ * Writes `snapshot` (followed by journal `journal`) in place of `file`, durably; returns its size in
+ * bytes. It is serialised synchronously, before the first await: a live view (snapshotView) is safe.
+ */
 async function writeSnapshot(snapshot: MemoryStoreSnapshot, file: string, journal: number): Promise<number> {
   const text = JSON.stringify({ ...snapshot, journal } satisfies SnapshotFile);
   const temporary = `${file}.${process.pid}.tmp`;

@@ -155,7 +155,16 @@ export class MemoryState {
 
   /** A copy of everything held (expired entries included: they expire on read, as before). */
   snapshot(): MemoryStoreSnapshot {
-    return clone({
+    return clone(this.snapshotView());
+  }
+
+  /**
+   * What snapshot() returns, without the deep copy: arrays over the live values, true only until the
+   * store next changes. Serialise it in the same synchronous turn (the journal's compaction does:
+   * it is JSON before anything can await); the copy cost as much as the serialising for a large store.
+   */
+  snapshotView(): MemoryStoreSnapshot {
+    return {
       version: 1,
       uploads: [...this.uploads],
       deadlines: [...this.deadlines],
@@ -170,7 +179,7 @@ export class MemoryState {
       tokens: [...this.tokens],
       published: [...this.published],
       urlWatch: [...this.urlWatch],
-    });
+    };
   }
 
   /** Replaces everything held with `snapshot` (from snapshot(), possibly through JSON). */

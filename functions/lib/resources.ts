@@ -12,9 +12,21 @@ export const isLinked = (name: string): boolean => name in linked;
 
 /** A linked resource parsed as `section`; throws a ConfigError naming it when missing or invalid. */
 export function readLinked<S extends ConfigSection>(name: string, section: S): Config<S> {
+  const cacheKey = `${name}\u0000${section}`;
+  const cached = parsedLinks.get(cacheKey);
+  if (cached !== undefined) return cached as Config<S>;
   if (!isLinked(name)) throw new ConfigError(`Resource.${name} is not linked to this function (SST_RESOURCE_${name} is unset).`);
-  return parseConfig(section, linked[name], `Resource.${name}`);
+  const parsed = parseConfig(section, linked[name], `Resource.${name}`);
+  parsedLinks.set(cacheKey, parsed);
+  return parsed;
 }
+
+/**
+ * Links parsed so far. SST loads them once per process (sst/resource), so a link parsed once stays
+ * true for the container's life; request paths (signed-urls reads three bucket names per request)
+ * then parse nothing. A missing or invalid link is not cached: it throws at every use.
+ */
+const parsedLinks = new Map<string, unknown>();
 
 /** The SST stage this function runs in (`Resource.App`, which SST links to every function); "local" without it. */
 export function readStage(): string {

@@ -81,12 +81,15 @@ describe("PUT /public/signatures/{token}", () => {
   it("lets exactly one of many concurrent PUTs with one token succeed", async () => {
     const { path, orgId } = await issue();
 
-    const statuses = await Promise.all(Array.from({ length: 8 }, (_, i) => putSignature(path, pngImage(2, 2, [i, i, i])).then((r) => r.status)));
+    // Eight different images (their PNGs differ in size by a few bytes): whichever wins, its size is the one reserved.
+    const images = Array.from({ length: 8 }, (_, i) => pngImage(2, 2, [i, i, i]));
+    const statuses = await Promise.all(images.map((image) => putSignature(path, image).then((r) => r.status)));
 
     expect(statuses.filter((s) => s === 201)).toHaveLength(1);
     expect(statuses.filter((s) => s === 409)).toHaveLength(7);
     // The losers' objects and reservations were taken back: only the winner's bytes count.
-    expect((await internal("usage", { orgId })).body.reserved).toBe(pngImage(2, 2, [0, 0, 0]).length);
+    const winner = images[statuses.indexOf(201)]!;
+    expect((await internal("usage", { orgId })).body.reserved).toBe(winner.length);
   });
 
   it("refuses a spoofed file (ZIP bytes declared as PNG) with 422 without burning the token", async () => {

@@ -9,7 +9,6 @@
  * copy, looked up by name, included; signed-urls answers NOT_LINKED for every erased key), the
  * record kept, another member and the org's figures intact.
  */
-import { createHash } from "node:crypto";
 import { mkdtemp } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -36,7 +35,7 @@ import { findOnPath } from "../functions/lib/deps/ffmpeg.js";
 import { type EmbeddedS3, startEmbeddedS3 } from "../local/embedded-s3.js";
 import { phoneJpeg, pngImage } from "../support/media.js";
 import { testVideo } from "../support/video.js";
-import { newUpload, uniqueId } from "./support/fixtures.js";
+import { newUpload, sha256Base64, uniqueId } from "./support/fixtures.js";
 import { imageCodecs } from "./support/image-codecs.js";
 import { RedisBackends } from "./support/staging-adapters.js";
 
@@ -56,7 +55,6 @@ const SETTINGS = {
   presignRatePerMinute: 1000,
   multipartThresholdBytes: 64 << 20,
 };
-const sha256Of = (bytes: Buffer): string => createHash("sha256").update(bytes).digest("base64");
 
 let s3: EmbeddedS3;
 let objects: S3ObjectStore;
@@ -106,7 +104,7 @@ async function linked(orgId: string, userId: string, ownerType: OwnerType, bytes
   const upload = newUpload({ orgId, userId, ownerType, contentType, size: bytes.length, bucket: MEDIA });
   upload.key = mediaKey({ orgId, ownerType, userId, uploadId: upload.uploadId, contentType });
   expect(await store.stage({ uploads: [upload], lifetimeSeconds: 600, quota: { orgId, defaultQuotaBytes: QUOTA } })).toMatchObject({ ok: true });
-  await objects.put({ bucket: MEDIA, key: upload.key, body: bytes, contentType, checksumSha256: sha256Of(bytes) });
+  await objects.put({ bucket: MEDIA, key: upload.key, body: bytes, contentType, checksumSha256: sha256Base64(bytes) });
   await consume(
     { store, objects, complianceBucket: COMPLIANCE, recordsBucket: RECORDS },
     { uploadIds: [upload.uploadId], ownerType, owner: { orgId, userId }, idempotencyKey: uniqueId("k") },
@@ -164,7 +162,7 @@ async function populate(orgId: string, member: string, other: string) {
   signature.size = signatureBytes.length;
   signature.key = incomingComplianceKey({ orgId, uploadId: signature.uploadId, contentType: "image/png" });
   await store.stage({ uploads: [signature], lifetimeSeconds: 600, quota: { orgId, defaultQuotaBytes: QUOTA } });
-  await objects.put({ bucket: COMPLIANCE, key: signature.key, body: signatureBytes, contentType: "image/png", checksumSha256: sha256Of(signatureBytes) });
+  await objects.put({ bucket: COMPLIANCE, key: signature.key, body: signatureBytes, contentType: "image/png", checksumSha256: sha256Base64(signatureBytes) });
   const consumed = await consume(
     { store, objects, complianceBucket: COMPLIANCE, recordsBucket: RECORDS },
     { uploadIds: [signature.uploadId], ownerType: "form_signature", owner: { orgId }, idempotencyKey: uniqueId("k") },
@@ -413,7 +411,7 @@ describe("erase-org", () => {
       key: pending.key,
       body: Buffer.alloc(10, 1),
       contentType: "image/png",
-      checksumSha256: sha256Of(Buffer.alloc(10, 1)),
+      checksumSha256: sha256Base64(Buffer.alloc(10, 1)),
     });
     const photoObjects = 3 + (await copiesOf(made.photo)) + (await copiesOf(made.otherPhoto));
     const recordWritten = (await objects.list(RECORDS, made.record)[Symbol.asyncIterator]().next()).value![0]!.lastModified;

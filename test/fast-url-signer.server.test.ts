@@ -4,7 +4,7 @@
  *
  * Not asserted here (s3rver does not check them; R2 does): checksum verification of the body.
  */
-import { createHash, randomBytes } from "node:crypto";
+import { randomBytes } from "node:crypto";
 import { mkdtemp, rm } from "node:fs/promises";
 import os from "node:os";
 import path from "node:path";
@@ -12,6 +12,7 @@ import { FastUrlSigner } from "@fitkit/core/adapters/s3/fast-url-signer";
 import type { PresignedPut, PresignPutInput } from "@fitkit/core/storage/url-signer";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { type EmbeddedS3, startEmbeddedS3 } from "../local/embedded-s3.js";
+import { sha256Base64 } from "./support/fixtures.js";
 
 const BUCKET = "fitkit-uploads";
 
@@ -71,10 +72,6 @@ afterAll(async () => {
   await s3?.close();
   if (directory) await rm(directory, { recursive: true, force: true });
 });
-
-function sha256Base64(body: Uint8Array): string {
-  return createHash("sha256").update(body).digest("base64");
-}
 
 async function put(signed: PresignedPut, body: Uint8Array, headers: Record<string, string> = signed.headers) {
   const response = await fetch(signed.url, { method: "PUT", headers, body: Uint8Array.from(body) });

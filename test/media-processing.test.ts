@@ -5,7 +5,6 @@
  * commit and the enqueue loses no job, and a job delivered twice counts nothing twice.
  */
 import { execFileSync } from "node:child_process";
-import { createHash } from "node:crypto";
 import { WasmHeifDecoder } from "@fitkit/core/adapters/libheif/wasm-heif-decoder";
 import { InProcessJobQueue } from "@fitkit/core/adapters/memory/in-process-job-queue";
 import { createIoredisClient } from "@fitkit/core/adapters/redis/ioredis-driver";
@@ -39,7 +38,7 @@ import {
   truncatedJpeg,
   undecodableHeic,
 } from "../support/media.js";
-import { newUpload, uniqueId } from "./support/fixtures.js";
+import { newUpload, sha256Base64, uniqueId } from "./support/fixtures.js";
 import { imageCodecs } from "./support/image-codecs.js";
 import { type MediaBackends, startMediaBackends } from "./support/media-backends.js";
 import { json, startScriptedServer } from "./support/scripted-server.js";
@@ -87,7 +86,7 @@ async function linkPhoto(bytes: Buffer, contentType: string, media?: Parameters<
   const upload = newUpload({ orgId, userId, contentType, size: bytes.length, bucket: MEDIA });
   upload.key = mediaKey({ orgId, ownerType: "progress_photo", userId, uploadId: upload.uploadId, contentType });
   expect(await store.stage({ uploads: [upload], lifetimeSeconds: 600, quota: { orgId, defaultQuotaBytes: 1e9 } })).toMatchObject({ ok: true });
-  await objects.put({ bucket: MEDIA, key: upload.key, body: bytes, contentType, checksumSha256: createHash("sha256").update(bytes).digest("base64") });
+  await objects.put({ bucket: MEDIA, key: upload.key, body: bytes, contentType, checksumSha256: sha256Base64(bytes) });
   await consume(
     { store, objects, complianceBucket: COMPLIANCE, ...(media ? { media } : {}) },
     { uploadIds: [upload.uploadId], ownerType: "progress_photo", owner: { orgId, userId }, idempotencyKey: uniqueId("k") },
@@ -394,7 +393,7 @@ describe("the backfill of images linked before processing existed", () => {
       key: processed.key,
       body: processedBytes,
       contentType: "image/jpeg",
-      checksumSha256: createHash("sha256").update(processedBytes).digest("base64"),
+      checksumSha256: sha256Base64(processedBytes),
     });
     await consume(
       { store, objects, complianceBucket: COMPLIANCE },

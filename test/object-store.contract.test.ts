@@ -19,7 +19,7 @@ import { S3ObjectStore } from "@fitkit/core/adapters/s3/s3-object-store";
 import type { ObjectStore, PutObjectInput, ServedHeaders } from "@fitkit/core/storage/object-store";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { type EmbeddedS3, startEmbeddedS3 } from "../local/embedded-s3.js";
-import { uniqueId } from "./support/fixtures.js";
+import { sha256Base64, uniqueId } from "./support/fixtures.js";
 
 const BUCKET = "contract-a";
 const OTHER_BUCKET = "contract-b";
@@ -139,7 +139,6 @@ const ADAPTERS: ObjectStoreAdapter[] = [
 
 const bytesOf = (text: string): Uint8Array => new Uint8Array(Buffer.from(text));
 const md5Etag = (body: Uint8Array): string => `"${createHash("md5").update(body).digest("hex")}"`;
-const sha256Of = (body: Uint8Array): string => createHash("sha256").update(body).digest("base64");
 
 async function drain(stream: AsyncIterable<Uint8Array> | null): Promise<Buffer | null> {
   if (!stream) return null;
@@ -166,7 +165,7 @@ describe.each(ADAPTERS)("object store contract: $name", (adapter) => {
   afterAll(() => close?.());
 
   const put = (key: string, body: Uint8Array, overrides: Partial<PutObjectInput> = {}) =>
-    objects.put({ bucket: BUCKET, key, body, contentType: "image/png", checksumSha256: sha256Of(body), ...overrides });
+    objects.put({ bucket: BUCKET, key, body, contentType: "image/png", checksumSha256: sha256Base64(body), ...overrides });
   const read = async (key: string) => drain(await objects.stream(BUCKET, key, 1 << 20));
 
   describe("head and put", () => {
@@ -186,7 +185,7 @@ describe.each(ADAPTERS)("object store contract: $name", (adapter) => {
         size: body.length,
         contentType: "image/png",
         etag: md5Etag(body),
-        ...(adapter.keepsChecksums ? { checksumSha256: sha256Of(body) } : {}),
+        ...(adapter.keepsChecksums ? { checksumSha256: sha256Base64(body) } : {}),
       });
     });
 
@@ -215,14 +214,14 @@ describe.each(ADAPTERS)("object store contract: $name", (adapter) => {
       const key = uniqueId("o/metadata");
       const body = bytesOf("with metadata");
 
-      await put(key, body, { metadata: { "Form-Id": "form_1", sha256: sha256Of(body) } });
+      await put(key, body, { metadata: { "Form-Id": "form_1", sha256: sha256Base64(body) } });
 
       expect(await objects.head(BUCKET, key)).toEqual({
         size: body.length,
         contentType: "image/png",
         etag: md5Etag(body),
-        ...(adapter.keepsChecksums ? { checksumSha256: sha256Of(body) } : {}),
-        metadata: { "form-id": "form_1", sha256: sha256Of(body) },
+        ...(adapter.keepsChecksums ? { checksumSha256: sha256Base64(body) } : {}),
+        metadata: { "form-id": "form_1", sha256: sha256Base64(body) },
       });
     });
 
@@ -236,7 +235,7 @@ describe.each(ADAPTERS)("object store contract: $name", (adapter) => {
         size: body.length,
         contentType: "image/webp",
         etag: md5Etag(body),
-        ...(adapter.keepsChecksums ? { checksumSha256: sha256Of(body) } : {}),
+        ...(adapter.keepsChecksums ? { checksumSha256: sha256Base64(body) } : {}),
         servedHeaders: { cacheControl: "public, max-age=31536000, immutable" },
       });
     });
@@ -387,7 +386,7 @@ describe.each(ADAPTERS)("object store contract: $name", (adapter) => {
         key: `${prefix}other-bucket`,
         body: bytesOf("x"),
         contentType: "image/png",
-        checksumSha256: sha256Of(bytesOf("x")),
+        checksumSha256: sha256Base64(bytesOf("x")),
       });
 
       const pages = await listAll(objects, BUCKET, prefix);

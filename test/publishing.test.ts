@@ -3,7 +3,6 @@
  * process-media worker on real Redis (ioredis) and the SigV4-checking S3 server, then publish,
  * unpublish and release through the use-cases, reading what a public reader would get.
  */
-import { createHash } from "node:crypto";
 import { mkdtemp } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -24,7 +23,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { type EmbeddedS3, startEmbeddedS3 } from "../local/embedded-s3.js";
 import { CountingObjectStore } from "../support/counting.js";
 import { PHONE_METADATA, phoneJpeg } from "../support/media.js";
-import { newUpload, uniqueId } from "./support/fixtures.js";
+import { newUpload, sha256Base64, uniqueId } from "./support/fixtures.js";
 import { imageCodecs } from "./support/image-codecs.js";
 import { RedisBackends } from "./support/staging-adapters.js";
 
@@ -71,7 +70,7 @@ async function linkedImage(ownerType: OwnerType, bytes: Buffer, options: { orgId
   const upload = newUpload({ orgId, userId, ownerType, contentType, size: bytes.length, bucket: MEDIA });
   upload.key = mediaKey({ orgId, ownerType, userId, uploadId: upload.uploadId, contentType });
   expect(await store.stage({ uploads: [upload], lifetimeSeconds: 600, quota: { orgId, defaultQuotaBytes: QUOTA } })).toMatchObject({ ok: true });
-  await objects.put({ bucket: MEDIA, key: upload.key, body: bytes, contentType, checksumSha256: createHash("sha256").update(bytes).digest("base64") });
+  await objects.put({ bucket: MEDIA, key: upload.key, body: bytes, contentType, checksumSha256: sha256Base64(bytes) });
   await consume(
     { store, objects, complianceBucket: COMPLIANCE },
     { uploadIds: [upload.uploadId], ownerType, owner: { orgId, userId }, idempotencyKey: uniqueId("k") },

@@ -5,7 +5,6 @@
  * publish, unpublish, release and erasure use-cases, Cloudflare's purge API as
  * support/cloudflare-api.ts documents it, and the local stack's public media route.
  */
-import { createHash } from "node:crypto";
 import { mkdtemp } from "node:fs/promises";
 import { createServer, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
@@ -26,7 +25,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { type EmbeddedS3, startEmbeddedS3 } from "../local/embedded-s3.js";
 import { createPublicMediaRoute, PUBLIC_MEDIA_PATH } from "../local/public-media.js";
 import { type CloudflarePurgeApi, startCloudflarePurgeApi } from "./support/cloudflare-api.js";
-import { uniqueId } from "./support/fixtures.js";
+import { sha256Base64, uniqueId } from "./support/fixtures.js";
 import { imageCodecs } from "./support/image-codecs.js";
 
 const MEDIA = "media-takedown";
@@ -88,7 +87,7 @@ async function processedLogo(): Promise<{ orgId: string; userId: string; key: st
     .png()
     .toBuffer();
   const original = variantKey(key, "original", "png");
-  await objects.put({ bucket: MEDIA, key: original, body: png, contentType: "image/png", checksumSha256: createHash("sha256").update(png).digest("base64") });
+  await objects.put({ bucket: MEDIA, key: original, body: png, contentType: "image/png", checksumSha256: sha256Base64(png) });
   const variant = { key: original, contentType: "image/png", size: png.length };
   await store.recordMedia(
     { bucket: MEDIA, key, orgId },
@@ -184,7 +183,7 @@ describe("erasure behind Cloudflare's cache", () => {
       key: logo.key,
       body: bytes,
       contentType: "image/png",
-      checksumSha256: createHash("sha256").update(bytes).digest("base64"),
+      checksumSha256: sha256Base64(bytes),
     });
     return logo;
   };

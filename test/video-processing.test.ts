@@ -4,7 +4,7 @@
  * process-media use-case running the ffmpeg codec (the local stack and Chromium:
  * test/browser/video-playback.test.ts).
  */
-import { createHash, randomBytes } from "node:crypto";
+import { randomBytes } from "node:crypto";
 import { FfmpegVideoCodec } from "@fitkit/core/adapters/ffmpeg/ffmpeg-video-codec";
 import { createIoredisClient } from "@fitkit/core/adapters/redis/ioredis-driver";
 import { redisKeys } from "@fitkit/core/adapters/redis/redis-keys";
@@ -20,7 +20,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { describeVideoTools, findOnPath } from "../functions/lib/deps/ffmpeg.js";
 import { isoBmffBytes, mp4Bytes } from "../support/media.js";
 import { oversizedVideo, testVideo, topLevelBoxes } from "../support/video.js";
-import { newUpload, uniqueId } from "./support/fixtures.js";
+import { newUpload, sha256Base64, uniqueId } from "./support/fixtures.js";
 import { imageCodecs } from "./support/image-codecs.js";
 import { type MediaBackends, startMediaBackends } from "./support/media-backends.js";
 import type { RedisBackends } from "./support/staging-adapters.js";
@@ -73,7 +73,7 @@ describe("a linked video's copies and facts, on real Redis and S3", () => {
     const upload = newUpload({ orgId, userId, ownerType: "exercise_comment", contentType, size: bytes.length, bucket: MEDIA });
     upload.key = mediaKey({ orgId, ownerType: "exercise_comment", userId, uploadId: upload.uploadId, contentType });
     expect(await store.stage({ uploads: [upload], lifetimeSeconds: 600, quota: { orgId, defaultQuotaBytes: 1e9 } })).toMatchObject({ ok: true });
-    await objects.put({ bucket: MEDIA, key: upload.key, body: bytes, contentType, checksumSha256: createHash("sha256").update(bytes).digest("base64") });
+    await objects.put({ bucket: MEDIA, key: upload.key, body: bytes, contentType, checksumSha256: sha256Base64(bytes) });
     await consume(
       { store, objects, complianceBucket: COMPLIANCE },
       { uploadIds: [upload.uploadId], ownerType: "exercise_comment", owner: { orgId, userId }, idempotencyKey: uniqueId("k") },

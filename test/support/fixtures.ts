@@ -1,5 +1,8 @@
-import { randomBytes } from "node:crypto";
+import { createHash, randomBytes } from "node:crypto";
 import type { NewUpload } from "@fitkit/core/uploads/upload";
+
+/** SHA-256 of `bytes`, base64: the `checksumSha256` a PUT to storage declares. */
+export const sha256Base64 = (bytes: Uint8Array): string => createHash("sha256").update(bytes).digest("base64");
 
 export const uniqueId = (prefix: string): string => `${prefix}_${randomBytes(6).toString("hex")}`;
 

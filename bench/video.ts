@@ -135,6 +135,8 @@ export async function benchVideo(options: { quick: boolean }) {
 }
 
 type Clip = {
+  /** As displayed (the container's rotation applied). */
+  facts: { width: number; height: number };
   cpuSecondsPerSourceMinute: number;
   loadAverage: number;
   secondsPerSourceMinute: number;
@@ -153,8 +155,7 @@ export function videoRows(result: Awaited<ReturnType<typeof benchVideo>>): [stri
   ];
   const verdict = (met: boolean) => (met ? "met" : "NOT met");
   for (const [name, clip] of Object.entries(clips)) {
-    const plan = videoPlan(result.quick).clips[name];
-    const is1080p = plan !== undefined && Math.max(plan.spec.width, plan.spec.height) === 1920;
+    const is1080p = Math.max(clip.facts.width, clip.facts.height) === 1920;
     const timeGoal = is1080p ? ` → ${verdict(clip.secondsPerSourceMinute <= VIDEO_GOALS.secondsPer1080pMinuteAtMost)}` : "";
     const bytesGoal = clip.sourceMbps >= 8 ? ` → ${verdict(clip.playbackOverOriginal <= VIDEO_GOALS.playbackOverOriginalAtMost)}` : "";
     rows.push([

@@ -20,7 +20,7 @@ export interface AlarmTargets {
   processMedia: aws.lambda.Function;
   /** The media jobs queue process-media consumes. */
   mediaQueue: sst.aws.Queue;
-  /** Where media jobs land after MAX_RECEIVES failed deliveries (stacks/queues.ts). */
+  /** Where media jobs land after MEDIA_JOB_MAX_RECEIVES failed deliveries (stacks/queues.ts). */
   mediaDeadLetterQueue: sst.aws.Queue;
   /** Email addresses subscribed to the topic (each must confirm the subscription). */
   emails: readonly string[];

@@ -1,7 +1,8 @@
 /**
  * The media-processing queue (consume's hand-off and the sweeper's re-drive send to it; the
  * process-media function subscribes) and its dead-letter queue, which keeps a job after
- * MAX_RECEIVES failed deliveries for an operator to inspect (docs/deploy.md). The components are
+ * MEDIA_JOB_MAX_RECEIVES failed deliveries (core/src/media/job-queue.ts; the local queue uses it
+ * too) for an operator to inspect (docs/deploy.md). The components are
  * named `MediaJobs…`: the link the handlers read is `MediaQueue` (stacks/links.ts), and SST names
  * must be unique.
  *
@@ -15,8 +16,6 @@
 import { MEDIA_JOB_MAX_RECEIVES } from "@fitkit/core/media/job-queue";
 import { FUNCTIONS, type QueueName, timeoutSeconds } from "./functions.js";
 
-/** Deliveries before a job moves to the dead-letter queue: core's, which the local in-process queue uses too. */
-export const MAX_RECEIVES = MEDIA_JOB_MAX_RECEIVES;
 /** AWS: "set the source queue's visibility timeout to at least six times the timeout that you configure on your function". */
 export const VISIBILITY_TIMEOUT_FACTOR = 6;
 /** SQS's longest retention: an operator has two weeks to read and redrive a dead-lettered job. */
@@ -41,7 +40,7 @@ export function createQueues(): Record<QueueName, sst.aws.Queue> & { mediaDeadLe
   });
   const media = new sst.aws.Queue("MediaJobs", {
     visibilityTimeout: `${MEDIA_VISIBILITY_TIMEOUT_SECONDS} seconds`,
-    dlq: { queue: mediaDeadLetter.arn, retry: MAX_RECEIVES },
+    dlq: { queue: mediaDeadLetter.arn, retry: MEDIA_JOB_MAX_RECEIVES },
   });
   return { MediaQueue: media, mediaDeadLetter };
 }

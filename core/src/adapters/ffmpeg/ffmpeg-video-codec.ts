@@ -115,11 +115,6 @@ export class FfmpegVideoCodec implements VideoCodec {
     this.x264Params = options.x264Params;
   }
 
-  /** The thread and preset settings, as the bench states them. */
-  get settings(): { threads: number; preset: string; x264Params: string | null; maxMemoryBytes: number } {
-    return { threads: this.threads, preset: this.preset, x264Params: this.x264Params ?? null, maxMemoryBytes: this.maxMemoryBytes };
-  }
-
   async probe(input: VideoInput): Promise<VideoFacts> {
     const run = await this.run(this.options.ffprobePath, ["-v", "error", "-show_streams", "-show_format", "-of", "json", ...inputArgs(input)], {
       timeoutMs: this.probeTimeoutMs,
